@@ -1,0 +1,3 @@
+from vnetmigrate.cli import main
+
+main()

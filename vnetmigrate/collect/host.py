@@ -1,0 +1,153 @@
+"""Live access to a host: run commands, read files, ask libnftables — and record it all.
+
+`LiveHost` is the only place that touches the machine while looking. Everything it sees
+goes into an `Evidence` as it is seen. Configuration files are read under `root` (``--root``);
+kernel files (/proc, /sys) are always the live kernel's, in the current network namespace.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from vnetmigrate.evidence import CommandRecord, Evidence, FileRecord
+
+# Commands are looked up here as well as in PATH: many are in /usr/sbin, which a
+# non-login root shell may not have.
+_EXTRA_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+_MAX_FILE = 16 * 1024 * 1024
+
+
+def which(name: str) -> str | None:
+    path = os.environ.get("PATH", "")
+    search = os.pathsep.join([path, *_EXTRA_PATH])
+    return shutil.which(name, path=search)
+
+
+class NftJson:
+    """libnftables with JSON output, or the `nft` binary's `-j` where the binding is missing."""
+
+    def __init__(self) -> None:
+        self.binding = False
+        self._nft = None
+        try:
+            import nftables  # type: ignore[import-not-found]
+        except ImportError:
+            return
+        try:
+            nft = nftables.Nftables()
+            nft.set_json_output(True)
+            nft.set_handle_output(True)
+        except Exception:  # the binding is present but libnftables cannot be loaded
+            return
+        self._nft = nft
+        self.binding = True
+
+    @property
+    def via(self) -> str:
+        return "libnftables" if self.binding else "exec"
+
+    def available(self) -> bool:
+        return self.binding or which("nft") is not None
+
+    def cmd(self, text: str) -> tuple[int | None, str, str, str | None]:
+        """Run one nft command with JSON output: (rc, stdout, stderr, error)."""
+        if self._nft is not None:
+            rc, out, err = self._nft.cmd(text)
+            return rc, out, err, None
+        nft = which("nft")
+        if nft is None:
+            return None, "", "", "nft is not installed and python3-nftables is missing"
+        proc = subprocess.run([nft, "-j", "-a", *text.split()], capture_output=True, text=True,
+                              timeout=120, stdin=subprocess.DEVNULL)
+        return proc.returncode, proc.stdout, proc.stderr, None
+
+
+class LiveHost:
+    """Reads the live host (optionally another filesystem root) into an Evidence."""
+
+    def __init__(self, evidence: Evidence, root: str = "/", nft: NftJson | None = None):
+        self.ev = evidence
+        self.root = Path(root)
+        self.nft = nft or NftJson()
+
+    # -- commands -----------------------------------------------------------
+    def run(self, key: str, argv: list[str], timeout: float = 60) -> CommandRecord:
+        exe = which(argv[0])
+        if exe is None:
+            return self.ev.add_command(CommandRecord(key, tuple(argv), None, error=f"{argv[0]}: not installed"))
+        start = time.monotonic()
+        try:
+            proc = subprocess.run([exe, *argv[1:]], capture_output=True, timeout=timeout,
+                                  stdin=subprocess.DEVNULL, env=_command_env())
+        except subprocess.TimeoutExpired:
+            return self.ev.add_command(CommandRecord(key, tuple(argv), None, duration=timeout,
+                                                     error=f"timed out after {timeout:.0f} s"))
+        except OSError as exc:
+            return self.ev.add_command(CommandRecord(key, tuple(argv), None, error=str(exc)))
+        return self.ev.add_command(CommandRecord(
+            key, tuple(argv), proc.returncode,
+            stdout=proc.stdout.decode("utf-8", "replace"), stderr=proc.stderr.decode("utf-8", "replace"),
+            duration=round(time.monotonic() - start, 4)))
+
+    def nft_json(self, key: str, text: str) -> tuple[CommandRecord, dict | None]:
+        """One nft listing as JSON; the parsed document is returned beside the record."""
+        start = time.monotonic()
+        rc, out, err, error = self.nft.cmd(text)
+        rec = self.ev.add_command(CommandRecord(
+            key, ("nft", "-j", *text.split()), rc, stdout=out, stderr=err, error=error,
+            duration=round(time.monotonic() - start, 4), via=self.nft.via))
+        doc = None
+        if rc == 0 and out:
+            try:
+                doc = json.loads(out)
+            except json.JSONDecodeError:
+                doc = None
+        return rec, doc
+
+    # -- files --------------------------------------------------------------
+    def _local(self, path: str, kernel: bool) -> Path:
+        if kernel:
+            return Path(path)
+        return self.root / path.lstrip("/")
+
+    def read(self, path: str, kernel: bool = False) -> FileRecord:
+        """Read `path` (under --root unless it is live kernel state)."""
+        local = self._local(path, kernel)
+        try:
+            with open(local, "rb") as fh:
+                data = fh.read(_MAX_FILE)
+        except FileNotFoundError:
+            return self.ev.add_file(FileRecord(path, None, "absent"))
+        except IsADirectoryError:
+            return self.ev.add_file(FileRecord(path, None, "is a directory"))
+        except OSError as exc:
+            return self.ev.add_file(FileRecord(path, None, exc.strerror or str(exc)))
+        return self.ev.add_file(FileRecord(path, data.decode("utf-8", "replace")))
+
+    def listdir(self, path: str, suffix: str = "", kernel: bool = False) -> list[str] | None:
+        """List a directory's entries ending in `suffix` and read each of them."""
+        local = self._local(path, kernel)
+        try:
+            names = sorted(n for n in os.listdir(local) if n.endswith(suffix))
+        except OSError:
+            self.ev.listings[path] = None
+            return None
+        self.ev.listings[path] = names
+        for name in names:
+            self.read(f"{path.rstrip('/')}/{name}", kernel=kernel)
+        return names
+
+    def exists(self, path: str) -> bool:
+        return self._local(path, False).exists()
+
+
+def _command_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["LC_ALL"] = "C"
+    env["PATH"] = os.pathsep.join([env.get("PATH", ""), *_EXTRA_PATH])
+    return env
