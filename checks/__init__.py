@@ -15,6 +15,7 @@ MODULES = (
     "leftover_chains",
     "rules_presence",
     "docker_forward_drop",
+    "tooling",
 )
 
 
