@@ -14,7 +14,7 @@ from vnetmigrate.errors import InputError
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.facts.docker import DockerFacts
 from vnetmigrate.facts.docker import build as build_docker
-from vnetmigrate.facts.iptables import IptablesSave, parse_save
+from vnetmigrate.facts.iptables import LEGACY_WARNING, IptablesSave, assemble, parse_listing, parse_save
 from vnetmigrate.facts.libvirt import LibvirtFacts
 from vnetmigrate.facts.libvirt import build as build_libvirt
 from vnetmigrate.facts.libvirt_rules import LibvirtRules
@@ -67,21 +67,48 @@ def _nft(ev: Evidence) -> NftRuleset:
 
 
 def _iptables(ev: Evidence) -> IptablesFacts:
-    saves = []
-    sources = (("iptables-nft-save", "ipv4", "nft"), ("ip6tables-nft-save", "ipv6", "nft"),
-               ("legacy.ipv4", "ipv4", "legacy"), ("legacy.ipv6", "ipv6", "legacy"))
-    ran = False
-    for key, family, source in sources:
+    saves = [s for fam in ("ipv4", "ipv6") if (s := _iptables_nft(ev, fam)) is not None]
+    for key, family in (("legacy.ipv4", "ipv4"), ("legacy.ipv6", "ipv6")):
         rec = ev.command(key)
-        if rec is None or rec.returncode is None:
+        if rec is None:
             continue
-        ran = True
         if not rec.ok:
-            raise InputError(f"`{rec.display}` failed: {rec.stderr.strip() or rec.returncode}")
-        saves.append(parse_save(rec.stdout, family, source, origin=rec.display))
-    if not ran:
-        raise InputError("iptables-nft-save is not installed")
+            raise InputError(f"`{rec.display}` failed: {rec.error or rec.stderr.strip() or rec.returncode}")
+        saves.append(parse_save(rec.stdout, family, "legacy", origin=rec.display))
+    tools = ev.command("tools")
+    if not saves and tools is not None and tools.ok and not json.loads(tools.stdout).get("iptables-nft"):
+        raise InputError("iptables-nft is not installed")
     return IptablesFacts(tuple(saves))
+
+
+def _iptables_nft(ev: Evidence, family: str) -> IptablesSave | None:
+    """iptables-nft rules: a full save (bundles) or the chains a scan listed one by one."""
+    full = ev.command("iptables-nft-save" if family == "ipv4" else "ip6tables-nft-save")
+    if full is not None:
+        if not full.ok:
+            raise InputError(f"`{full.display}` failed: {full.error or full.stderr.strip() or full.returncode}")
+        return parse_save(full.stdout, family, "nft", origin=full.display)
+    records = [r for k, r in ev.commands.items() if k.startswith(f"ipt.{family}.")]
+    if not records:
+        return None
+    chains, warning = [], False
+    for rec in records:
+        warning = warning or LEGACY_WARNING in rec.stderr or LEGACY_WARNING in rec.stdout
+        if not rec.ok:
+            continue  # a table nft owns although it bears an iptables name: nft's listing has it
+        table, chain = rec.argv[2], rec.argv[4]
+        chains.append(parse_listing(family, table, chain, rec.stdout, rec.display))
+    managed = {c.table for c in chains}
+    nft_family = "ip" if family == "ipv4" else "ip6"
+    names: dict[str, list[tuple[str, str | None]]] = {}
+    chain_rec = ev.command("nft.chains")
+    if chain_rec is not None and chain_rec.ok:
+        for item in json.loads(chain_rec.stdout).get("nftables", []):
+            c = item.get("chain")
+            if c and c["family"] == nft_family and c["table"] in managed:
+                policy = c.get("policy")
+                names.setdefault(c["table"], []).append((c["name"], policy.upper() if policy else None))
+    return assemble(family, "nft", chains, names, warning)
 
 
 def build(ev: Evidence) -> HostFacts:
