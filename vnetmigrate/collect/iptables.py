@@ -4,8 +4,9 @@ iptables-nft: a full `iptables-nft-save` costs 0.7 s on a host with 50,000 rules
 `iptables-nft -t TABLE -S CHAIN` costs 2 ms and creates nothing (iptables 1.8.9, seen here).
 So the chains come from nftables' `list chains` (collected first) and only those that
 matter are listed: the built-in chains libvirt's traffic crosses, every LIBVIRT_* chain,
-DOCKER-USER, and the chains filter INPUT/FORWARD jump to, recursively, unless the jump's own
-interface match rules out every libvirt bridge (Docker's `-o docker0 -j DOCKER`).
+DOCKER-USER, and the chains filter INPUT/FORWARD and nat PREROUTING jump to, recursively,
+unless the jump's own interface match rules out every libvirt bridge (Docker's `-o docker0
+-j DOCKER`) or the target is a kube-proxy/CNI chain.
 
 Legacy tables are read with python-iptables, and only those `/proc/net/ip*_tables_names`
 already lists: opening any other table through libiptc would create it (domain.md section 7).
@@ -27,7 +28,10 @@ FAMILIES = {"ipv4": ("ip", "iptables-nft", "/proc/net/ip_tables_names"),
 IPTABLES_TABLES = ("filter", "nat", "mangle", "raw", "security")
 BUILTINS = {"filter": ("INPUT", "FORWARD", "OUTPUT"), "nat": ("PREROUTING", "POSTROUTING"),
             "mangle": ("POSTROUTING",)}
-FOLLOW_FROM = {"filter": ("INPUT", "FORWARD")}
+FOLLOW_FROM = {"filter": ("INPUT", "FORWARD"), "nat": ("PREROUTING",)}
+# kube-proxy's and CNI plugins' chains (thousands on a cluster node) never accept or DNAT
+# traffic for libvirt's bridges and subnets: not followed.
+NOT_FOLLOWED = ("KUBE-", "CILIUM_", "cali-", "FLANNEL-")
 MAX_CHAINS = 300  # per family; a bound on pathological jump graphs, recorded when reached
 
 
@@ -88,7 +92,8 @@ def _collect_nft(host: LiveHost, family: str, nft_family: str, binary: str, chai
             for flag in ("-j", "-g", "--jump", "--goto"):
                 if words[:1] == ["-A"] and flag in words[:-1]:
                     target = words[words.index(flag) + 1]
-                    if (table, target) in present and could_match(words, bridges):
+                    if (table, target) in present and could_match(words, bridges) \
+                            and not target.startswith(NOT_FOLLOWED):
                         queue.append((table, target, True))
 
 
