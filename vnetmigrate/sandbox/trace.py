@@ -84,6 +84,10 @@ class TracedPacket:
     def verdict(self) -> str | None:
         return self.decided_by.verdict if self.decided_by else None
 
+    def end_in(self, base_chain: str) -> TraceEvent | None:
+        """How the base chain ``"family table chain"`` ended for this packet (None: not seen)."""
+        return next((p.end for p in self.passes if p.packet.where == base_chain), None)
+
 
 def parse(lines: list[str]) -> list[TracedPacket]:
     packets: list[TracedPacket] = []
