@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from vnetmigrate.sandbox import namespaces, probes, rules, topology
+import os
+import subprocess
+
+from vnetmigrate.sandbox import dnsmasq, namespaces, probes, rules, services, topology
 from vnetmigrate.sandbox.lifecycle import LabBase
 from vnetmigrate.sandbox.probes import ProbeResult, TcpSession
 from vnetmigrate.sandbox.topology import GUEST_TCP_PORT, REMOTE_IP, WAN_IP, Guest
@@ -88,6 +91,32 @@ class Lab(LabBase):
         self._far_end(dst)
         g = self.guest(guest)
         return TcpSession(g.ns, self._src(g), dst, port, timeout)
+
+    # -- the host's services: dnsmasq, DHCP, DNS ---------------------------------
+    def start_dnsmasq(self, network: int | str = 0, ping_check: bool = True) -> subprocess.Popen:
+        """dnsmasq on the network's bridge, configured like libvirt's (see `dnsmasq`).
+
+        Its log (every DHCP exchange) goes to ``<tmpdir>/dnsmasq/<network>.log``.
+        """
+        net = self.guest(network).network
+        assert self.tmpdir is not None, "the lab is not started"
+        os.chmod(self.tmpdir, 0o755)  # dnsmasq re-reads its files after dropping root
+        directory = os.path.join(self.tmpdir, "dnsmasq")
+        conf = dnsmasq.write_files(net, directory, ping_check)
+        log = os.path.join(directory, f"{net.name}.log")
+        with open(log, "w") as out:  # a file, not a pipe: a full pipe would stall dnsmasq
+            proc = self.spawn(self.host, dnsmasq.argv(conf), stdout=out, stderr=out)
+        dnsmasq.wait_ready(self.host, net, proc, log)
+        return proc
+
+    def dhcp(self, guest: int | str = 0, timeout: float = 2 * T) -> ProbeResult:
+        """DISCOVER..ACK from the guest's interface (needs `start_dnsmasq` for its network)."""
+        return services.dhcp_probe(self.guest(guest), timeout)
+
+    def dns(self, name: str = dnsmasq.PROBE_NAME, guest: int | str = 0, timeout: float = T) -> ProbeResult:
+        """An A query from the guest to its gateway (dnsmasq answers PROBE_NAME -> REMOTE_IP)."""
+        g = self.guest(guest)
+        return services.dns_probe(g, g.network.gateway, name, timeout)
 
     # -- traces -----------------------------------------------------------------
     def trace(self, guest: int | str = 0, match: str | None = None) -> Tracer:

@@ -1,11 +1,10 @@
 """Named network namespaces for the lab: unique names, owner records, commands inside, sweep.
 
-Every namespace is called ``vnm-<role>-<pid>-<random>``: the pid is the creating process,
-the random part keeps two runs of the same pid (pid reuse, a rerun in one process) apart.
-Beside the name, /run/vnetmigrate-sandbox/<name>.json records the owner's pid and its start
-time, so the sweep can tell a live owner from a dead one even after pid reuse. Namespaces
-whose owner cannot be determined (no record, no pid in the name: another tool's) are never
-touched.
+Every namespace is called ``vnm-<role>-<pid>-<random>``: the pid (for people reading
+`ip netns list`) is the creating process, the random part keeps two runs of the same pid
+apart. /run/vnetmigrate-sandbox/<name>.json records the owner's pid and start time, written
+before the namespace exists; the sweep trusts only that record (pid and start time, so pid
+reuse cannot fool it). A `vnm-` namespace without a record is another tool's: never touched.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from vnetmigrate.netns import NETNS_RUN_DIR, entered
 PREFIX = "vnm-"
 OWNER_DIR = "/run/vnetmigrate-sandbox"
 _ROLE_RE = re.compile(r"^[a-z][a-z0-9]{0,15}$")
-_NAME_RE = re.compile(r"^vnm-([a-z][a-z0-9]{0,15})-(\d+)-([0-9a-f]{6})$")
 
 
 def _ip() -> str:
@@ -165,9 +163,7 @@ def owner(name: str) -> tuple[int, str | None] | None:
             rec = json.load(fh)
         return int(rec["pid"]), rec.get("start")
     except (OSError, ValueError, KeyError, TypeError):
-        pass
-    match = _NAME_RE.match(name)
-    return (int(match.group(2)), None) if match else None
+        return None
 
 
 def owned_by(pid: int) -> list[str]:

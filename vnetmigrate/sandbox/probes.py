@@ -13,7 +13,8 @@ import os
 import socket
 import struct
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from vnetmigrate.netns import entered
 
@@ -29,6 +30,7 @@ class ProbeResult:
     detail: str
     duration: float      # seconds
     seen_as: str | None = None  # source address:port the far end saw (NAT evidence)
+    data: dict[str, Any] = field(default_factory=dict, compare=False)  # e.g. the DHCP lease
 
     def __str__(self) -> str:
         state = "ok" if self.ok else "FAIL"
