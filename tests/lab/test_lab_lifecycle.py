@@ -106,14 +106,18 @@ def test_failing_test_still_tears_down_its_lab(lab_ready, tmp_path):
 
 def test_session_guard_fails_a_run_that_leaks_a_lab(lab_ready, tmp_path):
     shutil.copy(Path(__file__).with_name("conftest.py"), tmp_path / "conftest.py")
-    (tmp_path / "test_leaks.py").write_text(textwrap.dedent("""
+    record = tmp_path / "names.json"
+    (tmp_path / "test_leaks.py").write_text(textwrap.dedent(f"""
+        import json
         from vnetmigrate.sandbox import Lab
         def test_leaks(lab_ready):
-            Lab().start()  # never closed: only the atexit hook would clean it up
+            lab = Lab().start()  # never closed: only the atexit hook would clean it up
+            open({str(record)!r}, "w").write(json.dumps(lab.namespaces))
     """))
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            "--rootdir", str(tmp_path), str(tmp_path)],
                           capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert proc.returncode != 0, proc.stdout
     assert "still there at the end" in proc.stdout, proc.stdout
-    assert not [n for n in namespaces.existing() if f"-{proc.pid}-" in n]
+    names = json.loads(record.read_text())
+    assert len(names) == 3 and not set(names) & set(namespaces.existing())  # removed all the same
