@@ -137,12 +137,13 @@ def _gone(pid: int) -> bool:
 
 def delete(names: Iterable[str]) -> None:
     """Kill what runs inside, then remove the namespaces and their owner records."""
-    names = [n for n in names if os.path.exists(os.path.join(NETNS_RUN_DIR, n))]
-    for name in names:
+    names = list(names)
+    present = [n for n in names if os.path.exists(os.path.join(NETNS_RUN_DIR, n))]
+    for name in present:
         kill_inside(name)
-    if names:
-        ip_batch(None, [f"netns del {n}" for n in names], force=True)
-    for name in names:
+    if present:
+        ip_batch(None, [f"netns del {n}" for n in present], force=True)
+    for name in names:  # also records of namespaces that were never created
         try:
             os.unlink(_owner_path(name))
         except FileNotFoundError:

@@ -30,7 +30,7 @@ class NftError(EnvironmentProblem):
     pass
 
 
-def _nft(ns: str, *, json_output: bool = False) -> Any:
+def _nft(*, json_output: bool = False) -> Any:
     try:
         import nftables  # type: ignore[import-not-found]
     except ImportError:  # pragma: no cover - the OS package python3-nftables is required here
@@ -43,7 +43,7 @@ def _nft(ns: str, *, json_output: bool = False) -> Any:
 def nft_cmd(ns: str, text: str) -> str:
     """Run nft commands (text, several lines = one atomic transaction); return nft's output."""
     with entered(ns):
-        nft = _nft(ns)
+        nft = _nft()
         rc, out, err = nft.cmd(text)
     if rc != 0:
         raise NftError(f"nft failed in {ns}: {err.strip()}\n--- input ---\n{text}")
@@ -53,7 +53,7 @@ def nft_cmd(ns: str, text: str) -> str:
 def nft_json(ns: str, doc: dict[str, Any]) -> dict[str, Any] | None:
     """Run a libnftables JSON document (``{"nftables": [...]}``): one kernel transaction."""
     with entered(ns):
-        nft = _nft(ns, json_output=True)
+        nft = _nft(json_output=True)
         rc, out, err = nft.json_cmd(doc)
     if rc != 0:
         raise NftError(f"nft JSON failed in {ns}: {err}\n--- input ---\n{json.dumps(doc)[:2000]}")
@@ -63,7 +63,7 @@ def nft_json(ns: str, doc: dict[str, Any]) -> dict[str, Any] | None:
 def ruleset(ns: str, counters: bool = True) -> dict[str, Any]:
     """`nft -j list ruleset` of the namespace as parsed JSON (optionally without counters)."""
     with entered(ns):
-        nft = _nft(ns, json_output=True)
+        nft = _nft(json_output=True)
         rc, out, err = nft.cmd("list ruleset")
     if rc != 0:
         raise NftError(f"nft list ruleset failed in {ns}: {err.strip()}")

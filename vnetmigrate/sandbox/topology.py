@@ -41,7 +41,10 @@ class Network:
 
     def __post_init__(self) -> None:
         _ifname(self.bridge)
-        net = ipaddress.IPv4Network(self.cidr)  # raises on host bits / bad text
+        try:
+            net = ipaddress.IPv4Network(self.cidr)
+        except ValueError as exc:  # bad text, or host bits set
+            raise InputError(f"network {self.name}: {exc}")
         if net.prefixlen > 28:
             raise InputError(f"network {self.cidr} is too small for a gateway, guest and DHCP range")
 
