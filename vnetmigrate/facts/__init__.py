@@ -92,13 +92,14 @@ def _nft(ev: Evidence) -> NftRuleset:
 
 def _iptables(ev: Evidence) -> IptablesFacts:
     saves = [s for fam in ("ipv4", "ipv6") if (s := _iptables_nft(ev, fam)) is not None]
-    for key, family in (("legacy.ipv4", "ipv4"), ("legacy.ipv6", "ipv6")):
-        rec = ev.command(key)
-        if rec is None:
-            continue
-        if not rec.ok:
-            raise InputError(f"`{rec.display}` failed: {rec.error or rec.stderr.strip() or rec.returncode}")
-        saves.append(parse_save(rec.stdout, family, "legacy", origin=rec.display))
+    for family in ("ipv4", "ipv6"):
+        records = [r for k, r in sorted(ev.commands.items()) if k.startswith(f"legacy.{family}.")]
+        for rec in records:
+            if not rec.ok:
+                raise InputError(f"`{rec.display}` failed: {rec.error or rec.stderr.strip() or rec.returncode}")
+        if records:
+            text = "".join(r.stdout for r in records)
+            saves.append(parse_save(text, family, "legacy", origin=records[0].argv[0]))
     tools = ev.command("tools")
     if not saves and tools is not None and tools.ok and not json.loads(tools.stdout).get("iptables-nft"):
         raise InputError("iptables-nft is not installed")
