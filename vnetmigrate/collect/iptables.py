@@ -4,7 +4,7 @@ iptables-nft: a full `iptables-nft-save` costs 0.7 s on a host with 50,000 rules
 `iptables-nft -t TABLE -S CHAIN` costs 2 ms and creates nothing (iptables 1.8.9, seen here).
 So the chains come from nftables' `list chains` (collected first) and only those that
 matter are listed: the built-in chains libvirt's traffic crosses, every LIBVIRT_* chain,
-DOCKER-USER, and the chains filter INPUT/FORWARD and nat PREROUTING jump to, recursively,
+DOCKER-USER, and the chains those built-ins (OUTPUT aside) jump to, recursively,
 unless the jump's own interface match rules out every libvirt bridge (Docker's `-o docker0
 -j DOCKER`) or the target is a kube-proxy/CNI chain.
 
@@ -21,9 +21,13 @@ from vnetmigrate.collect.host import LiveHost
 FAMILIES = {"ipv4": ("ip", "iptables-nft", "/proc/net/ip_tables_names"),
             "ipv6": ("ip6", "ip6tables-nft", "/proc/net/ip6_tables_names")}
 IPTABLES_TABLES = ("filter", "nat", "mangle", "raw", "security")
-BUILTINS = {"filter": ("INPUT", "FORWARD", "OUTPUT"), "nat": ("PREROUTING", "POSTROUTING"),
-            "mangle": ("POSTROUTING",)}
-FOLLOW_FROM = {"filter": ("INPUT", "FORWARD"), "nat": ("PREROUTING",)}
+# Every built-in chain on a hook guests' packets cross (prerouting, input, forward,
+# postrouting): the packet evaluator needs their rules (vnetmigrate.evaluate), and an unread
+# base chain makes its verdicts unknown. OUTPUT only where libvirt puts rules.
+BUILTINS = {"filter": ("INPUT", "FORWARD", "OUTPUT"), "nat": ("PREROUTING", "INPUT", "POSTROUTING"),
+            "mangle": ("PREROUTING", "INPUT", "FORWARD", "POSTROUTING"), "raw": ("PREROUTING",),
+            "security": ("INPUT", "FORWARD")}
+FOLLOW_FROM = {t: tuple(c for c in names if c != "OUTPUT") for t, names in BUILTINS.items()}
 # kube-proxy's and CNI plugins' chains (thousands on a cluster node) never accept or DNAT
 # traffic for libvirt's bridges and subnets: not followed.
 NOT_FOLLOWED = ("KUBE-", "CILIUM_", "cali-", "FLANNEL-")

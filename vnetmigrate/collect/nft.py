@@ -16,7 +16,8 @@ from collections.abc import Iterable, Iterator
 
 from vnetmigrate.collect.host import LiveHost
 
-HOOKS = ("prerouting", "input", "forward", "output", "postrouting")
+# ingress/egress: netdev (and inet ingress) chains see guests' frames on the bridge or uplink
+HOOKS = ("prerouting", "input", "forward", "output", "postrouting", "ingress", "egress")
 LIBVIRT_TABLE = "libvirt_network"
 MAX_CHAINS = 2000  # a guard against pathological rulesets, not a limit seen in practice
 

@@ -1,0 +1,157 @@
+"""Run one base chain on one packet state, the way nf_tables does: rules in order, jumps and
+gotos on a stack (16 deep, as the kernel allows), `return` and a chain's end back to the
+caller, the base chain's policy at the end; accept, drop and reject end the base chain.
+
+Where a match cannot be decided both answers are followed; each way ends in a `Leaf`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vnetmigrate.evaluate.core import Effect, Match, Opaque, Rule, State, Step, Verdict, VMap
+from vnetmigrate.evaluate.ruleset import Chain, Ruleset
+
+MAX_DEPTH = 16  # NFT_JUMP_STACK_SIZE
+MAX_LEAVES = 4096
+
+
+class TooComplex(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Leaf:
+    verdict: str  # accept, drop, reject, unknown
+    state: State
+    step: Step | None  # the rule or policy that gave the verdict
+    reason: str | None = None  # why unknown
+
+    @property
+    def blocks(self) -> bool:
+        return self.verdict in ("drop", "reject")
+
+
+class ChainRunner:
+    def __init__(self, rs: Ruleset):
+        self.rs = rs
+        self.leaves = 0
+
+    def run(self, base: Chain, st: State) -> list[Leaf]:
+        return self._run(base, base, 0, st, ())
+
+    def _leaf(self, *args, **kw) -> list[Leaf]:
+        self.leaves += 1
+        if self.leaves > MAX_LEAVES:
+            raise TooComplex(f"more than {MAX_LEAVES} ways through the ruleset")
+        return [Leaf(*args, **kw)]
+
+    def _run(self, base: Chain, chain: Chain, i: int, st: State, stack: tuple) -> list[Leaf]:
+        if chain.rules is None or chain.unmodelled:
+            return self._unread(base, chain, st, stack)
+        rules = chain.rules
+        while i < len(rules):
+            rule = rules[i]
+            if not _may_match(rule, st):
+                i += 1
+                continue
+            outs = run_rule(rule, st)
+            if len(outs) == 1 and outs[0][1] is None:
+                st, i = outs[0][0], i + 1
+                continue
+            leaves: list[Leaf] = []
+            for s, flow in outs:
+                leaves += self._flow(base, chain, i, s, flow, stack)
+            return leaves
+        return self._return(base, st, stack)
+
+    def _flow(self, base: Chain, chain: Chain, i: int, s: State, flow, stack: tuple) -> list[Leaf]:
+        if flow is None or (isinstance(flow, Verdict) and flow.kind == "continue"):
+            return self._run(base, chain, i + 1, s, stack)
+        if isinstance(flow, Opaque):
+            return self._leaf("unknown", s, s.path[-1] if s.path else None, flow.reason)
+        kind = flow.kind
+        if kind in ("accept", "drop", "reject"):
+            return self._leaf(kind, s, s.path[-1])
+        if kind == "nat":
+            if base.type == "nat":
+                return self._leaf("accept", s, s.path[-1])
+            return self._leaf("unknown", s, s.path[-1], f"a NAT statement in {base.name}, not a nat chain")
+        if kind == "return":
+            return self._return(base, s, stack)
+        target = self.rs.lookup(chain.scope, flow.target or "")
+        if target is None:
+            return self._leaf("unknown", s, s.path[-1], f"{chain.name} jumps to {flow.target}, which is not listed")
+        if len(stack) >= MAX_DEPTH:
+            return self._leaf("unknown", s, s.path[-1], "jumps nested deeper than the kernel allows")
+        return self._run(base, target, 0, s, stack + ((chain, i),) if kind == "jump" else stack)
+
+    def _return(self, base: Chain, st: State, stack: tuple) -> list[Leaf]:
+        if stack:
+            caller, i = stack[-1]
+            return self._run(base, caller, i + 1, st, stack[:-1])
+        policy = base.policy or "accept"
+        step = Step(base.name, "policy", f"policy {policy}", policy)
+        return self._leaf(policy, st.step(step), step)
+
+    def _unread(self, base: Chain, chain: Chain, st: State, stack: tuple) -> list[Leaf]:
+        """A chain whose rules were not read: it may return, accept, drop or reject."""
+        why = chain.unmodelled or f"the rules of {chain.name} were not read"
+        out = self._return(base, st.assume(f"{why}: assumed it returns"), stack)
+        for verdict in ("accept", "drop", "reject"):
+            s = st.assume(f"{why}: assumed it ends in {verdict}")
+            step = Step(chain.name, "(rules not read)", "", verdict)
+            out += self._leaf(verdict, s.step(step), step, why)
+        return out
+
+
+def _may_match(rule: Rule, st: State) -> bool:
+    for which, name in rule.iface_gate:
+        dev = st.iif if which == "iif" else st.oif
+        if dev is None or dev.decide(name) is False:
+            return False
+    return True
+
+
+def run_rule(rule: Rule, st: State) -> list[tuple[State, object]]:
+    """(state, flow) for every way through the rule; flow None: the rule did not decide."""
+    out: list[tuple[State, object]] = []
+    live = [st]
+    for op in rule.ops:
+        if isinstance(op, Match):
+            nxt = []
+            for s in live:
+                for ok, s2 in op.test(s):
+                    if ok:
+                        nxt.append(s2)
+                    else:
+                        out.append((s2, None))
+            live = nxt
+            if not live:
+                return out
+        elif isinstance(op, Effect):
+            live = [op.apply(s) for s in live]
+        elif isinstance(op, Verdict):
+            return out + [(s.step(Step(rule.chain, rule.where, rule.text, str(op))), op) for s in live]
+        elif isinstance(op, VMap):
+            for s in live:
+                out += _vmap(rule, op, s)
+            return out
+        elif isinstance(op, Opaque):
+            return out + [(s.step(Step(rule.chain, rule.where, rule.text, None)), op) for s in live]
+    return out + [(s, None) for s in live]
+
+
+def _vmap(rule: Rule, vmap: VMap, st: State) -> list[tuple[State, object]]:
+    out: list[tuple[State, object]] = []
+    live = [st]
+    for element, verdict in vmap.entries:
+        nxt = []
+        for s in live:
+            for ok, s2 in vmap.test(s, element):
+                if ok:
+                    out.append((s2.step(Step(rule.chain, rule.where, rule.text, str(verdict))), verdict))
+                else:
+                    nxt.append(s2)
+        live = nxt
+    return out + [(s, None) for s in live]

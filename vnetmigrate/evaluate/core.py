@@ -1,0 +1,127 @@
+"""The evaluator's building blocks: the packet's state inside a chain, and compiled rules.
+
+A rule compiles to a sequence of operations, as the kernel runs its expressions: matches
+(which may branch when the answer depends on something the probe leaves open), effects on
+the packet's state (marks, notrack), and a final verdict. Branches carry the assumption they
+made, so a result that depends on one can say which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from vnetmigrate.evaluate.packet import Iface, Packet
+
+
+@dataclass(frozen=True)
+class Step:
+    """One rule that matched (or a policy that applied), for the evidence path."""
+
+    chain: str  # "ip filter DOCKER-USER": where the rule lives, as `nft monitor trace` names it
+    rule: str  # "handle 7", "rule 3" or "policy"
+    text: str
+    verdict: str | None  # accept, drop, reject, jump X, return, ... or None (no verdict)
+
+    def __str__(self) -> str:
+        end = f" -> {self.verdict}" if self.verdict else ""
+        return f"{self.chain} {self.rule}: {self.text}{end}"
+
+
+@dataclass(frozen=True)
+class State:
+    pkt: Packet
+    hook: str
+    prio: int
+    iif: Iface | None  # None: the hook has no input device (output, postrouting)
+    oif: Iface | None  # None: no output device (prerouting, input)
+    ct_state: str
+    mark: int | None = 0  # None: unknown
+    ct_mark: int | None = 0
+    assumed: tuple[str, ...] = ()
+    path: tuple[Step, ...] = ()
+
+    def assume(self, text: str) -> "State":
+        return replace(self, assumed=self.assumed + (text,))
+
+    def step(self, s: Step) -> "State":
+        return replace(self, path=self.path + (s,))
+
+    @property
+    def before_conntrack(self) -> bool | None:
+        """Conntrack attaches its entry at priority -200 of prerouting/output."""
+        if self.hook not in ("prerouting", "output"):
+            return False
+        return True if self.prio < -200 else (None if self.prio == -200 else False)
+
+
+Branches = list[tuple[bool, State]]
+
+
+def tri(st: State, result: bool | None, what: str) -> Branches:
+    """A match's answer; when unknown, both answers, each remembering what it assumed."""
+    if result is None:
+        return [(True, st.assume(f"{what}: assumed to match")), (False, st.assume(f"{what}: assumed not to match"))]
+    return [(result, st)]
+
+
+@dataclass(frozen=True)
+class Match:
+    test: Callable[[State], Branches]
+    text: str
+    # (which, name) when the match requires iif/oif to equal a name: lets a chain skip the rule fast
+    needs_iface: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Effect:
+    apply: Callable[[State], State]
+    text: str
+    changes: bool = False  # changes what other rules read (marks, conntrack state)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    kind: str  # accept, drop, reject, return, jump, goto, continue, nat (accepts, in a nat chain)
+    target: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.target}" if self.target else self.kind
+
+
+@dataclass(frozen=True)
+class VMap:
+    """A verdict map: the first element equal to the key decides; no element: the rule ends."""
+
+    test: Callable[[State, object], Branches]  # key == element
+    entries: tuple[tuple[object, Verdict], ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """Something the evaluator does not model; reaching it makes the outcome unknown."""
+
+    reason: str
+
+
+Op = Match | Effect | Verdict | VMap | Opaque
+
+
+@dataclass(frozen=True)
+class Rule:
+    chain: str  # trace-style chain name, e.g. "ip filter FORWARD"
+    where: str  # "handle 7" / "rule 3"
+    text: str
+    ops: tuple[Op, ...]
+
+    @property
+    def iface_gate(self) -> tuple[tuple[str, str], ...]:
+        """Interface names the rule requires before it does anything (fast skipping)."""
+        out = []
+        for op in self.ops:
+            if not isinstance(op, Match):
+                break
+            if op.needs_iface:
+                out.append(op.needs_iface)
+        return tuple(out)

@@ -1,0 +1,174 @@
+"""A packet through every hook it crosses: each table's base chains in priority order.
+
+`accept` ends only the base chain that gave it; drop and reject are final; every base chain
+on the hook sees an accepted packet (domain.md section 5). Equal priorities: the kernel runs
+the most recently registered hook first, which no listing shows; the verdict does not depend
+on it unless one of those chains changes what another reads (marks, notrack), and then the
+result says so. nat chains see only a connection's first packet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from vnetmigrate.evaluate.chainrun import ChainRunner, Leaf, TooComplex
+from vnetmigrate.evaluate.core import Effect, State, Step, Verdict
+from vnetmigrate.evaluate.packet import Packet
+from vnetmigrate.evaluate.result import Outcome, Pass, Result, reduce
+from vnetmigrate.evaluate.ruleset import Chain, Ruleset
+
+HAS_IIF = {"prerouting", "input", "forward"}
+HAS_OIF = {"forward", "output", "postrouting"}
+L2_FAMILIES = ("bridge", "netdev")
+
+
+def applies(chain: Chain, pkt: Packet) -> bool:
+    return chain.family in (pkt.family, "inet") and chain.hook != "ingress"
+
+
+def order(chains: list[Chain]) -> list[Chain]:
+    # Same table: the later chain (higher handle) was registered later and runs first.
+    return sorted(chains, key=lambda c: (c.prio if c.prio is not None else 0, c.kind == "iptables-legacy",
+                                         c.family, c.table, -(c.handle or 0), c.chain))
+
+
+def plan(rs: Ruleset, pkt: Packet) -> list[Chain]:
+    """The base chains the packet meets, in order (L2 ones first: the bridge sees the frame)."""
+    base = rs.base_chains()
+    l2 = [c for c in base if c.family in L2_FAMILIES or c.hook == "ingress"]
+    chains = [replace(c, unmodelled=f"{c.name} sees the frame at layer 2 ({c.hook} hook), which is not modelled")
+              for c in l2 if not _harmless(c)]
+    for hook in pkt.hooks:
+        on_hook = [c for c in base if c.hook == hook and applies(c, pkt)
+                   and not (c.type == "nat" and pkt.ct_state != "new")]
+        chains += order(on_hook)
+    return chains
+
+
+def _harmless(chain: Chain) -> bool:
+    """A bridge/netdev chain that can only accept (the packet model has no L2 fields)."""
+    if chain.rules is None or (chain.policy or "accept") != "accept":
+        return False
+    return all(op.__class__.__name__ in ("Match", "Effect") or getattr(op, "kind", None) in ("accept", "continue")
+               for r in chain.rules for op in r.ops)
+
+
+def start_state(pkt: Packet) -> State:
+    return State(pkt, pkt.hooks[0], 0, pkt.iif, pkt.oif, pkt.ct_state)
+
+
+def at(st: State, chain: Chain, mem: dict) -> State:
+    hook = chain.hook if chain.family not in L2_FAMILIES else "l2"
+    return replace(st, hook=hook, prio=chain.prio or 0,
+                   iif=mem["iif"] if hook in HAS_IIF else None,
+                   oif=mem["oif"] if hook in HAS_OIF and mem["oif"] is not None else None)
+
+
+def evaluate(rs: Ruleset, pkt: Packet) -> Result:
+    if rs.problems:
+        return Result(pkt, "unknown", None, (), rs.problems)
+    chains = plan(rs, pkt)
+    runner = ChainRunner(rs)
+    try:
+        outcomes = _walk(runner, chains, pkt)
+        blockers = tuple(_blockers(runner, chains, pkt))
+    except TooComplex as exc:
+        return Result(pkt, "unknown", None, (), (str(exc),))
+    sensitive = _order_sensitive(rs, chains)
+    if sensitive:
+        return Result(pkt, "unknown", None, outcomes[0].passes if outcomes else (), (sensitive,), None, blockers)
+    result = reduce(pkt, outcomes, blockers, _order_notes(blockers, chains))
+    return _drop_or_reject(result)
+
+
+def _drop_or_reject(r: Result) -> Result:
+    """Two tables block at the same hook and priority, one dropping and one rejecting: which
+    the packet meets first (and so whether the sender hears a reject) is not known."""
+    d = r.decided_by
+    if r.verdict not in ("drop", "reject") or d is None:
+        return r
+    rivals = [b for b in r.blockers if (b.hook, b.prio) == (d.hook, d.prio) and b.base != d.base
+              and b.verdict != d.verdict]
+    if not rivals:
+        return r
+    why = (f"{d.base} ({d.verdict}) and {', '.join(f'{b.base} ({b.verdict})' for b in rivals)} share {d.hook} "
+           f"priority {d.prio}; the kernel runs the most recently registered first, which is not listed anywhere")
+    return replace(r, verdict="unknown", decided_by=None, reasons=(why,), blocked=True)
+
+
+def _walk(runner: ChainRunner, chains: list[Chain], pkt: Packet) -> list[Outcome]:
+    first = start_state(pkt)
+    pending = [(first, (), {"iif": pkt.iif, "oif": pkt.oif})]
+    final: list[Outcome] = []
+    for chain in chains:
+        nxt = []
+        for st, passes, mem in pending:
+            for leaf in runner.run(chain, at(st, chain, mem)):
+                p = passes + (_pass(chain, leaf),)
+                mem2 = {k: getattr(leaf.state, k) or mem[k] for k in ("iif", "oif")}
+                if leaf.verdict == "accept":
+                    nxt.append((replace(leaf.state, path=()), p, mem2))
+                else:
+                    final.append(Outcome(leaf.verdict, p, leaf.state.assumed, leaf.reason))
+        pending = nxt
+    for st, passes, _mem in pending:
+        final.append(Outcome("accept", passes, st.assumed))
+    return final
+
+
+def _pass(chain: Chain, leaf: Leaf) -> Pass:
+    end = leaf.step or Step(chain.name, "?", "", leaf.verdict)
+    return Pass(chain.name, chain.hook or "l2", chain.prio or 0, end, leaf.verdict, leaf.state.path)
+
+
+def _blockers(runner: ChainRunner, chains: list[Chain], pkt: Packet):
+    """Every base chain that drops or rejects the packet on its own, whatever else it meets."""
+    mem = {"iif": pkt.iif, "oif": pkt.oif}
+    for chain in chains:
+        leaves = runner.run(chain, at(start_state(pkt), chain, mem))
+        if leaves and all(leaf.blocks for leaf in leaves):
+            yield _pass(chain, leaves[0])
+
+
+def _order_notes(blockers: tuple[Pass, ...], chains: list[Chain]) -> tuple[str, ...]:
+    notes = []
+    for i, a in enumerate(blockers):
+        for b in blockers[i + 1:]:
+            if (a.hook, a.prio) == (b.hook, b.prio) and a.base.rsplit(" ", 1)[0] != b.base.rsplit(" ", 1)[0]:
+                notes.append(f"{a.base} and {b.base} both block at {a.hook} priority {a.prio}: which one the "
+                             "kernel runs first (the most recently registered) is not listed anywhere")
+    return tuple(notes)
+
+
+def _order_sensitive(rs: Ruleset, chains: list[Chain]) -> str | None:
+    """Why the order of equal-priority chains could change the verdict, if it could."""
+    groups: dict[tuple, list[Chain]] = {}
+    for c in chains:
+        groups.setdefault((c.hook, c.prio), []).append(c)
+    for (hook, prio), group in groups.items():
+        if len({c.scope for c in group}) < 2:
+            continue
+        writers = [c.name for c in group if _changes_state(rs, c)]
+        if writers:
+            return (f"{', '.join(writers)} change marks or conntrack state at {hook} priority {prio}, shared with "
+                    f"{', '.join(c.name for c in group if c.name not in writers)}: the kernel's order between "
+                    "them (most recently registered first) is not listed anywhere")
+    return None
+
+
+def _changes_state(rs: Ruleset, chain: Chain) -> bool:
+    seen, todo = set(), [chain]
+    while todo:
+        c = todo.pop()
+        if c.chain in seen or c.rules is None:
+            continue
+        seen.add(c.chain)
+        for rule in c.rules:
+            for op in rule.ops:
+                if isinstance(op, Effect) and op.changes:
+                    return True
+                if isinstance(op, Verdict) and op.kind in ("jump", "goto"):
+                    target = rs.lookup(c.scope, op.target or "")
+                    if target is not None:
+                        todo.append(target)
+    return False

@@ -1,0 +1,109 @@
+"""A described packet: what the evaluator knows about it, and what it deliberately leaves open.
+
+Fields are concrete where the probe fixes them (the guest's address, the bridge) and
+symbolic where a probe stands for many packets: the uplink is "some interface that is not
+a libvirt bridge, lo or a container/VM bridge" (`Iface` with constraints), the guest's source
+port is "some ephemeral port" (an interval). A rule whose match depends on what is left open
+makes the evaluator try both answers; only when they lead to different verdicts is the
+result unknown, and the reason names the condition.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field, replace
+
+Addr = ipaddress.IPv4Address | ipaddress.IPv6Address
+EPHEMERAL = (32768, 60999)  # Linux's default ip_local_port_range
+# Names an uplink never has here: lo, and the bridges/veths of libvirt, Docker, Podman, LXD,
+# Incus and CNI plugins. Traffic to those is not "the outside".
+NOT_UPLINK = ("lo", "virbr*", "vnet*", "docker*", "br-*", "veth*", "cni*", "flannel*", "cali*",
+              "podman*", "lxcbr*", "lxdbr*", "incusbr*", "tap*", "macvtap*")
+
+
+def wildcard(pattern: str) -> bool:
+    return pattern.endswith("*") and not pattern.endswith("\\*")
+
+
+def name_matches(name: str, pattern: str) -> bool:
+    """nft's interface-name match: exact, or a prefix when the pattern ends with `*`."""
+    if wildcard(pattern):
+        return name.startswith(pattern[:-1])
+    return name == pattern.replace("\\*", "*")
+
+
+@dataclass(frozen=True)
+class Iface:
+    """A concrete interface, or "some interface" known (not) to match some name patterns."""
+
+    name: str | None = None
+    label: str = ""
+    yes: frozenset[str] = frozenset()  # patterns it matches
+    no: frozenset[str] = frozenset()  # patterns it does not match
+
+    @classmethod
+    def named(cls, name: str) -> "Iface":
+        return cls(name=name, label=name)
+
+    @classmethod
+    def uplink(cls, bridges: tuple[str, ...]) -> "Iface":
+        return cls(label="the uplink", no=frozenset(bridges) | frozenset(NOT_UPLINK))
+
+    def decide(self, pattern: str) -> bool | None:
+        if self.name is not None:
+            return name_matches(self.name, pattern)
+        if pattern in self.yes:
+            return True
+        if pattern in self.no:
+            return False
+        if not wildcard(pattern):
+            if any(name_matches(pattern, p) for p in self.no):
+                return False
+            if any(not name_matches(pattern, p) for p in self.yes):
+                return False
+            return None
+        prefix = pattern[:-1]
+        if any(wildcard(p) and p[:-1].startswith(prefix) for p in self.yes):
+            return True
+        if any(wildcard(p) and prefix.startswith(p[:-1]) for p in self.no):
+            return False
+        return None
+
+    def assume(self, pattern: str, matches: bool) -> "Iface":
+        if matches and not wildcard(pattern):
+            return replace(self, name=pattern.replace("\\*", "*"))
+        return replace(self, yes=self.yes | {pattern}) if matches else replace(self, no=self.no | {pattern})
+
+    def __str__(self) -> str:
+        return self.name if self.name is not None else self.label
+
+
+@dataclass(frozen=True)
+class Packet:
+    """One packet at the hooks it crosses, after any DNAT (addresses as the forward hook sees them)."""
+
+    family: str  # "ip" or "ip6"
+    hooks: tuple[str, ...]  # e.g. ("prerouting", "forward", "postrouting")
+    iif: Iface
+    oif: Iface | None  # None: delivered to the host (input)
+    saddr: Addr
+    daddr: Addr
+    l4proto: str  # tcp, udp, icmp, ipv6-icmp
+    sport: tuple[int, int] | None = None
+    dport: tuple[int, int] | None = None
+    icmp_type: str | None = None
+    ct_state: str = "new"  # new, established, related, invalid, untracked
+    ct_status: dict[str, bool] = field(default_factory=dict)  # flags known set/unset; others unknown
+    ct_direction: str = "original"
+    saddr_type: str | None = "unicast"  # fib/addrtype class (local, unicast, broadcast, ...); None: unknown
+    daddr_type: str | None = "unicast"
+    pkttype: str = "host"  # host, broadcast, multicast
+    tcp_flags: frozenset[str] | None = None
+
+    @property
+    def nfproto(self) -> str:
+        return "ipv4" if self.family == "ip" else "ipv6"
+
+
+def addr(text: str) -> Addr:
+    return ipaddress.ip_address(text)
