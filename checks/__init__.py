@@ -25,6 +25,7 @@ MODULES = (
     "nwfilter",
     "forwarding",
     "legacy_tables",
+    "input_forward_drop",
 )
 
 
