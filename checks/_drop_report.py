@@ -66,7 +66,7 @@ def finding(drops, unknown, facts) -> Finding:
         explained[(d.explained, d.by.base)].append(d)
     for (fid, base), ds in explained.items():
         kinds = sorted({d.probe.kind for d in ds})
-        whens = sorted({d.when for d in ds})
+        whens = sorted({d.when for d in ds}, key=lambda w: w != "now")
         ev.append(Evidence("fact", _where(ds[0]), f"drops {', '.join(kinds)} ({' and '.join(whens)}): "
                                                   f"the same drop finding {fid} reports, with its fix"))
     for when, probe, r in unknown[:MAX_UNKNOWN]:
@@ -90,7 +90,7 @@ def finding(drops, unknown, facts) -> Finding:
 
 
 def _blocker(own, by_base, ev, facts) -> Finding:
-    whens = sorted({d.when for d in own})
+    whens = sorted({d.when for d in own}, key=lambda w: w != "now")
     bases = list(by_base)
     passes = [ds[0].by for ds in by_base.values()]
     cmds = [c for base, ds in by_base.items() for c in commands(ds[0].by, [d.probe for d in ds])]

@@ -118,7 +118,7 @@ def _walk(runner: ChainRunner, chains: list[Chain], pkt: Packet) -> list[Outcome
 
 def _pass(chain: Chain, leaf: Leaf) -> Pass:
     end = leaf.step or Step(chain.name, "?", "", leaf.verdict)
-    return Pass(chain.name, chain.hook or "l2", chain.prio or 0, end, leaf.verdict, leaf.state.path)
+    return Pass(chain.name, chain.hook or "l2", chain.prio or 0, end, leaf.verdict, leaf.state.path, chain.kind)
 
 
 def _blockers(runner: ChainRunner, chains: list[Chain], pkt: Packet):

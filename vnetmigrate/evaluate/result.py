@@ -19,6 +19,7 @@ class Pass:
     end: Step
     verdict: str
     steps: tuple[Step, ...] = ()  # the rules that matched on the way (jumps included)
+    kind: str = "nft"  # the base chain's owner: nft, iptables-nft or iptables-legacy
 
     def __str__(self) -> str:
         return f"{self.hook} {self.prio:+d} {self.base}: {self.verdict} ({self.end})"

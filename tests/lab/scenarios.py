@@ -1,0 +1,226 @@
+"""The lab's scenario table: KVM-host set-ups, what breaks when libvirt's firewall is nftables,
+what `vnetmigrate scan` must say, and which workaround fixes it. One place; the tests
+(test_scenarios.py, test_evaluator_vs_trace.py) walk it.
+
+| scenario          | host set-up (besides libvirt's default NAT network, dnsmasq)        | nftables backend: probes that fail | scan on it (finding: severity)          | fixed by the first workaround of | iptables backend: fails | scan on it (libvirt would switch) |
+|-------------------|----------------------------------------------------------------------|------------------------------------|------------------------------------------|----------------------------------|-------------------------|-----------------------------------|
+| libvirt-only      | nothing                                                              | -                                  | no blocker                               | -                                | -                       | no blocker                         |
+| docker            | Docker 28 after setting ip_forward: filter FORWARD policy DROP       | ping tcp udp                       | docker-forward-drop: blocker             | docker-forward-drop              | -                       | docker-forward-drop: blocker       |
+| ufw               | ufw enabled, DEFAULT_INPUT/FORWARD_POLICY DROP                       | dhcp dns dns-tcp tcp udp (**)      | ufw-blocks-guests: blocker               | ufw-blocks-guests                | -                       | ufw-blocks-guests: blocker         |
+| nftables-service  | nftables.conf: flush ruleset + inet filter, input/forward policy drop | dhcp dns dns-tcp ping tcp udp      | input-forward-drop: blocker              | input-forward-drop               | the same                | input-forward-drop: blocker (now)  |
+| iptables-services | /etc/sysconfig/iptables stock rules: INPUT/FORWARD end in REJECT     | dhcp dns dns-tcp ping tcp udp      | iptables-manager-restrictive: blocker    | iptables-manager-restrictive (*) | -                       | iptables-manager-restrictive: blocker |
+| port-forward      | DNAT host:2222 -> guest:22 + FORWARD ACCEPT (libvirt wiki hook)      | port-forward                       | port-forward-nat-guest: blocker          | port-forward-nat-guest           | -                       | port-forward-nat-guest: blocker    |
+
+(**) ufw's before.rules accept forwarded ICMP echo requests: guests can ping out, nothing more.
+(*) without its last command, `service iptables save`: it only saves the live rules for the
+next boot, and a Debian lab has no iptables-services to run it.
+
+Each set-up is loaded in boot order: the tool's rules first, then libvirt's (its rules go to
+the head of the chains), then hook-script rules. The nftables-backend host's root says
+Fedora 41 with `firewall_backend = "nftables"`; the iptables-backend host's says Debian 13 with
+the setting unset, so its libvirt uses iptables now and nftables after the upgrade, and the
+scan's verdict about "after the switch" is the prediction the nftables rows prove.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vnetmigrate.sandbox import fixtures, rules
+from vnetmigrate.sandbox.dnstcp import dns_tcp_probe
+from vnetmigrate.sandbox.inbound import port_forward_probe, port_forward_rules
+from vnetmigrate.sandbox.ufw import LabUfw
+
+PROBES = ("dhcp", "dns", "dns-tcp", "ping", "tcp", "udp", "port-forward")
+SERVICES = ("dhcp", "dns", "dns-tcp")
+FORWARDED = ("ping", "tcp", "udp")
+
+
+@dataclass(frozen=True)
+class Expect:
+    fails: tuple[str, ...]  # lab probes that must fail; every other probe must pass
+    finding: str | None  # the finding scan must report (None: no blocker at all)
+    severity: str | None = "blocker"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    setup: str
+    nft: Expect
+    ipt: Expect
+    workaround: str | None  # whose first workaround fixes the nftables-backend host
+    not_run: dict[str, str] = field(default_factory=dict)  # workaround command -> why the lab skips it
+    port_forward: bool = False
+
+
+SCENARIOS = (
+    Scenario("libvirt-only", "nothing but libvirt", Expect((), None), Expect((), None), None),
+    Scenario("docker", "Docker 28: filter FORWARD policy DROP",
+             Expect(FORWARDED, "docker-forward-drop"), Expect((), "docker-forward-drop"), "docker-forward-drop"),
+    Scenario("ufw", "ufw enabled with default DROP input and forward",
+             Expect(SERVICES + ("tcp", "udp"), "ufw-blocks-guests"), Expect((), "ufw-blocks-guests"),
+             "ufw-blocks-guests"),
+    Scenario("nftables-service", "nftables.service: flush ruleset, inet filter with drop input/forward",
+             Expect(SERVICES + FORWARDED, "input-forward-drop"), Expect(SERVICES + FORWARDED, "input-forward-drop"),
+             "input-forward-drop"),
+    Scenario("iptables-services", "iptables-services' stock rules, INPUT and FORWARD end in REJECT",
+             Expect(SERVICES + FORWARDED, "iptables-manager-restrictive"),
+             Expect((), "iptables-manager-restrictive"), "iptables-manager-restrictive",
+             not_run={"service iptables save": "saves the live rules for the next boot; needs iptables-services"}),
+    Scenario("port-forward", "DNAT host:2222 -> guest:22 with a FORWARD ACCEPT (libvirt wiki's hook script)",
+             Expect(("port-forward",), "port-forward-nat-guest"), Expect((), "port-forward-nat-guest"),
+             "port-forward-nat-guest", port_forward=True),
+)
+BY_ID = {s.id: s for s in SCENARIOS}
+
+NFTABLES_CONF = """#!/usr/sbin/nft -f
+flush ruleset
+
+table inet filter {
+\tchain input {
+\t\ttype filter hook input priority filter; policy drop;
+\t\tct state established,related accept
+\t\tct state invalid drop
+\t\tiif "lo" accept
+\t\tmeta l4proto { icmp, ipv6-icmp } accept
+\t\ttcp dport 22 accept
+\t}
+\tchain forward {
+\t\ttype filter hook forward priority filter; policy drop;
+\t}
+\tchain output {
+\t\ttype filter hook output priority filter; policy accept;
+\t}
+}
+"""
+
+IPTABLES_SERVICES = """# sample configuration for iptables service
+# you can edit this manually or use system-config-firewall
+# please do not ask us to add additional ports/services to this default configuration
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -m state --state RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -p icmp -j ACCEPT
+-A INPUT -i lo -j ACCEPT
+-A INPUT -p tcp -m state --state NEW -m tcp --dport 22 -j ACCEPT
+-A INPUT -j REJECT --reject-with icmp-host-prohibited
+-A FORWARD -j REJECT --reject-with icmp-host-prohibited
+COMMIT
+"""
+
+NETWORK_XML = textwrap.dedent("""\
+    <network>
+      <name>default</name>
+      <forward mode='nat'/>
+      <bridge name='virbr0' stp='on' delay='0'/>
+      <ip address='192.168.122.1' netmask='255.255.255.0'>
+        <dhcp>
+          <range start='192.168.122.2' end='192.168.122.254'/>
+        </dhcp>
+      </ip>
+    </network>
+    """)
+FEDORA_41 = 'NAME="Fedora Linux"\nID=fedora\nVERSION_ID=41\nPRETTY_NAME="Fedora Linux 41"\n'
+DEBIAN_13 = 'PRETTY_NAME="Debian GNU/Linux 13 (trixie)"\nID=debian\nVERSION_ID="13"\n'
+WANTS = "etc/systemd/system/multi-user.target.wants"
+
+
+@dataclass
+class Host:
+    """A scenario loaded into a lab: what a scan's --root must hold, and how to run commands."""
+
+    scenario: Scenario
+    backend: str
+    files: dict[str, str]
+    enabled_units: list[str]
+    ufw: LabUfw | None = None
+
+    def run(self, lab, command: str) -> None:
+        argv = shlex.split(command)
+        if argv[0] == "ufw":
+            assert self.ufw is not None, command
+            self.ufw.run(*argv[1:])
+        else:
+            lab.run(argv)
+
+    def write_root(self, base: Path) -> Path:
+        files = dict(self.files)
+        if self.ufw is not None:
+            files.update(self.ufw.files())  # ufw rewrites its files on every change
+        for path, text in files.items():
+            target = base / path.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        (base / WANTS).mkdir(parents=True, exist_ok=True)
+        for unit in self.enabled_units:
+            link = base / WANTS / unit
+            if not link.is_symlink():
+                link.symlink_to(f"/usr/lib/systemd/system/{unit}")  # only the name counts
+        return base
+
+
+def build(lab, scenario: Scenario, backend: str) -> Host:
+    """Load `scenario` into a started lab under libvirt's `backend`, in boot order."""
+    fedora = backend == "nftables"
+    status = (f"<networkstatus>\n{NETWORK_XML}<firewall name='fwRemoval' backend='{backend}'>"
+              "<group ignoreErrors='yes'/></firewall>\n</networkstatus>\n")
+    files = {"/etc/os-release": FEDORA_41 if fedora else DEBIAN_13,
+             "/etc/libvirt/network.conf": '# lab\nfirewall_backend = "nftables"\n' if fedora
+             else '# lab\n#firewall_backend = "nftables"\n',
+             "/etc/libvirt/qemu/networks/default.xml": NETWORK_XML,
+             "/etc/libvirt/qemu/networks/autostart/default.xml": NETWORK_XML,
+             "/run/libvirt/network/default.xml": status}
+    host = Host(scenario, backend, files, [])
+    lab.start_dnsmasq(ping_check=False)
+    if scenario.id == "docker":
+        lab.iptables_restore(fixtures.DOCKER_28)
+        files["/etc/docker/daemon.json"] = json.dumps({}) + "\n"
+    elif scenario.id == "ufw":
+        host.ufw = LabUfw(lab.host, lab.tmpdir)
+        host.ufw.run("--force", "enable")
+        host.enabled_units.append("ufw.service")
+    elif scenario.id == "nftables-service":
+        lab.nft(NFTABLES_CONF)
+        files["/etc/sysconfig/nftables.conf" if fedora else "/etc/nftables.conf"] = NFTABLES_CONF
+        host.enabled_units.append("nftables.service")
+    elif scenario.id == "iptables-services":
+        rules.iptables_restore(lab.host, IPTABLES_SERVICES, noflush=False)  # as iptables.service loads it
+        files["/etc/sysconfig/iptables"] = IPTABLES_SERVICES
+        host.enabled_units.append("iptables.service")
+    if backend == "nftables":
+        lab.nft(fixtures.libvirt_nftables())
+    else:
+        lab.iptables_restore(fixtures.libvirt_iptables_v4())
+        lab.iptables_restore(fixtures.libvirt_iptables_v6(), family=6)
+    if scenario.port_forward:
+        lab.iptables_restore(port_forward_rules(lab.guest(0)))
+    return host
+
+
+def probe(lab, name: str, timeout: float):
+    g = lab.guest(0)
+    if name == "dhcp":
+        return lab.dhcp(timeout=timeout)
+    if name == "dns":
+        return lab.dns(timeout=timeout)
+    if name == "dns-tcp":
+        return dns_tcp_probe(g, timeout=timeout)
+    if name == "port-forward":
+        return port_forward_probe(lab, timeout=timeout)
+    return {"ping": lab.ping, "tcp": lab.tcp, "udp": lab.udp}[name](timeout=timeout)
+
+
+def probe_names(scenario: Scenario) -> tuple[str, ...]:
+    return tuple(p for p in PROBES if p != "port-forward" or scenario.port_forward)
+
+
+def probe_all(lab, scenario: Scenario, expect_fail: tuple[str, ...], lost: float, ok: float = 1.0) -> dict:
+    """Every probe of the scenario; those expected to fail get the short timeout."""
+    return {name: probe(lab, name, lost if name in expect_fail else ok) for name in probe_names(scenario)}
