@@ -129,6 +129,15 @@ def _kill_netns(netns: str, state_dir: Path | None) -> None:
         shutil.rmtree(state_dir, ignore_errors=True)
 
 
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (this machine's PID 1 never reaps killed orphans)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
 def sweep_stale() -> list[str]:
     """Remove peers whose owning process is gone (a run killed with SIGKILL). Returns names."""
     swept = []
@@ -138,7 +147,7 @@ def sweep_stale() -> list[str]:
         names |= {p.name for p in STATE_BASE.iterdir()}
     for name in sorted(names):
         m = re.fullmatch(re.escape(NETNS_PREFIX) + r"(\d+)-[0-9a-f]+", name)
-        if not m or Path(f"/proc/{m.group(1)}").exists():
+        if not m or _running(int(m.group(1))):
             continue
         _kill_netns(name, STATE_BASE / name)
         swept.append(name)
