@@ -11,15 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.peer.libvirtd import NETNS_PREFIX, STATE_BASE, unavailable_reason
-
-
-def require_peer(*versions: str) -> None:
-    """Skip the calling test unless real libvirt of each version can run here."""
-    for version in versions:
-        reason = unavailable_reason(version)
-        if reason:
-            pytest.skip(f"peer libvirt {version}: {reason}")
+from tests.peer.libvirtd import NETNS_PREFIX, STATE_BASE
+from tests.peer.require import require_peer
 
 
 def own_peer_namespaces() -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.peer.cases import NETWORKS_DIR
-from tests.peer.conftest import require_peer
+from tests.peer.require import require_peer
 from tests.peer.libvirtd import PeerLibvirt, VirshError
 
 pytestmark = pytest.mark.peer

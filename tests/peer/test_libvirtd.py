@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.peer.cases import NETWORKS_DIR
-from tests.peer.conftest import require_peer
+from tests.peer.require import require_peer
 from tests.peer.libvirtd import PeerLibvirt, sweep_stale
 
 pytestmark = pytest.mark.peer
