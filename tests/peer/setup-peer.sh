@@ -32,8 +32,9 @@ t_start=$(date +%s.%N)
 since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
 # --- the Debian mirror, from this machine's apt sources --------------------------------
-# The first "deb" URI of a non-security Debian suite. deb822 (*.sources) first, then the
-# one-line format. Never written into the project: each machine uses its own mirror.
+# The first "deb" URI serving a Debian release suite (not -security) with component main:
+# deb822 *.sources first, then one-line sources.list and *.list. Never written into the
+# project: each machine uses the mirror it is configured with.
 find_mirror() {
     local f
     for f in /etc/apt/sources.list.d/*.sources; do
@@ -41,27 +42,30 @@ find_mirror() {
         awk '
             BEGIN { RS = ""; FS = "\n" }
             {
-                types = ""; uris = ""; suites = ""; enabled = "yes"
+                types = uris = suites = comps = ""; enabled = "yes"
                 for (i = 1; i <= NF; i++) {
                     line = $i
                     if (line ~ /^[ \t]*#/) continue
                     if (match(line, /^Types:[ \t]*/)) types = substr(line, RLENGTH + 1)
                     if (match(line, /^URIs:[ \t]*/)) uris = substr(line, RLENGTH + 1)
                     if (match(line, /^Suites:[ \t]*/)) suites = substr(line, RLENGTH + 1)
+                    if (match(line, /^Components:[ \t]*/)) comps = substr(line, RLENGTH + 1)
                     if (match(line, /^Enabled:[ \t]*/)) enabled = substr(line, RLENGTH + 1)
                 }
                 if (enabled == "no" || types !~ /(^| )deb( |$)/) next
                 if (suites ~ /security/ || uris ~ /security/) next
-                if (suites !~ /(bookworm|trixie|stable)/) next
+                if (suites !~ /(bookworm|trixie|stable)/ || comps !~ /(^| )main( |$)/) next
                 split(uris, u, /[ \t]+/)
                 print u[1]; exit
             }' "$f"
     done
-    if [ -r /etc/apt/sources.list ]; then
-        awk '$1 == "deb" && $0 !~ /security/ {
-                 for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i !~ /\]$/) { print $i; exit }
-             }' /etc/apt/sources.list
-    fi
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        [ -r "$f" ] || continue
+        awk '{ sub(/#.*/, ""); gsub(/\[[^]]*\]/, "") }
+             $1 == "deb" && $0 !~ /security/ && $3 ~ /^(bookworm|trixie|stable)/ && / main( |$)/ {
+                 print $2; exit
+             }' "$f"
+    done
 }
 
 # --- host packages (libvirt 9.0) ----------------------------------------------------
@@ -127,9 +131,6 @@ root_is_valid() {
 build_root() {
     local mirror=${VNM_PEER_MIRROR:-$(find_mirror | head -n1)}
     [ -n "$mirror" ] || die "no Debian mirror found in /etc/apt/sources.list{,.d/*.sources}; set VNM_PEER_MIRROR"
-    mkdir -p "$CACHE"
-    # Leftovers of a killed build (a previous run's temp dirs) are removed first.
-    rm -rf --one-file-system "$CACHE"/trixie-root.tmp.* "$CACHE"/trixie-root.old.*
     local tmp
     tmp=$(mktemp -d "$CACHE/trixie-root.tmp.XXXXXX")
     # mktemp -d makes it 0700: as the root directory of the chroot that would stop every
@@ -178,7 +179,25 @@ build_root() {
     fi
 }
 
+# A killed build leaves only trixie-root.tmp.* (never a half trixie-root): remove those,
+# after unmounting anything debootstrap had mounted inside (rm never crosses a mount).
+remove_leftovers() {
+    local d m
+    for d in "$CACHE"/trixie-root.tmp.* "$CACHE"/trixie-root.old.*; do
+        [ -e "$d" ] || continue
+        awk -v p="$d/" 'index($2, p) == 1 { print $2 }' /proc/mounts | sort -r |
+            while read -r m; do umount -l "$m"; done
+        rm -rf --one-file-system "$d"
+        log "removed leftover $d"
+    done
+}
+
 main() {
+    mkdir -p "$CACHE"
+    # One set-up at a time (two CI jobs, or a rerun while a build is still going).
+    exec 9>"$CACHE/.lock"
+    flock 9
+    remove_leftovers
     install_host_packages
     ensure_users
     ensure_mount_points
