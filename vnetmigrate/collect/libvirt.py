@@ -1,0 +1,34 @@
+"""Collect libvirt's network configuration: network.conf, definitions, status files."""
+
+from __future__ import annotations
+
+from vnetmigrate.collect.host import LiveHost
+
+NETWORK_CONF = "/etc/libvirt/network.conf"
+DEFINITIONS = "/etc/libvirt/qemu/networks"
+AUTOSTART = "/etc/libvirt/qemu/networks/autostart"
+STATUS = "/run/libvirt/network"
+
+
+def collect(host: LiveHost) -> None:
+    host.read(NETWORK_CONF)
+    host.listdir(DEFINITIONS, ".xml")
+    host.listdir(AUTOSTART, ".xml")
+    host.listdir(STATUS, ".xml")
+
+
+def bridges(ev) -> set[str]:
+    """The bridge names libvirt's networks use, as far as the files say (for pruning reads)."""
+    from vnetmigrate.errors import InputError
+    from vnetmigrate.libvirt.summary import summarize
+
+    found = set()
+    for directory, status in ((DEFINITIONS, False), (STATUS, True)):
+        for rec in ev.files_in(directory, ".xml"):
+            try:
+                net = summarize(rec.content or "", rec.path, status=status)
+            except InputError:
+                continue
+            if net.bridge:
+                found.add(net.bridge)
+    return found or {"virbr0"}
