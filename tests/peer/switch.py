@@ -15,7 +15,6 @@ act_csum exactly as a real host without CONFIG_NET_ACT_CSUM would.
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,7 +76,3 @@ def record_scenario(scenario: Scenario, out: Path) -> list[str]:
         "firewall_backend_after": scenario.after, "tc_shim": scenario.tc_shim}))
     inactive = [n["name"] for n in result["net_list"] if n["state"] != "active"]
     return [f"{scenario.id}: networks inactive after the restart: {inactive}"] if inactive else []
-
-
-def load_recorded(path: Path) -> dict:
-    return json.loads((path / "scenario.json").read_text())
