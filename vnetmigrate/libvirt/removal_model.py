@@ -27,7 +27,7 @@ from vnetmigrate.libvirt.nft_rules import FAMILIES, PRIVATE_CHAINS, TABLE
 from vnetmigrate.libvirt.nft_rules import network_rules as nft_network_rules
 from vnetmigrate.libvirt.rules_common import bridge_of, firewalled
 from vnetmigrate.libvirt.tc import checksum_filter
-from vnetmigrate.libvirt.versions import Backend, LibvirtVersion, get_version
+from vnetmigrate.libvirt.versions import Backend, LibvirtVersion, as_backend, get_version
 
 _LAYER = {4: "ipv4", 6: "ipv6", "ip": "ipv4", "ip6": "ipv6"}
 # 5 chains + 3 jump rules created by the private-chain setup on a fresh host.
@@ -49,7 +49,7 @@ def iptables_removal(net: Network, version: LibvirtVersion) -> RemovalRecipe:
 def expected_removals(networks: Iterable[Network], version: str | LibvirtVersion, backend: Backend | str,
                       next_handles: Mapping[str, int] | None = None) -> dict[str, RemovalRecipe]:
     """Network name -> the recipe libvirt would save, for networks started in this order."""
-    be = Backend(backend)
+    be = as_backend(backend)
     ver = get_version(version, be)
     if not ver.removal_recipe:
         return {}

@@ -30,7 +30,12 @@ def bridge_of(net: Network) -> str:
 
 def forward_dev_of(net: Network) -> str | None:
     dev = net.forward_dev
-    return validate_ifname(dev) if dev else None
+    if not dev:
+        return None
+    try:
+        return validate_ifname(dev)
+    except InvalidName as exc:
+        raise InputError(f"{net.source}: network {net.name!r}: forward interface: {exc}") from None
 
 
 def subnet(ip: IPDef, net: Network) -> str:

@@ -67,6 +67,13 @@ SUPPORTED_VERSIONS: tuple[str, ...] = tuple(VERSIONS)
 DEFAULT_VERSION = "11.3"
 
 
+def as_backend(backend: Backend | str) -> Backend:
+    try:
+        return Backend(backend)
+    except ValueError:
+        raise InputError(f"unknown firewall backend {backend!r} (expected iptables or nftables)") from None
+
+
 def get_version(version: str | LibvirtVersion, backend: Backend | str | None = None) -> LibvirtVersion:
     """Look up a registered version (accepts "11.3", "11.3.0", "v11.3.0")."""
     if isinstance(version, LibvirtVersion):
@@ -81,7 +88,7 @@ def get_version(version: str | LibvirtVersion, backend: Backend | str | None = N
         if found is None:
             raise InputError(f"libvirt version {version!r} is not modelled; known: {', '.join(SUPPORTED_VERSIONS)}")
     if backend is not None:
-        be = Backend(backend)
+        be = as_backend(backend)
         if not found.supports(be):
             raise InputError(f"libvirt {found.version} has no {be.value} backend")
     return found
