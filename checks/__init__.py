@@ -1,0 +1,29 @@
+"""Checks: pure functions HostFacts -> [Finding], one module per concern.
+
+Installed as `vnetmigrate.checks`. Add a module to MODULES and decorate its functions with
+`@check(...)` (see registry.py); the conformance test walks the registry.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from vnetmigrate.checks.registry import REGISTRY, Check, Outcome, run
+
+MODULES = (
+    "backend",
+    "leftover_chains",
+    "rules_presence",
+    "docker_forward_drop",
+    "tooling",
+)
+
+
+def all_checks() -> list[Check]:
+    for name in MODULES:
+        importlib.import_module(f"vnetmigrate.checks.{name}")
+    return list(REGISTRY.values())
+
+
+def run_all(facts) -> Outcome:
+    return run(facts, all_checks())

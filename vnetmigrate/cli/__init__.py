@@ -1,5 +1,43 @@
-"""Command-line interface (placeholder until the scan command lands)."""
+"""The vnetmigrate command line. Commands import their heavy modules lazily so that
+`vnetmigrate --help` stays close to a bare interpreter start."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from vnetmigrate import __version__
+from vnetmigrate.cli.common import State
+from vnetmigrate.cli.scan import scan
+
+app = typer.Typer(
+    name="vnetmigrate",
+    help="Inspect, migrate and repair libvirt's virtual-network firewall (iptables <-> nftables).",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 
 
-def main() -> None:  # pragma: no cover - replaced by the typer app
-    raise SystemExit("vnetmigrate: not yet built")
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"vnetmigrate {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+) -> None:
+    State.debug = debug
+
+
+app.command("scan")(scan)
+
+
+def main() -> None:
+    app(prog_name="vnetmigrate")

@@ -1,0 +1,43 @@
+"""Collectors: read a host into Evidence. Each collector is independent; one failing is
+recorded as an error of that unit and the others still run."""
+
+from __future__ import annotations
+
+import socket
+import time
+from datetime import datetime, timezone
+
+from vnetmigrate import __version__
+from vnetmigrate.collect import docker, iptables, libvirt, nft, system
+from vnetmigrate.collect.host import LiveHost, NftJson
+from vnetmigrate.evidence import Evidence
+from vnetmigrate.netns import entered
+
+# Order matters: nft needs iptables' listings to know which tables iptables-nft manages.
+COLLECTORS = (("system", system.collect), ("iptables", iptables.collect), ("nft", nft.collect),
+              ("libvirt", libvirt.collect), ("docker", docker.collect))
+
+
+def collect_live(root: str = "/", netns: str | None = None, progress=None) -> Evidence:
+    """Read the live host (in `netns`, with files under `root`) into Evidence."""
+    ev = Evidence(meta={
+        "tool_version": __version__,
+        "collected_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "hostname": socket.gethostname(),
+        "root": root,
+        "netns": netns,
+        "source": "live",
+    })
+    with entered(netns):
+        host = LiveHost(ev, root=root, nft=NftJson())
+        ev.meta["nft_via"] = host.nft.via
+        start = time.monotonic()
+        for name, collector in COLLECTORS:
+            if progress:
+                progress(name)
+            try:
+                collector(host)
+            except Exception as exc:  # one failing collector must not stop the others
+                ev.add_error(f"collect.{name}", f"{type(exc).__name__}: {exc}")
+        ev.meta["duration"] = round(time.monotonic() - start, 4)
+    return ev

@@ -1,0 +1,28 @@
+"""Exact commands for workarounds, built from validated names only."""
+
+from __future__ import annotations
+
+import shlex
+
+from vnetmigrate.libvirt import netconf
+
+
+def iptables_binary(family: str, source: str = "nft") -> str:
+    """The iptables variant that manages a table: the explicit binary, never an alternative."""
+    base = "iptables" if family == "ipv4" else "ip6tables"
+    return f"{base}-legacy" if source == "legacy" else f"{base}-nft"
+
+
+def quote_args(args: tuple[str, ...] | list[str]) -> str:
+    return " ".join(a if a == "!" else shlex.quote(a) for a in args)
+
+
+def restart_libvirt_network() -> str:
+    # virtnetworkd on modular daemons (Fedora, Debian 13); libvirtd on monolithic set-ups.
+    return ("systemctl restart virtnetworkd.service 2>/dev/null || systemctl restart libvirtd.service")
+
+
+def pin_backend(backend: str) -> str:
+    return (f"grep -q '^firewall_backend' {netconf.PATH} "
+            f"&& sed -i 's/^firewall_backend.*/firewall_backend = \"{backend}\"/' {netconf.PATH} "
+            f"|| echo 'firewall_backend = \"{backend}\"' >> {netconf.PATH}")

@@ -1,0 +1,89 @@
+"""Docker's FORWARD DROP policy against libvirt's nftables backend (seed "Known issue: docker").
+
+Under the iptables backend libvirt's ACCEPT rules sit in the same FORWARD chain as Docker's
+DROP policy and win. Under the nftables backend they sit in their own table; a packet must
+pass every base chain on the forward hook, and the DROP policy of `ip filter FORWARD` is final.
+"""
+
+from __future__ import annotations
+
+from vnetmigrate.checks._commands import pin_backend, restart_libvirt_network
+from vnetmigrate.checks.registry import check
+from vnetmigrate.facts import HostFacts
+from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+
+LINKS = ("https://github.com/moby/moby/issues/52612", "https://github.com/docker/for-linux/issues/949",
+         "https://fedoraproject.org/wiki/Changes/LibvirtVirtualNetworkNFTables")
+
+
+def _dropping_families(facts: HostFacts) -> list[tuple[str, str]]:
+    """(family, source) whose filter FORWARD policy is DROP, for families libvirt forwards."""
+    families = {"ipv4"}
+    if any(n.ipv6_subnets for n in facts.libvirt.networks):
+        families.add("ipv6")
+    out = []
+    for save in facts.iptables.saves:
+        chain = save.chain("filter", "FORWARD")
+        if save.family in families and chain is not None and chain.policy == "DROP":
+            out.append((save.family, save.source))
+    return out
+
+
+def docker_user_commands(bridges: list[str], family: str, has_docker_user: bool) -> tuple[str, ...]:
+    binary = "iptables" if family == "ipv4" else "ip6tables"
+    chain = "DOCKER-USER" if has_docker_user else "FORWARD"
+    cmds = []
+    for br in bridges:
+        cmds.append(f"{binary} -I {chain} -i {br} -j ACCEPT")
+        cmds.append(f"{binary} -I {chain} -o {br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
+    return tuple(cmds)
+
+
+@check("docker-forward-drop", "Docker's FORWARD DROP policy blocks guests under the nftables backend",
+       Severity.BLOCKER, needs=("libvirt", "iptables", "docker"))
+def docker_forward_drop(facts: HostFacts):
+    lv, docker = facts.libvirt, facts.docker
+    if not docker.present or not lv.installed:
+        return
+    now, after = lv.effective.backend, lv.after_upgrade.backend
+    if "nftables" not in (now, after):
+        return
+    dropping = _dropping_families(facts)
+    if not dropping:
+        return
+    forwarding = [n for n in lv.networks if n.creates_rules and n.forward_mode in ("nat", "route")]
+    bridges = sorted({n.bridge for n in forwarding if n.bridge}) or ["virbr0"]
+    when = "now" if now == "nftables" else "after the switch to nftables"
+    ev = [Evidence("chain", f"{'ip' if f == 'ipv4' else 'ip6'} filter FORWARD",
+                   f"policy DROP ({'iptables-legacy' if s == 'legacy' else 'iptables-nft'})") for f, s in dropping]
+    ev += [Evidence("chain", f"{f} filter {', '.join(ch)}", "Docker's chains") for f, ch in docker.chains.items() if ch]
+    if docker.daemon_json is not None:
+        ev.append(Evidence("file", "/etc/docker/daemon.json",
+                           ", ".join(f"{k}={docker.daemon_json[k]!r}" for k in
+                                     ("iptables", "ip-forward", "ip-forward-no-drop", "firewall-backend")
+                                     if k in docker.daemon_json) or "no firewall-related keys"))
+    workarounds = []
+    for family, _source in dropping:
+        has_user = "DOCKER-USER" in docker.chains.get(family, ())
+        workarounds.append(Workaround(
+            f"Accept libvirt's traffic in {'DOCKER-USER' if has_user else 'FORWARD'} ({family}) before "
+            "Docker's policy applies (Docker keeps DOCKER-USER's rules first; make them persistent, "
+            "e.g. in a unit that runs after docker.service)",
+            docker_user_commands(bridges, family, has_user), repairable=True, id="docker-user-accept"))
+    workarounds += [
+        Workaround("Tell Docker not to set the DROP policy (Docker >= 28): add \"ip-forward-no-drop\": true "
+                   "to /etc/docker/daemon.json, restart Docker, then reset the policy",
+                   ("systemctl restart docker", "iptables -P FORWARD ACCEPT")),
+        Workaround("Enable forwarding before dockerd starts so it never sets the policy",
+                   ("echo 'net.ipv4.ip_forward = 1' > /etc/sysctl.d/90-ip-forward.conf", "sysctl --system",
+                    "iptables -P FORWARD ACCEPT")),
+        Workaround("Keep libvirt on its iptables backend, where its rules share Docker's FORWARD chain",
+                   (pin_backend("iptables"), restart_libvirt_network())),
+    ]
+    yield Finding(
+        "docker-forward-drop", Severity.BLOCKER,
+        f"Docker's FORWARD DROP policy blocks guest traffic {when}",
+        "Docker set the iptables filter FORWARD policy to DROP. With libvirt's nftables backend its "
+        "accept rules live in the separate `libvirt_network` table and cannot override that policy, "
+        f"so guests on {', '.join(bridges)} lose NAT and routed traffic.",
+        evidence=tuple(ev), workarounds=tuple(workarounds), links=LINKS)

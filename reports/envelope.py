@@ -1,0 +1,25 @@
+"""The versioned JSON envelope every command prints with `--format json`.
+
+    {"schema_version": 1, "tool_version": "...", "command": "scan", "status": "...",
+     "exit_code": 0, "data": {...}, "errors": [{"unit": "...", "message": "..."}]}
+
+`schema_version` changes only when a documented key changes meaning or disappears.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from vnetmigrate import __version__
+
+SCHEMA_VERSION = 1
+
+
+def envelope(command: str, status: str, exit_code: int, data: Any, errors: list[dict[str, str]] | tuple = ()) -> dict:
+    return {"schema_version": SCHEMA_VERSION, "tool_version": __version__, "command": command,
+            "status": status, "exit_code": int(exit_code), "data": data, "errors": list(errors)}
+
+
+def dumps(doc: dict) -> str:
+    return json.dumps(doc, indent=2, sort_keys=False, default=str) + "\n"

@@ -1,0 +1,181 @@
+"""Every check: the case it fires on, the case it stays quiet on, the case its facts are missing."""
+
+import pytest
+
+from vnetmigrate.checks import all_checks, run_all
+from vnetmigrate.facts import build
+from vnetmigrate.findings import Severity
+from tests.unit.builders import (DEBIAN_13, DEFAULT_NET, LEFTOVER_IPT, LIBVIRT_IPT, ipt, libvirt_nft,
+                                 make_evidence, status_xml)
+
+NFT_CONF = 'firewall_backend = "nftables"\n'
+IPT_CONF = 'firewall_backend = "iptables"\n'
+
+
+def ids(ev, severity=None):
+    out = run_all(build(ev))
+    return {f.id for f in out.findings if severity is None or f.severity == severity}
+
+
+def libvirt_files(conf=None, backend="iptables", active=True):
+    files = {"/etc/libvirt/qemu/networks/default.xml": DEFAULT_NET}
+    if conf is not None:
+        files["/etc/libvirt/network.conf"] = conf
+    if active:
+        files["/run/libvirt/network/default.xml"] = status_xml(backend=backend)
+    return files
+
+
+def host(conf=None, backend="iptables", policy="ACCEPT", docker=False, leftover=False, nft=False,
+         ipt_rules=True, **kw):
+    ipv4 = ipt(LEFTOVER_IPT if leftover else LIBVIRT_IPT, policy=policy, docker=docker) if ipt_rules or leftover \
+        else None
+    args = dict(files=libvirt_files(conf, backend), nft_objects=tuple(libvirt_nft()) if nft else ())
+    if ipv4 is not None:
+        args["ipv4_save"] = ipv4
+    args.update(kw)
+    return make_evidence(**args)
+
+
+# -- the registry itself ---------------------------------------------------------------
+def test_registry_conformance():
+    checks = all_checks()
+    assert len({c.id for c in checks}) == len(checks)
+    for c in checks:
+        assert c.title and c.severity in Severity and c.needs
+        assert c.module.startswith("vnetmigrate.checks.")
+
+
+# -- docker-forward-drop ---------------------------------------------------------------
+def test_docker_drop_with_nftables_backend_is_a_blocker_with_docker_user_workaround_first():
+    ev = host(NFT_CONF, backend="nftables", policy="DROP", docker=True, leftover=True, nft=True)
+    finding = next(f for f in run_all(build(ev)).findings if f.id == "docker-forward-drop")
+    assert finding.severity == Severity.BLOCKER and "now" in finding.title
+    first = finding.workarounds[0]
+    assert first.commands == ("iptables -I DOCKER-USER -i virbr0 -j ACCEPT",
+                              "iptables -I DOCKER-USER -o virbr0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
+    assert any("ip filter FORWARD" == e.where and "DROP" in e.detail for e in finding.evidence)
+
+
+def test_docker_drop_blocks_the_upgrade_when_backend_would_switch():
+    ev = host(None, policy="DROP", docker=True, libvirt_version="9.0.0")  # iptables now, nftables after
+    finding = next(f for f in run_all(build(ev)).findings if f.id == "docker-forward-drop")
+    assert "after the switch" in finding.title
+
+
+def test_docker_drop_quiet_when_backend_stays_iptables():
+    assert "docker-forward-drop" not in ids(host(IPT_CONF, policy="DROP", docker=True))
+
+
+def test_docker_drop_quiet_without_drop_policy():
+    assert "docker-forward-drop" not in ids(host(NFT_CONF, backend="nftables", docker=True, leftover=True, nft=True))
+
+
+def test_docker_drop_skipped_when_iptables_facts_missing():
+    ev = host(NFT_CONF, backend="nftables", policy="DROP", docker=True)
+    del ev.commands["iptables-nft-save"], ev.commands["ip6tables-nft-save"]
+    out = run_all(build(ev))
+    assert any(s["check"] == "docker-forward-drop" and "iptables" in s["reason"] for s in out.skipped)
+
+
+# -- libvirt-leftover-chains -----------------------------------------------------------
+def test_leftover_chains_after_switch_with_exact_removal_commands():
+    ev = host(NFT_CONF, backend="nftables", leftover=True, nft=True)
+    finding = next(f for f in run_all(build(ev)).findings if f.id == "libvirt-leftover-chains")
+    cmds = finding.workarounds[0].commands
+    assert "iptables-nft -t filter -D INPUT -j LIBVIRT_INP" in cmds
+    assert cmds.index("iptables-nft -t filter -D FORWARD -j LIBVIRT_FWI") < cmds.index(
+        "iptables-nft -t filter -X LIBVIRT_FWI")
+    assert "iptables-nft -t mangle -X LIBVIRT_PRT" in cmds and "iptables-nft -t nat -X LIBVIRT_PRT" in cmds
+    assert len(finding.evidence) == 7
+
+
+def test_leftover_quiet_under_iptables_backend():
+    ev = host(IPT_CONF, leftover=True)  # empty chains, but iptables is the backend: libvirt's own
+    assert "libvirt-leftover-chains" not in ids(ev)
+
+
+def test_leftover_skipped_without_libvirt_rules_facts():
+    ev = host(NFT_CONF, backend="nftables", leftover=True)
+    for key in ("iptables-nft-save", "ip6tables-nft-save", "nft.chains"):
+        del ev.commands[key]
+    assert any(s["check"] == "libvirt-leftover-chains" for s in run_all(build(ev)).skipped)
+
+
+# -- rules presence --------------------------------------------------------------------
+def test_rules_in_both_backends():
+    ev = host(NFT_CONF, backend="nftables", nft=True)
+    assert "libvirt-rules-both-backends" in ids(ev, Severity.WARNING)
+
+
+def test_active_network_without_rules_is_a_blocker():
+    ev = host(NFT_CONF, backend="nftables", leftover=True)  # switched, but no nft table: silent failure
+    finding = next(f for f in run_all(build(ev)).findings if f.id == "libvirt-rules-missing")
+    assert finding.severity == Severity.BLOCKER and "default (virbr0)" in finding.title
+
+
+def test_rules_presence_quiet_on_healthy_hosts():
+    for ev in (host(IPT_CONF), host(NFT_CONF, backend="nftables", leftover=True, nft=True)):
+        found = ids(ev)
+        assert "libvirt-rules-missing" not in found and "libvirt-rules-both-backends" not in found
+
+
+def test_inactive_network_needs_no_rules():
+    ev = make_evidence(files=libvirt_files(NFT_CONF, active=False))
+    assert "libvirt-rules-missing" not in ids(ev)
+
+
+# -- backend ---------------------------------------------------------------------------
+@pytest.mark.parametrize("conf, os_release, version, tools, expected", [
+    (NFT_CONF, None, "11.3.0", None, ("nftables", False)),
+    (IPT_CONF, None, "11.3.0", None, ("iptables", False)),
+    (None, None, "11.3.0", None, ("nftables", False)),           # Fedora 41: nftables first
+    (None, DEBIAN_13, "11.3.0", None, ("iptables", False)),      # Debian 13: iptables first (seen)
+    (None, None, "9.0.0", None, ("iptables", False)),            # no nftables backend before 10.4
+    (None, None, "11.3.0", ("iptables",), ("iptables", False)),  # nft missing: the next in priority
+    (NFT_CONF, None, "11.3.0", ("iptables",), (None, False)),    # configured but unavailable
+])
+def test_effective_backend(conf, os_release, version, tools, expected):
+    files = libvirt_files(conf)
+    if os_release:
+        files["/etc/os-release"] = os_release
+    kw = {"tools": tools} if tools else {}
+    facts = build(make_evidence(files=files, libvirt_version=version, **kw))
+    assert (facts.libvirt.effective.backend, facts.libvirt.effective.assumption) == expected
+
+
+def test_configured_backend_has_its_line():
+    facts = build(make_evidence(files=libvirt_files("# pinned\n\nfirewall_backend = \"iptables\"\n")))
+    assert (facts.libvirt.configured_backend, facts.libvirt.configured_line) == ("iptables", 3)
+
+
+def test_switch_on_upgrade_warns_only_when_unset():
+    assert "backend-switch-on-upgrade" in ids(make_evidence(files=libvirt_files(), libvirt_version="9.0.0"))
+    assert "backend-switch-on-upgrade" not in ids(make_evidence(files=libvirt_files(IPT_CONF),
+                                                                libvirt_version="9.0.0"))
+
+
+def test_unavailable_backend_is_a_blocker():
+    ev = make_evidence(files=libvirt_files(NFT_CONF), tools=("iptables", "iptables-nft-save"))
+    assert "backend-unavailable" in ids(ev, Severity.BLOCKER)
+
+
+def test_malformed_network_conf_is_reported_and_the_rest_still_runs():
+    ev = host('firewall_backend = nftables\n')
+    out = build(ev)
+    assert any("network.conf: line 1" in e["message"] for e in out.errors)
+    assert out.libvirt is not None and out.libvirt.configured_backend is None
+
+
+def test_no_libvirt_no_libvirt_findings():
+    ev = make_evidence(libvirt_version=None)
+    found = ids(ev)
+    assert not {"backend-effective", "backend-switch-on-upgrade", "libvirt-rules-missing"} & found
+
+
+def test_nft_binding_fallback_is_said():
+    ev = make_evidence()
+    ev.meta["nft_via"] = "exec"
+    assert "nft-binding-missing" in ids(ev, Severity.INFO)
+    ev.meta["nft_via"] = "libnftables"
+    assert "nft-binding-missing" not in ids(ev)

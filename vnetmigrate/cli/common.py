@@ -1,0 +1,95 @@
+"""What every command shares: options, the error policy, and the one place that prints."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import traceback
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Callable, Optional
+
+import typer
+
+from vnetmigrate.errors import EnvironmentProblem, VnmError
+from vnetmigrate.exitcodes import ExitCode
+
+
+class State:
+    debug = False
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+NetnsOpt = Annotated[Optional[str], typer.Option(
+    "--netns", metavar="NAME", help="Work inside the named network namespace (as `ip netns` names it).")]
+RootOpt = Annotated[Path, typer.Option(
+    "--root", metavar="DIR", help="Read configuration files under DIR instead of /.")]
+OutputOpt = Annotated[Optional[Path], typer.Option(
+    "--output", "-o", metavar="FILE", help="Write the report to FILE instead of standard output.")]
+
+
+def require_root(what: str) -> None:
+    if os.geteuid() != 0:
+        raise EnvironmentProblem(f"{what} needs root: reading and changing the firewall needs CAP_NET_ADMIN",
+                                 hint="run it with sudo, or analyse saved evidence with --from DIR")
+
+
+def write_output(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise VnmError(f"cannot write {output}: {exc.strerror}")
+
+
+def fail(command: str, exc: VnmError, fmt: str) -> None:
+    code = int(exc.exit_code)
+    if fmt == "json":
+        from vnetmigrate.reports.envelope import dumps, envelope
+
+        doc = envelope(command, "error", code, None, [{"unit": command, "message": exc.message}])
+        sys.stdout.write(dumps(doc))
+    sys.stderr.write(f"vnetmigrate {command}: error: {exc.message}\n")
+    if exc.hint:
+        sys.stderr.write(f"hint: {exc.hint}\n")
+    raise typer.Exit(code)
+
+
+def guarded(command: str) -> Callable[[Callable[..., int]], Callable[..., None]]:
+    """Run a command body under the error policy: one readable line, traceback only with --debug."""
+
+    def wrap(body: Callable[..., int]) -> Callable[..., None]:
+        @functools.wraps(body)
+        def run(*args: Any, **kwargs: Any) -> None:
+            fmt = getattr(kwargs.get("format"), "value", kwargs.get("format")) or "text"
+            try:
+                code = body(*args, **kwargs)
+            except typer.Exit:
+                raise
+            except VnmError as exc:
+                if State.debug:
+                    traceback.print_exc()
+                fail(command, exc, fmt)
+            except KeyboardInterrupt:
+                sys.stderr.write(f"vnetmigrate {command}: interrupted\n")
+                raise typer.Exit(130)
+            except Exception as exc:  # a bug: say so plainly, keep the traceback for --debug
+                if State.debug:
+                    traceback.print_exc()
+                fail(command, VnmError(f"internal error: {type(exc).__name__}: {exc}",
+                                       hint=None if State.debug else "run with --debug for the traceback"), fmt)
+            raise typer.Exit(int(code))
+        return run
+    return wrap
+
+
+__all__ = ["ExitCode", "Format", "NetnsOpt", "OutputOpt", "RootOpt", "State", "guarded", "require_root",
+           "write_output"]

@@ -1,0 +1,96 @@
+"""Collect the nftables ruleset selectively, through libnftables JSON.
+
+A full `nft -j list ruleset` costs 2 s and 500 MB on a host with 50,000 rules, while
+`list chains` (every chain with hook, priority and policy, no rules) costs 10 ms. So:
+list the chains, then fetch rules only for what matters — libvirt's own tables, and the base
+chains on the hooks libvirt's traffic crosses in every other native nftables table, following
+their jumps and gotos. Tables managed by iptables-nft are read through iptables-nft-save
+instead (their rules use xt compat expressions that nft's JSON cannot express faithfully).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from vnetmigrate.collect.host import LiveHost
+
+HOOKS = ("prerouting", "input", "forward", "output", "postrouting")
+LIBVIRT_TABLE = "libvirt_network"
+IPTABLES_TABLES = ("filter", "nat", "mangle", "raw", "security")
+MAX_CHAINS = 2000  # a guard against pathological rulesets, not a limit seen in practice
+
+
+def iptables_managed(host: LiveHost) -> set[tuple[str, str]]:
+    """(family, table) pairs that iptables-nft-save listed: those belong to iptables-nft."""
+    managed = set()
+    for key, family in (("iptables-nft-save", "ip"), ("ip6tables-nft-save", "ip6")):
+        rec = host.ev.command(key)
+        if rec is None or not rec.ok:
+            continue
+        for line in rec.stdout.splitlines():
+            if line.startswith("*"):
+                managed.add((family, line[1:].strip()))
+    return managed
+
+
+def collect(host: LiveHost) -> None:
+    rec, doc = host.nft_json("nft.chains", "list chains")
+    if doc is None:
+        return
+    chains = list(_objects(doc, "chain"))
+    managed = iptables_managed(host)
+    tables = sorted({(c["family"], c["table"]) for c in chains})
+    for family, table in tables:
+        if table == LIBVIRT_TABLE and family in ("ip", "ip6", "inet"):
+            host.nft_json(f"nft.table.{family}.{table}", f"list table {family} {table}")
+    wanted: list[tuple[str, str, str]] = []
+    for c in chains:
+        key = (c["family"], c["table"])
+        if c["table"] == LIBVIRT_TABLE or key in managed:
+            continue
+        if c.get("hook") in HOOKS:
+            wanted.append((c["family"], c["table"], c["name"]))
+    _follow(host, wanted)
+
+
+def _follow(host: LiveHost, start: list[tuple[str, str, str]]) -> None:
+    seen: set[tuple[str, str, str]] = set()
+    queue = list(start)
+    n = 0
+    while queue and n < MAX_CHAINS:
+        family, table, name = queue.pop(0)
+        if (family, table, name) in seen:
+            continue
+        seen.add((family, table, name))
+        _, doc = host.nft_json(f"nft.chain.{n}", f"list chain {family} {table} {_quote(name)}")
+        n += 1
+        if doc is None:
+            continue
+        for rule in _objects(doc, "rule"):
+            for target in jump_targets(rule.get("expr", [])):
+                queue.append((family, table, target))
+
+
+def jump_targets(expr: object) -> Iterator[str]:
+    """Every chain a rule's expressions jump or go to, verdict maps included."""
+    if isinstance(expr, dict):
+        for verdict in ("jump", "goto"):
+            inner = expr.get(verdict)
+            if isinstance(inner, dict) and isinstance(inner.get("target"), str):
+                yield inner["target"]
+        for value in expr.values():
+            yield from jump_targets(value)
+    elif isinstance(expr, list):
+        for value in expr:
+            yield from jump_targets(value)
+
+
+def _objects(doc: dict, kind: str) -> Iterable[dict]:
+    for item in doc.get("nftables", []):
+        if kind in item:
+            yield item[kind]
+
+
+def _quote(name: str) -> str:
+    # Chain names from the kernel may contain characters nft's parser treats specially.
+    return name if name.replace("_", "").replace("-", "").isalnum() else '"' + name.replace('"', "") + '"'

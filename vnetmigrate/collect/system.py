@@ -1,0 +1,53 @@
+"""Collect what the host is: distribution, installed firewall tools, sysctls, x_tables use."""
+
+from __future__ import annotations
+
+import json
+
+from vnetmigrate.collect.host import LiveHost, which
+
+# Binaries whose presence matters: libvirt's backend choice depends on `nft` and `iptables`
+# being in PATH (domain.md section 1); the rest identify firewall managers and libvirt.
+TOOLS = (
+    "nft", "iptables", "ip6tables", "iptables-nft", "iptables-legacy", "iptables-nft-save",
+    "ip6tables-nft-save", "iptables-legacy-save", "ebtables", "tc",
+    "libvirtd", "virtnetworkd", "virsh", "dnsmasq", "dockerd", "docker", "podman",
+    "ufw", "firewall-cmd", "firewalld", "systemctl",
+)
+KERNEL_FILES = (
+    "/proc/sys/net/ipv4/ip_forward",
+    "/proc/sys/net/ipv6/conf/all/forwarding",
+    "/proc/net/ip_tables_names",
+    "/proc/net/ip6_tables_names",
+)
+
+
+def collect(host: LiveHost) -> None:
+    host.read("/etc/os-release")
+    tools = {name: which(name) for name in TOOLS}
+    from vnetmigrate.evidence import CommandRecord
+
+    host.ev.add_command(CommandRecord("tools", ("which", *TOOLS), 0,
+                                      stdout=json.dumps(tools, sort_keys=True), via="python"))
+    for path in KERNEL_FILES:
+        host.read(path, kernel=True)
+    if tools["iptables"]:
+        host.run("iptables.version", ["iptables", "-V"])
+    _libvirt_version(host, tools)
+
+
+def _libvirt_version(host: LiveHost, tools: dict[str, str | None]) -> None:
+    """libvirt's version from the same root as its configuration.
+
+    Under --root the host's own daemon says nothing about the root's libvirt: ask the root's
+    binary (through chroot) where it has one, else leave the version unknown.
+    """
+    for daemon in ("virtnetworkd", "libvirtd"):
+        if str(host.root) == "/":
+            if tools[daemon]:
+                host.run(f"{daemon}.version", [daemon, "--version"])
+            continue
+        for bindir in ("usr/sbin", "usr/bin"):
+            if (host.root / bindir / daemon).exists():
+                host.run(f"{daemon}.version", ["chroot", str(host.root), f"/{bindir}/{daemon}", "--version"])
+                break

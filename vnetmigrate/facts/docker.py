@@ -1,0 +1,52 @@
+"""Facts about Docker: daemon.json and the chains it created."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from vnetmigrate.evidence import Evidence
+from vnetmigrate.facts.iptables import IptablesSave
+
+DAEMON_JSON = "/etc/docker/daemon.json"
+DOCKER_CHAIN_PREFIX = "DOCKER"
+
+
+@dataclass(frozen=True)
+class DockerFacts:
+    installed: bool
+    daemon_json: dict[str, Any] | None  # None: absent or unreadable
+    daemon_json_error: str | None = None
+    chains: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "ipv4"/"ipv6" -> chain names
+
+    def setting(self, key: str, default: Any) -> Any:
+        return (self.daemon_json or {}).get(key, default)
+
+    @property
+    def manages_iptables(self) -> bool:
+        return bool(self.setting("iptables", True)) and self.setting("firewall-backend", "iptables") != "nftables"
+
+    @property
+    def present(self) -> bool:
+        return self.installed or self.daemon_json is not None or any(self.chains.values())
+
+
+def build(ev: Evidence, saves: list[IptablesSave], tools: dict[str, str | None]) -> DockerFacts:
+    data, error = None, None
+    rec = ev.file(DAEMON_JSON)
+    if rec is not None and rec.content is not None:
+        try:
+            data = json.loads(rec.content) if rec.content.strip() else {}
+            if not isinstance(data, dict):
+                data, error = None, "not a JSON object"
+        except json.JSONDecodeError as exc:
+            error = f"line {exc.lineno}: {exc.msg}"
+    chains: dict[str, set[str]] = {}
+    for save in saves:
+        for chain in save.chains():
+            if chain.name.startswith(DOCKER_CHAIN_PREFIX):
+                chains.setdefault(save.family, set()).add(chain.name)
+    installed = bool(tools.get("dockerd"))  # the docker client alone manages no firewall
+    return DockerFacts(installed=installed, daemon_json=data, daemon_json_error=error,
+                       chains={f: tuple(sorted(c)) for f, c in chains.items()})

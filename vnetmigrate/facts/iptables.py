@@ -1,0 +1,165 @@
+"""Typed view of iptables rules, parsed from iptables-save output (nft or legacy)."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+from vnetmigrate.errors import InputError
+
+LEGACY_WARNING = "# Warning: iptables-legacy tables present"
+
+
+@dataclass(frozen=True)
+class IptRule:
+    family: str
+    table: str
+    chain: str
+    index: int  # 1-based position in its chain, as `iptables -L --line-numbers` counts
+    args: tuple[str, ...]  # the words after `-A CHAIN`
+
+    @property
+    def text(self) -> str:
+        return " ".join(["-A", self.chain, *(_quote(a) for a in self.args)])
+
+    def option(self, *flags: str) -> tuple[str | None, bool]:
+        """The value of the first of `flags` and whether it was negated with `!`."""
+        for i, word in enumerate(self.args):
+            if word in flags and i + 1 < len(self.args):
+                return self.args[i + 1], i > 0 and self.args[i - 1] == "!"
+        return None, False
+
+    @property
+    def target(self) -> str | None:
+        return self.option("-j", "--jump", "-g", "--goto")[0]
+
+    @property
+    def is_goto(self) -> bool:
+        return any(w in ("-g", "--goto") for w in self.args)
+
+    @property
+    def in_interface(self) -> str | None:
+        value, neg = self.option("-i", "--in-interface")
+        return None if value is None or neg else value
+
+    @property
+    def out_interface(self) -> str | None:
+        value, neg = self.option("-o", "--out-interface")
+        return None if value is None or neg else value
+
+    @property
+    def is_unconditional(self) -> bool:
+        """True when the rule has no match at all: only a target (and its options)."""
+        for i, word in enumerate(self.args):
+            if word in ("-j", "--jump", "-g", "--goto"):
+                return i == 0
+        return False
+
+    def where(self) -> str:
+        return f"{self.family} {self.table} {self.chain} rule {self.index}"
+
+
+@dataclass(frozen=True)
+class IptChain:
+    family: str
+    table: str
+    name: str
+    policy: str | None  # None for user-defined chains
+    rules: tuple[IptRule, ...] = ()
+
+    @property
+    def builtin(self) -> bool:
+        return self.policy is not None
+
+    @property
+    def where(self) -> str:
+        return f"{self.family} {self.table} {self.name}"
+
+
+@dataclass(frozen=True)
+class IptTable:
+    family: str
+    name: str
+    chains: tuple[IptChain, ...]
+
+    def chain(self, name: str) -> IptChain | None:
+        return next((c for c in self.chains if c.name == name), None)
+
+
+@dataclass(frozen=True)
+class IptablesSave:
+    family: str  # "ipv4" or "ipv6"
+    source: str  # "nft" (iptables-nft) or "legacy"
+    tables: tuple[IptTable, ...]
+    legacy_warning: bool = False
+
+    def table(self, name: str) -> IptTable | None:
+        return next((t for t in self.tables if t.name == name), None)
+
+    def chain(self, table: str, name: str) -> IptChain | None:
+        t = self.table(table)
+        return t.chain(name) if t else None
+
+    def chains(self):
+        for t in self.tables:
+            yield from t.chains
+
+
+def parse_save(text: str, family: str, source: str, origin: str = "iptables-save") -> IptablesSave:
+    """Parse iptables-save output. Odd input raises InputError naming the line."""
+    tables: list[IptTable] = []
+    current: str | None = None
+    order: list[str] = []
+    policies: dict[str, str | None] = {}
+    rules: dict[str, list[IptRule]] = {}
+    warning = False
+
+    def close(lineno: int) -> None:
+        nonlocal current
+        if current is None:
+            raise InputError(f"{origin}: line {lineno}: COMMIT outside a table")
+        chains = tuple(IptChain(family, current, n, policies[n], tuple(rules[n])) for n in order)
+        tables.append(IptTable(family, current, chains))
+        current = None
+
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line:
+            continue
+        if line.startswith("#"):
+            warning = warning or line.startswith(LEGACY_WARNING)
+            continue
+        if line.startswith("*"):
+            if current is not None:
+                raise InputError(f"{origin}: line {lineno}: table {line[1:]!r} starts before COMMIT of {current!r}")
+            current, order, policies, rules = line[1:].strip(), [], {}, {}
+            if not current:
+                raise InputError(f"{origin}: line {lineno}: empty table name")
+        elif line == "COMMIT":
+            close(lineno)
+        elif line.startswith(":"):
+            parts = line[1:].split()
+            if current is None or len(parts) < 2:
+                raise InputError(f"{origin}: line {lineno}: malformed chain line {raw!r}")
+            name = parts[0]
+            order.append(name)
+            policies[name] = None if parts[1] == "-" else parts[1]
+            rules[name] = []
+        elif line.startswith("-A ") or line.startswith("--append "):
+            try:
+                words = shlex.split(line)
+            except ValueError as exc:
+                raise InputError(f"{origin}: line {lineno}: {exc}: {raw!r}")
+            if current is None or len(words) < 2 or words[1] not in rules:
+                raise InputError(f"{origin}: line {lineno}: rule for an undeclared chain: {raw!r}")
+            chain = words[1]
+            rules[chain].append(IptRule(family, current, chain, len(rules[chain]) + 1, tuple(words[2:])))
+        else:
+            raise InputError(f"{origin}: line {lineno}: unexpected line {raw!r}")
+    if current is not None:
+        raise InputError(f"{origin}: table {current!r} has no COMMIT (output truncated?)")
+    return IptablesSave(family, source, tuple(tables), warning)
+
+
+def _quote(word: str) -> str:
+    return shlex.quote(word) if word and word != "!" and any(c in word for c in " \"'\\") else word

@@ -1,0 +1,145 @@
+"""Facts about libvirt: its version, the configured and effective firewall backend, networks."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from vnetmigrate.errors import InputError
+from vnetmigrate.evidence import Evidence
+from vnetmigrate.facts.system import OsRelease, SystemFacts
+from vnetmigrate.libvirt import netconf
+from vnetmigrate.libvirt.summary import NetworkSummary, summarize
+
+DEFINITIONS = "/etc/libvirt/qemu/networks"
+AUTOSTART = "/etc/libvirt/qemu/networks/autostart"
+STATUS = "/run/libvirt/network"
+NFTABLES_SINCE = (10, 4, 0)  # libvirt 10.4.0 added the nftables backend
+
+
+@dataclass(frozen=True)
+class BackendChoice:
+    backend: str | None  # "nftables", "iptables" or None (libvirt cannot pick one)
+    reason: str
+    assumption: bool = False  # True when the distribution's build-time priority was assumed
+
+
+@dataclass(frozen=True)
+class LibvirtFacts:
+    version: tuple[int, int, int] | None
+    network_conf_present: bool
+    configured_backend: str | None
+    configured_line: int | None
+    effective: BackendChoice
+    after_upgrade: BackendChoice
+    networks: tuple[NetworkSummary, ...] = ()
+    errors: tuple[str, ...] = field(default=())
+
+    @property
+    def version_text(self) -> str | None:
+        return ".".join(map(str, self.version)) if self.version else None
+
+    @property
+    def active_networks(self) -> tuple[NetworkSummary, ...]:
+        return tuple(n for n in self.networks if n.active)
+
+    @property
+    def installed(self) -> bool:
+        return self.version is not None or self.network_conf_present or bool(self.networks)
+
+    def network(self, name: str) -> NetworkSummary | None:
+        return next((n for n in self.networks if n.name == name), None)
+
+
+def parse_version(text: str) -> tuple[int, int, int] | None:
+    m = re.search(r"\(libvirt\)\s+(\d+)\.(\d+)\.(\d+)", text) or re.search(r"(\d+)\.(\d+)\.(\d+)", text)
+    return (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
+
+
+def distro_priority(os: OsRelease) -> tuple[tuple[str, ...], str]:
+    """The build-time firewall_backend_priority of the distribution's libvirt, and why."""
+    name = os.pretty_name or os.id or "unknown distribution"
+    try:
+        major = int((os.version_id or "0").split(".")[0])
+    except ValueError:
+        major = 0
+    if os.id == "fedora":
+        if major >= 41 or os.version_id in (None, "rawhide"):
+            return ("nftables", "iptables"), f"{name} builds libvirt preferring nftables (Fedora 41 change)"
+        return ("iptables",), f"{name} predates Fedora 41's switch: libvirt builds prefer iptables"
+    if os.id in ("debian", "ubuntu") or "debian" in os.id_like:
+        return ("iptables", "nftables"), f"{name}: Debian-family libvirt lists iptables first (seen with Debian 13's 11.3)"
+    if os.id and "tumbleweed" in os.id:
+        return ("nftables", "iptables"), f"{name} builds libvirt preferring nftables"
+    return ("nftables", "iptables"), f"{name}: assumed upstream libvirt's default priority (nftables, iptables)"
+
+
+def choose(version, configured, priority, reason_priority, tools, assumed) -> BackendChoice:
+    binary = {"nftables": "nft", "iptables": "iptables"}
+    if version is not None and version < NFTABLES_SINCE:
+        return BackendChoice("iptables", f"libvirt {'.'.join(map(str, version))} predates the nftables "
+                                         "backend (10.4.0): iptables is its only backend")
+    if configured:
+        if not tools.get(binary[configured]):
+            return BackendChoice(None, f"network.conf requests {configured} but `{binary[configured]}` is not "
+                                       "installed: libvirt's network driver will fail to start")
+        return BackendChoice(configured, f"firewall_backend = \"{configured}\" in network.conf")
+    for backend in priority:
+        if tools.get(binary[backend]):
+            return BackendChoice(backend, f"firewall_backend is unset; {reason_priority}; "
+                                          f"`{binary[backend]}` is installed", assumption=assumed)
+    return BackendChoice(None, "neither nft nor iptables is installed: libvirt cannot create firewall rules")
+
+
+def build(ev: Evidence, system: SystemFacts) -> LibvirtFacts:
+    errors: list[str] = []
+    version = None
+    for key in ("virtnetworkd.version", "libvirtd.version"):
+        rec = ev.command(key)
+        if rec and rec.ok and (v := parse_version(rec.stdout)):
+            version = v
+            break
+    conf_rec = ev.file(netconf.PATH)
+    configured, line = None, None
+    if conf_rec is not None and conf_rec.content is not None:
+        try:
+            setting = netconf.parse(conf_rec.content).firewall_backend
+        except InputError as exc:
+            errors.append(exc.message)
+            setting = None
+        if setting is not None:
+            configured, line = str(setting.value), setting.line
+    priority, why = distro_priority(system.os)
+    assumed = "assumed" in why
+    effective = choose(version, configured, priority, why, system.tools, assumed)
+    if version is None and effective.backend is not None:
+        effective = BackendChoice(effective.backend, effective.reason + " (libvirt's version could not be "
+                                  "read: assumed >= 10.4, which has both backends)", assumption=True)
+    after = choose(None, configured, ("nftables", "iptables"),
+                   "a libvirt >= 10.4 that prefers nftables (Fedora >= 41, upstream default)", system.tools, False)
+    networks = _networks(ev, errors)
+    return LibvirtFacts(version=version, network_conf_present=conf_rec is not None and conf_rec.exists,
+                        configured_backend=configured, configured_line=line, effective=effective,
+                        after_upgrade=after, networks=networks, errors=tuple(errors))
+
+
+def _networks(ev: Evidence, errors: list[str]) -> tuple[NetworkSummary, ...]:
+    autostart = {n[:-4] for n in ev.listing(AUTOSTART) or []}
+    found: dict[str, NetworkSummary] = {}
+    for rec in ev.files_in(DEFINITIONS, ".xml"):
+        try:
+            net = summarize(rec.content or "", rec.path, status=False)
+        except InputError as exc:
+            errors.append(exc.message)
+            continue
+        found[net.name] = net.with_(autostart=net.name in autostart)
+    for rec in ev.files_in(STATUS, ".xml"):
+        try:
+            net = summarize(rec.content or "", rec.path, status=True)
+        except InputError as exc:
+            errors.append(exc.message)
+            continue
+        defined = found.get(net.name)
+        found[net.name] = net.with_(autostart=net.name in autostart,
+                                    definition_path=defined.definition_path if defined else None)
+    return tuple(found[k] for k in sorted(found))

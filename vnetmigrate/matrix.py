@@ -1,0 +1,134 @@
+"""The seed's compatibility matrix, and where a host sits in it now and after the switch.
+
+Rows (Fedora 41 change "Libvirt Virtual Network NFTables"):
+
+  # | kernel module | firewall mgmt userspace | libvirt backend | result
+  1 | iptables      | iptables                | iptables        | works for all firewall mgmt tools
+  2 | nftables      | iptables                | iptables        | works for all tools
+  3 | nftables      | iptables                | nftables        | works for firewalld, others need a workaround
+  4 | nftables      | nftables                | iptables        | works for firewalld, others need a workaround
+  5 | nftables      | nftables                | nftables        | works for firewalld, others need a workaround
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vnetmigrate.facts import HostFacts
+
+WORKS_ALL = "works for all firewall management tools"
+NEEDS_WORKAROUND = "works for firewalld, other tools need a workaround"
+ROWS = {
+    1: ("iptables", "iptables", "iptables", WORKS_ALL),
+    2: ("nftables", "iptables", "iptables", WORKS_ALL),
+    3: ("nftables", "iptables", "nftables", NEEDS_WORKAROUND),
+    4: ("nftables", "nftables", "iptables", NEEDS_WORKAROUND),
+    5: ("nftables", "nftables", "nftables", NEEDS_WORKAROUND),
+}
+
+
+@dataclass(frozen=True)
+class Coordinate:
+    value: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Placement:
+    row: int | None
+    kernel: Coordinate
+    userspace: Coordinate
+    backend: Coordinate
+    result: str | None
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        return {"row": self.row, "result": self.result, "note": self.note,
+                **{k: {"value": getattr(self, k).value, "reason": getattr(self, k).reason}
+                   for k in ("kernel", "userspace", "backend")}}
+
+
+@dataclass(frozen=True)
+class MatrixPlacement:
+    now: Placement
+    after: Placement
+
+
+def row_for(kernel: str | None, userspace: str | None, backend: str | None) -> int | None:
+    for number, (k, u, b, _) in ROWS.items():
+        if (k, u, b) == (kernel, userspace, backend):
+            return number
+    return None
+
+
+def _kernel(facts: HostFacts) -> Coordinate:
+    sysf = facts.system
+    if sysf is None:
+        return Coordinate(None, "system facts are missing")
+    if sysf.iptables_variant == "legacy":
+        return Coordinate("iptables", "`iptables -V` reports the legacy variant: rules go to x_tables")
+    if sysf.iptables_variant == "nf_tables":
+        legacy = " (legacy x_tables are also in use: " + ", ".join(
+            f"{f}: {' '.join(t)}" for f, t in sysf.legacy_tables.items() if t) + ")" if sysf.legacy_in_use else ""
+        return Coordinate("nftables", "`iptables -V` reports nf_tables" + legacy)
+    if sysf.legacy_in_use:
+        return Coordinate("iptables", "legacy x_tables are in use (/proc/net/ip_tables_names)")
+    return Coordinate("nftables", "iptables is not installed; only nftables can be in use")
+
+
+def firewall_managers(facts: HostFacts) -> list[tuple[str, str]]:
+    """(tool, userspace) for each firewall management tool detected."""
+    tools = []
+    docker = facts.docker
+    if docker is not None and docker.present and docker.setting("iptables", True):
+        tools.append(("docker", "nftables" if docker.setting("firewall-backend", "iptables") == "nftables"
+                      else "iptables"))
+    return tools
+
+
+def _userspace(facts: HostFacts) -> Coordinate:
+    managers = firewall_managers(facts)
+    if managers:
+        kinds = sorted({u for _, u in managers})
+        value = "iptables" if "iptables" in kinds else "nftables"
+        return Coordinate(value, "firewall management: " + ", ".join(f"{t} ({u})" for t, u in managers))
+    if facts.nft is not None:
+        native = sorted({f"{c.family} {c.table}" for c in facts.nft.chains() if c.is_base
+                         and c.table != "libvirt_network" and (facts.iptables is None or not _ipt_managed(facts, c))})
+        if native:
+            return Coordinate("nftables", "no firewall management tool detected; native nftables tables "
+                                          "with base chains: " + ", ".join(native))
+    if facts.system is not None and facts.system.has("iptables"):
+        return Coordinate("iptables", "no firewall management tool detected; the host's own rules use iptables")
+    return Coordinate("nftables", "no firewall management tool detected and iptables is not installed")
+
+
+def _ipt_managed(facts: HostFacts, chain) -> bool:
+    family = {"ip": "ipv4", "ip6": "ipv6"}.get(chain.family)
+    save = facts.iptables.get(family, "nft") if family else None
+    return save is not None and save.table(chain.table) is not None
+
+
+def _place(kernel: Coordinate, userspace: Coordinate, backend: Coordinate) -> Placement:
+    row = row_for(kernel.value, userspace.value, backend.value)
+    note = ""
+    if row is None:
+        note = "not a row of the seed's matrix"
+        if kernel.value == "iptables" and backend.value == "nftables":
+            note += ": libvirt's nftables rules beside legacy x_tables rules; both sets are evaluated"
+    return Placement(row, kernel, userspace, backend, ROWS[row][3] if row else None, note)
+
+
+def classify(facts: HostFacts) -> MatrixPlacement:
+    kernel, userspace = _kernel(facts), _userspace(facts)
+    lv = facts.libvirt
+    if lv is None or not lv.installed:
+        why = "libvirt facts are missing" if lv is None else "libvirt is not installed"
+        none = Coordinate(None, why)
+        return MatrixPlacement(_place(kernel, userspace, none), _place(kernel, userspace, none))
+    now = Coordinate(lv.effective.backend, lv.effective.reason)
+    after = Coordinate(lv.after_upgrade.backend, lv.after_upgrade.reason)
+    after_kernel = kernel
+    if kernel.value == "iptables" and after.value == "nftables":
+        after_kernel = Coordinate("nftables", "libvirt's nftables backend uses the nftables kernel module")
+    return MatrixPlacement(_place(kernel, userspace, now), _place(after_kernel, userspace, after))

@@ -1,0 +1,71 @@
+"""The scan pipeline: Evidence -> HostFacts -> findings + matrix -> ScanResult."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from vnetmigrate.evidence import Evidence
+from vnetmigrate.exitcodes import ExitCode
+from vnetmigrate.facts import HostFacts, build
+from vnetmigrate.findings import Finding, Severity
+from vnetmigrate.matrix import MatrixPlacement, classify
+
+VERDICTS = {
+    "ok": "ready: guests keep working across the switch",
+    "warnings": "ready after these steps",
+    "blockers": "do not upgrade yet",
+}
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    meta: dict[str, Any]
+    facts: HostFacts
+    findings: tuple[Finding, ...]
+    skipped: tuple[dict[str, str], ...]
+    errors: tuple[dict[str, str], ...]
+    matrix: MatrixPlacement
+
+    @property
+    def status(self) -> str:
+        worst = max((f.severity.rank for f in self.findings), default=0)
+        return {2: "blockers", 1: "warnings", 0: "ok"}[worst]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return {"ok": ExitCode.OK, "warnings": ExitCode.WARNINGS, "blockers": ExitCode.BLOCKERS}[self.status]
+
+    @property
+    def verdict(self) -> str:
+        text = VERDICTS[self.status]
+        if self.errors:
+            text += f" (incomplete: {len(self.errors)} part(s) could not be read; see errors)"
+        return text
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+    def to_data(self) -> dict[str, Any]:
+        from vnetmigrate.facts.serialize import facts_to_dict
+
+        return {
+            "verdict": self.verdict,
+            "host": {k: self.meta.get(k) for k in ("hostname", "collected_at", "root", "netns", "source")},
+            "matrix": {"now": self.matrix.now.row, "after": self.matrix.after.row,
+                       "detail": {"now": self.matrix.now.to_dict(), "after": self.matrix.after.to_dict()}},
+            "findings": [f.to_dict() for f in self.findings],
+            "summary": {s.value: self.count(s) for s in Severity},
+            "skipped_checks": list(self.skipped),
+            "facts": facts_to_dict(self.facts),
+        }
+
+
+def analyse(ev: Evidence) -> ScanResult:
+    from vnetmigrate.checks import run_all
+
+    facts = build(ev)
+    outcome = run_all(facts)
+    errors = tuple(ev.errors) + facts.errors + outcome.errors
+    return ScanResult(meta=dict(ev.meta), facts=facts, findings=outcome.findings, skipped=outcome.skipped,
+                      errors=errors, matrix=classify(facts))
