@@ -6,6 +6,7 @@
 - the iptables fragments load with ``iptables-restore --noflush``.
 """
 
+import contextlib
 import json
 
 import pytest
@@ -18,17 +19,20 @@ from .samples import bridges, sample_networks
 pytestmark = pytest.mark.lab
 
 
-def _prepare(ns, networks):
-    # wan0 (the forward dev) is matched by name, so it need not exist.
-    for br in bridges(networks):
-        ns.add_bridge(br)
+@contextlib.contextmanager
+def two_namespaces(networks):
+    """Two fresh namespaces with the networks' bridges (the forward dev wan0 is matched by
+    name, so it need not exist)."""
+    with netns() as a, netns() as b:
+        for ns in (a, b):
+            for br in bridges(networks):
+                ns.add_bridge(br)
+        yield a, b
 
 
 def test_nft_text_and_json_load_to_the_same_ruleset():
     nets = sample_networks()
-    with netns() as a, netns() as b:
-        _prepare(a, nets)
-        _prepare(b, nets)
+    with two_namespaces(nets) as (a, b):
         a.nft_file(nft_text(nets, "11.3"))
         b.nft_json(nft_commands(nets, "11.3"))
         text_rules = a.ruleset()
@@ -38,9 +42,7 @@ def test_nft_text_and_json_load_to_the_same_ruleset():
 
 def test_nft_incremental_equals_all_at_once():
     nets = sample_networks()
-    with netns() as a, netns() as b:
-        _prepare(a, nets)
-        _prepare(b, nets)
+    with two_namespaces(nets) as (a, b):
         a.nft_file(nft_text(nets, "11.3"))
         for net in nets:
             live = json.loads(b.run("nft", "-j", "list", "ruleset").stdout)
@@ -51,9 +53,7 @@ def test_nft_incremental_equals_all_at_once():
 @pytest.mark.parametrize("version", ["9.0", "11.3"])
 def test_iptables_incremental_equals_all_at_once(version):
     nets = sample_networks()
-    with netns() as a, netns() as b:
-        _prepare(a, nets)
-        _prepare(b, nets)
+    with two_namespaces(nets) as (a, b):
         for fam in (4, 6):
             a.restore(fam, iptables_restore(nets, version, fam))
         for net in nets:
