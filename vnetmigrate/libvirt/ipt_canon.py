@@ -71,6 +71,8 @@ def canonical(args: Sequence[str], family: int) -> tuple:
         elif tok in _VALUE:
             key = _VALUE[tok]
             value = nxt.lower() if key == "proto" else nxt
+            if key == "to":
+                value = _nat_to(value)
             if not (key == "reject-with" and value == _DEFAULT_REJECT.get(family)):
                 items.append((key, neg, value))
             i += 2
@@ -79,6 +81,15 @@ def canonical(args: Sequence[str], family: int) -> tuple:
             i += 1
         neg = False
     return tuple(sorted(items))
+
+
+def _nat_to(value: str) -> str:
+    """``A-A[:P]`` is listed as ``A[:P]`` (an IPv4 SNAT range of one address)."""
+    addr, sep, port = value.partition(":") if value.count(":") == 1 else (value, "", "")
+    lo, dash, hi = addr.partition("-")
+    if dash and lo == hi:
+        addr = lo
+    return addr + sep + port
 
 
 def parse_save(text: str, family: int) -> list[SavedRule]:

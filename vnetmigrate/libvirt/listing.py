@@ -24,7 +24,7 @@ from vnetmigrate.libvirt.iptables_rules import PRIVATE_CHAINS as IPT_CHAINS
 from vnetmigrate.libvirt.iptables_rules import IptRule
 from vnetmigrate.libvirt.model import Network
 from vnetmigrate.libvirt.nft_commands import command_list
-from vnetmigrate.libvirt.nft_expr import Match, Meta
+from vnetmigrate.libvirt.nft_expr import Match, Meta, Snat
 from vnetmigrate.libvirt.nft_rules import FAMILIES, PRIVATE_CHAINS, TABLE, NftRule
 from vnetmigrate.libvirt.rules_common import firewalled
 
@@ -65,6 +65,9 @@ def listed_expr_text(expr) -> str:
         net = ipaddress.ip_network(expr.right, strict=False)
         value = str(net.network_address) if net.prefixlen == net.max_prefixlen else str(net)
         return f"{expr.left.text()} {'!= ' if expr.op == '!=' else ''}{value}"
+    if isinstance(expr, Snat) and expr.end == expr.start:
+        # A one-address range is listed as a /32 prefix (seen with nft 1.0.6).
+        return Snat(f"{expr.start}/32", None, expr.ports).text()
     return expr.text()
 
 

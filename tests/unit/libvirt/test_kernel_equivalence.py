@@ -3,7 +3,9 @@
 - nft text (``nft -f``) and libnftables JSON (``json_cmd``) give the same ruleset;
 - loading networks one at a time, each time passing the live state, gives the same ruleset
   as loading them all at once (libvirt's own incremental start-up), for both backends;
-- the iptables fragments load with ``iptables-restore --noflush``.
+- the iptables fragments load with ``iptables-restore --noflush``;
+- what the kernel lists (nft JSON, iptables-save) has, chain by chain and in order, the
+  comparison keys (nft_canon, ipt_canon) of the rules the model expects there.
 """
 
 import contextlib
@@ -12,6 +14,11 @@ import json
 import pytest
 
 from vnetmigrate.libvirt import IptablesState, NftState, iptables_restore, nft_commands, nft_text
+from vnetmigrate.libvirt.ipt_canon import canonical as canonical_ipt
+from vnetmigrate.libvirt.ipt_canon import parse_save
+from vnetmigrate.libvirt.listing import expected_iptables, expected_nft
+from vnetmigrate.libvirt.nft_canon import canonical as canonical_nft
+from vnetmigrate.libvirt.nft_canon import rule_key
 
 from .lab import netns
 from .samples import bridges, sample_networks
@@ -70,3 +77,33 @@ def test_iptables_incremental_equals_all_at_once(version):
 
 def _rules(save: str) -> list[str]:
     return [line for line in save.splitlines() if not line.startswith("#")]
+
+
+def test_listed_nft_rules_have_the_model_keys():
+    """nft_canon maps the kernel's JSON listing and the model's rules to the same keys,
+    chain by chain in listing order (expected_nft)."""
+    nets = sample_networks()
+    with two_namespaces(nets) as (a, _b):
+        a.nft_file(nft_text(nets, "11.3"))
+        listed: dict = {}
+        for item in json.loads(a.run("nft", "-j", "list", "ruleset").stdout)["nftables"]:
+            if "rule" in item:
+                r = item["rule"]
+                listed.setdefault((r["family"], r["chain"]), []).append(canonical_nft(r["expr"]))
+    expected = {k: [rule_key(r) for r in v] for k, v in expected_nft(nets, "11.3").items() if v}
+    assert listed == expected
+
+
+@pytest.mark.parametrize("version", ["9.0", "11.3"])
+def test_saved_iptables_rules_have_the_model_keys(version):
+    nets = sample_networks()
+    with two_namespaces(nets) as (a, _b):
+        for fam in (4, 6):
+            a.restore(fam, iptables_restore(nets, version, fam))
+        listed = {}
+        for fam in (4, 6):
+            for rule in parse_save(a.save(fam), fam):
+                listed.setdefault((fam, rule.table, rule.chain), []).append(rule.key)
+    expected = {k: [canonical_ipt(r.spec, k[0]) for r in v]
+                for k, v in expected_iptables(nets, version).items() if v}
+    assert listed == expected
