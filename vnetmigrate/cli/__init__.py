@@ -9,6 +9,7 @@ import typer
 
 from vnetmigrate import __version__
 from vnetmigrate.cli.common import State
+from vnetmigrate.cli.rules import rules
 from vnetmigrate.cli.scan import scan
 
 app = typer.Typer(
@@ -37,6 +38,7 @@ def root(
 
 
 app.command("scan")(scan)
+app.command("rules")(rules)
 
 
 def main() -> None:
