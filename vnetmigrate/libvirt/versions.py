@@ -92,3 +92,21 @@ def get_version(version: str | LibvirtVersion, backend: Backend | str | None = N
         if not found.supports(be):
             raise InputError(f"libvirt {found.version} has no {be.value} backend")
     return found
+
+
+def nearest_version(host: tuple[int, ...] | None, backend: Backend | str | None = None) -> tuple[LibvirtVersion, bool]:
+    """The registered version to model a host's libvirt with, and whether it is exact.
+
+    The newest registered release not newer than the host's (the rule shapes change
+    rarely), else the oldest; restricted to releases with `backend` when given.
+    """
+    candidates = [v for v in _VERSIONS if backend is None or v.supports(as_backend(backend))]
+    if not candidates:
+        raise InputError(f"no modelled libvirt version has the {backend} backend")
+    if host is None:
+        return VERSIONS[DEFAULT_VERSION] if VERSIONS[DEFAULT_VERSION] in candidates else candidates[-1], False
+    key = tuple(host[:2])
+    older = [v for v in candidates if tuple(int(x) for x in v.version.split(".")) <= key]
+    chosen = older[-1] if older else candidates[0]
+    return chosen, tuple(int(x) for x in chosen.version.split(".")) == key
+
