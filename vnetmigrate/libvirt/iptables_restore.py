@@ -18,13 +18,13 @@ Rules use libvirt's own long options (``--in-interface``, ``--destination-port``
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from vnetmigrate.errors import InputError
 from vnetmigrate.libvirt.iptables_rules import PRIVATE_CHAINS, TABLES, IptRule, network_rules
 from vnetmigrate.libvirt.model import Network
-from vnetmigrate.libvirt.rules_common import firewalled
+from vnetmigrate.libvirt.rules_common import firewalled, private_setup
 from vnetmigrate.libvirt.versions import Backend, LibvirtVersion, get_version
 
 
@@ -74,22 +74,25 @@ def setup_lines(table: str, state: IptablesState) -> list[str]:
     return lines
 
 
-def all_rules(networks: Iterable[Network], version: str | LibvirtVersion) -> list[IptRule]:
+def all_rules(networks: Iterable[Network], version: str | LibvirtVersion,
+              failed: Collection[str] = ()) -> list[IptRule]:
     ver = get_version(version, Backend.IPTABLES)
-    return [rule for net in firewalled(networks) for rule in network_rules(net, ver)]
+    return [rule for net in firewalled(networks, failed) for rule in network_rules(net, ver)]
 
 
 def iptables_restore(networks: Iterable[Network], version: str | LibvirtVersion, family: str | int,
-                     state: IptablesState | None = None) -> str:
+                     state: IptablesState | None = None, failed: Collection[str] = ()) -> str:
     """The restore fragment for one family (``iptables-restore`` / ``ip6tables-restore``).
 
-    Chains are set up only if at least one network gets rules, as libvirt does (it never
-    creates them while no firewalled network runs, to avoid loading conntrack).
+    Chains are set up only if a network with rules starts (or fails late enough, see
+    rules_common.failed_after_setup), as libvirt does: it never creates them while no such
+    network runs, to avoid loading conntrack. `failed` names networks whose start failed.
     """
     fam = family_number(family)
     nets = list(networks)
-    rules = [r for r in all_rules(nets, version) if r.family == fam]
-    if not firewalled(nets):
+    ver = get_version(version, Backend.IPTABLES)
+    rules = [r for r in all_rules(nets, ver, failed) if r.family == fam]
+    if not private_setup(nets, failed, ver):
         return ""
     state = state or IptablesState()
     out = []

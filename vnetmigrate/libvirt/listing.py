@@ -17,7 +17,7 @@ for comparing with live listings (ownership, verification) and with recordings:
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from vnetmigrate.libvirt.iptables_restore import all_rules
 from vnetmigrate.libvirt.iptables_rules import PRIVATE_CHAINS as IPT_CHAINS
@@ -26,29 +26,33 @@ from vnetmigrate.libvirt.model import Network
 from vnetmigrate.libvirt.nft_commands import command_list
 from vnetmigrate.libvirt.nft_expr import Match, Meta, Snat
 from vnetmigrate.libvirt.nft_rules import FAMILIES, PRIVATE_CHAINS, TABLE, NftRule
-from vnetmigrate.libvirt.rules_common import firewalled
+from vnetmigrate.libvirt.rules_common import private_setup
+from vnetmigrate.libvirt.versions import Backend, get_version
 
 _CT_STATE_ORDER = ("invalid", "established", "related", "new", "untracked")
 _PRIORITY_NAMES = {("filter", 0): "filter", ("nat", 100): "srcnat", ("nat", -100): "dstnat"}
 
 
-def expected_iptables(networks: Iterable[Network], version) -> dict[tuple[int, str, str], list[IptRule]]:
+def expected_iptables(networks: Iterable[Network], version,
+                      failed: Collection[str] = ()) -> dict[tuple[int, str, str], list[IptRule]]:
     nets = list(networks)
+    ver = get_version(version, Backend.IPTABLES)
     out: dict[tuple[int, str, str], list[IptRule]] = {}
-    if not firewalled(nets):
+    if not private_setup(nets, failed, ver):
         return out
     for fam in (4, 6):
         for table, parent, child in IPT_CHAINS:
             out.setdefault((fam, table, child), [])
             out.setdefault((fam, table, parent), []).insert(0, IptRule(fam, table, parent, ("-j", child)))
-    for rule in all_rules(nets, version):
+    for rule in all_rules(nets, ver, failed):
         out[(rule.family, rule.table, rule.chain)].insert(0, rule)
     return out
 
 
-def expected_nft(networks: Iterable[Network], version) -> dict[tuple[str, str], list[NftRule]]:
+def expected_nft(networks: Iterable[Network], version,
+                 failed: Collection[str] = ()) -> dict[tuple[str, str], list[NftRule]]:
     out: dict[tuple[str, str], list[NftRule]] = {}
-    for cmd in command_list(networks, version):
+    for cmd in command_list(networks, version, failed=failed):
         if cmd.kind == "chain":
             out[(cmd.family, cmd.chain)] = []
         elif cmd.kind == "rule" and cmd.rule is not None:
@@ -75,8 +79,8 @@ def listed_rule_text(rule: NftRule) -> str:
     return " ".join(listed_expr_text(e) for e in rule.exprs)
 
 
-def nft_listing_text(networks: Iterable[Network], version) -> str:
-    chains = expected_nft(networks, version)
+def nft_listing_text(networks: Iterable[Network], version, failed: Collection[str] = ()) -> str:
+    chains = expected_nft(networks, version, failed)
     if not chains:
         return ""
     out = []

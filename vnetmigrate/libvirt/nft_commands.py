@@ -13,14 +13,14 @@ commands are loaded (libvirt creates the bridge before adding rules).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from vnetmigrate.libvirt.model import Network
 from vnetmigrate.libvirt.nft_expr import Counter, Verdict
 from vnetmigrate.libvirt.nft_rules import FAMILIES, PRIVATE_CHAINS, TABLE, BaseChain, NftRule, network_rules
-from vnetmigrate.libvirt.rules_common import firewalled
+from vnetmigrate.libvirt.rules_common import firewalled, private_setup
 from vnetmigrate.libvirt.versions import Backend, LibvirtVersion, get_version
 
 
@@ -107,26 +107,26 @@ def setup_commands(family: str, state: NftState, version: LibvirtVersion) -> lis
 
 
 def command_list(networks: Iterable[Network], version: str | LibvirtVersion,
-                 state: NftState | None = None) -> list[NftCommand]:
+                 state: NftState | None = None, failed: Collection[str] = ()) -> list[NftCommand]:
     ver = get_version(version, Backend.NFTABLES)
-    nets = firewalled(networks)
-    if not nets:
+    nets = list(networks)
+    if not private_setup(nets, failed, ver):
         return []
     state = state or NftState()
     cmds = [c for fam in FAMILIES for c in setup_commands(fam, state, ver)]
-    for net in nets:
+    for net in firewalled(nets, failed):
         cmds += [NftCommand("insert", "rule", r.family, rule=r) for r in network_rules(net, ver)]
     return cmds
 
 
 def nft_commands(networks: Iterable[Network], version: str | LibvirtVersion,
-                 state: NftState | None = None) -> list[dict[str, Any]]:
+                 state: NftState | None = None, failed: Collection[str] = ()) -> list[dict[str, Any]]:
     """libnftables JSON commands: ``Nftables().json_cmd({"nftables": nft_commands(...)})``."""
-    return [c.json() for c in command_list(networks, version, state)]
+    return [c.json() for c in command_list(networks, version, state, failed)]
 
 
 def nft_text(networks: Iterable[Network], version: str | LibvirtVersion,
-             state: NftState | None = None) -> str:
+             state: NftState | None = None, failed: Collection[str] = ()) -> str:
     """The same commands as ``nft -f`` input, one per line."""
-    lines = [c.text() for c in command_list(networks, version, state)]
+    lines = [c.text() for c in command_list(networks, version, state, failed)]
     return "\n".join(lines) + "\n" if lines else ""

@@ -6,9 +6,12 @@ InputError saying so instead of inventing rules.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from vnetmigrate.errors import InputError
 from vnetmigrate.libvirt.model import IPDef, Network
 from vnetmigrate.libvirt.names import InvalidName, validate_ifname
+from vnetmigrate.libvirt.versions import LibvirtVersion
 
 # Destinations never masqueraded (network_iptables.c / network_nftables.c).
 LOCAL_MULTICAST = {4: "224.0.0.0/24", 6: "ff02::/16"}
@@ -81,6 +84,26 @@ def ip_rule_kind(net: Network, ip: IPDef) -> str | None:
     return None
 
 
-def firewalled(networks) -> list[Network]:
-    """Networks that get rules, in start order; others (bridge, hostdev, open...) get none."""
-    return [n for n in networks if n.has_firewall]
+def firewalled(networks, failed: Collection[str] = ()) -> list[Network]:
+    """Networks that get rules, in start order; others (bridge, hostdev, open...) get none,
+    and neither do the networks named in `failed` (their start failed)."""
+    return [n for n in networks if n.has_firewall and n.name not in failed]
+
+
+def failed_after_setup(net: Network, failed: Collection[str], version: LibvirtVersion) -> bool:
+    """Whether a network whose start failed got as far as libvirt's private chains/tables.
+
+    Seen with real libvirt: a network asking for a firewalld zone fails (no firewalld) after
+    9.0 set up its chains but before 11.3 does; any later failure (dnsmasq refusing a
+    missing TFTP root) comes after the firewall was added, which libvirt then rolls back,
+    leaving the private chains/tables. We assume a failure is one of these two kinds.
+    """
+    if net.name not in failed or not net.has_firewall:
+        return False
+    return not net.bridge_zone or version.setup_before_zone_check
+
+
+def private_setup(networks, failed: Collection[str], version: LibvirtVersion) -> bool:
+    """Whether libvirt creates its private chains/tables at all for this start sequence."""
+    nets = list(networks)
+    return bool(firewalled(nets, failed)) or any(failed_after_setup(n, failed, version) for n in nets)

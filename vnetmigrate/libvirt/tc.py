@@ -16,10 +16,10 @@ network with this backend.
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable
+from collections.abc import Collection, Container, Iterable
 
 from vnetmigrate.libvirt.model import Network
-from vnetmigrate.libvirt.rules_common import bridge_of, firewalled
+from vnetmigrate.libvirt.rules_common import bridge_of, failed_after_setup, firewalled
 from vnetmigrate.libvirt.versions import Backend, LibvirtVersion, get_version
 
 DHCP_CLIENT_PORT = 68
@@ -39,21 +39,29 @@ def checksum_filter(bridge: str, action: str = "add") -> tuple[str, ...]:
 
 
 def tc_commands(networks: Iterable[Network], version: str | LibvirtVersion,
-                root_qdisc_present: Container[str] = ()) -> list[tuple[str, ...]]:
+                root_qdisc_present: Container[str] = (), failed: Collection[str] = ()) -> list[tuple[str, ...]]:
     """The changing tc commands (argv without ``tc``), in libvirt's order.
 
     `root_qdisc_present` holds the bridges that already have a ``1:`` root qdisc (libvirt
     asks with qdisc_query() and then skips the add). Empty for versions without tc.
+    A network named in `failed` whose start failed after its firewall was added (see
+    rules_common.failed_after_setup) gets the filter deleted again - twice, as seen with
+    11.3: once rolling back, once removing the network's firewall.
     """
     ver = get_version(version, Backend.NFTABLES)
     if ver.nft_checksum != "tc":
         return []
     out: list[tuple[str, ...]] = []
-    for net in firewalled(networks):
+    for net in networks:
+        late_failure = failed_after_setup(net, failed, ver)
+        if not (net in firewalled([net], failed) or late_failure):
+            continue
         br = bridge_of(net)
         if br not in root_qdisc_present:
             out.append(qdisc_add(br))
         out.append(checksum_filter(br))
+        if late_failure:
+            out += [checksum_filter(br, "del")] * 2
     return out
 
 

@@ -44,6 +44,9 @@ class LibvirtVersion:
     # "action csum" on the bridge, 11.x) or None (no fix). Some 10.x builds used a
     # postroute_mangle chain instead; no such version is registered (not checked here).
     nft_checksum: str | None
+    # Whether a network whose firewalld zone cannot be set (no firewalld) fails after the
+    # private chains were created (9.0) or before (11.3): seen with the nat-zone case.
+    setup_before_zone_check: bool = False
     # The table comment added by later releases ("Managed by libvirt ..."); 11.3 has none.
     nft_table_comment: str | None = None
 
@@ -56,7 +59,8 @@ class LibvirtVersion:
 
 _VERSIONS = (
     # Debian 12. iptables only (nftables arrived in 10.4).
-    LibvirtVersion("9.0", frozenset({Backend.IPTABLES}), removal_recipe=False, nft_checksum=None),
+    LibvirtVersion("9.0", frozenset({Backend.IPTABLES}), removal_recipe=False, nft_checksum=None,
+                   setup_before_zone_check=True),
     # Debian 13. Both backends; Debian builds list iptables first in firewall_backend_priority.
     LibvirtVersion("11.3", frozenset({Backend.IPTABLES, Backend.NFTABLES}), removal_recipe=True,
                    nft_checksum="tc"),

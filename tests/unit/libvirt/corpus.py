@@ -31,6 +31,8 @@ class Recording:
     path: Path
     version: str
     configured_backend: str | None
+    tools: dict
+
 
     @property
     def id(self) -> str:
@@ -45,10 +47,19 @@ class Recording:
         return json.loads((self.path / "outcome.json").read_text())
 
     @cached_property
-    def started(self) -> list[Network]:
-        """The networks that started, parsed from their definitions, in start order."""
+    def attempted(self) -> list[Network]:
+        """The networks libvirt tried to start (defined), parsed from their definitions, in order."""
         return [parse_network((NETWORKS / n["file"]).read_text(), f"tests/data/networks/{n['file']}")
-                for n in self.outcome["networks"] if n["outcome"] == "started"]
+                for n in self.outcome["networks"] if n["outcome"] in ("started", "start-fails")]
+
+    @cached_property
+    def failed(self) -> frozenset[str]:
+        """The names of the networks whose start failed."""
+        return frozenset(n["name"] for n in self.outcome["networks"] if n["outcome"] == "start-fails")
+
+    @property
+    def started(self) -> list[Network]:
+        return [n for n in self.attempted if n.name not in self.failed]
 
     def status(self, name: str) -> NetworkStatus | None:
         text = self.text(f"status/{name}.xml")
@@ -75,7 +86,7 @@ def recordings() -> list[Recording]:
         for case in sorted(versions.parent.iterdir()):
             if (case / "outcome.json").is_file():
                 out.append(Recording(versions.parent.name, case.name, case, info["libvirt_version"],
-                                     info.get("firewall_backend")))
+                                     info.get("firewall_backend"), info))
     return out
 
 
