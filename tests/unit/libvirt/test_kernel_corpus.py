@@ -3,14 +3,16 @@ what real libvirt left in the recordings, exactly (counters and iptables-save's 
 lines aside).
 
 nftables backend: ``nft -f`` of nft_text() and, separately, libnftables JSON of
-nft_commands(), each against the recorded ``nft list ruleset``. iptables backend:
-``iptables-restore --noflush`` / ``ip6tables-restore --noflush`` of iptables_restore(),
+nft_commands(), each against the recorded ``nft list ruleset`` and ``nft -j list ruleset``.
+iptables backend: ``iptables-restore --noflush`` / ``ip6tables-restore --noflush`` of
+iptables_restore(),
 against the recorded iptables-save and ip6tables-save listings, and against the recorded
 ``nft list ruleset`` where the recording was made with this machine's iptables version.
 """
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -25,6 +27,18 @@ pytestmark = pytest.mark.lab
 
 _SAVE_NOISE = re.compile(r"^#.*\n", re.M)
 _CHAIN_COUNTERS = re.compile(r"^(:\S+ \S+) \[\d+:\d+\]$", re.M)
+
+
+def comparable_json(doc: dict) -> list:
+    """`nft -j list ruleset` objects without metainfo (nft's version), handles and counts."""
+    def strip(obj):
+        if isinstance(obj, dict):
+            return {k: ({} if k == "counter" and isinstance(v, dict) else strip(v))
+                    for k, v in obj.items() if k != "handle"}
+        if isinstance(obj, list):
+            return [strip(v) for v in obj]
+        return obj
+    return [strip(o) for o in doc["nftables"] if "metainfo" not in o]
 
 
 def comparable_save(text: str) -> str:
@@ -47,6 +61,8 @@ def test_nftables_backend(rec, form):
             if cmds:
                 ns.nft_json(cmds)
         assert ns.ruleset() == rec.text("nft-ruleset.nft")
+        listed = json.loads(ns.run("nft", "-j", "list", "ruleset").stdout)
+        assert comparable_json(listed) == comparable_json(json.loads(rec.text("nft-ruleset.json")))
 
 
 @pytest.mark.parametrize("rec", params(lambda r: r.backend is Backend.IPTABLES))
