@@ -26,12 +26,7 @@ def host_networks(ev: Evidence, libvirt_version: tuple[int, ...] | None, current
     """(active networks with their rules' backend, inactive known networks, problems)."""
     problems: list[str] = []
     active: list[tuple[Network, Backend]] = []
-    for rec in ev.files_in(STATUS_DIR, ".xml"):
-        try:
-            status = parse_status(rec.content or "", rec.path)
-        except InputError as exc:
-            problems.append(exc.message)
-            continue
+    for status in _parsed(ev, STATUS_DIR, parse_status, problems):
         if status.removal is not None:
             backend = status.removal.backend
         elif libvirt_version is not None and tuple(libvirt_version[:2]) < RECIPES_SINCE:
@@ -40,16 +35,19 @@ def host_networks(ev: Evidence, libvirt_version: tuple[int, ...] | None, current
             backend = Backend(current or "iptables")
         active.append((status.network, backend))
     names = {n.name for n, _b in active}
-    known: list[Network] = []
-    for rec in ev.files_in(DEFINITIONS_DIR, ".xml"):
+    known = [n for n in _parsed(ev, DEFINITIONS_DIR, parse_network, problems) if n.name not in names]
+    return active, known, problems
+
+
+def _parsed(ev: Evidence, directory: str, parse, problems: list[str]) -> list:
+    """Each XML file of `directory` parsed; the unparsable ones noted in `problems`."""
+    out = []
+    for rec in ev.files_in(directory, ".xml"):
         try:
-            net = parse_network(rec.content or "", rec.path)
+            out.append(parse(rec.content or "", rec.path))
         except InputError as exc:
             problems.append(exc.message)
-            continue
-        if net.name not in names:
-            known.append(net)
-    return active, known, problems
+    return out
 
 
 def host_ownership(ev: Evidence, facts) -> tuple[Ownership, list[str]]:

@@ -82,20 +82,15 @@ def expectations(active: Sequence[tuple[Network, Backend]], version: LibvirtVers
             continue
         active_names.add(net.name)
         exp.backends.add(backend)
-        for key, rule in _ipt(net, version):
-            exp.ipt_rules[key] = rule
-            if backend is Backend.IPTABLES:
-                exp.ipt.want(key, net.name)
-            else:
-                exp.ipt.note(key, net.name, f"network {net.name}'s rule from the iptables backend; "
-                                            "its rules are now in nftables")
-        for key, rule in _nft(net, version):
-            exp.nft_rules[key] = rule
-            if backend is Backend.NFTABLES:
-                exp.nft.want(key, net.name)
-            else:
-                exp.nft.note(key, net.name, f"network {net.name}'s rule from the nftables backend; "
-                                            "its rules are now in iptables")
+        for table, build, store, own in ((exp.ipt, _ipt, exp.ipt_rules, Backend.IPTABLES),
+                                         (exp.nft, _nft, exp.nft_rules, Backend.NFTABLES)):
+            for key, rule in build(net, version):
+                store[key] = rule
+                if backend is own:
+                    table.want(key, net.name)
+                else:
+                    table.note(key, net.name, f"network {net.name}'s rule from the {own.value} backend; "
+                                              f"its rules are now in {backend.value}")
     for net in known:
         if net.name in active_names or not net.has_firewall:
             continue
