@@ -53,3 +53,41 @@ def test_odd_output_is_a_clear_error_with_line(text, message):
     with pytest.raises(InputError) as err:
         parse_save(text, "ipv4", "nft", origin="iptables-nft-save")
     assert message in err.value.message and err.value.message.startswith("iptables-nft-save")
+
+
+# -- chain-by-chain listings (`iptables-nft -t T -S CHAIN`), as scan reads a live host ------------
+from vnetmigrate.collect.iptables import could_match  # noqa: E402
+from vnetmigrate.facts.iptables import assemble, parse_listing  # noqa: E402
+
+
+def test_listing_of_builtin_and_user_chain():
+    fwd = parse_listing("ipv4", "filter", "FORWARD", "-P FORWARD DROP\n-A FORWARD -j DOCKER-USER\n", "x")
+    assert fwd.policy == "DROP" and fwd.rules[0].target == "DOCKER-USER"
+    user = parse_listing("ipv4", "filter", "LIBVIRT_FWX", "-N LIBVIRT_FWX\n-A LIBVIRT_FWX -i virbr0 -o virbr0 -j ACCEPT\n", "x")
+    assert user.policy is None and user.rules[0].in_interface == "virbr0"
+
+
+@pytest.mark.parametrize("text", ["-A OTHER -j ACCEPT\n", "-P FORWARD\n", "garbage\n"])
+def test_listing_of_the_wrong_chain_or_garbage_is_an_error(text):
+    with pytest.raises(InputError, match="line 1: unexpected line"):
+        parse_listing("ipv4", "filter", "FORWARD", text, "iptables-nft -t filter -S FORWARD")
+
+
+def test_assemble_keeps_unlisted_chains_by_name_with_policy():
+    fwd = parse_listing("ipv4", "filter", "FORWARD", "-P FORWARD DROP\n", "x")
+    save = assemble("ipv4", "nft", [fwd], {"filter": [("FORWARD", "DROP"), ("DOCKER", None)]})
+    assert save.chain("filter", "FORWARD").listed
+    docker = save.chain("filter", "DOCKER")
+    assert not docker.listed and docker.rules == () and docker.policy is None
+
+
+@pytest.mark.parametrize("rule, expected", [
+    ("-A DOCKER-BRIDGE -o docker0 -j DOCKER", False),
+    ("-A FORWARD -o virbr0 -j X", True),
+    ("-A FORWARD -i virbr+ -j X", True),
+    ("-A FORWARD ! -o docker0 -j X", True),
+    ("-A FORWARD -j X", True),
+    ("-A FORWARD -i virbr0 -o docker0 -j X", False),
+])
+def test_jumps_followed_only_when_they_can_match_libvirt_bridges(rule, expected):
+    assert could_match(rule.split(), {"virbr0", "virbr1"}) is expected

@@ -15,3 +15,20 @@ def collect(host: LiveHost) -> None:
     host.listdir(DEFINITIONS, ".xml")
     host.listdir(AUTOSTART, ".xml")
     host.listdir(STATUS, ".xml")
+
+
+def bridges(ev) -> set[str]:
+    """The bridge names libvirt's networks use, as far as the files say (for pruning reads)."""
+    from vnetmigrate.errors import InputError
+    from vnetmigrate.libvirt.summary import summarize
+
+    found = set()
+    for directory, status in ((DEFINITIONS, False), (STATUS, True)):
+        for rec in ev.files_in(directory, ".xml"):
+            try:
+                net = summarize(rec.content or "", rec.path, status=status)
+            except InputError:
+                continue
+            if net.bridge:
+                found.add(net.bridge)
+    return found or {"virbr0"}

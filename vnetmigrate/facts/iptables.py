@@ -66,6 +66,7 @@ class IptChain:
     name: str
     policy: str | None  # None for user-defined chains
     rules: tuple[IptRule, ...] = ()
+    listed: bool = True  # False: known by name only; its rules were not read (selective scan)
 
     @property
     def builtin(self) -> bool:
@@ -146,10 +147,7 @@ def parse_save(text: str, family: str, source: str, origin: str = "iptables-save
             policies[name] = None if parts[1] == "-" else parts[1]
             rules[name] = []
         elif line.startswith("-A ") or line.startswith("--append "):
-            try:
-                words = shlex.split(line)
-            except ValueError as exc:
-                raise InputError(f"{origin}: line {lineno}: {exc}: {raw!r}")
+            words = split_words(line, f"{origin}: line {lineno}")
             if current is None or len(words) < 2 or words[1] not in rules:
                 raise InputError(f"{origin}: line {lineno}: rule for an undeclared chain: {raw!r}")
             chain = words[1]
@@ -159,6 +157,52 @@ def parse_save(text: str, family: str, source: str, origin: str = "iptables-save
     if current is not None:
         raise InputError(f"{origin}: table {current!r} has no COMMIT (output truncated?)")
     return IptablesSave(family, source, tuple(tables), warning)
+
+
+def split_words(line: str, where: str) -> list[str]:
+    """Split a rule line; shlex (slow) only when it has quotes."""
+    if '"' not in line and "'" not in line and "\\" not in line:
+        return line.split()
+    try:
+        return shlex.split(line)
+    except ValueError as exc:
+        raise InputError(f"{where}: {exc}: {line!r}")
+
+
+def parse_listing(family: str, table: str, chain: str, text: str, origin: str) -> IptChain:
+    """One chain from `iptables -t TABLE -S CHAIN` (-P/-N line, then -A lines)."""
+    policy: str | None = None
+    rules: list[IptRule] = []
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        words = split_words(line, f"{origin}: line {lineno}")
+        if words[0] == "-P" and len(words) == 3 and words[1] == chain:
+            policy = words[2]
+        elif words[0] == "-N" and len(words) == 2 and words[1] == chain:
+            policy = None
+        elif words[0] == "-A" and len(words) >= 2 and words[1] == chain:
+            rules.append(IptRule(family, table, chain, len(rules) + 1, tuple(words[2:])))
+        else:
+            raise InputError(f"{origin}: line {lineno}: unexpected line {raw!r}")
+    return IptChain(family, table, chain, policy, tuple(rules))
+
+
+def assemble(family: str, source: str, chains: list[IptChain], names: dict[str, list[tuple[str, str | None]]],
+             legacy_warning: bool = False) -> IptablesSave:
+    """An IptablesSave from chains listed one by one, plus the names (and policies) of the
+    chains that were not listed, from nftables' chain list (their rules stay unknown: empty)."""
+    listed = {(c.table, c.name): c for c in chains}
+    by_table: dict[str, list[IptChain]] = {}
+    for table, entries in names.items():
+        for name, policy in entries:
+            chain = listed.pop((table, name), None) or IptChain(family, table, name, policy, (), listed=False)
+            by_table.setdefault(table, []).append(chain)
+    for (table, _), chain in listed.items():  # listed, though the chain list did not name it
+        by_table.setdefault(table, []).append(chain)
+    tables = tuple(IptTable(family, t, tuple(cs)) for t, cs in by_table.items())
+    return IptablesSave(family, source, tables, legacy_warning)
 
 
 def _quote(word: str) -> str:
