@@ -119,4 +119,5 @@ def test_errors_and_skipped_checks_are_listed():
     errors = [text_of(li) for li in children(html.find("ul", "errors")[0])]
     assert errors == [f"{e['unit']}: {e['message']}" for e in doc["errors"]]
     skipped = [text_of(li) for li in children(html.find("ul", "skipped")[0])]
-    assert skipped == ["docker-forward-drop: facts missing: iptables"]
+    assert skipped == [f"{s['check']}: {s['reason']}" for s in doc["data"]["skipped_checks"]]
+    assert "docker-forward-drop: facts missing: iptables" in skipped
