@@ -10,6 +10,7 @@ import typer
 from vnetmigrate import __version__
 from vnetmigrate.cli.common import State
 from vnetmigrate.cli.report import report
+from vnetmigrate.cli.rules import rules
 from vnetmigrate.cli.scan import scan
 
 app = typer.Typer(
@@ -39,6 +40,7 @@ def root(
 
 app.command("scan")(scan)
 app.command("report")(report)
+app.command("rules")(rules)
 
 
 def main() -> None:
