@@ -36,7 +36,7 @@ def iptables_manager_restrictive(facts: HostFacts):
         if not m.enabled:
             continue
         known = bool(m.restrictions)
-        if m.name in ("iptables-services", "netfilter-persistent") and not known:
+        if m.name in ("iptables-services", "netfilter-persistent") and not known and not m.error:
             continue  # its saved rules accept everything: nothing to fix
         severity = Severity.BLOCKER if when and known else Severity.WARNING
         brs = bridges(facts)

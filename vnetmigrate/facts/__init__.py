@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 from vnetmigrate.errors import InputError
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.facts.docker import DockerFacts
@@ -24,6 +26,8 @@ from vnetmigrate.facts.containers import Presence
 from vnetmigrate.facts.containers import build as build_containers
 from vnetmigrate.facts.firewalld import FirewalldFacts
 from vnetmigrate.facts.firewalld import build as build_firewalld
+from vnetmigrate.facts.kernel import KernelFacts
+from vnetmigrate.facts.kernel import build as build_kernel
 from vnetmigrate.facts.nftservice import NftablesServiceFacts
 from vnetmigrate.facts.nftservice import build as build_nftservice
 from vnetmigrate.facts.nwfilter import NwfilterFacts
@@ -38,6 +42,9 @@ from vnetmigrate.facts.ufw import UfwFacts
 from vnetmigrate.facts.ufw import build as build_ufw
 from vnetmigrate.facts.units import Units
 from vnetmigrate.facts.units import build as build_units
+
+if TYPE_CHECKING:
+    from vnetmigrate.libvirt.ownership import Ownership
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,8 @@ class HostFacts:
     containers: tuple[Presence, ...] | None = None
     nwfilter: NwfilterFacts | None = None
     port_forwards: tuple[PortForward, ...] | None = None
+    kernel: KernelFacts | None = None
+    ownership: "HostOwnership | None" = None
     errors: tuple[dict[str, str], ...] = field(default=())
 
     def missing(self, names: tuple[str, ...]) -> list[str]:
@@ -154,6 +163,22 @@ def _managers(ev: Evidence, parts: dict[str, object], attempt) -> None:
         attempt("port_forwards", lambda: build_portfwd(ev, libvirt, saves, nft))
 
 
+@dataclass(frozen=True)
+class HostOwnership:
+    """The model's classification of libvirt's live tables, chains and rules (see
+    vnetmigrate.libvirt.ownership), with notes on how it was made (the modelled version)."""
+
+    ownership: "Ownership"
+    notes: tuple[str, ...] = ()
+
+
+def _ownership(ev: Evidence, parts: dict[str, object]) -> HostOwnership:
+    from vnetmigrate.libvirt.host import host_ownership
+
+    ownership, notes = host_ownership(ev, HostFacts(**parts))
+    return HostOwnership(ownership, tuple(notes))
+
+
 def build(ev: Evidence) -> HostFacts:
     errors: list[dict[str, str]] = []
     parts: dict[str, object] = {}
@@ -167,6 +192,7 @@ def build(ev: Evidence) -> HostFacts:
             errors.append({"unit": f"facts.{name}", "message": f"{type(exc).__name__}: {exc}"})
 
     attempt("system", lambda: build_system(ev))
+    attempt("kernel", lambda: build_kernel(ev))
     attempt("nft", lambda: _nft(ev))
     attempt("iptables", lambda: _iptables(ev))
     system = parts.get("system")
@@ -178,6 +204,8 @@ def build(ev: Evidence) -> HostFacts:
         ipt = parts.get("iptables")
         attempt("libvirt_rules", lambda: build_libvirt_rules(list(ipt.saves) if ipt else [], parts.get("nft")))
     _managers(ev, parts, attempt)
+    if parts.get("libvirt") is not None and (parts.get("iptables") is not None or parts.get("nft") is not None):
+        attempt("ownership", lambda: _ownership(ev, parts))
     libvirt = parts.get("libvirt")
     if libvirt is not None:
         errors.extend({"unit": "facts.libvirt", "message": m} for m in libvirt.errors)

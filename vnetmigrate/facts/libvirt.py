@@ -111,13 +111,18 @@ def build(ev: Evidence, system: SystemFacts) -> LibvirtFacts:
             configured, line = str(setting.value), setting.line
     priority, why = distro_priority(system.os)
     assumed = "assumed" in why
+    networks = _networks(ev, errors)
     effective = choose(version, configured, priority, why, system.tools, assumed)
-    if version is None and effective.backend is not None:
+    active = [n for n in networks if n.active and n.creates_rules]
+    if version is None and configured is None and active and not any(n.status_backend for n in active):
+        effective = BackendChoice("iptables", "libvirt's version could not be read, but the status files of its "
+                                  "active networks carry no removal recipe, which libvirt writes since it has two "
+                                  "backends: it predates the nftables backend", assumption=True)
+    elif version is None and effective.backend is not None:
         effective = BackendChoice(effective.backend, effective.reason + " (libvirt's version could not be "
                                   "read: assumed >= 10.4, which has both backends)", assumption=True)
     after = choose(None, configured, ("nftables", "iptables"),
                    "a libvirt >= 10.4 that prefers nftables (Fedora >= 41, upstream default)", system.tools, False)
-    networks = _networks(ev, errors)
     return LibvirtFacts(version=version, network_conf_present=conf_rec is not None and conf_rec.exists,
                         configured_backend=configured, configured_line=line, effective=effective,
                         after_upgrade=after, networks=networks, errors=tuple(errors))
