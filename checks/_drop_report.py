@@ -45,7 +45,7 @@ def _probe_lines(drops) -> list[Evidence]:
             for (when, net, br), kinds in groups.items()]
 
 
-def finding(drops, unknown, facts) -> Finding:
+def finding(drops, unknown, facts, notes=()) -> Finding:
     own = [d for d in drops if d.explained is None]
     others = [d for d in drops if d.explained is not None]
     by_base: dict[str, list] = defaultdict(list)
@@ -74,6 +74,7 @@ def finding(drops, unknown, facts) -> Finding:
                                                           + "; ".join(r.reasons)))
     if len(unknown) > MAX_UNKNOWN:
         ev.append(Evidence("fact", "undecided probes", f"{len(unknown) - MAX_UNKNOWN} more not shown"))
+    ev += notes
     if own:
         return _blocker(own, by_base, ev, facts)
     if unknown:

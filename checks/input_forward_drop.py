@@ -21,8 +21,9 @@ from vnetmigrate.checks._accept_rules import split_base
 from vnetmigrate.checks._drop_report import finding
 from vnetmigrate.checks.registry import check
 from vnetmigrate.evaluate import Pass, Probe, Result, after_switch, evaluate, host_probes, of_facts
+from vnetmigrate.evaluate.switch import libvirt_tables
 from vnetmigrate.facts import HostFacts
-from vnetmigrate.findings import Finding, Severity
+from vnetmigrate.findings import Evidence, Finding, Severity
 
 AFTER = "after the switch"
 
@@ -36,21 +37,21 @@ class Drop:
     explained: str | None  # id of the specific finding that reports it
 
 
-def libvirt_tables_after(facts: HostFacts):
-    """libvirt's nftables tables for the active networks, from the libvirt model: None until the
-    model (vnetmigrate.libvirt) is on this branch (see evaluate/switch.py for what that leaves out)."""
-    return None
-
-
-def _runs(facts: HostFacts, probes: list[Probe]):
+def _runs(facts: HostFacts, probes: list[Probe], notes: list[Evidence]):
     rs = of_facts(facts)
     yield "now", rs, probes
     lv = facts.libvirt
     if lv.effective.backend != "nftables" and lv.after_upgrade.backend == "nftables":
-        after = after_switch(rs, libvirt_tables_after(facts))
-        # without libvirt's own table, connections into guests are not decided (switch.py)
-        yield AFTER, after.ruleset, probes if after.libvirt_modelled else \
-            [p for p in probes if p.direction != "dnat"]
+        after = after_switch(rs, libvirt_tables(facts))
+        how = "libvirt's iptables rules removed (" + (", ".join(after.removed) or "none found") + "), "
+        if after.libvirt_modelled:
+            notes.append(Evidence("fact", AFTER, how + "its nftables tables added as the libvirt model builds "
+                                                       "them for the active networks"))
+            yield AFTER, after.ruleset, probes
+        else:  # without libvirt's own table, connections into guests are not decided (switch.py)
+            notes.append(Evidence("fact", AFTER, how + "its nftables tables not simulated (no model facts): "
+                                                       "connections into guests not evaluated"))
+            yield AFTER, after.ruleset, [p for p in probes if p.direction != "dnat"]
 
 
 def _specific(facts: HostFacts) -> dict[str, Finding]:
@@ -104,7 +105,8 @@ def input_forward_drop(facts: HostFacts):
     specific = _specific(facts)
     drops: list[Drop] = []
     unknown: list[tuple[str, Probe, Result]] = []
-    for when, rs, ps in _runs(facts, probes):
+    notes: list[Evidence] = []
+    for when, rs, ps in _runs(facts, probes, notes):
         for probe in ps:
             r = evaluate(rs, probe.packet)
             if r.blocked and r.blockers:
@@ -113,4 +115,4 @@ def input_forward_drop(facts: HostFacts):
                 unknown.append((when, probe, r))
     drops = [d for d in drops if d.explained != "libvirt"]  # libvirt's own rules: not a foreign drop
     if drops or unknown:
-        yield finding(drops, unknown, facts)
+        yield finding(drops, unknown, facts, notes)

@@ -2,13 +2,15 @@
 
 What libvirt does on the switch (domain.md section 4): it removes every per-network iptables
 rule — the LIBVIRT_* chains stay, empty, with their jumps — and creates the `ip`/`ip6
-libvirt_network` tables for the active networks. The first half needs only the facts and is
-done here. The second half needs the rules libvirt would create, which only the libvirt model
-(`vnetmigrate.libvirt`) can say; until it is on this branch `libvirt_tables` stays None and
-`AfterSwitch.libvirt_modelled` is False. Without them the simulation still decides guests'
-own traffic soundly: adding base chains never turns a drop into an accept, and libvirt's
-table accepts guests' outgoing traffic and its replies. It does not decide connections into
-guests (libvirt's `guest_input` rejects them): callers must not claim those.
+libvirt_network` tables for the active networks. The tables come from the libvirt model
+(`vnetmigrate.libvirt.nft_commands`, the newest modelled release with the nftables backend
+not newer than the host's) for the active networks the scan found (`facts.ownership.active`).
+
+When those facts are missing the simulation runs without libvirt's tables and says so
+(`AfterSwitch.libvirt_modelled` False). It then still decides guests' own traffic soundly:
+adding base chains never turns a drop into an accept, and libvirt's table accepts guests'
+outgoing traffic and its replies. It does not decide connections into guests (libvirt's
+`guest_input` rejects them): callers must not claim those.
 """
 
 from __future__ import annotations
@@ -39,6 +41,18 @@ def after_switch(rs: Ruleset, libvirt_tables: list[dict] | None = None) -> After
         scopes = {("nft", fam, NFT_TABLE) for fam in ("ip", "ip6", "inet")}
         out = out.replace_chains(_chains(libvirt_tables), removed=tuple(scopes))
     return AfterSwitch(out, libvirt_tables is not None, tuple(sorted(c.name for c in emptied)))
+
+
+def libvirt_tables(facts) -> list[dict] | None:
+    """libnftables JSON commands creating libvirt's tables for the host's active networks after
+    an upgrade to a libvirt with the nftables backend; None when the facts do not say."""
+    from vnetmigrate.libvirt import nft_commands
+    from vnetmigrate.libvirt.versions import Backend, nearest_version
+
+    if facts.ownership is None or facts.libvirt is None:
+        return None
+    version, _exact = nearest_version(facts.libvirt.version, Backend.NFTABLES)
+    return nft_commands(facts.ownership.active, version)
 
 
 def _chains(objects: list[dict]) -> list[Chain]:

@@ -44,6 +44,7 @@ from vnetmigrate.facts.units import Units
 from vnetmigrate.facts.units import build as build_units
 
 if TYPE_CHECKING:
+    from vnetmigrate.libvirt.model import Network
     from vnetmigrate.libvirt.ownership import Ownership
 
 
@@ -170,13 +171,19 @@ class HostOwnership:
 
     ownership: "Ownership"
     notes: tuple[str, ...] = ()
+    # The active networks as the model parsed them from their status files: what the packet
+    # evaluator needs to simulate libvirt's nftables tables after a backend switch.
+    active: tuple["Network", ...] = ()
 
 
 def _ownership(ev: Evidence, parts: dict[str, object]) -> HostOwnership:
-    from vnetmigrate.libvirt.host import host_ownership
+    from vnetmigrate.libvirt.host import host_networks, host_ownership
 
-    ownership, notes = host_ownership(ev, HostFacts(**parts))
-    return HostOwnership(ownership, tuple(notes))
+    facts = HostFacts(**parts)
+    ownership, notes = host_ownership(ev, facts)
+    lv = facts.libvirt
+    active, _known, _problems = host_networks(ev, lv.version if lv else None, lv.effective.backend if lv else None)
+    return HostOwnership(ownership, tuple(notes), tuple(n for n, _backend in active))
 
 
 def build(ev: Evidence) -> HostFacts:

@@ -138,3 +138,16 @@ def test_quiet_without_active_networks():
     ev = make_evidence(files={"/etc/libvirt/qemu/networks/default.xml": DEFAULT_NET,
                               "/etc/libvirt/network.conf": NFT_CONF}, nft_objects=tuple(INET_FILTER))
     assert find(ev)[0] is None
+
+
+def test_libvirts_own_reject_of_a_port_forward_after_the_switch_is_left_to_port_forward_nat_guest():
+    masq = "-A LIBVIRT_PRT -s 192.168.122.0/24 ! -d 192.168.122.0/24 -j MASQUERADE\n"
+    save = ipt(LIBVIRT_IPT).replace(masq, "-A PREROUTING -p tcp -m tcp --dport 2222 -j DNAT --to-destination "
+                                          "192.168.122.10:22\n" + masq)
+    save = save.replace("-A FORWARD -j LIBVIRT_FWX\n", "-A FORWARD -d 192.168.122.10/32 -o virbr0 -p tcp -m tcp "
+                                                        "--dport 22 -j ACCEPT\n-A FORWARD -j LIBVIRT_FWX\n")
+    f, out = find(host(conf=None, backend="iptables", ipv4=save, version="9.0.0"))
+    assert f.severity == Severity.INFO and "port-forward-nat-guest" in f.title, f
+    assert any(e.where == "after the switch" and "libvirt model" in e.detail for e in f.evidence)
+    pf = next(x for x in out.findings if x.id == "port-forward-nat-guest")
+    assert pf.severity == Severity.BLOCKER
