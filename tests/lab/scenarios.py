@@ -30,10 +30,13 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from vnetmigrate.sandbox import fixtures, rules
 from vnetmigrate.sandbox.dnstcp import dns_tcp_probe
 from vnetmigrate.sandbox.inbound import port_forward_probe, port_forward_rules
 from vnetmigrate.sandbox.ufw import LabUfw
+from vnetmigrate.sandbox.ufw import missing as ufw_missing
 
 PROBES = ("dhcp", "dns", "dns-tcp", "ping", "tcp", "udp", "port-forward")
 SERVICES = ("dhcp", "dns", "dns-tcp")
@@ -183,6 +186,8 @@ def build(lab, scenario: Scenario, backend: str) -> Host:
         lab.iptables_restore(fixtures.DOCKER_28)
         files["/etc/docker/daemon.json"] = json.dumps({}) + "\n"
     elif scenario.id == "ufw":
+        if (why := ufw_missing()) is not None:
+            pytest.skip(f"the ufw scenario needs ufw: {why}")
         host.ufw = LabUfw(lab.host, lab.tmpdir)
         host.ufw.run("--force", "enable")
         host.enabled_units.append("ufw.service")

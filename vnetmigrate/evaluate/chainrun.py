@@ -7,6 +7,7 @@ Where a match cannot be decided both answers are followed; each way ends in a `L
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from vnetmigrate.evaluate.core import Effect, Match, Opaque, Rule, State, Step, Verdict, VMap
@@ -36,9 +37,20 @@ class ChainRunner:
     def __init__(self, rs: Ruleset):
         self.rs = rs
         self.leaves = 0
+        self._runs: dict[tuple, list[Leaf]] = {}
 
     def run(self, base: Chain, st: State) -> list[Leaf]:
-        return self._run(base, base, 0, st, ())
+        """Every way through `base`; the same chain on the same packet state is run once (an
+        undecided earlier chain makes several ways arrive at the next one alike)."""
+        key = (base.scope, base.chain, st.hook, st.prio, st.iif, st.oif, st.ct_state, st.mark, st.ct_mark)
+        leaves = self._runs.get(key)
+        if leaves is None:
+            leaves = self._runs[key] = self._run(base, base, 0, st.with_(assumed=(), path=()), ())
+        if not st.assumed and not st.path:
+            return leaves
+        return [Leaf(leaf.verdict, leaf.state.with_(assumed=st.assumed + leaf.state.assumed,
+                                                    path=st.path + leaf.state.path), leaf.step, leaf.reason)
+                for leaf in leaves]
 
     def _leaf(self, *args, **kw) -> list[Leaf]:
         self.leaves += 1
@@ -50,20 +62,65 @@ class ChainRunner:
         if chain.rules is None or chain.unmodelled:
             return self._unread(base, chain, st, stack)
         rules = chain.rules
-        while i < len(rules):
+        candidates = self._candidates(chain, st)
+        pos = bisect_left(candidates, i)
+        while pos < len(candidates):
+            i = candidates[pos]
             rule = rules[i]
+            pos += 1
             if not _may_match(rule, st):
-                i += 1
                 continue
             outs = run_rule(rule, st)
             if len(outs) == 1 and outs[0][1] is None:
-                st, i = outs[0][0], i + 1
+                st = outs[0][0]  # same interfaces: the candidates still hold
                 continue
             leaves: list[Leaf] = []
             for s, flow in outs:
                 leaves += self._flow(base, chain, i, s, flow, stack)
             return leaves
         return self._return(base, st, stack)
+
+    # A host with 100 networks has chains of hundreds of rules, each for one bridge or subnet:
+    # index them, once per ruleset, by the interface or address their first match requires.
+    def _candidates(self, chain: Chain, st: State) -> list[int]:
+        key = ("candidates", chain.scope, chain.chain, st.iif, st.oif, st.pkt.family, int(st.pkt.saddr),
+               int(st.pkt.daddr))
+        memo = self.rs.memo
+        if key not in memo:
+            ungated, sides, by_addr = self._index(chain)
+            found = set(ungated).union(self._side(chain, sides, "iif", st.iif), self._side(chain, sides, "oif", st.oif))
+            for which, addr in (("saddr", st.pkt.saddr), ("daddr", st.pkt.daddr)):
+                found.update(_lookup(by_addr.get((addr.version, which)), addr))
+            memo[key] = sorted(found)
+        return memo[key]
+
+    def _index(self, chain: Chain):
+        key = ("index", chain.scope, chain.chain)
+        if key not in self.rs.memo:
+            ungated, sides, by_addr = [], {"iif": {}, "oif": {}}, {}
+            for i, rule in enumerate(chain.rules or ()):
+                if rule.iface_gate:
+                    which, name = rule.iface_gate[0]
+                    sides[which].setdefault(name, []).append(i)
+                elif rule.addr_gate:
+                    _family, which, addrs = rule.addr_gate[0]
+                    for version, lo, hi in addrs.ranges:
+                        _insert(by_addr.setdefault((version, which), ({}, [])), version, lo, hi, i)
+                else:
+                    ungated.append(i)
+            self.rs.memo[key] = (ungated, sides, by_addr)
+        return self.rs.memo[key]
+
+    def _side(self, chain: Chain, sides: dict, which: str, dev) -> list[int]:
+        if dev is None:
+            return []
+        names = sides[which]
+        if dev.name is not None:
+            return names.get(dev.name, [])
+        key = ("side", chain.scope, chain.chain, which, dev)
+        if key not in self.rs.memo:
+            self.rs.memo[key] = [i for name, idx in names.items() if dev.decide(name) is not False for i in idx]
+        return self.rs.memo[key]
 
     def _flow(self, base: Chain, chain: Chain, i: int, s: State, flow, stack: tuple) -> list[Leaf]:
         if flow is None or (isinstance(flow, Verdict) and flow.kind == "continue"):
@@ -95,20 +152,49 @@ class ChainRunner:
         return self._leaf(policy, st.step(step), step)
 
     def _unread(self, base: Chain, chain: Chain, st: State, stack: tuple) -> list[Leaf]:
-        """A chain whose rules were not read: it may return, accept, drop or reject."""
+        """A chain whose rules were not read: it may return, accept, drop or reject — except
+        that iptables refuses DROP in its nat table and the kernel REJECT outside filter."""
         why = chain.unmodelled or f"the rules of {chain.name} were not read"
         out = self._return(base, st.assume(f"{why}: assumed it returns"), stack)
-        for verdict in ("accept", "drop", "reject"):
+        verdicts = ["accept", "drop", "reject"]
+        if chain.kind != "nft" and not chain.unmodelled:
+            verdicts = ["accept"] + (["drop"] if chain.table != "nat" else []) + \
+                (["reject"] if chain.table == "filter" else [])
+        for verdict in verdicts:
             s = st.assume(f"{why}: assumed it ends in {verdict}")
             step = Step(chain.name, "(rules not read)", "", verdict)
             out += self._leaf(verdict, s.step(step), step, why)
         return out
 
 
+def _insert(index: tuple[dict, list], version: int, lo: int, hi: int, rule: int) -> None:
+    """Index an address range: prefixes by (length, network), anything else in a list."""
+    prefixes, others = index
+    bits = 32 if version == 4 else 128
+    size = hi - lo + 1
+    if size & (size - 1) == 0 and lo % size == 0:
+        plen = bits - (size.bit_length() - 1)
+        prefixes.setdefault(plen, {}).setdefault(lo >> (bits - plen), []).append(rule)
+    else:
+        others.append((lo, hi, rule))
+
+
+def _lookup(index: tuple[dict, list] | None, addr) -> list[int]:
+    if index is None:
+        return []
+    prefixes, others = index
+    bits, n = addr.max_prefixlen, int(addr)
+    out = [r for plen, table in prefixes.items() for r in table.get(n >> (bits - plen), ())]
+    return out + [r for lo, hi, r in others if lo <= n <= hi]
+
+
 def _may_match(rule: Rule, st: State) -> bool:
     for which, name in rule.iface_gate:
         dev = st.iif if which == "iif" else st.oif
         if dev is None or dev.decide(name) is False:
+            return False
+    for family, which, addrs in rule.addr_gate:
+        if st.pkt.family != family or addrs.contains(st.pkt.saddr if which == "saddr" else st.pkt.daddr) is False:
             return False
     return True
 
@@ -132,13 +218,13 @@ def run_rule(rule: Rule, st: State) -> list[tuple[State, object]]:
         elif isinstance(op, Effect):
             live = [op.apply(s) for s in live]
         elif isinstance(op, Verdict):
-            return out + [(s.step(Step(rule.chain, rule.where, rule.text, str(op))), op) for s in live]
+            return out + [(s.step(Step(rule.chain, rule.where, str(rule.text), str(op))), op) for s in live]
         elif isinstance(op, VMap):
             for s in live:
                 out += _vmap(rule, op, s)
             return out
         elif isinstance(op, Opaque):
-            return out + [(s.step(Step(rule.chain, rule.where, rule.text, None)), op) for s in live]
+            return out + [(s.step(Step(rule.chain, rule.where, str(rule.text), None)), op) for s in live]
     return out + [(s, None) for s in live]
 
 
@@ -150,7 +236,7 @@ def _vmap(rule: Rule, vmap: VMap, st: State) -> list[tuple[State, object]]:
         for s in live:
             for ok, s2 in vmap.test(s, element):
                 if ok:
-                    out.append((s2.step(Step(rule.chain, rule.where, rule.text, str(verdict))), verdict))
+                    out.append((s2.step(Step(rule.chain, rule.where, str(rule.text), str(verdict))), verdict))
                 else:
                     nxt.append(s2)
         live = nxt

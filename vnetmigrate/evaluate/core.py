@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from vnetmigrate.evaluate.packet import Iface, Packet
 
@@ -41,11 +42,18 @@ class State:
     assumed: tuple[str, ...] = ()
     path: tuple[Step, ...] = ()
 
+    def with_(self, **changes) -> "State":
+        """dataclasses.replace without __init__: states are copied on every rule that decides."""
+        new = object.__new__(State)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(changes)
+        return new
+
     def assume(self, text: str) -> "State":
-        return replace(self, assumed=self.assumed + (text,))
+        return self.with_(assumed=self.assumed + (text,))
 
     def step(self, s: Step) -> "State":
-        return replace(self, path=self.path + (s,))
+        return self.with_(path=self.path + (s,))
 
     @property
     def before_conntrack(self) -> bool | None:
@@ -71,6 +79,8 @@ class Match:
     text: str
     # (which, name) when the match requires iif/oif to equal a name: lets a chain skip the rule fast
     needs_iface: tuple[str, str] | None = None
+    # (family, "saddr"/"daddr", AddrSet) when it requires an address in a set: the same, for addresses
+    needs_addr: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -115,13 +125,20 @@ class Rule:
     text: str
     ops: tuple[Op, ...]
 
-    @property
+    @cached_property
     def iface_gate(self) -> tuple[tuple[str, str], ...]:
         """Interface names the rule requires before it does anything (fast skipping)."""
+        return tuple(op.needs_iface for op in self._leading_matches() if op.needs_iface)
+
+    @cached_property
+    def addr_gate(self) -> tuple[tuple, ...]:
+        """Address sets the rule requires before it does anything (fast skipping)."""
+        return tuple(op.needs_addr for op in self._leading_matches() if op.needs_addr)
+
+    def _leading_matches(self) -> list[Match]:
         out = []
         for op in self.ops:
             if not isinstance(op, Match):
                 break
-            if op.needs_iface:
-                out.append(op.needs_iface)
-        return tuple(out)
+            out.append(op)
+        return out

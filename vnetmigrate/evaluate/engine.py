@@ -34,6 +34,13 @@ def order(chains: list[Chain]) -> list[Chain]:
 
 def plan(rs: Ruleset, pkt: Packet) -> list[Chain]:
     """The base chains the packet meets, in order (L2 ones first: the bridge sees the frame)."""
+    key = ("plan", pkt.family, pkt.hooks, pkt.ct_state == "new")
+    if key not in rs.memo:
+        rs.memo[key] = _plan(rs, pkt)
+    return rs.memo[key]
+
+
+def _plan(rs: Ruleset, pkt: Packet) -> list[Chain]:
     base = rs.base_chains()
     l2 = [c for c in base if c.family in L2_FAMILIES or c.hook == "ingress"]
     chains = [replace(c, unmodelled=f"{c.name} sees the frame at layer 2 ({c.hook} hook), which is not modelled")
@@ -59,9 +66,8 @@ def start_state(pkt: Packet) -> State:
 
 def at(st: State, chain: Chain, mem: dict) -> State:
     hook = chain.hook if chain.family not in L2_FAMILIES else "l2"
-    return replace(st, hook=hook, prio=chain.prio or 0,
-                   iif=mem["iif"] if hook in HAS_IIF else None,
-                   oif=mem["oif"] if hook in HAS_OIF and mem["oif"] is not None else None)
+    return st.with_(hook=hook, prio=chain.prio or 0, iif=mem["iif"] if hook in HAS_IIF else None,
+                    oif=mem["oif"] if hook in HAS_OIF and mem["oif"] is not None else None)
 
 
 def evaluate(rs: Ruleset, pkt: Packet) -> Result:
@@ -71,10 +77,16 @@ def evaluate(rs: Ruleset, pkt: Packet) -> Result:
     runner = ChainRunner(rs)
     try:
         outcomes = _walk(runner, chains, pkt)
-        blockers = tuple(_blockers(runner, chains, pkt))
+        # Which chains block on their own matters only for a packet that is blocked every way
+        # (to name every chain a fix must open); it costs a second run over the path.
+        blocked = all(o.verdict in ("drop", "reject") for o in outcomes)
+        blockers = tuple(_blockers(runner, chains, pkt)) if blocked else ()
     except TooComplex as exc:
         return Result(pkt, "unknown", None, (), (str(exc),))
-    sensitive = _order_sensitive(rs, chains)
+    key = ("order", pkt.family, pkt.hooks, pkt.ct_state == "new")
+    if key not in rs.memo:
+        rs.memo[key] = _order_sensitive(rs, chains)
+    sensitive = rs.memo[key]
     if sensitive:
         return Result(pkt, "unknown", None, outcomes[0].passes if outcomes else (), (sensitive,), None, blockers)
     result = reduce(pkt, outcomes, blockers, _order_notes(blockers, chains))
@@ -107,7 +119,7 @@ def _walk(runner: ChainRunner, chains: list[Chain], pkt: Packet) -> list[Outcome
                 p = passes + (_pass(chain, leaf),)
                 mem2 = {k: getattr(leaf.state, k) or mem[k] for k in ("iif", "oif")}
                 if leaf.verdict == "accept":
-                    nxt.append((replace(leaf.state, path=()), p, mem2))
+                    nxt.append((leaf.state.with_(path=()), p, mem2))
                 else:
                     final.append(Outcome(leaf.verdict, p, leaf.state.assumed, leaf.reason))
         pending = nxt

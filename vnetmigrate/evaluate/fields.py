@@ -9,7 +9,6 @@ packet never matches (the implicit protocol dependency), `!=` included; before c
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from vnetmigrate.evaluate import values
@@ -37,36 +36,44 @@ def iface(which: str, patterns: list[str], negate: bool, text: str) -> Match:
         if len(open_) > 1:
             return tri(st, None, text)
         p = open_[0]
-        yes = replace(st, **{which: dev.assume(p, True)}).assume(f"{text}: assumed {dev.label} is {p}")
-        no = replace(st, **{which: dev.assume(p, False)}).assume(f"{text}: assumed {dev.label} is not {p}")
+        yes = st.with_(**{which: dev.assume(p, True)}).assume(f"{text}: assumed {dev.label} is {p}")
+        no = st.with_(**{which: dev.assume(p, False)}).assume(f"{text}: assumed {dev.label} is not {p}")
         return [(not negate, yes), (negate, no)]
     exact = len(patterns) == 1 and not negate and not patterns[0].endswith("*")
     return Match(test, text, (which, patterns[0]) if exact else None)
 
 
 def addr(which: str, family: str, rhs: Any, negate: bool, text: str) -> Match:
+    addrs = values.AddrSet(rhs)
+
     def test(st: State) -> Branches:
         if st.pkt.family != family:
             return [(False, st)]
         a = st.pkt.saddr if which == "saddr" else st.pkt.daddr
-        return tri(st, _flip(values.addr_in(a, rhs), negate), text)
-    return Match(test, text)
+        return tri(st, _flip(addrs.contains(a), negate), text)
+    gate = (family, which, addrs) if not negate and addrs.ranges is not None else None
+    return Match(test, text, needs_addr=gate)
 
 
 def l4proto(op: str, rhs: Any, text: str) -> Match:
+    cmp = values.comparer(op, rhs, values.L4)
+
     def test(st: State) -> Branches:
         v = values.L4.get(st.pkt.l4proto)
-        return tri(st, None if v is None else values.compare((v, v), op, rhs, values.L4), text)
+        return tri(st, None if v is None else cmp((v, v)), text)
     return Match(test, text)
 
 
 def port(proto: str, which: str, op: str, rhs: Any, text: str) -> Match:
+    cmp = values.comparer(op, rhs)
+    protos = PORT_PROTOS.get(proto, ())
+
     def test(st: State) -> Branches:
-        if st.pkt.l4proto not in PORT_PROTOS.get(proto, ()):
+        if st.pkt.l4proto not in protos:
             # th on ICMP reads the ICMP header's bytes: not a port, not modelled
             return tri(st, None, text) if proto == "th" and st.pkt.l4proto in ("icmp", "ipv6-icmp") else [(False, st)]
         iv = st.pkt.sport if which == "sport" else st.pkt.dport
-        return tri(st, None if iv is None else values.compare(iv, op, rhs), text)
+        return tri(st, None if iv is None else cmp(iv), text)
     return Match(test, text)
 
 

@@ -23,18 +23,35 @@ _VERDICTS = ("accept", "drop", "return", "continue", "jump", "goto")
 _NAT = ("snat", "dnat", "masquerade", "redirect")
 
 
+class Text:
+    """A rule's or statement's nft text, rendered only when a reason or evidence needs it
+    (a host has thousands of rules; most are never quoted)."""
+
+    __slots__ = ("expr", "comment", "_text")
+
+    def __init__(self, expr, comment: str | None = None):
+        self.expr, self.comment, self._text = expr, comment, None
+
+    def __str__(self) -> str:
+        if self._text is None:
+            self._text = render_rule(self.expr, self.comment)
+        return self._text
+
+    __format__ = lambda self, spec: format(str(self), spec)  # noqa: E731
+
+
 def compile_rule(family: str, table: str, chain: str, handle: int | None, expr: tuple[Any, ...],
                  comment: str | None = None) -> Rule:
     ops: list[Op] = []
     for st in expr:
         ops.append(_statement(family, st) if isinstance(st, dict) else Opaque(f"unexpected expression {st!r}"))
     return Rule(f"{family} {table} {chain}", f"handle {handle}" if handle is not None else "rule",
-                render_rule(expr, comment), tuple(ops))
+                Text(expr, comment), tuple(ops))
 
 
 def _statement(family: str, st: dict[str, Any]) -> Op:
     kind, body = next(iter(st.items()))
-    text = render_rule([st])
+    text = Text([st])
     if kind == "match":
         return match(family, body.get("left"), body.get("op", "=="), body.get("right"), text)
     if kind in _VERDICTS:

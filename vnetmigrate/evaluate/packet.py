@@ -77,6 +77,13 @@ class Iface:
     def __str__(self) -> str:
         return self.name if self.name is not None else self.label
 
+    def __hash__(self) -> int:  # cached: interfaces key the evaluator's per-ruleset caches
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash((self.name, self.label, self.yes, self.no))
+            object.__setattr__(self, "_hash", h)
+        return h
+
 
 @dataclass(frozen=True)
 class Packet:

@@ -9,7 +9,7 @@ unknown, not reaching it costs nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from vnetmigrate.evaluate import iptcompile, nftcompile
 from vnetmigrate.evaluate.core import Rule
@@ -55,17 +55,21 @@ class Chain:
 class Ruleset:
     chains: dict[tuple[tuple[str, str, str], str], Chain]
     problems: tuple[str, ...] = ()  # what makes every verdict unknown (e.g. nft unreadable)
+    # per-ruleset answers that do not depend on one packet (a host has hundreds of probes)
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     def lookup(self, scope: tuple[str, str, str], name: str) -> Chain | None:
         return self.chains.get((scope, name))
 
     def base_chains(self) -> list[Chain]:
-        return [c for c in self.chains.values() if c.is_base]
+        if "base" not in self.memo:
+            self.memo["base"] = [c for c in self.chains.values() if c.is_base]
+        return self.memo["base"]
 
     def replace_chains(self, changed: list[Chain], removed: tuple = ()) -> "Ruleset":
         chains = {k: v for k, v in self.chains.items() if k[0] not in removed}
         chains.update({(c.scope, c.chain): c for c in changed})
-        return replace(self, chains=chains)
+        return replace(self, chains=chains, memo={})
 
 
 def _ipt_family(family: str) -> str:
@@ -108,8 +112,9 @@ def from_facts(nft: NftRuleset | None, saves: tuple[IptablesSave, ...] | list[Ip
             base_info[key] = {(table.name, c.name): {"hook": c.hook, "prio": c.prio, "policy": c.policy}
                               for c in table.chains if c.hook}
             listed = managed[key].table(table.name)
+            names = {c.name for c in listed.chains} if listed is not None else set()
             for c in table.chains:  # chains nft knows but iptables did not report: unreadable
-                if listed is None or listed.chain(c.name) is None:
+                if c.name not in names:
                     chains.append(_native(c, rules_known=False))
             continue
         chains += [_native(c) for c in table.chains]

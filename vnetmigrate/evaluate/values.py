@@ -36,26 +36,47 @@ def _any(results: list[bool | None]) -> bool | None:
     return False if all(r is False for r in results) else None
 
 
-def addr_in(a: ipaddress.IPv4Address | ipaddress.IPv6Address, rhs: Any) -> bool | None:
-    elems = elements(rhs)
-    if elems is None:
-        return None
-    return _any([_addr_elem(a, e) for e in elems])
+class AddrSet:
+    """A right-hand side of addresses, parsed once: membership of one address."""
+
+    def __init__(self, rhs: Any):
+        elems = elements(rhs)
+        self.ranges: list[tuple[int, int, int]] | None = []
+        for e in elems or ():
+            r = _addr_range(e)
+            if r is None:
+                self.ranges = None
+                break
+            self.ranges.append(r)
+        if elems is None:
+            self.ranges = None
+
+    def contains(self, a: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool | None:
+        if self.ranges is None:
+            return None
+        v, n = a.version, int(a)
+        return any(ver == v and lo <= n <= hi for ver, lo, hi in self.ranges)
 
 
-def _addr_elem(a, e: Any) -> bool | None:
+def _addr_range(e: Any) -> tuple[int, int, int] | None:
+    """(ip version, first, last) of an address, prefix or range element; None if not one."""
     try:
         if isinstance(e, str):
-            return a == ipaddress.ip_address(e) if "/" not in e else a in ipaddress.ip_network(e, strict=False)
-        if isinstance(e, dict) and "prefix" in e:
-            p = e["prefix"]
-            return a in ipaddress.ip_network(f"{p['addr']}/{p['len']}", strict=False)
-        if isinstance(e, dict) and "range" in e:
+            net = ipaddress.ip_network(e, strict=False)
+        elif isinstance(e, dict) and "prefix" in e:
+            net = ipaddress.ip_network(f"{e['prefix']['addr']}/{e['prefix']['len']}", strict=False)
+        elif isinstance(e, dict) and "range" in e:
             lo, hi = (ipaddress.ip_address(x) for x in e["range"])
-            return lo <= a <= hi
+            return (lo.version, int(lo), int(hi)) if lo.version == hi.version else None
+        else:
+            return None
     except (ValueError, TypeError):
-        return None  # another family's address, or a form not modelled
-    return None
+        return None
+    return net.version, int(net.network_address), int(net.broadcast_address)
+
+
+def addr_in(a: ipaddress.IPv4Address | ipaddress.IPv6Address, rhs: Any) -> bool | None:
+    return AddrSet(rhs).contains(a)
 
 
 def number(v: Any, names: dict[str, int] | None = None) -> int | None:
@@ -73,27 +94,44 @@ def number(v: Any, names: dict[str, int] | None = None) -> int | None:
     return None
 
 
-def interval_in(iv: tuple[int, int], rhs: Any, names: dict[str, int] | None = None) -> bool | None:
-    """Is every value of `iv` in rhs (True), none (False), or some (None)?"""
-    elems = elements(rhs)
-    if elems is None:
-        return None
-    lo, hi = iv
-    covered_by_one, overlaps = False, False
-    for e in elems:
-        if isinstance(e, dict) and "range" in e:
-            a, b = (number(x, names) for x in e["range"])
-        else:
-            a = b = number(e, names)
-        if a is None or b is None:
+class NumSet:
+    """A right-hand side of numbers and ranges, parsed once."""
+
+    def __init__(self, rhs: Any, names: dict[str, int] | None = None):
+        elems = elements(rhs)
+        self.intervals: list[tuple[int, int]] | None = [] if elems is not None else None
+        for e in elems or ():
+            if isinstance(e, dict) and "range" in e:
+                a, b = (number(x, names) for x in e["range"])
+            else:
+                a = b = number(e, names)
+            if a is None or b is None:
+                self.intervals = None
+                break
+            self.intervals.append((a, b))
+
+    def covers(self, iv: tuple[int, int]) -> bool | None:
+        """Is every value of `iv` in the set (True), none (False), or some (None)?"""
+        if self.intervals is None:
             return None
-        if a <= lo and hi <= b:
-            covered_by_one = True
-        if not (b < lo or hi < a):
-            overlaps = True
-    if covered_by_one:
-        return True
-    return None if overlaps else False
+        lo, hi = iv
+        if any(a <= lo and hi <= b for a, b in self.intervals):
+            return True
+        return None if any(not (b < lo or hi < a) for a, b in self.intervals) else False
+
+
+def interval_in(iv: tuple[int, int], rhs: Any, names: dict[str, int] | None = None) -> bool | None:
+    return NumSet(rhs, names).covers(iv)
+
+
+def comparer(op: str, rhs: Any, names: dict[str, int] | None = None):
+    """A function interval -> True/False/None for `op rhs`, with rhs parsed once."""
+    if op in ("==", "in", "!="):
+        ns = NumSet(rhs, names)
+        if op == "!=":
+            return lambda iv: negate(ns.covers(iv), "!=")
+        return ns.covers
+    return lambda iv: compare(iv, op, rhs, names)
 
 
 def compare(iv: tuple[int, int], op: str, rhs: Any, names: dict[str, int] | None = None) -> bool | None:
