@@ -172,3 +172,18 @@ def test_bridge_family_chain_that_can_drop_makes_the_verdict_unknown():
     assert run(br).verdict == "unknown"
     harmless = ("bridge", "filter", [chain("fwd", [COUNTER], hook="forward")])
     assert run(harmless).verdict == "accept"
+
+
+def test_indexed_rules_by_interface_and_subnet_keep_the_kernels_order():
+    rules = []
+    for n in range(9, 0, -1):  # one rule per bridge and per subnet, as libvirt writes them
+        rules.append([meta("iif", f"virbr{n}"), REJECT])
+        rules.append([payload("ip", "saddr", prefix(f"192.168.{100 + n}.0", 24)), REJECT])
+    rules.insert(5, [payload("ip", "saddr", {"range": ["192.168.122.5", "192.168.122.20"]}), DROP])
+    rules.insert(3, [meta("iifname", "virbr*"), COUNTER])  # ungated: always a candidate
+    t = ("inet", "t", [chain("fwd", *rules, hook="forward")])
+    assert run(t).verdict == "drop"  # the range rule, though it is listed after virbr9's
+    r = run(t, packet=pkt(iif="virbr5", saddr="10.1.1.1"))
+    assert r.verdict == "reject" and r.decided_by.end.text.startswith('iif "virbr5" reject')
+    r = run(t, packet=pkt(iif="virbr0", saddr="192.168.104.7"))
+    assert r.decided_by.end.text.startswith("ip saddr 192.168.104.0/24 reject")

@@ -131,3 +131,13 @@ def test_unlisted_chain_is_unknown_only_when_its_jump_can_match():
     s = IptablesSave("ipv4", "nft", (IptTable("ipv4", "filter", chains),))
     r = evaluate(from_facts(ruleset(), (s,)), pkt())
     assert r.verdict == "unknown" and r.reasons == ("the rules of ip filter KUBE-FORWARD were not read",)
+
+
+def test_an_unread_nat_chain_can_neither_drop_nor_reject():
+    from vnetmigrate.facts.iptables import IptChain, IptablesSave, IptRule, IptTable
+
+    pre = IptChain("ipv4", "nat", "PREROUTING", "ACCEPT", (IptRule("ipv4", "nat", "PREROUTING", 1,
+                                                                   ("-j", "KUBE-SERVICES")),))
+    nat = IptTable("ipv4", "nat", (pre, IptChain("ipv4", "nat", "KUBE-SERVICES", None, (), listed=False)))
+    r = evaluate(from_facts(ruleset(), (IptablesSave("ipv4", "nft", (nat,)),)), pkt())
+    assert r.verdict == "accept"  # iptables refuses DROP in nat; the kernel REJECT outside filter
