@@ -112,7 +112,7 @@ class ChainRunner:
         return self.rs.memo[key]
 
     def _side(self, chain: Chain, sides: dict, which: str, dev) -> list[int]:
-        if dev is None:
+        if dev is None:  # no such device at this hook: the empty name, which no gate requires
             return []
         names = sides[which]
         if dev.name is not None:

@@ -17,7 +17,9 @@ from vnetmigrate.evaluate.packet import Packet
 from vnetmigrate.evaluate.result import Outcome, Pass, Result, reduce
 from vnetmigrate.evaluate.ruleset import Chain, Ruleset
 
-HAS_IIF = {"prerouting", "input", "forward"}
+# Devices each hook knows for a packet from a guest or the outside (ip_output passes the input
+# device to postrouting: `iif` matches there for forwarded packets, seen here).
+HAS_IIF = {"prerouting", "input", "forward", "postrouting"}
 HAS_OIF = {"forward", "output", "postrouting"}
 L2_FAMILIES = ("bridge", "netdev")
 

@@ -1,8 +1,9 @@
 """Matches on the packet's fields, shared by the nft and iptables compilers.
 
 Each builder returns a `Match` whose test answers for one state. The kernel's quirks that
-decide real verdicts are kept: an interface match at a hook without that device never
-matches (nft's meta expression breaks the rule, whatever the operator); `tcp dport` on a UDP
+decide real verdicts are kept: at a hook without that device (no output device before
+routing, none on input) an interface reads as the empty name and index 0, so `oifname
+"x"` fails and `oifname != "x"` matches (kernel 6.18, seen here); `tcp dport` on a UDP
 packet never matches (the implicit protocol dependency), `!=` included; before conntrack
 (priority < -200 on prerouting/output) `ct state` is `invalid` and other ct keys break.
 """
@@ -13,6 +14,9 @@ from typing import Any
 
 from vnetmigrate.evaluate import values
 from vnetmigrate.evaluate.core import Branches, Match, State, tri
+from vnetmigrate.evaluate.packet import Iface
+
+NO_DEVICE = Iface.named("")  # what nft's meta iifname/oifname read where the hook has no such device
 
 PORT_PROTOS = {"tcp": ("tcp",), "udp": ("udp",), "sctp": ("sctp",), "dccp": ("dccp",), "udplite": ("udplite",),
                "th": ("tcp", "udp", "udplite", "sctp", "dccp")}
@@ -24,9 +28,7 @@ def _flip(r: bool | None, negate: bool) -> bool | None:
 
 def iface(which: str, patterns: list[str], negate: bool, text: str) -> Match:
     def test(st: State) -> Branches:
-        dev = st.iif if which == "iif" else st.oif
-        if dev is None:
-            return [(False, st)]
+        dev = (st.iif if which == "iif" else st.oif) or NO_DEVICE
         results = [dev.decide(p) for p in patterns]
         if any(r is True for r in results):
             return [(not negate, st)]

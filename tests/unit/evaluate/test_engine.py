@@ -70,11 +70,14 @@ def test_transport_match_needs_its_protocol_even_negated():
     assert run(t, packet=pkt("input", proto="tcp", dport=53)).verdict == "drop"
 
 
-def test_interface_matches_break_where_the_hook_has_no_such_device():
-    # postrouting has no input device: `iifname != "x"` does not match there either.
-    t = ("inet", "t", [chain("post", [meta("iifname", "nothere", "!="), DROP], hook="postrouting", type="nat",
-                             prio=100)])
-    assert run(t).verdict == "accept"
+def test_a_device_the_hook_does_not_have_reads_as_the_empty_name():
+    # input has no output device: `oifname != "x"` matches, `oifname "x*"` does not (seen on 6.18)
+    t = ("inet", "t", [chain("inp", [meta("oifname", "virbr*"), ACCEPT], [meta("oifname", "nothere", "!="), DROP],
+                             hook="input")])
+    assert run(t, packet=pkt("input", proto="udp", dport=53)).verdict == "drop"
+    # postrouting knows the input device of a forwarded packet
+    post = ("inet", "t", [chain("post", [meta("iif", "virbr0"), DROP], hook="postrouting", prio=100)])
+    assert run(post).verdict == "drop"
 
 
 def test_the_uplink_is_symbolic_unknown_only_when_it_matters():
