@@ -34,43 +34,65 @@ def _guest(pr: Probe) -> str:
     return str(pr.packet.daddr)
 
 
-def nft_commands(p: Pass, probes: list[Probe]) -> list[str]:
-    family, table, chain = split_base(p)
-    head = f"insert rule {family} {table} {chain}"
-    cmds = []
-    for br in sorted({pr.bridge for pr in probes}):
-        mine = [pr for pr in probes if pr.bridge == br]
-        for proto, ports in _in_ports([pr for pr in mine if pr.direction == "in"]).items():
-            plist = str(ports[0]) if len(ports) == 1 else "{ " + ", ".join(map(str, ports)) + " }"
-            cmds.append(f'{head} iifname "{br}" {proto} dport {plist} accept')
-        if any(pr.direction == "out" for pr in mine):
-            cmds.append(f'{head} iifname "{br}" accept')
-        if any(pr.direction == "back" for pr in mine):
-            cmds.append(f'{head} oifname "{br}" ct state established,related accept')
-        for pr in (pr for pr in mine if pr.direction == "dnat"):
-            cmds.append(f'{head} oifname "{br}" {pr.packet.family} daddr {_guest(pr)} ct status dnat accept')
-    return ["nft " + shlex.quote(c) for c in dict.fromkeys(cmds)]
+class _Nft:
+    """Rules for a native nftables base chain: `nft 'insert rule FAMILY TABLE CHAIN ...'`."""
+
+    def __init__(self, p: Pass):
+        family, table, chain = split_base(p)
+        self.head = f"insert rule {family} {table} {chain}"
+
+    def command(self, rule: str) -> str:
+        return "nft " + shlex.quote(f"{self.head} {rule}")
+
+    def into_host(self, br: str, proto: str, ports: list[int]) -> str:
+        plist = str(ports[0]) if len(ports) == 1 else "{ " + ", ".join(map(str, ports)) + " }"
+        return self.command(f'iifname "{br}" {proto} dport {plist} accept')
+
+    def out(self, br: str) -> str:
+        return self.command(f'iifname "{br}" accept')
+
+    def back(self, br: str) -> str:
+        return self.command(f'oifname "{br}" ct state established,related accept')
+
+    def dnat(self, br: str, pr: Probe) -> str:
+        return self.command(f'oifname "{br}" {pr.packet.family} daddr {_guest(pr)} ct status dnat accept')
 
 
-def iptables_commands(p: Pass, probes: list[Probe]) -> list[str]:
-    family, table, chain = split_base(p)
-    binary = iptables_binary("ipv4" if family == "ip" else "ipv6", "legacy" if p.kind == "iptables-legacy" else "nft")
-    head = f"{binary}{'' if table == 'filter' else f' -t {table}'} -I {chain}"
-    cmds = []
-    for br in sorted({pr.bridge for pr in probes}):
-        mine = [pr for pr in probes if pr.bridge == br]
-        for proto, ports in _in_ports([pr for pr in mine if pr.direction == "in"]).items():
-            match = f"-m multiport --dports {','.join(map(str, ports))}" if len(ports) > 1 else \
-                f"-m {proto} --dport {ports[0]}"
-            cmds.append(f"{head} -i {br} -p {proto} {match} -j ACCEPT")
-        if any(pr.direction == "out" for pr in mine):
-            cmds.append(f"{head} -i {br} -j ACCEPT")
-        if any(pr.direction == "back" for pr in mine):
-            cmds.append(f"{head} -o {br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
-        for pr in (pr for pr in mine if pr.direction == "dnat"):
-            cmds.append(f"{head} -o {br} -d {_guest(pr)} -m conntrack --ctstatus DNAT -j ACCEPT")
-    return list(dict.fromkeys(cmds))
+class _Iptables:
+    """Rules for an iptables built-in chain, with the binary of its variant (nft or legacy)."""
+
+    def __init__(self, p: Pass):
+        family, table, chain = split_base(p)
+        binary = iptables_binary("ipv4" if family == "ip" else "ipv6",
+                                 "legacy" if p.kind == "iptables-legacy" else "nft")
+        self.head = f"{binary}{'' if table == 'filter' else f' -t {table}'} -I {chain}"
+
+    def into_host(self, br: str, proto: str, ports: list[int]) -> str:
+        match = f"-m multiport --dports {','.join(map(str, ports))}" if len(ports) > 1 else \
+            f"-m {proto} --dport {ports[0]}"
+        return f"{self.head} -i {br} -p {proto} {match} -j ACCEPT"
+
+    def out(self, br: str) -> str:
+        return f"{self.head} -i {br} -j ACCEPT"
+
+    def back(self, br: str) -> str:
+        return f"{self.head} -o {br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"
+
+    def dnat(self, br: str, pr: Probe) -> str:
+        return f"{self.head} -o {br} -d {_guest(pr)} -m conntrack --ctstatus DNAT -j ACCEPT"
 
 
 def commands(p: Pass, probes: list[Probe]) -> list[str]:
-    return nft_commands(p, probes) if p.kind == "nft" else iptables_commands(p, probes)
+    """What lets `probes` through the base chain of `p`, bridge by bridge."""
+    syntax = _Nft(p) if p.kind == "nft" else _Iptables(p)
+    cmds = []
+    for br in sorted({pr.bridge for pr in probes}):
+        mine = [pr for pr in probes if pr.bridge == br]
+        for proto, ports in _in_ports([pr for pr in mine if pr.direction == "in"]).items():
+            cmds.append(syntax.into_host(br, proto, ports))
+        if any(pr.direction == "out" for pr in mine):
+            cmds.append(syntax.out(br))
+        if any(pr.direction == "back" for pr in mine):
+            cmds.append(syntax.back(br))
+        cmds += [syntax.dnat(br, pr) for pr in mine if pr.direction == "dnat"]
+    return list(dict.fromkeys(cmds))

@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import json
 import shlex
-import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from tests.lab.test_lab_scan import NETWORK_XML
+from tests.unit.test_detectors import SYSCONFIG_IPTABLES
 from vnetmigrate.sandbox import fixtures, rules
 from vnetmigrate.sandbox.dnstcp import dns_tcp_probe
 from vnetmigrate.sandbox.inbound import port_forward_probe, port_forward_rules
@@ -102,34 +103,7 @@ table inet filter {
 }
 """
 
-IPTABLES_SERVICES = """# sample configuration for iptables service
-# you can edit this manually or use system-config-firewall
-# please do not ask us to add additional ports/services to this default configuration
-*filter
-:INPUT ACCEPT [0:0]
-:FORWARD ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
--A INPUT -m state --state RELATED,ESTABLISHED -j ACCEPT
--A INPUT -p icmp -j ACCEPT
--A INPUT -i lo -j ACCEPT
--A INPUT -p tcp -m state --state NEW -m tcp --dport 22 -j ACCEPT
--A INPUT -j REJECT --reject-with icmp-host-prohibited
--A FORWARD -j REJECT --reject-with icmp-host-prohibited
-COMMIT
-"""
-
-NETWORK_XML = textwrap.dedent("""\
-    <network>
-      <name>default</name>
-      <forward mode='nat'/>
-      <bridge name='virbr0' stp='on' delay='0'/>
-      <ip address='192.168.122.1' netmask='255.255.255.0'>
-        <dhcp>
-          <range start='192.168.122.2' end='192.168.122.254'/>
-        </dhcp>
-      </ip>
-    </network>
-    """)
+IPTABLES_SERVICES = SYSCONFIG_IPTABLES  # iptables-services' stock /etc/sysconfig/iptables
 FEDORA_41 = 'NAME="Fedora Linux"\nID=fedora\nVERSION_ID=41\nPRETTY_NAME="Fedora Linux 41"\n'
 DEBIAN_13 = 'PRETTY_NAME="Debian GNU/Linux 13 (trixie)"\nID=debian\nVERSION_ID="13"\n'
 WANTS = "etc/systemd/system/multi-user.target.wants"

@@ -38,14 +38,19 @@ def assert_scan(doc: dict, code: int, expect) -> dict | None:
     return f
 
 
+def prove(lab, tmp_path, scenario, backend: str):
+    """Set the row up, check which probes fail, scan: (host, the expected finding or None)."""
+    expect = scenario.nft if backend == "nftables" else scenario.ipt
+    host = build(lab, scenario, backend)
+    results = probe_all(lab, scenario, expect.fails, LOST)
+    assert failing(results) == set(expect.fails), [str(r) for r in results.values()]
+    code, doc = scan(lab, host.write_root(tmp_path / "root"))
+    return host, assert_scan(doc, code, expect)
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.id for s in SCENARIOS])
 def test_nftables_backend_breaks_as_predicted_and_the_first_workaround_fixes_it(lab, tmp_path, scenario):
-    host = build(lab, scenario, "nftables")
-    results = probe_all(lab, scenario, scenario.nft.fails, LOST)
-    assert failing(results) == set(scenario.nft.fails), [str(r) for r in results.values()]
-
-    code, doc = scan(lab, host.write_root(tmp_path / "root"))
-    f = assert_scan(doc, code, scenario.nft)
+    host, f = prove(lab, tmp_path, scenario, "nftables")
     if scenario.workaround is None:
         return
     commands = [c for c in f["workarounds"][0]["commands"] if c not in scenario.not_run]
@@ -62,11 +67,7 @@ def test_nftables_backend_breaks_as_predicted_and_the_first_workaround_fixes_it(
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.id for s in SCENARIOS])
 def test_iptables_backend_works_or_scan_says_why_not(lab, tmp_path, scenario):
-    host = build(lab, scenario, "iptables")
-    results = probe_all(lab, scenario, scenario.ipt.fails, LOST)
-    assert failing(results) == set(scenario.ipt.fails), [str(r) for r in results.values()]
-    code, doc = scan(lab, host.write_root(tmp_path / "root"))
-    f = assert_scan(doc, code, scenario.ipt)
+    _host, f = prove(lab, tmp_path, scenario, "iptables")
     if f is not None:
         when = "now" if scenario.ipt.fails else "after the switch"
         assert when in f["title"], f["title"]
