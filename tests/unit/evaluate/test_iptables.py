@@ -1,42 +1,27 @@
 """iptables rules (iptables-nft and legacy x_tables) through the evaluator."""
 
 from vnetmigrate.evaluate import evaluate, from_facts
+from vnetmigrate.sandbox import fixtures
 from tests.unit.evaluate.nftspec import chain, pkt, ruleset, save
 
 FILTER_CHAINS = ("ip", "filter", [chain("INPUT", hook="input"), chain("FORWARD", hook="forward", policy="drop"),
                                   chain("OUTPUT", hook="output")])
 
-DOCKER = """*filter
-:INPUT ACCEPT [0:0]
-:FORWARD DROP [0:0]
-:OUTPUT ACCEPT [0:0]
-:DOCKER - [0:0]
-:DOCKER-USER - [0:0]
-:DOCKER-FORWARD - [0:0]
-:DOCKER-CT - [0:0]
--A FORWARD -j DOCKER-USER
--A FORWARD -j DOCKER-FORWARD
--A DOCKER ! -i docker0 -o docker0 -j DROP
--A DOCKER-CT -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--A DOCKER-FORWARD -j DOCKER-CT
--A DOCKER-FORWARD -o docker0 -j DOCKER
--A DOCKER-FORWARD -i docker0 -j ACCEPT
-{user}COMMIT
-"""
-
-
 def docker(user="", nft=True):
+    """Docker 28's rules (the lab's fixture), with `user` rules in DOCKER-USER."""
     nftrs = ruleset(FILTER_CHAINS) if nft is True else (ruleset() if nft == "empty" else None)
-    return from_facts(nftrs, (save(DOCKER.format(user=user)),))
+    text = fixtures.DOCKER_28.replace("COMMIT\n*nat", user + "COMMIT\n*nat", 1)
+    return from_facts(nftrs, (save(text),))
 
 
 def test_docker_forward_policy_drops_guests_and_names_the_policy():
     r = evaluate(docker(), pkt())
     assert r.verdict == "drop" and (r.decided_by.base, r.decided_by.end.rule) == ("ip filter FORWARD", "policy")
-    assert [p.base for p in r.path] == ["ip filter FORWARD"]
-    assert [(s.chain, s.verdict) for s in r.path[0].steps] == [
+    assert [p.base for p in r.path] == ["ip nat PREROUTING", "ip filter FORWARD"]  # nat: a new connection
+    assert [(s.chain, s.verdict) for s in r.path[1].steps] == [
         ("ip filter FORWARD", "jump DOCKER-USER"), ("ip filter FORWARD", "jump DOCKER-FORWARD"),
-        ("ip filter DOCKER-FORWARD", "jump DOCKER-CT"), ("ip filter FORWARD", "drop")]
+        ("ip filter DOCKER-FORWARD", "jump DOCKER-CT"), ("ip filter DOCKER-FORWARD", "jump DOCKER-INTERNAL"),
+        ("ip filter DOCKER-FORWARD", "jump DOCKER-BRIDGE"), ("ip filter FORWARD", "drop")]
 
 
 def test_docker_user_accepts_fix_it_in_both_directions():
