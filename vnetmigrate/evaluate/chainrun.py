@@ -10,6 +10,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass
 
+from vnetmigrate.evaluate import index
 from vnetmigrate.evaluate.core import Effect, Match, Opaque, Rule, State, Step, Verdict, VMap
 from vnetmigrate.evaluate.ruleset import Chain, Ruleset
 
@@ -62,7 +63,7 @@ class ChainRunner:
         if chain.rules is None or chain.unmodelled:
             return self._unread(base, chain, st, stack)
         rules = chain.rules
-        candidates = self._candidates(chain, st)
+        candidates = index.candidates(self.rs, chain, st)
         pos = bisect_left(candidates, i)
         while pos < len(candidates):
             i = candidates[pos]
@@ -79,48 +80,6 @@ class ChainRunner:
                 leaves += self._flow(base, chain, i, s, flow, stack)
             return leaves
         return self._return(base, st, stack)
-
-    # A host with 100 networks has chains of hundreds of rules, each for one bridge or subnet:
-    # index them, once per ruleset, by the interface or address their first match requires.
-    def _candidates(self, chain: Chain, st: State) -> list[int]:
-        key = ("candidates", chain.scope, chain.chain, st.iif, st.oif, st.pkt.family, int(st.pkt.saddr),
-               int(st.pkt.daddr))
-        memo = self.rs.memo
-        if key not in memo:
-            ungated, sides, by_addr = self._index(chain)
-            found = set(ungated).union(self._side(chain, sides, "iif", st.iif), self._side(chain, sides, "oif", st.oif))
-            for which, addr in (("saddr", st.pkt.saddr), ("daddr", st.pkt.daddr)):
-                found.update(_lookup(by_addr.get((addr.version, which)), addr))
-            memo[key] = sorted(found)
-        return memo[key]
-
-    def _index(self, chain: Chain):
-        key = ("index", chain.scope, chain.chain)
-        if key not in self.rs.memo:
-            ungated, sides, by_addr = [], {"iif": {}, "oif": {}}, {}
-            for i, rule in enumerate(chain.rules or ()):
-                if rule.iface_gate:
-                    which, name = rule.iface_gate[0]
-                    sides[which].setdefault(name, []).append(i)
-                elif rule.addr_gate:
-                    _family, which, addrs = rule.addr_gate[0]
-                    for version, lo, hi in addrs.ranges:
-                        _insert(by_addr.setdefault((version, which), ({}, [])), version, lo, hi, i)
-                else:
-                    ungated.append(i)
-            self.rs.memo[key] = (ungated, sides, by_addr)
-        return self.rs.memo[key]
-
-    def _side(self, chain: Chain, sides: dict, which: str, dev) -> list[int]:
-        if dev is None:  # no such device at this hook: the empty name, which no gate requires
-            return []
-        names = sides[which]
-        if dev.name is not None:
-            return names.get(dev.name, [])
-        key = ("side", chain.scope, chain.chain, which, dev)
-        if key not in self.rs.memo:
-            self.rs.memo[key] = [i for name, idx in names.items() if dev.decide(name) is not False for i in idx]
-        return self.rs.memo[key]
 
     def _flow(self, base: Chain, chain: Chain, i: int, s: State, flow, stack: tuple) -> list[Leaf]:
         if flow is None or (isinstance(flow, Verdict) and flow.kind == "continue"):
@@ -165,27 +124,6 @@ class ChainRunner:
             step = Step(chain.name, "(rules not read)", "", verdict)
             out += self._leaf(verdict, s.step(step), step, why)
         return out
-
-
-def _insert(index: tuple[dict, list], version: int, lo: int, hi: int, rule: int) -> None:
-    """Index an address range: prefixes by (length, network), anything else in a list."""
-    prefixes, others = index
-    bits = 32 if version == 4 else 128
-    size = hi - lo + 1
-    if size & (size - 1) == 0 and lo % size == 0:
-        plen = bits - (size.bit_length() - 1)
-        prefixes.setdefault(plen, {}).setdefault(lo >> (bits - plen), []).append(rule)
-    else:
-        others.append((lo, hi, rule))
-
-
-def _lookup(index: tuple[dict, list] | None, addr) -> list[int]:
-    if index is None:
-        return []
-    prefixes, others = index
-    bits, n = addr.max_prefixlen, int(addr)
-    out = [r for plen, table in prefixes.items() for r in table.get(n >> (bits - plen), ())]
-    return out + [r for lo, hi, r in others if lo <= n <= hi]
 
 
 def _may_match(rule: Rule, st: State) -> bool:

@@ -9,7 +9,7 @@ made, so a result that depends on one can say which.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 
 from vnetmigrate.evaluate.packet import Iface, Packet
