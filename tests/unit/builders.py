@@ -14,6 +14,9 @@ from vnetmigrate.evidence import CommandRecord, Evidence, FileRecord
 ALL_TOOLS = ("nft", "iptables", "ip6tables", "iptables-nft", "iptables-nft-save", "ip6tables-nft-save",
              "virtnetworkd", "virsh", "tc")
 
+KERNEL = "6.11.4-301.fc41.x86_64"
+# The lines of a distribution kernel's configuration that scan keeps (everything libvirt needs).
+FEDORA_KERNEL_CONFIG = "CONFIG_NF_TABLES=m\nCONFIG_NET_ACT_CSUM=m\nCONFIG_NET_CLS_U32=m\nCONFIG_NET_SCH_HTB=m\n"
 FEDORA_41 = 'NAME="Fedora Linux"\nID=fedora\nVERSION_ID=41\nPRETTY_NAME="Fedora Linux 41"\n'
 DEBIAN_13 = 'PRETTY_NAME="Debian GNU/Linux 13 (trixie)"\nID=debian\nVERSION_ID="13"\n'
 
@@ -96,8 +99,8 @@ def make_evidence(files: dict[str, str | None] | None = None, commands: dict[str
                   tools: tuple[str, ...] = ALL_TOOLS, iptables_variant: str = "nf_tables",
                   libvirt_version: str | None = "11.3.0", nft_objects: tuple[dict, ...] = (),
                   ipv4_save: str = EMPTY_SAVE, ipv6_save: str = EMPTY_SAVE) -> Evidence:
-    ev = Evidence(meta={"hostname": "test", "source": "test", "nft_via": "libnftables"})
-    files = {"/etc/os-release": FEDORA_41, "/proc/sys/net/ipv4/ip_forward": "1\n",
+    ev = Evidence(meta={"hostname": "test", "source": "test", "nft_via": "libnftables", "kernel_release": KERNEL})
+    files = {"/etc/os-release": FEDORA_41, "/proc/config.gz": FEDORA_KERNEL_CONFIG, "/proc/sys/net/ipv4/ip_forward": "1\n",
              "/proc/sys/net/ipv6/conf/all/forwarding": "0\n", "/proc/net/ip_tables_names": "",
              "/proc/net/ip6_tables_names": "", **(files or {})}
     for path, content in files.items():
