@@ -21,7 +21,8 @@ NFT_CONF = {"/etc/libvirt/network.conf": 'firewall_backend = "nftables"\n'}
 
 
 def docker_evidence() -> Evidence:
-    """Docker's FORWARD DROP with libvirt on nftables: a blocker, a warning, an info; row 3 now and after."""
+    """Docker's FORWARD DROP with libvirt on nftables: a blocker, a warning, two infos (the backend, and the
+    packet evaluation naming docker-forward-drop); row 3 now and after."""
     return make_evidence(files={**NFT_CONF, "/etc/libvirt/qemu/networks/default.xml": DEFAULT_NET,
                                 "/run/libvirt/network/default.xml": status_xml(backend="nftables"),
                                 "/etc/docker/daemon.json": '{"iptables": true}'},

@@ -103,7 +103,7 @@ def test_the_hosts_rows_are_highlighted_and_marked():
 def test_findings_grouped_by_severity_with_evidence_and_exact_commands():
     html, doc = page(scenarios.docker_evidence)
     assert [text_of(h) for h in html.find("h3") if "(" in text_of(h)] == [
-        "Blockers (1)", "Warnings (1)", "Information (1)"]
+        "Blockers (1)", "Warnings (1)", "Information (2)"]
     articles = html.find("article")
     assert [a["attrs"]["class"] for a in articles] == [f"finding sev-{f['severity']}" for f in doc["data"]["findings"]]
     blocker = doc["data"]["findings"][0]

@@ -51,7 +51,7 @@ def test_every_command_is_in_a_fenced_block_exactly():
             assert w["commands"] in blocks
     assert "**Evidence**" in md and "`ip filter FORWARD`: policy DROP (iptables-nft)" in md
     headings = [line for line in md.splitlines() if line.startswith("### ")]
-    assert headings == ["### Blockers (1)", "### Warnings (1)", "### Information (1)"]
+    assert headings == ["### Blockers (1)", "### Warnings (1)", "### Information (2)"]
 
 
 def test_hostile_names_cannot_become_html_or_markup():

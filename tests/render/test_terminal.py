@@ -47,7 +47,7 @@ def test_coordinates_with_reasons_findings_and_commands():
     assert text.index("BLOCKER") < text.index("WARNING") < text.index("INFO")
     assert "$ iptables -I DOCKER-USER -i virbr0 -j ACCEPT" in text
     assert "[repair can apply this]" in text
-    assert text.rstrip().endswith("1 blocker, 1 warning, 1 info; exit code 4")
+    assert text.rstrip().endswith("1 blocker, 1 warning, 2 info; exit code 4")
 
 
 def test_errors_and_skipped_checks():
