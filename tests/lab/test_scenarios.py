@@ -31,6 +31,9 @@ def assert_scan(doc: dict, code: int, expect) -> dict | None:
     if expect.finding is None:
         assert not [f for f in found if f["severity"] == "blocker" and f["id"] != KERNEL], found
         return None
+    for fid, severity in expect.also:
+        other = finding(doc, fid)
+        assert other is not None and other["severity"] == severity, found
     f = finding(doc, expect.finding)
     assert f is not None and f["severity"] == expect.severity, found
     if expect.severity == "blocker":
