@@ -70,8 +70,8 @@ def finding(drops, unknown, facts, notes=()) -> Finding:
         ev.append(Evidence("fact", _where(ds[0]), f"drops {', '.join(kinds)} ({' and '.join(whens)}): "
                                                   f"the same drop finding {fid} reports, with its fix"))
     for when, probe, r in unknown[:MAX_UNKNOWN]:
-        ev.append(Evidence("probe", f"{probe.id} ({when})", f"{probe.description}: not decided: "
-                                                          + "; ".join(r.reasons)))
+        why = "; ".join(r.reasons or r.notes) or "blocked, by different chains in different cases"
+        ev.append(Evidence("probe", f"{probe.id} ({when})", f"{probe.description}: not decided: {why}"))
     if len(unknown) > MAX_UNKNOWN:
         ev.append(Evidence("fact", "undecided probes", f"{len(unknown) - MAX_UNKNOWN} more not shown"))
     ev += notes

@@ -75,7 +75,7 @@ def _libvirt_own(p: Pass) -> bool:
 
 
 def _explained(p: Pass, probe: Probe, specific: dict[str, Finding]) -> str | None:
-    family, table, chain = split_base(p)
+    _family, table, chain = split_base(p)
     end_chain = p.end.chain.rsplit(" ", 1)[-1]
     builtin = table == "filter" and chain in ("INPUT", "FORWARD") and p.kind != "nft"
     if _libvirt_own(p):
@@ -111,7 +111,7 @@ def input_forward_drop(facts: HostFacts):
             r = evaluate(rs, probe.packet)
             if r.blocked and r.blockers:
                 drops += [Drop(when, probe, r, b, _explained(b, probe, specific)) for b in r.blockers]
-            elif r.verdict == "unknown":
+            elif r.verdict == "unknown" or r.blocked:  # blocked, but by no one chain that a fix could name
                 unknown.append((when, probe, r))
     drops = [d for d in drops if d.explained != "libvirt"]  # libvirt's own rules: not a foreign drop
     if drops or unknown:

@@ -3,8 +3,9 @@
 `accept` ends only the base chain that gave it; drop and reject are final; every base chain
 on the hook sees an accepted packet (domain.md section 5). Equal priorities: the kernel runs
 the most recently registered hook first, which no listing shows; the verdict does not depend
-on it unless one of those chains changes what another reads (marks, notrack), and then the
-result says so. nat chains see only a connection's first packet.
+on it unless one of those chains changes marks or conntrack state (then the result is unknown
+and says why; a chain whose rules were not read is already unknown when reached). nat chains
+see only a connection's first packet.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from vnetmigrate.evaluate.chainrun import ChainRunner, Leaf, TooComplex
-from vnetmigrate.evaluate.core import Effect, State, Step, Verdict
+from vnetmigrate.evaluate.core import Effect, Match, State, Step, Verdict
 from vnetmigrate.evaluate.packet import Packet
 from vnetmigrate.evaluate.result import Outcome, Pass, Result, reduce
 from vnetmigrate.evaluate.ruleset import Chain, Ruleset
@@ -58,7 +59,7 @@ def _harmless(chain: Chain) -> bool:
     """A bridge/netdev chain that can only accept (the packet model has no L2 fields)."""
     if chain.rules is None or (chain.policy or "accept") != "accept":
         return False
-    return all(op.__class__.__name__ in ("Match", "Effect") or getattr(op, "kind", None) in ("accept", "continue")
+    return all(isinstance(op, (Match, Effect)) or (isinstance(op, Verdict) and op.kind in ("accept", "continue"))
                for r in chain.rules for op in r.ops)
 
 
