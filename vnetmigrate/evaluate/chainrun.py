@@ -16,6 +16,7 @@ from vnetmigrate.evaluate.ruleset import Chain, Ruleset
 
 MAX_DEPTH = 16  # NFT_JUMP_STACK_SIZE
 MAX_LEAVES = 4096
+SHORT = 12  # rules
 
 
 class TooComplex(Exception):
@@ -63,7 +64,8 @@ class ChainRunner:
         if chain.rules is None or chain.unmodelled:
             return self._unread(base, chain, st, stack)
         rules = chain.rules
-        candidates = index.candidates(self.rs, chain, st)
+        # short chains: trying each rule costs less than looking the candidates up
+        candidates = range(len(rules)) if len(rules) <= SHORT else index.candidates(self.rs, chain, st)
         pos = bisect_left(candidates, i)
         while pos < len(candidates):
             i = candidates[pos]
