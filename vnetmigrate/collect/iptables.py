@@ -28,9 +28,10 @@ BUILTINS = {"filter": ("INPUT", "FORWARD", "OUTPUT"), "nat": ("PREROUTING", "INP
             "mangle": ("PREROUTING", "INPUT", "FORWARD", "POSTROUTING"), "raw": ("PREROUTING",),
             "security": ("INPUT", "FORWARD")}
 FOLLOW_FROM = {t: tuple(c for c in names if c != "OUTPUT") for t, names in BUILTINS.items()}
-# kube-proxy's and CNI plugins' chains (thousands on a cluster node) never accept or DNAT
-# traffic for libvirt's bridges and subnets: not followed.
-NOT_FOLLOWED = ("KUBE-", "CILIUM_", "cali-", "FLANNEL-")
+# kube-proxy's and CNI plugins' nat chains (thousands on a cluster node: one per service and
+# endpoint) never DNAT traffic to libvirt's subnets: not followed. Their filter chains
+# (KUBE-FORWARD, KUBE-FIREWALL, ...) are few and short, and can drop guests' traffic: followed.
+NAT_NOT_FOLLOWED = ("KUBE-", "CILIUM_", "cali-", "FLANNEL-")
 MAX_CHAINS = 300  # per family; a bound on pathological jump graphs, recorded when reached
 
 
@@ -92,7 +93,7 @@ def _collect_nft(host: LiveHost, family: str, nft_family: str, binary: str, chai
                 if words[:1] == ["-A"] and flag in words[:-1]:
                     target = words[words.index(flag) + 1]
                     if (table, target) in present and could_match(words, bridges) \
-                            and not target.startswith(NOT_FOLLOWED):
+                            and not (table == "nat" and target.startswith(NAT_NOT_FOLLOWED)):
                         queue.append((table, target, True))
 
 

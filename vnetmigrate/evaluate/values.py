@@ -7,6 +7,8 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+from vnetmigrate.addr import network
+
 L4 = {"icmp": 1, "igmp": 2, "tcp": 6, "udp": 17, "dccp": 33, "ipv6-icmp": 58, "icmpv6": 58, "gre": 47,
       "esp": 50, "ah": 51, "sctp": 132, "udplite": 136}
 ICMP = {"echo-reply": 0, "destination-unreachable": 3, "source-quench": 4, "redirect": 5,
@@ -62,9 +64,9 @@ def _addr_range(e: Any) -> tuple[int, int, int] | None:
     """(ip version, first, last) of an address, prefix or range element; None if not one."""
     try:
         if isinstance(e, str):
-            net = ipaddress.ip_network(e, strict=False)
+            net = network(e)
         elif isinstance(e, dict) and "prefix" in e:
-            net = ipaddress.ip_network(f"{e['prefix']['addr']}/{e['prefix']['len']}", strict=False)
+            net = network(f"{e['prefix']['addr']}/{e['prefix']['len']}")
         elif isinstance(e, dict) and "range" in e:
             lo, hi = (ipaddress.ip_address(x) for x in e["range"])
             return (lo.version, int(lo), int(hi)) if lo.version == hi.version else None

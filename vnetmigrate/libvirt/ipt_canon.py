@@ -16,6 +16,8 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from vnetmigrate.addr import network
+
 _ADDR = {"-s": "src", "--source": "src", "--src": "src", "-d": "dst", "--destination": "dst", "--dst": "dst"}
 _VALUE = {"-i": "in", "--in-interface": "in", "-o": "out", "--out-interface": "out",
           "-p": "proto", "--protocol": "proto", "--dport": "dport", "--destination-port": "dport",
@@ -53,7 +55,7 @@ def canonical(args: Sequence[str], family: int) -> tuple:
             i += 1
             continue
         if tok in _ADDR:
-            net = ipaddress.ip_network(nxt, strict=False)
+            net = network(nxt)
             items.append((_ADDR[tok], neg, str(net)))
             i += 2
         elif tok in ("-m", "--match"):

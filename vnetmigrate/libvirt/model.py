@@ -13,6 +13,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Union
 
+from vnetmigrate.addr import network
+
 if TYPE_CHECKING:
     from vnetmigrate.libvirt.fwremoval import RemovalRecipe
 
@@ -100,7 +102,7 @@ class IPDef:
         prefix = self.effective_prefix
         if prefix is None:
             return None
-        return ipaddress.ip_network(f"{self.address}/{prefix}", strict=False)
+        return network(f"{self.address}/{prefix}")
 
     @property
     def has_dhcp(self) -> bool:

@@ -14,12 +14,14 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from vnetmigrate.addr import network
+
 _DEFAULT_REJECT = ({"type": "icmp", "expr": "port-unreachable"}, {"type": "icmpv6", "expr": "port-unreachable"})
 
 
 def _value(v: Any) -> Any:
     if isinstance(v, dict) and "prefix" in v:
-        net = ipaddress.ip_network(f"{v['prefix']['addr']}/{v['prefix']['len']}", strict=False)
+        net = network(f"{v['prefix']['addr']}/{v['prefix']['len']}")
         return str(net.network_address) if net.prefixlen == net.max_prefixlen else str(net)
     if isinstance(v, dict) and "set" in v:
         return _value(v["set"])

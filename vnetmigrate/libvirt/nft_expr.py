@@ -12,6 +12,8 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any, Union
 
+from vnetmigrate.addr import network
+
 _IFACE_KEYS = ("iif", "oif", "iifname", "oifname")
 
 
@@ -79,7 +81,7 @@ class Match:
 
 def _json_value(value: str) -> Any:
     if "/" in value:
-        net = ipaddress.ip_network(value, strict=False)
+        net = network(value)
         return {"prefix": {"addr": str(net.network_address), "len": net.prefixlen}}
     return value
 
