@@ -1,0 +1,137 @@
+"""Run steps and their undos against the live host (inside the transaction's namespace)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from vnetmigrate.txn import kernel, restore, snapshot
+from vnetmigrate.txn.fsutil import atomic_write, remove_durably
+from vnetmigrate.txn.kernel import KernelError
+from vnetmigrate.txn.snapshot import Touched
+from vnetmigrate.txn.steps import Step
+
+RESTART_TIMEOUT = 180
+
+
+def local(root: Path, path: str) -> Path:
+    return root / path.lstrip("/")
+
+
+def run_step(step: Step, root: Path) -> dict[str, Any]:
+    """Apply one step; return what the journal's `done` record keeps about it."""
+    d = step.data
+    if step.kind == "nft":
+        added = kernel.nft_apply(d["commands"], echo=True)
+        handles = [[o["family"], o["table"], o["chain"], o["handle"]]
+                   for item in added for o in [item.get("add", item.get("insert", {})).get("rule")] if o]
+        return {"rule_handles": handles}
+    if step.kind == "ipt":
+        kernel.ipt_restore(d["family"], d["fragment"])
+        return {}
+    if step.kind == "file":
+        write_file(root, d["path"], d["content"])
+        return {}
+    if step.kind == "restart":
+        run_command(d["argv"])
+        return {}
+    if step.kind == "verify":
+        problems = VERIFIERS[d["check"]](**d["args"])
+        if problems:
+            raise KernelError(f"verification failed ({step.title}): " + "; ".join(problems))
+        return {}
+    raise ValueError(step.kind)
+
+
+def write_file(root: Path, path: str, content: str | None) -> None:
+    target = local(root, path)
+    try:
+        if content is None:
+            remove_durably(target)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(target, content)
+    except OSError as exc:
+        raise KernelError(f"cannot write {target}: {exc.strerror or exc}")
+
+
+def run_command(argv: list[str]) -> None:
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=RESTART_TIMEOUT,
+                              stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise KernelError(f"`{' '.join(argv)}` could not run: {exc}")
+    if proc.returncode != 0:
+        raise KernelError(f"`{' '.join(argv)}` failed (exit {proc.returncode}): "
+                          f"{(proc.stderr or proc.stdout).strip()[-500:]}")
+
+
+def restore_to(snap: dict[str, Any], touched: Touched, root: Path) -> None:
+    """Bring the `touched` objects back to `snap` (idempotent; nothing else is named)."""
+    live = snapshot.capture(touched, root)
+    for key in live["nft"]:
+        cmds = restore.nft_table(key, snap["nft"][key], live["nft"][key])
+        if cmds:
+            kernel.nft_apply(cmds)
+    for key in live["ipt"]:
+        family, table = key.split()
+        fragment = restore.ipt_table(table, snap["ipt"][key], live["ipt"][key])
+        if fragment:
+            kernel.ipt_restore(family, fragment)
+        if not snap["ipt"][key]["present"]:
+            _drop_empty_table(family, table)
+    for path in live["files"]:
+        if live["files"][path] != snap["files"][path]:
+            write_file(root, path, snap["files"][path])
+
+
+def _drop_empty_table(family: str, table: str) -> None:
+    """An iptables-nft table the transaction created goes again if nothing else is in it."""
+    fam = snapshot.FAMILY_NFT[family]
+    chains = [c for c in kernel.chains() if c["family"] == fam and c["table"] == table]
+    if not chains or any(c.get("hook") is None for c in chains):
+        return
+    if all(not kernel.ipt_list(family, table, c["name"]) for c in chains):
+        kernel.nft_apply([{"delete": {"table": {"family": fam, "name": table}}}])
+
+
+def undo_step(intent: dict[str, Any], snap: dict[str, Any], root: Path) -> None:
+    undo = intent["undo"]
+    touched = Touched.from_dict(undo["restore"])
+    if "old_content" in undo:
+        path = intent["do"]["data"]["path"]
+        if snapshot.read_file(root, path) != undo["old_content"]:
+            write_file(root, path, undo["old_content"])
+        touched = Touched(touched.nft_tables, touched.ipt_chains, ())
+    restore_to(snap, touched, root)
+
+
+# -- verification checks (data: a name and arguments) ---------------------------------------
+
+def _nft_rule_counts(table: str, chains: dict[str, int]) -> list[str]:
+    family, name = table.split()
+    objs = snapshot.nft_table(family, name)
+    if objs is None:
+        return [f"table {table} is missing"]
+    counts: dict[str, int] = {}
+    for item in objs:
+        if "rule" in item:
+            counts[item["rule"]["chain"]] = counts.get(item["rule"]["chain"], 0) + 1
+    return [f"{table} {c}: {counts.get(c, 0)} rules, expected {n}" for c, n in chains.items()
+            if counts.get(c, 0) != n]
+
+
+def _ipt_rule_counts(family: str, table: str, chains: dict[str, int]) -> list[str]:
+    out = []
+    for chain, n in chains.items():
+        try:
+            got = len(kernel.ipt_list(family, table, chain))
+        except KernelError:
+            got = -1
+        if got != n:
+            out.append(f"{family} {table} {chain}: {'missing' if got < 0 else f'{got} rules'}, expected {n}")
+    return out
+
+
+VERIFIERS = {"nft-rule-counts": _nft_rule_counts, "ipt-rule-counts": _ipt_rule_counts}

@@ -1,0 +1,103 @@
+"""Steps are data (design principle 4): what to do, what it touches, and its undo.
+
+Pure functions build them; `execute.py` runs them. Each step's undo is a record too: restore
+the objects it touches to the transaction's snapshot (plus, for a file, the old content kept
+in the journal). Undo by state is right whether or not the step's effect happened.
+
+    nft      one libnftables JSON batch = one `json_cmd` = one kernel transaction
+    ipt      one `iptables-nft-restore --noflush` (or ip6tables) fragment
+    file     write a file atomically under --root
+    restart  run a command (restart libvirt's network daemon)
+    verify   compare the live state with an expectation; changes nothing
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from vnetmigrate.txn.snapshot import Touched
+
+KINDS = ("nft", "ipt", "file", "restart", "verify")
+KERNEL_KINDS = ("nft", "ipt", "restart")
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: str
+    title: str
+    data: dict[str, Any]
+    touches: Touched = field(default_factory=Touched)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown step kind {self.kind!r}")
+
+    @property
+    def changes_kernel(self) -> bool:
+        return self.kind in KERNEL_KINDS
+
+    @property
+    def undo(self) -> dict[str, Any]:
+        """The undo record written to the journal before the step runs."""
+        undo: dict[str, Any] = {"restore": self.touches.to_dict()}
+        if self.kind == "file":
+            undo["old_content"] = self.data["old_content"]
+        if self.kind == "restart":
+            undo["restart_after_restore"] = self.data["argv"]
+        return undo
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "title": self.title, "data": self.data, "touches": self.touches.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Step":
+        return cls(d["kind"], d["title"], d["data"], Touched.from_dict(d["touches"]))
+
+
+def nft(title: str, commands: list[dict[str, Any]], tables: list[tuple[str, str]]) -> Step:
+    return Step("nft", title, {"commands": commands}, Touched(nft_tables=tuple(tables)))
+
+
+def ipt(title: str, family: str, fragment: str, chains: list[tuple[str, str]]) -> Step:
+    """`chains`: the (table, user chain) pairs the fragment changes, with the jumps to them."""
+    if family not in ("ipv4", "ipv6"):
+        raise ValueError(family)
+    return Step("ipt", title, {"family": family, "fragment": fragment},
+                Touched(ipt_chains=tuple((family, t, c) for t, c in chains)))
+
+
+def file(title: str, path: str, content: str | None, old_content: str | None) -> Step:
+    """Write `content` to `path` (None: remove it); `old_content` (None: it was absent) is the undo."""
+    return Step("file", title, {"path": path, "content": content, "old_content": old_content},
+                Touched(files=(path,)))
+
+
+def restart(title: str, argv: list[str], touches: Touched = Touched()) -> Step:
+    """Run `argv`; `touches`: what the command may change (libvirt's tables and chains)."""
+    return Step("restart", title, {"argv": list(argv)}, touches)
+
+
+def verify(title: str, check: str, **args: Any) -> Step:
+    return Step("verify", title, {"check": check, "args": args})
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An ordered list of steps, and the fingerprint of the state they were computed from."""
+
+    title: str
+    steps: tuple[Step, ...]
+    fingerprint: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def touched(self) -> Touched:
+        out = Touched()
+        for step in self.steps:
+            out = out.union(step.touches)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"title": self.title, "fingerprint": self.fingerprint, "meta": self.meta,
+                "touched": self.touched.to_dict(), "steps": [s.to_dict() for s in self.steps]}
