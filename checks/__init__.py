@@ -16,6 +16,15 @@ MODULES = (
     "rules_presence",
     "docker_forward_drop",
     "tooling",
+    "ufw",
+    "firewalld",
+    "nftables_service",
+    "persist_managers",
+    "containers",
+    "port_forwards",
+    "nwfilter",
+    "forwarding",
+    "legacy_tables",
 )
 
 

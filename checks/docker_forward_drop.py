@@ -29,6 +29,16 @@ def _dropping_families(facts: HostFacts) -> list[tuple[str, str]]:
     return out
 
 
+def _accepts(save, bridge: str) -> tuple[bool, bool]:
+    """Whether FORWARD or DOCKER-USER accepts traffic from and to `bridge` before Docker's policy."""
+    def matches(name):
+        return name is not None and (name == bridge or (name.endswith("+") and bridge.startswith(name[:-1])))
+
+    rules = [r for chain in ("DOCKER-USER", "FORWARD") if (c := save.chain("filter", chain)) for r in c.rules]
+    accepted = [r for r in rules if r.target == "ACCEPT"]
+    return any(matches(r.in_interface) for r in accepted), any(matches(r.out_interface) for r in accepted)
+
+
 def docker_user_commands(bridges: list[str], family: str, has_docker_user: bool) -> tuple[str, ...]:
     binary = "iptables" if family == "ipv4" else "ip6tables"
     chain = "DOCKER-USER" if has_docker_user else "FORWARD"
@@ -62,6 +72,16 @@ def docker_forward_drop(facts: HostFacts):
                            ", ".join(f"{k}={docker.daemon_json[k]!r}" for k in
                                      ("iptables", "ip-forward", "ip-forward-no-drop", "firewall-backend")
                                      if k in docker.daemon_json) or "no firewall-related keys"))
+    saves = {(s.family, s.source): s for s in facts.iptables.saves}
+    if all(all(_accepts(saves[d], b)) for d in dropping for b in bridges):
+        yield Finding(
+            "docker-forward-drop", Severity.INFO,
+            f"Docker's FORWARD DROP policy is worked around for {', '.join(bridges)}",
+            "FORWARD or DOCKER-USER accepts traffic from and to libvirt's bridges before Docker's DROP "
+            "policy applies. Keep those rules persistent: Docker does not remove DOCKER-USER's rules, "
+            "but they are gone after a reboot unless something re-adds them.",
+            evidence=tuple(ev), links=LINKS)
+        return
     workarounds = []
     for family, _source in dropping:
         has_user = "DOCKER-USER" in docker.chains.get(family, ())

@@ -34,6 +34,14 @@ class Coordinate:
 
 
 @dataclass(frozen=True)
+class ToolResult:
+    tool: str
+    userspace: str
+    row: int | None
+    result: str  # "works", "works for firewalld" or "needs workaround: ..."
+
+
+@dataclass(frozen=True)
 class Placement:
     row: int | None
     kernel: Coordinate
@@ -41,11 +49,14 @@ class Placement:
     backend: Coordinate
     result: str | None
     note: str = ""
+    tools: tuple[ToolResult, ...] = ()
 
     def to_dict(self) -> dict:
         return {"row": self.row, "result": self.result, "note": self.note,
                 **{k: {"value": getattr(self, k).value, "reason": getattr(self, k).reason}
-                   for k in ("kernel", "userspace", "backend")}}
+                   for k in ("kernel", "userspace", "backend")},
+                "tools": [{"tool": t.tool, "userspace": t.userspace, "row": t.row, "result": t.result}
+                          for t in self.tools]}
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,20 @@ def _kernel(facts: HostFacts) -> Coordinate:
     return Coordinate("nftables", "iptables is not installed; only nftables can be in use")
 
 
+# Which findings mean "this tool needs a workaround" after the switch.
+TOOL_FINDINGS = {
+    "docker": ("docker-forward-drop",),
+    "ufw": ("ufw-blocks-guests",),
+    "firewalld": ("firewalld-zones",),
+    "nftables.service": ("nftables-service-flush", "input-forward-drop"),
+    "iptables-services": ("iptables-manager-restrictive",),
+    "netfilter-persistent": ("iptables-manager-restrictive",),
+    "shorewall": ("iptables-manager-restrictive",),
+    "ferm": ("iptables-manager-restrictive",),
+    "csf": ("iptables-manager-restrictive",),
+}
+
+
 def firewall_managers(facts: HostFacts) -> list[tuple[str, str]]:
     """(tool, userspace) for each firewall management tool detected."""
     tools = []
@@ -83,6 +108,18 @@ def firewall_managers(facts: HostFacts) -> list[tuple[str, str]]:
     if docker is not None and docker.present and docker.setting("iptables", True):
         tools.append(("docker", "nftables" if docker.setting("firewall-backend", "iptables") == "nftables"
                       else "iptables"))
+    if facts.ufw is not None and facts.ufw.active:
+        tools.append(("ufw", "iptables"))
+    fw = facts.firewalld
+    if fw is not None and fw.running:
+        tools.append(("firewalld", fw.backend))
+    if facts.nftables_service is not None and facts.nftables_service.in_use:
+        tools.append(("nftables.service", "nftables"))
+    for m in facts.persist or ():
+        if m.enabled:
+            tools.append((m.name, "iptables"))
+    for p in facts.containers or ():
+        tools.append((p.name, p.userspace))
     return tools
 
 
@@ -109,26 +146,47 @@ def _ipt_managed(facts: HostFacts, chain) -> bool:
     return save is not None and save.table(chain.table) is not None
 
 
-def _place(kernel: Coordinate, userspace: Coordinate, backend: Coordinate) -> Placement:
+def _tool_result(tool: str, userspace: str, kernel: str | None, backend: str | None, findings) -> ToolResult:
+    row = row_for(kernel, userspace, backend)
+    if row in (1, 2):
+        return ToolResult(tool, userspace, row, "works")
+    ids = TOOL_FINDINGS.get(tool, ())
+    hits = [f for f in findings if f.id in ids and f.severity.rank >= 1]
+    if hits:
+        return ToolResult(tool, userspace, row, "needs workaround: " + "; ".join(
+            f"{f.id} ({f.workarounds[0].hint})" if f.workarounds else f.id for f in hits))
+    if tool == "firewalld":
+        return ToolResult(tool, userspace, row, "works for firewalld")
+    if row is None or backend is None:
+        return ToolResult(tool, userspace, row, "works")
+    return ToolResult(tool, userspace, row, "works: nothing of it was found to drop libvirt's traffic")
+
+
+def _place(kernel: Coordinate, userspace: Coordinate, backend: Coordinate, tools=(), findings=()) -> Placement:
     row = row_for(kernel.value, userspace.value, backend.value)
     note = ""
     if row is None:
         note = "not a row of the seed's matrix"
         if kernel.value == "iptables" and backend.value == "nftables":
             note += ": libvirt's nftables rules beside legacy x_tables rules; both sets are evaluated"
-    return Placement(row, kernel, userspace, backend, ROWS[row][3] if row else None, note)
+    results = tuple(_tool_result(t, u, kernel.value, backend.value, findings) for t, u in tools)
+    return Placement(row, kernel, userspace, backend, ROWS[row][3] if row else None, note, results)
 
 
-def classify(facts: HostFacts) -> MatrixPlacement:
+def classify(facts: HostFacts, findings=()) -> MatrixPlacement:
     kernel, userspace = _kernel(facts), _userspace(facts)
+    tools = firewall_managers(facts)
     lv = facts.libvirt
     if lv is None or not lv.installed:
         why = "libvirt facts are missing" if lv is None else "libvirt is not installed"
         none = Coordinate(None, why)
-        return MatrixPlacement(_place(kernel, userspace, none), _place(kernel, userspace, none))
+        return MatrixPlacement(_place(kernel, userspace, none, tools), _place(kernel, userspace, none, tools))
     now = Coordinate(lv.effective.backend, lv.effective.reason)
     after = Coordinate(lv.after_upgrade.backend, lv.after_upgrade.reason)
     after_kernel = kernel
     if kernel.value == "iptables" and after.value == "nftables":
         after_kernel = Coordinate("nftables", "libvirt's nftables backend uses the nftables kernel module")
-    return MatrixPlacement(_place(kernel, userspace, now), _place(after_kernel, userspace, after))
+    # A tool's findings are attributed to every row it is in that needs workarounds (3 to 5):
+    # rows 1 and 2 work by the seed's matrix whatever was found.
+    return MatrixPlacement(_place(kernel, userspace, now, tools, findings),
+                           _place(after_kernel, userspace, after, tools, findings))

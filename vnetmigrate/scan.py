@@ -68,4 +68,4 @@ def analyse(ev: Evidence) -> ScanResult:
     outcome = run_all(facts)
     errors = tuple(ev.errors) + facts.errors + outcome.errors
     return ScanResult(meta=dict(ev.meta), facts=facts, findings=outcome.findings, skipped=outcome.skipped,
-                      errors=errors, matrix=classify(facts))
+                      errors=errors, matrix=classify(facts, outcome.findings))

@@ -52,6 +52,27 @@ def test_registry_conformance():
         assert c.module.startswith("vnetmigrate.checks.")
 
 
+def test_every_check_is_skipped_and_says_why_when_its_facts_are_missing():
+    import dataclasses
+
+    from vnetmigrate.checks.registry import run
+
+    full = build(host(NFT_CONF, backend="nftables", policy="DROP", docker=True, leftover=True, nft=True))
+    for c in all_checks():
+        facts = dataclasses.replace(full, **{c.needs[0]: None})
+        out = run(facts, [c])
+        assert not out.findings and not out.errors
+        assert out.skipped == ({"check": c.id, "reason": f"facts missing: {c.needs[0]}"},)
+
+
+def test_every_check_has_tests_that_name_it():
+    from pathlib import Path
+
+    text = "".join(p.read_text() for p in Path(__file__).parent.glob("test_*.py"))
+    missing = [c.id for c in all_checks() if f'"{c.id}"' not in text]
+    assert not missing, f"checks without unit tests: {missing}"
+
+
 # -- docker-forward-drop ---------------------------------------------------------------
 def test_docker_drop_with_nftables_backend_is_a_blocker_with_docker_user_workaround_first():
     ev = host(NFT_CONF, backend="nftables", policy="DROP", docker=True, leftover=True, nft=True)

@@ -8,7 +8,7 @@ import time
 from datetime import datetime, timezone
 
 from vnetmigrate import __version__
-from vnetmigrate.collect import docker, iptables, libvirt, nft, system
+from vnetmigrate.collect import docker, iptables, libvirt, managers, nft, system
 from vnetmigrate.collect.host import LiveHost, NftJson
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.netns import entered
@@ -22,7 +22,8 @@ def _iptables(host: LiveHost) -> None:
 # Order matters: iptables lists the chains nft's chain list names, and only follows jumps
 # that can match libvirt's bridges; nft then skips the tables iptables-nft manages.
 COLLECTORS = (("system", system.collect), ("libvirt", libvirt.collect), ("docker", docker.collect),
-              ("nft.chains", nft.collect_chains), ("iptables", _iptables), ("nft.rules", nft.collect_rules))
+              ("nft.chains", nft.collect_chains), ("iptables", _iptables), ("nft.rules", nft.collect_rules),
+              ("managers", managers.collect))
 
 
 def collect_live(root: str = "/", netns: str | None = None, progress=None) -> Evidence:

@@ -20,8 +20,24 @@ from vnetmigrate.facts.libvirt import build as build_libvirt
 from vnetmigrate.facts.libvirt_rules import LibvirtRules
 from vnetmigrate.facts.libvirt_rules import build as build_libvirt_rules
 from vnetmigrate.facts.nft import NftRuleset, parse_documents
+from vnetmigrate.facts.containers import Presence
+from vnetmigrate.facts.containers import build as build_containers
+from vnetmigrate.facts.firewalld import FirewalldFacts
+from vnetmigrate.facts.firewalld import build as build_firewalld
+from vnetmigrate.facts.nftservice import NftablesServiceFacts
+from vnetmigrate.facts.nftservice import build as build_nftservice
+from vnetmigrate.facts.nwfilter import NwfilterFacts
+from vnetmigrate.facts.nwfilter import build as build_nwfilter
+from vnetmigrate.facts.persist import PersistManager
+from vnetmigrate.facts.persist import build as build_persist
+from vnetmigrate.facts.portfwd import PortForward
+from vnetmigrate.facts.portfwd import build as build_portfwd
 from vnetmigrate.facts.system import SystemFacts
 from vnetmigrate.facts.system import build as build_system
+from vnetmigrate.facts.ufw import UfwFacts
+from vnetmigrate.facts.ufw import build as build_ufw
+from vnetmigrate.facts.units import Units
+from vnetmigrate.facts.units import build as build_units
 
 
 @dataclass(frozen=True)
@@ -45,6 +61,14 @@ class HostFacts:
     libvirt: LibvirtFacts | None = None
     libvirt_rules: LibvirtRules | None = None
     docker: DockerFacts | None = None
+    units: Units | None = None
+    ufw: UfwFacts | None = None
+    firewalld: FirewalldFacts | None = None
+    nftables_service: NftablesServiceFacts | None = None
+    persist: tuple[PersistManager, ...] | None = None
+    containers: tuple[Presence, ...] | None = None
+    nwfilter: NwfilterFacts | None = None
+    port_forwards: tuple[PortForward, ...] | None = None
     errors: tuple[dict[str, str], ...] = field(default=())
 
     def missing(self, names: tuple[str, ...]) -> list[str]:
@@ -68,13 +92,14 @@ def _nft(ev: Evidence) -> NftRuleset:
 
 def _iptables(ev: Evidence) -> IptablesFacts:
     saves = [s for fam in ("ipv4", "ipv6") if (s := _iptables_nft(ev, fam)) is not None]
-    for key, family in (("legacy.ipv4", "ipv4"), ("legacy.ipv6", "ipv6")):
-        rec = ev.command(key)
-        if rec is None:
-            continue
-        if not rec.ok:
-            raise InputError(f"`{rec.display}` failed: {rec.error or rec.stderr.strip() or rec.returncode}")
-        saves.append(parse_save(rec.stdout, family, "legacy", origin=rec.display))
+    for family in ("ipv4", "ipv6"):
+        records = [r for k, r in sorted(ev.commands.items()) if k.startswith(f"legacy.{family}.")]
+        for rec in records:
+            if not rec.ok:
+                raise InputError(f"`{rec.display}` failed: {rec.error or rec.stderr.strip() or rec.returncode}")
+        if records:
+            text = "".join(r.stdout for r in records)
+            saves.append(parse_save(text, family, "legacy", origin=records[0].argv[0]))
     tools = ev.command("tools")
     if not saves and tools is not None and tools.ok and not json.loads(tools.stdout).get("iptables-nft"):
         raise InputError("iptables-nft is not installed")
@@ -111,6 +136,24 @@ def _iptables_nft(ev: Evidence, family: str) -> IptablesSave | None:
     return assemble(family, "nft", chains, names, warning)
 
 
+def _managers(ev: Evidence, parts: dict[str, object], attempt) -> None:
+    """Facts about the other firewall managers; each needs the parts named in its lambda."""
+    system, nft, ipt, libvirt = (parts.get(k) for k in ("system", "nft", "iptables", "libvirt"))
+    saves = list(ipt.saves) if ipt else []
+    attempt("units", lambda: build_units(ev))
+    units = parts.get("units")
+    if system is None or units is None:
+        return
+    attempt("ufw", lambda: build_ufw(ev, saves, system.tools))
+    attempt("firewalld", lambda: build_firewalld(ev, units, nft, system.tools))
+    attempt("nftables_service", lambda: build_nftservice(ev, units))
+    attempt("persist", lambda: build_persist(ev, units))
+    attempt("containers", lambda: build_containers(ev, nft, saves, system.tools))
+    attempt("nwfilter", lambda: build_nwfilter(ev, saves, nft))
+    if libvirt is not None and (ipt is not None or nft is not None):
+        attempt("port_forwards", lambda: build_portfwd(ev, libvirt, saves, nft))
+
+
 def build(ev: Evidence) -> HostFacts:
     errors: list[dict[str, str]] = []
     parts: dict[str, object] = {}
@@ -134,6 +177,7 @@ def build(ev: Evidence) -> HostFacts:
     if "iptables" in parts or "nft" in parts:
         ipt = parts.get("iptables")
         attempt("libvirt_rules", lambda: build_libvirt_rules(list(ipt.saves) if ipt else [], parts.get("nft")))
+    _managers(ev, parts, attempt)
     libvirt = parts.get("libvirt")
     if libvirt is not None:
         errors.extend({"unit": "facts.libvirt", "message": m} for m in libvirt.errors)

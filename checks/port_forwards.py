@@ -1,0 +1,49 @@
+"""Port forwards into NAT guests, which libvirt's nftables backend rejects (domain.md section 3)."""
+
+from __future__ import annotations
+
+from vnetmigrate.checks._commands import pin_backend, restart_libvirt_network
+from vnetmigrate.checks._context import nftables_when
+from vnetmigrate.checks.registry import check
+from vnetmigrate.facts import HostFacts
+from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+
+
+@check("port-forward-nat-guest", "Port forwards into NAT guests break under the nftables backend",
+       Severity.BLOCKER, needs=("port_forwards", "libvirt"))
+def port_forward_nat_guest(facts: HostFacts):
+    when = nftables_when(facts)
+    lv = facts.libvirt
+    nat_nets = {n.name: n for n in lv.networks if n.forward_mode == "nat"}
+    dnat = [p for p in facts.port_forwards if p.source != "hook" and p.network in nat_nets]
+    hooks = [p for p in facts.port_forwards if p.source == "hook"]
+    if not dnat and not hooks:
+        return
+    if when is None:
+        return  # the iptables backend lets an ACCEPT before LIBVIRT_FWI through: nothing breaks
+    ev = tuple(Evidence("rule" if p.source != "hook" else "file", p.where,
+                        p.text + (f"  -> network {p.network}" if p.network else "")) for p in dnat + hooks)
+    cmds = []
+    for p in dnat:
+        br = nat_nets[p.network].bridge
+        fam = "ip6" if ":" in (p.destination or "") else "ip"
+        cmds.append(f'nft insert rule {fam} libvirt_network guest_input oif "{br}" {fam} daddr {p.destination} '
+                    "ct status dnat accept")
+    workarounds = []
+    if cmds:
+        workarounds.append(Workaround(
+            "Accept DNATed connections to these guests ahead of guest_input's reject (libvirt re-creates its "
+            "table when its network daemon restarts: re-add them from a /etc/libvirt/hooks/network script on "
+            "'started')", tuple(dict.fromkeys(cmds)), repairable=True, id="accept-dnat-to-guests"))
+    workarounds.append(Workaround("Keep libvirt on its iptables backend, where an ACCEPT before the "
+                                  "LIBVIRT_FWI jump lets forwarded connections in",
+                                  (pin_backend("iptables"), restart_libvirt_network())))
+    what = f"{len(dnat)} DNAT rule(s) into NAT guests" if dnat else ""
+    what += (" and " if dnat and hooks else "") + (f"{len(hooks)} hook script line(s) using iptables" if hooks else "")
+    severity = Severity.BLOCKER if dnat else Severity.WARNING
+    yield Finding(
+        "port-forward-nat-guest", severity, f"Port forwards into NAT guests will be rejected {when}",
+        f"Found {what}. Under libvirt's nftables backend a new connection forwarded to a guest on a NAT "
+        "network meets `guest_input`'s reject, which is final; an ACCEPT in another table or chain cannot "
+        "override it. Hook scripts that insert iptables ACCEPT rules for such forwards stop working too.",
+        evidence=ev, workarounds=tuple(workarounds))

@@ -1,0 +1,134 @@
+"""`vnetmigrate scan --netns --root` against lab hosts: its verdict matches what packets do.
+
+The CLI runs as a real subprocess, as a user would run it, against the lab's host namespace
+and a temporary root holding the files the scenario needs (network.conf, the network's
+definition and status file, Docker's daemon.json, os-release).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from vnetmigrate.exitcodes import ExitCode
+from vnetmigrate.sandbox import fixtures, rules
+
+pytestmark = pytest.mark.lab
+LOST = 0.25
+
+NETWORK_XML = textwrap.dedent("""\
+    <network>
+      <name>default</name>
+      <uuid>9b4d0c24-4e7a-4b8e-9d9a-6c1f1f7d0a01</uuid>
+      <forward mode='nat'>
+        <nat>
+          <port start='1024' end='65535'/>
+        </nat>
+      </forward>
+      <bridge name='virbr0' stp='on' delay='0'/>
+      <mac address='52:54:00:3a:5e:01'/>
+      <ip address='192.168.122.1' netmask='255.255.255.0'>
+        <dhcp>
+          <range start='192.168.122.2' end='192.168.122.254'/>
+        </dhcp>
+      </ip>
+    </network>
+    """)
+
+
+def make_root(base: Path, backend: str, docker: bool) -> Path:
+    """A filesystem root as a host with libvirt's default network active under `backend`."""
+    files = {
+        "etc/os-release": 'ID=fedora\nVERSION_ID=41\nPRETTY_NAME="Fedora Linux 41"\n',
+        "etc/libvirt/network.conf": f'# lab\nfirewall_backend = "{backend}"\n',
+        "etc/libvirt/qemu/networks/default.xml": NETWORK_XML,
+        "etc/libvirt/qemu/networks/autostart/default.xml": NETWORK_XML,
+        "run/libvirt/network/default.xml": (
+            "<networkstatus>\n" + NETWORK_XML +
+            f"<firewall name='fwRemoval' backend='{backend}'><group ignoreErrors='yes'/></firewall>\n"
+            "</networkstatus>\n"),
+    }
+    if docker:
+        files["etc/docker/daemon.json"] = "{}\n"
+    for rel, text in files.items():
+        path = base / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return base
+
+
+def scan(lab, root: Path) -> tuple[int, dict]:
+    proc = subprocess.run([sys.executable, "-m", "vnetmigrate", "scan", "--netns", lab.host,
+                           "--root", str(root), "--format", "json"],
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert proc.stdout, proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def finding(doc: dict, fid: str) -> dict | None:
+    return next((f for f in doc["data"]["findings"] if f["id"] == fid), None)
+
+
+def kernel_state(lab) -> tuple:
+    return lab.ruleset(counters=False), rules.legacy_tables(lab.host)
+
+
+def test_nftables_backend_with_docker_drop_is_a_blocker_and_its_first_fix_works(lab, tmp_path):
+    lab.iptables_restore(fixtures.DOCKER_28)
+    lab.nft(fixtures.libvirt_nftables())
+    assert not lab.ping(timeout=LOST).ok and not lab.tcp(timeout=LOST).ok
+
+    code, doc = scan(lab, make_root(tmp_path, "nftables", docker=True))
+    assert code == ExitCode.BLOCKERS and doc["exit_code"] == ExitCode.BLOCKERS, doc["data"]["findings"]
+    blocker = finding(doc, "docker-forward-drop")
+    assert blocker is not None and blocker["severity"] == "blocker", doc["data"]["findings"]
+
+    commands = blocker["workarounds"][0]["commands"]
+    assert commands, blocker
+    for command in commands:  # exactly what the report tells the admin to run, on this host
+        lab.run(shlex.split(command))
+    assert lab.ping().ok and lab.tcp().ok and lab.udp().ok
+
+
+def test_rescan_after_the_docker_user_fix_reports_no_blocker(lab, tmp_path):
+    lab.iptables_restore(fixtures.DOCKER_28)
+    lab.nft(fixtures.libvirt_nftables())
+    for argv in fixtures.DOCKER_USER_WORKAROUND:
+        lab.iptables(*argv)
+    assert lab.ping().ok and lab.tcp().ok
+    code, doc = scan(lab, make_root(tmp_path, "nftables", docker=True))
+    assert code != ExitCode.BLOCKERS
+    assert finding(doc, "docker-forward-drop")["severity"] == "info"  # said to be worked around
+
+
+def test_iptables_backend_with_docker_drop_flows_and_is_no_blocker(lab, tmp_path):
+    lab.iptables_restore(fixtures.DOCKER_28)
+    lab.iptables_restore(fixtures.libvirt_iptables_v4())
+    lab.iptables_restore(fixtures.libvirt_iptables_v6(), family=6)
+    assert lab.ping().ok and lab.tcp().ok
+
+    code, doc = scan(lab, make_root(tmp_path, "iptables", docker=True))
+    blockers = [f for f in doc["data"]["findings"] if f["severity"] == "blocker"]
+    assert not blockers and code != ExitCode.BLOCKERS, blockers
+    assert doc["data"]["summary"]["blocker"] == 0
+
+
+# With legacy tables holding libvirt's CHECKSUM rule: reading that rule through python-iptables
+# created every other legacy table (the reason scan reads legacy tables with iptables-legacy-save).
+@pytest.mark.parametrize("legacy", [False, True], ids=["no-legacy-tables", "legacy-tables"])
+def test_scan_changes_nothing_in_the_kernel(lab, tmp_path, legacy):
+    lab.iptables_restore(fixtures.DOCKER_28)
+    lab.nft(fixtures.libvirt_nftables())
+    if legacy:  # a host where some tool still uses legacy x_tables
+        lab.iptables_restore(fixtures.libvirt_iptables_v4(), legacy=True)
+    before = kernel_state(lab)
+    assert bool(before[1]["ip_tables_names"]) == legacy
+    assert before[1]["ip6_tables_names"] == []
+    scan(lab, make_root(tmp_path, "nftables", docker=True))
+    assert kernel_state(lab) == before

@@ -1,0 +1,56 @@
+"""Container and cluster networking that writes its own firewall: Podman/netavark, kube-proxy,
+LXD and Incus. Found by their configuration and by the tables and chains they create."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from vnetmigrate.evidence import Evidence
+from vnetmigrate.facts.iptables import IptablesSave
+from vnetmigrate.facts.nft import NftRuleset
+
+CONTAINERS_CONF = ("/etc/containers/containers.conf", "/usr/share/containers/containers.conf")
+_DRIVER = re.compile(r'^\s*firewall_driver\s*=\s*"([^"]*)"')
+
+
+@dataclass(frozen=True)
+class Presence:
+    name: str
+    evidence: tuple[str, ...]  # tables/chains/files that show it
+    userspace: str  # "nftables" or "iptables"
+
+
+def _tables(nft: NftRuleset | None, names: tuple[str, ...]) -> list[str]:
+    if nft is None:
+        return []
+    return [f"{t.family} {t.name}" for t in nft.tables if t.name in names]
+
+
+def _chains(saves: list[IptablesSave], prefix: str) -> list[str]:
+    found = sorted({f"{s.family} {c.table} {c.name}" for s in saves for c in s.chains() if c.name.startswith(prefix)})
+    return found[:5] + ([f"... {len(found) - 5} more"] if len(found) > 5 else [])
+
+
+def build(ev: Evidence, nft: NftRuleset | None, saves: list[IptablesSave], tools: dict[str, str | None]) -> tuple[Presence, ...]:
+    out = []
+    driver, where = None, None
+    for path in CONTAINERS_CONF:
+        for n, line in enumerate((ev.text(path) or "").splitlines(), 1):
+            m = _DRIVER.match(line)
+            if m and driver is None:
+                driver, where = m.group(1), f"{path}:{n}"
+    netavark = _tables(nft, ("netavark",)) + _chains(saves, "NETAVARK")
+    if netavark or driver or tools.get("podman"):
+        userspace = "nftables" if (driver == "nftables" or _tables(nft, ("netavark",))) else "iptables"
+        ev_list = tuple(netavark) + ((f"{where}: firewall_driver = \"{driver}\"",) if driver else ())
+        out.append(Presence("podman", ev_list or ("podman is installed",), userspace))
+    kube = _tables(nft, ("kube-proxy",))
+    kube_chains = _chains(saves, "KUBE-")
+    if kube or kube_chains:
+        out.append(Presence("kube-proxy", tuple(kube + kube_chains), "nftables" if kube else "iptables"))
+    for name in ("lxd", "incus"):
+        tables = _tables(nft, (name,))
+        if tables:
+            out.append(Presence(name, tuple(tables), "nftables"))
+    return tuple(out)

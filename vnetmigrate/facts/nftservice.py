@@ -1,0 +1,56 @@
+"""nftables.service: enabled, and what its configuration does on every (re)load."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from vnetmigrate.evidence import Evidence
+from vnetmigrate.facts.units import Units
+
+CONFIGS = ("/etc/sysconfig/nftables.conf", "/etc/nftables.conf")
+INCLUDE_DIRS = ("/etc/nftables", "/etc/nftables.d", "/etc/sysconfig/nftables.d")
+_FLUSH = re.compile(r"^\s*flush\s+ruleset\b")
+_POLICY = re.compile(r"hook\s+(input|forward)\b.*\bpolicy\s+(drop|reject)\b")
+
+
+@dataclass(frozen=True)
+class Line:
+    path: str
+    line: int
+    text: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True)
+class NftablesServiceFacts:
+    enabled: bool
+    active: bool | None
+    config: str | None  # the configuration file found
+    flush_lines: tuple[Line, ...]
+    drop_policies: tuple[Line, ...]  # base chains on input/forward with a drop/reject policy
+
+    @property
+    def in_use(self) -> bool:
+        return self.enabled or bool(self.active)
+
+
+def build(ev: Evidence, units: Units) -> NftablesServiceFacts:
+    config = next((p for p in CONFIGS if ev.text(p) is not None), None)
+    sources = [p for p in CONFIGS if ev.text(p) is not None]
+    sources += [r.path for d in INCLUDE_DIRS for r in ev.files_in(d, ".nft")]
+    flush, policies = [], []
+    for path in sources:
+        for n, raw in enumerate((ev.text(path) or "").splitlines(), 1):
+            code = raw.split("#", 1)[0]
+            if _FLUSH.match(code):
+                flush.append(Line(path, n, raw.strip()))
+            m = _POLICY.search(code)
+            if m:
+                policies.append(Line(path, n, raw.strip()))
+    state = units.get("nftables.service")
+    return NftablesServiceFacts(enabled=bool(state and state.enabled), active=state.active if state else None,
+                                config=config, flush_lines=tuple(flush), drop_policies=tuple(policies))

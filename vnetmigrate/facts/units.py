@@ -1,0 +1,76 @@
+"""systemd unit states: from `systemctl show` where systemd runs, else from unit symlinks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vnetmigrate.evidence import Evidence
+
+ENABLED_STATES = ("enabled", "enabled-runtime", "linked", "linked-runtime", "alias")
+WANTS_DIRS = ("multi-user.target.wants", "sysinit.target.wants", "network-pre.target.wants",
+              "basic.target.wants", "network.target.wants")
+
+
+@dataclass(frozen=True)
+class UnitState:
+    name: str
+    loaded: bool | None  # None: unknown (no systemd to ask)
+    enabled: bool
+    active: bool | None  # None: unknown without a running systemd
+    source: str  # "systemctl" or "files"
+
+    @property
+    def describe(self) -> str:
+        parts = ["enabled" if self.enabled else "not enabled"]
+        if self.active is not None:
+            parts.append("active" if self.active else "inactive")
+        return f"{self.name}: {', '.join(parts)} (from {self.source})"
+
+
+@dataclass(frozen=True)
+class Units:
+    states: dict[str, UnitState]
+
+    def get(self, name: str) -> UnitState | None:
+        return self.states.get(name)
+
+    def enabled(self, name: str) -> bool:
+        s = self.states.get(name)
+        return bool(s and s.enabled)
+
+    def active(self, name: str) -> bool | None:
+        s = self.states.get(name)
+        return s.active if s else None
+
+    def in_use(self, name: str) -> bool:
+        """Enabled, or known to be running."""
+        s = self.states.get(name)
+        return bool(s and (s.enabled or s.active))
+
+
+def parse_show(text: str) -> dict[str, UnitState]:
+    """`systemctl show --property=Id,LoadState,UnitFileState,ActiveState UNIT...` output:
+    key=value lines, one block per unit, blocks separated by an empty line."""
+    states = {}
+    for block in text.strip().split("\n\n"):
+        values = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        name = values.get("Id")
+        if not name:
+            continue
+        states[name] = UnitState(
+            name=name, loaded=values.get("LoadState") == "loaded",
+            enabled=values.get("UnitFileState") in ENABLED_STATES,
+            active=values.get("ActiveState") in ("active", "activating", "reloading"), source="systemctl")
+    return states
+
+
+def build(ev: Evidence) -> Units:
+    rec = ev.command("systemctl.show")
+    if rec is not None and rec.ok:
+        return Units(parse_show(rec.stdout))
+    states = {}
+    for wants in WANTS_DIRS:
+        for name in ev.listing(f"/etc/systemd/system/{wants}") or []:
+            if name.endswith(".service"):
+                states[name] = UnitState(name, None, True, None, "files")
+    return Units(states)
