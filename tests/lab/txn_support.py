@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -29,13 +28,15 @@ def skip_unless_lab() -> None:
 
 @contextlib.contextmanager
 def namespace() -> Iterator[str]:
-    name = f"vnm-txn-{os.getpid()}-{secrets.token_hex(3)}"
-    subprocess.run(["ip", "netns", "add", name], check=True)
+    """A bare namespace with the sandbox's owner record (swept if this process dies)."""
+    from vnetmigrate.sandbox import namespaces
+
+    name = namespaces.new_name("txn")
+    namespaces.create([name])
     try:
         yield name
     finally:
-        subprocess.run(["ip", "netns", "pids", name], capture_output=True)
-        subprocess.run(["ip", "netns", "del", name], check=False)
+        namespaces.delete([name])
 
 
 def ns_run(ns: str, argv: list[str], input: str | None = None) -> str:
