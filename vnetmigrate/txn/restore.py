@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from vnetmigrate.txn.build import nft_replay
 from vnetmigrate.txn.snapshot import jump_target, nft_view
 
 
@@ -25,10 +26,7 @@ def nft_table(key: str, want: list[dict[str, Any]] | None, live: list[dict[str, 
     cmds: list[dict] = []
     if live is not None:
         cmds.append({"delete": {"table": {"family": family, "name": name}}})
-    for item in want or []:
-        (kind, obj), = item.items()
-        cmds.append({"add": {kind: obj}})
-    return cmds
+    return cmds + nft_replay(want or [])
 
 
 def ipt_table(table: str, want: dict[str, Any], live: dict[str, Any]) -> str:
