@@ -21,7 +21,11 @@ BUILTINS = {"filter": ("INPUT", "FORWARD", "OUTPUT"), "nat": ("POSTROUTING",), "
 
 
 def nft_commands(lab, text: str) -> list[dict]:
-    """The fixture's nft text as libnftables JSON: loaded in a scratch copy of the host's bridges."""
+    """The fixture's nft text as libnftables JSON: loaded in a scratch copy of the host's bridges.
+
+    Deleting the scratch namespace makes the kernel's next NAT-hook registration anywhere
+    wait ~1.6 s (see HACKING.md): timing code converts once, then waits.
+    """
     from vnetmigrate.netns import entered
     from vnetmigrate.sandbox import namespaces
     from vnetmigrate.txn import snapshot
@@ -47,13 +51,14 @@ def removal(lab, family: int) -> tuple[str, list[tuple[str, str]]]:
     return "".join(fragments), chains
 
 
-def plan(lab, root: Path) -> steps.Plan:
+def plan(lab, root: Path, commands: list[dict] | None = None) -> steps.Plan:
     per_net = len(lab.networks)
+    if commands is None:
+        commands = nft_commands(lab, fixtures.libvirt_nftables([n.pair for n in lab.networks]))
     v4, v4_chains = removal(lab, 4)
     v6, v6_chains = removal(lab, 6)
     return steps.Plan("lab migration to nftables (fixture rules)", (
-        steps.nft("add libvirt_network tables", nft_commands(lab, fixtures.libvirt_nftables(
-            [n.pair for n in lab.networks])), [("ip", "libvirt_network"), ("ip6", "libvirt_network")]),
+        steps.nft("add libvirt_network tables", commands, [("ip", "libvirt_network"), ("ip6", "libvirt_network")]),
         steps.verify("nftables rules present", "nft-rule-counts", table="ip libvirt_network",
                      chains={"guest_nat": 5 * per_net, "guest_output": 2 * per_net}),
         steps.ipt("remove libvirt's iptables rules (ipv4)", "ipv4", v4, v4_chains),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -85,7 +86,9 @@ def run(plan: Plan, state: StateDir, root: Path, *, netns: str | None = None, co
                                        f"({step.title}) was not run")
                 intents.append(jr.append("intent", step=i, do=step.to_dict(), undo=step.undo))
                 crash.point("before", i)
+                started = time.monotonic()
                 result = execute.run_step(step, root)
+                result["seconds"] = round(time.monotonic() - started, 4)
                 crash.point("after", i)
                 if step.changes_kernel:
                     baseline = snapshot.probe(touched)

@@ -23,10 +23,8 @@ def run_step(step: Step, root: Path) -> dict[str, Any]:
     """Apply one step; return what the journal's `done` record keeps about it."""
     d = step.data
     if step.kind == "nft":
-        added = kernel.nft_apply(d["commands"], echo=True)
-        handles = [[o["family"], o["table"], o["chain"], o["handle"]]
-                   for item in added for o in [item.get("add", item.get("insert", {})).get("rule")] if o]
-        return {"rule_handles": handles}
+        kernel.nft_apply(d["commands"])
+        return {}
     if step.kind == "ipt":
         kernel.ipt_restore(d["family"], d["fragment"])
         return {}

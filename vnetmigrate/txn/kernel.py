@@ -1,6 +1,6 @@
 """Read and change the firewall of the current network namespace (the engine enters --netns).
 
-nftables goes through libnftables (`Nftables().json_cmd`: one call, one kernel transaction),
+nftables goes through libnftables (one call with a JSON batch, one kernel transaction),
 or `nft -j -f -` where the binding is missing. iptables-nft goes through the real
 `iptables-nft-restore --noflush` / `iptables-nft -S`. A libnftables context is made per call:
 its netlink socket belongs to the namespace of the thread that opened it.
@@ -39,29 +39,42 @@ def _tool(name: str) -> str:
     return exe
 
 
-def nft_apply(commands: list[dict[str, Any]], echo: bool = False) -> list[dict[str, Any]]:
-    """Run libnftables JSON commands as one transaction; with `echo`, return what was added."""
-    doc = {"nftables": commands}
+def nft_apply(commands: list[dict[str, Any]]) -> None:
+    """Run libnftables JSON commands as one batch: one kernel transaction.
+
+    libnftables 1.0.6 reads JSON input only with JSON output on (what the binding's
+    `json_cmd` sets); no echo is asked for, so nothing is printed back.
+    """
+    text = json.dumps({"nftables": commands})
     cls = _binding()
     if cls is not None:
         nft = cls()
         nft.set_json_output(True)
-        if echo:
-            nft.set_echo_output(True)
-            nft.set_handle_output(True)
-        rc, out, err = nft.json_cmd(doc)
+        rc, _out, err = nft.cmd(text)
         if rc != 0:
-            raise KernelError(f"nftables refused the change: {str(err).strip()}")
-        return list((out or {}).get("nftables", [])) if isinstance(out, dict) else []
-    argv = [_tool("nft"), "-j", *(["-e", "-a"] if echo else []), "-f", "-"]
-    proc = subprocess.run(argv, input=json.dumps(doc), capture_output=True, text=True, timeout=120)
+            raise KernelError(f"nftables refused the change: {_first_error(str(err))}")
+        return
+    proc = subprocess.run([_tool("nft"), "-j", "-f", "-"], input=text, capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
-        raise KernelError(f"nftables refused the change: {proc.stderr.strip()}")
-    return json.loads(proc.stdout).get("nftables", []) if echo and proc.stdout.strip() else []
+        raise KernelError(f"nftables refused the change: {_first_error(proc.stderr)}")
+
+
+def _first_error(err: str) -> str:
+    """nft repeats the whole (JSON) input after an error: keep its own words."""
+    lines = [ln for ln in err.splitlines() if ln.startswith("Error")]
+    return ("; ".join(lines) or err.strip())[:1000]
 
 
 def nft_list(what: str) -> dict[str, Any] | None:
     """`nft -j list WHAT`; None when the object does not exist."""
+    text = nft_list_text(what)
+    if text is None:
+        return None
+    return json.loads(text) if text.strip() else {"nftables": []}
+
+
+def nft_list_text(what: str) -> str | None:
+    """The JSON text of `nft -j list WHAT`, unparsed; None when the object does not exist."""
     cls = _binding()
     if cls is not None:
         nft = cls()
@@ -75,7 +88,7 @@ def nft_list(what: str) -> dict[str, Any] | None:
         if "No such file or directory" in err:
             return None
         raise KernelError(f"`nft list {what}` failed: {err.strip()}")
-    return json.loads(out) if out.strip() else {"nftables": []}
+    return out
 
 
 def chains() -> list[dict[str, Any]]:
