@@ -3,7 +3,8 @@
     {"schema_version": 1, "tool_version": "...", "command": "scan", "status": "...",
      "exit_code": 0, "data": {...}, "errors": [{"unit": "...", "message": "..."}]}
 
-`schema_version` changes only when a documented key changes meaning or disappears.
+`schema_version` changes only when a documented key changes meaning or disappears. The keys
+are described by the JSON Schema in schemas/scan-v1.schema.json (see schema.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,13 @@ SCHEMA_VERSION = 1
 def envelope(command: str, status: str, exit_code: int, data: Any, errors: list[dict[str, str]] | tuple = ()) -> dict:
     return {"schema_version": SCHEMA_VERSION, "tool_version": __version__, "command": command,
             "status": status, "exit_code": int(exit_code), "data": data, "errors": list(errors)}
+
+
+def scan_envelope(result) -> dict:
+    """The envelope of a vnetmigrate.scan.ScanResult: what every renderer takes.
+
+    Passed through JSON once, so a live scan reaches the renderers exactly as a saved one does."""
+    return json.loads(dumps(envelope("scan", result.status, result.exit_code, result.to_data(), result.errors)))
 
 
 def dumps(doc: dict) -> str:

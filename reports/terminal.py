@@ -1,87 +1,91 @@
-"""Render a ScanResult for a terminal with rich: verdict first, then the matrix, then findings."""
+"""Render a scan envelope for a terminal with rich: verdict first, then the matrix, then findings."""
 
 from __future__ import annotations
 
-from rich.console import Console, Group
+import io
+from typing import Any
+
+from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from vnetmigrate.matrix import ROWS
-from vnetmigrate.scan import ScanResult
+from vnetmigrate.reports import view
+from vnetmigrate.reports.view import printable  # every string from the scan goes through it
 
 STYLE = {"blocker": "bold red", "warning": "yellow", "info": "cyan"}
 VERDICT_STYLE = {"ok": "bold green", "warnings": "bold yellow", "blockers": "bold red"}
 
 
-def matrix_table(result: ScanResult) -> Table:
-    t = Table(title="Compatibility matrix (Fedora 41 change)", title_justify="left", expand=False)
-    for col in ("#", "kernel module", "firewall mgmt userspace", "libvirt backend", "result", "this host"):
+def matrix_table(data: dict[str, Any]) -> Table:
+    t = Table(title=view.MATRIX_TITLE, title_justify="left", expand=False)
+    for col in view.MATRIX_COLUMNS:
         t.add_column(col)
-    now, after = result.matrix.now.row, result.matrix.after.row
-    for number, (kernel, userspace, backend, outcome) in ROWS.items():
-        marks = [m for m, r in (("now", now), ("after switch", after)) if r == number]
-        style = "reverse bold" if marks else None
-        t.add_row(str(number), kernel, userspace, backend, outcome, " + ".join(marks), style=style)
+    for row in view.matrix_rows(data, after_label="after switch"):
+        t.add_row(str(row.number), *row.cells, " + ".join(row.marks),
+                  style="reverse bold" if row.highlighted else None)
     return t
 
 
-def placement_lines(result: ScanResult) -> Text:
+def placement_lines(data: dict[str, Any]) -> Text:
     out = Text()
-    for label, p in (("now", result.matrix.now), ("after the switch", result.matrix.after)):
-        row = f"row {p.row}" if p.row else "no row"
-        out.append(f"{label}: {row}", style="bold")
-        if p.note:
-            out.append(f" ({p.note})")
+    for label, p in view.placements(data):
+        out.append(f"{label}: {view.row_label(p)}", style="bold")
+        if p["note"]:
+            out.append(f" ({printable(p['note'])})")
         out.append("\n")
-        for name in ("kernel", "userspace", "backend"):
-            c = getattr(p, name)
-            out.append(f"  {name}: {c.value or 'unknown'} - {c.reason}\n", style="dim")
+        for name in view.COORDINATES:
+            c = p[name]
+            out.append(f"  {name}: {c['value'] or 'unknown'} - {printable(c['reason'])}\n", style="dim")
     return out
 
 
-def finding_panel(f) -> Panel:
+def finding_panel(f: dict[str, Any]) -> Panel:
     body = Text()
-    if f.summary:
-        body.append(f.summary + "\n")
-    if f.evidence:
+    if f["summary"]:
+        body.append(printable(f["summary"]) + "\n")
+    if f["evidence"]:
         body.append("\nEvidence\n", style="bold")
-        for e in f.evidence:
-            body.append(f"  {e.where}", style="bold")
-            body.append(f"  {e.detail}\n" if e.detail else "\n")
-    for i, w in enumerate(f.workarounds, 1):
+        for e in f["evidence"]:
+            body.append(f"  {printable(e['where'])}", style="bold")
+            body.append(f"  {printable(e['detail'])}\n" if e["detail"] else "\n")
+    for i, w in enumerate(f["workarounds"], 1):
         body.append(f"\nWorkaround {i}: ", style="bold")
-        body.append(w.hint + ("  [repair can apply this]" if w.repairable else "") + "\n")
-        for cmd in w.commands:
-            body.append(f"  $ {cmd}\n", style="green")
-    for link in f.links:
-        body.append(f"\n  see {link}", style="dim")
-    title = Text.assemble((f.severity.value.upper(), STYLE[f.severity.value]), "  ", f.title, f"  [{f.id}]")
-    return Panel(body, title=title, title_align="left", border_style=STYLE[f.severity.value])
+        body.append(printable(w["hint"]) + (f"  [{view.REPAIRABLE}]" if w["repairable"] else "") + "\n")
+        for cmd in w["commands"]:
+            body.append(f"  $ {printable(cmd)}\n", style="green")
+    for link in f["links"]:
+        body.append(f"\n  see {printable(link)}", style="dim")
+    sev = f["severity"]
+    title = Text.assemble((sev.upper(), STYLE[sev]), "  ", printable(f["title"]), f"  [{printable(f['id'])}]")
+    return Panel(body, title=title, title_align="left", border_style=STYLE[sev])
 
 
-def render(result: ScanResult, console: Console) -> None:
-    console.print(Text(f"Verdict: {result.verdict}", style=VERDICT_STYLE[result.status]))
-    host = result.meta
-    where = f"host {host.get('hostname')}" + (f", namespace {host['netns']}" if host.get("netns") else "") + \
-        (f", root {host['root']}" if host.get("root") not in (None, "/") else "") + \
-        (", from saved evidence" if host.get("source") == "saved" else "")
-    console.print(Text(where, style="dim"))
+def render(doc: dict[str, Any], console: Console) -> None:
+    """Print a scan envelope (status ok, warnings or blockers) on `console`."""
+    data = doc["data"]
+    console.print(Text(f"Verdict: {printable(data['verdict'])}", style=VERDICT_STYLE[doc["status"]]))
+    console.print(Text(printable(view.host_line(data)), style="dim"))
     console.print()
-    console.print(matrix_table(result))
-    console.print(placement_lines(result))
-    if not result.findings:
+    console.print(matrix_table(data))
+    console.print(placement_lines(data))
+    if not data["findings"]:
         console.print(Text("No findings.", style="green"))
-    for f in result.findings:
+    for f in data["findings"]:
         console.print(finding_panel(f))
-    if result.errors:
+    if doc["errors"]:
         console.print(Text("Errors (parts that could not be read or checked):", style="bold red"))
-        for e in result.errors:
-            console.print(f"  {e['unit']}: {e['message']}", markup=False, highlight=False)
-    if result.skipped:
+        for e in doc["errors"]:
+            console.print(Text(f"  {printable(e['unit'])}: {printable(e['message'])}"))
+    if data["skipped_checks"]:
         console.print(Text("Skipped checks:", style="dim"))
-        for s in result.skipped:
-            console.print(f"  {s['check']}: {s['reason']}", style="dim", markup=False, highlight=False)
-    counts = ", ".join(f"{result.count(s)} {s.value}" for s in sorted({f.severity for f in result.findings},
-                                                                       key=lambda s: -s.rank))
-    console.print(Text(f"\n{counts or 'no findings'}; exit code {int(result.exit_code)}", style="dim"))
+        for s in data["skipped_checks"]:
+            console.print(Text(f"  {printable(s['check'])}: {printable(s['reason'])}", style="dim"))
+    console.print(Text(f"\n{view.counts_line(doc)}", style="dim"))
+
+
+def to_text(doc: dict[str, Any], width: int = 120) -> str:
+    """The same report as plain text (no colours), for a file."""
+    buf = io.StringIO()
+    render(doc, Console(file=buf, highlight=False, width=width, force_terminal=False, color_system=None))
+    return buf.getvalue()

@@ -112,7 +112,7 @@ def firewall_managers(facts: HostFacts) -> list[tuple[str, str]]:
         tools.append(("ufw", "iptables"))
     fw = facts.firewalld
     if fw is not None and fw.running:
-        tools.append(("firewalld", fw.backend))
+        tools.append(("firewalld", "iptables" if fw.backend.lower() == "iptables" else "nftables"))
     if facts.nftables_service is not None and facts.nftables_service.in_use:
         tools.append(("nftables.service", "nftables"))
     for m in facts.persist or ():

@@ -1,4 +1,3 @@
-import json
 import os
 import subprocess
 import sys
@@ -9,6 +8,7 @@ from typer.testing import CliRunner
 from vnetmigrate.cli import app
 from vnetmigrate.exitcodes import ExitCode
 from tests.unit.builders import DEFAULT_NET, LEFTOVER_IPT, ipt, libvirt_nft, make_evidence, status_xml
+from tests.unit.schema_check import valid_envelope
 
 runner = CliRunner()
 
@@ -30,7 +30,7 @@ def docker_host(tmp_path):
 def test_json_envelope_and_documented_keys(tmp_path):
     res = runner.invoke(app, ["scan", "--from", docker_host(tmp_path), "--format", "json"])
     assert res.exit_code == ExitCode.BLOCKERS, res.output
-    doc = json.loads(res.stdout)
+    doc = valid_envelope(res.stdout)
     assert {k: doc[k] for k in ("schema_version", "command", "status", "exit_code")} == {
         "schema_version": 1, "command": "scan", "status": "blockers", "exit_code": 4}
     data = doc["data"]
@@ -62,7 +62,7 @@ def test_output_file(tmp_path):
     out = tmp_path / "scan.json"
     res = runner.invoke(app, ["scan", "--from", docker_host(tmp_path), "-f", "json", "-o", str(out)])
     assert res.exit_code == ExitCode.BLOCKERS and res.stdout == ""
-    assert json.loads(out.read_text())["status"] == "blockers"
+    assert valid_envelope(out.read_text())["status"] == "blockers"
 
 
 def test_corrupt_evidence_is_one_clear_error(tmp_path):
@@ -75,7 +75,7 @@ def test_corrupt_evidence_is_one_clear_error(tmp_path):
 
 def test_error_in_json_mode_is_still_an_envelope(tmp_path):
     res = runner.invoke(app, ["scan", "--from", str(tmp_path), "-f", "json"])
-    doc = json.loads(res.stdout)
+    doc = valid_envelope(res.stdout)
     assert doc["status"] == "error" and doc["exit_code"] == 1 and "no manifest.json" in doc["errors"][0]["message"]
 
 

@@ -9,6 +9,8 @@ import typer
 
 from vnetmigrate import __version__
 from vnetmigrate.cli.common import State
+from vnetmigrate.cli.report import report
+from vnetmigrate.cli.rules import rules
 from vnetmigrate.cli.scan import scan
 
 app = typer.Typer(
@@ -37,6 +39,8 @@ def root(
 
 
 app.command("scan")(scan)
+app.command("report")(report)
+app.command("rules")(rules)
 
 
 def _lazy(module: str, name: str):

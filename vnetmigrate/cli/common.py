@@ -23,12 +23,16 @@ class State:
 class Format(str, Enum):
     text = "text"
     json = "json"
+    markdown = "markdown"
+    html = "html"
 
 
 NetnsOpt = Annotated[Optional[str], typer.Option(
     "--netns", metavar="NAME", help="Work inside the named network namespace (as `ip netns` names it).")]
 RootOpt = Annotated[Path, typer.Option(
     "--root", metavar="DIR", help="Read configuration files under DIR instead of /.")]
+FormatOpt = Annotated[Format, typer.Option(
+    "--format", "-f", help="Output format: text (for a terminal), json, markdown or html.")]
 OutputOpt = Annotated[Optional[Path], typer.Option(
     "--output", "-o", metavar="FILE", help="Write the report to FILE instead of standard output.")]
 
@@ -48,6 +52,21 @@ def write_output(text: str, output: Path | None) -> None:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise VnmError(f"cannot write {output}: {exc.strerror}")
+
+
+def emit(doc: dict[str, Any], fmt: str, output: Path | None) -> None:
+    """The one place a report is printed: a scan envelope, in `fmt`, to `output` or standard output."""
+    if fmt == "text" and output is None:
+        # Straight to the terminal, so rich can use its colours and width.
+        from rich.console import Console
+
+        from vnetmigrate.reports.terminal import render
+
+        render(doc, Console(highlight=False))
+        return
+    from vnetmigrate.reports.render import render
+
+    write_output(render(doc, fmt), output)
 
 
 def fail(command: str, exc: VnmError, fmt: str) -> None:
@@ -91,5 +110,5 @@ def guarded(command: str) -> Callable[[Callable[..., int]], Callable[..., None]]
     return wrap
 
 
-__all__ = ["ExitCode", "Format", "NetnsOpt", "OutputOpt", "RootOpt", "State", "guarded", "require_root",
-           "write_output"]
+__all__ = ["ExitCode", "Format", "FormatOpt", "NetnsOpt", "OutputOpt", "RootOpt", "State", "emit", "guarded",
+           "require_root", "write_output"]

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from vnetmigrate.cli.common import Format, OutputOpt, guarded, write_output
-from vnetmigrate.cli.txnopts import DEFAULT_STATE_DIR, StateDirOpt
+from vnetmigrate.cli.common import OutputOpt, guarded, write_output
+from vnetmigrate.cli.txnopts import DEFAULT_STATE_DIR, StateDirOpt, TxnFormat, TxnFormatOpt
 from vnetmigrate.exitcodes import ExitCode
 
 
@@ -29,7 +29,7 @@ def summaries(state_dir: Path) -> list[dict]:
 @guarded("history")
 def history(
     state_dir: StateDirOpt = DEFAULT_STATE_DIR,
-    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+    format: TxnFormatOpt = TxnFormat.text,
     output: OutputOpt = None,
 ) -> int:
     """List migrations and rollbacks recorded in the state dir, newest first, with their outcome."""

@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from vnetmigrate.cli.common import Format, OutputOpt, guarded, require_root, write_output
-from vnetmigrate.cli.txnopts import DEFAULT_STATE_DIR, StateDirOpt
+from vnetmigrate.cli.common import OutputOpt, guarded, require_root, write_output
+from vnetmigrate.cli.txnopts import DEFAULT_STATE_DIR, StateDirOpt, TxnFormat, TxnFormatOpt
 from vnetmigrate.exitcodes import ExitCode
 
 
@@ -18,7 +18,7 @@ def rollback(
         metavar="[ID]", help="The transaction to undo (see `history`); default: the interrupted ones, "
                              "else the newest committed one.")] = None,
     state_dir: StateDirOpt = DEFAULT_STATE_DIR,
-    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+    format: TxnFormatOpt = TxnFormat.text,
     output: OutputOpt = None,
 ) -> int:
     """Undo a transaction: back to the state its snapshot recorded, verified against it."""

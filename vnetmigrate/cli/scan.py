@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vnetmigrate.cli.common import Format, NetnsOpt, OutputOpt, RootOpt, guarded, require_root, write_output
+from vnetmigrate.cli.common import Format, FormatOpt, NetnsOpt, OutputOpt, RootOpt, emit, guarded, require_root
 
 
 @guarded("scan")
@@ -22,12 +22,13 @@ def scan(
     state_dir: Annotated[Optional[Path], typer.Option(
         "--state-dir", metavar="DIR", help="Where migrate keeps its journals (default: "
                                            "/var/lib/vnetmigrate under --root).")] = None,
-    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+    format: FormatOpt = Format.text,
     output: OutputOpt = None,
 ) -> int:
     """Inspect the host read-only: will guests keep working, now and after the switch to nftables?"""
     from vnetmigrate.errors import InputError
     from vnetmigrate.evidence import Evidence
+    from vnetmigrate.reports.envelope import scan_envelope
     from vnetmigrate.scan import analyse
 
     if from_dir is not None:
@@ -47,7 +48,7 @@ def scan(
             except OSError as exc:
                 raise InputError(f"cannot save evidence to {save_evidence}: {exc.strerror or exc}")
     result = analyse(ev)
-    emit(result, format.value, output)
+    emit(scan_envelope(result), format.value, output)
     return int(result.exit_code)
 
 
@@ -62,28 +63,3 @@ def _collect(root: str, netns: str | None, state_dir: str | None):
     with console.status("reading the host...") as status:
         return collect_live(root=root, netns=netns, state_dir=state_dir,
                             progress=lambda unit: status.update(f"reading {unit}..."))
-
-
-def emit(result, fmt: str, output: Path | None) -> None:
-    if fmt == "json":
-        from vnetmigrate.reports.envelope import dumps, envelope
-
-        doc = envelope("scan", result.status, result.exit_code, result.to_data(), result.errors)
-        write_output(dumps(doc), output)
-        return
-    from rich.console import Console
-
-    if output is None:
-        console = Console(highlight=False)
-        from vnetmigrate.reports.terminal import render
-
-        render(result, console)
-        return
-    import io
-
-    buf = io.StringIO()
-    console = Console(file=buf, highlight=False, width=120, force_terminal=False, color_system=None)
-    from vnetmigrate.reports.terminal import render
-
-    render(result, console)
-    write_output(buf.getvalue(), output)

@@ -129,8 +129,8 @@ class LiveHost:
             return self.ev.add_file(FileRecord(path, None, exc.strerror or str(exc)))
         return self.ev.add_file(FileRecord(path, data.decode("utf-8", "replace")))
 
-    def listdir(self, path: str, suffix: str = "", kernel: bool = False) -> list[str] | None:
-        """List a directory's entries ending in `suffix` and read each of them."""
+    def listdir(self, path: str, suffix: str = "", kernel: bool = False, read: bool = True) -> list[str] | None:
+        """List a directory's entries ending in `suffix` and (unless read=False) read each of them."""
         local = self._local(path, kernel)
         try:
             names = sorted(n for n in os.listdir(local) if n.endswith(suffix))
@@ -138,7 +138,7 @@ class LiveHost:
             self.ev.listings[path] = None
             return None
         self.ev.listings[path] = names
-        for name in names:
+        for name in names if read else ():
             self.read(f"{path.rstrip('/')}/{name}", kernel=kernel)
         return names
 

@@ -24,6 +24,8 @@ from vnetmigrate.facts.containers import Presence
 from vnetmigrate.facts.containers import build as build_containers
 from vnetmigrate.facts.firewalld import FirewalldFacts
 from vnetmigrate.facts.firewalld import build as build_firewalld
+from vnetmigrate.facts.kernel import KernelFacts
+from vnetmigrate.facts.kernel import build as build_kernel
 from vnetmigrate.facts.nftservice import NftablesServiceFacts
 from vnetmigrate.facts.nftservice import build as build_nftservice
 from vnetmigrate.facts.nwfilter import NwfilterFacts
@@ -72,6 +74,7 @@ class HostFacts:
     nwfilter: NwfilterFacts | None = None
     port_forwards: tuple[PortForward, ...] | None = None
     transactions: TxnFacts | None = None
+    kernel: KernelFacts | None = None
     errors: tuple[dict[str, str], ...] = field(default=())
 
     def missing(self, names: tuple[str, ...]) -> list[str]:
@@ -170,6 +173,7 @@ def build(ev: Evidence) -> HostFacts:
             errors.append({"unit": f"facts.{name}", "message": f"{type(exc).__name__}: {exc}"})
 
     attempt("system", lambda: build_system(ev))
+    attempt("kernel", lambda: build_kernel(ev))
     attempt("nft", lambda: _nft(ev))
     attempt("iptables", lambda: _iptables(ev))
     system = parts.get("system")

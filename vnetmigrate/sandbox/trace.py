@@ -137,7 +137,7 @@ class TraceResult:
 class Tracer:
     """``with Tracer(ns, match) as t: <send probe>`` then ``t.result``."""
 
-    def __init__(self, ns: str, match: str, timeout: float = 2.0):
+    def __init__(self, ns: str, match: str, timeout: float = 10.0):
         self.ns, self.match, self.timeout = ns, match, timeout
         self.result: TraceResult | None = None
         self._proc: subprocess.Popen | None = None
@@ -181,9 +181,14 @@ class Tracer:
     def __exit__(self, *exc: object) -> None:
         try:
             rules.nft_cmd(self.ns, f"delete table inet {TABLE}")
-            self._read_until(f"delete table inet {TABLE}", self.timeout)
+            # Everything traced was printed once the deletion is echoed. On a loaded machine that
+            # can take seconds; a shorter wait returned half a trace (a line cut after "iif").
+            complete = self._read_until(f"delete table inet {TABLE}", self.timeout)
         finally:
             self._cleanup()
+        if not complete and exc == (None, None, None):
+            raise EnvironmentProblem(f"nft monitor did not echo the end of the trace within {self.timeout:.0f} s: "
+                                     "the trace is incomplete")
         lines = self._buf.decode("utf-8", "replace").splitlines()
         traces = [line for line in lines if line.startswith("trace id ")]
         self.result = TraceResult(traces, parse(traces))

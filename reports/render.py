@@ -1,0 +1,28 @@
+"""One entry point for every output format: a scan envelope in, the report's text out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+FORMATS = ("text", "json", "markdown", "html")
+
+
+def render(doc: dict[str, Any], fmt: str) -> str:
+    """`doc` is a scan envelope (status ok, warnings or blockers); the formats import lazily."""
+    if fmt == "json":
+        from vnetmigrate.reports.envelope import dumps
+
+        return dumps(doc)
+    if fmt == "text":
+        from vnetmigrate.reports.terminal import to_text
+
+        return to_text(doc)
+    if fmt == "markdown":
+        from vnetmigrate.reports.markdown import render as markdown
+
+        return markdown(doc)
+    if fmt == "html":
+        from vnetmigrate.reports.html import render as html
+
+        return html(doc)
+    raise ValueError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")

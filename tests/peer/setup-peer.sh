@@ -1,0 +1,217 @@
+#!/bin/bash
+# Set up the peer tier: real libvirt as the oracle for vnetmigrate's model.
+#
+#   * Debian 12 (this machine): libvirt 9.0's daemon + virsh from apt (iptables backend only).
+#   * Debian 13 "trixie" root built with debootstrap: libvirt 11.3's network daemon
+#     (both backends), virsh, nftables, iptables, dnsmasq, iproute2.
+#
+# Idempotent: rerunning re-checks the host packages and reuses a valid trixie root.
+# Run as root. Nothing here starts a daemon or touches the host firewall: the packages
+# installed have no init scripts that run on install (and a policy-rc.d denies any), and
+# the trixie root is only built, never run.
+#
+# Environment:
+#   VNM_PEER_CACHE   where the trixie root lives (default /var/cache/vnetmigrate/peer)
+#   VNM_PEER_MIRROR  override the Debian mirror (default: read from this machine's apt sources)
+#   VNM_PEER_REBUILD=1  rebuild the trixie root even if the cached one is valid
+set -euo pipefail
+
+CACHE=${VNM_PEER_CACHE:-/var/cache/vnetmigrate/peer}
+ROOT=$CACHE/trixie-root
+# Bump when the package list or the root's preparation changes: a root with another stamp
+# is rebuilt.
+ROOT_PACKAGES="libvirt-daemon-driver-network libvirt-clients nftables iptables dnsmasq-base iproute2"
+STAMP="vnm-peer-root v1: $ROOT_PACKAGES"
+HOST_PACKAGES="libvirt-daemon libvirt-clients dnsmasq-base debootstrap iptables nftables iproute2 util-linux python3-nftables"
+
+log() { printf 'setup-peer: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "run as root"
+t_start=$(date +%s.%N)
+since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# --- the Debian mirror, from this machine's apt sources --------------------------------
+# The first "deb" URI serving a Debian release suite (not -security) with component main:
+# deb822 *.sources first, then one-line sources.list and *.list. Never written into the
+# project: each machine uses the mirror it is configured with.
+find_mirror() {
+    local f
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -r "$f" ] || continue
+        awk '
+            BEGIN { RS = ""; FS = "\n" }
+            {
+                types = uris = suites = comps = ""; enabled = "yes"
+                for (i = 1; i <= NF; i++) {
+                    line = $i
+                    if (line ~ /^[ \t]*#/) continue
+                    if (match(line, /^Types:[ \t]*/)) types = substr(line, RLENGTH + 1)
+                    if (match(line, /^URIs:[ \t]*/)) uris = substr(line, RLENGTH + 1)
+                    if (match(line, /^Suites:[ \t]*/)) suites = substr(line, RLENGTH + 1)
+                    if (match(line, /^Components:[ \t]*/)) comps = substr(line, RLENGTH + 1)
+                    if (match(line, /^Enabled:[ \t]*/)) enabled = substr(line, RLENGTH + 1)
+                }
+                if (enabled == "no" || types !~ /(^| )deb( |$)/) next
+                if (suites ~ /security/ || uris ~ /security/) next
+                if (suites !~ /(bookworm|trixie|stable)/ || comps !~ /(^| )main( |$)/) next
+                split(uris, u, /[ \t]+/)
+                print u[1]; exit
+            }' "$f"
+    done
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        [ -r "$f" ] || continue
+        awk '{ sub(/#.*/, ""); gsub(/\[[^]]*\]/, "") }
+             $1 == "deb" && $0 !~ /security/ && $3 ~ /^(bookworm|trixie|stable)/ && / main( |$)/ {
+                 print $2; exit
+             }' "$f"
+    done
+}
+
+# --- host packages (libvirt 9.0) ----------------------------------------------------
+POLICY=/usr/sbin/policy-rc.d
+POLICY_OURS=0
+drop_policy() { if [ "$POLICY_OURS" = 1 ]; then rm -f "$POLICY"; POLICY_OURS=0; fi; }
+trap drop_policy EXIT
+install_host_packages() {
+    local missing=() p
+    for p in $HOST_PACKAGES; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+        log "host packages present"
+        return
+    fi
+    log "installing host packages: ${missing[*]}"
+    # A policy-rc.d that denies every service action, only for the duration of the install,
+    # and only if none was there before (an admin's own policy stays untouched).
+    if [ ! -e "$POLICY" ]; then
+        printf '#!/bin/sh\nexit 101\n' > "$POLICY"
+        chmod 755 "$POLICY"
+        POLICY_OURS=1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    fi
+    drop_policy
+}
+
+# libvirtd 9.0 refuses to start without the users/groups its build names (Debian's
+# postinst of libvirt-daemon-system creates them; we do not install that package: it
+# would start services and define the machine's own default network).
+ensure_users() {
+    getent group kvm >/dev/null || groupadd --system kvm
+    getent group libvirt-qemu >/dev/null || groupadd --system libvirt-qemu
+    if ! getent passwd libvirt-qemu >/dev/null; then
+        useradd --system --gid kvm --groups libvirt-qemu --home-dir /var/lib/libvirt \
+            --no-create-home --shell /usr/sbin/nologin libvirt-qemu
+    fi
+}
+
+# The peer bind-mounts private directories over these inside its own mount namespace; a
+# bind mount needs an existing mount point. Empty, as libvirt-daemon-system would create
+# them; the peer never writes to the machine's copies.
+ensure_mount_points() {
+    mkdir -p /etc/libvirt /var/lib/libvirt /var/cache/libvirt /var/log/libvirt
+}
+
+# --- the trixie root (libvirt 11.3) -------------------------------------------------
+root_is_valid() {
+    local root=$1 b
+    [ -f "$root/.vnm-peer-stamp" ] && [ "$(cat "$root/.vnm-peer-stamp")" = "$STAMP" ] || return 1
+    [ "$(stat -c %a "$root")" = 755 ] || return 1
+    for b in usr/sbin/libvirtd usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_network.so usr/bin/virsh usr/sbin/nft usr/sbin/iptables usr/sbin/dnsmasq usr/sbin/tc; do
+        [ -e "$root/$b" ] || return 1
+    done
+    chroot "$root" /usr/sbin/libvirtd --version >/dev/null 2>&1
+}
+
+build_root() {
+    local mirror=${VNM_PEER_MIRROR:-$(find_mirror | head -n1)}
+    [ -n "$mirror" ] || die "no Debian mirror found in /etc/apt/sources.list{,.d/*.sources}; set VNM_PEER_MIRROR"
+    local tmp
+    tmp=$(mktemp -d "$CACHE/trixie-root.tmp.XXXXXX")
+    # mktemp -d makes it 0700: as the root directory of the chroot that would stop every
+    # unprivileged process in it (dnsmasq drops to user dnsmasq) from resolving any path.
+    chmod 755 "$tmp"
+    log "debootstrap trixie (minbase) from $mirror into $tmp"
+    if ! debootstrap --variant=minbase trixie "$tmp" "$mirror" > "$CACHE/debootstrap.log" 2>&1; then
+        tail -n 30 "$CACHE/debootstrap.log" >&2
+        [ -f "$tmp/debootstrap/debootstrap.log" ] && tail -n 30 "$tmp/debootstrap/debootstrap.log" >&2
+        rm -rf --one-file-system "$tmp"
+        die "debootstrap failed (log: $CACHE/debootstrap.log)"
+    fi
+    # The packages go in with the root's own apt, not debootstrap --include: debootstrap's
+    # resolver fails on trixie's libvirt (systemd's postinst breaks in its second stage).
+    # apt runs in a throwaway mount namespace with /proc mounted there, and a policy-rc.d
+    # inside the root so no maintainer script starts a service.
+    printf '#!/bin/sh\nexit 101\n' > "$tmp/usr/sbin/policy-rc.d"
+    chmod 755 "$tmp/usr/sbin/policy-rc.d"
+    log "apt-get install in the root: $ROOT_PACKAGES"
+    # shellcheck disable=SC2086
+    if ! unshare --mount --propagation private sh -c '
+            mount -t proc proc "$1/proc" && shift &&
+            chroot "$0" env DEBIAN_FRONTEND=noninteractive LC_ALL=C \
+                apt-get install -y -q --no-install-recommends "$@"' \
+            "$tmp" "$tmp" $ROOT_PACKAGES > "$CACHE/apt.log" 2>&1; then
+        tail -n 30 "$CACHE/apt.log" >&2
+        rm -rf --one-file-system "$tmp"
+        die "apt-get install in the trixie root failed (log: $CACHE/apt.log)"
+    fi
+    rm -f "$tmp/usr/sbin/policy-rc.d"
+    # Package caches are not needed to run anything.
+    rm -rf "$tmp"/var/cache/apt/archives/*.deb "$tmp"/var/lib/apt/lists/*_Packages
+    echo "$STAMP" > "$tmp/.vnm-peer-stamp"
+    if ! root_is_valid "$tmp"; then
+        rm -rf --one-file-system "$tmp"
+        die "the new trixie root does not run libvirtd"
+    fi
+    # Swap in atomically-ish: a killed build leaves only a *.tmp.* dir, never a half root.
+    if [ -e "$ROOT" ]; then
+        local old="$CACHE/trixie-root.old.$$"
+        mv "$ROOT" "$old"
+        mv "$tmp" "$ROOT"
+        rm -rf --one-file-system "$old"
+    else
+        mv "$tmp" "$ROOT"
+    fi
+}
+
+# A killed build leaves only trixie-root.tmp.* (never a half trixie-root): remove those,
+# after unmounting anything debootstrap had mounted inside (rm never crosses a mount).
+remove_leftovers() {
+    local d m
+    for d in "$CACHE"/trixie-root.tmp.* "$CACHE"/trixie-root.old.*; do
+        [ -e "$d" ] || continue
+        awk -v p="$d/" 'index($2, p) == 1 { print $2 }' /proc/mounts | sort -r |
+            while read -r m; do umount -l "$m"; done
+        rm -rf --one-file-system "$d"
+        log "removed leftover $d"
+    done
+}
+
+main() {
+    mkdir -p "$CACHE"
+    # One set-up at a time (two CI jobs, or a rerun while a build is still going).
+    exec 9>"$CACHE/.lock"
+    flock 9
+    remove_leftovers
+    install_host_packages
+    ensure_users
+    ensure_mount_points
+    local t
+    if [ "${VNM_PEER_REBUILD:-0}" != 1 ] && root_is_valid "$ROOT"; then
+        log "trixie root valid: $ROOT"
+    else
+        t=$(date +%s.%N)
+        build_root
+        log "trixie root built in $(since "$t") s"
+    fi
+    log "libvirt 9.0: $(libvirtd --version 2>/dev/null || echo missing)"
+    log "libvirt 11.3: $(chroot "$ROOT" /usr/sbin/libvirtd --version)"
+    log "done in $(since "$t_start") s"
+}
+
+main "$@"

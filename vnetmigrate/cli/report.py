@@ -1,0 +1,42 @@
+"""`vnetmigrate report`: render a saved scan, or analyse saved evidence, in any format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vnetmigrate.cli.common import Format, FormatOpt, OutputOpt, emit, guarded
+
+
+@guarded("report")
+def report(
+    source: Annotated[Path, typer.Argument(
+        metavar="SCAN.json|EVIDENCE_DIR", show_default=False,
+        help="A scan saved with `scan --format json`, or evidence saved with `scan --save-evidence`.")],
+    format: FormatOpt = Format.text,
+    output: OutputOpt = None,
+) -> int:
+    """Render a saved scan or saved evidence as text, JSON, Markdown or HTML; exits like scan."""
+    from vnetmigrate.errors import InputError
+    from vnetmigrate.reports.saved import STATUS_EXIT
+
+    if source.is_dir():
+        from vnetmigrate.evidence import Evidence
+        from vnetmigrate.reports.envelope import scan_envelope
+        from vnetmigrate.scan import analyse
+
+        ev = Evidence.load(source)
+        ev.meta["source"] = "saved"
+        doc = scan_envelope(analyse(ev))
+    elif source.exists():
+        from vnetmigrate.reports.saved import load_scan
+
+        doc = load_scan(source)
+    else:
+        raise InputError(f"{source}: no such file or directory",
+                         hint="give a file written by `scan --format json` or a directory written by "
+                              "`scan --save-evidence`")
+    emit(doc, format.value, output)
+    return int(STATUS_EXIT[doc["status"]])

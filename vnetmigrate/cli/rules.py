@@ -1,0 +1,125 @@
+"""`vnetmigrate rules`: the firewall rules libvirt creates for given network XML, per backend."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from vnetmigrate.cli.common import OutputOpt, guarded, write_output
+
+
+class BackendName(str, Enum):
+    nftables = "nftables"
+    iptables = "iptables"
+
+
+class RulesFormat(str, Enum):
+    nft = "nft"
+    json = "json"
+    iptables_restore = "iptables-restore"
+
+
+class Family(str, Enum):
+    ipv4 = "ipv4"
+    ipv6 = "ipv6"
+
+
+@guarded("rules")
+def rules(
+    files: Annotated[list[Path], typer.Argument(
+        metavar="NETWORK.xml...", help="Network definitions or status files, in the order the networks start.")],
+    backend: Annotated[BackendName, typer.Option("--backend", "-b", help="libvirt's firewall backend.")]
+    = BackendName.nftables,
+    libvirt_version: Annotated[Optional[str], typer.Option(
+        "--libvirt-version", metavar="V", help="The libvirt release to model (default: the newest known).")] = None,
+    format: Annotated[Optional[RulesFormat], typer.Option(
+        "--format", "-f", help="nft, iptables-restore (the backend's default) or json.")] = None,
+    family: Annotated[Optional[Family], typer.Option(
+        "--family", help="With iptables-restore: print only this family's fragment, ready to load.")] = None,
+    output: OutputOpt = None,
+) -> int:
+    """Print the rules libvirt creates for the given networks on a fresh host."""
+    from vnetmigrate.errors import InputError
+    from vnetmigrate.exitcodes import ExitCode
+    from vnetmigrate.libvirt import DEFAULT_VERSION, get_version, parse_network
+
+    version = get_version(libvirt_version or DEFAULT_VERSION, backend.value)
+    fmt = format or (RulesFormat.nft if backend is BackendName.nftables else RulesFormat.iptables_restore)
+    if fmt is RulesFormat.nft and backend is not BackendName.nftables:
+        raise InputError("--format nft needs --backend nftables")
+    if fmt is RulesFormat.iptables_restore and backend is not BackendName.iptables:
+        raise InputError("--format iptables-restore needs --backend iptables")
+    if family is not None and fmt is not RulesFormat.iptables_restore:
+        raise InputError("--family goes with --format iptables-restore")
+    networks = [parse_network(_read(path), str(path)) for path in files]
+    if fmt is RulesFormat.json:
+        text = _json(networks, version, backend.value)
+    elif fmt is RulesFormat.nft:
+        text = _nft(networks, version)
+    else:
+        text = _restore(networks, version, family.value if family else None)
+    write_output(text, output)
+    return int(ExitCode.OK)
+
+
+def _read(path: Path) -> str:
+    from vnetmigrate.errors import InputError
+
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text")
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}")
+
+
+def _header(networks, version, backend: str) -> list[str]:
+    with_rules = [n.name for n in networks if n.has_firewall]
+    without = [f"{n.name} ({n.forward_mode.value})" for n in networks if not n.has_firewall]
+    lines = [f"# libvirt {version.version}, {backend} backend, on a fresh host; networks in start order: "
+             + (", ".join(with_rules) or "none with rules")]
+    if without:
+        lines.append("# no rules for: " + ", ".join(without))
+    return lines
+
+
+def _nft(networks, version) -> str:
+    from vnetmigrate.libvirt import nft_text, tc_commands
+
+    lines = _header(networks, version, "nftables")
+    lines.append("# load with `nft -f FILE` once the bridges exist (rules match them by interface index)")
+    tc = tc_commands(networks, version)
+    if tc:
+        lines.append("# libvirt also runs, before each network's rules:")
+        lines += [f"#   tc {' '.join(argv)}" for argv in tc]
+    return "\n".join(lines) + "\n" + nft_text(networks, version)
+
+
+def _restore(networks, version, family: str | None) -> str:
+    from vnetmigrate.libvirt import iptables_restore
+
+    out = _header(networks, version, "iptables")
+    for fam, tool in (("ipv4", "iptables-restore"), ("ipv6", "ip6tables-restore")):
+        if family not in (None, fam):
+            continue
+        out.append(f"# {fam}: load with `{tool} --noflush FILE`")
+        out.append(iptables_restore(networks, version, fam).rstrip("\n"))
+    return "\n".join(line for line in out if line) + "\n"
+
+
+def _json(networks, version, backend: str) -> str:
+    from vnetmigrate.libvirt import iptables_restore, nft_commands, tc_commands
+    from vnetmigrate.reports.envelope import dumps, envelope
+
+    data: dict = {"libvirt_version": version.version, "backend": backend,
+                  "networks": [{"name": n.name, "bridge": n.bridge, "forward_mode": n.forward_mode.value,
+                                "rules": n.has_firewall} for n in networks]}
+    if backend == "nftables":
+        data["nftables"] = {"nftables": nft_commands(networks, version)}
+        data["tc"] = [list(argv) for argv in tc_commands(networks, version)]
+    else:
+        data["iptables_restore"] = {fam: iptables_restore(networks, version, fam) for fam in ("ipv4", "ipv6")}
+    return dumps(envelope("rules", "ok", 0, data))
