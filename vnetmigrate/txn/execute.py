@@ -34,12 +34,30 @@ def run_step(step: Step, root: Path) -> dict[str, Any]:
     if step.kind == "restart":
         run_command(d["argv"])
         return {}
+    if step.kind == "dedupe":
+        return _dedupe(d["backend"], root, d["status_dir"])
     if step.kind == "verify":
         problems = VERIFIERS[d["check"]](**d["args"])
         if problems:
             raise KernelError(f"verification failed ({step.title}): " + "; ".join(problems))
         return {}
     raise ValueError(step.kind)
+
+
+def _dedupe(backend: str, root: Path, status_dir: str) -> dict[str, Any]:
+    from vnetmigrate.txn import livecheck
+
+    if backend == "nftables":
+        directory = local(root, status_dir)
+        texts = [p.read_text() for p in sorted(directory.glob("*.xml"))] if directory.is_dir() else []
+        cmds = livecheck.nft_dedupe(texts)
+        if cmds:
+            kernel.nft_apply(cmds)
+        return {"removed": len(cmds)}
+    fragments = livecheck.ipt_dedupe()
+    for family, fragment in fragments.items():
+        kernel.ipt_restore(family, fragment)
+    return {"removed": sum(f.count("\n-D ") for f in fragments.values())}
 
 
 def write_file(root: Path, path: str, content: str | None) -> None:
@@ -132,4 +150,11 @@ def _ipt_rule_counts(family: str, table: str, chains: dict[str, int]) -> list[st
     return out
 
 
-VERIFIERS = {"nft-rule-counts": _nft_rule_counts, "ipt-rule-counts": _ipt_rule_counts}
+def _libvirt_rules(status_files: list[str], version: str, backend: str, final: bool = False) -> list[str]:
+    from vnetmigrate.txn import livecheck
+
+    return livecheck.problems(status_files, version, backend, final)
+
+
+VERIFIERS = {"nft-rule-counts": _nft_rule_counts, "ipt-rule-counts": _ipt_rule_counts,
+             "libvirt-rules": _libvirt_rules}

@@ -104,11 +104,16 @@ def tables() -> set[tuple[str, str]]:
 
 def ipt_list(family: str, table: str, chain: str) -> list[str]:
     """`iptables-nft -t TABLE -S CHAIN` without the -P/-N line: the chain's rules, in order."""
+    return [line for line in ipt_show(family, table, chain).splitlines() if line.startswith("-A ")]
+
+
+def ipt_show(family: str, table: str, chain: str) -> str:
+    """The whole output of `iptables-nft -t TABLE -S CHAIN` (-P or -N line first)."""
     proc = subprocess.run([_tool(IPT[family][0]), "-w", "-t", table, "-S", chain], capture_output=True,
                           text=True, timeout=60)
     if proc.returncode != 0:
         raise KernelError(f"`{IPT[family][0]} -t {table} -S {chain}` failed: {proc.stderr.strip()}")
-    return [line for line in proc.stdout.splitlines() if line.startswith("-A ")]
+    return proc.stdout
 
 
 def ipt_restore(family: str, text: str) -> None:

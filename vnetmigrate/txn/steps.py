@@ -9,6 +9,8 @@ in the journal). Undo by state is right whether or not the step's effect happene
     file     write a file atomically under --root
     restart  run a command (restart libvirt's network daemon)
     verify   compare the live state with an expectation; changes nothing
+    dedupe   remove the extra copies of libvirt's rules a daemon restart re-created on top of
+             ours (computed from the live state when it runs: which copy libvirt recorded)
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from typing import Any
 
 from vnetmigrate.txn.snapshot import Touched
 
-KINDS = ("nft", "ipt", "file", "restart", "verify")
-KERNEL_KINDS = ("nft", "ipt", "restart")
+KINDS = ("nft", "ipt", "file", "restart", "verify", "dedupe")
+KERNEL_KINDS = ("nft", "ipt", "restart", "dedupe")
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,10 @@ def restart(title: str, argv: list[str], touches: Touched = Touched()) -> Step:
 
 def verify(title: str, check: str, **args: Any) -> Step:
     return Step("verify", title, {"check": check, "args": args})
+
+
+def dedupe(title: str, backend: str, status_dir: str, touches: Touched) -> Step:
+    return Step("dedupe", title, {"backend": backend, "status_dir": status_dir}, touches)
 
 
 @dataclass(frozen=True)
