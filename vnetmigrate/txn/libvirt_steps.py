@@ -131,3 +131,28 @@ def nft_touched() -> list[tuple[str, str]]:
 
 def ipt_step(title: str, family: str, fragment: str, chains: list[tuple[str, str]]) -> steps.Step | None:
     return steps.ipt(title, family, fragment, chains) if fragment else None
+
+
+GUARD = "vnetmigrate-guard"
+GUARDED_CHAINS = ("guest_output", "guest_input", "guest_cross")
+
+
+def nft_guard(networks: Sequence[Network], version) -> list[dict[str, Any]]:
+    """Accept rules at the head of libvirt_network's `forward` chain, ahead of its jumps.
+
+    A restarting libvirt daemon re-inserts each network's rules one `nft` call at a time at
+    the head of its chains, the reject before the accept (seen here: ~30 ms in which a
+    guest's new connections are rejected). These copies of the accepts, placed before the
+    jumps libvirt never re-inserts, carry guests' traffic through that window; the dedupe
+    step removes them (by their comment) once the daemon is done.
+    """
+    from vnetmigrate.libvirt.nft_rules import network_rules
+
+    cmds = []
+    for net in networks:
+        for rule in network_rules(net, version):
+            if rule.chain in GUARDED_CHAINS and rule.exprs[-1].json() == {"accept": None}:
+                expr = [e.json() for e in rule.exprs if "counter" not in e.json()]
+                cmds.append({"insert": {"rule": {"family": rule.family, "table": TABLE, "chain": "forward",
+                                                 "expr": expr, "comment": GUARD}}})
+    return cmds

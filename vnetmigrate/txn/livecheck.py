@@ -18,6 +18,7 @@ from vnetmigrate.libvirt.nft_rules import FAMILIES, TABLE
 from vnetmigrate.libvirt.ownership import Owner, Ownership, classify
 from vnetmigrate.libvirt.versions import Backend
 from vnetmigrate.txn import kernel
+from vnetmigrate.txn.libvirt_steps import GUARD
 
 FAMILY_NFT = {"ipv4": "ip", "ipv6": "ip6"}
 IPT_TABLES = {t for t, _p, _c in IPT_CHAINS}
@@ -65,7 +66,8 @@ def problems(status_files: list[str], version: str, backend: str, final: bool) -
 
 
 def nft_dedupe(status_files: list[str]) -> list[dict[str, Any]]:
-    """After libvirt's daemon re-created its rules on top of ours: delete the extra copies.
+    """After libvirt's daemon re-created its rules on top of ours: delete the extra copies,
+    and the guard rules (libvirt_steps.nft_guard).
 
     Duplicate rules (same chain, same expressions) lose every copy but the one libvirt's
     removal recipe names (its handle), else all but the first.
@@ -82,6 +84,10 @@ def nft_dedupe(status_files: list[str]) -> list[dict[str, Any]]:
         for chain in table.chains:
             groups: dict[str, list] = {}
             for rule in chain.rules or ():
+                if rule.comment == GUARD:
+                    cmds.append({"delete": {"rule": {"family": rule.family, "table": rule.table, "chain": rule.chain,
+                                                     "handle": rule.handle}}})
+                    continue
                 groups.setdefault(repr(_no_counters(rule.expr)), []).append(rule)
             for copies in groups.values():
                 if len(copies) < 2:

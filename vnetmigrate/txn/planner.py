@@ -146,8 +146,12 @@ def build(ev: Evidence, facts, target: str, restart: list[str] | None, restart_w
                          ipt_chains=tuple((f, t, c) for f in ("ipv4", "ipv6") for t, c in sorted(ls.IPT_CHAIN_NAMES)))
     summary["restart"] = restart
     if plan_steps and restart is not None and every:
+        if target == "nftables":
+            plan_steps.append(steps.nft("guard guests' traffic while the daemon re-creates its rules",
+                                        ls.nft_guard(every, version), ls.nft_touched()))
         plan_steps.append(steps.restart("restart libvirt's network daemon", restart, everything))
-        plan_steps.append(steps.dedupe(f"remove the copies of the {target} rules the daemon re-created on ours",
+        plan_steps.append(steps.dedupe(f"remove the guard and the copies of the {target} rules the daemon "
+                                       "re-created on ours",
                                        target, STATUS_DIR, everything))
     if plan_steps and every:
         plan_steps.append(steps.verify(f"libvirt's rules are exactly what every active network needs ({target})",
