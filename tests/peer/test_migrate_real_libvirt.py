@@ -133,9 +133,13 @@ def test_real_libvirt_switched_to_nftables_and_back(tmp_path):
             assert not [ln for ln in ipt_listing(peer.netns) if "LIBVIRT" in ln]
             assert re.search(r"<firewall name='fwRemoval' backend='nftables'>", peer.status_xml("default"))
             assert outside.ping()
-            back = subprocess.run([*vnm, "migrate", "--to", "iptables", *common], capture_output=True, text=True,
-                                  cwd=REPO)
+            with PingStream(outside.guest, REMOTE) as stream:
+                time.sleep(0.2)
+                back = subprocess.run([*vnm, "migrate", "--to", "iptables", *common], capture_output=True, text=True,
+                                      cwd=REPO)
+                time.sleep(0.2)
             assert back.returncode == 0, back.stdout + back.stderr
+            assert stream.lost == [] and len(stream.sent) > 50, f"lost {len(stream.lost)} of {len(stream.sent)}"
             assert ipt_listing(peer.netns) == original
             assert "libvirt_network" not in in_ns(peer.netns, "nft", "list", "tables")
             assert outside.ping()

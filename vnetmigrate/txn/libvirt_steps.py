@@ -156,3 +156,21 @@ def nft_guard(networks: Sequence[Network], version) -> list[dict[str, Any]]:
                 cmds.append({"insert": {"rule": {"family": rule.family, "table": TABLE, "chain": "forward",
                                                  "expr": expr, "comment": GUARD}}})
     return cmds
+
+
+IPT_GUARD = "VNM_GUARD"
+
+
+def ipt_guard(networks: Sequence[Network], version) -> dict[str, str]:
+    """Per family, a fragment putting copies of libvirt's FORWARD accepts into chain VNM_GUARD,
+    jumped to from position 1 of FORWARD (see nft_guard: libvirt's iptables backend also
+    inserts each network's reject before its accept when its daemon restarts)."""
+    from vnetmigrate.libvirt.iptables_rules import network_rules
+
+    lines: dict[str, list[str]] = {"ipv4": [], "ipv6": []}
+    for net in networks:
+        for rule in network_rules(net, version):
+            if rule.table == "filter" and rule.chain.startswith("LIBVIRT_FW") and rule.spec[-2:] == ("--jump", "ACCEPT"):
+                lines["ipv4" if rule.family == 4 else "ipv6"].append(" ".join(("-A", IPT_GUARD, *rule.spec)))
+    return {fam: f"*filter\n:{IPT_GUARD} - [0:0]\n-I FORWARD 1 -j {IPT_GUARD}\n" + "\n".join(body) + "\nCOMMIT\n"
+            for fam, body in lines.items() if body}

@@ -18,7 +18,7 @@ from vnetmigrate.libvirt.nft_rules import FAMILIES, TABLE
 from vnetmigrate.libvirt.ownership import Owner, Ownership, classify
 from vnetmigrate.libvirt.versions import Backend
 from vnetmigrate.txn import kernel
-from vnetmigrate.txn.libvirt_steps import GUARD
+from vnetmigrate.txn.libvirt_steps import GUARD, IPT_GUARD
 
 FAMILY_NFT = {"ipv4": "ip", "ipv6": "ip6"}
 IPT_TABLES = {t for t, _p, _c in IPT_CHAINS}
@@ -108,10 +108,15 @@ def _no_counters(expr: Any) -> Any:
 
 def ipt_dedupe() -> dict[str, str]:
     """Per family, a fragment deleting the extra copies of identical lines in LIBVIRT_* chains
-    and of identical jumps to them (iptables rules have no handle: any copy is as good)."""
+    and of identical jumps to them (iptables rules have no handle: any copy is as good), and
+    the guard chain (libvirt_steps.ipt_guard)."""
     out = {}
-    for save in live_iptables(kernel.chains()):
+    chains = kernel.chains()
+    for save in live_iptables(chains):
         blocks = []
+        if any(c["family"] == FAMILY_NFT[save.family] and c["table"] == "filter" and c["name"] == IPT_GUARD
+               for c in chains):
+            blocks.append(f"*filter\n-D FORWARD -j {IPT_GUARD}\n-F {IPT_GUARD}\n-X {IPT_GUARD}\nCOMMIT\n")
         for table in save.tables:
             lines = []
             for chain in table.chains:

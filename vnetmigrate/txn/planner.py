@@ -143,12 +143,17 @@ def build(ev: Evidence, facts, target: str, restart: list[str] | None, restart_w
     if old != new:
         plan_steps.append(steps.file(f"set firewall_backend = \"{target}\" in network.conf", netconf.PATH, new, old))
     everything = Touched(nft_tables=tuple(ls.nft_touched()),
-                         ipt_chains=tuple((f, t, c) for f in ("ipv4", "ipv6") for t, c in sorted(ls.IPT_CHAIN_NAMES)))
+                         ipt_chains=tuple((f, t, c) for f in ("ipv4", "ipv6")
+                                          for t, c in [*sorted(ls.IPT_CHAIN_NAMES), ("filter", ls.IPT_GUARD)]))
     summary["restart"] = restart
     if plan_steps and restart is not None and every:
         if target == "nftables":
             plan_steps.append(steps.nft("guard guests' traffic while the daemon re-creates its rules",
                                         ls.nft_guard(every, version), ls.nft_touched()))
+        else:
+            for family, frag in ls.ipt_guard(every, version).items():
+                plan_steps.append(steps.ipt(f"guard guests' {family} traffic while the daemon re-creates its rules",
+                                            family, frag, [("filter", ls.IPT_GUARD)]))
         plan_steps.append(steps.restart("restart libvirt's network daemon", restart, everything))
         plan_steps.append(steps.dedupe(f"remove the guard and the copies of the {target} rules the daemon "
                                        "re-created on ours",
