@@ -218,3 +218,25 @@ def test_bad_input_and_environment_one_error_nothing_changed(host, tmp_path):
                              str(host.root), "--state-dir", str(host.state)], capture_output=True, text=True, cwd=REPO)
     assert no_nft.returncode == 4 and "target-tool-missing" in no_nft.stdout, no_nft.stdout + no_nft.stderr
     assert host.state_now() == before
+
+
+def test_the_listing_check_sees_a_missing_rule_and_a_duplicate(host):
+    """The verification migrate relies on, against a live ruleset it must reject."""
+    from vnetmigrate.libvirt import nft_text, parse_status
+    from vnetmigrate.netns import entered
+    from vnetmigrate.txn.livecheck import expected_nft_lines, nft_listing_problems
+
+    status = [(libvirt_host.DATA / "status/default.xml").read_text()]
+    expected = expected_nft_lines(status, "11.3")
+    host.lab.nft(nft_text([parse_status(status[0]).network], "11.3"))
+    with entered(host.lab.host):
+        assert nft_listing_problems(expected, final=False) == []
+        assert [p for p in nft_listing_problems(expected, final=True) if "LIBVIRT" not in p] == []
+        host.lab.nft('delete rule ip libvirt_network guest_output handle '
+                     + host.lab.run(["nft", "-a", "list", "chain", "ip", "libvirt_network", "guest_output"])
+                     .stdout.split("accept # handle ")[1].split()[0])
+        assert [p for p in nft_listing_problems(expected, final=False)] == [
+            'missing: ip guest_output ip saddr 192.168.122.0/24 iif "virbr0" counter accept']
+        host.lab.nft('insert rule ip libvirt_network guest_cross iif "virbr0" oif "virbr0" counter accept')
+        assert 'not expected (a duplicate or a leftover): ip guest_cross iif "virbr0" oif "virbr0" counter accept' \
+            in nft_listing_problems(expected, final=True)

@@ -85,7 +85,7 @@ def run_command(argv: list[str]) -> None:
 
 def restore_to(snap: dict[str, Any], touched: Touched, root: Path) -> None:
     """Bring the `touched` objects back to `snap` (idempotent; nothing else is named)."""
-    live = snapshot.capture(touched, root)
+    live = snapshot.capture(touched, root, full=True)
     for key in live["nft"]:
         cmds = restore.nft_table(key, snap["nft"][key], live["nft"][key])
         if cmds:
@@ -156,5 +156,11 @@ def _libvirt_rules(status_files: list[str], version: str, backend: str, final: b
     return livecheck.problems(status_files, version, backend, final)
 
 
+def _nft_listing(expected: list[str], final: bool = False) -> list[str]:
+    from vnetmigrate.txn import livecheck
+
+    return livecheck.nft_listing_problems(expected, final)
+
+
 VERIFIERS = {"nft-rule-counts": _nft_rule_counts, "ipt-rule-counts": _ipt_rule_counts,
-             "libvirt-rules": _libvirt_rules}
+             "libvirt-rules": _libvirt_rules, "nft-listing": _nft_listing}

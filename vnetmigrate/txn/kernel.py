@@ -73,16 +73,20 @@ def nft_list(what: str) -> dict[str, Any] | None:
     return json.loads(text) if text.strip() else {"nftables": []}
 
 
-def nft_list_text(what: str) -> str | None:
-    """The JSON text of `nft -j list WHAT`, unparsed; None when the object does not exist."""
+def nft_list_text(what: str, json_output: bool = True) -> str | None:
+    """The text of `nft [-j] list WHAT`, unparsed; None when the object does not exist.
+
+    Plain text (no handles) takes half the time of JSON and is a fifth of its size (1,000
+    rules: 10 ms, 80 kB against 20 ms, 416 kB): what fingerprints use.
+    """
     cls = _binding()
     if cls is not None:
         nft = cls()
-        nft.set_json_output(True)
+        nft.set_json_output(json_output)
         rc, out, err = nft.cmd(f"list {what}")
     else:
-        proc = subprocess.run([_tool("nft"), "-j", *f"list {what}".split()], capture_output=True, text=True,
-                              timeout=120)
+        proc = subprocess.run([_tool("nft"), *(["-j"] if json_output else []), *f"list {what}".split()],
+                              capture_output=True, text=True, timeout=120)
         rc, out, err = proc.returncode, proc.stdout, proc.stderr
     if rc != 0:
         if "No such file or directory" in err:

@@ -8,6 +8,7 @@ lacks, duplicates and leftovers, and containers of the backend that was left.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from vnetmigrate.facts.iptables import IptablesSave, assemble, parse_listing
@@ -29,10 +30,21 @@ def live_iptables(chains: list[dict]) -> list[IptablesSave]:
     saves = []
     for family, fam in FAMILY_NFT.items():
         present = {(c["table"], c["name"]) for c in chains if c["family"] == fam and c["table"] in IPT_TABLES}
-        listed = [parse_listing(family, t, c, kernel.ipt_show(family, t, c), f"{family} {t} {c}")
+        listed = [parse_listing(family, t, c, _show(family, fam, t, c), f"{family} {t} {c}")
                   for t, c in sorted(present & wanted)]
         saves.append(assemble(family, "nft", listed, {}))
     return saves
+
+
+def _show(family: str, fam: str, table: str, chain: str) -> str:
+    """`iptables -S CHAIN`; for a built-in chain without a jump to LIBVIRT_* (its nft text
+    says so, in-process) just its policy: the rest is not libvirt's, and not worth a process."""
+    if not chain.startswith("LIBVIRT_"):
+        text = kernel.nft_list_text(f"chain {fam} {table} {chain}", json_output=False) or ""
+        if "LIBVIRT_" not in text:
+            policy = "DROP" if "policy drop" in text else "ACCEPT"
+            return f"-P {chain} {policy}\n"
+    return kernel.ipt_show(family, table, chain)
 
 
 def live_nft(chains: list[dict]) -> NftRuleset:
@@ -131,3 +143,48 @@ def ipt_dedupe() -> dict[str, str]:
         if blocks:
             out[save.family] = "".join(blocks)
     return out
+
+
+# -- the fast check for the nftables backend: `nft list` text against the model's -----------
+
+def expected_nft_lines(status_files: list[str], version: str) -> list[str]:
+    """"family chain rule" for every rule libvirt's nftables backend gives these networks,
+    as `nft list` prints it with counters stripped (the model's listing, checked against
+    real libvirt's recordings)."""
+    from vnetmigrate.libvirt.listing import expected_nft, listed_rule_text
+
+    nets = [parse_status(text).network for text in status_files]
+    return sorted(f"{fam} {chain} {listed_rule_text(r)}" for (fam, chain), rules in
+                  expected_nft(nets, get_version(version)).items() for r in rules)
+
+
+def live_nft_lines() -> list[str]:
+    out = []
+    for fam in FAMILIES:
+        text = kernel.nft_list_text(f"table {fam} {TABLE}", json_output=False) or ""
+        chain = None
+        for raw in text.splitlines():
+            line = raw.strip()
+            if line.startswith("chain ") and line.endswith("{"):
+                chain = line.split()[1]
+            elif line == "}" or not line or line.startswith(("type ", "table ", "policy ")):
+                continue
+            elif chain is not None:
+                out.append(f"{fam} {chain} {_COUNTER.sub('counter', line)}")
+    return sorted(out)
+
+
+def nft_listing_problems(expected: list[str], final: bool) -> list[str]:
+    """Every expected rule is live (and with `final`: nothing else is, no LIBVIRT_* chain either)."""
+    from collections import Counter
+
+    want, have = Counter(expected), Counter(live_nft_lines())
+    out = [f"missing: {line}" for line in sorted(want - have)]
+    if final:
+        out += [f"not expected (a duplicate or a leftover): {line}" for line in sorted(have - want)]
+        out += [f"left over: {c['family']} {c['table']} {c['name']}" for c in kernel.chains()
+                if c["name"].startswith("LIBVIRT_")]
+    return out[:20] + ([f"... and {len(out) - 20} more"] if len(out) > 20 else [])
+
+
+_COUNTER = re.compile(r"counter packets \d+ bytes \d+")

@@ -73,11 +73,24 @@ def nft_table(family: str, name: str) -> list[dict[str, Any]] | None:
     return [clean(item) for item in doc.get("nftables", []) if "metainfo" not in item]
 
 
-def ipt_table(family: str, table: str, user_chains: list[str], live_chains: list[dict]) -> dict[str, Any]:
+def ipt_table(family: str, table: str, user_chains: list[str], live_chains: list[dict],
+              full: bool = False) -> dict[str, Any]:
+    """The touched user chains of one iptables-nft table, and its built-in chains.
+
+    A built-in chain is listed with `iptables -S` only when it jumps to a touched chain (its
+    nft text says so, in-process) or `full` is asked: its other rules are not ours, and a
+    process per chain is what a capture costs.
+    """
     nft_family = FAMILY_NFT[family]
     present = {c["name"] for c in live_chains if c["family"] == nft_family and c["table"] == table}
     chains = {c: (kernel.ipt_list(family, table, c) if c in present else None) for c in user_chains}
-    builtins = {b: kernel.ipt_list(family, table, b) for b in BUILTINS.get(table, ()) if b in present}
+    builtins = {}
+    for b in BUILTINS.get(table, ()):
+        if b not in present:
+            continue
+        text = "" if full else kernel.nft_list_text(f"chain {nft_family} {table} {b}", json_output=False) or ""
+        jumps = full or any(_jumps_to(ln, user_chains) for ln in text.splitlines())
+        builtins[b] = kernel.ipt_list(family, table, b) if jumps else []
     return {"present": bool(present), "chains": chains, "builtins": builtins}
 
 
@@ -88,12 +101,13 @@ def read_file(root: Path, path: str) -> str | None:
         return None
 
 
-def capture(touched: Touched, root: Path) -> dict[str, Any]:
+def capture(touched: Touched, root: Path, full: bool = False) -> dict[str, Any]:
+    """`full`: list every built-in chain whole (what computing a restore needs)."""
     live_chains = kernel.chains() if touched.ipt_chains else []
     ipt = {}
     for key, user_chains in touched.ipt_tables().items():
         family, table = key.split()
-        ipt[key] = ipt_table(family, table, user_chains, live_chains)
+        ipt[key] = ipt_table(family, table, user_chains, live_chains, full)
     return {"touched": touched.to_dict(),
             "nft": {f"{f} {t}": nft_table(f, t) for f, t in touched.nft_tables},
             "ipt": ipt,
@@ -158,35 +172,35 @@ def probe(touched: Touched) -> str:
     """A cheap fingerprint of the touched kernel objects, for optimistic concurrency.
 
     Everything comes from libnftables in this process (iptables-nft chains are nftables
-    chains too) and is hashed as text with handles and counters cut out: no process is
-    started and no JSON parsed, so it can run before every kernel-changing step even with
-    thousands of rules (1,000 rules: a few milliseconds).
+    chains too) as plain `nft list` text with packet counters cut out: no process started,
+    no JSON parsed, so it can run before every kernel-changing step (1,000 rules: ~10 ms).
     """
     h = hashlib.sha256()
     for family, name in touched.nft_tables:
-        h.update(_volatile(kernel.nft_list_text(f"table {family} {name}") or "absent").encode())
+        h.update(_volatile(kernel.nft_list_text(f"table {family} {name}", json_output=False) or "absent").encode())
     if touched.ipt_chains:
         live = {(c["family"], c["table"], c["name"]) for c in kernel.chains()}
         for key, user_chains in touched.ipt_tables().items():
             family, table = key.split()
             fam = FAMILY_NFT[family]
             for chain in [*user_chains, *BUILTINS.get(table, ())]:
-                text = kernel.nft_list_text(f"chain {fam} {table} {chain}") if (fam, table, chain) in live else None
+                text = None
+                if (fam, table, chain) in live:
+                    text = kernel.nft_list_text(f"chain {fam} {table} {chain}", json_output=False)
                 if text is not None and chain not in user_chains:  # built-in: only the jumps to ours
-                    text = "".join(sorted(_volatile(r) for r in _RULE.findall(text) if _jumps_to(r, user_chains)))
+                    text = "\n".join(ln for ln in text.splitlines() if _jumps_to(ln, user_chains))
                 h.update(f"{key} {chain} {_volatile(text or 'absent')}".encode())
     return h.hexdigest()[:16]
 
 
-_HANDLE = re.compile(r'"handle": \d+,? ?')
-_COUNTER = re.compile(r'\{"counter": \{"packets": \d+, "bytes": \d+\}\}')
-_RULE = re.compile(r'\{"rule": \{.*?"expr": \[.*?\]\}\}')
+_COUNTER = re.compile(r"counter packets \d+ bytes \d+")
 
 
 def _volatile(text: str) -> str:
-    """nft JSON text without what changes by itself: handles and packet counters."""
-    return _COUNTER.sub('{"counter": null}', _HANDLE.sub("", text))
+    """nft text without what changes by itself: packet counters."""
+    return _COUNTER.sub("counter", text)
 
 
-def _jumps_to(text: str, chains: list[str]) -> bool:
-    return any(f'"target": "{c}"' in text for c in chains)
+def _jumps_to(line: str, chains: list[str]) -> bool:
+    words = line.split()
+    return any(w in ("jump", "goto") and i + 1 < len(words) and words[i + 1] in chains for i, w in enumerate(words))
