@@ -17,32 +17,13 @@ from pathlib import Path
 import pytest
 
 from tests.lab import libvirt_host
+from tests.lab.txn_scenario import FOREIGN_NFT
 from tests.lab.pingstream import PingStream
 from tests.lab.txn_support import REPO, nft_view
 from vnetmigrate.sandbox import fixtures
 from vnetmigrate.sandbox.topology import REMOTE_IP
 
 pytestmark = pytest.mark.lab
-FOREIGN_NFT = """
-table inet firewalld {
-  chain filter_FORWARD { type filter hook forward priority filter + 10; policy accept;
-    ct state established,related accept
-    iifname "virbr0" accept
-    oifname "virbr0" accept
-  }
-}
-table inet netavark {
-  set nv { type ipv4_addr; elements = { 10.88.0.1 }; }
-  chain forward { type filter hook forward priority filter; policy accept;
-    ip saddr @nv accept
-  }
-}
-table inet ufw-like {
-  chain input { type filter hook input priority 0; policy accept;
-    tcp dport 22 accept
-  }
-}
-"""
 
 
 class Host:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from vnetmigrate.txn.snapshot import clean
+
 FOREIGN_NFT_TABLES = {("inet", "firewalld"), ("ip", "docker-bridges"), ("inet", "netavark"), ("inet", "ufw-like")}
 REPO = Path(__file__).resolve().parents[2]
 VNM = [sys.executable, "-m", "vnetmigrate"]
@@ -44,16 +46,6 @@ def ns_run(ns: str, argv: list[str], input: str | None = None) -> str:
                           check=True).stdout
 
 
-def _clean(obj):
-    if isinstance(obj, dict):
-        if set(obj) == {"counter"} and isinstance(obj["counter"], dict):
-            return {"counter": None}
-        return {k: _clean(v) for k, v in obj.items() if k != "handle"}
-    if isinstance(obj, list):
-        return [_clean(v) for v in obj]
-    return obj
-
-
 def nft_view(ns: str) -> dict:
     """The whole ruleset: table -> {chain: {props, rules}, set: ...}, without handles and counters."""
     doc = json.loads(ns_run(ns, ["nft", "-j", "list", "ruleset"]))
@@ -65,11 +57,11 @@ def nft_view(ns: str) -> dict:
         table = f"{obj['family']} {obj.get('table', obj.get('name'))}"
         t = out.setdefault(table, {})
         if kind == "rule":
-            t.setdefault(f"chain {obj['chain']}", {}).setdefault("rules", []).append(_clean(obj["expr"]))
+            t.setdefault(f"chain {obj['chain']}", {}).setdefault("rules", []).append(clean(obj["expr"]))
         elif kind == "chain":
-            t.setdefault(f"chain {obj['name']}", {}).update(_clean({k: v for k, v in obj.items() if k != "name"}))
+            t.setdefault(f"chain {obj['name']}", {}).update(clean({k: v for k, v in obj.items() if k != "name"}))
         elif kind != "table":
-            t[f"{kind} {obj['name']}"] = _clean(obj)
+            t[f"{kind} {obj['name']}"] = clean(obj)
     return out
 
 
