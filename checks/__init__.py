@@ -26,6 +26,7 @@ MODULES = (
     "forwarding",
     "legacy_tables",
     "interrupted_transaction",
+    "nft_prerequisites",
 )
 
 

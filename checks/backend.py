@@ -23,7 +23,8 @@ def _conf_evidence(facts: HostFacts) -> Evidence:
 def _version_evidence(facts: HostFacts) -> list[Evidence]:
     ev = [_conf_evidence(facts)]
     if facts.libvirt.version_text:
-        ev.append(Evidence("command", "virtnetworkd --version", f"libvirt {facts.libvirt.version_text}"))
+        ev.append(Evidence("command", facts.libvirt.version_source or "--version",
+                           f"libvirt {facts.libvirt.version_text}"))
     return ev
 
 

@@ -1,6 +1,8 @@
-"""Where libvirt's per-network rules are: one backend, both at once, or neither."""
+"""Whether each active network has exactly the rules libvirt creates for it (the model says)."""
 
 from __future__ import annotations
+
+from collections import defaultdict
 
 from vnetmigrate.checks._commands import quote_args, restart_libvirt_network
 from vnetmigrate.checks.registry import check
@@ -9,7 +11,7 @@ from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
 
 
 @check("libvirt-rules-both-backends", "libvirt's rules are in both backends at once", Severity.WARNING,
-        needs=("libvirt_rules",))
+       needs=("libvirt_rules",))
 def both_backends(facts: HostFacts):
     rules = facts.libvirt_rules
     if rules.ipt_rule_count == 0 or rules.nft_rule_count == 0:
@@ -29,27 +31,53 @@ def both_backends(facts: HostFacts):
                                 (restart_libvirt_network(),)),))
 
 
-@check("libvirt-rules-missing", "Active networks without firewall rules", Severity.BLOCKER,
-        needs=("libvirt", "libvirt_rules"))
+def _likely_cause(facts: HostFacts, backend: str) -> str:
+    k = facts.kernel
+    if backend == "nftables" and k is not None and k.state("CONFIG_NET_ACT_CSUM") == "n":
+        return (" This kernel has no act_csum (CONFIG_NET_ACT_CSUM): libvirt 11's nftables backend then "
+                "fails to add the rules of networks it restarts, and keeps them 'active' anyway.")
+    return ""
+
+
+@check("libvirt-rules-missing", "Active networks without the rules they need", Severity.BLOCKER,
+       needs=("libvirt", "ownership"))
 def rules_missing(facts: HostFacts):
-    rules = facts.libvirt_rules
-    seen = rules.ipt_interfaces() | rules.nft_interfaces()
-    bare = [n for n in facts.libvirt.active_networks if n.creates_rules and n.bridge and n.bridge not in seen]
-    if not bare:
+    own = facts.ownership.ownership
+    by_net: dict[tuple[str, str], list] = defaultdict(list)
+    for m in own.missing:
+        by_net[(m.network, m.backend.value)].append(m)
+    if not by_net:
         return
-    names = ", ".join(f"{n.name} ({n.bridge})" for n in bare)
+    for (name, backend), missing in sorted(by_net.items()):
+        net = facts.libvirt.network(name)
+        bridge = f" ({net.bridge})" if net and net.bridge else ""
+        yield Finding(
+            "libvirt-rules-missing", Severity.BLOCKER,
+            f"Network {name}{bridge} is active but {len(missing)} of its {backend} rules are missing",
+            f"libvirt reports {name} active with its rules in the {backend} backend, but the kernel does not "
+            "have all the rules libvirt creates for it: its guests lose NAT, forwarding or access to the host. "
+            "This is how a backend switch fails silently, and what `nft flush ruleset` by nftables.service "
+            "leaves behind." + _likely_cause(facts, backend),
+            evidence=tuple(Evidence("rule", m.where, f"missing: {m.text}") for m in missing),
+            workarounds=(Workaround("Restart libvirt's network daemon so it re-creates the rules, then scan again",
+                                    (restart_libvirt_network(),)),
+                         Workaround("If they are still missing, restart the network to see libvirt's error",
+                                    (f"virsh net-destroy {quote_args([name])} && virsh net-start {quote_args([name])}",))))
+
+
+@check("libvirt-unexpected-rules", "Rules inside libvirt's chains that libvirt did not create", Severity.WARNING,
+       needs=("ownership",))
+def unexpected_rules(facts: HostFacts):
+    from vnetmigrate.libvirt.ownership import Owner
+
+    items = facts.ownership.ownership.of(Owner.UNEXPECTED)
+    if not items:
+        return
     yield Finding(
-        "libvirt-rules-missing", Severity.BLOCKER,
-        f"{len(bare)} active network(s) have no firewall rules in either backend: {names}",
-        "libvirt reports these networks active, yet neither the LIBVIRT_* chains nor the "
-        "libvirt_network tables mention their bridges: guests get no NAT and no forwarding. "
-        "This is how a backend switch fails silently (for example libvirt 11 without the kernel's "
-        "act_csum), and what `nft flush ruleset` by nftables.service leaves behind.",
-        evidence=tuple(Evidence("fact", n.status_path or n.name,
-                                f"active, {n.forward_mode}, bridge {n.bridge}, "
-                                f"recipe backend {n.status_backend or 'none'}") for n in bare),
-        workarounds=(Workaround("Restart libvirt's network daemon so it re-creates the rules, then scan again",
-                                (restart_libvirt_network(),)),
-                     Workaround("If they are still missing, restart each network to see libvirt's error",
-                                tuple(f"virsh net-destroy {quote_args([n.name])} && virsh net-start {quote_args([n.name])}"
-                                      for n in bare))))
+        "libvirt-unexpected-rules", Severity.WARNING,
+        f"{len(items)} rule(s) or chain(s) inside libvirt's firewall objects are not libvirt's",
+        "libvirt rebuilds its chains and tables at will (network start and stop, daemon restart, a backend "
+        "switch): anything someone added inside them is lost then, silently. Keep your own rules in your "
+        "own chains or tables." + (f" (Model: libvirt {facts.ownership.ownership.version}; "
+                                   + "; ".join(facts.ownership.notes) + ")" if facts.ownership.notes else ""),
+        evidence=tuple(Evidence(i.kind, i.where, i.text or i.reason) for i in items))

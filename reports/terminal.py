@@ -6,7 +6,7 @@ import io
 from typing import Any
 
 from rich.console import Console
-from rich.panel import Panel
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -40,25 +40,28 @@ def placement_lines(data: dict[str, Any]) -> Text:
     return out
 
 
-def finding_panel(f: dict[str, Any]) -> Panel:
-    body = Text()
-    if f["summary"]:
-        body.append(printable(f["summary"]) + "\n")
-    if f["evidence"]:
-        body.append("\nEvidence\n", style="bold")
-        for e in f["evidence"]:
-            body.append(f"  {printable(e['where'])}", style="bold")
-            body.append(f"  {printable(e['detail'])}\n" if e["detail"] else "\n")
-    for i, w in enumerate(f["workarounds"], 1):
-        body.append(f"\nWorkaround {i}: ", style="bold")
-        body.append(printable(w["hint"]) + (f"  [{view.REPAIRABLE}]" if w["repairable"] else "") + "\n")
-        for cmd in w["commands"]:
-            body.append(f"  $ {printable(cmd)}\n", style="green")
-    for link in f["links"]:
-        body.append(f"\n  see {printable(link)}", style="dim")
+def print_finding(f: dict[str, Any], console: Console) -> None:
+    """One finding: a heading line, then indented text. Commands are printed unwrapped (the
+    terminal folds them visually) so a copied command is exactly one line."""
     sev = f["severity"]
-    title = Text.assemble((sev.upper(), STYLE[sev]), "  ", printable(f["title"]), f"  [{printable(f['id'])}]")
-    return Panel(body, title=title, title_align="left", border_style=STYLE[sev])
+    console.print(Text.assemble((f" {sev.upper()} ", f"reverse {STYLE[sev]}"), " ", (printable(f["title"]), "bold"),
+                                (f"  [{printable(f['id'])}]", "dim")))
+    if f["summary"]:
+        console.print(Padding(Text(printable(f["summary"])), (0, 0, 0, 2)))
+    if f["evidence"]:
+        console.print(Text("  Evidence", style="bold"))
+        for e in f["evidence"]:
+            line = Text.assemble(("    " + printable(e["where"]), "bold"),
+                                 ("  " + printable(e["detail"])) if e["detail"] else "")
+            console.print(line)
+    for i, w in enumerate(f["workarounds"], 1):
+        hint = printable(w["hint"]) + (f"  [{view.REPAIRABLE}]" if w["repairable"] else "")
+        console.print(Padding(Text.assemble((f"Workaround {i}: ", "bold"), hint), (0, 0, 0, 2)))
+        for cmd in w["commands"]:
+            console.print(Text(f"    $ {printable(cmd)}", style="green"), soft_wrap=True)
+    for link in f["links"]:
+        console.print(Text(f"  see {printable(link)}", style="dim"), soft_wrap=True)
+    console.print()
 
 
 def render(doc: dict[str, Any], console: Console) -> None:
@@ -72,7 +75,7 @@ def render(doc: dict[str, Any], console: Console) -> None:
     if not data["findings"]:
         console.print(Text("No findings.", style="green"))
     for f in data["findings"]:
-        console.print(finding_panel(f))
+        print_finding(f, console)
     if doc["errors"]:
         console.print(Text("Errors (parts that could not be read or checked):", style="bold red"))
         for e in doc["errors"]:

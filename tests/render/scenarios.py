@@ -14,8 +14,9 @@ from vnetmigrate.evidence import Evidence
 from vnetmigrate.reports.envelope import scan_envelope
 from vnetmigrate.scan import analyse
 
-# A network name libvirt's XML can carry, full of what HTML, Markdown and shells treat specially.
-HOSTILE = '<script>alert("pwned")</script><img src=x onerror=alert(1)> & `tick` | [bold]pipe[/bold] **bold**'
+# A network name libvirt's XML can carry (no '/': libvirt and the model refuse that), full of what
+# HTML, Markdown, rich and shells treat specially.
+HOSTILE = '<script>alert("pwned")<script><img src=x onerror=alert(1)> & `tick` | [bold]pipe[red] **bold**'
 NFT_CONF = {"/etc/libvirt/network.conf": 'firewall_backend = "nftables"\n'}
 
 

@@ -58,7 +58,7 @@ def test_hostile_names_cannot_become_html_or_markup():
     md, doc = report(scenarios.hostile_evidence)
     prose = outside_code(md)
     assert re.findall(r"(?<!\\)[<>]", prose) == []  # escaped, so no renderer takes them for HTML
-    assert r"\<script\>alert(" in prose and r"\*\*bold\*\*" in prose and r"\| \[bold\]pipe\[/bold\]" in prose
+    assert r"\<script\>alert(" in prose and r"\*\*bold\*\*" in prose and r"\| \[bold\]pipe\[red\]" in prose
     hostile_command = next(c for f in doc["data"]["findings"] for w in f["workarounds"]
                            for c in w["commands"] if "<script>" in c)
     assert any(hostile_command in block for block in fenced_blocks(md))  # copyable as is

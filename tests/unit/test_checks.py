@@ -206,3 +206,111 @@ def test_nft_binding_fallback_is_said():
     assert "nft-binding-missing" in ids(ev, Severity.INFO)
     ev.meta["nft_via"] = "libnftables"
     assert "nft-binding-missing" not in ids(ev)
+
+
+# -- the model's classification on recorded real switches --------------------------------------
+def recorded_host(combo: str, when: str, conf: str, drop_status=(), extra_ipt: str = "") -> object:
+    """Evidence of a host as libvirt 11.3 left it in a recorded switch scenario."""
+    import json as _json
+
+    from tests.unit.builders import DATA, RECORDED
+
+    base = RECORDED / combo / when
+    files = {"/etc/libvirt/network.conf": conf}
+    for status in sorted((base / "status").glob("*.xml")):
+        files[f"/etc/libvirt/qemu/networks/{status.name}"] = (DATA / "networks" / status.name).read_text()
+        if status.stem not in drop_status:
+            files[f"/run/libvirt/network/{status.name}"] = status.read_text()
+    nft = [o for o in _json.loads((base / "nft-ruleset.json").read_text())["nftables"] if "metainfo" not in o]
+    v4 = (base / "iptables-save.txt").read_text()
+    if extra_ipt:
+        v4 = v4.replace("COMMIT\n", extra_ipt + "COMMIT\n", 2).replace(extra_ipt + "COMMIT\n", "COMMIT\n", 1)
+    return make_evidence(files=files, nft_objects=tuple(nft), ipv4_save=v4,
+                         ipv6_save=(base / "ip6tables-save.txt").read_text())
+
+
+def test_switch_back_leaves_emptied_libvirt_network_tables():
+    ev = recorded_host("11.3-switch-back", "after", 'firewall_backend = "iptables"\n')
+    out = run_all(build(ev))
+    (f,) = [f for f in out.findings if f.id == "libvirt-leftover-rules"]
+    assert {e.where for e in f.evidence} == {"ip libvirt_network", "ip6 libvirt_network"}
+    assert f.workarounds[0].commands == ("nft delete table ip libvirt_network", "nft delete table ip6 libvirt_network")
+    assert not [f for f in out.findings if f.id in ("libvirt-rules-missing", "libvirt-unexpected-rules")]
+
+
+def test_switch_to_nftables_is_clean_apart_from_the_empty_chains():
+    ev = recorded_host("11.3-switch", "after", NFT_CONF)
+    found = {f.id: f for f in run_all(build(ev)).findings}
+    assert "libvirt-leftover-chains" in found
+    assert not {"libvirt-rules-missing", "libvirt-unexpected-rules", "libvirt-leftover-rules"} & set(found)
+
+
+def test_rules_of_a_network_that_is_no_longer_active_are_leftovers():
+    ev = recorded_host("11.3-switch-back", "after", 'firewall_backend = "iptables"\n', drop_status=("route",))
+    (f,) = [f for f in run_all(build(ev)).findings if f.id == "libvirt-leftover-rules"]
+    route_rules = [c for c in f.workarounds[0].commands if "-D LIBVIRT_" in c]
+    assert route_rules and all(c.startswith("iptables-nft -t ") or c.startswith("ip6tables-nft -t ")
+                               for c in route_rules)
+
+
+def test_a_rule_added_inside_libvirts_chain_is_unexpected():
+    extra = "-A LIBVIRT_FWI -d 192.168.122.10/32 -o virbr0 -p tcp -m tcp --dport 22 -j ACCEPT\n"
+    ev = recorded_host("11.3-switch-back", "after", 'firewall_backend = "iptables"\n', extra_ipt=extra)
+    (f,) = [f for f in run_all(build(ev)).findings if f.id == "libvirt-unexpected-rules"]
+    assert any("--dport 22" in e.detail for e in f.evidence)
+
+
+def test_silent_switch_failure_names_the_network_and_its_missing_rules():
+    ev = recorded_host("11.3-switch-no-act-csum", "after", NFT_CONF)
+    out = run_all(build(ev))
+    missing = [f for f in out.findings if f.id == "libvirt-rules-missing"]
+    assert missing and all(f.severity == Severity.BLOCKER for f in missing)
+    assert any("Network default (virbr0)" in f.title for f in missing)
+    assert any("masquerade" in e.detail for f in missing for e in f.evidence)
+
+
+# -- nftables-prerequisites ---------------------------------------------------------------------
+CONFIG = "CONFIG_NF_TABLES=y\nCONFIG_NET_CLS_U32=y\nCONFIG_NET_SCH_HTB=m\n"
+
+
+def kernel_host(config: str | None, sched=(), **kw):
+    ev = host(NFT_CONF, backend="nftables", leftover=True, nft=True, **kw)
+    ev.meta["kernel_release"] = "6.18.0"
+    ev.add_file(__import__("vnetmigrate.evidence", fromlist=["x"]).FileRecord(
+        "/proc/config.gz", config, None if config is not None else "absent"))
+    ev.listings["/lib/modules/6.18.0/kernel/net/sched"] = list(sched)
+    return ev
+
+
+def test_kernel_without_act_csum_is_a_blocker_for_libvirt_11():
+    ev = kernel_host(CONFIG + "# CONFIG_NET_ACT_CSUM is not set\n")
+    (f,) = [f for f in run_all(build(ev)).findings if f.id == "nftables-prerequisites"]
+    assert f.severity == Severity.BLOCKER and "act_csum" in f.title
+    assert f.evidence[0].where == "/proc/config.gz: CONFIG_NET_ACT_CSUM=n"
+
+
+def test_act_csum_as_module_or_builtin_is_quiet():
+    assert "nftables-prerequisites" not in ids(kernel_host(CONFIG + "CONFIG_NET_ACT_CSUM=m\n"))
+    ev = kernel_host(CONFIG + "# CONFIG_NET_ACT_CSUM is not set\n", sched=("act_csum.ko.xz",))
+    assert "nftables-prerequisites" not in ids(ev)
+
+
+def test_unreadable_kernel_config_is_said_not_guessed():
+    (f,) = [f for f in run_all(build(kernel_host(None))).findings if f.id == "nftables-prerequisites"]
+    assert f.severity == Severity.WARNING and "Cannot tell" in f.title
+
+
+def test_libvirt_10_needs_no_tc_and_iptables_backend_needs_nothing():
+    ev = kernel_host(CONFIG + "# CONFIG_NET_ACT_CSUM is not set\n", libvirt_version="10.6.0")
+    assert "nftables-prerequisites" not in ids(ev)
+    ev = make_evidence(files=libvirt_files(IPT_CONF), ipv4_save=ipt(LIBVIRT_IPT))
+    ev.meta["kernel_release"] = "6.18.0"
+    assert "nftables-prerequisites" not in ids(ev)
+
+
+def test_upgrade_from_libvirt_9_is_judged_by_what_libvirt_11_needs():
+    ev = kernel_host(CONFIG + "# CONFIG_NET_ACT_CSUM is not set\n", libvirt_version="9.0.0")
+    ev.files["/etc/libvirt/network.conf"] = __import__("vnetmigrate.evidence", fromlist=["x"]).FileRecord(
+        "/etc/libvirt/network.conf", "# shipped, unset\n")
+    (f,) = [f for f in run_all(build(ev)).findings if f.id == "nftables-prerequisites"]
+    assert "after the switch" in f.title and "libvirt 11 and later" in f.summary

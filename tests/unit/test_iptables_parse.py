@@ -16,7 +16,7 @@ def test_libvirt_chains_rules_and_policies():
     first = fwi.rules[0]
     assert first.index == 1 and first.out_interface == "virbr0" and first.target == "ACCEPT"
     assert first.option("--ctstate") == ("RELATED,ESTABLISHED", False)
-    nat = save.chain("nat", "LIBVIRT_PRT").rules[0]
+    nat = save.chain("nat", "LIBVIRT_PRT").rules[2]  # the tcp MASQUERADE rule
     assert nat.option("-d") == ("192.168.122.0/24", True)
 
 

@@ -19,15 +19,16 @@ def test_isolated_network_has_no_forward():
 
 @pytest.mark.parametrize("xml, message", [
     ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">]><network><name>&lol;</name></network>',
-     "DOCTYPE or ENTITY"),
-    ("<network><name>x</name>", "malformed XML"),
-    ("<network><name>&ext;</name></network>", "malformed XML"),
+     "DOCTYPE declaration is not allowed"),
+    ("<network><name>x</name>", "not well-formed XML"),
+    ("<network><name>&ext;</name></network>", "undefined entity"),
     ("<domain><name>x</name></domain>", "expected <network>"),
     ("<network><bridge name='virbr0'/></network>", "no <name>"),
-    ("""<network><name>x</name><bridge name='virbr0"; flush ruleset'/></network>""", "not a valid Linux interface"),
-    ("<network><name>x</name><bridge name='averyveryverylongname'/></network>", "not a valid Linux interface"),
-    ("<network><name>x</name><forward mode='nat' dev='eth0 ; reboot'/></network>", "not a valid Linux interface"),
-    ("<network><name>x</name><ip address='300.1.1.1' prefix='24'/></network>", "bad <ip>"),
+    ("""<network><name>x</name><bridge name='virbr0"; flush ruleset'/></network>""", "interface name"),
+    ("""<network><name>x</name><bridge name='vbr";flush'/></network>""", "contains characters other than"),
+    ("<network><name>x</name><bridge name='averyveryverylongname'/></network>", "longer than 15 bytes"),
+    ("<network><name>x</name><forward mode='nat' dev='eth0 ; reboot'/></network>", "contains characters other"),
+    ("<network><name>x</name><ip address='300.1.1.1' prefix='24'/></network>", "is not an IP address"),
 ])
 def test_hostile_or_malformed_xml_is_refused(xml, message):
     with pytest.raises(InputError) as err:

@@ -52,13 +52,13 @@ def migrate(
         found = blockers(mplan, result)
         for b in found:
             b["forced"] = b["forcible"] and b["id"] in force
+        if mplan.nothing_to_do:
+            render("migrate", mplan, found, ExitCode.OK, format.value, output, extra)
+            return int(ExitCode.OK)
         if unforced(found, force):
             extra["refused"] = "blockers found; nothing was changed (use --force BLOCKER_ID for each forcible one)"
             render("migrate", mplan, found, ExitCode.BLOCKERS, format.value, output, extra)
             return int(ExitCode.BLOCKERS)
-        if mplan.nothing_to_do:
-            render("migrate", mplan, found, ExitCode.OK, format.value, output, extra)
-            return int(ExitCode.OK)
         with entered(netns):
             outcome = engine.run(mplan.plan, state, root, netns=netns, command="migrate")
     extra["transaction"] = outcome.to_dict()

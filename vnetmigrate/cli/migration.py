@@ -41,7 +41,7 @@ def prepare(target: str, netns: str | None, root: Path, state_dir: Path, restart
     result = analyse(ev)
     extra = []
     try:
-        argv, why = daemon.restart_argv(restart_command, no_restart)
+        argv, why = daemon.restart_argv(restart_command, no_restart, netns)
     except InputError as exc:
         if restart_command:
             raise
@@ -57,10 +57,19 @@ def prepare(target: str, netns: str | None, root: Path, state_dir: Path, restart
     return mplan, result
 
 
+# Scan's blockers that concern only the nftables backend: moot when going back to iptables
+# (which is these findings' own first workaround).
+NFTABLES_ONLY = {"docker-forward-drop", "ufw-blocks-guests", "port-forward-nat-guest", "nftables-prerequisites"}
+# What a migration repairs by itself: it adds the target backend's rules to every network
+# that lacks any (and migrate rolls back an interrupted transaction before it plans).
+MIGRATION_FIXES = {"libvirt-rules-missing", "interrupted-transaction"}
+
+
 def blockers(mplan, result) -> list[dict[str, Any]]:
-    """Every blocker: the scan's findings of severity blocker, then the plan's own."""
+    """Every blocker: the scan's findings of severity blocker that concern the target, then the plan's own."""
     out = [{"id": f.id, "title": f.title, "detail": f.summary, "forcible": True, "source": "scan"}
-           for f in result.findings if f.severity.value == "blocker"]
+           for f in result.findings if f.severity.value == "blocker" and f.id not in MIGRATION_FIXES
+           and not (mplan.target == "iptables" and f.id in NFTABLES_ONLY)]
     return out + [{**b.to_dict(), "source": "plan"} for b in mplan.blockers]
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 from vnetmigrate.errors import InputError
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.facts.docker import DockerFacts
@@ -43,6 +45,9 @@ from vnetmigrate.facts.ufw import build as build_ufw
 from vnetmigrate.facts.units import Units
 from vnetmigrate.facts.units import build as build_units
 
+if TYPE_CHECKING:
+    from vnetmigrate.libvirt.ownership import Ownership
+
 
 @dataclass(frozen=True)
 class IptablesFacts:
@@ -75,6 +80,7 @@ class HostFacts:
     port_forwards: tuple[PortForward, ...] | None = None
     transactions: TxnFacts | None = None
     kernel: KernelFacts | None = None
+    ownership: "HostOwnership | None" = None
     errors: tuple[dict[str, str], ...] = field(default=())
 
     def missing(self, names: tuple[str, ...]) -> list[str]:
@@ -160,6 +166,22 @@ def _managers(ev: Evidence, parts: dict[str, object], attempt) -> None:
         attempt("port_forwards", lambda: build_portfwd(ev, libvirt, saves, nft))
 
 
+@dataclass(frozen=True)
+class HostOwnership:
+    """The model's classification of libvirt's live tables, chains and rules (see
+    vnetmigrate.libvirt.ownership), with notes on how it was made (the modelled version)."""
+
+    ownership: "Ownership"
+    notes: tuple[str, ...] = ()
+
+
+def _ownership(ev: Evidence, parts: dict[str, object]) -> HostOwnership:
+    from vnetmigrate.libvirt.host import host_ownership
+
+    ownership, notes = host_ownership(ev, HostFacts(**parts))
+    return HostOwnership(ownership, tuple(notes))
+
+
 def build(ev: Evidence) -> HostFacts:
     errors: list[dict[str, str]] = []
     parts: dict[str, object] = {}
@@ -187,6 +209,8 @@ def build(ev: Evidence) -> HostFacts:
     _managers(ev, parts, attempt)
     if ev.command("txn.journals") is not None:
         attempt("transactions", lambda: build_txn(ev))
+    if parts.get("libvirt") is not None and (parts.get("iptables") is not None or parts.get("nft") is not None):
+        attempt("ownership", lambda: _ownership(ev, parts))
     libvirt = parts.get("libvirt")
     if libvirt is not None:
         errors.extend({"unit": "facts.libvirt", "message": m} for m in libvirt.errors)

@@ -8,7 +8,7 @@ from vnetmigrate.errors import InputError
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.facts.nft import NftRuleset
 from vnetmigrate.facts.units import Units
-from vnetmigrate.libvirt.summary import safe_xml
+from vnetmigrate.libvirt.safexml import parse_xml
 
 ZONE_DIRS = ("/etc/firewalld/zones", "/usr/lib/firewalld/zones")
 
@@ -50,7 +50,7 @@ def build(ev: Evidence, units: Units, nft: NftRuleset | None, tools: dict[str, s
             name = rec.path.rsplit("/", 1)[1][:-4]
             zones.add(name)
             try:
-                root = safe_xml(rec.content or "", rec.path)
+                root = parse_xml(rec.content or "", rec.path)
             except InputError:
                 continue
             for iface in root.findall("interface"):

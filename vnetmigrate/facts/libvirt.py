@@ -34,6 +34,7 @@ class LibvirtFacts:
     after_upgrade: BackendChoice
     networks: tuple[NetworkSummary, ...] = ()
     errors: tuple[str, ...] = field(default=())
+    version_source: str | None = None  # the command that told the version
 
     @property
     def version_text(self) -> str | None:
@@ -93,11 +94,11 @@ def choose(version, configured, priority, reason_priority, tools, assumed) -> Ba
 
 def build(ev: Evidence, system: SystemFacts) -> LibvirtFacts:
     errors: list[str] = []
-    version = None
+    version, version_source = None, None
     for key in ("virtnetworkd.version", "libvirtd.version"):
         rec = ev.command(key)
         if rec and rec.ok and (v := parse_version(rec.stdout)):
-            version = v
+            version, version_source = v, rec.display
             break
     conf_rec = ev.file(netconf.PATH)
     configured, line = None, None
@@ -111,16 +112,21 @@ def build(ev: Evidence, system: SystemFacts) -> LibvirtFacts:
             configured, line = str(setting.value), setting.line
     priority, why = distro_priority(system.os)
     assumed = "assumed" in why
+    networks = _networks(ev, errors)
     effective = choose(version, configured, priority, why, system.tools, assumed)
-    if version is None and effective.backend is not None:
+    active = [n for n in networks if n.active and n.creates_rules]
+    if version is None and configured is None and active and not any(n.status_backend for n in active):
+        effective = BackendChoice("iptables", "libvirt's version could not be read, but the status files of its "
+                                  "active networks carry no removal recipe, which libvirt writes since it has two "
+                                  "backends: it predates the nftables backend", assumption=True)
+    elif version is None and effective.backend is not None:
         effective = BackendChoice(effective.backend, effective.reason + " (libvirt's version could not be "
                                   "read: assumed >= 10.4, which has both backends)", assumption=True)
     after = choose(None, configured, ("nftables", "iptables"),
                    "a libvirt >= 10.4 that prefers nftables (Fedora >= 41, upstream default)", system.tools, False)
-    networks = _networks(ev, errors)
     return LibvirtFacts(version=version, network_conf_present=conf_rec is not None and conf_rec.exists,
                         configured_backend=configured, configured_line=line, effective=effective,
-                        after_upgrade=after, networks=networks, errors=tuple(errors))
+                        after_upgrade=after, networks=networks, errors=tuple(errors), version_source=version_source)
 
 
 def _networks(ev: Evidence, errors: list[str]) -> tuple[NetworkSummary, ...]:

@@ -17,9 +17,13 @@ from vnetmigrate.errors import InputError
 DAEMONS = ("virtnetworkd", "libvirtd")
 
 
-def running() -> str | None:
-    """The name of the first libvirt network daemon found running, or None."""
+def running(netns: str | None = None) -> str | None:
+    """The name of the first libvirt network daemon running in `netns` (None: ours), or None.
+
+    Daemons in other network namespaces (containers, test peers) manage other firewalls.
+    """
     try:
+        here = os.stat(f"/run/netns/{netns}" if netns else "/proc/self/ns/net").st_ino
         pids = [p for p in os.listdir("/proc") if p.isdigit()]
     except OSError:
         return None
@@ -27,13 +31,15 @@ def running() -> str | None:
     for pid in pids:
         try:
             with open(f"/proc/{pid}/comm") as fh:
-                names.add(fh.read().strip())
+                name = fh.read().strip()
+            if name in DAEMONS and os.stat(f"/proc/{pid}/ns/net").st_ino == here:
+                names.add(name)
         except OSError:
             continue
     return next((d for d in DAEMONS if d in names), None)
 
 
-def restart_argv(command: str | None, no_restart: bool) -> tuple[list[str] | None, str]:
+def restart_argv(command: str | None, no_restart: bool, netns: str | None = None) -> tuple[list[str] | None, str]:
     """(argv or None, why) for the restart step."""
     if no_restart:
         return None, "--no-restart: libvirt's network daemon is not restarted (restart it yourself)"
@@ -45,7 +51,7 @@ def restart_argv(command: str | None, no_restart: bool) -> tuple[list[str] | Non
         if not argv:
             raise InputError("--restart-command is empty")
         return argv, "--restart-command"
-    daemon = running()
+    daemon = running(netns)
     if daemon is None:
         return None, "no libvirt network daemon runs: nothing to restart"
     systemctl = which("systemctl")
