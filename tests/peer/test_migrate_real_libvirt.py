@@ -3,8 +3,9 @@
 Networks started under the iptables backend; `migrate --restart-command <peer restart>`
 switches to nftables: the result must equal what real libvirt creates for the same networks
 under nftables, with no LIBVIRT_* chain left and no rule twice; a guest's pings to the
-outside keep flowing (100 a second, none lost) while the daemon restarts; `migrate --to
-iptables` returns to the original listing. The peer's `tc` is a shim (this kernel lacks
+outside keep flowing (100 a second, none lost) while the daemon restarts; `rollback` undoes
+it exactly (the daemon restarted again), and after a second migration `migrate --to
+iptables` returns to the original listing, again without a lost ping. The peer's `tc` is a shim (this kernel lacks
 act_csum, see HACKING.md), so the DHCP checksum filter is logged, not loaded.
 """
 
@@ -134,6 +135,20 @@ def test_real_libvirt_switched_to_nftables_and_back(tmp_path):
             assert not [ln for ln in ipt_listing(peer.netns) if "LIBVIRT" in ln]
             assert re.search(r"<firewall name='fwRemoval' backend='nftables'>", peer.status_xml("default"))
             assert outside.ping()
+            # Undo it exactly (the daemon restarted again under iptables), then migrate again.
+            with PingStream(outside.guest, REMOTE) as stream:
+                time.sleep(0.2)
+                undo = subprocess.run([*vnm, "rollback", "--state-dir", str(tmp_path / "state")],
+                                      capture_output=True, text=True, cwd=REPO)
+                time.sleep(0.2)
+            assert undo.returncode == 0, undo.stdout + undo.stderr
+            assert stream.lost == [] and len(stream.sent) > 50, f"lost {len(stream.lost)} of {len(stream.sent)}"
+            assert ipt_listing(peer.netns) == original
+            assert re.search(r"<firewall name='fwRemoval' backend='iptables'>", peer.status_xml("default"))
+            again = subprocess.run([*vnm, "migrate", *common, "--force", "nftables-prerequisites"],
+                                   capture_output=True, text=True, cwd=REPO)
+            assert again.returncode == 0, again.stdout + again.stderr
+            assert libvirt_nft(peer.netns) == expected
             with PingStream(outside.guest, REMOTE) as stream:
                 time.sleep(0.2)
                 back = subprocess.run([*vnm, "migrate", "--to", "iptables", *common], capture_output=True, text=True,

@@ -117,6 +117,7 @@ def rollback(jr: Journal, snap: dict[str, Any], intents: list[dict[str, Any]], r
     errors: list[str] = []
     _note(jr, errors, "rollback", reason=reason)
     restart: list[str] | None = None
+    settle: dict[str, Any] | None = None
     for intent in reversed(intents):
         try:
             execute.undo_step(intent, snap, root)
@@ -126,6 +127,7 @@ def rollback(jr: Journal, snap: dict[str, Any], intents: list[dict[str, Any]], r
         else:
             _note(jr, errors, "undone", step=intent["step"])
         restart = restart or intent["undo"].get("restart_after_restore")
+        settle = settle or intent["undo"].get("settle")
     # Only what the started steps touched is restored and compared: a step that never ran
     # changed nothing, and someone else's change to its objects is not ours to undo.
     touched = Touched()
@@ -135,8 +137,7 @@ def rollback(jr: Journal, snap: dict[str, Any], intents: list[dict[str, Any]], r
         # The daemon was restarted under the new configuration: restart it under the old one,
         # then restore again what it re-created on top of the restored state.
         try:
-            execute.run_command(restart)
-            execute.restore_to(snap, touched, root)
+            execute.restart_again(restart, settle, snap, touched, root)
         except Exception as exc:
             errors.append(f"restart after rollback: {_message(exc)}")
     try:

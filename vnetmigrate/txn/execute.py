@@ -83,20 +83,49 @@ def run_command(argv: list[str]) -> None:
                           f"{(proc.stderr or proc.stdout).strip()[-500:]}")
 
 
+def restart_again(argv: list[str], settle: dict[str, Any] | None, snap: dict[str, Any], touched: Touched,
+                  root: Path) -> None:
+    """Rollback after a daemon restart: restart it under the old configuration.
+
+    With `settle` (libvirt's daemon): guard guests' traffic, restart, then remove the guard
+    and the copies of the old rules it re-created, keeping the ones its status files name.
+    Without: restart, then restore the snapshot again over whatever the command re-created.
+    """
+    if not settle:
+        run_command(argv)
+        restore_to(snap, touched, root)
+        return
+    guard = settle.get("guard") or {}
+    if guard.get("nft"):
+        kernel.nft_apply(guard["nft"])
+    for family, fragment in (guard.get("ipt") or {}).items():
+        kernel.ipt_restore(family, fragment)
+    run_command(argv)
+    _dedupe(settle["backend"], root, settle["status_dir"])
+
+
 def restore_to(snap: dict[str, Any], touched: Touched, root: Path) -> None:
-    """Bring the `touched` objects back to `snap` (idempotent; nothing else is named)."""
+    """Bring the `touched` objects back to `snap` (idempotent; nothing else is named).
+
+    Make before break here too: objects the snapshot has are restored first, objects it
+    lacks are removed last, so rolling back a migration never leaves guests without rules.
+    """
     live = snapshot.capture(touched, root, full=True)
+    fill, drop = [], []
     for key in live["nft"]:
         cmds = restore.nft_table(key, snap["nft"][key], live["nft"][key])
         if cmds:
-            kernel.nft_apply(cmds)
+            (drop if snap["nft"][key] is None else fill).append(lambda c=cmds: kernel.nft_apply(c))
     for key in live["ipt"]:
         family, table = key.split()
         fragment = restore.ipt_table(table, snap["ipt"][key], live["ipt"][key])
+        removing = all(rules is None for rules in snap["ipt"][key]["chains"].values())
         if fragment:
-            kernel.ipt_restore(family, fragment)
+            (drop if removing else fill).append(lambda f=family, t=fragment: kernel.ipt_restore(f, t))
         if not snap["ipt"][key]["present"]:
-            _drop_empty_table(family, table)
+            drop.append(lambda f=family, t=table: _drop_empty_table(f, t))
+    for action in fill + drop:
+        action()
     for path in live["files"]:
         if live["files"][path] != snap["files"][path]:
             write_file(root, path, snap["files"][path])

@@ -157,7 +157,9 @@ def build(ev: Evidence, facts, target: str, restart: list[str] | None, restart_w
             for family, frag in ls.ipt_guard(every, version).items():
                 plan_steps.append(steps.ipt(f"guard guests' {family} traffic while the daemon re-creates its rules",
                                             family, frag, [("filter", ls.IPT_GUARD)]))
-        plan_steps.append(steps.restart("restart libvirt's network daemon", restart, everything))
+        back = {"nft": ls.nft_guard(every, version)} if source == "nftables" else {"ipt": ls.ipt_guard(every, version)}
+        plan_steps.append(steps.restart("restart libvirt's network daemon", restart, everything,
+                                        settle={"backend": source, "status_dir": STATUS_DIR, "guard": back}))
         plan_steps.append(steps.dedupe(f"remove the guard and the copies of the {target} rules the daemon "
                                        "re-created on ours",
                                        target, STATUS_DIR, everything))

@@ -47,6 +47,8 @@ class Step:
             undo["old_content"] = self.data["old_content"]
         if self.kind == "restart":
             undo["restart_after_restore"] = self.data["argv"]
+            if self.data.get("settle"):
+                undo["settle"] = self.data["settle"]
         return undo
 
     def to_dict(self) -> dict[str, Any]:
@@ -75,9 +77,18 @@ def file(title: str, path: str, content: str | None, old_content: str | None) ->
                 Touched(files=(path,)))
 
 
-def restart(title: str, argv: list[str], touches: Touched = Touched()) -> Step:
-    """Run `argv`; `touches`: what the command may change (libvirt's tables and chains)."""
-    return Step("restart", title, {"argv": list(argv)}, touches)
+def restart(title: str, argv: list[str], touches: Touched = Touched(),
+            settle: dict[str, Any] | None = None) -> Step:
+    """Run `argv`; `touches`: what the command may change (libvirt's tables and chains).
+
+    `settle` says how a rollback restarts the daemon again under the old configuration:
+    {"backend": old backend, "status_dir": ..., "guard": {"nft": [...], "ipt": {family: fragment}}}
+    — guard its traffic, restart, then remove the guard and the copies it re-created.
+    """
+    data: dict[str, Any] = {"argv": list(argv)}
+    if settle:
+        data["settle"] = settle
+    return Step("restart", title, data, touches)
 
 
 def verify(title: str, check: str, **args: Any) -> Step:
