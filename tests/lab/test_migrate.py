@@ -227,3 +227,29 @@ def test_the_listing_check_sees_a_missing_rule_and_a_duplicate(host):
         host.lab.nft('insert rule ip libvirt_network guest_cross iif "virbr0" oif "virbr0" counter accept')
         assert 'not expected (a duplicate or a leftover): ip guest_cross iif "virbr0" oif "virbr0" counter accept' \
             in nft_listing_problems(expected, final=True)
+
+
+def test_failed_restart_is_rolled_back_exit_5_and_a_failed_rollback_exit_6(host, tmp_path):
+    """The restart command fails: everything is undone (5). When even the restart during the
+    rollback fails, the host needs attention (6), history says so, and `rollback` retries
+    (running the recorded restart command again)."""
+    before = host.state_now()
+    flag = tmp_path / "failed-once"
+    once = f"sh -c 'test -e {flag} || {{ touch {flag}; exit 1; }}'"
+    proc = host.vnm("migrate", "--restart-command", once, "--format", "json")
+    assert proc.returncode == 5, proc.stdout + proc.stderr
+    txn = json.loads(proc.stdout)["data"]["transaction"]
+    assert txn["status"] == "rolled-back" and "exit 1" in txn["error"]
+    assert host.state_now() == before
+    counter = tmp_path / "calls"
+    twice = f"sh -c 'n=$(cat {counter} 2>/dev/null || echo 0); echo $((n + 1)) > {counter}; test $n -ge 2'"
+    always = host.vnm("migrate", "--restart-command", twice)  # fails, and fails again in the rollback
+    assert always.returncode == 6, always.stdout + always.stderr
+    assert "ROLLBACK INCOMPLETE" not in always.stdout  # migrate prints its transaction's outcome
+    hist = host.vnm("history", "--format", "json")
+    assert hist.returncode == 6
+    assert json.loads(hist.stdout)["data"]["transactions"][0]["status"] == "needs-attention"
+    assert host.state_now() == before  # every kernel object and file is back; only the restart failed
+    retry = host.vnm("rollback")  # the daemon restarts this time (third call)
+    assert retry.returncode == 0, retry.stdout + retry.stderr
+    assert host.vnm("history").returncode == 0

@@ -206,3 +206,27 @@ def test_corrupt_journal_is_one_clear_error(world):
     assert proc.returncode == 1
     assert proc.stderr.count("\n") <= 2 and "is corrupt at line" in proc.stderr and "Traceback" not in proc.stderr
     assert world.snapshot() == crashed != old
+
+
+def test_state_dir_filling_up_during_the_transaction_does_not_stop_its_journal(world):
+    """The journal reserved its space when it was created: records still land on a full disk."""
+    world.state.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "vnm-test", str(world.state)], check=True)
+    try:
+        def fill(i: int) -> None:
+            if i == 2:
+                with open(world.state / "filler", "wb") as fh:
+                    try:
+                        while True:
+                            fh.write(b"x" * 65536)
+                            fh.flush()
+                    except OSError:
+                        pass
+
+        out = world.run(before_step=fill)
+        assert out.status == "committed", out
+        assert os.statvfs(world.state).f_bavail == 0
+        records = (world.state / "txn" / out.txn_id / "journal.jsonl").read_text().splitlines()
+        assert records[-1].startswith('{"fingerprint"') and '"rec":"commit"' in records[-1]
+    finally:
+        subprocess.run(["umount", str(world.state)], check=True)

@@ -60,6 +60,9 @@ def run(plan: Plan, state: StateDir, root: Path, *, netns: str | None = None, co
     txn_dir = state.new_txn_dir()
     try:
         snap = snapshot.capture(touched, root)
+        # Files the transaction reads but never writes (libvirt's status files): kept for
+        # whoever repairs the host by hand, not restored.
+        snap["reference"] = {p: snapshot.read_file(root, p) for p in plan.meta.get("reference_files", ())}
         atomic_write(txn_dir / SNAPSHOT, json.dumps(snap, sort_keys=True))
         jr = Journal.create(txn_dir)
         jr.append("begin", command=command, title=plan.title, steps=len(plan.steps), netns=netns, root=str(root),

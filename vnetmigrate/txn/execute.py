@@ -100,8 +100,10 @@ def restart_again(argv: list[str], settle: dict[str, Any] | None, snap: dict[str
         kernel.nft_apply(guard["nft"])
     for family, fragment in (guard.get("ipt") or {}).items():
         kernel.ipt_restore(family, fragment)
-    run_command(argv)
-    _dedupe(settle["backend"], root, settle["status_dir"])
+    try:
+        run_command(argv)
+    finally:  # the guard goes, whether the daemon came back or not
+        _dedupe(settle["backend"], root, settle["status_dir"])
 
 
 def restore_to(snap: dict[str, Any], touched: Touched, root: Path) -> None:

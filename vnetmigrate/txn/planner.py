@@ -167,7 +167,9 @@ def build(ev: Evidence, facts, target: str, restart: list[str] | None, restart_w
         plan_steps.append(_verify(f"libvirt's rules are exactly what every active network needs ({target})",
                                   target, status_texts, version.version, final=True))
     title = f"migrate libvirt's firewall to {target}"
-    return MigrationPlan(target, steps.Plan(title, tuple(plan_steps), meta={"to": target}), summary,
+    refs = [rec.path for rec in ev.files_in(STATUS_DIR, ".xml")]
+    return MigrationPlan(target, steps.Plan(title, tuple(plan_steps), meta={"to": target, "reference_files": refs}),
+                         summary,
                          tuple(blockers), tuple(notes))
 
 
