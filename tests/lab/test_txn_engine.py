@@ -87,6 +87,20 @@ def test_crash_then_rollback_or_fresh_run(world, new_state, point):
     assert foreign(world.snapshot()) == foreign(old)
 
 
+@pytest.mark.parametrize("step", [5, 2, 0])
+def test_crash_during_a_rollback_is_finished_by_the_next_rollback(world, step):
+    old = world.snapshot()
+    crashed = scenario(world.ns, world.state, world.root,
+                       env={"VNM_TEST_FAIL_LAST": "1", "VNETMIGRATE_TEST_CRASH_AT": f"{step}:undo"})
+    assert crashed.returncode == -9, crashed.stderr
+    assert world.snapshot() != old or step == 0
+    hist = vnm("history", "--state-dir", str(world.state))
+    assert "incomplete" in hist.stdout
+    proc = vnm("rollback", "--state-dir", str(world.state))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert world.snapshot() == old
+
+
 def test_failure_midway_rolls_back_to_the_snapshot(world):
     from vnetmigrate.txn import steps
 

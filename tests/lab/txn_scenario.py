@@ -11,6 +11,7 @@ Also runnable as a process (the crash tests SIGKILL it):
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -114,9 +115,16 @@ def main() -> int:
     from vnetmigrate.txn.statedir import StateDir
 
     ns, state_dir, root = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    chosen = plan(root)
+    if os.environ.get("VNM_TEST_FAIL_LAST"):  # a last step the kernel refuses: the run rolls back
+        from dataclasses import replace
+
+        from vnetmigrate.txn import steps
+        bad = steps.ipt("refused", "ipv4", "*filter\n-X NO_SUCH_CHAIN\nCOMMIT\n", [("filter", "NO_SUCH_CHAIN")])
+        chosen = replace(chosen, steps=chosen.steps + (bad,))
     with entered(ns), StateDir(state_dir) as state:
         recovery.recover(state, "interrupted transaction found by a new run")
-        out = engine.run(plan(root), state, root, netns=ns)
+        out = engine.run(chosen, state, root, netns=ns)
     print(out.status)
     return int(out.exit_code)
 

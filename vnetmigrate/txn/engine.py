@@ -122,6 +122,7 @@ def rollback(jr: Journal, snap: dict[str, Any], intents: list[dict[str, Any]], r
     restart: list[str] | None = None
     settle: dict[str, Any] | None = None
     for intent in reversed(intents):
+        crash.point("undo", intent["step"])
         try:
             execute.undo_step(intent, snap, root)
         except Exception as exc:
