@@ -10,10 +10,11 @@ DATA = Path(__file__).resolve().parents[1] / "data/libvirt/11.3-iptables/default
 CONF = '# libvirt network.conf (lab)\n#firewall_backend = "nftables"\nfirewall_backend = "iptables"\n'
 
 
-def install(lab, root: Path, conf: str | None = CONF) -> None:
+def install(lab, root: Path, conf: str | None = CONF, rules: bool = True) -> None:
     """Load libvirt's recorded iptables rules into the lab host and its files under `root`."""
-    lab.iptables_restore((DATA / "iptables-save.txt").read_text())
-    lab.iptables_restore((DATA / "ip6tables-save.txt").read_text(), family=6)
+    if rules:
+        lab.iptables_restore((DATA / "iptables-save.txt").read_text())
+        lab.iptables_restore((DATA / "ip6tables-save.txt").read_text(), family=6)
     status = root / "run/libvirt/network"
     status.mkdir(parents=True, exist_ok=True)
     (status / "default.xml").write_text((DATA / "status/default.xml").read_text())

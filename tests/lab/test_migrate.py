@@ -253,3 +253,31 @@ def test_failed_restart_is_rolled_back_exit_5_and_a_failed_rollback_exit_6(host,
     retry = host.vnm("rollback")  # the daemon restarts this time (third call)
     assert retry.returncode == 0, retry.stdout + retry.stderr
     assert host.vnm("history").returncode == 0
+
+
+def test_libvirt_chains_in_legacy_tables_are_migrated_and_restored(lab, tmp_path):
+    """libvirt ran with iptables-legacy: its chains are in x_tables. They go (through
+    python-iptables) and come back on rollback, and no other legacy table appears."""
+    host = Host.__new__(Host)
+    host.lab, host.root, host.state = lab, tmp_path / "root", tmp_path / "state"
+    lab.iptables_restore((libvirt_host.DATA / "iptables-save.txt").read_text(), legacy=True)
+    lab.iptables_restore((libvirt_host.DATA / "ip6tables-save.txt").read_text(), family=6, legacy=True)
+    libvirt_host.install(lab, host.root, rules=False)
+    from vnetmigrate.sandbox.rules import legacy_tables
+
+    tables = legacy_tables(lab.host)
+    saves = {f: lab.iptables_save(family=f, legacy=True) for f in (4, 6)}
+    proc = host.vnm("migrate", "--no-restart", "--format", "json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert [s["kind"] for s in json.loads(proc.stdout)["data"]["steps"]] == ["nft", "verify", "legacy", "legacy",
+                                                                            "file", "verify"]
+    assert "LIBVIRT" not in lab.iptables_save(legacy=True) + lab.iptables_save(family=6, legacy=True)
+    assert legacy_tables(lab.host) == tables
+    assert lab.ping().ok and lab.tcp().ok
+    back = host.vnm("rollback")
+    assert back.returncode == 0, back.stdout + back.stderr
+    strip = lambda t: re.sub(r"\[\d+:\d+\]", "[0:0]", t)  # noqa: E731
+    assert {f: strip(lab.iptables_save(family=f, legacy=True)) for f in (4, 6)} == \
+        {f: strip(t) for f, t in saves.items()}
+    assert legacy_tables(lab.host) == tables
+    assert lab.ping().ok

@@ -31,6 +31,10 @@ def run_step(step: Step, root: Path) -> dict[str, Any]:
     if step.kind == "file":
         write_file(root, d["path"], d["content"])
         return {}
+    if step.kind == "legacy":
+        for table, chains in d["tables"].items():
+            kernel.legacy_remove(d["family"], table, chains)
+        return {}
     if step.kind == "restart":
         run_command(d["argv"])
         return {}
@@ -124,7 +128,7 @@ def restore_to(snap: dict[str, Any], touched: Touched, root: Path) -> None:
         removing = all(rules is None for rules in snap["ipt"][key]["chains"].values())
         if fragment:
             (drop if removing else fill).append(lambda f=family, t=fragment: kernel.ipt_restore(f, t))
-        if not snap["ipt"][key]["present"]:
+        if not snap["ipt"][key]["present"] and not family.endswith("-legacy"):
             drop.append(lambda f=family, t=table: _drop_empty_table(f, t))
     for action in fill + drop:
         action()

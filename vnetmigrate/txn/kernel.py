@@ -15,8 +15,13 @@ from typing import Any
 from vnetmigrate.collect.host import which
 from vnetmigrate.errors import EnvironmentProblem, VnmError
 
+# Families of iptables rules: iptables-nft, and legacy x_tables (only where the kernel already
+# lists the table in /proc/net/ip*_tables_names: opening a missing one would create it).
 IPT = {"ipv4": ("iptables-nft", "iptables-nft-restore", "ip"),
-       "ipv6": ("ip6tables-nft", "ip6tables-nft-restore", "ip6")}
+       "ipv6": ("ip6tables-nft", "ip6tables-nft-restore", "ip6"),
+       "ipv4-legacy": ("iptables-legacy", "iptables-legacy-restore", None),
+       "ipv6-legacy": ("ip6tables-legacy", "ip6tables-legacy-restore", None)}
+LEGACY_NAMES = {"ipv4-legacy": "ip_tables_names", "ipv6-legacy": "ip6_tables_names"}
 
 
 class KernelError(VnmError):
@@ -118,6 +123,56 @@ def ipt_show(family: str, table: str, chain: str) -> str:
     if proc.returncode != 0:
         raise KernelError(f"`{IPT[family][0]} -t {table} -S {chain}` failed: {proc.stderr.strip()}")
     return proc.stdout
+
+
+def ipt_show_table(family: str, table: str) -> str:
+    """`iptables -t TABLE -S`: every chain of one table (legacy tables are small)."""
+    proc = subprocess.run([_tool(IPT[family][0]), "-w", "-t", table, "-S"], capture_output=True, text=True,
+                          timeout=60)
+    if proc.returncode != 0:
+        raise KernelError(f"`{IPT[family][0]} -t {table} -S` failed: {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def legacy_tables(family: str) -> set[str]:
+    """The legacy tables of `family` the kernel has in this thread's namespace."""
+    try:
+        with open(f"/proc/thread-self/net/{LEGACY_NAMES[family]}") as fh:
+            return set(fh.read().split())
+    except FileNotFoundError:  # x_tables not loaded at all: no legacy table anywhere
+        return set()
+
+
+def legacy_remove(family: str, table: str, chains: list[str]) -> None:
+    """Through python-iptables: delete the jumps to `chains` from the built-in chains of a
+    legacy table, flush and delete the chains; one commit. Only the built-in chains' rules are
+    read (reading or writing a CHECKSUM rule with python-iptables creates the family's other
+    legacy tables, see HACKING.md; libvirt's CHECKSUM rule sits in LIBVIRT_PRT, only flushed)."""
+    if table not in legacy_tables(family):
+        return
+    try:
+        import iptc  # type: ignore[import-untyped]
+    except Exception as exc:
+        raise EnvironmentProblem(f"python-iptables is unavailable: {exc}")
+    tbl = (iptc.Table if family == "ipv4-legacy" else iptc.Table6)(table)
+    tbl.refresh()  # python-iptables caches tables per name: bind this one to the current namespace
+    tbl.autocommit = False
+    try:
+        for chain in tbl.chains:
+            if tbl.builtin_chain(chain.name):
+                for rule in list(chain.rules):
+                    if rule.target is not None and rule.target.name in chains:
+                        chain.delete_rule(rule)
+        for name in chains:
+            if tbl.is_chain(name):
+                iptc.Chain(tbl, name).flush()
+                tbl.delete_chain(name)
+        tbl.commit()
+    except iptc.IPTCError as exc:
+        raise KernelError(f"python-iptables could not change legacy table {table} ({family}): {exc}")
+    finally:
+        tbl.refresh()
+        tbl.autocommit = True
 
 
 def ipt_restore(family: str, text: str) -> None:

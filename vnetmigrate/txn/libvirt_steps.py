@@ -61,6 +61,21 @@ def ipt_removal(save: IptablesSave, own: dict[str, Owner]) -> tuple[str, list[tu
     return "".join(fragments), touched, counts
 
 
+def legacy_removal(save: IptablesSave, own: dict[str, Owner]) -> tuple[dict[str, list[str]], list[str]]:
+    """Legacy LIBVIRT_* chains to remove whole (table -> chains), and those shared with others."""
+    tables: dict[str, list[str]] = {}
+    shared = []
+    for table in save.tables:
+        for chain in table.chains:
+            if (table.name, chain.name) not in IPT_CHAIN_NAMES:
+                continue
+            if all(own.get(r.where()) in LIBVIRTS for r in chain.rules):
+                tables.setdefault(table.name, []).append(chain.name)
+            else:
+                shared.append(f"{table.name} {chain.name}")
+    return tables, shared
+
+
 def ipt_state(save: IptablesSave | None) -> IptablesState:
     """Which of libvirt's private chains and plain jumps exist (for `iptables_restore`)."""
     if save is None:

@@ -184,6 +184,10 @@ def nft_listing_problems(expected: list[str], final: bool) -> list[str]:
         out += [f"not expected (a duplicate or a leftover): {line}" for line in sorted(have - want)]
         out += [f"left over: {c['family']} {c['table']} {c['name']}" for c in kernel.chains()
                 if c["name"].startswith("LIBVIRT_")]
+        for family in ("ipv4-legacy", "ipv6-legacy"):
+            for table in sorted(kernel.legacy_tables(family)):
+                out += [f"left over: {family} {table} {ln.split()[1]}" for ln in
+                        kernel.ipt_show_table(family, table).splitlines() if ln.startswith("-N LIBVIRT_")]
     return out[:20] + ([f"... and {len(out) - 20} more"] if len(out) > 20 else [])
 
 

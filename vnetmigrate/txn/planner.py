@@ -79,9 +79,9 @@ def build(ev: Evidence, facts, target: str, restart: list[str] | None, restart_w
         blockers.append(Blocker("target-tool-missing", f"`{binary}` is not installed: libvirt's {target} backend "
                                 "needs it, its network driver would fail to start", forcible=False))
     saves = list(facts.iptables.saves) if facts.iptables is not None else []
-    if any(s.source == "legacy" and any(c.name.startswith("LIBVIRT_") for c in s.chains()) for s in saves):
-        blockers.append(Blocker("legacy-libvirt-chains", "libvirt's chains are in legacy (x_tables) iptables "
-                                "tables; migrating them is not supported yet", forcible=False))
+    if target == "iptables" and facts.system is not None and facts.system.iptables_variant == "legacy":
+        blockers.append(Blocker("legacy-iptables-target", "`iptables` is iptables-legacy here: adding libvirt's "
+                                "rules to legacy tables is not supported yet", forcible=False))
     # A network moves unless the kernel already has every rule the target backend gives it
     # (its status file may still name the old backend: migrated with --no-restart).
     if _has_containers(target, facts):
@@ -130,6 +130,18 @@ def build(ev: Evidence, facts, target: str, restart: list[str] | None, restart_w
             if frag:
                 plan_steps.append(steps.ipt(f"remove libvirt's {family} iptables rules and LIBVIRT_* chains", family,
                                             frag, chains))
+        for save in (s for s in saves if s.source == "legacy"):
+            legacy_own = ls.owners(classify(active, version, iptables=[save], known=known))
+            tables, shared = ls.legacy_removal(save, legacy_own)
+            if shared:
+                blockers.append(Blocker("legacy-libvirt-chains-shared", f"libvirt's legacy {save.family} chains "
+                                        f"{', '.join(shared)} also hold rules that are not libvirt's; removing "
+                                        "only libvirt's rules from legacy tables is not supported yet",
+                                        forcible=False))
+            if tables:
+                removed[f"{save.family} legacy"] = {"chains": sum(len(c) for c in tables.values())}
+                plan_steps.append(steps.legacy(f"remove libvirt's LIBVIRT_* chains from the legacy {save.family} "
+                                               "tables", save.family, tables))
     elif facts.nft is not None:
         cmds, counts = ls.nft_removal(facts.nft, owners)
         removed["nftables"] = counts

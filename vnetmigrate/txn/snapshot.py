@@ -81,6 +81,8 @@ def ipt_table(family: str, table: str, user_chains: list[str], live_chains: list
     nft text says so, in-process) or `full` is asked: its other rules are not ours, and a
     process per chain is what a capture costs.
     """
+    if family.endswith("-legacy"):
+        return _legacy_table(family, table, user_chains)
     nft_family = FAMILY_NFT[family]
     present = {c["name"] for c in live_chains if c["family"] == nft_family and c["table"] == table}
     chains = {c: (kernel.ipt_list(family, table, c) if c in present else None) for c in user_chains}
@@ -92,6 +94,23 @@ def ipt_table(family: str, table: str, user_chains: list[str], live_chains: list
         jumps = full or any(_jumps_to(ln, user_chains) for ln in text.splitlines())
         builtins[b] = kernel.ipt_list(family, table, b) if jumps else []
     return {"present": bool(present), "chains": chains, "builtins": builtins}
+
+
+def _legacy_table(family: str, table: str, user_chains: list[str]) -> dict[str, Any]:
+    """A legacy table, from one `iptables-legacy -t TABLE -S`; never opened when it is missing."""
+    if table not in kernel.legacy_tables(family):
+        return {"present": False, "chains": {c: None for c in user_chains}, "builtins": {}}
+    declared, policies, rules = set(), [], {}
+    for line in kernel.ipt_show_table(family, table).splitlines():
+        words = line.split()
+        if words[:1] == ["-N"]:
+            declared.add(words[1])
+        elif words[:1] == ["-P"]:
+            policies.append(words[1])
+        elif words[:1] == ["-A"]:
+            rules.setdefault(words[1], []).append(line)
+    return {"present": True, "chains": {c: rules.get(c, []) if c in declared else None for c in user_chains},
+            "builtins": {b: rules.get(b, []) for b in policies}}
 
 
 def read_file(root: Path, path: str) -> str | None:
@@ -182,6 +201,10 @@ def probe(touched: Touched) -> str:
         live = {(c["family"], c["table"], c["name"]) for c in kernel.chains()}
         for key, user_chains in touched.ipt_tables().items():
             family, table = key.split()
+            if family.endswith("-legacy"):
+                part = _legacy_table(family, table, user_chains)
+                h.update(json.dumps([key, view({"nft": {}, "files": {}, "ipt": {key: part}})]).encode())
+                continue
             fam = FAMILY_NFT[family]
             for chain in [*user_chains, *BUILTINS.get(table, ())]:
                 text = None

@@ -6,6 +6,10 @@ in the journal). Undo by state is right whether or not the step's effect happene
 
     nft      one libnftables JSON batch = one `json_cmd` = one kernel transaction
     ipt      one `iptables-nft-restore --noflush` (or ip6tables) fragment
+    legacy   remove chains (and the jumps to them) from legacy x_tables through python-iptables,
+             one commit per table; only tables the kernel already has. Its undo restores them
+             with `iptables-legacy-restore --noflush` (python-iptables would create the family's
+             other legacy tables when it writes libvirt's CHECKSUM rule, see HACKING.md)
     file     write a file atomically under --root
     restart  run a command (restart libvirt's network daemon)
     verify   compare the live state with an expectation; changes nothing
@@ -20,8 +24,8 @@ from typing import Any
 
 from vnetmigrate.txn.snapshot import Touched
 
-KINDS = ("nft", "ipt", "file", "restart", "verify", "dedupe")
-KERNEL_KINDS = ("nft", "ipt", "restart", "dedupe")
+KINDS = ("nft", "ipt", "legacy", "file", "restart", "verify", "dedupe")
+KERNEL_KINDS = ("nft", "ipt", "legacy", "restart", "dedupe")
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,13 @@ def ipt(title: str, family: str, fragment: str, chains: list[tuple[str, str]]) -
         raise ValueError(family)
     return Step("ipt", title, {"family": family, "fragment": fragment},
                 Touched(ipt_chains=tuple((family, t, c) for t, c in chains)))
+
+
+def legacy(title: str, family: str, tables: dict[str, list[str]]) -> Step:
+    """Remove the named chains of legacy tables; `family` "ipv4" or "ipv6"."""
+    fam = f"{family}-legacy"
+    return Step("legacy", title, {"family": fam, "tables": tables},
+                Touched(ipt_chains=tuple((fam, t, c) for t, chains in tables.items() for c in chains)))
 
 
 def file(title: str, path: str, content: str | None, old_content: str | None) -> Step:
