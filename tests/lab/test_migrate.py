@@ -81,6 +81,8 @@ def test_plan_changes_nothing_and_says_what_migrate_will_do(host):
     assert [s["kind"] for s in data["steps"]] == ["nft", "verify", "ipt", "ipt", "file", "verify"]
     assert data["summary"]["remove"]["ipv4"] == {"rules": 19, "chains": 7}
     assert '+firewall_backend = "nftables"' in data["summary"]["network_conf"]
+    dry = host.vnm("migrate", "--dry-run", "--format", "json")
+    assert json.loads(dry.stdout)["data"]["steps"] == data["steps"] and dry.returncode == proc.returncode
     assert host.state_now() == before
     assert not host.state.exists() or not list((host.state / "txn").glob("*"))
 
