@@ -8,6 +8,7 @@ lacks, duplicates and leftovers, and containers of the backend that was left.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -147,13 +148,18 @@ def ipt_dedupe() -> dict[str, str]:
 
 # -- the fast check for the nftables backend: `nft list` text against the model's -----------
 
+@functools.lru_cache(maxsize=8)
+def _networks(status_files: tuple[str, ...]) -> tuple:
+    return tuple(parse_status(text).network for text in status_files)
+
+
 def expected_nft_lines(status_files: list[str], version: str) -> list[str]:
     """"family chain rule" for every rule libvirt's nftables backend gives these networks,
     as `nft list` prints it with counters stripped (the model's listing, checked against
     real libvirt's recordings)."""
     from vnetmigrate.libvirt.listing import expected_nft, listed_rule_text
 
-    nets = [parse_status(text).network for text in status_files]
+    nets = _networks(tuple(status_files))
     return sorted(f"{fam} {chain} {listed_rule_text(r)}" for (fam, chain), rules in
                   expected_nft(nets, get_version(version)).items() for r in rules)
 

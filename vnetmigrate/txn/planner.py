@@ -10,6 +10,7 @@ Pure: evidence, facts and options in, a `MigrationPlan` out.
 from __future__ import annotations
 
 import difflib
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,7 +93,11 @@ def build(ev: Evidence, facts, target: str, restart: list[str] | None, restart_w
         lacking = {n.name for n, _b in active}
     moving = [n for n, _b in active if n.name in lacking]
     staying = [n for n, _b in active if n.name not in lacking]
-    own = classify(active, version, iptables=saves, nft=facts.nft, known=known)
+    # How the rules there now are owned: scan already classified them (with the model of the
+    # host's own libvirt version); classify here only when scan could not.
+    ownership = getattr(facts, "ownership", None)
+    own = ownership.ownership if ownership is not None else classify(active, version, iptables=saves, nft=facts.nft,
+                                                                      known=known)
     owners = ls.owners(own)
     status_texts = [rec.content or "" for rec in ev.files_in(STATUS_DIR, ".xml")]
     every = [n for n, _b in active]
@@ -185,13 +190,19 @@ def build(ev: Evidence, facts, target: str, restart: list[str] | None, restart_w
                          tuple(blockers), tuple(notes))
 
 
+@functools.lru_cache(maxsize=4)
+def _expected_lines(status_texts: tuple[str, ...], version: str) -> tuple[str, ...]:
+    from vnetmigrate.txn.livecheck import expected_nft_lines
+
+    return tuple(expected_nft_lines(list(status_texts), version))
+
+
 def _verify(title: str, target: str, status_texts: list[str], version: str, final: bool) -> steps.Step:
     """nftables: the live `nft list` text against the model's listing (20 ms for 100 networks);
     iptables: the model's ownership classification of the live chains."""
     if target == "nftables":
-        from vnetmigrate.txn.livecheck import expected_nft_lines
-
-        return steps.verify(title, "nft-listing", expected=expected_nft_lines(status_texts, version), final=final)
+        return steps.verify(title, "nft-listing", expected=list(_expected_lines(tuple(status_texts), version)),
+                            final=final)
     return steps.verify(title, "libvirt-rules", status_files=status_texts, version=version, backend=target,
                         final=final)
 
