@@ -283,3 +283,20 @@ def test_libvirt_chains_in_legacy_tables_are_migrated_and_restored(lab, tmp_path
         {f: strip(t) for f, t in saves.items()}
     assert legacy_tables(lab.host) == tables
     assert lab.ping().ok
+
+
+def test_after_a_no_restart_migration_and_a_later_restart_migrate_removes_the_duplicates(host):
+    """The daemon restarted by hand re-created every rule on top of ours: `migrate` plans
+    only the removal of the extra copies, and the result is exactly libvirt's rules."""
+    from vnetmigrate.libvirt import nft_text, parse_status
+
+    assert host.vnm("migrate", "--no-restart").returncode == 0
+    migrated = host.state_now()
+    net = parse_status((libvirt_host.DATA / "status/default.xml").read_text()).network
+    per_network = [ln for ln in nft_text([net], "11.3").splitlines() if ln.startswith("insert rule")]
+    host.lab.nft("\n".join(per_network))  # what the restarted daemon would add (no recipe update here)
+    plan = json.loads(host.vnm("plan", "--format", "json").stdout)["data"]
+    assert [s["kind"] for s in plan["steps"]] == ["dedupe", "verify"] and plan["summary"]["duplicates"] == 16
+    proc = host.vnm("migrate", "--no-restart")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert host.state_now() == migrated

@@ -76,6 +76,21 @@ def legacy_removal(save: IptablesSave, own: dict[str, Owner]) -> tuple[dict[str,
     return tables, shared
 
 
+def duplicates(backend: str, facts) -> int:
+    """How many of libvirt's rules of `backend` are there twice (or more) in the same chain."""
+    from collections import Counter
+
+    if backend == "nftables":
+        rules = [(r.family, r.chain, repr([e for e in r.expr if "counter" not in e]))
+                 for fam in FAMILIES if facts.nft is not None and (t := facts.nft.table(fam, TABLE)) is not None
+                 for c in t.chains for r in c.rules or ()]
+    else:
+        saves = facts.iptables.saves if facts.iptables is not None else ()
+        rules = [(s.family, r.chain, r.text) for s in saves if s.source == "nft" for c in s.chains()
+                 for r in c.rules if c.name.startswith("LIBVIRT_") or (r.target or "").startswith("LIBVIRT_")]
+    return sum(n - 1 for n in Counter(rules).values() if n > 1)
+
+
 def ipt_state(save: IptablesSave | None) -> IptablesState:
     """Which of libvirt's private chains and plain jumps exist (for `iptables_restore`)."""
     if save is None:

@@ -180,6 +180,11 @@ def build(ev: Evidence, facts, target: str, restart: list[str] | None, restart_w
         plan_steps.append(steps.dedupe(f"remove the guard and the copies of the {target} rules the daemon "
                                        "re-created on ours",
                                        target, STATUS_DIR, everything))
+    elif every and ls.duplicates(target, facts):
+        # Already migrated (e.g. with --no-restart), and the daemon has since re-created its
+        # rules on top of ours: only the extra copies go.
+        summary["duplicates"] = ls.duplicates(target, facts)
+        plan_steps.append(steps.dedupe(f"remove the duplicate {target} rules", target, STATUS_DIR, everything))
     if plan_steps and every:
         plan_steps.append(_verify(f"libvirt's rules are exactly what every active network needs ({target})",
                                   target, status_texts, version.version, final=True))
