@@ -86,7 +86,7 @@ def duplicates(backend: str, facts) -> int:
                  for c in t.chains for r in c.rules or ()]
     else:
         saves = facts.iptables.saves if facts.iptables is not None else ()
-        rules = [(s.family, r.chain, r.text) for s in saves if s.source == "nft" for c in s.chains()
+        rules = [(s.family, c.table, r.chain, r.text) for s in saves if s.source == "nft" for c in s.chains()
                  for r in c.rules if c.name.startswith("LIBVIRT_") or (r.target or "").startswith("LIBVIRT_")]
     return sum(n - 1 for n in Counter(rules).values() if n > 1)
 
