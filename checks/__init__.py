@@ -25,6 +25,7 @@ MODULES = (
     "nwfilter",
     "forwarding",
     "legacy_tables",
+    "interrupted_transaction",
     "nft_prerequisites",
     "input_forward_drop",
 )

@@ -43,5 +43,16 @@ app.command("report")(report)
 app.command("rules")(rules)
 
 
+def _lazy(module: str, name: str):
+    """Register a command whose module is imported only when it is chosen."""
+    import importlib
+
+    return getattr(importlib.import_module(f"vnetmigrate.cli.{module}"), name)
+
+
+for _name in ("plan", "migrate", "rollback", "history"):
+    app.command(_name)(_lazy(_name, _name))
+
+
 def main() -> None:
     app(prog_name="vnetmigrate")

@@ -19,6 +19,9 @@ def scan(
         "--from", metavar="DIR", help="Analyse evidence saved by --save-evidence; no live access at all.")] = None,
     save_evidence: Annotated[Optional[Path], typer.Option(
         "--save-evidence", metavar="DIR", help="Also save the raw evidence collected into DIR.")] = None,
+    state_dir: Annotated[Optional[Path], typer.Option(
+        "--state-dir", metavar="DIR", help="Where migrate keeps its journals (default: "
+                                           "/var/lib/vnetmigrate under --root).")] = None,
     format: FormatOpt = Format.text,
     output: OutputOpt = None,
 ) -> int:
@@ -29,8 +32,8 @@ def scan(
     from vnetmigrate.scan import analyse
 
     if from_dir is not None:
-        if netns or save_evidence or root != Path("/"):
-            raise InputError("--from analyses saved evidence: it cannot be combined with --netns, --root "
+        if netns or save_evidence or state_dir or root != Path("/"):
+            raise InputError("--from analyses saved evidence: it cannot be combined with --netns, --root, --state-dir "
                              "or --save-evidence")
         ev = Evidence.load(from_dir)
         ev.meta["source"] = "saved"
@@ -38,7 +41,7 @@ def scan(
         require_root("scan")
         if not root.is_dir():
             raise InputError(f"--root {root}: not a directory")
-        ev = _collect(str(root), netns)
+        ev = _collect(str(root), netns, str(state_dir) if state_dir else None)
         if save_evidence is not None:
             try:
                 ev.save(save_evidence)
@@ -49,13 +52,14 @@ def scan(
     return int(result.exit_code)
 
 
-def _collect(root: str, netns: str | None):
+def _collect(root: str, netns: str | None, state_dir: str | None):
     from vnetmigrate.collect import collect_live
 
     if not sys.stderr.isatty():
-        return collect_live(root=root, netns=netns)
+        return collect_live(root=root, netns=netns, state_dir=state_dir)
     from rich.console import Console
 
     console = Console(stderr=True)
     with console.status("reading the host...") as status:
-        return collect_live(root=root, netns=netns, progress=lambda unit: status.update(f"reading {unit}..."))
+        return collect_live(root=root, netns=netns, state_dir=state_dir,
+                            progress=lambda unit: status.update(f"reading {unit}..."))

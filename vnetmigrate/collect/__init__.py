@@ -8,7 +8,7 @@ import time
 from datetime import datetime, timezone
 
 from vnetmigrate import __version__
-from vnetmigrate.collect import docker, iptables, kernel, libvirt, managers, nft, system
+from vnetmigrate.collect import docker, iptables, kernel, libvirt, managers, nft, system, txnstate
 from vnetmigrate.collect.host import LiveHost, NftJson
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.netns import entered
@@ -23,10 +23,11 @@ def _iptables(host: LiveHost) -> None:
 # that can match libvirt's bridges; nft then skips the tables iptables-nft manages.
 COLLECTORS = (("system", system.collect), ("libvirt", libvirt.collect), ("docker", docker.collect),
               ("nft.chains", nft.collect_chains), ("iptables", _iptables), ("nft.rules", nft.collect_rules),
-              ("managers", managers.collect), ("kernel", kernel.collect))
+              ("managers", managers.collect), ("kernel", kernel.collect), ("transactions", txnstate.collect))
 
 
-def collect_live(root: str = "/", netns: str | None = None, progress=None) -> Evidence:
+def collect_live(root: str = "/", netns: str | None = None, progress=None,
+                 state_dir: str | None = None) -> Evidence:
     """Read the live host (in `netns`, with files under `root`) into Evidence."""
     ev = Evidence(meta={
         "tool_version": __version__,
@@ -35,6 +36,7 @@ def collect_live(root: str = "/", netns: str | None = None, progress=None) -> Ev
         "root": root,
         "netns": netns,
         "source": "live",
+        "state_dir": state_dir,
     })
     with entered(netns):
         host = LiveHost(ev, root=root, nft=NftJson())

@@ -37,6 +37,8 @@ from vnetmigrate.facts.persist import build as build_persist
 from vnetmigrate.facts.portfwd import PortForward
 from vnetmigrate.facts.portfwd import build as build_portfwd
 from vnetmigrate.facts.system import SystemFacts
+from vnetmigrate.facts.txn import TxnFacts
+from vnetmigrate.facts.txn import build as build_txn
 from vnetmigrate.facts.system import build as build_system
 from vnetmigrate.facts.ufw import UfwFacts
 from vnetmigrate.facts.ufw import build as build_ufw
@@ -77,6 +79,7 @@ class HostFacts:
     containers: tuple[Presence, ...] | None = None
     nwfilter: NwfilterFacts | None = None
     port_forwards: tuple[PortForward, ...] | None = None
+    transactions: TxnFacts | None = None
     kernel: KernelFacts | None = None
     ownership: "HostOwnership | None" = None
     errors: tuple[dict[str, str], ...] = field(default=())
@@ -211,6 +214,8 @@ def build(ev: Evidence) -> HostFacts:
         ipt = parts.get("iptables")
         attempt("libvirt_rules", lambda: build_libvirt_rules(list(ipt.saves) if ipt else [], parts.get("nft")))
     _managers(ev, parts, attempt)
+    if ev.command("txn.journals") is not None:
+        attempt("transactions", lambda: build_txn(ev))
     if parts.get("libvirt") is not None and (parts.get("iptables") is not None or parts.get("nft") is not None):
         attempt("ownership", lambda: _ownership(ev, parts))
     libvirt = parts.get("libvirt")

@@ -1,0 +1,143 @@
+"""The transaction engine's pure parts: journal records, restore builders, steps, state dir, CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from typer.testing import CliRunner
+
+from vnetmigrate.cli import app
+from vnetmigrate.txn import journal, restore, snapshot, steps
+from vnetmigrate.txn.journal import Journal, JournalCorrupt
+from vnetmigrate.txn.statedir import StateDir, StateDirError
+
+
+def write_journal(directory, *records: dict, tail: bytes = b"") -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / "journal.jsonl", "wb") as fh:
+        for r in records:
+            fh.write(json.dumps({"time": 1.0, **r}).encode() + b"\n")
+        fh.write(tail)
+
+
+@pytest.mark.parametrize("records,status", [
+    ([{"rec": "begin"}, {"rec": "intent", "step": 0}], "incomplete"),
+    ([{"rec": "begin"}, {"rec": "commit"}], "committed"),
+    ([{"rec": "begin"}, {"rec": "commit"}, {"rec": "rollback"}, {"rec": "rolled-back"}], "rolled-back"),
+    ([{"rec": "begin"}, {"rec": "rollback"}, {"rec": "rollback-failed"}], "needs-attention"),
+])
+def test_status_comes_from_the_last_terminal_record(tmp_path, records, status):
+    write_journal(tmp_path / "t1", *records)
+    assert journal.read(tmp_path / "t1").status == status
+
+
+def test_a_torn_last_record_was_never_acknowledged(tmp_path):
+    write_journal(tmp_path / "t", {"rec": "begin"}, {"rec": "intent", "step": 0}, tail=b'{"rec": "done", "st')
+    summary = journal.read(tmp_path / "t")
+    assert summary.started_steps == [0] and summary.done(0) is None
+    jr = Journal.append_to(tmp_path / "t")  # reopening for recovery cuts the torn tail
+    jr.append("rollback", reason="test")
+    jr.close()
+    assert [r["rec"] for r in journal.read(tmp_path / "t").records] == ["begin", "intent", "rollback"]
+
+
+@pytest.mark.parametrize("content,match", [
+    (b'{"rec": "begin"}\nnot json\n', "corrupt at line 2"),
+    (b'{"rec": "intent", "step": 0}\n', "does not start with a begin record"),
+    (b'{"rec": "begin"}\n{"rec": "intent"}\n', "without a step number"),
+    (b'{"rec": "begin"}\n{"rec": "launch"}\n', "not a journal record"),
+])
+def test_corrupt_journal_is_one_error(tmp_path, content, match):
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "journal.jsonl").write_bytes(content)
+    with pytest.raises(JournalCorrupt, match=match):
+        journal.read(tmp_path / "t")
+
+
+def test_records_are_appended_one_line_each(tmp_path):
+    jr = Journal.create(tmp_path)
+    jr.append("begin", title="x")
+    jr.append("intent", step=0, do={"kind": "nft"}, undo={"restore": {}})
+    jr.close()
+    lines = (tmp_path / "journal.jsonl").read_text().splitlines()
+    assert [json.loads(ln)["rec"] for ln in lines] == ["begin", "intent"]
+
+
+def test_lock_names_the_holder(tmp_path):
+    first = StateDir(tmp_path / "s").ensure()
+    first.lock()
+    try:
+        with pytest.raises(StateDirError, match=f"pid {os.getpid()}"):
+            StateDir(tmp_path / "s").lock()
+    finally:
+        first.unlock()
+    StateDir(tmp_path / "s").lock()  # free again once released
+
+
+def test_nft_restore_replaces_the_table_in_one_batch():
+    want = [{"table": {"family": "ip", "name": "t"}},
+            {"chain": {"family": "ip", "table": "t", "name": "c"}},
+            {"rule": {"family": "ip", "table": "t", "chain": "c", "expr": [{"accept": None}]}}]
+    live = want[:2]
+    cmds = restore.nft_table("ip t", want, live)
+    assert cmds[0] == {"delete": {"table": {"family": "ip", "name": "t"}}}
+    assert [next(iter(c["add"])) for c in cmds[1:]] == ["table", "chain", "rule"]
+    assert restore.nft_table("ip t", want, want) == []
+    assert restore.nft_table("ip t", None, live) == [{"delete": {"table": {"family": "ip", "name": "t"}}}]
+    assert restore.nft_table("ip t", None, None) == []
+
+
+def test_ipt_restore_puts_jumps_back_at_their_positions_and_never_names_foreign_rules():
+    want = {"present": True, "chains": {"LIBVIRT_FWX": ["-A LIBVIRT_FWX -i virbr0 -o virbr0 -j ACCEPT"]},
+            "builtins": {"FORWARD": ["-A FORWARD -j LIBVIRT_FWX", "-A FORWARD -j DOCKER-USER"]}}
+    live = {"present": True, "chains": {"LIBVIRT_FWX": None},
+            "builtins": {"FORWARD": ["-A FORWARD -j DOCKER-USER", "-A FORWARD -j DOCKER-FORWARD"]}}
+    text = restore.ipt_table("filter", want, live)
+    assert text.splitlines() == ["*filter", ":LIBVIRT_FWX - [0:0]", "-A LIBVIRT_FWX -i virbr0 -o virbr0 -j ACCEPT",
+                                 "-I FORWARD 1 -j LIBVIRT_FWX", "COMMIT"]
+    back = restore.ipt_table("filter", live, want)  # the other way: jump deleted, chain removed
+    assert back.splitlines() == ["*filter", "-D FORWARD -j LIBVIRT_FWX", ":LIBVIRT_FWX - [0:0]",
+                                 "-X LIBVIRT_FWX", "COMMIT"]
+    assert "DOCKER" not in text + back
+    assert restore.ipt_table("filter", want, want) == ""
+
+
+def test_view_ignores_handles_counters_and_foreign_rules_in_builtin_chains():
+    a = {"nft": {"ip t": [{"rule": {"family": "ip", "table": "t", "chain": "c", "expr": [{"counter": None}]}}]},
+         "ipt": {"ipv4 filter": {"present": True, "chains": {"LIBVIRT_FWX": []},
+                                 "builtins": {"FORWARD": ["-A FORWARD -j LIBVIRT_FWX"]}}},
+         "files": {"/etc/x": "1"}}
+    b = json.loads(json.dumps(a))
+    b["ipt"]["ipv4 filter"]["builtins"]["FORWARD"].append("-A FORWARD -j DOCKER-USER")
+    assert snapshot.fingerprint(a) == snapshot.fingerprint(b) and snapshot.differences(a, b) == []
+    b["files"]["/etc/x"] = "2"
+    assert snapshot.differences(a, b) == ["files /etc/x"]
+
+
+def test_steps_round_trip_and_carry_their_undo():
+    s = steps.file("conf", "/etc/libvirt/network.conf", "new\n", None)
+    assert steps.Step.from_dict(json.loads(json.dumps(s.to_dict()))) == s
+    assert s.undo == {"restore": {"nft_tables": [], "ipt_chains": [], "files": ["/etc/libvirt/network.conf"]},
+                      "old_content": None}
+    r = steps.restart("restart", ["systemctl", "restart", "virtnetworkd"])
+    assert r.undo["restart_after_restore"] == ["systemctl", "restart", "virtnetworkd"] and r.changes_kernel
+    with pytest.raises(ValueError):
+        steps.Step("shell", "no", {})
+
+
+def test_history_lists_outcomes_and_flags_what_needs_attention(tmp_path):
+    txn = tmp_path / "txn"
+    write_journal(txn / "20260101T000000Z-aaaaaa", {"rec": "begin", "title": "first", "steps": 2},
+                  {"rec": "commit"})
+    write_journal(txn / "20260102T000000Z-bbbbbb", {"rec": "begin", "title": "second", "steps": 2},
+                  {"rec": "intent", "step": 0})
+    (txn / "20260103T000000Z-cccccc").mkdir()
+    (txn / "20260103T000000Z-cccccc" / "journal.jsonl").write_text("garbage\n")
+    result = CliRunner().invoke(app, ["history", "--state-dir", str(tmp_path), "--format", "json"])
+    doc = json.loads(result.stdout)
+    assert result.exit_code == 6 and doc["command"] == "history"
+    assert [t["status"] for t in doc["data"]["transactions"]] == ["corrupt", "incomplete", "committed"]
+    text = CliRunner().invoke(app, ["history", "--state-dir", str(tmp_path / "none")])
+    assert text.exit_code == 0 and "no transactions" in text.stdout

@@ -1,0 +1,78 @@
+"""The migration planner on recorded real libvirt 11.3 data (no root): steps, counts, blockers.
+
+The rules are what real libvirt created (tests/data/libvirt/11.3-iptables/default); a
+Docker-style rule is added to FORWARD and a stranger's rule to LIBVIRT_FWI, to prove that
+removal names libvirt's rules only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.unit.builders import make_evidence
+from vnetmigrate.facts import build as build_facts
+from vnetmigrate.txn import planner
+
+DATA = Path(__file__).resolve().parents[1] / "data/libvirt/11.3-iptables/default"
+CONF = '#firewall_backend = "nftables"\nfirewall_backend = "iptables"\n'
+
+
+def evidence(extra_v4: str = "", conf: str | None = CONF, tools=None):
+    v4 = (DATA / "iptables-save.txt").read_text()
+    if extra_v4:
+        v4 = v4.replace("-A FORWARD -j LIBVIRT_FWO\n", "-A FORWARD -j LIBVIRT_FWO\n" + extra_v4, 1)
+    files = {"/etc/libvirt/network.conf": conf,
+             "/run/libvirt/network/default.xml": (DATA / "status/default.xml").read_text()}
+    kw = {"tools": tools} if tools else {}
+    return make_evidence(files=files, ipv4_save=v4, ipv6_save=(DATA / "ip6tables-save.txt").read_text(), **kw)
+
+
+def plan(ev, target="nftables", restart=None):
+    return planner.build(ev, build_facts(ev), target, restart, "test")
+
+
+def test_iptables_to_nftables_makes_before_it_breaks():
+    p = plan(evidence())
+    assert [s.kind for s in p.plan.steps] == ["nft", "verify", "ipt", "ipt", "file", "verify"]
+    assert p.summary["networks_moved"] == ["default"]
+    assert p.summary["remove"] == {"ipv4": {"rules": 19, "chains": 7}, "ipv6": {"rules": 0, "chains": 7}}
+    assert '+firewall_backend = "nftables"' in p.summary["network_conf"]
+    assert not p.blockers
+    add = p.plan.steps[0].data["commands"]
+    assert add[0] == {"add": {"table": {"family": "ip", "name": "libvirt_network"}}}
+
+
+def test_removal_names_only_libvirts_rules():
+    extra = ("-A FORWARD -j DOCKER-USER\n")
+    ev = evidence(extra)
+    ev_text = ev.commands["iptables-nft-save"].stdout.replace(
+        "-A LIBVIRT_FWI -o virbr0 -j REJECT", "-A LIBVIRT_FWI -i eth9 -j ACCEPT\n-A LIBVIRT_FWI -o virbr0 -j REJECT")
+    ev_text = ev_text.replace(":LIBVIRT_FWI - [0:0]", ":LIBVIRT_FWI - [0:0]\n:DOCKER-USER - [0:0]")
+    from vnetmigrate.evidence import CommandRecord
+
+    ev.add_command(CommandRecord("iptables-nft-save", ("iptables-nft-save",), 0, stdout=ev_text))
+    p = plan(ev)
+    v4 = next(s for s in p.plan.steps if s.kind == "ipt" and s.data["family"] == "ipv4").data["fragment"]
+    assert "DOCKER" not in v4 and "eth9" not in v4
+    assert "-X LIBVIRT_FWI" not in v4 and "-D FORWARD -j LIBVIRT_FWI" not in v4  # kept: a stranger's rule is in it
+    assert "-D LIBVIRT_FWI -o virbr0 -j REJECT --reject-with icmp-port-unreachable" in v4
+    assert "-X LIBVIRT_FWO" in v4 and "-D FORWARD -j LIBVIRT_FWO" in v4
+    assert any("LIBVIRT_FWI" in w for w in p.summary["unexpected_kept"])
+
+
+def test_restart_adds_guard_restart_and_dedupe():
+    p = plan(evidence(), restart=["systemctl", "restart", "virtnetworkd"])
+    kinds = [s.kind for s in p.plan.steps]
+    assert kinds == ["nft", "verify", "ipt", "ipt", "file", "nft", "restart", "dedupe", "verify"]
+    guard = p.plan.steps[5].data["commands"]
+    assert guard and all(c["insert"]["rule"]["chain"] == "forward" and c["insert"]["rule"]["comment"] ==
+                         "vnetmigrate-guard" for c in guard)
+
+
+def test_blockers_and_nothing_to_do():
+    p = plan(evidence(), target="nftables")
+    assert p.plan.steps
+    missing = plan(evidence(tools=("iptables", "iptables-nft", "iptables-nft-save", "ip6tables-nft-save")))
+    assert [b.id for b in missing.blockers] == ["target-tool-missing"]
+    back = plan(evidence(), target="iptables")
+    assert not back.plan.steps and back.nothing_to_do  # already iptables, and network.conf says so

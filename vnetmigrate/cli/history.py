@@ -1,0 +1,53 @@
+"""`vnetmigrate history`: the transactions in the state dir and how each ended."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vnetmigrate.cli.common import OutputOpt, guarded, write_output
+from vnetmigrate.cli.txnopts import DEFAULT_STATE_DIR, StateDirOpt, TxnFormat, TxnFormatOpt
+from vnetmigrate.exitcodes import ExitCode
+
+
+def summaries(state_dir: Path) -> list[dict]:
+    """Every transaction, oldest first; a corrupt journal is listed as such, not fatal."""
+    from vnetmigrate.txn import journal
+    from vnetmigrate.txn.statedir import StateDir
+
+    out = []
+    for d in StateDir(state_dir).txn_dirs():
+        try:
+            out.append(journal.read(d).to_dict())
+        except journal.JournalCorrupt as exc:
+            out.append({"id": d.name, "status": "corrupt", "errors": [exc.message]})
+    return out
+
+
+@guarded("history")
+def history(
+    state_dir: StateDirOpt = DEFAULT_STATE_DIR,
+    format: TxnFormatOpt = TxnFormat.text,
+    output: OutputOpt = None,
+) -> int:
+    """List migrations and rollbacks recorded in the state dir, newest first, with their outcome."""
+    rows = list(reversed(summaries(state_dir)))
+    attention = any(r["status"] in ("incomplete", "needs-attention", "corrupt") for r in rows)
+    code = ExitCode.NEEDS_ATTENTION if attention else ExitCode.OK
+    if format.value == "json":
+        from vnetmigrate.reports.envelope import dumps, envelope
+
+        status = "needs-attention" if attention else "ok"
+        write_output(dumps(envelope("history", status, code, {"state_dir": str(state_dir),
+                                                               "transactions": rows})), output)
+        return int(code)
+    lines = [f"{'ID':<25} {'STATUS':<16} {'STEPS':>5}  TITLE"] if rows else [f"no transactions in {state_dir}"]
+    for r in rows:
+        steps = f"{r.get('steps_done', 0)}/{r.get('steps', '?')}" if "steps" in r else "-"
+        lines.append(f"{r['id']:<25} {r['status']:<16} {steps:>5}  {r.get('title') or ''}")
+        for err in r.get("errors") or []:
+            lines.append(f"{'':<25} {err}")
+    write_output("\n".join(lines) + "\n", output)
+    return int(code)

@@ -1,0 +1,66 @@
+"""`vnetmigrate migrate`: switch libvirt's firewall backend as one verified, journaled transaction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from vnetmigrate.cli.common import NetnsOpt, OutputOpt, RootOpt, guarded, require_root
+from vnetmigrate.cli.migration import (NoRestartOpt, RestartOpt, Target, ToOpt, blockers, prepare, render,
+                                       unforced)
+from vnetmigrate.cli.txnopts import DEFAULT_STATE_DIR, StateDirOpt, TxnFormat, TxnFormatOpt
+from vnetmigrate.exitcodes import ExitCode
+
+
+@guarded("migrate")
+def migrate(
+    to: ToOpt = Target.nftables,
+    force: Annotated[Optional[list[str]], typer.Option(
+        "--force", metavar="BLOCKER_ID", help="Go ahead despite this blocker (repeat for each).")] = None,
+    restart_command: RestartOpt = None,
+    no_restart: NoRestartOpt = False,
+    state_dir: StateDirOpt = DEFAULT_STATE_DIR,
+    netns: NetnsOpt = None,
+    root: RootOpt = Path("/"),
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show the plan (as `plan` does).")] = False,
+    format: TxnFormatOpt = TxnFormat.text,
+    output: OutputOpt = None,
+) -> int:
+    """Move libvirt's rules to the other backend: make before break, verified, rolled back on failure."""
+    from vnetmigrate.netns import entered
+    from vnetmigrate.txn import engine, recovery
+    from vnetmigrate.txn.statedir import StateDir
+
+    require_root("migrate")
+    force = force or []
+    if dry_run:
+        mplan, result = prepare(to.value, netns, root, state_dir, restart_command, no_restart)
+        found = blockers(mplan, result)
+        code = ExitCode.BLOCKERS if unforced(found, force) else ExitCode.OK
+        render("migrate", mplan, found, code, format.value, output, {"dry_run": True})
+        return int(code)
+    with StateDir(state_dir) as state:
+        recovered = recovery.recover(state, "interrupted transaction found by migrate")
+        extra: dict = {"recovered": [o.to_dict() for o in recovered]} if recovered else {}
+        if any(o.status != "rolled-back" for o in recovered):
+            mplan, result = prepare(to.value, netns, root, state_dir, restart_command, no_restart)
+            render("migrate", mplan, blockers(mplan, result), ExitCode.NEEDS_ATTENTION, format.value, output, extra)
+            return int(ExitCode.NEEDS_ATTENTION)
+        mplan, result = prepare(to.value, netns, root, state_dir, restart_command, no_restart)
+        found = blockers(mplan, result)
+        for b in found:
+            b["forced"] = b["forcible"] and b["id"] in force
+        if mplan.nothing_to_do:
+            render("migrate", mplan, found, ExitCode.OK, format.value, output, extra)
+            return int(ExitCode.OK)
+        if unforced(found, force):
+            extra["refused"] = "blockers found; nothing was changed (use --force BLOCKER_ID for each forcible one)"
+            render("migrate", mplan, found, ExitCode.BLOCKERS, format.value, output, extra)
+            return int(ExitCode.BLOCKERS)
+        with entered(netns):
+            outcome = engine.run(mplan.plan, state, root, netns=netns, command="migrate")
+    extra["transaction"] = outcome.to_dict()
+    render("migrate", mplan, found, outcome.exit_code, format.value, output, extra)
+    return int(outcome.exit_code)

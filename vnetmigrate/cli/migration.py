@@ -1,0 +1,125 @@
+"""What `plan` and `migrate` share: options, reading the host, the plan, and printing it."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from vnetmigrate.cli.common import write_output
+from vnetmigrate.exitcodes import ExitCode
+
+
+class Target(str, Enum):
+    nftables = "nftables"
+    iptables = "iptables"
+
+
+ToOpt = Annotated[Target, typer.Option("--to", help="The backend to migrate libvirt's firewall to.")]
+RestartOpt = Annotated[Optional[str], typer.Option(
+    "--restart-command", metavar="CMD",
+    help="Command that restarts libvirt's network daemon (default: systemctl, where it runs under systemd).")]
+NoRestartOpt = Annotated[bool, typer.Option("--no-restart", help="Do not restart libvirt's network daemon.")]
+
+
+def prepare(target: str, netns: str | None, root: Path, state_dir: Path, restart_command: str | None,
+            no_restart: bool):
+    """Read the host, analyse it like scan, and plan: (plan, scan result). Changes nothing."""
+    from vnetmigrate.collect import collect_live
+    from vnetmigrate.errors import InputError
+    from vnetmigrate.netns import entered
+    from vnetmigrate.scan import analyse
+    from vnetmigrate.txn import daemon, planner, snapshot
+
+    if not root.is_dir():
+        raise InputError(f"--root {root}: not a directory")
+    if restart_command and no_restart:
+        raise InputError("--restart-command and --no-restart exclude each other")
+    ev = collect_live(root=str(root), netns=netns, state_dir=str(state_dir))
+    result = analyse(ev)
+    extra = []
+    try:
+        argv, why = daemon.restart_argv(restart_command, no_restart, netns)
+    except InputError as exc:
+        if restart_command:
+            raise
+        argv, why = None, "no restart"
+        extra.append(planner.Blocker("restart-unknown", exc.message, forcible=False))
+    mplan = planner.build(ev, result.facts, target, argv, why)
+    with entered(netns):
+        fingerprint = snapshot.probe(mplan.plan.touched)
+    from dataclasses import replace
+
+    mplan = replace(mplan, plan=replace(mplan.plan, fingerprint=fingerprint, meta={
+        **mplan.plan.meta, "netns": netns, "root": str(root)}), blockers=mplan.blockers + tuple(extra))
+    return mplan, result
+
+
+# Scan's blockers that concern only the nftables backend: moot when going back to iptables
+# (which is these findings' own first workaround).
+NFTABLES_ONLY = {"docker-forward-drop", "ufw-blocks-guests", "port-forward-nat-guest", "nftables-prerequisites"}
+# What a migration repairs by itself: it adds the target backend's rules to every network
+# that lacks any (and migrate rolls back an interrupted transaction before it plans).
+MIGRATION_FIXES = {"libvirt-rules-missing", "interrupted-transaction"}
+
+
+def blockers(mplan, result) -> list[dict[str, Any]]:
+    """Every blocker: the scan's findings of severity blocker that concern the target, then the plan's own."""
+    out = [{"id": f.id, "title": f.title, "detail": f.summary, "forcible": True, "source": "scan"}
+           for f in result.findings if f.severity.value == "blocker" and f.id not in MIGRATION_FIXES
+           and not (mplan.target == "iptables" and f.id in NFTABLES_ONLY)]
+    return out + [{**b.to_dict(), "source": "plan"} for b in mplan.blockers]
+
+
+def unforced(found: list[dict[str, Any]], force: list[str]) -> list[dict[str, Any]]:
+    return [b for b in found if not (b["forcible"] and b["id"] in force)]
+
+
+def render(command: str, mplan, found: list[dict], code: ExitCode, fmt: str, output: Path | None,
+           extra: dict[str, Any] | None = None) -> None:
+    data = {**mplan.to_dict(), "blockers": found, **(extra or {})}
+    if fmt == "json":
+        from vnetmigrate.reports.envelope import dumps, envelope
+
+        status = {ExitCode.OK: "ok", ExitCode.BLOCKERS: "blockers", ExitCode.ROLLED_BACK: "rolled-back"}.get(
+            code, "needs-attention")
+        write_output(dumps(envelope(command, status, code, data)), output)
+        return
+    write_output(text(mplan, found, extra or {}), output)
+
+
+def text(mplan, found: list[dict], extra: dict[str, Any]) -> str:
+    s = mplan.summary
+    lines = []
+    if mplan.nothing_to_do:
+        lines.append(f"Nothing to do: libvirt's rules are already in {mplan.target} and network.conf says so.")
+    else:
+        lines.append(f"Migration of libvirt's firewall: {s.get('from')} -> {s.get('to')} "
+                     f"(modelled as libvirt {s.get('libvirt_version')})")
+        lines.append(f"  networks moved: {', '.join(s.get('networks_moved') or []) or 'none'}")
+        if s.get("networks_already"):
+            lines.append(f"  already in {mplan.target}: {', '.join(s['networks_already'])}")
+        lines.append(f"  add: {_counts(s.get('add', {}))}")
+        for where, counts in (s.get("remove") or {}).items():
+            lines.append(f"  remove ({where}): {_counts(counts)}")
+        for where in s.get("unexpected_kept") or []:
+            lines.append(f"  kept (not libvirt's rule in its container): {where}")
+        lines.append(f"  restart: {' '.join(s['restart']) if s.get('restart') else 'none'}")
+        if s.get("network_conf"):
+            lines += ["  network.conf:", *("    " + ln for ln in s["network_conf"].rstrip("\n").splitlines())]
+        lines.append("Steps:")
+        lines += [f"  {i + 1}. [{st.kind}] {st.title}" for i, st in enumerate(mplan.plan.steps)]
+    for note in mplan.notes:
+        lines.append(f"Note: {note}")
+    for b in found:
+        forced = " (forced)" if b.get("forced") else ""
+        lines.append(f"BLOCKER {b['id']}{forced}: {b['title']}" + ("" if b["forcible"] else " [cannot be forced]"))
+    for key, value in extra.items():
+        lines.append(f"{key}: {value}")
+    return "\n".join(lines) + "\n"
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()) or "nothing"

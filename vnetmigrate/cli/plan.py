@@ -1,0 +1,30 @@
+"""`vnetmigrate plan`: what `migrate` would change, and what would stop it. Changes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vnetmigrate.cli.common import NetnsOpt, OutputOpt, RootOpt, guarded, require_root
+from vnetmigrate.cli.migration import NoRestartOpt, RestartOpt, Target, ToOpt, blockers, prepare, render
+from vnetmigrate.cli.txnopts import DEFAULT_STATE_DIR, StateDirOpt, TxnFormat, TxnFormatOpt
+from vnetmigrate.exitcodes import ExitCode
+
+
+@guarded("plan")
+def plan(
+    to: ToOpt = Target.nftables,
+    restart_command: RestartOpt = None,
+    no_restart: NoRestartOpt = False,
+    state_dir: StateDirOpt = DEFAULT_STATE_DIR,
+    netns: NetnsOpt = None,
+    root: RootOpt = Path("/"),
+    format: TxnFormatOpt = TxnFormat.text,
+    output: OutputOpt = None,
+) -> int:
+    """Show what `migrate` would change (rules added and removed, network.conf, restart) and its blockers."""
+    require_root("plan")
+    mplan, result = prepare(to.value, netns, root, state_dir, restart_command, no_restart)
+    found = blockers(mplan, result)
+    code = ExitCode.BLOCKERS if found else ExitCode.OK
+    render("plan", mplan, found, code, format.value, output)
+    return int(code)

@@ -1,0 +1,199 @@
+"""Run a plan as a transaction: snapshot, journal, steps, verification, rollback, recovery.
+
+Recovery rule (documented in vnetmigrate(8)): an interrupted transaction — a journal without
+commit, rolled-back or rollback-failed — is always rolled back to the fully-old state, by the
+next `rollback` or `migrate` (which then starts afresh). Rolling back needs only the journal
+and the snapshot, and every undo is state-based, so it is right wherever the crash came;
+rolling forward would need the plan's assumptions to still hold, which nobody can check
+after an unknown time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from vnetmigrate.errors import VnmError
+from vnetmigrate.exitcodes import ExitCode
+from vnetmigrate.txn import crash, execute, journal, snapshot
+from vnetmigrate.txn.fsutil import atomic_write
+from vnetmigrate.txn.journal import Journal
+from vnetmigrate.txn.snapshot import Touched
+from vnetmigrate.txn.statedir import StateDir, StateDirError
+from vnetmigrate.txn.steps import Plan
+
+SNAPSHOT = "snapshot.json"
+
+
+class Conflict(VnmError):
+    """Someone else changed what the plan touches: the step was not run."""
+
+
+@dataclass
+class Outcome:
+    txn_id: str
+    status: str                     # committed, rolled-back, needs-attention
+    error: str | None = None
+    failed_step: int | None = None
+    rollback_errors: list[str] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return {"committed": ExitCode.OK, "rolled-back": ExitCode.ROLLED_BACK}.get(
+            self.status, ExitCode.NEEDS_ATTENTION)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.txn_id, "status": self.status, "error": self.error, "failed_step": self.failed_step,
+                "rollback_errors": self.rollback_errors, "differences": self.differences}
+
+
+def run(plan: Plan, state: StateDir, root: Path, *, netns: str | None = None, command: str = "migrate",
+        before_step: Callable[[int], None] | None = None) -> Outcome:
+    """Apply `plan` (the caller holds the state dir's lock and has entered the namespace)."""
+    touched = plan.touched
+    txn_dir = state.new_txn_dir()
+    try:
+        snap = snapshot.capture(touched, root)
+        # Files the transaction reads but never writes (libvirt's status files): kept for
+        # whoever repairs the host by hand, not restored.
+        snap["reference"] = {p: snapshot.read_file(root, p) for p in plan.meta.get("reference_files", ())}
+        atomic_write(txn_dir / SNAPSHOT, json.dumps(snap, sort_keys=True))
+        jr = Journal.create(txn_dir)
+        jr.append("begin", command=command, title=plan.title, steps=len(plan.steps), netns=netns, root=str(root),
+                  pid=os.getpid(), fingerprint=plan.fingerprint, meta=plan.meta, touched=touched.to_dict())
+    except BaseException as exc:
+        # Nothing has changed yet: leave no trace that could look like an interrupted transaction.
+        shutil.rmtree(txn_dir, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise StateDirError(f"cannot record a transaction in {txn_dir.parent}: {exc.strerror or exc}",
+                                hint="nothing was changed")
+        raise
+    try:
+        jr.append("snapshot", file=SNAPSHOT, fingerprint=snapshot.fingerprint(snap))
+        baseline = plan.fingerprint or snapshot.probe(touched)
+        intents: list[dict[str, Any]] = []
+        for i, step in enumerate(plan.steps):
+            try:
+                if before_step is not None:
+                    before_step(i)
+                if step.changes_kernel:
+                    now = snapshot.probe(touched)
+                    if now != baseline:
+                        raise Conflict(f"the firewall changed since the plan was made: step {i + 1} "
+                                       f"({step.title}) was not run")
+                intents.append(jr.append("intent", step=i, do=step.to_dict(), undo=step.undo))
+                crash.point("before", i)
+                started = time.monotonic()
+                result = execute.run_step(step, root)
+                result["seconds"] = round(time.monotonic() - started, 4)
+                crash.point("after", i)
+                if step.changes_kernel:
+                    baseline = snapshot.probe(touched)
+                jr.append("done", step=i, result=result)
+            except (Exception, KeyboardInterrupt) as exc:
+                message = _message(exc)
+                _note(jr, [], "failed", step=i, error=message)
+                out = rollback(jr, snap, intents, root, reason=f"step {i + 1} failed: {message}")
+                out.txn_id, out.error, out.failed_step = txn_dir.name, message, i
+                return out
+        crash.point("commit")
+        try:
+            jr.append("commit", fingerprint=snapshot.probe(touched))
+        except VnmError as exc:  # not recorded as committed: undo, so journal and host agree
+            out = rollback(jr, snap, intents, root, reason=f"the commit could not be recorded: {exc.message}")
+            out.txn_id, out.error = txn_dir.name, exc.message
+            return out
+        return Outcome(txn_dir.name, "committed")
+    finally:
+        jr.close()
+
+
+def rollback(jr: Journal, snap: dict[str, Any], intents: list[dict[str, Any]], root: Path,
+             reason: str) -> Outcome:
+    """Undo every started step in reverse, then verify the touched objects equal the snapshot."""
+    errors: list[str] = []
+    _note(jr, errors, "rollback", reason=reason)
+    restart: list[str] | None = None
+    settle: dict[str, Any] | None = None
+    for intent in reversed(intents):
+        crash.point("undo", intent["step"])
+        try:
+            execute.undo_step(intent, snap, root)
+        except Exception as exc:
+            errors.append(f"step {intent['step'] + 1}: {_message(exc)}")
+            _note(jr, errors, "undo-failed", step=intent["step"], error=_message(exc))
+        else:
+            _note(jr, errors, "undone", step=intent["step"])
+        restart = restart or intent["undo"].get("restart_after_restore")
+        settle = settle or intent["undo"].get("settle")
+    # Only what the started steps touched is restored and compared: a step that never ran
+    # changed nothing, and someone else's change to its objects is not ours to undo.
+    touched = Touched()
+    for intent in intents:
+        touched = touched.union(Touched.from_dict(intent["undo"]["restore"]))
+    if restart is not None:
+        # The daemon was restarted under the new configuration: restart it under the old one,
+        # then restore again what it re-created on top of the restored state.
+        try:
+            execute.restart_again(restart, settle, snap, touched, root)
+        except Exception as exc:
+            errors.append(f"restart after rollback: {_message(exc)}")
+    try:
+        diffs = snapshot.differences(snap, snapshot.capture(touched, root))
+    except Exception as exc:
+        diffs = [f"the state could not be read back: {_message(exc)}"]
+    if errors or diffs:
+        _note(jr, errors, "rollback-failed", errors=errors, differences=diffs)
+        return Outcome("", "needs-attention", rollback_errors=errors, differences=diffs)
+    _note(jr, errors, "rolled-back", verified=True)
+    if errors:  # only the journal failed: the host is back, but the record says otherwise
+        return Outcome("", "needs-attention", rollback_errors=errors)
+    return Outcome("", "rolled-back")
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    return exc.message if isinstance(exc, VnmError) else f"{type(exc).__name__}: {exc}"
+
+
+def _note(jr: Journal, sink: list[str], rec: str, **fields: Any) -> None:
+    """Append to the journal; a journal that cannot be written must not stop a rollback."""
+    try:
+        jr.append(rec, **fields)
+    except VnmError as exc:
+        sink.append(exc.message)
+
+
+def load_snapshot(txn_dir: Path) -> dict[str, Any]:
+    try:
+        return json.loads((txn_dir / SNAPSHOT).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise journal.JournalCorrupt(f"the snapshot of transaction {txn_dir.name} is unreadable: {exc}",
+                                     hint="nothing was changed; restore the host by hand from the journal")
+
+
+def roll_back(summary: journal.Summary, root: Path, reason: str) -> Outcome:
+    """Roll back a recorded transaction (interrupted, or committed and not yet rolled back)."""
+    intents = [r for r in summary.records if r["rec"] == "intent"]
+    jr = Journal.append_to(summary.path)
+    try:
+        if not intents:
+            jr.append("rollback", reason=reason)
+            jr.append("rolled-back", verified=True, note="no step had started")
+            return Outcome(summary.id, "rolled-back")
+        out = rollback(jr, load_snapshot(summary.path), intents, root, reason)
+        out.txn_id = summary.id
+        return out
+    finally:
+        jr.close()
+
+
+def incomplete(state: StateDir) -> list[journal.Summary]:
+    return [s for s in (journal.read(d) for d in state.txn_dirs()) if s.incomplete]

@@ -1,0 +1,201 @@
+"""Run steps and their undos against the live host (inside the transaction's namespace)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from vnetmigrate.txn import kernel, restore, snapshot
+from vnetmigrate.txn.fsutil import atomic_write, remove_durably
+from vnetmigrate.txn.kernel import KernelError
+from vnetmigrate.txn.snapshot import Touched
+from vnetmigrate.txn.steps import Step
+
+RESTART_TIMEOUT = 180
+
+
+def local(root: Path, path: str) -> Path:
+    return root / path.lstrip("/")
+
+
+def run_step(step: Step, root: Path) -> dict[str, Any]:
+    """Apply one step; return what the journal's `done` record keeps about it."""
+    d = step.data
+    if step.kind == "nft":
+        kernel.nft_apply(d["commands"])
+        return {}
+    if step.kind == "ipt":
+        kernel.ipt_restore(d["family"], d["fragment"])
+        return {}
+    if step.kind == "file":
+        write_file(root, d["path"], d["content"])
+        return {}
+    if step.kind == "legacy":
+        for table, chains in d["tables"].items():
+            kernel.legacy_remove(d["family"], table, chains)
+        return {}
+    if step.kind == "restart":
+        run_command(d["argv"])
+        return {}
+    if step.kind == "dedupe":
+        return _dedupe(d["backend"], root, d["status_dir"])
+    if step.kind == "verify":
+        problems = VERIFIERS[d["check"]](**d["args"])
+        if problems:
+            raise KernelError(f"verification failed ({step.title}): " + "; ".join(problems))
+        return {}
+    raise ValueError(step.kind)
+
+
+def _dedupe(backend: str, root: Path, status_dir: str) -> dict[str, Any]:
+    from vnetmigrate.txn import livecheck
+
+    if backend == "nftables":
+        directory = local(root, status_dir)
+        texts = [p.read_text() for p in sorted(directory.glob("*.xml"))] if directory.is_dir() else []
+        cmds = livecheck.nft_dedupe(texts)
+        if cmds:
+            kernel.nft_apply(cmds)
+        return {"removed": len(cmds)}
+    fragments = livecheck.ipt_dedupe()
+    for family, fragment in fragments.items():
+        kernel.ipt_restore(family, fragment)
+    return {"removed": sum(f.count("\n-D ") for f in fragments.values())}
+
+
+def write_file(root: Path, path: str, content: str | None) -> None:
+    target = local(root, path)
+    try:
+        if content is None:
+            remove_durably(target)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(target, content)
+    except OSError as exc:
+        raise KernelError(f"cannot write {target}: {exc.strerror or exc}")
+
+
+def run_command(argv: list[str]) -> None:
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=RESTART_TIMEOUT,
+                              stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise KernelError(f"`{' '.join(argv)}` could not run: {exc}")
+    if proc.returncode != 0:
+        raise KernelError(f"`{' '.join(argv)}` failed (exit {proc.returncode}): "
+                          f"{(proc.stderr or proc.stdout).strip()[-500:]}")
+
+
+def restart_again(argv: list[str], settle: dict[str, Any] | None, snap: dict[str, Any], touched: Touched,
+                  root: Path) -> None:
+    """Rollback after a daemon restart: restart it under the old configuration.
+
+    With `settle` (libvirt's daemon): guard guests' traffic, restart, then remove the guard
+    and the copies of the old rules it re-created, keeping the ones its status files name.
+    Without: restart, then restore the snapshot again over whatever the command re-created.
+    """
+    if not settle:
+        run_command(argv)
+        restore_to(snap, touched, root)
+        return
+    guard = settle.get("guard") or {}
+    if guard.get("nft"):
+        kernel.nft_apply(guard["nft"])
+    for family, fragment in (guard.get("ipt") or {}).items():
+        kernel.ipt_restore(family, fragment)
+    try:
+        run_command(argv)
+    finally:  # the guard goes, whether the daemon came back or not
+        _dedupe(settle["backend"], root, settle["status_dir"])
+
+
+def restore_to(snap: dict[str, Any], touched: Touched, root: Path) -> None:
+    """Bring the `touched` objects back to `snap` (idempotent; nothing else is named).
+
+    Make before break here too: objects the snapshot has are restored first, objects it
+    lacks are removed last, so rolling back a migration never leaves guests without rules.
+    """
+    live = snapshot.capture(touched, root, full=True)
+    fill, drop = [], []
+    for key in live["nft"]:
+        cmds = restore.nft_table(key, snap["nft"][key], live["nft"][key])
+        if cmds:
+            (drop if snap["nft"][key] is None else fill).append(lambda c=cmds: kernel.nft_apply(c))
+    for key in live["ipt"]:
+        family, table = key.split()
+        fragment = restore.ipt_table(table, snap["ipt"][key], live["ipt"][key])
+        removing = all(rules is None for rules in snap["ipt"][key]["chains"].values())
+        if fragment:
+            (drop if removing else fill).append(lambda f=family, t=fragment: kernel.ipt_restore(f, t))
+        if not snap["ipt"][key]["present"] and not family.endswith("-legacy"):
+            drop.append(lambda f=family, t=table: _drop_empty_table(f, t))
+    for action in fill + drop:
+        action()
+    for path in live["files"]:
+        if live["files"][path] != snap["files"][path]:
+            write_file(root, path, snap["files"][path])
+
+
+def _drop_empty_table(family: str, table: str) -> None:
+    """An iptables-nft table the transaction created goes again if nothing else is in it."""
+    fam = snapshot.FAMILY_NFT[family]
+    chains = [c for c in kernel.chains() if c["family"] == fam and c["table"] == table]
+    if not chains or any(c.get("hook") is None for c in chains):
+        return
+    if all(not kernel.ipt_list(family, table, c["name"]) for c in chains):
+        kernel.nft_apply([{"delete": {"table": {"family": fam, "name": table}}}])
+
+
+def undo_step(intent: dict[str, Any], snap: dict[str, Any], root: Path) -> None:
+    undo = intent["undo"]
+    touched = Touched.from_dict(undo["restore"])
+    if "old_content" in undo:
+        path = intent["do"]["data"]["path"]
+        if snapshot.read_file(root, path) != undo["old_content"]:
+            write_file(root, path, undo["old_content"])
+        touched = Touched(touched.nft_tables, touched.ipt_chains, ())
+    restore_to(snap, touched, root)
+
+
+# -- verification checks (data: a name and arguments) ---------------------------------------
+
+def _nft_rule_counts(table: str, chains: dict[str, int]) -> list[str]:
+    family, name = table.split()
+    objs = snapshot.nft_table(family, name)
+    if objs is None:
+        return [f"table {table} is missing"]
+    counts: dict[str, int] = {}
+    for item in objs:
+        if "rule" in item:
+            counts[item["rule"]["chain"]] = counts.get(item["rule"]["chain"], 0) + 1
+    return [f"{table} {c}: {counts.get(c, 0)} rules, expected {n}" for c, n in chains.items()
+            if counts.get(c, 0) != n]
+
+
+def _ipt_rule_counts(family: str, table: str, chains: dict[str, int]) -> list[str]:
+    out = []
+    for chain, n in chains.items():
+        try:
+            got = len(kernel.ipt_list(family, table, chain))
+        except KernelError:
+            got = -1
+        if got != n:
+            out.append(f"{family} {table} {chain}: {'missing' if got < 0 else f'{got} rules'}, expected {n}")
+    return out
+
+
+def _libvirt_rules(status_files: list[str], version: str, backend: str, final: bool = False) -> list[str]:
+    from vnetmigrate.txn import livecheck
+
+    return livecheck.problems(status_files, version, backend, final)
+
+
+def _nft_listing(expected: list[str], final: bool = False) -> list[str]:
+    from vnetmigrate.txn import livecheck
+
+    return livecheck.nft_listing_problems(expected, final)
+
+
+VERIFIERS = {"nft-rule-counts": _nft_rule_counts, "ipt-rule-counts": _ipt_rule_counts,
+             "libvirt-rules": _libvirt_rules, "nft-listing": _nft_listing}

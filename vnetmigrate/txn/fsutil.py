@@ -1,0 +1,72 @@
+"""Durable file operations: atomic replace, fsync of files and directories, space reservation."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import tempfile
+from pathlib import Path
+
+FALLOC_FL_KEEP_SIZE = 1
+
+
+def fsync_dir(path: str | os.PathLike[str]) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: str | os.PathLike[str], content: str, mode: int | None = None) -> None:
+    """Replace `path` with `content`: temp file in the same directory, fsync, rename, fsync dir.
+
+    A crash leaves either the old or the new file, never a mix. The old file's mode is kept
+    unless `mode` says otherwise.
+    """
+    target = Path(path)
+    if mode is None:
+        try:
+            mode = os.stat(target).st_mode & 0o7777
+        except FileNotFoundError:
+            mode = 0o644
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".vnm-tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(content)
+            fh.flush()
+            os.fchmod(fh.fileno(), mode)
+            os.fsync(fh.fileno())
+        os.rename(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    fsync_dir(target.parent)
+
+
+def remove_durably(path: str | os.PathLike[str]) -> bool:
+    """Remove `path` if it exists (fsync its directory); False when it was already gone."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    fsync_dir(Path(path).parent)
+    return True
+
+
+def reserve(fd: int, size: int) -> None:
+    """Allocate `size` bytes for an append-only file without changing its length.
+
+    The journal's records are then written into space the filesystem already granted, so a
+    state dir that fills up during a transaction cannot stop its journal (tmpfs, ext4, xfs
+    and btrfs support this; where it is unsupported the reservation is skipped).
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.fallocate(fd, FALLOC_FL_KEEP_SIZE, ctypes.c_long(0), ctypes.c_long(size)) != 0:
+        err = ctypes.get_errno()
+        if err in (95, 22):  # EOPNOTSUPP, EINVAL: filesystem without fallocate
+            return
+        raise OSError(err, os.strerror(err))

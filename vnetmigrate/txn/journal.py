@@ -1,0 +1,183 @@
+"""The append-only journal of one transaction (design principle 6: the journal is the truth).
+
+One JSON object per line. Every record is written with one write(2), then the file and its
+directory are fsynced before the caller goes on, so what the journal says happened is on disk
+before the next change to the host starts:
+
+    begin      what the transaction is for, its plan fingerprint, its step count
+    snapshot   the snapshot file was written (its sha256)
+    intent     step i is about to run: its data and its undo
+    done       step i completed (its result, the fingerprint of the state after it)
+    failed     step i failed (the error)
+    rollback   rolling back starts (why)
+    undone     step i was undone          undo-failed   undoing step i failed (the error)
+    commit     the transaction completed and was verified
+    rolled-back        every started step was undone and the old state verified
+    rollback-failed    something could not be undone: the host needs attention
+
+A last line without its newline is a record whose write was cut by a crash: it was never
+acknowledged, so the step it announces never started, and it is ignored. Anything else
+unparseable makes the journal corrupt: one clear error, and nothing is changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vnetmigrate.txn.fsutil import fsync_dir, reserve
+from vnetmigrate.txn.statedir import StateDirError, explain
+
+NAME = "journal.jsonl"
+RESERVE = 4 * 1024 * 1024
+KINDS = {"begin", "snapshot", "intent", "done", "failed", "rollback", "undone", "undo-failed",
+         "commit", "rolled-back", "rollback-failed"}
+TERMINAL = {"commit": "committed", "rolled-back": "rolled-back", "rollback-failed": "needs-attention"}
+
+
+class JournalCorrupt(StateDirError):
+    pass
+
+
+class JournalWriteError(StateDirError):
+    pass
+
+
+class Journal:
+    """Appends records durably. Open with `create` (new transaction) or `append_to` (recovery)."""
+
+    def __init__(self, path: Path, fd: int):
+        self.path = path
+        self._fd = fd
+
+    @classmethod
+    def create(cls, directory: Path) -> "Journal":
+        path = directory / NAME
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise JournalWriteError(f"cannot create the journal {path}: {explain(exc)}")
+        try:
+            reserve(fd, RESERVE)
+            fsync_dir(directory)
+        except OSError as exc:
+            os.close(fd)
+            os.unlink(path)
+            raise JournalWriteError(f"cannot create the journal {path}: {explain(exc)}")
+        return cls(path, fd)
+
+    @classmethod
+    def append_to(cls, directory: Path) -> "Journal":
+        path = directory / NAME
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+            _drop_torn_tail(path, fd)
+        except OSError as exc:
+            raise JournalWriteError(f"cannot open the journal {path}: {explain(exc)}")
+        return cls(path, fd)
+
+    def append(self, rec: str, **fields: Any) -> dict[str, Any]:
+        entry = {"rec": rec, "time": round(time.time(), 3), **fields}
+        data = (json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n").encode()
+        try:
+            written = os.write(self._fd, data)
+            if written != len(data):
+                raise OSError(28, "short write to the journal")
+            os.fsync(self._fd)
+            fsync_dir(self.path.parent)
+        except OSError as exc:
+            raise JournalWriteError(f"cannot write the journal {self.path}: {explain(exc)}")
+        return entry
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+def _drop_torn_tail(path: Path, fd: int) -> None:
+    """Cut a final record that lacks its newline (a write cut short by a crash)."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    if data and not data.endswith(b"\n"):
+        os.ftruncate(fd, data.rfind(b"\n") + 1)
+        os.fsync(fd)
+
+
+@dataclass
+class Summary:
+    """What a journal says about its transaction."""
+
+    id: str
+    path: Path
+    begin: dict[str, Any]
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        for rec in reversed(self.records):
+            if rec["rec"] in TERMINAL:
+                return TERMINAL[rec["rec"]]
+        return "incomplete"
+
+    @property
+    def incomplete(self) -> bool:
+        return self.status == "incomplete"
+
+    @property
+    def started_steps(self) -> list[int]:
+        return [r["step"] for r in self.records if r["rec"] == "intent"]
+
+    def intent(self, step: int) -> dict[str, Any]:
+        return next(r for r in self.records if r["rec"] == "intent" and r["step"] == step)
+
+    def done(self, step: int) -> dict[str, Any] | None:
+        return next((r for r in self.records if r["rec"] == "done" and r["step"] == step), None)
+
+    @property
+    def undone_steps(self) -> set[int]:
+        return {r["step"] for r in self.records if r["rec"] == "undone"}
+
+    def to_dict(self) -> dict[str, Any]:
+        b = self.begin
+        errors = [r.get("error") for r in self.records if r["rec"] in ("failed", "undo-failed") and r.get("error")]
+        return {"id": self.id, "status": self.status, "command": b.get("command"), "title": b.get("title"),
+                "started": b.get("time"), "ended": self.records[-1]["time"] if self.status != "incomplete" else None,
+                "steps": b.get("steps"), "steps_started": len(self.started_steps),
+                "steps_done": sum(1 for r in self.records if r["rec"] == "done"),
+                "pid": b.get("pid"), "netns": b.get("netns"), "root": b.get("root"), "errors": errors}
+
+
+def read(directory: Path) -> Summary:
+    path = directory / NAME
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise JournalCorrupt(f"cannot read the journal {path}: {explain(exc)}")
+    lines = data.split(b"\n")
+    if lines and lines[-1] != b"":
+        lines = lines[:-1]  # torn tail: never acknowledged
+    records = []
+    for n, raw in enumerate(lines, 1):
+        if not raw:
+            continue
+        try:
+            rec = json.loads(raw)
+            if not isinstance(rec, dict) or rec.get("rec") not in KINDS:
+                raise ValueError("not a journal record")
+            if rec["rec"] in ("intent", "done", "failed", "undone", "undo-failed") and not isinstance(rec.get("step"), int):
+                raise ValueError("record without a step number")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise JournalCorrupt(f"journal {path} is corrupt at line {n}: {exc}",
+                                 hint="nothing was changed; move that transaction directory aside after "
+                                      "checking the host by hand")
+        records.append(rec)
+    if not records or records[0]["rec"] != "begin":
+        raise JournalCorrupt(f"journal {path} is corrupt: it does not start with a begin record",
+                             hint="nothing was changed; move that transaction directory aside after checking "
+                                  "the host by hand")
+    return Summary(id=directory.name, path=directory, begin=records[0], records=records)

@@ -1,0 +1,183 @@
+"""Read and change the firewall of the current network namespace (the engine enters --netns).
+
+nftables goes through libnftables (one call with a JSON batch, one kernel transaction),
+or `nft -j -f -` where the binding is missing. iptables-nft goes through the real
+`iptables-nft-restore --noflush` / `iptables-nft -S`. A libnftables context is made per call:
+its netlink socket belongs to the namespace of the thread that opened it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from typing import Any
+
+from vnetmigrate.collect.host import which
+from vnetmigrate.errors import EnvironmentProblem, VnmError
+
+# Families of iptables rules: iptables-nft, and legacy x_tables (only where the kernel already
+# lists the table in /proc/net/ip*_tables_names: opening a missing one would create it).
+IPT = {"ipv4": ("iptables-nft", "iptables-nft-restore", "ip"),
+       "ipv6": ("ip6tables-nft", "ip6tables-nft-restore", "ip6"),
+       "ipv4-legacy": ("iptables-legacy", "iptables-legacy-restore", None),
+       "ipv6-legacy": ("ip6tables-legacy", "ip6tables-legacy-restore", None)}
+LEGACY_NAMES = {"ipv4-legacy": "ip_tables_names", "ipv6-legacy": "ip6_tables_names"}
+
+
+class KernelError(VnmError):
+    """The kernel (or nft / iptables) refused a change or a listing."""
+
+
+def _binding():
+    try:
+        import nftables  # type: ignore[import-not-found]
+
+        return nftables.Nftables
+    except ImportError:
+        return None
+
+
+def _tool(name: str) -> str:
+    exe = which(name)
+    if exe is None:
+        raise EnvironmentProblem(f"{name} is not installed", hint="install nftables and iptables")
+    return exe
+
+
+def nft_apply(commands: list[dict[str, Any]]) -> None:
+    """Run libnftables JSON commands as one batch: one kernel transaction.
+
+    libnftables 1.0.6 reads JSON input only with JSON output on (what the binding's
+    `json_cmd` sets); no echo is asked for, so nothing is printed back.
+    """
+    text = json.dumps({"nftables": commands})
+    cls = _binding()
+    if cls is not None:
+        nft = cls()
+        nft.set_json_output(True)
+        rc, _out, err = nft.cmd(text)
+        if rc != 0:
+            raise KernelError(f"nftables refused the change: {_first_error(str(err))}")
+        return
+    proc = subprocess.run([_tool("nft"), "-j", "-f", "-"], input=text, capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        raise KernelError(f"nftables refused the change: {_first_error(proc.stderr)}")
+
+
+def _first_error(err: str) -> str:
+    """nft repeats the whole (JSON) input after an error: keep its own words."""
+    lines = [ln for ln in err.splitlines() if ln.startswith("Error")]
+    return ("; ".join(lines) or err.strip())[:1000]
+
+
+def nft_list(what: str) -> dict[str, Any] | None:
+    """`nft -j list WHAT`; None when the object does not exist."""
+    text = nft_list_text(what)
+    if text is None:
+        return None
+    return json.loads(text) if text.strip() else {"nftables": []}
+
+
+def nft_list_text(what: str, json_output: bool = True) -> str | None:
+    """The text of `nft [-j] list WHAT`, unparsed; None when the object does not exist.
+
+    Plain text (no handles) takes half the time of JSON and is a fifth of its size (1,000
+    rules: 10 ms, 80 kB against 20 ms, 416 kB): what fingerprints use.
+    """
+    cls = _binding()
+    if cls is not None:
+        nft = cls()
+        nft.set_json_output(json_output)
+        rc, out, err = nft.cmd(f"list {what}")
+    else:
+        proc = subprocess.run([_tool("nft"), *(["-j"] if json_output else []), *f"list {what}".split()],
+                              capture_output=True, text=True, timeout=120)
+        rc, out, err = proc.returncode, proc.stdout, proc.stderr
+    if rc != 0:
+        if "No such file or directory" in err:
+            return None
+        raise KernelError(f"`nft list {what}` failed: {err.strip()}")
+    return out
+
+
+def chains() -> list[dict[str, Any]]:
+    """Every chain of every table (no rules): 10 ms even on a 50,000-rule host."""
+    doc = nft_list("chains") or {}
+    return [item["chain"] for item in doc.get("nftables", []) if "chain" in item]
+
+
+def tables() -> set[tuple[str, str]]:
+    doc = nft_list("tables") or {}
+    return {(i["table"]["family"], i["table"]["name"]) for i in doc.get("nftables", []) if "table" in i}
+
+
+def ipt_list(family: str, table: str, chain: str) -> list[str]:
+    """`iptables-nft -t TABLE -S CHAIN` without the -P/-N line: the chain's rules, in order."""
+    return [line for line in ipt_show(family, table, chain).splitlines() if line.startswith("-A ")]
+
+
+def ipt_show(family: str, table: str, chain: str) -> str:
+    """The whole output of `iptables-nft -t TABLE -S CHAIN` (-P or -N line first)."""
+    proc = subprocess.run([_tool(IPT[family][0]), "-w", "-t", table, "-S", chain], capture_output=True,
+                          text=True, timeout=60)
+    if proc.returncode != 0:
+        raise KernelError(f"`{IPT[family][0]} -t {table} -S {chain}` failed: {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def ipt_show_table(family: str, table: str) -> str:
+    """`iptables -t TABLE -S`: every chain of one table (legacy tables are small)."""
+    proc = subprocess.run([_tool(IPT[family][0]), "-w", "-t", table, "-S"], capture_output=True, text=True,
+                          timeout=60)
+    if proc.returncode != 0:
+        raise KernelError(f"`{IPT[family][0]} -t {table} -S` failed: {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def legacy_tables(family: str) -> set[str]:
+    """The legacy tables of `family` the kernel has in this thread's namespace."""
+    try:
+        with open(f"/proc/thread-self/net/{LEGACY_NAMES[family]}") as fh:
+            return set(fh.read().split())
+    except FileNotFoundError:  # x_tables not loaded at all: no legacy table anywhere
+        return set()
+
+
+def legacy_remove(family: str, table: str, chains: list[str]) -> None:
+    """Through python-iptables: delete the jumps to `chains` from the built-in chains of a
+    legacy table, flush and delete the chains; one commit. Only the built-in chains' rules are
+    read (reading or writing a CHECKSUM rule with python-iptables creates the family's other
+    legacy tables, see HACKING.md; libvirt's CHECKSUM rule sits in LIBVIRT_PRT, only flushed)."""
+    if table not in legacy_tables(family):
+        return
+    try:
+        import iptc  # type: ignore[import-untyped]
+    except Exception as exc:
+        raise EnvironmentProblem(f"python-iptables is unavailable: {exc}")
+    tbl = (iptc.Table if family == "ipv4-legacy" else iptc.Table6)(table)
+    tbl.refresh()  # python-iptables caches tables per name: bind this one to the current namespace
+    tbl.autocommit = False
+    try:
+        for chain in tbl.chains:
+            if tbl.builtin_chain(chain.name):
+                for rule in list(chain.rules):
+                    if rule.target is not None and rule.target.name in chains:
+                        chain.delete_rule(rule)
+        for name in chains:
+            if tbl.is_chain(name):
+                iptc.Chain(tbl, name).flush()
+                tbl.delete_chain(name)
+        tbl.commit()
+    except iptc.IPTCError as exc:
+        raise KernelError(f"python-iptables could not change legacy table {table} ({family}): {exc}")
+    finally:
+        tbl.refresh()
+        tbl.autocommit = True
+
+
+def ipt_restore(family: str, text: str) -> None:
+    """`iptables-nft-restore --noflush` (ip6tables for ipv6): one kernel transaction per table."""
+    proc = subprocess.run([_tool(IPT[family][1]), "-w", "--noflush"], input=text, capture_output=True,
+                          text=True, timeout=120)
+    if proc.returncode != 0:
+        raise KernelError(f"{IPT[family][1]} refused the change: {proc.stderr.strip()}\n--- input ---\n{text}")

@@ -1,0 +1,223 @@
+"""Plan a migration of libvirt's firewall to another backend: steps, summary, blockers.
+
+Make before break (design principle 5): the target backend's rules for every active network
+in one atomic step; verify them; remove the old backend's rules (only libvirt's) and its
+LIBVIRT_* chains or libvirt_network tables; switch network.conf atomically; restart libvirt's
+network daemon where one runs; remove the copies it re-created on top of ours; verify again.
+Pure: evidence, facts and options in, a `MigrationPlan` out.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+from vnetmigrate.evidence import Evidence
+from vnetmigrate.libvirt import netconf
+from vnetmigrate.libvirt.host import STATUS_DIR, host_networks
+from vnetmigrate.libvirt.ownership import classify
+from vnetmigrate.libvirt.versions import Backend, nearest_version
+from vnetmigrate.txn import libvirt_steps as ls
+from vnetmigrate.txn import steps
+from vnetmigrate.txn.snapshot import Touched
+
+OTHER = {"nftables": "iptables", "iptables": "nftables"}
+
+
+@dataclass(frozen=True)
+class Blocker:
+    id: str
+    title: str
+    detail: str = ""
+    forcible: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "detail": self.detail, "forcible": self.forcible}
+
+
+@dataclass(frozen=True)
+class MigrationPlan:
+    target: str
+    plan: steps.Plan
+    summary: dict[str, Any]
+    blockers: tuple[Blocker, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return not self.plan.steps
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"target": self.target, "summary": self.summary, "blockers": [b.to_dict() for b in self.blockers],
+                "notes": list(self.notes),
+                "steps": [{"index": i + 1, "kind": s.kind, "title": s.title} for i, s in enumerate(self.plan.steps)],
+                "fingerprint": self.plan.fingerprint}
+
+
+def build(ev: Evidence, facts, target: str, restart: list[str] | None, restart_why: str) -> MigrationPlan:
+    source = OTHER[target]
+    lv = facts.libvirt
+    blockers: list[Blocker] = []
+    notes: list[str] = [restart_why]
+    version_tuple = lv.version if lv is not None else None
+    active, known, problems = host_networks(ev, version_tuple, lv.effective.backend if lv else None)
+    blockers += [Blocker("network-file-unreadable", p, forcible=False) for p in problems]
+    try:
+        version, exact = nearest_version(version_tuple, target)
+    except Exception as exc:  # no modelled version has the target backend
+        return _refused(target, Blocker("backend-unsupported", str(exc), forcible=False))
+    if version_tuple is not None and tuple(version_tuple[:2]) < (10, 4) and target == "nftables":
+        blockers.append(Blocker("libvirt-without-nftables", f"libvirt {lv.version_text} has no nftables backend "
+                                "(10.4 and later have it)", forcible=False))
+    if not exact:
+        shown = lv.version_text if lv is not None and lv.version_text else "of unknown version"
+        notes.append(f"libvirt {shown} is modelled as {version.version}")
+    binary = {"nftables": "nft", "iptables": "iptables"}[target]
+    tools = facts.system.tools if facts.system is not None else {}
+    if tools and not tools.get(binary):
+        blockers.append(Blocker("target-tool-missing", f"`{binary}` is not installed: libvirt's {target} backend "
+                                "needs it, its network driver would fail to start", forcible=False))
+    saves = list(facts.iptables.saves) if facts.iptables is not None else []
+    if target == "iptables" and facts.system is not None and facts.system.iptables_variant == "legacy":
+        blockers.append(Blocker("legacy-iptables-target", "`iptables` is iptables-legacy here: adding libvirt's "
+                                "rules to legacy tables is not supported yet", forcible=False))
+    # A network moves unless the kernel already has every rule the target backend gives it
+    # (its status file may still name the old backend: migrated with --no-restart).
+    if _has_containers(target, facts):
+        as_target = classify([(n, Backend(target)) for n, _b in active], version, iptables=saves, nft=facts.nft,
+                             known=known)
+        lacking = {m.network for m in as_target.missing if m.backend.value == target}
+    else:  # nothing of the target backend exists yet: every network moves (saves a classification)
+        lacking = {n.name for n, _b in active}
+    moving = [n for n, _b in active if n.name in lacking]
+    staying = [n for n, _b in active if n.name not in lacking]
+    # How the rules there now are owned: scan already classified them (with the model of the
+    # host's own libvirt version); classify here only when scan could not.
+    ownership = getattr(facts, "ownership", None)
+    own = ownership.ownership if ownership is not None else classify(active, version, iptables=saves, nft=facts.nft,
+                                                                      known=known)
+    owners = ls.owners(own)
+    status_texts = [rec.content or "" for rec in ev.files_in(STATUS_DIR, ".xml")]
+    every = [n for n, _b in active]
+    plan_steps: list[steps.Step] = []
+    summary: dict[str, Any] = {"from": source, "to": target, "libvirt_version": version.version,
+                               "networks_moved": [n.name for n in moving],
+                               "networks_already": [n.name for n in staying]}
+    # make
+    if target == "nftables":
+        cmds = ls.nft_add(moving, version, facts.nft) if moving else []
+        summary["add"] = {"nftables_commands": len(cmds)}
+        if cmds:
+            plan_steps.append(steps.nft(f"add the nftables rules of {len(moving)} network(s)", cmds, ls.nft_touched()))
+    else:
+        added = 0
+        for family in ("ipv4", "ipv6"):
+            frag = ls.ipt_add(moving, version, family, ls.ipt_save(saves, family)) if moving else ""
+            added += sum(1 for ln in frag.splitlines() if ln.startswith(("-I", "-A")))
+            if frag:
+                plan_steps.append(steps.ipt(f"add the {family} iptables rules of {len(moving)} network(s)", family,
+                                            frag, ls.ipt_touched(family)))
+        summary["add"] = {"iptables_rules": added}
+    if plan_steps:
+        plan_steps.append(_verify(f"the {target} rules of every active network are there", target, status_texts,
+                                  version.version, final=False))
+    # break
+    removed: dict[str, Any] = {}
+    if target == "nftables":
+        for family in ("ipv4", "ipv6"):
+            save = ls.ipt_save(saves, family)
+            if save is None:
+                continue
+            frag, chains, counts = ls.ipt_removal(save, owners)
+            removed[family] = counts
+            if frag:
+                plan_steps.append(steps.ipt(f"remove libvirt's {family} iptables rules and LIBVIRT_* chains", family,
+                                            frag, chains))
+        for save in (s for s in saves if s.source == "legacy"):
+            legacy_own = ls.owners(classify(active, version, iptables=[save], known=known))
+            tables, shared = ls.legacy_removal(save, legacy_own)
+            if shared:
+                blockers.append(Blocker("legacy-libvirt-chains-shared", f"libvirt's legacy {save.family} chains "
+                                        f"{', '.join(shared)} also hold rules that are not libvirt's; removing "
+                                        "only libvirt's rules from legacy tables is not supported yet",
+                                        forcible=False))
+            if tables:
+                removed[f"{save.family} legacy"] = {"chains": sum(len(c) for c in tables.values())}
+                plan_steps.append(steps.legacy(f"remove libvirt's LIBVIRT_* chains from the legacy {save.family} "
+                                               "tables", save.family, tables))
+    elif facts.nft is not None:
+        cmds, counts = ls.nft_removal(facts.nft, owners)
+        removed["nftables"] = counts
+        if cmds:
+            plan_steps.append(steps.nft("remove libvirt's nftables rules", cmds, ls.nft_touched()))
+    summary["remove"] = removed
+    summary["unexpected_kept"] = [i.where for i in own.items if i.owner.value == "unexpected"]
+    # switch the configuration
+    old = ev.text(netconf.PATH)
+    new = netconf.with_backend(old or "", target)
+    summary["network_conf"] = "".join(difflib.unified_diff(
+        (old or "").splitlines(keepends=True), new.splitlines(keepends=True),
+        f"a{netconf.PATH}", f"b{netconf.PATH}")) if old != new else ""
+    if old != new:
+        plan_steps.append(steps.file(f"set firewall_backend = \"{target}\" in network.conf", netconf.PATH, new, old))
+    everything = Touched(nft_tables=tuple(ls.nft_touched()),
+                         ipt_chains=tuple((f, t, c) for f in ("ipv4", "ipv6")
+                                          for t, c in [*sorted(ls.IPT_CHAIN_NAMES), ("filter", ls.IPT_GUARD)]))
+    summary["restart"] = restart
+    if plan_steps and restart is not None and every:
+        if target == "nftables":
+            plan_steps.append(steps.nft("guard guests' traffic while the daemon re-creates its rules",
+                                        ls.nft_guard(every, version), ls.nft_touched()))
+        else:
+            for family, frag in ls.ipt_guard(every, version).items():
+                plan_steps.append(steps.ipt(f"guard guests' {family} traffic while the daemon re-creates its rules",
+                                            family, frag, [("filter", ls.IPT_GUARD)]))
+        back = {"nft": ls.nft_guard(every, version)} if source == "nftables" else {"ipt": ls.ipt_guard(every, version)}
+        plan_steps.append(steps.restart("restart libvirt's network daemon", restart, everything,
+                                        settle={"backend": source, "status_dir": STATUS_DIR, "guard": back}))
+        plan_steps.append(steps.dedupe(f"remove the guard and the copies of the {target} rules the daemon "
+                                       "re-created on ours",
+                                       target, STATUS_DIR, everything))
+    elif every and ls.duplicates(target, facts):
+        # Already migrated (e.g. with --no-restart), and the daemon has since re-created its
+        # rules on top of ours: only the extra copies go.
+        summary["duplicates"] = ls.duplicates(target, facts)
+        plan_steps.append(steps.dedupe(f"remove the duplicate {target} rules", target, STATUS_DIR, everything))
+    if plan_steps and every:
+        plan_steps.append(_verify(f"libvirt's rules are exactly what every active network needs ({target})",
+                                  target, status_texts, version.version, final=True))
+    title = f"migrate libvirt's firewall to {target}"
+    refs = [rec.path for rec in ev.files_in(STATUS_DIR, ".xml")]
+    return MigrationPlan(target, steps.Plan(title, tuple(plan_steps), meta={"to": target, "reference_files": refs}),
+                         summary,
+                         tuple(blockers), tuple(notes))
+
+
+@functools.lru_cache(maxsize=4)
+def _expected_lines(status_texts: tuple[str, ...], version: str) -> tuple[str, ...]:
+    from vnetmigrate.txn.livecheck import expected_nft_lines
+
+    return tuple(expected_nft_lines(list(status_texts), version))
+
+
+def _verify(title: str, target: str, status_texts: list[str], version: str, final: bool) -> steps.Step:
+    """nftables: the live `nft list` text against the model's listing (20 ms for 100 networks);
+    iptables: the model's ownership classification of the live chains."""
+    if target == "nftables":
+        return steps.verify(title, "nft-listing", expected=list(_expected_lines(tuple(status_texts), version)),
+                            final=final)
+    return steps.verify(title, "libvirt-rules", status_files=status_texts, version=version, backend=target,
+                        final=final)
+
+
+def _has_containers(backend: str, facts) -> bool:
+    if backend == "nftables":
+        return facts.nft is not None and any(t.name == "libvirt_network" for t in facts.nft.tables)
+    saves = facts.iptables.saves if facts.iptables is not None else ()
+    return any(c.name.startswith("LIBVIRT_") for s in saves for c in s.chains())
+
+
+def _refused(target: str, blocker: Blocker) -> MigrationPlan:
+    return MigrationPlan(target, steps.Plan(f"migrate to {target}", ()), {}, (blocker,))

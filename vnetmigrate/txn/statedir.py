@@ -1,0 +1,132 @@
+"""The state directory: one lock for all changes, one directory per transaction.
+
+    STATE_DIR/lock                    flock(2)ed by the process changing the host; holds its pid
+    STATE_DIR/txn/<id>/journal.jsonl  the append-only journal (journal.py)
+    STATE_DIR/txn/<id>/snapshot.json  everything the transaction will touch, as it was before
+
+The lock is an flock on an open file, so the kernel releases it when the holder dies, even by
+SIGKILL: a crashed migration never leaves a stale lock, only an incomplete journal.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import secrets
+import time
+from pathlib import Path
+
+from vnetmigrate.errors import VnmError
+from vnetmigrate.txn.fsutil import fsync_dir
+
+DEFAULT = "/var/lib/vnetmigrate"
+TXN = "txn"
+
+
+class StateDirError(VnmError):
+    """The state directory cannot be used: missing permissions, not a directory, full, locked."""
+
+
+def explain(exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return "no space left on its filesystem"
+    if exc.errno == errno.EROFS:
+        return "its filesystem is read-only"
+    return exc.strerror or str(exc)
+
+
+class StateDir:
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+        self._lock_fd: int | None = None
+
+    @property
+    def txn_root(self) -> Path:
+        return self.path / TXN
+
+    # -- checks ---------------------------------------------------------------
+    def ensure(self) -> "StateDir":
+        """Create the directory if needed and prove it can be written (before any change)."""
+        try:
+            if self.path.exists() and not self.path.is_dir():
+                raise StateDirError(f"state dir {self.path} is not a directory")
+            self.txn_root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            probe = self.path / f".probe-{os.getpid()}"
+            with open(probe, "w") as fh:
+                fh.write("probe\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.unlink(probe)
+            os.listdir(self.txn_root)
+        except StateDirError:
+            raise
+        except OSError as exc:
+            raise StateDirError(f"state dir {self.path} cannot be used: {explain(exc)}",
+                                hint="choose another with --state-dir DIR")
+        return self
+
+    def readable(self) -> bool:
+        """Whether there is anything to read (history and scan never create the directory)."""
+        return self.txn_root.is_dir()
+
+    # -- the lock ---------------------------------------------------------------
+    def lock(self) -> None:
+        path = self.path / "lock"
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise StateDirError(f"cannot open the lock file {path}: {explain(exc)}")
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise StateDirError(f"another vnetmigrate (pid {holder}) is changing this host: it holds the lock "
+                                f"{path}", hint="wait for it to finish; nothing was changed")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._lock_fd = fd
+
+    def unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing releases the flock
+            self._lock_fd = None
+
+    def __enter__(self) -> "StateDir":
+        self.ensure()
+        self.lock()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.unlock()
+
+    # -- transactions -------------------------------------------------------------
+    def new_txn_dir(self) -> Path:
+        txn_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
+        path = self.txn_root / txn_id
+        try:
+            path.mkdir(mode=0o700)
+            fsync_dir(self.txn_root)
+        except OSError as exc:
+            raise StateDirError(f"cannot create {path}: {explain(exc)}")
+        return path
+
+    def txn_dirs(self) -> list[Path]:
+        """Transaction directories, oldest first (ids sort by time)."""
+        if not self.readable():
+            return []
+        try:
+            names = sorted(os.listdir(self.txn_root))
+        except OSError as exc:
+            raise StateDirError(f"cannot list {self.txn_root}: {explain(exc)}")
+        return [self.txn_root / n for n in names if (self.txn_root / n / "journal.jsonl").exists()]
+
+    def txn_dir(self, txn_id: str) -> Path:
+        if "/" in txn_id or txn_id in ("", ".", ".."):
+            raise StateDirError(f"invalid transaction id {txn_id!r}")
+        path = self.txn_root / txn_id
+        if not (path / "journal.jsonl").exists():
+            raise StateDirError(f"no transaction {txn_id!r} in {self.txn_root}",
+                                hint="`vnetmigrate history` lists them")
+        return path
