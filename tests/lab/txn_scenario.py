@@ -44,6 +44,7 @@ table inet firewalld {
   chain filter_INPUT { type filter hook input priority filter + 10; policy accept;
     ct state established,related accept
     iifname "lo" accept
+    iifname "virbr0" accept comment "what firewalld's libvirt zone does for libvirt's bridges"
     counter reject
   }
 }
