@@ -62,6 +62,7 @@ def main() -> None:
         try:
             t0 = time.perf_counter()
             counts = build_big_host(ns, Path(root), args.rules, args.networks)
+            time.sleep(3)  # a namespace deleted just before slows the next nft calls (HACKING.md facts)
             print(f"host: {counts['rules']} iptables-nft rules in {counts['chains']} chains, "
                   f"{counts['networks']} libvirt networks ({counts['nft_rules']} nft rules); "
                   f"built in {time.perf_counter() - t0:.1f} s")

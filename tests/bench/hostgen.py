@@ -6,30 +6,17 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-DOCKER_FILTER = """*filter
-:INPUT ACCEPT [0:0]
-:FORWARD DROP [0:0]
-:OUTPUT ACCEPT [0:0]
-:DOCKER - [0:0]
-:DOCKER-BRIDGE - [0:0]
-:DOCKER-CT - [0:0]
-:DOCKER-FORWARD - [0:0]
-:DOCKER-INTERNAL - [0:0]
-:DOCKER-USER - [0:0]
-:KUBE-FIREWALL - [0:0]
+from vnetmigrate.libvirt import nft_text, parse_network
+from vnetmigrate.sandbox import fixtures
+
+# Docker 28's filter chains (the lab's fixture) plus kube-proxy's filter chains.
+DOCKER_FILTER = fixtures.DOCKER_28.split("COMMIT")[0] + """:KUBE-FIREWALL - [0:0]
 :KUBE-FORWARD - [0:0]
 -A INPUT -j KUBE-FIREWALL
--A FORWARD -j DOCKER-USER
--A FORWARD -j DOCKER-FORWARD
 -A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD
--A DOCKER-FORWARD -j DOCKER-CT
--A DOCKER-FORWARD -j DOCKER-INTERNAL
--A DOCKER-FORWARD -j DOCKER-BRIDGE
--A DOCKER-FORWARD -i docker0 -j ACCEPT
--A DOCKER-BRIDGE -o docker0 -j DOCKER
--A DOCKER-CT -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
 -A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
 """
+DOCKER_FILTER_CHAINS = sum(1 for ln in DOCKER_FILTER.splitlines() if ln.startswith(":")) - 3  # not built-ins
 
 
 def _ip(n: int, base: str) -> str:
@@ -40,7 +27,7 @@ def iptables_text(total_rules: int) -> tuple[str, int, int]:
     """(iptables-restore text, rules, chains): ~1/7 of the rules in kube-proxy's nat chains."""
     lines = [DOCKER_FILTER.rstrip("\n")]
     rules = sum(1 for ln in DOCKER_FILTER.splitlines() if ln.startswith("-A"))
-    chains = 12
+    chains = DOCKER_FILTER_CHAINS
     services = max(1, total_rules // 60)
     filter_rules = total_rules - services * 8 - rules
     for i in range(max(0, filter_rules)):
@@ -73,28 +60,12 @@ def iptables_text(total_rules: int) -> tuple[str, int, int]:
     return "\n".join(lines + nat + body + ["COMMIT"]) + "\n", rules, chains
 
 
-def libvirt_nft_text(networks: int) -> tuple[str, int]:
-    """libvirt's nftables tables for `networks` NAT networks, the last started listed first."""
-    out, guest_out, guest_in, cross, nat = [], [], [], [], []
-    for i in reversed(range(networks)):
-        br, sub = f"vbr{i}", f"10.200.{i}.0/24"
-        guest_out += [f'ip saddr {sub} iif "{br}" counter accept', f'iif "{br}" counter reject']
-        guest_in += [f'oif "{br}" ip daddr {sub} ct state established,related counter accept',
-                     f'oif "{br}" counter reject']
-        cross.append(f'iif "{br}" oif "{br}" counter accept')
-        nat += [f"ip saddr {sub} ip daddr 224.0.0.0/24 counter return",
-                f"ip saddr {sub} ip daddr 255.255.255.255 counter return",
-                f"meta l4proto tcp ip saddr {sub} ip daddr != {sub} counter masquerade to :1024-65535",
-                f"meta l4proto udp ip saddr {sub} ip daddr != {sub} counter masquerade to :1024-65535",
-                f"ip saddr {sub} ip daddr != {sub} counter masquerade"]
-    out.append("table ip libvirt_network {")
-    out.append("chain forward { type filter hook forward priority filter; policy accept;\n"
-               "counter jump guest_cross\ncounter jump guest_input\ncounter jump guest_output\n}")
-    for name, rules in (("guest_output", guest_out), ("guest_input", guest_in), ("guest_cross", cross)):
-        out.append(f"chain {name} {{\n" + "\n".join(rules) + "\n}")
-    out.append("chain guest_nat { type nat hook postrouting priority srcnat; policy accept;\n" + "\n".join(nat) + "\n}")
-    out.append("}")
-    return "\n".join(out) + "\n", len(guest_out) + len(guest_in) + len(cross) + len(nat) + 3
+NET_XML = ("<network><name>net{i}</name><forward mode='nat'/><bridge name='vbr{i}'/>"
+           "<ip address='10.200.{i}.1' netmask='255.255.255.0'/></network>\n")
+
+
+def libvirt_networks(count: int) -> list:
+    return [parse_network(NET_XML.format(i=i), f"net{i}.xml") for i in range(count)]
 
 
 def write_root(root: Path, networks: int) -> None:
@@ -103,8 +74,7 @@ def write_root(root: Path, networks: int) -> None:
     (root / "etc/libvirt/network.conf").write_text('firewall_backend = "nftables"\n')
     (root / "etc/os-release").write_text('ID=fedora\nVERSION_ID=41\nPRETTY_NAME="Fedora Linux 41"\n')
     for i in range(networks):
-        net = (f"<network><name>net{i}</name><forward mode='nat'/><bridge name='vbr{i}'/>"
-               f"<ip address='10.200.{i}.1' netmask='255.255.255.0'/></network>\n")
+        net = NET_XML.format(i=i)
         (root / f"etc/libvirt/qemu/networks/net{i}.xml").write_text(net)
         (root / f"run/libvirt/network/net{i}.xml").write_text(
             f"<networkstatus>{net}<firewall name='fwRemoval' backend='nftables'/></networkstatus>\n")
@@ -116,7 +86,9 @@ def build_big_host(ns: str, root: Path, total_rules: int, networks: int) -> dict
     subprocess.run(inns + ["ip", "-batch", "-"], input=links, text=True, check=True)
     text, rules, chains = iptables_text(total_rules)
     subprocess.run(inns + ["iptables-nft-restore"], input=text, text=True, check=True)
-    nft_text, nft_rules = libvirt_nft_text(networks)
-    subprocess.run(inns + ["nft", "-f", "-"], input=nft_text, text=True, check=True)
+    # libvirt 11.3's nftables rules for the networks, from the model (checked against real libvirt)
+    text = nft_text(libvirt_networks(networks), "11.3")
+    subprocess.run(inns + ["nft", "-f", "-"], input=text, text=True, check=True)
+    nft_rules = sum(1 for line in text.splitlines() if line.startswith("add rule") or line.startswith("insert rule"))
     write_root(root, networks)
     return {"rules": rules, "chains": chains, "networks": networks, "nft_rules": nft_rules}
