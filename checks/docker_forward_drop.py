@@ -97,9 +97,15 @@ def docker_forward_drop(facts: HostFacts):
         Workaround("Enable forwarding before dockerd starts so it never sets the policy",
                    ("echo 'net.ipv4.ip_forward = 1' > /etc/sysctl.d/90-ip-forward.conf", "sysctl --system",
                     "iptables -P FORWARD ACCEPT")),
+        Workaround("Move Docker to its nftables backend (Docker >= 29, experimental): add \"firewall-backend\": "
+                   "\"nftables\" to /etc/docker/daemon.json; it sets no DROP policy, but the one set earlier stays "
+                   "until reset or reboot",
+                   ("systemctl restart docker", "iptables -P FORWARD ACCEPT")),
         Workaround("Keep libvirt on its iptables backend, where its rules share Docker's FORWARD chain",
                    (pin_backend("iptables"), restart_libvirt_network())),
     ]
+    workarounds.append(Workaround("Or run containers with Podman, whose netavark firewall does not set a DROP "
+                                  "policy (the seed's suggestion)"))
     yield Finding(
         "docker-forward-drop", Severity.BLOCKER,
         f"Docker's FORWARD DROP policy blocks guest traffic {when}",
