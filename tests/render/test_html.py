@@ -109,7 +109,11 @@ def test_findings_grouped_by_severity_with_evidence_and_exact_commands():
     blocker = doc["data"]["findings"][0]
     shown = [text_of(p) for p in html.find("pre")]
     for w in blocker["workarounds"]:
-        assert "\n".join(w["commands"]) in shown
+        if w["commands"]:  # a hint-only workaround has no command block
+            assert "\n".join(w["commands"]) in shown
+    assert any(not w["commands"] for w in blocker["workarounds"])  # and is shown anyway: see the hint below
+    assert any(w["hint"] in text_of(p) for w in blocker["workarounds"] if not w["commands"]
+               for p in html.find("p"))
     evidence = " ".join(text_of(li) for li in children(html.find("ul", "evidence")[0]))
     assert all(e["where"] in evidence for e in blocker["evidence"])
 
