@@ -141,3 +141,28 @@ def test_history_lists_outcomes_and_flags_what_needs_attention(tmp_path):
     assert [t["status"] for t in doc["data"]["transactions"]] == ["corrupt", "incomplete", "committed"]
     text = CliRunner().invoke(app, ["history", "--state-dir", str(tmp_path / "none")])
     assert text.exit_code == 0 and "no transactions" in text.stdout
+
+
+def test_transactions_made_within_one_second_keep_their_order(tmp_path, monkeypatch):
+    """Ids carry microseconds and each new one is later than every id there: history lists and
+    `rollback` picks the newest as they were made, also within one microsecond or with the
+    clock stepped back; ids of earlier versions (whole seconds) are ordered by their begin record."""
+    from vnetmigrate.cli.history import summaries
+    from vnetmigrate.txn import recovery, statedir
+
+    state = StateDir(tmp_path).ensure()
+    instant = 1_767_225_600_000_000_000
+    made = []
+    for now in [instant] * 4 + [instant - 3_600_000_000_000] * 2:  # six at once, two after a clock step back
+        monkeypatch.setattr(statedir, "_clock", lambda now=now: now)
+        d = state.new_txn_dir()
+        write_journal(d, {"rec": "begin", "title": d.name}, {"rec": "commit"})
+        made.append(d.name)
+    assert [d.name for d in state.txn_dirs()] == made
+    assert [r["id"] for r in summaries(tmp_path)] == made
+    assert recovery.latest_committed(state).id == made[-1]
+    old = tmp_path / "old"
+    for name, begun in (("20260101T000000Z-aaaaaa", 3.5), ("20260101T000000Z-bbbbbb", 1.25),
+                        ("20260101T000000Z-cccccc", 2.0), ("20251231T235959Z-ffffff", 9.0)):
+        write_journal(old / "txn" / name, {"rec": "begin", "time": begun})
+    assert [d.name[-6:] for d in StateDir(old).txn_dirs()] == ["ffffff", "bbbbbb", "cccccc", "aaaaaa"]

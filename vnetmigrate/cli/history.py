@@ -43,11 +43,12 @@ def history(
         write_output(dumps(envelope("history", status, code, {"state_dir": str(state_dir),
                                                                "transactions": rows})), output)
         return int(code)
-    lines = [f"{'ID':<25} {'STATUS':<16} {'STEPS':>5}  TITLE"] if rows else [f"no transactions in {state_dir}"]
+    width = max([len("ID"), *(len(r["id"]) for r in rows)])
+    lines = [f"{'ID':<{width}} {'STATUS':<16} {'STEPS':>5}  TITLE"] if rows else [f"no transactions in {state_dir}"]
     for r in rows:
         steps = f"{r.get('steps_done', 0)}/{r.get('steps', '?')}" if "steps" in r else "-"
-        lines.append(f"{r['id']:<25} {r['status']:<16} {steps:>5}  {r.get('title') or ''}")
+        lines.append(f"{r['id']:<{width}} {r['status']:<16} {steps:>5}  {r.get('title') or ''}")
         for err in r.get("errors") or []:
-            lines.append(f"{'':<25} {err}")
+            lines.append(f"{'':<{width}} {err}")
     write_output("\n".join(lines) + "\n", output)
     return int(code)

@@ -4,15 +4,27 @@
     STATE_DIR/txn/<id>/journal.jsonl  the append-only journal (journal.py)
     STATE_DIR/txn/<id>/snapshot.json  everything the transaction will touch, as it was before
 
+STATE_DIR defaults to /var/lib/vnetmigrate under --root, for every command: the journals
+describe the machine whose files the transactions change, so they live on it.
+
+Transaction ids are UTC times with microseconds (20261126T101112.123456Z-3f9a1c): sorting
+them sorts the transactions. A new id is made later than every id already there (they are
+made under the lock), so a clock stepped back or two transactions in one microsecond cannot
+reorder them. Ids of earlier versions have whole seconds; among those, the begin record's
+time breaks ties.
+
 The lock is an flock on an open file, so the kernel releases it when the holder dies, even by
 SIGKILL: a crashed migration never leaves a stale lock, only an incomplete journal.
 """
 
 from __future__ import annotations
 
+import calendar
 import errno
 import fcntl
+import json
 import os
+import re
 import secrets
 import time
 from pathlib import Path
@@ -22,6 +34,33 @@ from vnetmigrate.txn.fsutil import fsync_dir
 
 DEFAULT = "/var/lib/vnetmigrate"
 TXN = "txn"
+_ID = re.compile(r"^(\d{8}T\d{6})(?:\.(\d{6}))?Z-")
+_clock = time.time_ns  # tests replace it
+
+
+def default_dir(root: str | os.PathLike[str] = "/") -> Path:
+    """The state directory of the host whose files live under `root`."""
+    return Path(root) / DEFAULT.lstrip("/")
+
+
+def id_micros(txn_id: str) -> int | None:
+    """The time (microseconds since the epoch) an id names; None for a name that is no id."""
+    m = _ID.match(txn_id)
+    try:
+        seconds = calendar.timegm(time.strptime(m.group(1), "%Y%m%dT%H%M%S")) if m else None
+    except ValueError:
+        seconds = None
+    if m is None or seconds is None:
+        return None
+    return seconds * 1_000_000 + int(m.group(2) or 0)
+
+
+def new_id(existing: list[str]) -> str:
+    """An id later than now and than every id in `existing`."""
+    micros = _clock() // 1000
+    micros = max([micros, *((t + 1) for n in existing if (t := id_micros(n)) is not None)])
+    seconds, fraction = divmod(micros, 1_000_000)
+    return f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(seconds))}.{fraction:06d}Z-{secrets.token_hex(3)}"
 
 
 class StateDirError(VnmError):
@@ -103,8 +142,12 @@ class StateDir:
 
     # -- transactions -------------------------------------------------------------
     def new_txn_dir(self) -> Path:
-        txn_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
-        path = self.txn_root / txn_id
+        """A directory for a new transaction (the caller holds the lock)."""
+        try:
+            existing = os.listdir(self.txn_root)
+        except OSError as exc:
+            raise StateDirError(f"cannot list {self.txn_root}: {explain(exc)}")
+        path = self.txn_root / new_id(existing)
         try:
             path.mkdir(mode=0o700)
             fsync_dir(self.txn_root)
@@ -113,14 +156,15 @@ class StateDir:
         return path
 
     def txn_dirs(self) -> list[Path]:
-        """Transaction directories, oldest first (ids sort by time)."""
+        """Transaction directories, oldest first."""
         if not self.readable():
             return []
         try:
-            names = sorted(os.listdir(self.txn_root))
+            names = os.listdir(self.txn_root)
         except OSError as exc:
             raise StateDirError(f"cannot list {self.txn_root}: {explain(exc)}")
-        return [self.txn_root / n for n in names if (self.txn_root / n / "journal.jsonl").exists()]
+        dirs = [self.txn_root / n for n in names if (self.txn_root / n / "journal.jsonl").exists()]
+        return sorted(dirs, key=_age)
 
     def txn_dir(self, txn_id: str) -> Path:
         if "/" in txn_id or txn_id in ("", ".", ".."):
@@ -130,3 +174,17 @@ class StateDir:
             raise StateDirError(f"no transaction {txn_id!r} in {self.txn_root}",
                                 hint="`vnetmigrate history` lists them")
         return path
+
+
+def _age(directory: Path) -> tuple[int, float, str]:
+    """Sort key: the id's time; for ids with whole seconds (earlier versions), then the begin
+    record's time (milliseconds); then the name."""
+    micros = id_micros(directory.name)
+    begun = 0.0
+    if micros is not None and "." not in directory.name.split("Z-", 1)[0]:
+        try:
+            with open(directory / "journal.jsonl", "rb") as fh:
+                begun = float(json.loads(fh.readline()).get("time") or 0)
+        except (OSError, ValueError, TypeError, AttributeError):
+            pass
+    return (micros if micros is not None else -1, begun, directory.name)
