@@ -300,3 +300,43 @@ def test_after_a_no_restart_migration_and_a_later_restart_migrate_removes_the_du
     proc = host.vnm("migrate", "--no-restart")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert host.state_now() == migrated
+
+
+def vnm(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "vnetmigrate", *args], capture_output=True, text=True, cwd=REPO,
+                          timeout=120)
+
+
+def test_every_command_defaults_to_the_state_dir_under_root(host):
+    """Without --state-dir, plan, migrate, rollback and history use /var/lib/vnetmigrate under
+    --root, as scan does: the journals describe the machine whose files migrate changes."""
+    where = ["--root", str(host.root)]
+    default = host.root / "var/lib/vnetmigrate"
+    listed = vnm("history", *where)  # before anything is written: history has --root too
+    assert listed.returncode == 0 and listed.stdout == f"no transactions in {default}\n", listed.stderr
+    before = host.state_now()
+    proc = vnm("migrate", "--no-restart", "--netns", host.lab.host, *where, "--force", "nftables-prerequisites")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (txn,) = (default / "txn").iterdir()
+    hist = json.loads(vnm("history", *where, "--format", "json").stdout)
+    assert [t["id"] for t in hist["data"]["transactions"]] == [txn.name]
+    assert hist["data"]["state_dir"] == str(default)
+    back = vnm("rollback", *where)
+    assert back.returncode == 0 and txn.name in back.stdout, back.stdout + back.stderr
+    assert host.state_now() == before
+
+
+def test_rollback_and_history_on_a_missing_or_bogus_state_dir(tmp_path):
+    missing = tmp_path / "none"
+    nothing = vnm("rollback", "--state-dir", str(missing))
+    assert nothing.returncode == 0 and "nothing to roll back" in nothing.stdout, nothing.stderr
+    named = vnm("rollback", "20260101T000000.000000Z-aaaaaa", "--state-dir", str(missing))
+    assert named.returncode == 1 and "no transaction" in named.stderr
+    assert not missing.exists()
+    bogus = tmp_path / "file"
+    bogus.write_text("x\n")
+    for argv in (["history"], ["rollback"], ["history", "--format", "json"]):
+        proc = vnm(*argv, "--state-dir", str(bogus))
+        assert proc.returncode == 1 and "is not a directory" in proc.stderr, (argv, proc.stdout, proc.stderr)
+        assert "Traceback" not in proc.stderr
+    assert bogus.read_text() == "x\n"

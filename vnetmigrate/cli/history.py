@@ -8,12 +8,15 @@ from typing import Annotated
 import typer
 
 from vnetmigrate.cli.common import OutputOpt, guarded, write_output
-from vnetmigrate.cli.txnopts import DEFAULT_STATE_DIR, StateDirOpt, TxnFormat, TxnFormatOpt
+from vnetmigrate.cli.txnopts import StateDirOpt, StateRootOpt, TxnFormat, TxnFormatOpt, state_dir_for
 from vnetmigrate.exitcodes import ExitCode
 
 
 def summaries(state_dir: Path) -> list[dict]:
-    """Every transaction, oldest first; a corrupt journal is listed as such, not fatal."""
+    """Every transaction, oldest first; a corrupt journal is listed as such, not fatal.
+
+    A missing state dir has none; a path that is no directory is an error (StateDirError).
+    """
     from vnetmigrate.txn import journal
     from vnetmigrate.txn.statedir import StateDir
 
@@ -28,11 +31,13 @@ def summaries(state_dir: Path) -> list[dict]:
 
 @guarded("history")
 def history(
-    state_dir: StateDirOpt = DEFAULT_STATE_DIR,
+    state_dir: StateDirOpt = None,
+    root: StateRootOpt = Path("/"),
     format: TxnFormatOpt = TxnFormat.text,
     output: OutputOpt = None,
 ) -> int:
     """List migrations and rollbacks recorded in the state dir, newest first, with their outcome."""
+    state_dir = state_dir_for(state_dir, root)
     rows = list(reversed(summaries(state_dir)))
     attention = any(r["status"] in ("incomplete", "needs-attention", "corrupt") for r in rows)
     code = ExitCode.NEEDS_ATTENTION if attention else ExitCode.OK

@@ -10,7 +10,7 @@ import typer
 from vnetmigrate.cli.common import NetnsOpt, OutputOpt, RootOpt, guarded, require_root
 from vnetmigrate.cli.migration import (NoRestartOpt, RestartOpt, Target, ToOpt, blockers, prepare, render,
                                        unforced)
-from vnetmigrate.cli.txnopts import DEFAULT_STATE_DIR, StateDirOpt, TxnFormat, TxnFormatOpt
+from vnetmigrate.cli.txnopts import StateDirOpt, TxnFormat, TxnFormatOpt, state_dir_for
 from vnetmigrate.exitcodes import ExitCode
 
 
@@ -21,7 +21,7 @@ def migrate(
         "--force", metavar="BLOCKER_ID", help="Go ahead despite this blocker (repeat for each).")] = None,
     restart_command: RestartOpt = None,
     no_restart: NoRestartOpt = False,
-    state_dir: StateDirOpt = DEFAULT_STATE_DIR,
+    state_dir: StateDirOpt = None,
     netns: NetnsOpt = None,
     root: RootOpt = Path("/"),
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show the plan (as `plan` does).")] = False,
@@ -34,6 +34,7 @@ def migrate(
     from vnetmigrate.txn.statedir import StateDir
 
     require_root("migrate")
+    state_dir = state_dir_for(state_dir, root)
     force = force or []
     if dry_run:
         mplan, result = prepare(to.value, netns, root, state_dir, restart_command, no_restart)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from vnetmigrate.cli.common import NetnsOpt, OutputOpt, RootOpt, guarded, require_root
 from vnetmigrate.cli.migration import NoRestartOpt, RestartOpt, Target, ToOpt, blockers, prepare, render
-from vnetmigrate.cli.txnopts import DEFAULT_STATE_DIR, StateDirOpt, TxnFormat, TxnFormatOpt
+from vnetmigrate.cli.txnopts import StateDirOpt, TxnFormat, TxnFormatOpt, state_dir_for
 from vnetmigrate.exitcodes import ExitCode
 
 
@@ -15,7 +15,7 @@ def plan(
     to: ToOpt = Target.nftables,
     restart_command: RestartOpt = None,
     no_restart: NoRestartOpt = False,
-    state_dir: StateDirOpt = DEFAULT_STATE_DIR,
+    state_dir: StateDirOpt = None,
     netns: NetnsOpt = None,
     root: RootOpt = Path("/"),
     format: TxnFormatOpt = TxnFormat.text,
@@ -23,6 +23,7 @@ def plan(
 ) -> int:
     """Show what `migrate` would change (rules added and removed, network.conf, restart) and its blockers."""
     require_root("plan")
+    state_dir = state_dir_for(state_dir, root)
     mplan, result = prepare(to.value, netns, root, state_dir, restart_command, no_restart)
     found = blockers(mplan, result)
     code = ExitCode.BLOCKERS if found else ExitCode.OK

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from vnetmigrate.cli.common import OutputOpt, guarded, require_root, write_output
-from vnetmigrate.cli.txnopts import DEFAULT_STATE_DIR, StateDirOpt, TxnFormat, TxnFormatOpt
+from vnetmigrate.cli.txnopts import StateDirOpt, StateRootOpt, TxnFormat, TxnFormatOpt, state_dir_for
 from vnetmigrate.exitcodes import ExitCode
 
 
@@ -17,7 +17,8 @@ def rollback(
     txn_id: Annotated[Optional[str], typer.Argument(
         metavar="[ID]", help="The transaction to undo (see `history`); default: the interrupted ones, "
                              "else the newest committed one.")] = None,
-    state_dir: StateDirOpt = DEFAULT_STATE_DIR,
+    state_dir: StateDirOpt = None,
+    root: StateRootOpt = Path("/"),
     format: TxnFormatOpt = TxnFormat.text,
     output: OutputOpt = None,
 ) -> int:
@@ -27,6 +28,13 @@ def rollback(
 
     require_root("rollback")
     reason = "rollback requested"
+    state_dir = state_dir_for(state_dir, root)
+    if not StateDir(state_dir).readable():  # nothing was ever recorded there: create nothing
+        if txn_id is not None:
+            raise StateDirError(f"no transaction {txn_id!r}: {state_dir} holds no transactions",
+                                hint="`vnetmigrate history --state-dir DIR` lists them")
+        emit([], ExitCode.OK, format.value, output, state_dir)
+        return int(ExitCode.OK)
     with StateDir(state_dir) as state:
         if txn_id is not None:
             summary = journal.read(state.txn_dir(txn_id))
@@ -42,11 +50,11 @@ def rollback(
                 outcomes = [recovery.roll_back_committed(state, latest)]
     failed = [o for o in outcomes if o.status != "rolled-back"]
     code = ExitCode.NEEDS_ATTENTION if failed else ExitCode.OK
-    emit([o.to_dict() for o in outcomes], code, format.value, output)
+    emit([o.to_dict() for o in outcomes], code, format.value, output, state_dir)
     return int(code)
 
 
-def emit(rows: list[dict], code: ExitCode, fmt: str, output: Path | None) -> None:
+def emit(rows: list[dict], code: ExitCode, fmt: str, output: Path | None, state_dir: Path) -> None:
     if fmt == "json":
         from vnetmigrate.reports.envelope import dumps, envelope
 
@@ -54,7 +62,7 @@ def emit(rows: list[dict], code: ExitCode, fmt: str, output: Path | None) -> Non
         write_output(dumps(envelope("rollback", status, code, {"transactions": rows})), output)
         return
     if not rows:
-        write_output("nothing to roll back\n", output)
+        write_output(f"nothing to roll back in {state_dir}\n", output)
         return
     lines = []
     for r in rows:

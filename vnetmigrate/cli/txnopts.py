@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
-from vnetmigrate.txn.statedir import DEFAULT
+StateDirOpt = Annotated[Optional[Path], typer.Option(
+    "--state-dir", metavar="DIR", help="Journals and the lock live here (default: /var/lib/vnetmigrate under --root).")]
+# rollback and history change no configuration: their --root only locates the default state dir.
+StateRootOpt = Annotated[Path, typer.Option(
+    "--root", metavar="DIR", help="The host's root: the default state dir is /var/lib/vnetmigrate under DIR.")]
 
-StateDirOpt = Annotated[Path, typer.Option(
-    "--state-dir", metavar="DIR", help="Journals and the lock live here.")]
-DEFAULT_STATE_DIR = Path(DEFAULT)
+
+def state_dir_for(state_dir: Path | None, root: Path) -> Path:
+    """--state-dir, or the default one of the host under --root (the same for every command)."""
+    from vnetmigrate.txn.statedir import default_dir
+
+    return state_dir if state_dir is not None else default_dir(root)
 
 
 class TxnFormat(str, Enum):

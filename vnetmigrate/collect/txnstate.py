@@ -2,8 +2,9 @@
 
 An interrupted or failed migration leaves the host half-way; scan must say so. Only the
 journals' summaries are recorded (a journal holds every rule of every step: too big for
-evidence). The state dir is read under --root unless `--state-dir` names it; a missing
-state dir simply means no transaction ever ran. Reading takes no lock and writes nothing.
+evidence). The state dir is read under --root unless `--state-dir` names it (the default
+of every command: vnetmigrate.txn.statedir.default_dir); a missing state dir simply means no
+transaction ever ran. Reading takes no lock and writes nothing.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from vnetmigrate.collect.host import LiveHost
 from vnetmigrate.evidence import CommandRecord
 
 KEY = "txn.journals"
-DEFAULT = "/var/lib/vnetmigrate"
 
 
 def state_dir(host: LiveHost) -> Path:
+    from vnetmigrate.txn.statedir import default_dir
+
     explicit = host.ev.meta.get("state_dir")
-    return Path(explicit) if explicit else host.root / DEFAULT.lstrip("/")
+    return Path(explicit) if explicit else default_dir(host.root)
 
 
 def collect(host: LiveHost) -> None:

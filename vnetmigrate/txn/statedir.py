@@ -106,8 +106,17 @@ class StateDir:
         return self
 
     def readable(self) -> bool:
-        """Whether there is anything to read (history and scan never create the directory)."""
-        return self.txn_root.is_dir()
+        """Whether there is anything to read (history, scan and rollback never create the directory).
+
+        A path that exists but is no directory is an error, not an empty state dir.
+        """
+        if self.txn_root.is_dir():
+            return True
+        for path in (self.path, self.txn_root):
+            if path.exists() and not path.is_dir():
+                raise StateDirError(f"state dir {self.path} is not a directory" if path == self.path else
+                                    f"{path} is not a directory", hint="choose another with --state-dir DIR")
+        return False
 
     # -- the lock ---------------------------------------------------------------
     def lock(self) -> None:
