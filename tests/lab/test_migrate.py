@@ -82,7 +82,11 @@ def test_plan_changes_nothing_and_says_what_migrate_will_do(host):
     assert data["summary"]["remove"]["ipv4"] == {"rules": 19, "chains": 7}
     assert '+firewall_backend = "nftables"' in data["summary"]["network_conf"]
     dry = host.vnm("migrate", "--dry-run", "--format", "json")
-    assert json.loads(dry.stdout)["data"]["steps"] == data["steps"] and dry.returncode == proc.returncode
+    assert json.loads(dry.stdout)["data"]["steps"] == data["steps"] and dry.returncode == 0  # its --force applies
+    assert {b["id"]: b["forced"] for b in json.loads(dry.stdout)["data"]["blockers"]} == \
+        {b["id"]: True for b in data["blockers"]}
+    text = host.vnm("migrate", "--dry-run")
+    assert text.stdout.endswith("\nDry run: nothing was changed.\n") and "dry_run" not in text.stdout
     assert host.state_now() == before
     assert not host.state.exists() or not list((host.state / "txn").glob("*"))
 
@@ -93,6 +97,8 @@ def test_migrate_there_and_back_with_packets_flowing(host):
     assert lab.ping().ok and lab.tcp().ok
     proc = host.vnm("migrate", "--no-restart")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(r"^Transaction \S+ committed: libvirt's rules are in nftables, verified\.$", proc.stdout, re.M)
+    assert "{'" not in proc.stdout, proc.stdout
     after = host.state_now()
     assert "LIBVIRT" not in after["ipt"][4] + after["ipt"][6]
     assert set(libvirt_tables(after)) == {"ip libvirt_network", "ip6 libvirt_network"}
@@ -157,6 +163,7 @@ def test_crash_at_every_step_boundary_then_rollback_or_fresh_migrate(host):
         if points.index(point) % 2:  # the "after" points: recovered by a fresh migrate instead
             fresh = host.vnm("migrate", "--no-restart")
             assert fresh.returncode == 0, (point, fresh.stdout, fresh.stderr)
+            assert fresh.stdout.startswith("Interrupted transaction found first:\n  ") and "[{" not in fresh.stdout
             assert host.state_now() == migrated, point
             assert host.vnm("rollback").returncode == 0
         else:
@@ -340,3 +347,74 @@ def test_rollback_and_history_on_a_missing_or_bogus_state_dir(tmp_path):
         assert proc.returncode == 1 and "is not a directory" in proc.stderr, (argv, proc.stdout, proc.stderr)
         assert "Traceback" not in proc.stderr
     assert bogus.read_text() == "x\n"
+
+
+def txn_ids(host) -> list[str]:
+    return [t["id"] for t in reversed(json.loads(host.vnm("history", "--format", "json").stdout)["data"]
+                                      ["transactions"])]
+
+
+def test_a_restart_command_that_cannot_run_is_refused_before_anything_changes(host, tmp_path):
+    before = host.state_now()
+    script = tmp_path / "restart.sh"
+    script.write_text("#!/bin/sh\nexit 0\n")  # not executable
+    for command, why in (("no-such-restart-program --now", "'no-such-restart-program' is not found in PATH"),
+                         (str(script), f"{script} is not an executable file")):
+        for verb in ("plan", "migrate"):
+            proc = host.vnm(verb, "--restart-command", command)
+            assert proc.returncode == 1 and why in proc.stderr, (verb, proc.stdout, proc.stderr)
+    script.chmod(0o755)
+    proc = host.vnm("plan", "--restart-command", f"{script} libvirtd", "--format", "json")
+    assert json.loads(proc.stdout)["data"]["summary"]["restart"] == [str(script), "libvirtd"], proc.stderr
+    assert host.state_now() == before and txn_ids(host) == []
+
+
+def test_a_failing_restart_command_is_replaced_or_skipped_by_rollback(host):
+    """`false` restarts nothing: migrate and every rollback that re-runs it need attention
+    (6); `rollback --no-restart` or `--restart-command CMD` finishes the job; migrate refuses
+    while a transaction needs attention, and plan says so."""
+    before = host.state_now()
+    proc = host.vnm("migrate", "--restart-command", "false")
+    assert proc.returncode == 6, proc.stdout + proc.stderr
+    (first,) = txn_ids(host)
+    assert f"Transaction {first} FAILED" in proc.stdout and "{'id'" not in proc.stdout
+    assert host.vnm("rollback").returncode == 6  # the journaled `false` again
+    plan = host.vnm("plan", "--format", "json")
+    refusal = [b for b in json.loads(plan.stdout)["data"]["blockers"] if b["id"] == "interrupted-transaction"]
+    assert plan.returncode == 4 and len(refusal) == 1 and not refusal[0]["forcible"]
+    assert first in refusal[0]["title"] and "needs attention" in refusal[0]["title"]
+    for force in ([], ["--force", "interrupted-transaction"]):
+        refused = host.vnm("migrate", "--no-restart", *force)
+        assert refused.returncode == 4 and first in refused.stdout and "Refused" in refused.stdout, refused.stdout
+    assert host.state_now() == before and txn_ids(host) == [first]
+    skipped = host.vnm("rollback", "--no-restart")
+    assert skipped.returncode == 0 and "was not restarted" in skipped.stdout, skipped.stdout + skipped.stderr
+    journal = (host.state / "txn" / first / "journal.jsonl").read_text()
+    assert '"restart_how":"not restarted (--no-restart)"' in journal
+    assert host.state_now() == before
+    assert host.vnm("migrate", "--restart-command", "false").returncode == 6
+    second = txn_ids(host)[-1]
+    replaced = host.vnm("rollback", second, "--restart-command", "true")
+    assert replaced.returncode == 0, replaced.stdout + replaced.stderr
+    assert host.vnm("history").returncode == 0 and host.state_now() == before
+
+
+def test_rollback_never_restores_an_old_snapshot_over_a_later_committed_transaction(host, tmp_path):
+    before = host.state_now()
+    assert host.vnm("migrate", "--restart-command", "false").returncode == 6
+    (old,) = txn_ids(host)
+    # What an earlier version let happen: a migration committed on top of it.
+    aside = tmp_path / old
+    (host.state / "txn" / old).rename(aside)
+    assert host.vnm("migrate", "--no-restart").returncode == 0
+    aside.rename(host.state / "txn" / old)
+    (_, later) = txn_ids(host)
+    migrated = host.state_now()
+    for argv in (["rollback"], ["rollback", old], ["rollback", "--no-restart"]):
+        proc = host.vnm(*argv)
+        assert proc.returncode == 1 and f"{later} committed after it" in proc.stderr, (argv, proc.stderr)
+        assert f"vnetmigrate rollback {later}" in proc.stderr and "Traceback" not in proc.stderr
+        assert host.state_now() == migrated
+    forced = host.vnm("rollback", old, "--force", "--no-restart")
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    assert host.state_now() == before

@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from vnetmigrate.cli.common import NetnsOpt, OutputOpt, RootOpt, guarded, require_root
-from vnetmigrate.cli.migration import (NoRestartOpt, RestartOpt, Target, ToOpt, blockers, prepare, render,
-                                       unforced)
+from vnetmigrate.cli.migration import (TXN_BLOCKER, NoRestartOpt, RestartOpt, Target, ToOpt, blockers, prepare,
+                                       render, show_plan, unforced)
 from vnetmigrate.cli.txnopts import StateDirOpt, TxnFormat, TxnFormatOpt, state_dir_for
 from vnetmigrate.exitcodes import ExitCode
 
@@ -37,22 +37,20 @@ def migrate(
     state_dir = state_dir_for(state_dir, root)
     force = force or []
     if dry_run:
-        mplan, result = prepare(to.value, netns, root, state_dir, restart_command, no_restart)
-        found = blockers(mplan, result)
-        code = ExitCode.BLOCKERS if unforced(found, force) else ExitCode.OK
-        render("migrate", mplan, found, code, format.value, output, {"dry_run": True})
-        return int(code)
+        return show_plan("migrate", to.value, netns, root, state_dir, restart_command, no_restart, force,
+                         format.value, output)
     with StateDir(state_dir) as state:
         recovered = recovery.recover(state, "interrupted transaction found by migrate")
         extra: dict = {"recovered": [o.to_dict() for o in recovered]} if recovered else {}
-        if any(o.status != "rolled-back" for o in recovered):
-            mplan, result = prepare(to.value, netns, root, state_dir, restart_command, no_restart)
-            render("migrate", mplan, blockers(mplan, result), ExitCode.NEEDS_ATTENTION, format.value, output, extra)
-            return int(ExitCode.NEEDS_ATTENTION)
         mplan, result = prepare(to.value, netns, root, state_dir, restart_command, no_restart)
-        found = blockers(mplan, result)
-        for b in found:
-            b["forced"] = b["forcible"] and b["id"] in force
+        found = blockers(mplan, result, force)
+        if any(o.status != "rolled-back" for o in recovered):
+            render("migrate", mplan, found, ExitCode.NEEDS_ATTENTION, format.value, output, extra)
+            return int(ExitCode.NEEDS_ATTENTION)
+        if any(b["id"] == TXN_BLOCKER for b in found):  # even with nothing to do: the host needs attention
+            extra["refused"] = "a transaction in the state dir needs attention; nothing was changed"
+            render("migrate", mplan, found, ExitCode.BLOCKERS, format.value, output, extra)
+            return int(ExitCode.BLOCKERS)
         if mplan.nothing_to_do:
             render("migrate", mplan, found, ExitCode.OK, format.value, output, extra)
             return int(ExitCode.OK)

@@ -61,20 +61,60 @@ def prepare(target: str, netns: str | None, root: Path, state_dir: Path, restart
 # (which is these findings' own first workaround).
 NFTABLES_ONLY = {"docker-forward-drop", "ufw-blocks-guests", "port-forward-nat-guest", "nftables-prerequisites"}
 # What a migration repairs by itself: it adds the target backend's rules to every network
-# that lacks any (and migrate rolls back an interrupted transaction before it plans).
+# that lacks any. Scan's interrupted-transaction is judged here instead, transaction by
+# transaction: migrate rolls back an interrupted (incomplete) one before it plans, but one
+# whose rollback failed, or whose journal is corrupt, stops it (transaction_blockers).
 MIGRATION_FIXES = {"libvirt-rules-missing", "interrupted-transaction"}
+TXN_BLOCKER = "interrupted-transaction"
 
 
-def blockers(mplan, result) -> list[dict[str, Any]]:
-    """Every blocker: the scan's findings of severity blocker that concern the target, then the plan's own."""
+def transaction_blockers(result) -> list[dict[str, Any]]:
+    """An unforcible blocker for each transaction migrate cannot roll back by itself."""
+    txn = result.facts.transactions
+    out = []
+    for t in txn.transactions if txn is not None else ():
+        if t.status == "needs-attention":
+            title = (f"transaction {t.id} needs attention: its rollback failed, the host may be between backends; "
+                     f"run `vnetmigrate rollback {t.id}` again (with --restart-command CMD or --no-restart if "
+                     "restarting the daemon is what failed) before migrating")
+        elif t.status == "corrupt":
+            title = (f"transaction {t.id} has a corrupt journal: nobody can tell what it changed; check the host "
+                     f"by hand, then move {txn.state_dir}/txn/{t.id} aside")
+        else:
+            continue
+        out.append({"id": TXN_BLOCKER, "title": title, "detail": "; ".join(t.errors), "forcible": False,
+                    "source": "plan"})
+    return out
+
+
+def blockers(mplan, result, force: list[str] | None = None) -> list[dict[str, Any]]:
+    """Every blocker: the scan's findings of severity blocker that concern the target, then the plan's own.
+
+    With `force` (migrate), each says whether it is forced.
+    """
     out = [{"id": f.id, "title": f.title, "detail": f.summary, "forcible": True, "source": "scan"}
            for f in result.findings if f.severity.value == "blocker" and f.id not in MIGRATION_FIXES
            and not (mplan.target == "iptables" and f.id in NFTABLES_ONLY)]
-    return out + [{**b.to_dict(), "source": "plan"} for b in mplan.blockers]
+    out += transaction_blockers(result) + [{**b.to_dict(), "source": "plan"} for b in mplan.blockers]
+    if force is not None:
+        for b in out:
+            b["forced"] = b["forcible"] and b["id"] in force
+    return out
 
 
 def unforced(found: list[dict[str, Any]], force: list[str]) -> list[dict[str, Any]]:
     return [b for b in found if not (b["forcible"] and b["id"] in force)]
+
+
+def show_plan(command: str, target: str, netns: str | None, root: Path, state_dir: Path,
+              restart_command: str | None, no_restart: bool, force: list[str] | None, fmt: str,
+              output: Path | None) -> int:
+    """`plan`, and `migrate --dry-run` (with its --force): the plan and its blockers; changes nothing."""
+    mplan, result = prepare(target, netns, root, state_dir, restart_command, no_restart)
+    found = blockers(mplan, result, force)
+    code = ExitCode.BLOCKERS if unforced(found, force or []) else ExitCode.OK
+    render(command, mplan, found, code, fmt, output, {"dry_run": True} if command == "migrate" else None)
+    return int(code)
 
 
 def render(command: str, mplan, found: list[dict], code: ExitCode, fmt: str, output: Path | None,
@@ -116,9 +156,39 @@ def text(mplan, found: list[dict], extra: dict[str, Any]) -> str:
     for b in found:
         forced = " (forced)" if b.get("forced") else ""
         lines.append(f"BLOCKER {b['id']}{forced}: {b['title']}" + ("" if b["forcible"] else " [cannot be forced]"))
-    for key, value in extra.items():
-        lines.append(f"{key}: {value}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(_outcome(extra) + lines + _result(mplan, extra)) + "\n"
+
+
+def _outcome(extra: dict[str, Any]) -> list[str]:
+    """What migrate did before it planned: the interrupted transactions it rolled back."""
+    from vnetmigrate.cli.rollback import outcome_lines
+
+    lines = []
+    for r in extra.get("recovered") or []:
+        lines += ["Interrupted transaction found first:", *("  " + ln for ln in outcome_lines(r))]
+    return lines
+
+
+def _result(mplan, extra: dict[str, Any]) -> list[str]:
+    """migrate's last word: dry run, refused, or its transaction's outcome."""
+    from vnetmigrate.cli.rollback import detail_lines
+
+    if extra.get("dry_run"):
+        return ["Dry run: nothing was changed."]
+    if extra.get("refused"):
+        return [f"Refused: {extra['refused']}."]
+    t = extra.get("transaction")
+    if t is None:
+        return []
+    if t["status"] == "committed":
+        return [f"Transaction {t['id']} committed: libvirt's rules are in {mplan.target}, verified."]
+    failed = f"step {t['failed_step'] + 1}" if t.get("failed_step") is not None else "the commit"
+    lines = [f"Transaction {t['id']} FAILED at {failed}: {t.get('error')}"]
+    if t["status"] == "rolled-back":
+        lines.append("  everything it did was rolled back; the old state is verified back")
+    else:
+        lines.append("  its ROLLBACK IS INCOMPLETE: the host needs attention")
+    return lines + detail_lines(t)
 
 
 def _counts(counts: dict[str, int]) -> str:

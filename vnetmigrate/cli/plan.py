@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from vnetmigrate.cli.common import NetnsOpt, OutputOpt, RootOpt, guarded, require_root
-from vnetmigrate.cli.migration import NoRestartOpt, RestartOpt, Target, ToOpt, blockers, prepare, render
+from vnetmigrate.cli.migration import NoRestartOpt, RestartOpt, Target, ToOpt, show_plan
 from vnetmigrate.cli.txnopts import StateDirOpt, TxnFormat, TxnFormatOpt, state_dir_for
-from vnetmigrate.exitcodes import ExitCode
 
 
 @guarded("plan")
@@ -23,9 +22,5 @@ def plan(
 ) -> int:
     """Show what `migrate` would change (rules added and removed, network.conf, restart) and its blockers."""
     require_root("plan")
-    state_dir = state_dir_for(state_dir, root)
-    mplan, result = prepare(to.value, netns, root, state_dir, restart_command, no_restart)
-    found = blockers(mplan, result)
-    code = ExitCode.BLOCKERS if found else ExitCode.OK
-    render("plan", mplan, found, code, format.value, output)
-    return int(code)
+    return show_plan("plan", to.value, netns, root, state_dir_for(state_dir, root), restart_command, no_restart,
+                     None, format.value, output)

@@ -39,18 +39,33 @@ def running(netns: str | None = None) -> str | None:
     return next((d for d in DAEMONS if d in names), None)
 
 
+def command_argv(command: str) -> list[str]:
+    """`--restart-command`, split as a shell would, its program found and executable.
+
+    Checked before anything changes: a restart command that cannot even start would fail a
+    migration after its rules were moved, and every rollback after that. The program is
+    recorded by its full path, so the journal names exactly what runs.
+    """
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        raise InputError(f"--restart-command {command!r}: {exc}")
+    if not argv:
+        raise InputError("--restart-command is empty")
+    program = argv[0] if "/" in argv[0] else which(argv[0])
+    if program is None:
+        raise InputError(f"--restart-command {command!r}: {argv[0]!r} is not found in PATH")
+    if not os.path.isfile(program) or not os.access(program, os.X_OK):
+        raise InputError(f"--restart-command {command!r}: {program} is not an executable file")
+    return [os.path.abspath(program), *argv[1:]]
+
+
 def restart_argv(command: str | None, no_restart: bool, netns: str | None = None) -> tuple[list[str] | None, str]:
     """(argv or None, why) for the restart step."""
     if no_restart:
         return None, "--no-restart: libvirt's network daemon is not restarted (restart it yourself)"
     if command:
-        try:
-            argv = shlex.split(command)
-        except ValueError as exc:
-            raise InputError(f"--restart-command {command!r}: {exc}")
-        if not argv:
-            raise InputError("--restart-command is empty")
-        return argv, "--restart-command"
+        return command_argv(command), "--restart-command"
     daemon = running(netns)
     if daemon is None:
         return None, "no libvirt network daemon runs: nothing to restart"

@@ -34,6 +34,27 @@ class Conflict(VnmError):
     """Someone else changed what the plan touches: the step was not run."""
 
 
+@dataclass(frozen=True)
+class Restart:
+    """How a rollback restarts libvirt's network daemon when the transaction restarted it:
+    as journaled (default), with another command (`argv`), or not at all (`skip`)."""
+
+    argv: list[str] | None = None
+    skip: bool = False
+
+    def choose(self, journaled: list[str] | None) -> list[str] | None:
+        if journaled is None or self.skip:
+            return None
+        return self.argv or journaled
+
+    def describe(self) -> str:
+        return "not restarted (--no-restart)" if self.skip else \
+            f"restarted with `{' '.join(self.argv)}`" if self.argv else "restarted as journaled"
+
+
+AS_JOURNALED = Restart()
+
+
 @dataclass
 class Outcome:
     txn_id: str
@@ -42,6 +63,7 @@ class Outcome:
     failed_step: int | None = None
     rollback_errors: list[str] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -50,7 +72,7 @@ class Outcome:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.txn_id, "status": self.status, "error": self.error, "failed_step": self.failed_step,
-                "rollback_errors": self.rollback_errors, "differences": self.differences}
+                "rollback_errors": self.rollback_errors, "differences": self.differences, "notes": self.notes}
 
 
 def run(plan: Plan, state: StateDir, root: Path, *, netns: str | None = None, command: str = "migrate",
@@ -115,11 +137,17 @@ def run(plan: Plan, state: StateDir, root: Path, *, netns: str | None = None, co
 
 
 def rollback(jr: Journal, snap: dict[str, Any], intents: list[dict[str, Any]], root: Path,
-             reason: str) -> Outcome:
-    """Undo every started step in reverse, then verify the touched objects equal the snapshot."""
+             reason: str, how: Restart = AS_JOURNALED) -> Outcome:
+    """Undo every started step in reverse, then verify the touched objects equal the snapshot.
+
+    `how`: whether and how to restart libvirt's daemon again if a step restarted it.
+    """
     errors: list[str] = []
-    _note(jr, errors, "rollback", reason=reason)
-    restart: list[str] | None = None
+    journaled = next((i["undo"]["restart_after_restore"] for i in intents
+                      if i["undo"].get("restart_after_restore")), None)
+    restart = how.choose(journaled)
+    _note(jr, errors, "rollback", reason=reason,
+          **({"restart": restart, "restart_how": how.describe()} if journaled is not None else {}))
     settle: dict[str, Any] | None = None
     for intent in reversed(intents):
         crash.point("undo", intent["step"])
@@ -130,7 +158,6 @@ def rollback(jr: Journal, snap: dict[str, Any], intents: list[dict[str, Any]], r
             _note(jr, errors, "undo-failed", step=intent["step"], error=_message(exc))
         else:
             _note(jr, errors, "undone", step=intent["step"])
-        restart = restart or intent["undo"].get("restart_after_restore")
         settle = settle or intent["undo"].get("settle")
     # Only what the started steps touched is restored and compared: a step that never ran
     # changed nothing, and someone else's change to its objects is not ours to undo.
@@ -148,13 +175,18 @@ def rollback(jr: Journal, snap: dict[str, Any], intents: list[dict[str, Any]], r
         diffs = snapshot.differences(snap, snapshot.capture(touched, root))
     except Exception as exc:
         diffs = [f"the state could not be read back: {_message(exc)}"]
+    notes = []
+    if journaled is not None and restart is None:
+        notes.append("libvirt's network daemon was not restarted (--no-restart): its status files still name the "
+                     "rules it made under the migration's backend; restart it, then run `vnetmigrate migrate "
+                     "--to BACKEND` (the backend network.conf names) to remove the copies it re-creates on top")
     if errors or diffs:
         _note(jr, errors, "rollback-failed", errors=errors, differences=diffs)
-        return Outcome("", "needs-attention", rollback_errors=errors, differences=diffs)
+        return Outcome("", "needs-attention", rollback_errors=errors, differences=diffs, notes=notes)
     _note(jr, errors, "rolled-back", verified=True)
     if errors:  # only the journal failed: the host is back, but the record says otherwise
-        return Outcome("", "needs-attention", rollback_errors=errors)
-    return Outcome("", "rolled-back")
+        return Outcome("", "needs-attention", rollback_errors=errors, notes=notes)
+    return Outcome("", "rolled-back", notes=notes)
 
 
 def _message(exc: BaseException) -> str:
@@ -179,7 +211,7 @@ def load_snapshot(txn_dir: Path) -> dict[str, Any]:
                                      hint="nothing was changed; restore the host by hand from the journal")
 
 
-def roll_back(summary: journal.Summary, root: Path, reason: str) -> Outcome:
+def roll_back(summary: journal.Summary, root: Path, reason: str, how: Restart = AS_JOURNALED) -> Outcome:
     """Roll back a recorded transaction (interrupted, or committed and not yet rolled back)."""
     intents = [r for r in summary.records if r["rec"] == "intent"]
     jr = Journal.append_to(summary.path)
@@ -188,7 +220,7 @@ def roll_back(summary: journal.Summary, root: Path, reason: str) -> Outcome:
             jr.append("rollback", reason=reason)
             jr.append("rolled-back", verified=True, note="no step had started")
             return Outcome(summary.id, "rolled-back")
-        out = rollback(jr, load_snapshot(summary.path), intents, root, reason)
+        out = rollback(jr, load_snapshot(summary.path), intents, root, reason, how)
         out.txn_id = summary.id
         return out
     finally:
