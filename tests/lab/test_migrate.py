@@ -418,3 +418,34 @@ def test_rollback_never_restores_an_old_snapshot_over_a_later_committed_transact
     forced = host.vnm("rollback", old, "--force", "--no-restart")
     assert forced.returncode == 0, forced.stdout + forced.stderr
     assert host.state_now() == before
+
+
+@pytest.mark.parametrize("kind", ["latin-1", "directory", "symlink"])
+def test_a_network_conf_migrate_cannot_rewrite_stops_plan_and_migrate(host, kind):
+    """A Latin-1 comment would be corrupted by a rewrite, a directory or a link would be
+    replaced: an unforcible blocker, and the file is left exactly as it was."""
+    conf = host.root / "etc/libvirt/network.conf"
+    latin = b"# r\xe9seau de l'h\xf4te\nfirewall_backend = \"iptables\"\n"
+    if kind == "latin-1":
+        conf.write_bytes(latin)
+    elif kind == "directory":
+        conf.unlink()
+        conf.mkdir()
+    else:
+        conf.rename(conf.with_name("network.conf.real"))
+        conf.symlink_to("network.conf.real")
+    kernel = {"ipt": host.saves(), "nft": nft_view(host.lab.host)}
+    plan = host.vnm("plan", "--format", "json")
+    blockers = {b["id"]: b for b in json.loads(plan.stdout)["data"]["blockers"]}
+    assert plan.returncode == 4 and not blockers["network-conf-unusable"]["forcible"], plan.stdout + plan.stderr
+    assert str(conf) in blockers["network-conf-unusable"]["title"]
+    proc = host.vnm("migrate", "--no-restart", "--force", "network-conf-unusable")
+    assert proc.returncode == 4 and "BLOCKER network-conf-unusable" in proc.stdout and "cannot be forced" in proc.stdout
+    assert "internal error" not in proc.stderr
+    assert {"ipt": host.saves(), "nft": nft_view(host.lab.host)} == kernel and txn_ids(host) == []
+    if kind == "latin-1":
+        assert conf.read_bytes() == latin
+    elif kind == "directory":
+        assert conf.is_dir()
+    else:
+        assert conf.is_symlink()

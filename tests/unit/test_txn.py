@@ -166,3 +166,22 @@ def test_transactions_made_within_one_second_keep_their_order(tmp_path, monkeypa
                         ("20260101T000000Z-cccccc", 2.0), ("20251231T235959Z-ffffff", 9.0)):
         write_journal(old / "txn" / name, {"rec": "begin", "time": begun})
     assert [d.name[-6:] for d in StateDir(old).txn_dirs()] == ["ffffff", "bbbbbb", "cccccc", "aaaaaa"]
+
+
+@pytest.mark.parametrize("make,says", [
+    (lambda p: p.write_bytes(b"# r\xe9seau\n"), r"network.conf is not UTF-8 text \(byte 0xe9 at offset 3\)"),
+    (lambda p: p.mkdir(), r"network.conf is a directory, not a regular file"),
+])
+def test_the_engine_names_the_file_it_cannot_snapshot_and_records_nothing(tmp_path, make, says):
+    from vnetmigrate.txn import engine
+
+    conf = tmp_path / "root/etc/libvirt/network.conf"
+    conf.parent.mkdir(parents=True)
+    make(conf)
+    plan = steps.Plan("t", (steps.file("switch", "/etc/libvirt/network.conf", 'firewall_backend = "nftables"\n',
+                                       None),))
+    state = StateDir(tmp_path / "state").ensure()
+    with pytest.raises(snapshot.FileUnusable, match=says) as err:
+        engine.run(plan, state, tmp_path / "root")
+    assert str(tmp_path / "state") not in err.value.message
+    assert state.txn_dirs() == [] and not any((tmp_path / "state/txn").iterdir())

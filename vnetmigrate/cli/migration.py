@@ -47,6 +47,12 @@ def prepare(target: str, netns: str | None, root: Path, state_dir: Path, restart
             raise
         argv, why = None, "no restart"
         extra.append(planner.Blocker("restart-unknown", exc.message, forcible=False))
+    from vnetmigrate.libvirt import netconf
+
+    if (problem := snapshot.written_file_problem(root, netconf.PATH)) is not None:
+        extra.append(planner.Blocker("network-conf-unusable", f"network.conf cannot be rewritten safely: {problem}; "
+                                     "fix it by hand first (convert it to UTF-8, or make it a regular file)",
+                                     forcible=False))
     mplan = planner.build(ev, result.facts, target, argv, why)
     with entered(netns):
         fingerprint = snapshot.probe(mplan.plan.touched)

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vnetmigrate.errors import VnmError
 from vnetmigrate.txn import kernel
 
 BUILTINS = {"filter": ("INPUT", "FORWARD", "OUTPUT"),
@@ -113,11 +116,51 @@ def _legacy_table(family: str, table: str, user_chains: list[str]) -> dict[str, 
             "builtins": {b: rules.get(b, []) for b in policies}}
 
 
+class FileUnusable(VnmError):
+    """A file a transaction reads or writes is not a regular UTF-8 text file: named, not guessed at."""
+
+
 def read_file(root: Path, path: str) -> str | None:
+    """The text of `path` under `root`, None when it is absent; FileUnusable when it is not a
+    regular file or not UTF-8 (the journal keeps text, and a lossy decode would corrupt it)."""
+    target = root / path.lstrip("/")
     try:
-        return (root / path.lstrip("/")).read_text(encoding="utf-8")
+        fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO must not block
     except FileNotFoundError:
         return None
+    except OSError as exc:
+        raise FileUnusable(f"cannot read {target}: {exc.strerror or exc}")
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = "a directory" if stat.S_ISDIR(mode) else "a special file"
+        raise FileUnusable(f"{target} is {kind}, not a regular file")
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            data = fh.read()
+        except OSError as exc:
+            raise FileUnusable(f"cannot read {target}: {exc.strerror or exc}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FileUnusable(f"{target} is not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start}): "
+                           "rewriting it would corrupt it")
+
+
+def written_file_problem(root: Path, path: str) -> str | None:
+    """Why a transaction cannot safely rewrite `path` (and restore it), or None.
+
+    Besides what read_file refuses, a symbolic link: the atomic rename would replace the link
+    by a regular file, and a rollback could not bring the link back.
+    """
+    target = root / path.lstrip("/")
+    if target.is_symlink():
+        return f"{target} is a symbolic link: migrate would replace it by a regular file"
+    try:
+        read_file(root, path)
+    except FileUnusable as exc:
+        return exc.message
+    return None
 
 
 def capture(touched: Touched, root: Path, full: bool = False) -> dict[str, Any]:
