@@ -9,14 +9,15 @@ FORWARDING_MODES = ("nat", "route")
 
 def nftables_when(facts: HostFacts) -> str | None:
     """'now' when libvirt uses its nftables backend, 'after the switch' when an upgrade would
-    move it there, None when it stays on iptables."""
+    move it there ('after the migration' when plan or migrate judge `migrate --to nftables`),
+    None when it stays on iptables."""
     lv = facts.libvirt
     if lv is None or not lv.installed:
         return None
     if lv.effective.backend == "nftables":
         return "now"
     if lv.after_upgrade.backend == "nftables":
-        return "after the switch"
+        return "after the migration" if facts.migration_target else "after the switch"
     return None
 
 

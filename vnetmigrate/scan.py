@@ -61,10 +61,30 @@ class ScanResult:
         }
 
 
-def analyse(ev: Evidence) -> ScanResult:
+def for_migration(facts: HostFacts, target: str) -> HostFacts:
+    """The facts as `migrate --to target` will leave them: libvirt's backend after the change is
+    the target, whatever network.conf pins now (it is what migrate rewrites), so every check
+    that judges the nftables backend "after the switch" judges it after the migration."""
+    from dataclasses import replace
+
+    from vnetmigrate.facts.libvirt import BackendChoice
+
+    lv = facts.libvirt
+    if lv is None:
+        return replace(facts, migration_target=target)
+    after = BackendChoice(target, f"`vnetmigrate migrate --to {target}` sets firewall_backend = \"{target}\" "
+                                  "and moves libvirt's rules there")
+    return replace(facts, libvirt=replace(lv, after_upgrade=after), migration_target=target)
+
+
+def analyse(ev: Evidence, migration_target: str | None = None) -> ScanResult:
+    """Scan's analysis; with `migration_target` (plan, migrate) the host is judged as it will be
+    after `migrate --to migration_target` instead of after a libvirt upgrade."""
     from vnetmigrate.checks import run_all
 
     facts = build(ev)
+    if migration_target is not None:
+        facts = for_migration(facts, migration_target)
     outcome = run_all(facts)
     errors = tuple(ev.errors) + facts.errors + outcome.errors
     return ScanResult(meta=dict(ev.meta), facts=facts, findings=outcome.findings, skipped=outcome.skipped,

@@ -449,3 +449,32 @@ def test_a_network_conf_migrate_cannot_rewrite_stops_plan_and_migrate(host, kind
         assert conf.is_dir()
     else:
         assert conf.is_symlink()
+
+
+def test_nftables_blockers_stop_a_migration_although_network_conf_pins_iptables(host):
+    """network.conf pins iptables (the state before any migration), so scan judges no
+    nftables backend; plan and migrate judge the host as `migrate --to nftables` leaves it:
+    Docker's FORWARD DROP policy stops them until the DOCKER-USER workaround is in place."""
+    lab = host.lab
+    lab.iptables_restore(fixtures.DOCKER_28)
+    before = host.state_now()
+    scan = vnm("scan", "--netns", lab.host, "--root", str(host.root), "--state-dir", str(host.state),
+               "--format", "json")
+    assert "docker-forward-drop" not in {f["id"] for f in json.loads(scan.stdout)["data"]["findings"]
+                                         if f["severity"] == "blocker"}  # scan: unchanged
+    plan = host.vnm("plan", "--format", "json")
+    found = {b["id"]: b for b in json.loads(plan.stdout)["data"]["blockers"]}
+    assert plan.returncode == 4 and found["docker-forward-drop"]["forcible"], plan.stdout + plan.stderr
+    text = host.vnm("plan")
+    assert "BLOCKER docker-forward-drop: Docker's FORWARD DROP policy blocks guest traffic after" in text.stdout
+    refused = host.vnm("migrate", "--no-restart")
+    assert refused.returncode == 4 and "docker-forward-drop" in refused.stdout, refused.stdout + refused.stderr
+    assert host.state_now() == before
+    assert json.loads(host.vnm("plan", "--to", "iptables", "--format", "json").stdout)["data"]["blockers"] == []
+    for argv in fixtures.DOCKER_USER_WORKAROUND:
+        lab.iptables(*argv)
+    plan = host.vnm("plan", "--format", "json")
+    assert "docker-forward-drop" not in {b["id"] for b in json.loads(plan.stdout)["data"]["blockers"]}
+    proc = host.vnm("migrate", "--no-restart")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert lab.ping().ok and lab.tcp().ok

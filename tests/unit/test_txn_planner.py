@@ -7,6 +7,7 @@ removal names libvirt's rules only.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from tests.unit.builders import make_evidence
@@ -76,3 +77,27 @@ def test_blockers_and_nothing_to_do():
     assert [b.id for b in missing.blockers] == ["target-tool-missing"]
     back = plan(evidence(), target="iptables")
     assert not back.plan.steps and back.nothing_to_do  # already iptables, and network.conf says so
+
+
+def test_plan_judges_the_host_after_the_migration_although_network_conf_pins_iptables():
+    """Scan judges the nftables backend only when libvirt uses it or an upgrade would move it
+    there; plan and migrate judge it as `migrate --to nftables` leaves the host."""
+    from tests.unit.builders import LIBVIRT_IPT, ipt
+    from vnetmigrate.checks._context import nftables_when
+    from vnetmigrate.cli.migration import blockers
+    from vnetmigrate.scan import analyse
+
+    ev = evidence()
+    ev.commands["iptables-nft-save"] = replace(ev.commands["iptables-nft-save"],
+                                                stdout=ipt(LIBVIRT_IPT, policy="DROP", docker=True))
+    scan = analyse(ev)
+    assert "docker-forward-drop" not in {f.id for f in scan.findings if f.severity.value == "blocker"}
+    assert nftables_when(scan.facts) is None and scan.facts.migration_target is None
+    judged = analyse(ev, migration_target="nftables")
+    assert nftables_when(judged.facts) == "after the migration"
+    assert judged.facts.libvirt.configured_backend == "iptables"  # what is on the host stays as read
+    found = {b["id"] for b in blockers(planner.build(ev, judged.facts, "nftables", None, "test"), judged)}
+    assert "docker-forward-drop" in found
+    back = analyse(ev, migration_target="iptables")
+    assert "docker-forward-drop" not in {b["id"] for b in blockers(planner.build(ev, back.facts, "iptables", None,
+                                                                                    "test"), back)}

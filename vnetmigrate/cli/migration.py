@@ -38,7 +38,7 @@ def prepare(target: str, netns: str | None, root: Path, state_dir: Path, restart
     if restart_command and no_restart:
         raise InputError("--restart-command and --no-restart exclude each other")
     ev = collect_live(root=str(root), netns=netns, state_dir=str(state_dir))
-    result = analyse(ev)
+    result = analyse(ev, migration_target=target)
     extra = []
     try:
         argv, why = daemon.restart_argv(restart_command, no_restart, netns)

@@ -83,6 +83,9 @@ class HostFacts:
     kernel: KernelFacts | None = None
     ownership: "HostOwnership | None" = None
     errors: tuple[dict[str, str], ...] = field(default=())
+    # plan/migrate: the backend `migrate --to` moves libvirt to; libvirt.after_upgrade is then
+    # that backend, and checks say "after the migration" (vnetmigrate.scan.for_migration).
+    migration_target: str | None = None
 
     def missing(self, names: tuple[str, ...]) -> list[str]:
         return [n for n in names if getattr(self, n) is None]
