@@ -1,4 +1,5 @@
-"""Whether each active network has exactly the rules libvirt creates for it (the model says)."""
+"""Whether each active network has exactly the rules libvirt creates for it (the model says),
+and whether libvirt's network daemon has applied the backend network.conf names."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from vnetmigrate.checks._commands import quote_args, restart_libvirt_network
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
 from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+from vnetmigrate.libvirt import netconf
 
 
 @check("libvirt-rules-both-backends", "libvirt's rules are in both backends at once", Severity.WARNING,
@@ -81,3 +83,36 @@ def unexpected_rules(facts: HostFacts):
         "own chains or tables." + (f" (Model: libvirt {facts.ownership.ownership.version}; "
                                    + "; ".join(facts.ownership.notes) + ")" if facts.ownership.notes else ""),
         evidence=tuple(Evidence(i.kind, i.where, i.text or i.reason) for i in items))
+
+
+@check("libvirt-restart-pending", "libvirt's network daemon has not applied the configured backend",
+       Severity.WARNING, needs=("libvirt",))
+def restart_pending(facts: HostFacts):
+    from vnetmigrate.libvirt.host import restart_pending as pending_networks
+
+    lv = facts.libvirt
+    pending = pending_networks(lv)
+    if not pending:
+        return
+    configured = lv.configured_backend
+    old = " and ".join(sorted(set(pending.values())))
+    nets = sorted(pending)
+    where = f"{netconf.PATH}:{lv.configured_line}" if lv.configured_line else netconf.PATH
+    yield Finding(
+        "libvirt-restart-pending", Severity.WARNING,
+        f"libvirt's network daemon has not been restarted since the backend changed; its status files still "
+        f"name {old}",
+        f"network.conf sets firewall_backend = \"{configured}\", but the status files of {', '.join(nets)} record "
+        f"rules of the {old} backend: libvirt applies the setting only when its network daemon restarts (after "
+        f"`vnetmigrate migrate --no-restart`, or an edit of network.conf). Until then each of these networks may "
+        f"have its rules in either backend; none of them is a leftover, and none should be deleted. At the restart "
+        f"libvirt removes the rules its status files name and creates the {configured} ones, on top of any already "
+        "there.",
+        evidence=(Evidence("file", where, f'firewall_backend = "{configured}"'),
+                  *(Evidence("file", n.status_path or n.name, f"removal recipe of the {n.status_backend} backend")
+                    for n in lv.active_networks if n.name in pending)),
+        workarounds=(Workaround("Restart libvirt's network daemon so it applies the configured backend",
+                                (restart_libvirt_network(),)),
+                     Workaround("Then remove the copies of the rules the restarted daemon re-created on top of "
+                                "those vnetmigrate put there (nothing to do if it put none)",
+                                (f"vnetmigrate migrate --to {configured}",))))

@@ -478,3 +478,23 @@ def test_nftables_blockers_stop_a_migration_although_network_conf_pins_iptables(
     proc = host.vnm("migrate", "--no-restart")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert lab.ping().ok and lab.tcp().ok
+
+
+def test_after_migrate_no_restart_scan_keeps_the_new_rules_and_asks_for_a_restart(host):
+    """The status files still name iptables: scan must neither offer to delete the nftables
+    rules guests now depend on nor call the iptables rules missing; one warning says why."""
+    from tests.unit.schema_check import valid_envelope
+
+    assert host.vnm("migrate", "--no-restart").returncode == 0
+    migrated = host.state_now()
+    scan = vnm("scan", "--netns", host.lab.host, "--root", str(host.root), "--state-dir", str(host.state),
+               "--format", "json")
+    findings = {f["id"]: f for f in valid_envelope(scan.stdout)["data"]["findings"]}
+    pending = findings["libvirt-restart-pending"]
+    assert pending["severity"] == "warning" and pending["title"].endswith("its status files still name iptables")
+    assert "systemctl restart" in pending["workarounds"][0]["commands"][0]
+    assert {"libvirt-leftover-rules", "libvirt-leftover-chains", "libvirt-rules-missing"}.isdisjoint(findings)
+    commands = [c for f in findings.values() for w in f["workarounds"] for c in w["commands"]]
+    assert not [c for c in commands if "libvirt_network" in c and "delete" in c], commands
+    assert "Nothing to do" in host.vnm("migrate", "--no-restart").stdout and host.state_now() == migrated
+    assert host.lab.ping().ok
