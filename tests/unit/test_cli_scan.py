@@ -107,3 +107,18 @@ def test_version():
 
     res = runner.invoke(app, ["--version"])
     assert res.exit_code == 0 and res.stdout.strip() == f"vnetmigrate {__version__}"
+
+
+def test_an_incomplete_scan_never_says_ready(tmp_path):
+    """nft unreadable: the checks that evaluate drops cannot run, so exit 3 and say why."""
+    from vnetmigrate.evidence import CommandRecord
+
+    ev = make_evidence(files={"/etc/libvirt/network.conf": 'firewall_backend = "iptables"\n'})
+    ev.commands["nft.chains"] = CommandRecord("nft.chains", ("nft", "-j", "list", "chains"), 1,
+                                              stderr="Operation not permitted")
+    ev.save(tmp_path / "ev")
+    res = runner.invoke(app, ["scan", "--from", str(tmp_path / "ev"), "-f", "json"])
+    doc = valid_envelope(res.stdout)
+    assert res.exit_code == ExitCode.WARNINGS and doc["status"] == "warnings"
+    assert doc["data"]["verdict"].startswith("cannot tell yet")
+    assert any("Operation not permitted" in e["message"] for e in doc["errors"])
