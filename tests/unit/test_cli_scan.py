@@ -122,3 +122,12 @@ def test_an_incomplete_scan_never_says_ready(tmp_path):
     assert res.exit_code == ExitCode.WARNINGS and doc["status"] == "warnings"
     assert doc["data"]["verdict"].startswith("cannot tell yet")
     assert any("Operation not permitted" in e["message"] for e in doc["errors"])
+
+
+def test_json_error_goes_where_the_report_would_have_gone(tmp_path):
+    out = tmp_path / "scan.json"
+    out.write_text('{"status": "ok", "exit_code": 0}')  # a previous run's report
+    res = runner.invoke(app, ["scan", "--from", str(tmp_path / "missing"), "-f", "json", "-o", str(out)])
+    assert res.exit_code == ExitCode.ERROR and res.stdout == ""
+    doc = valid_envelope(out.read_text())
+    assert doc["status"] == "error" and doc["exit_code"] == 1
