@@ -79,8 +79,8 @@ def test_docker_drop_with_nftables_backend_is_a_blocker_with_docker_user_workaro
     finding = next(f for f in run_all(build(ev)).findings if f.id == "docker-forward-drop")
     assert finding.severity == Severity.BLOCKER and "now" in finding.title
     first = finding.workarounds[0]
-    assert first.commands == ("iptables -I DOCKER-USER -i virbr0 -j ACCEPT",
-                              "iptables -I DOCKER-USER -o virbr0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
+    assert first.commands == ("iptables-nft -I DOCKER-USER -i virbr0 -j ACCEPT",
+                              "iptables-nft -I DOCKER-USER -o virbr0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
     assert any("ip filter FORWARD" == e.where and "DROP" in e.detail for e in finding.evidence)
 
 

@@ -48,7 +48,7 @@ def test_text_report_leads_with_the_verdict(tmp_path):
     assert res.exit_code == ExitCode.BLOCKERS
     lines = res.stdout.splitlines()
     assert lines[0] == "Verdict: do not upgrade yet"
-    assert "iptables -I DOCKER-USER -i virbr0 -j ACCEPT" in res.stdout
+    assert "iptables-nft -I DOCKER-USER -i virbr0 -j ACCEPT" in res.stdout
 
 
 def test_exit_code_ok_and_warnings(tmp_path):
