@@ -12,6 +12,7 @@ from vnetmigrate.checks.registry import REGISTRY, Check, Outcome, run
 
 MODULES = (
     "backend",
+    "network_conf",
     "leftover_chains",
     "rules_presence",
     "docker_forward_drop",

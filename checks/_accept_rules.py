@@ -58,14 +58,19 @@ class _Nft:
         return self.command(f'oifname "{br}" {pr.packet.family} daddr {_guest(pr)} ct status dnat accept')
 
 
-class _Iptables:
-    """Rules for an iptables built-in chain, with the binary of its variant (nft or legacy)."""
+class IptablesAccept:
+    """Accept rules inserted at the head of an iptables chain, with the binary of its variant
+    (nft or legacy): the chain a drop happens in, or Docker's DOCKER-USER."""
 
-    def __init__(self, p: Pass):
-        family, table, chain = split_base(p)
-        binary = iptables_binary("ipv4" if family == "ip" else "ipv6",
-                                 "legacy" if p.kind == "iptables-legacy" else "nft")
+    def __init__(self, family: str, table: str, chain: str, source: str = "nft"):
+        binary = iptables_binary(family, source)
         self.head = f"{binary}{'' if table == 'filter' else f' -t {table}'} -I {chain}"
+
+    @classmethod
+    def of_pass(cls, p: Pass) -> "IptablesAccept":
+        family, table, chain = split_base(p)
+        return cls("ipv4" if family == "ip" else "ipv6", table, chain,
+                   "legacy" if p.kind == "iptables-legacy" else "nft")
 
     def into_host(self, br: str, proto: str, ports: list[int]) -> str:
         match = f"-m multiport --dports {','.join(map(str, ports))}" if len(ports) > 1 else \
@@ -84,7 +89,7 @@ class _Iptables:
 
 def commands(p: Pass, probes: list[Probe]) -> list[str]:
     """What lets `probes` through the base chain of `p`, bridge by bridge."""
-    syntax = _Nft(p) if p.kind == "nft" else _Iptables(p)
+    syntax = _Nft(p) if p.kind == "nft" else IptablesAccept.of_pass(p)
     cmds = []
     for br in sorted({pr.bridge for pr in probes}):
         mine = [pr for pr in probes if pr.bridge == br]

@@ -23,6 +23,9 @@ def restart_libvirt_network() -> str:
 
 
 def pin_backend(backend: str) -> str:
-    return (f"grep -q '^firewall_backend' {netconf.PATH} "
-            f"&& sed -i 's/^firewall_backend.*/firewall_backend = \"{backend}\"/' {netconf.PATH} "
-            f"|| echo 'firewall_backend = \"{backend}\"' >> {netconf.PATH}")
+    """Set firewall_backend in network.conf: every active assignment (libvirt reads the first),
+    indented ones included, or a new line when there is none."""
+    setting = r"^[[:space:]]*firewall_backend[[:space:]]*="
+    return (f"if grep -Eq '{setting}' {netconf.PATH}; "
+            f"then sed -i -E 's/{setting}.*/firewall_backend = \"{backend}\"/' {netconf.PATH}; "
+            f"else echo 'firewall_backend = \"{backend}\"' >> {netconf.PATH}; fi")

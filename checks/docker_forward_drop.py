@@ -7,6 +7,7 @@ pass every base chain on the forward hook, and the DROP policy of `ip filter FOR
 
 from __future__ import annotations
 
+from vnetmigrate.checks._accept_rules import IptablesAccept
 from vnetmigrate.checks._commands import pin_backend, restart_libvirt_network
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
@@ -39,14 +40,11 @@ def _accepts(save, bridge: str) -> tuple[bool, bool]:
     return any(matches(r.in_interface) for r in accepted), any(matches(r.out_interface) for r in accepted)
 
 
-def docker_user_commands(bridges: list[str], family: str, has_docker_user: bool) -> tuple[str, ...]:
-    binary = "iptables" if family == "ipv4" else "ip6tables"
-    chain = "DOCKER-USER" if has_docker_user else "FORWARD"
-    cmds = []
-    for br in bridges:
-        cmds.append(f"{binary} -I {chain} -i {br} -j ACCEPT")
-        cmds.append(f"{binary} -I {chain} -o {br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
-    return tuple(cmds)
+def docker_user_commands(bridges: list[str], family: str, source: str, has_docker_user: bool) -> tuple[str, ...]:
+    """Accept the bridges' traffic where Docker lets users put rules first (DOCKER-USER), with
+    the iptables variant that holds Docker's chains."""
+    accept = IptablesAccept(family, "filter", "DOCKER-USER" if has_docker_user else "FORWARD", source)
+    return tuple(cmd for br in bridges for cmd in (accept.out(br), accept.back(br)))
 
 
 @check("docker-forward-drop", "Docker's FORWARD DROP policy blocks guests under the nftables backend",
@@ -83,13 +81,13 @@ def docker_forward_drop(facts: HostFacts):
             evidence=tuple(ev), links=LINKS)
         return
     workarounds = []
-    for family, _source in dropping:
+    for family, source in dropping:
         has_user = "DOCKER-USER" in docker.chains.get(family, ())
         workarounds.append(Workaround(
             f"Accept libvirt's traffic in {'DOCKER-USER' if has_user else 'FORWARD'} ({family}) before "
             "Docker's policy applies (Docker keeps DOCKER-USER's rules first; make them persistent, "
             "e.g. in a unit that runs after docker.service)",
-            docker_user_commands(bridges, family, has_user), repairable=True, id="docker-user-accept"))
+            docker_user_commands(bridges, family, source, has_user), repairable=True, id="docker-user-accept"))
     workarounds += [
         Workaround("Tell Docker not to set the DROP policy (Docker >= 28): add \"ip-forward-no-drop\": true "
                    "to /etc/docker/daemon.json, restart Docker, then reset the policy",

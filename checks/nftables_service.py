@@ -28,9 +28,20 @@ def nftables_service_flush(facts: HostFacts):
         evidence=tuple(Evidence("file", ln.where, ln.text) for ln in svc.flush_lines) +
         tuple(Evidence("file", ln.where, ln.text) for ln in svc.drop_policies) +
         (Evidence("fact", "nftables.service", "enabled" if svc.enabled else "active"),),
-        workarounds=(Workaround(
-            "Replace `flush ruleset` by deleting only the tables the file defines (for each `table FAMILY "
-            "NAME` it defines, put `table FAMILY NAME` and `delete table FAMILY NAME` before it), then reload "
-            "and let libvirt re-create its rules",
-            (f"sed -i 's/^\\(\\s*\\)flush ruleset/\\1# flush ruleset (removed: it deletes libvirt_network)/' "
-             f"{first.path}", "systemctl reload nftables.service", restart_libvirt_network())),))
+        workarounds=(_workaround(svc, first.path),))
+
+
+def _workaround(svc, path: str) -> Workaround:
+    """Replace `flush ruleset` by `table X` + `delete table X` for each table the configuration
+    defines: the first line makes the table exist, so the delete never fails, and the file's
+    own definition then re-creates it; every other table (libvirt's) is left alone."""
+    lines = [part for t in svc.tables for part in (f"table {t}", f"delete table {t}")]
+    if not lines:
+        return Workaround("Remove `flush ruleset` from the configuration and delete only the tables it "
+                          "defines before re-creating them", (f"grep -n 'flush ruleset' {path}",))
+    replacement = "\\n".join(lines)
+    return Workaround(
+        "Replace `flush ruleset` by deleting only the tables the configuration defines, then reload "
+        "and let libvirt re-create its rules",
+        (f"sed -i -E 's/^[[:space:]]*flush ruleset.*/{replacement}/' {path}",
+         "systemctl reload nftables.service", restart_libvirt_network()))

@@ -160,8 +160,10 @@ class Evidence:
             raise InputError(f"{where}: manifest.json is unreadable: {exc}")
         try:
             return cls._from_manifest(root, manifest)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, AttributeError) as exc:
             raise InputError(f"{where}: manifest.json is malformed: {exc!r}")
+        except ValueError as exc:
+            raise InputError(f"{where}: {exc}")
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError(f"{where}: a stored file is unreadable: {exc}")
 
@@ -176,7 +178,7 @@ class Evidence:
         for entry in manifest["commands"]:
             streams = {s: _read_stored(root, entry[s]) for s in ("stdout", "stderr")}
             rc = entry["returncode"]
-            if rc is not None and not isinstance(rc, int):
+            if rc is not None and (not isinstance(rc, int) or isinstance(rc, bool)):
                 raise ValueError(f"returncode of {entry['key']!r} is not an integer")
             ev.add_command(CommandRecord(
                 key=str(entry["key"]), argv=tuple(str(a) for a in entry["argv"]), returncode=rc,
@@ -203,10 +205,22 @@ def _relative(path: str) -> str:
     return "/".join(parts)
 
 
+MAX_STORED = 256 * 1024 * 1024
+
+
 def _read_stored(root: Path, stored: str) -> str:
     if not isinstance(stored, str):
         raise ValueError("stored name is not a string")
     target = (root / stored).resolve()
     if not target.is_relative_to(root.resolve()):
         raise ValueError(f"stored path {stored!r} escapes the evidence directory")
-    return target.read_text(encoding="utf-8")
+    if not target.exists():
+        raise ValueError(f"stored file {stored!r} is missing")
+    if not target.is_file():  # a FIFO or device would block or never end
+        raise ValueError(f"stored path {stored!r} is not a regular file")
+    if target.stat().st_size > MAX_STORED:
+        raise ValueError(f"stored file {stored!r} is larger than {MAX_STORED // (1024 * 1024)} MiB")
+    try:
+        return target.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"stored file {stored!r} is not UTF-8 text")

@@ -11,7 +11,7 @@ class ExitCode(IntEnum):
     USAGE = 2
     """Invalid command line (click's own code)."""
     WARNINGS = 3
-    """Scan found warnings but no blockers."""
+    """Scan found warnings but no blockers, or could not read or check everything."""
     BLOCKERS = 4
     """Scan found at least one blocker: do not upgrade or migrate yet."""
     ROLLED_BACK = 5

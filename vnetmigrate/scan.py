@@ -26,10 +26,15 @@ class ScanResult:
     skipped: tuple[dict[str, str], ...]
     errors: tuple[dict[str, str], ...]
     matrix: MatrixPlacement
+    # Parts could not be read, or checks able to report a blocker could not run: the scan
+    # cannot say "ready", so it never exits 0 then.
+    incomplete: bool = False
 
     @property
     def status(self) -> str:
         worst = max((f.severity.rank for f in self.findings), default=0)
+        if worst == 0 and self.incomplete:
+            worst = 1
         return {2: "blockers", 1: "warnings", 0: "ok"}[worst]
 
     @property
@@ -38,6 +43,9 @@ class ScanResult:
 
     @property
     def verdict(self) -> str:
+        if self.incomplete and self.status != "blockers":
+            return (f"cannot tell yet: {len(self.errors)} part(s) could not be read and {len(self.skipped)} "
+                    "check(s) could not run (see errors and skipped checks)")
         text = VERDICTS[self.status]
         if self.errors:
             text += f" (incomplete: {len(self.errors)} part(s) could not be read; see errors)"
@@ -80,12 +88,13 @@ def for_migration(facts: HostFacts, target: str) -> HostFacts:
 def analyse(ev: Evidence, migration_target: str | None = None) -> ScanResult:
     """Scan's analysis; with `migration_target` (plan, migrate) the host is judged as it will be
     after `migrate --to migration_target` instead of after a libvirt upgrade."""
-    from vnetmigrate.checks import run_all
+    from vnetmigrate.checks import REGISTRY, run_all
 
     facts = build(ev)
     if migration_target is not None:
         facts = for_migration(facts, migration_target)
     outcome = run_all(facts)
     errors = tuple(ev.errors) + facts.errors + outcome.errors
+    blind = any(REGISTRY[s["check"]].severity == Severity.BLOCKER for s in outcome.skipped)
     return ScanResult(meta=dict(ev.meta), facts=facts, findings=outcome.findings, skipped=outcome.skipped,
-                      errors=errors, matrix=classify(facts, outcome.findings))
+                      errors=errors, matrix=classify(facts, outcome.findings), incomplete=bool(errors) or blind)

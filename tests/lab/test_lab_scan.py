@@ -145,3 +145,19 @@ def test_scan_changes_nothing_in_the_kernel(lab, tmp_path, legacy):
     assert before[1]["ip6_tables_names"] == []
     scan(lab, make_root(tmp_path, "nftables", docker=True))
     assert kernel_state(lab) == before
+
+
+def test_scan_of_another_root_executes_nothing_of_it_and_reads_libvirts_version_from_its_library(lab, tmp_path):
+    root = make_root(tmp_path / "root", "nftables", docker=False)
+    marker = tmp_path / "executed"
+    for path in ("usr/sbin/libvirtd", "usr/sbin/virtnetworkd"):
+        planted = root / path
+        planted.parent.mkdir(parents=True, exist_ok=True)
+        planted.write_text(f"#!/bin/sh\ntouch {marker}\necho 'libvirtd (libvirt) 99.0.0'\n")
+        planted.chmod(0o755)
+    lib = root / "usr/lib64/libvirt.so.0.11003.0"
+    lib.parent.mkdir(parents=True)
+    lib.write_bytes(b"")
+    _, doc = scan(lab, root)
+    assert not marker.exists()
+    assert doc["data"]["facts"]["libvirt"]["version"] == "11.3.0"

@@ -45,7 +45,7 @@ def test_coordinates_with_reasons_findings_and_commands():
     detail = doc["data"]["matrix"]["detail"]["now"]
     assert f"  userspace: iptables - {detail['userspace']['reason']}" in text
     assert text.index("BLOCKER") < text.index("WARNING") < text.index("INFO")
-    assert "$ iptables -I DOCKER-USER -i virbr0 -j ACCEPT" in text
+    assert "$ iptables-nft -I DOCKER-USER -i virbr0 -j ACCEPT" in text
     assert "[repair can apply this]" in text
     assert text.rstrip().endswith("1 blocker, 1 warning, 2 info; exit code 4")
 

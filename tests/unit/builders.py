@@ -121,6 +121,9 @@ def make_evidence(files: dict[str, str | None] | None = None, commands: dict[str
     ev.add_command(CommandRecord("ip6tables-nft-save", ("ip6tables-nft-save",), 0, stdout=ipv6_save))
     chains, listings = nft_docs(*nft_objects)
     ev.add_command(CommandRecord("nft.chains", ("nft", "-j", "list", "chains"), 0, stdout=chains))
+    # vnetmigrate's own state dir: no transaction ever ran
+    ev.add_command(CommandRecord("txn.journals", ("read-journals", "/var/lib/vnetmigrate"), 0, stdout="[]",
+                                 via="python"))
     for key, text in listings.items():
         ev.add_command(CommandRecord(key, tuple(key.split(".")), 0, stdout=text))
     for key, text in (commands or {}).items():

@@ -79,8 +79,8 @@ def test_docker_drop_with_nftables_backend_is_a_blocker_with_docker_user_workaro
     finding = next(f for f in run_all(build(ev)).findings if f.id == "docker-forward-drop")
     assert finding.severity == Severity.BLOCKER and "now" in finding.title
     first = finding.workarounds[0]
-    assert first.commands == ("iptables -I DOCKER-USER -i virbr0 -j ACCEPT",
-                              "iptables -I DOCKER-USER -o virbr0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
+    assert first.commands == ("iptables-nft -I DOCKER-USER -i virbr0 -j ACCEPT",
+                              "iptables-nft -I DOCKER-USER -o virbr0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
     assert any("ip filter FORWARD" == e.where and "DROP" in e.detail for e in finding.evidence)
 
 
@@ -187,11 +187,14 @@ def test_unavailable_backend_is_a_blocker():
     assert "backend-unavailable" in ids(ev, Severity.BLOCKER)
 
 
-def test_malformed_network_conf_is_reported_and_the_rest_still_runs():
-    ev = host('firewall_backend = nftables\n')
-    out = build(ev)
-    assert any("network.conf: line 1" in e["message"] for e in out.errors)
-    assert out.libvirt is not None and out.libvirt.configured_backend is None
+def test_malformed_network_conf_is_a_blocker_and_the_rest_still_runs():
+    ev = host('# pinned\nfirewall_backend = nftables\n')
+    facts = build(ev)
+    assert facts.libvirt is not None and facts.libvirt.configured_backend is None
+    (f,) = [f for f in run_all(facts).findings if f.id == "network-conf-invalid"]
+    assert f.severity == Severity.BLOCKER and f.evidence[0].where == "/etc/libvirt/network.conf:2"
+    assert "must be a quoted string" in f.evidence[0].detail
+    assert "network-conf-invalid" not in ids(host(IPT_CONF))
 
 
 def test_no_libvirt_no_libvirt_findings():

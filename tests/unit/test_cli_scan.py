@@ -48,7 +48,7 @@ def test_text_report_leads_with_the_verdict(tmp_path):
     assert res.exit_code == ExitCode.BLOCKERS
     lines = res.stdout.splitlines()
     assert lines[0] == "Verdict: do not upgrade yet"
-    assert "iptables -I DOCKER-USER -i virbr0 -j ACCEPT" in res.stdout
+    assert "iptables-nft -I DOCKER-USER -i virbr0 -j ACCEPT" in res.stdout
 
 
 def test_exit_code_ok_and_warnings(tmp_path):
@@ -107,3 +107,27 @@ def test_version():
 
     res = runner.invoke(app, ["--version"])
     assert res.exit_code == 0 and res.stdout.strip() == f"vnetmigrate {__version__}"
+
+
+def test_an_incomplete_scan_never_says_ready(tmp_path):
+    """nft unreadable: the checks that evaluate drops cannot run, so exit 3 and say why."""
+    from vnetmigrate.evidence import CommandRecord
+
+    ev = make_evidence(files={"/etc/libvirt/network.conf": 'firewall_backend = "iptables"\n'})
+    ev.commands["nft.chains"] = CommandRecord("nft.chains", ("nft", "-j", "list", "chains"), 1,
+                                              stderr="Operation not permitted")
+    ev.save(tmp_path / "ev")
+    res = runner.invoke(app, ["scan", "--from", str(tmp_path / "ev"), "-f", "json"])
+    doc = valid_envelope(res.stdout)
+    assert res.exit_code == ExitCode.WARNINGS and doc["status"] == "warnings"
+    assert doc["data"]["verdict"].startswith("cannot tell yet")
+    assert any("Operation not permitted" in e["message"] for e in doc["errors"])
+
+
+def test_json_error_goes_where_the_report_would_have_gone(tmp_path):
+    out = tmp_path / "scan.json"
+    out.write_text('{"status": "ok", "exit_code": 0}')  # a previous run's report
+    res = runner.invoke(app, ["scan", "--from", str(tmp_path / "missing"), "-f", "json", "-o", str(out)])
+    assert res.exit_code == ExitCode.ERROR and res.stdout == ""
+    doc = valid_envelope(out.read_text())
+    assert doc["status"] == "error" and doc["exit_code"] == 1

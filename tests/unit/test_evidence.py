@@ -29,6 +29,7 @@ def _saved(tmp_path):
     (lambda m: m.update(format_version=99), "format_version 99"),
     (lambda m: m["commands"][0].update(stdout="../../etc/shadow"), "escapes the evidence directory"),
     (lambda m: m["commands"][0].update(returncode="zero"), "not an integer"),
+    (lambda m: m["commands"][0].update(returncode=True), "not an integer"),
     (lambda m: m["files"][0].update(path="etc/os-release"), "not absolute"),
     (lambda m: m.pop("commands"), "malformed"),
 ])
@@ -52,5 +53,31 @@ def test_missing_and_unparsable_manifest(tmp_path):
 def test_missing_stored_file(tmp_path):
     _saved(tmp_path)
     (tmp_path / "commands" / "tools.stdout").unlink()
-    with pytest.raises(InputError, match="stored file is unreadable"):
+    with pytest.raises(InputError, match="stored file 'commands/tools.stdout' is missing"):
         Evidence.load(tmp_path)
+
+
+def test_fifo_or_binary_stored_files_are_refused_not_read(tmp_path):
+    import os
+
+    _saved(tmp_path)
+    target = tmp_path / "commands" / "tools.stdout"
+    target.unlink()
+    os.mkfifo(target)  # reading it would block forever
+    with pytest.raises(InputError, match="is not a regular file"):
+        Evidence.load(tmp_path)
+    target.unlink()
+    target.write_bytes(b"\xff\xfe not text")
+    with pytest.raises(InputError, match="is not UTF-8 text"):
+        Evidence.load(tmp_path)
+
+
+def test_malformed_tools_list_is_an_error_of_that_unit_not_a_crash(tmp_path):
+    from vnetmigrate.evidence import CommandRecord
+    from vnetmigrate.scan import analyse
+
+    ev = make_evidence()
+    ev.commands["tools"] = CommandRecord("tools", ("which",), 0, stdout="[]")
+    result = analyse(ev)
+    assert any("tools is malformed" in e["message"] for e in result.errors)
+    assert result.status != "ok"

@@ -37,16 +37,27 @@ OutputOpt = Annotated[Optional[Path], typer.Option(
     "--output", "-o", metavar="FILE", help="Write the report to FILE instead of standard output.")]
 
 
-def require_root(what: str) -> None:
+def require_root(what: str, hint: str = "run it with sudo") -> None:
     if os.geteuid() != 0:
         raise EnvironmentProblem(f"{what} needs root: reading and changing the firewall needs CAP_NET_ADMIN",
-                                 hint="run it with sudo, or analyse saved evidence with --from DIR")
+                                 hint=hint)
+
+
+def _reader_gone() -> None:
+    """The reader of standard output went away (`... | head`): drop the rest of the output but
+    keep the command's own exit code, which scripts gate on."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def write_output(text: str, output: Path | None) -> None:
     if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _reader_gone()
         return
     try:
         output.write_text(text, encoding="utf-8")
@@ -62,20 +73,32 @@ def emit(doc: dict[str, Any], fmt: str, output: Path | None) -> None:
 
         from vnetmigrate.reports.terminal import render
 
-        render(doc, Console(highlight=False))
+        class _Console(Console):
+            def on_broken_pipe(self) -> None:  # rich's default exits 1, losing our exit code
+                self.quiet = True
+                _reader_gone()
+
+        try:
+            render(doc, _Console(highlight=False))
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _reader_gone()
         return
     from vnetmigrate.reports.render import render
 
     write_output(render(doc, fmt), output)
 
 
-def fail(command: str, exc: VnmError, fmt: str) -> None:
+def fail(command: str, exc: VnmError, fmt: str, output: Path | None = None) -> None:
     code = int(exc.exit_code)
     if fmt == "json":
         from vnetmigrate.reports.envelope import dumps, envelope
 
         doc = envelope(command, "error", code, None, [{"unit": command, "message": exc.message}])
-        sys.stdout.write(dumps(doc))
+        try:  # where the report would have gone, so a script never reads a stale one there
+            write_output(dumps(doc), output)
+        except VnmError:
+            sys.stdout.write(dumps(doc))
     sys.stderr.write(f"vnetmigrate {command}: error: {exc.message}\n")
     if exc.hint:
         sys.stderr.write(f"hint: {exc.hint}\n")
@@ -89,6 +112,7 @@ def guarded(command: str) -> Callable[[Callable[..., int]], Callable[..., None]]
         @functools.wraps(body)
         def run(*args: Any, **kwargs: Any) -> None:
             fmt = getattr(kwargs.get("format"), "value", kwargs.get("format")) or "text"
+            output = kwargs.get("output")
             try:
                 code = body(*args, **kwargs)
             except typer.Exit:
@@ -96,7 +120,7 @@ def guarded(command: str) -> Callable[[Callable[..., int]], Callable[..., None]]
             except VnmError as exc:
                 if State.debug:
                     traceback.print_exc()
-                fail(command, exc, fmt)
+                fail(command, exc, fmt, output)
             except KeyboardInterrupt:
                 sys.stderr.write(f"vnetmigrate {command}: interrupted\n")
                 raise typer.Exit(130)
@@ -104,7 +128,7 @@ def guarded(command: str) -> Callable[[Callable[..., int]], Callable[..., None]]
                 if State.debug:
                     traceback.print_exc()
                 fail(command, VnmError(f"internal error: {type(exc).__name__}: {exc}",
-                                       hint=None if State.debug else "run with --debug for the traceback"), fmt)
+                                       hint=None if State.debug else "run with --debug for the traceback"), fmt, output)
             raise typer.Exit(int(code))
         return run
     return wrap

@@ -55,6 +55,7 @@ def rules(
     if family is not None and fmt is not RulesFormat.iptables_restore:
         raise InputError("--family goes with --format iptables-restore")
     networks = [parse_network(_read(path), str(path)) for path in files]
+    _distinct(networks)
     if fmt is RulesFormat.json:
         text = _json(networks, version, backend.value)
     elif fmt is RulesFormat.nft:
@@ -74,6 +75,22 @@ def _read(path: Path) -> str:
         raise InputError(f"{path}: not UTF-8 text")
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}")
+
+
+def _distinct(networks) -> None:
+    """libvirt refuses a second network with the same name or bridge: so does `rules`."""
+    from vnetmigrate.errors import InputError
+
+    for attr, what in (("name", "name"), ("bridge", "bridge")):
+        seen: dict[str, str] = {}
+        for n in networks:
+            value = getattr(n, attr)
+            if value is None:
+                continue
+            if value in seen:
+                raise InputError(f"{n.source}: network {n.name!r} uses the {what} {value!r} of {seen[value]} "
+                                 "(libvirt would refuse to start it)")
+            seen[value] = n.source
 
 
 def _header(networks, version, backend: str) -> list[str]:

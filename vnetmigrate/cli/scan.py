@@ -38,7 +38,7 @@ def scan(
         ev = Evidence.load(from_dir)
         ev.meta["source"] = "saved"
     else:
-        require_root("scan")
+        require_root("scan", hint="run it with sudo, or analyse saved evidence with --from DIR")
         if not root.is_dir():
             raise InputError(f"--root {root}: not a directory")
         ev = _collect(str(root), netns, str(state_dir) if state_dir else None)

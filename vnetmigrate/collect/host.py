@@ -7,8 +7,10 @@ kernel files (/proc, /sys) are always the live kernel's, in the current network 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 import shutil
 import subprocess
 import time
@@ -116,24 +118,32 @@ class LiveHost:
         return self.root / path.lstrip("/")
 
     def read(self, path: str, kernel: bool = False) -> FileRecord:
-        """Read `path` (under --root unless it is live kernel state)."""
+        """Read `path` (under --root unless it is live kernel state).
+
+        Only regular files are read (a FIFO or device planted under --root must not block or
+        be consumed), in chunks: one huge read() of a /proc/sys file fails with ENOMEM. A file
+        that exists but cannot be read is recorded as an error of collection, not as absent.
+        """
         local = self._local(path, kernel)
         try:
-            with open(local, "rb") as fh:
-                data = fh.read(_MAX_FILE)
+            data = _read_regular(local)
         except FileNotFoundError:
             return self.ev.add_file(FileRecord(path, None, "absent"))
         except IsADirectoryError:
             return self.ev.add_file(FileRecord(path, None, "is a directory"))
         except OSError as exc:
-            return self.ev.add_file(FileRecord(path, None, exc.strerror or str(exc)))
+            why = exc.strerror or str(exc)
+            self.ev.add_error("collect.files", f"{path}: {why}")
+            return self.ev.add_file(FileRecord(path, None, why))
         return self.ev.add_file(FileRecord(path, data.decode("utf-8", "replace")))
 
-    def listdir(self, path: str, suffix: str = "", kernel: bool = False, read: bool = True) -> list[str] | None:
-        """List a directory's entries ending in `suffix` and (unless read=False) read each of them."""
+    def listdir(self, path: str, suffix: str = "", kernel: bool = False, read: bool = True,
+                prefix: str = "") -> list[str] | None:
+        """List a directory's entries (those starting with `prefix` and ending in `suffix`) and,
+        unless read=False, read each of them."""
         local = self._local(path, kernel)
         try:
-            names = sorted(n for n in os.listdir(local) if n.endswith(suffix))
+            names = sorted(n for n in os.listdir(local) if n.endswith(suffix) and n.startswith(prefix))
         except OSError:
             self.ev.listings[path] = None
             return None
@@ -144,6 +154,26 @@ class LiveHost:
 
     def exists(self, path: str) -> bool:
         return self._local(path, False).exists()
+
+
+def _read_regular(local: Path) -> bytes:
+    fd = os.open(local, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory")
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        chunks, total = [], 0
+        while total < _MAX_FILE:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _command_env() -> dict[str, str]:

@@ -36,18 +36,21 @@ def collect(host: LiveHost) -> None:
     _libvirt_version(host, tools)
 
 
+# Where libvirt's shared library lives; its file name carries the version
+# (libvirt.so.0.MAJOR*1000+MINOR.MICRO, e.g. libvirt.so.0.11003.0 for 11.3.0).
+LIB_DIRS = ("/usr/lib64", "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib")
+
+
 def _libvirt_version(host: LiveHost, tools: dict[str, str | None]) -> None:
     """libvirt's version from the same root as its configuration.
 
-    Under --root the host's own daemon says nothing about the root's libvirt: ask the root's
-    binary (through chroot) where it has one, else leave the version unknown.
+    On the live root the daemon says it (`--version`). Under --root nothing of the root is
+    ever executed (it may be an untrusted image): its libvirt library's file name says it.
     """
-    for daemon in ("virtnetworkd", "libvirtd"):
-        if str(host.root) == "/":
+    if str(host.root) == "/":
+        for daemon in ("virtnetworkd", "libvirtd"):
             if tools[daemon]:
                 host.run(f"{daemon}.version", [daemon, "--version"])
-            continue
-        for bindir in ("usr/sbin", "usr/bin"):
-            if (host.root / bindir / daemon).exists():
-                host.run(f"{daemon}.version", ["chroot", str(host.root), f"/{bindir}/{daemon}", "--version"])
-                break
+        return
+    for directory in LIB_DIRS:
+        host.listdir(directory, read=False, prefix="libvirt.so.0.")

@@ -32,12 +32,6 @@ def elements(rhs: Any) -> list[Any] | None:
     return [rhs]
 
 
-def _any(results: list[bool | None]) -> bool | None:
-    if any(r is True for r in results):
-        return True
-    return False if all(r is False for r in results) else None
-
-
 class AddrSet:
     """A right-hand side of addresses, parsed once: membership of one address."""
 
@@ -75,10 +69,6 @@ def _addr_range(e: Any) -> tuple[int, int, int] | None:
     except (ValueError, TypeError):
         return None
     return net.version, int(net.network_address), int(net.broadcast_address)
-
-
-def addr_in(a: ipaddress.IPv4Address | ipaddress.IPv6Address, rhs: Any) -> bool | None:
-    return AddrSet(rhs).contains(a)
 
 
 def number(v: Any, names: dict[str, int] | None = None) -> int | None:

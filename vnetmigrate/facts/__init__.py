@@ -136,7 +136,9 @@ def _iptables_nft(ev: Evidence, family: str) -> IptablesSave | None:
     for rec in records:
         warning = warning or LEGACY_WARNING in rec.stderr or LEGACY_WARNING in rec.stdout
         if not rec.ok:
-            continue  # a table nft owns although it bears an iptables name: nft's listing has it
+            if "incompatible" in rec.stderr:
+                continue  # a table nft owns although it bears an iptables name: nft's listing has it
+            raise InputError(f"`{rec.display}` failed: {rec.error or rec.stderr.strip() or rec.returncode}")
         table, chain = rec.argv[2], rec.argv[4]
         chains.append(parse_listing(family, table, chain, rec.stdout, rec.display))
     managed = {c.table for c in chains}

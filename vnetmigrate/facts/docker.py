@@ -24,10 +24,6 @@ class DockerFacts:
         return (self.daemon_json or {}).get(key, default)
 
     @property
-    def manages_iptables(self) -> bool:
-        return bool(self.setting("iptables", True)) and self.setting("firewall-backend", "iptables") != "nftables"
-
-    @property
     def present(self) -> bool:
         return self.installed or self.daemon_json is not None or any(self.chains.values())
 

@@ -34,10 +34,6 @@ class IptRule:
         return self.option("-j", "--jump", "-g", "--goto")[0]
 
     @property
-    def is_goto(self) -> bool:
-        return any(w in ("-g", "--goto") for w in self.args)
-
-    @property
     def in_interface(self) -> str | None:
         value, neg = self.option("-i", "--in-interface")
         return None if value is None or neg else value
@@ -46,14 +42,6 @@ class IptRule:
     def out_interface(self) -> str | None:
         value, neg = self.option("-o", "--out-interface")
         return None if value is None or neg else value
-
-    @property
-    def is_unconditional(self) -> bool:
-        """True when the rule has no match at all: only a target (and its options)."""
-        for i, word in enumerate(self.args):
-            if word in ("-j", "--jump", "-g", "--goto"):
-                return i == 0
-        return False
 
     def where(self) -> str:
         return f"{self.family} {self.table} {self.chain} rule {self.index}"

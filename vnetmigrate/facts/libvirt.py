@@ -34,7 +34,8 @@ class LibvirtFacts:
     after_upgrade: BackendChoice
     networks: tuple[NetworkSummary, ...] = ()
     errors: tuple[str, ...] = field(default=())
-    version_source: str | None = None  # the command that told the version
+    version_source: str | None = None  # the command (or library file) that told the version
+    conf_error: str | None = None  # network.conf is malformed: libvirt's network driver will not start
 
     @property
     def version_text(self) -> str | None:
@@ -94,19 +95,14 @@ def choose(version, configured, priority, reason_priority, tools, assumed) -> Ba
 
 def build(ev: Evidence, system: SystemFacts) -> LibvirtFacts:
     errors: list[str] = []
-    version, version_source = None, None
-    for key in ("virtnetworkd.version", "libvirtd.version"):
-        rec = ev.command(key)
-        if rec and rec.ok and (v := parse_version(rec.stdout)):
-            version, version_source = v, rec.display
-            break
+    version, version_source = _version(ev)
     conf_rec = ev.file(netconf.PATH)
-    configured, line = None, None
+    configured, line, conf_error = None, None, None
     if conf_rec is not None and conf_rec.content is not None:
         try:
             setting = netconf.parse(conf_rec.content).firewall_backend
         except InputError as exc:
-            errors.append(exc.message)
+            conf_error = exc.message
             setting = None
         if setting is not None:
             configured, line = str(setting.value), setting.line
@@ -115,10 +111,15 @@ def build(ev: Evidence, system: SystemFacts) -> LibvirtFacts:
     networks = _networks(ev, errors)
     effective = choose(version, configured, priority, why, system.tools, assumed)
     active = [n for n in networks if n.active and n.creates_rules]
-    if version is None and configured is None and active and not any(n.status_backend for n in active):
+    recorded = sorted({n.status_backend for n in active if n.status_backend})
+    if version is None and configured is None and active and not recorded:
         effective = BackendChoice("iptables", "libvirt's version could not be read, but the status files of its "
                                   "active networks carry no removal recipe, which libvirt writes since it has two "
                                   "backends: it predates the nftables backend", assumption=True)
+    elif version is None and configured is None and len(recorded) == 1:
+        effective = BackendChoice(recorded[0], "libvirt's version could not be read; the status files of its "
+                                  f"active networks say their rules were made by the {recorded[0]} backend",
+                                  assumption=True)
     elif version is None and effective.backend is not None:
         effective = BackendChoice(effective.backend, effective.reason + " (libvirt's version could not be "
                                   "read: assumed >= 10.4, which has both backends)", assumption=True)
@@ -126,7 +127,28 @@ def build(ev: Evidence, system: SystemFacts) -> LibvirtFacts:
                    "a libvirt >= 10.4 that prefers nftables (Fedora >= 41, upstream default)", system.tools, False)
     return LibvirtFacts(version=version, network_conf_present=conf_rec is not None and conf_rec.exists,
                         configured_backend=configured, configured_line=line, effective=effective,
-                        after_upgrade=after, networks=networks, errors=tuple(errors), version_source=version_source)
+                        after_upgrade=after, networks=networks, errors=tuple(errors), version_source=version_source,
+                        conf_error=conf_error)
+
+
+LIB_VERSION = re.compile(r"^libvirt\.so\.0\.(\d+)\.(\d+)$")
+
+
+def _version(ev: Evidence) -> tuple[tuple[int, int, int] | None, str | None]:
+    """From the daemon's `--version` (live root), else from the library's file name (--root)."""
+    for key in ("virtnetworkd.version", "libvirtd.version"):
+        rec = ev.command(key)
+        if rec and rec.ok and (v := parse_version(rec.stdout)):
+            return v, rec.display
+    from vnetmigrate.collect.system import LIB_DIRS
+
+    for directory in LIB_DIRS:
+        for name in ev.listing(directory) or []:
+            m = LIB_VERSION.match(name)
+            if m:
+                encoded, micro = int(m.group(1)), int(m.group(2))
+                return (encoded // 1000, encoded % 1000, micro), f"{directory}/{name}"
+    return None, None
 
 
 def _networks(ev: Evidence, errors: list[str]) -> tuple[NetworkSummary, ...]:

@@ -66,25 +66,6 @@ class LibvirtRules:
     def empty_ipt_chains(self) -> tuple[IptLibvirtChain, ...]:
         return tuple(c for c in self.ipt_chains if c.empty)
 
-    def ipt_interfaces(self) -> set[str]:
-        out = set()
-        for c in self.ipt_chains:
-            for r in c.rules:
-                out.update(x for x in (r.in_interface, r.out_interface) if x)
-        return out
-
-    def nft_interfaces(self) -> set[str]:
-        out = set()
-        for t in self.nft_tables:
-            for r in t.rules:
-                for st in r.expr:
-                    m = st.get("match") if isinstance(st, dict) else None
-                    if m and isinstance(m.get("left"), dict) and m["left"].get("meta", {}).get("key") in (
-                            "iif", "oif", "iifname", "oifname") and isinstance(m.get("right"), str):
-                        out.add(m["right"])
-        return out
-
-
 def build(saves: list[IptablesSave], nft: NftRuleset | None) -> LibvirtRules:
     chains = []
     for save in saves:

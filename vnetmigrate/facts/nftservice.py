@@ -12,6 +12,7 @@ CONFIGS = ("/etc/sysconfig/nftables.conf", "/etc/nftables.conf")
 INCLUDE_DIRS = ("/etc/nftables", "/etc/nftables.d", "/etc/sysconfig/nftables.d")
 _FLUSH = re.compile(r"^\s*flush\s+ruleset\b")
 _POLICY = re.compile(r"hook\s+(input|forward)\b.*\bpolicy\s+(drop|reject)\b")
+_TABLE = re.compile(r"^\s*(?:add\s+)?table\s+(ip|ip6|inet|arp|bridge|netdev)\s+([A-Za-z0-9_.-]+)\b")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class NftablesServiceFacts:
     config: str | None  # the configuration file found
     flush_lines: tuple[Line, ...]
     drop_policies: tuple[Line, ...]  # base chains on input/forward with a drop/reject policy
+    tables: tuple[str, ...] = ()  # the tables its configuration defines ("inet filter"), in order
 
     @property
     def in_use(self) -> bool:
@@ -42,7 +44,7 @@ def build(ev: Evidence, units: Units) -> NftablesServiceFacts:
     config = next((p for p in CONFIGS if ev.text(p) is not None), None)
     sources = [p for p in CONFIGS if ev.text(p) is not None]
     sources += [r.path for d in INCLUDE_DIRS for r in ev.files_in(d, ".nft")]
-    flush, policies = [], []
+    flush, policies, tables = [], [], []
     for path in sources:
         for n, raw in enumerate((ev.text(path) or "").splitlines(), 1):
             code = raw.split("#", 1)[0]
@@ -51,6 +53,10 @@ def build(ev: Evidence, units: Units) -> NftablesServiceFacts:
             m = _POLICY.search(code)
             if m:
                 policies.append(Line(path, n, raw.strip()))
+            t = _TABLE.match(code)
+            if t and f"{t.group(1)} {t.group(2)}" not in tables:
+                tables.append(f"{t.group(1)} {t.group(2)}")
     state = units.get("nftables.service")
     return NftablesServiceFacts(enabled=bool(state and state.enabled), active=state.active if state else None,
-                                config=config, flush_lines=tuple(flush), drop_policies=tuple(policies))
+                                config=config, flush_lines=tuple(flush), drop_policies=tuple(policies),
+                                tables=tuple(tables))

@@ -7,6 +7,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
+from vnetmigrate.errors import InputError
 from vnetmigrate.evidence import Evidence
 
 
@@ -66,6 +67,8 @@ def _flag(text: str | None) -> bool | None:
 def build(ev: Evidence) -> SystemFacts:
     tools_rec = ev.command("tools")
     tools = json.loads(tools_rec.stdout) if tools_rec and tools_rec.ok else {}
+    if not isinstance(tools, dict) or not all(isinstance(v, (str, type(None))) for v in tools.values()):
+        raise InputError("the list of installed tools is malformed (expected an object of paths)")
     variant = None
     rec = ev.command("iptables.version")
     if rec and rec.ok:

@@ -102,10 +102,6 @@ class RemovalRecipe:
     def actions(self) -> tuple[RemovalAction, ...]:
         return tuple(a for g in self.groups for a in g.actions)
 
-    def actions_of(self, layer: str) -> tuple[RemovalAction, ...]:
-        return tuple(a for a in self.actions if a.layer == layer)
-
-
 def _value_after(args: tuple[str, ...], keys: tuple[str, ...]) -> str | None:
     for i, arg in enumerate(args[:-1]):
         if arg in keys:

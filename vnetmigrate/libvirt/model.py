@@ -41,11 +41,6 @@ class ForwardMode(str, enum.Enum):
         # "open" (networkStartNetworkVirtual skips networkAddFirewallRules for it).
         return self in (ForwardMode.NONE, ForwardMode.NAT, ForwardMode.ROUTE)
 
-    @property
-    def creates_bridge(self) -> bool:
-        return self in (ForwardMode.NONE, ForwardMode.NAT, ForwardMode.ROUTE, ForwardMode.OPEN)
-
-
 @dataclass(frozen=True)
 class DhcpRange:
     start: IPAddress
@@ -73,10 +68,6 @@ class IPDef:
     @property
     def version(self) -> int:
         return self.address.version
-
-    @property
-    def is_ipv4(self) -> bool:
-        return self.address.version == 4
 
     @property
     def effective_prefix(self) -> int | None:

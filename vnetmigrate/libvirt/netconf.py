@@ -33,8 +33,12 @@ class NetworkConf:
     text: str
 
     def get(self, key: str) -> Setting | None:
-        found = [s for s in self.settings if s.key == key]
-        return found[-1] if found else None  # libvirt keeps the last assignment
+        # libvirt's virconf appends every assignment and its lookup returns the first one
+        # (virConfGetValue walks the list from the head): the first assignment wins.
+        return next((s for s in self.settings if s.key == key), None)
+
+    def all(self, key: str) -> tuple[Setting, ...]:
+        return tuple(s for s in self.settings if s.key == key)
 
     @property
     def firewall_backend(self) -> Setting | None:
@@ -97,17 +101,19 @@ def _strip_comment(raw: str) -> str:
 def with_backend(text: str, backend: str) -> str:
     """network.conf text with firewall_backend set to `backend`; comments and the rest kept.
 
-    The last active assignment is replaced in place; without one, the setting is added
-    after the commented-out sample if there is one, else at the end.
+    Every active assignment is replaced in place (libvirt reads the first; rewriting all keeps
+    the file unambiguous); without one, the setting is added after the commented-out sample
+    if there is one, else at the end.
     """
     if backend not in BACKENDS:
         raise ValueError(backend)
     conf = parse(text)
     lines = text.splitlines(keepends=True)
     new = f'firewall_backend = "{backend}"\n'
-    current = conf.firewall_backend
-    if current is not None:
-        lines[current.line - 1] = new
+    current = conf.all("firewall_backend")
+    if current:
+        for setting in current:
+            lines[setting.line - 1] = new
         return "".join(lines)
     sample = [n for n, ln in enumerate(lines) if re.match(r"^\s*#\s*firewall_backend\s*=", ln)]
     if sample:

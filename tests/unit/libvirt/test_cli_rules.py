@@ -94,6 +94,19 @@ def test_bad_files(tmp_path):
     assert "not UTF-8" in run(binary).stderr
 
 
+def test_networks_libvirt_could_not_run_together_are_refused(tmp_path):
+    clash = tmp_path / "clash.xml"
+    clash.write_text("<network><name>other</name><forward mode='nat'/><bridge name='virbr0'/>"
+                     "<ip address='10.1.1.1' prefix='24'/></network>")
+    default = tmp_path / "default.xml"
+    default.write_text("<network><name>default</name><forward mode='nat'/><bridge name='virbr0'/>"
+                       "<ip address='192.168.122.1' prefix='24'/></network>")
+    res = run(default, clash)
+    assert res.exit_code == ExitCode.ERROR and "uses the bridge 'virbr0'" in res.stderr and res.stdout == ""
+    res = run(default, default)
+    assert res.exit_code == ExitCode.ERROR and "uses the name 'default'" in res.stderr
+
+
 @pytest.mark.lab
 def test_outputs_load_into_a_kernel(files):
     """What the command prints loads as documented: nft -f, nft -j -f, iptables-restore."""
