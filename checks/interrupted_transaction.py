@@ -11,6 +11,10 @@ from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
 WHY = {"incomplete": "it was interrupted (crash, kill, power loss) before it committed or rolled back",
        "needs-attention": "its rollback failed: part of the old state could not be restored",
        "corrupt": "its journal is corrupt, so nobody can tell what it changed"}
+NEXT = {"incomplete": "`vnetmigrate migrate` rolls an interrupted transaction back before it starts.",
+        "needs-attention": "`vnetmigrate migrate` refuses until it is rolled back; if restarting libvirt's daemon "
+                           "is what failed, roll back with --restart-command CMD or --no-restart.",
+        "corrupt": "`vnetmigrate migrate` refuses until it is moved aside."}
 
 
 @check("interrupted-transaction", "A migration did not finish", Severity.BLOCKER, needs=("transactions",))
@@ -29,8 +33,7 @@ def interrupted_transaction(facts: HostFacts):
             "interrupted-transaction", Severity.BLOCKER,
             f"vnetmigrate transaction {t.id} did not finish ({t.status})",
             f"{t.title or 'A migration'}: {WHY.get(t.status, t.status)}. The firewall may be half-way "
-            "between backends; do not upgrade or migrate until it is rolled back. `vnetmigrate migrate` "
-            "rolls an interrupted transaction back before it starts.",
+            "between backends; do not upgrade or migrate until it is rolled back. " + NEXT.get(t.status, ""),
             evidence=(Evidence("file", f"{txn.state_dir}/txn/{t.id}/journal.jsonl", progress),
                       *(Evidence("fact", "journal", e) for e in t.errors)),
             workarounds=tuple(fixes))

@@ -32,6 +32,7 @@ def test_unfinished_transaction_is_a_blocker_with_the_rollback_command(status):
     (finding,) = out.findings
     assert finding.id == "interrupted-transaction" and finding.severity == Severity.BLOCKER
     assert "20260102T000000Z-bbbbbb" in finding.title and status in finding.title
+    assert ("rolls an interrupted transaction back" in finding.summary) == (status == "incomplete")
     commands = [c for w in finding.workarounds for c in w.commands]
     if status == "corrupt":
         assert commands[0].startswith("mv /var/lib/vnetmigrate/txn/20260102T000000Z-bbbbbb")
