@@ -28,8 +28,3 @@ def bridges(facts: HostFacts, modes: tuple[str, ...] | None = None) -> list[str]
             and (modes is None or n.forward_mode in modes)]
     return sorted({n.bridge for n in nets}) or (["virbr0"] if modes is None or "nat" in modes else [])
 
-
-def severity_for(when: str | None):
-    from vnetmigrate.findings import Severity
-
-    return Severity.BLOCKER if when else Severity.INFO

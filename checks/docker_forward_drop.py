@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from vnetmigrate.checks._accept_rules import IptablesAccept
 from vnetmigrate.checks._commands import pin_backend, restart_libvirt_network
+from vnetmigrate.checks._context import nftables_when
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
 from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
@@ -53,15 +54,14 @@ def docker_forward_drop(facts: HostFacts):
     lv, docker = facts.libvirt, facts.docker
     if not docker.present or not lv.installed:
         return
-    now, after = lv.effective.backend, lv.after_upgrade.backend
-    if "nftables" not in (now, after):
+    when = nftables_when(facts)
+    if when is None:
         return
     dropping = _dropping_families(facts)
     if not dropping:
         return
     forwarding = [n for n in lv.networks if n.creates_rules and n.forward_mode in ("nat", "route")]
     bridges = sorted({n.bridge for n in forwarding if n.bridge}) or ["virbr0"]
-    when = "now" if now == "nftables" else "after the switch to nftables"
     ev = [Evidence("chain", f"{'ip' if f == 'ipv4' else 'ip6'} filter FORWARD",
                    f"policy DROP ({'iptables-legacy' if s == 'legacy' else 'iptables-nft'})") for f, s in dropping]
     ev += [Evidence("chain", f"{f} filter {', '.join(ch)}", "Docker's chains") for f, ch in docker.chains.items() if ch]

@@ -138,10 +138,6 @@ class Summary:
     def done(self, step: int) -> dict[str, Any] | None:
         return next((r for r in self.records if r["rec"] == "done" and r["step"] == step), None)
 
-    @property
-    def undone_steps(self) -> set[int]:
-        return {r["step"] for r in self.records if r["rec"] == "undone"}
-
     def to_dict(self) -> dict[str, Any]:
         b = self.begin
         errors = [r.get("error") for r in self.records if r["rec"] in ("failed", "undo-failed") and r.get("error")]

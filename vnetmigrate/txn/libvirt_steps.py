@@ -159,10 +159,6 @@ def nft_touched() -> list[tuple[str, str]]:
     return [(fam, TABLE) for fam in FAMILIES]
 
 
-def ipt_step(title: str, family: str, fragment: str, chains: list[tuple[str, str]]) -> steps.Step | None:
-    return steps.ipt(title, family, fragment, chains) if fragment else None
-
-
 GUARD = "vnetmigrate-guard"
 GUARDED_CHAINS = ("guest_output", "guest_input", "guest_cross")
 
