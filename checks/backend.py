@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vnetmigrate.checks._commands import pin_backend, restart_libvirt_network
+from vnetmigrate.checks._commands import pin_backend
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
 from vnetmigrate.findings import Evidence, Finding, Severity, Workaround

@@ -23,5 +23,5 @@ def network_conf_invalid(facts: HostFacts):
         "strings, numbers or lists) or names an unknown firewall backend: no virtual network starts, in "
         "either backend. vnetmigrate judged the rest of the host as if firewall_backend were unset.",
         evidence=(Evidence("file", where, error.split(": ", 1)[-1]),),
-        workarounds=(Workaround(f"Fix the line (e.g. firewall_backend = \"iptables\", with the quotes), then "
+        workarounds=(Workaround("Fix the line (e.g. firewall_backend = \"iptables\", with the quotes), then "
                                 "check the file parses", (f"grep -n firewall_backend {netconf.PATH}",)),))

@@ -7,7 +7,6 @@ definition and status file, Docker's daemon.json, os-release).
 
 from __future__ import annotations
 
-import json
 import shlex
 import subprocess
 import sys

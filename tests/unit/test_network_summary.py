@@ -2,7 +2,7 @@ import pytest
 
 from vnetmigrate.errors import InputError
 from vnetmigrate.libvirt.summary import summarize
-from tests.unit.builders import DEFAULT_NET, status_xml
+from tests.unit.builders import status_xml
 
 
 def test_status_file_summary():

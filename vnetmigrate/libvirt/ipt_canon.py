@@ -11,7 +11,6 @@ only equal rules with the very same option text).
 
 from __future__ import annotations
 
-import ipaddress
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass

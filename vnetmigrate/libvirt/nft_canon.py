@@ -9,7 +9,6 @@ it does not know are kept as their JSON text, so they only equal the very same s
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from collections.abc import Iterable
 from typing import Any

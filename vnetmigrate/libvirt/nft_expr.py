@@ -8,7 +8,6 @@ the lab tests check by listing the kernel's ruleset after loading each.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from typing import Any, Union
 

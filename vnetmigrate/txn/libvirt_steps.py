@@ -18,7 +18,7 @@ from vnetmigrate.libvirt.iptables_rules import PRIVATE_CHAINS as IPT_CHAINS
 from vnetmigrate.libvirt.model import Network
 from vnetmigrate.libvirt.nft_rules import FAMILIES, TABLE
 from vnetmigrate.libvirt.ownership import Owner, Ownership
-from vnetmigrate.txn import build, steps
+from vnetmigrate.txn import build
 
 IPT_CHAIN_NAMES = {(t, c) for t, _p, c in IPT_CHAINS}
 LIBVIRTS = (Owner.EXPECTED, Owner.LEFTOVER)
