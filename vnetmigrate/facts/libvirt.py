@@ -151,22 +151,21 @@ def _version(ev: Evidence) -> tuple[tuple[int, int, int] | None, str | None]:
     return None, None
 
 
+def _summaries(ev: Evidence, directory: str, status: bool, errors: list[str]):
+    """Each network XML of `directory` summarized; the malformed ones noted in `errors`."""
+    for rec in ev.files_in(directory, ".xml"):
+        try:
+            yield summarize(rec.content or "", rec.path, status=status)
+        except InputError as exc:
+            errors.append(exc.message)
+
+
 def _networks(ev: Evidence, errors: list[str]) -> tuple[NetworkSummary, ...]:
     autostart = {n[:-4] for n in ev.listing(AUTOSTART) or []}
     found: dict[str, NetworkSummary] = {}
-    for rec in ev.files_in(DEFINITIONS, ".xml"):
-        try:
-            net = summarize(rec.content or "", rec.path, status=False)
-        except InputError as exc:
-            errors.append(exc.message)
-            continue
+    for net in _summaries(ev, DEFINITIONS, False, errors):
         found[net.name] = net.with_(autostart=net.name in autostart)
-    for rec in ev.files_in(STATUS, ".xml"):
-        try:
-            net = summarize(rec.content or "", rec.path, status=True)
-        except InputError as exc:
-            errors.append(exc.message)
-            continue
+    for net in _summaries(ev, STATUS, True, errors):  # an active network's running definition
         defined = found.get(net.name)
         found[net.name] = net.with_(autostart=net.name in autostart,
                                     definition_path=defined.definition_path if defined else None)
