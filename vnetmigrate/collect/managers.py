@@ -7,6 +7,7 @@ exists) and the live root is being read; otherwise from the unit symlinks under
 
 from __future__ import annotations
 
+import json
 import os
 
 from vnetmigrate.collect.host import LiveHost
@@ -50,11 +51,12 @@ def collect(host: LiveHost) -> None:
         # only the names matter: the symlinks say which units are enabled
         names = _names(host, f"/etc/systemd/system/{wants}")
         host.ev.listings[f"/etc/systemd/system/{wants}"] = names
-    tools = host.ev.command("tools")
-    if systemd_running(host) and tools is not None and '"systemctl": "/' in tools.stdout:
+    rec = host.ev.command("tools")
+    tools = json.loads(rec.stdout) if rec is not None and rec.ok else {}
+    if systemd_running(host) and tools.get("systemctl"):
         host.run("systemctl.show", ["systemctl", "show", "--property=Id,LoadState,UnitFileState,ActiveState",
                                     "--", *UNITS])
-    if tools is not None and '"firewall-cmd": "/' in tools.stdout and str(host.root) == "/":
+    if tools.get("firewall-cmd") and str(host.root) == "/":
         state = host.run("firewalld.state", ["firewall-cmd", "--state"], timeout=10)
         if state.ok:
             from vnetmigrate.collect.libvirt import bridges
