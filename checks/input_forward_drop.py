@@ -39,9 +39,13 @@ class Drop:
 
 def _runs(facts: HostFacts, probes: list[Probe], notes: list[Evidence]):
     rs = of_facts(facts)
-    yield "now", rs, probes
     lv = facts.libvirt
-    if lv.effective.backend != "nftables" and lv.after_upgrade.backend == "nftables":
+    switching = lv.effective.backend != "nftables" and lv.after_upgrade.backend == "nftables"
+    # `migrate --to nftables` is judged by the state it leaves: the simulated one (every other
+    # table stays as it is, so a drop there shows in it too). Scan judges now and after.
+    if not (switching and facts.migration_target == "nftables"):
+        yield "now", rs, probes
+    if switching:
         after = after_switch(rs, libvirt_tables(facts))
         how = "libvirt's iptables rules removed (" + (", ".join(after.removed) or "none found") + "), "
         if after.libvirt_modelled:
