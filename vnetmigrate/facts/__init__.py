@@ -188,10 +188,10 @@ def _ownership(ev: Evidence, parts: dict[str, object]) -> HostOwnership:
     from vnetmigrate.libvirt.host import host_networks, host_ownership
 
     facts = HostFacts(**parts)
-    ownership, notes = host_ownership(ev, facts)
     lv = facts.libvirt
-    active, _known, _problems = host_networks(ev, lv.version if lv else None, lv.effective.backend if lv else None)
-    return HostOwnership(ownership, tuple(notes), tuple(n for n, _backend in active))
+    networks = host_networks(ev, lv.version if lv else None, lv.effective.backend if lv else None)
+    ownership, notes = host_ownership(ev, facts, networks)
+    return HostOwnership(ownership, tuple(notes), tuple(n for n, _backend in networks[0]))
 
 
 def build(ev: Evidence) -> HostFacts:

@@ -58,12 +58,14 @@ def _parsed(ev: Evidence, directory: str, parse, problems: list[str]) -> list:
     return out
 
 
-def host_ownership(ev: Evidence, facts) -> tuple[Ownership, list[str]]:
-    """Classify the live state of a scanned host (`facts`: vnetmigrate.facts.HostFacts)."""
+def host_ownership(ev: Evidence, facts, networks=None) -> tuple[Ownership, list[str]]:
+    """Classify the live state of a scanned host (`facts`: vnetmigrate.facts.HostFacts).
+    `networks`: what host_networks() returned for this host, when the caller already has it."""
     lv = facts.libvirt
     version_tuple = lv.version if lv is not None else None
     current = lv.effective.backend if lv is not None else None
-    active, known, problems = host_networks(ev, version_tuple, current)
+    active, known, problems = networks or host_networks(ev, version_tuple, current)
+    problems = list(problems)
     version, exact = nearest_version(version_tuple)
     if not exact:
         shown = ".".join(map(str, version_tuple)) if version_tuple else "unknown"
