@@ -16,12 +16,12 @@ from vnetmigrate.errors import InputError
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.facts.docker import DockerFacts
 from vnetmigrate.facts.docker import build as build_docker
-from vnetmigrate.facts.iptables import LEGACY_WARNING, IptablesSave, assemble, parse_listing, parse_save
+from vnetmigrate.rules.iptables_save import LEGACY_WARNING, IptablesSave, assemble, parse_listing, parse_save
 from vnetmigrate.facts.libvirt import LibvirtFacts
 from vnetmigrate.facts.libvirt import build as build_libvirt
 from vnetmigrate.facts.libvirt_rules import LibvirtRules
 from vnetmigrate.facts.libvirt_rules import build as build_libvirt_rules
-from vnetmigrate.facts.nft import NftRuleset, parse_documents
+from vnetmigrate.rules.nft_ruleset import NftRuleset, parse_documents
 from vnetmigrate.facts.containers import Presence
 from vnetmigrate.facts.containers import build as build_containers
 from vnetmigrate.facts.firewalld import FirewalldFacts

@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass
 
 from vnetmigrate.evidence import Evidence
-from vnetmigrate.facts.iptables import IptablesSave
-from vnetmigrate.facts.nft import NftRuleset
+from vnetmigrate.rules.iptables_save import IptablesSave
+from vnetmigrate.rules.nft_ruleset import NftRuleset
 
 CONTAINERS_CONF = ("/etc/containers/containers.conf", "/usr/share/containers/containers.conf")
 _DRIVER = re.compile(r'^\s*firewall_driver\s*=\s*"([^"]*)"')

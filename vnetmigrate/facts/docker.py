@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vnetmigrate.evidence import Evidence
-from vnetmigrate.facts.iptables import IptablesSave
+from vnetmigrate.rules.iptables_save import IptablesSave
 
 DAEMON_JSON = "/etc/docker/daemon.json"
 DOCKER_CHAIN_PREFIX = "DOCKER"

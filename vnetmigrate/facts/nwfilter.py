@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 
 from vnetmigrate.evidence import Evidence
-from vnetmigrate.facts.iptables import IptablesSave
-from vnetmigrate.facts.nft import NftRuleset
+from vnetmigrate.rules.iptables_save import IptablesSave
+from vnetmigrate.rules.nft_ruleset import NftRuleset
 
 _FILTERREF = re.compile(r"<filterref\s+filter=['\"]([^'\"]+)['\"]")
 

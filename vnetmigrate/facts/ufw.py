@@ -6,7 +6,8 @@ import shlex
 from dataclasses import dataclass, field
 
 from vnetmigrate.evidence import Evidence
-from vnetmigrate.facts.iptables import IptablesSave, split_words
+from vnetmigrate.rules.iptables import split_words
+from vnetmigrate.rules.iptables_save import IptablesSave
 from vnetmigrate.errors import InputError
 
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vnetmigrate.libvirt.model import Network
-from vnetmigrate.libvirt.nft_expr import Counter, Verdict
 from vnetmigrate.libvirt.nft_rules import FAMILIES, PRIVATE_CHAINS, TABLE, BaseChain, NftRule, network_rules
 from vnetmigrate.libvirt.rules_common import firewalled, private_setup
 from vnetmigrate.libvirt.versions import Backend, LibvirtVersion, get_version
+from vnetmigrate.rules.nft import Counter, Verdict
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from vnetmigrate.facts.iptables import IptablesSave
-from vnetmigrate.facts.nft import NftRuleset
+from vnetmigrate.rules.iptables_save import IptablesSave
+from vnetmigrate.rules.nft_ruleset import NftRuleset
 from vnetmigrate.libvirt import IptablesState, NftState, iptables_restore, nft_commands
 from vnetmigrate.libvirt.iptables_rules import PRIVATE_CHAINS as IPT_CHAINS
 from vnetmigrate.libvirt.model import Network
@@ -81,7 +81,7 @@ def duplicates(backend: str, facts) -> int:
     from collections import Counter
 
     if backend == "nftables":
-        rules = [(r.family, r.chain, repr([e for e in r.expr if "counter" not in e]))
+        rules = [(r.family, r.chain, r.canon())
                  for fam in FAMILIES if facts.nft is not None and (t := facts.nft.table(fam, TABLE)) is not None
                  for c in t.chains for r in c.rules or ()]
     else:
@@ -124,7 +124,7 @@ def nft_state(nft: NftRuleset | None) -> NftState:
             doc["nftables"].append({"chain": {"family": fam, "table": TABLE, "name": chain.name}})
             for rule in chain.rules or ():
                 doc["nftables"].append({"rule": {"family": fam, "table": TABLE, "chain": chain.name,
-                                                 "expr": list(rule.expr)}})
+                                                 "expr": rule.expr_json()}})
     return NftState.from_json(doc)
 
 
