@@ -36,6 +36,9 @@ IFACE_KEYS = frozenset({"iif", "oif", "iifname", "oifname"})
 VERDICTS = ("accept", "drop", "reject", "return", "jump", "goto", "queue", "continue")
 # `reject` without arguments, as ip and ip6 tables list it (inet lists icmpx: not the same key)
 _DEFAULT_REJECT = (("icmp", "port-unreachable"), ("icmpv6", "port-unreachable"))
+# ... and per family, as `nft list` shows it: a bare `reject` (JSON spells the default out)
+FAMILY_REJECT = {"ip": ("icmp", "port-unreachable"), "ip6": ("icmpv6", "port-unreachable"),
+                 "inet": ("icmpx", "port-unreachable")}
 CT_STATE_ORDER = ("invalid", "established", "related", "new", "untracked")  # kernel bit order
 
 
@@ -425,7 +428,9 @@ _NAT = ("snat", "dnat", "masquerade", "redirect")
 _COUNTER = Counter()
 
 
-def parse_statement(st: Any) -> Statement:
+def parse_statement(st: Any, family: str | None = None) -> Statement:
+    """One statement of libnftables JSON; with the table's `family`, a reject with that
+    family's default arguments becomes a bare reject, as `nft list` prints it."""
     if not isinstance(st, dict) or not st:
         return Other("", st)
     kind, body = next(iter(st.items()))
@@ -439,7 +444,8 @@ def parse_statement(st: Any) -> Statement:
         return Verdict(kind, body.get("target") if isinstance(body, dict) else None)
     if kind == "reject":
         if isinstance(body, dict):
-            return Verdict("reject", reject_with=(body.get("type"), body.get("expr")))
+            with_ = (body.get("type"), body.get("expr"))
+            return Verdict("reject") if family and FAMILY_REJECT.get(family) == with_ else Verdict("reject", reject_with=with_)
         return Verdict("reject")
     if kind in _NAT and (body is None or isinstance(body, dict)):
         return Nat(kind, body)
@@ -450,8 +456,8 @@ def parse_statement(st: Any) -> Statement:
     return Other(kind, body)
 
 
-def parse_statements(expr: Iterable[Any]) -> tuple[Statement, ...]:
-    return tuple(parse_statement(st) for st in expr)
+def parse_statements(expr: Iterable[Any], family: str | None = None) -> tuple[Statement, ...]:
+    return tuple(parse_statement(st, family) for st in expr)
 
 
 def render(stmts: Iterable[Statement], comment: str | None = None, counters: bool = False) -> str:
@@ -529,7 +535,7 @@ class NftRule:
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> "NftRule":
         return cls(obj["family"], obj["table"], obj["chain"], obj.get("handle"),
-                   parse_statements(obj.get("expr", ())), obj.get("comment"))
+                   parse_statements(obj.get("expr", ()), obj["family"]), obj.get("comment"))
 
     @property
     def text(self) -> str:

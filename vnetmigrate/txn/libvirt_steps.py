@@ -93,16 +93,7 @@ def duplicates(backend: str, facts) -> int:
 
 def ipt_state(save: IptablesSave | None) -> IptablesState:
     """Which of libvirt's private chains and plain jumps exist (for `iptables_restore`)."""
-    if save is None:
-        return IptablesState()
-    chains, jumps = set(), set()
-    for table in save.tables:
-        for chain in table.chains:
-            chains.add((table.name, chain.name))
-            for rule in chain.rules:
-                if len(rule.args) == 2 and rule.args[0] in ("-j", "--jump"):
-                    jumps.add((table.name, chain.name, rule.args[1]))
-    return IptablesState(frozenset(chains), frozenset(jumps))
+    return IptablesState() if save is None else IptablesState.of(save)
 
 
 def ipt_add(networks: Sequence[Network], version, family: str, save: IptablesSave | None) -> str:
