@@ -6,7 +6,8 @@ prints), and the evaluator (rules -> operations). So each quirk of how the kerne
 rule (the default reject, ct state order, ``op: in`` for bitmasks, ``/32`` shown as an
 address, iptables' long and short option names) is handled in exactly one place.
 
-- `nft`: nftables statements and expressions, a rule, its text, JSON and canonical key;
+- `nft`: nftables statements and a rule: its text, JSON and canonical key;
+- `nft_values`: the expressions on a match's left and the JSON values on its right;
 - `nft_ruleset`: the chains and tables of a ruleset, from `nft -j list` documents;
 - `iptables`: one iptables rule (its words, parsed options, canonical key);
 - `iptables_save`: chains and tables, from iptables-save or per-chain `-S` listings.

@@ -27,12 +27,10 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 from vnetmigrate.addr import network
+# the expression types are re-exported: readers of rules need only this module
+from vnetmigrate.rules.nft_values import (IFACE_KEYS, Ct, Fib, Left, Masked, Meta, Payload, RawExpr,  # noqa: F401
+                                          compact, parse_left, range_key, value_key, value_text)
 
-# meta keys nft prints without the `meta` prefix
-_BARE_META = frozenset({"iif", "oif", "iifname", "oifname", "mark", "iiftype", "oiftype", "skuid", "skgid",
-                        "nftrace", "rtclassid", "ibrname", "obrname", "pkttype", "cpu", "iifgroup", "oifgroup",
-                        "cgroup", "ipsec"})
-IFACE_KEYS = frozenset({"iif", "oif", "iifname", "oifname"})
 VERDICTS = ("accept", "drop", "reject", "return", "jump", "goto", "queue", "continue")
 # `reject` without arguments, as ip and ip6 tables list it (inet lists icmpx: not the same key)
 _DEFAULT_REJECT = (("icmp", "port-unreachable"), ("icmpv6", "port-unreachable"))
@@ -40,194 +38,6 @@ _DEFAULT_REJECT = (("icmp", "port-unreachable"), ("icmpv6", "port-unreachable"))
 FAMILY_REJECT = {"ip": ("icmp", "port-unreachable"), "ip6": ("icmpv6", "port-unreachable"),
                  "inet": ("icmpx", "port-unreachable")}
 CT_STATE_ORDER = ("invalid", "established", "related", "new", "untracked")  # kernel bit order
-
-
-def _compact(v: Any) -> str:
-    return json.dumps(v, separators=(",", ":"), sort_keys=True)
-
-
-# -- left-hand expressions -----------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class Payload:
-    protocol: str  # ip, ip6, tcp, udp, th, icmp, ...
-    field: str     # saddr, daddr, dport, type, flags, ...
-
-    def text(self) -> str:
-        return f"{self.protocol} {self.field}"
-
-    def json(self) -> dict[str, Any]:
-        return {"payload": {"protocol": self.protocol, "field": self.field}}
-
-    def canon(self) -> tuple:
-        return ("payload", self.protocol, self.field, "", "")
-
-
-@dataclass(frozen=True, slots=True)
-class Meta:
-    key: str
-
-    def text(self) -> str:
-        return self.key if self.key in _BARE_META else f"meta {self.key}"
-
-    def json(self) -> dict[str, Any]:
-        return {"meta": {"key": self.key}}
-
-    def canon(self) -> tuple:
-        return ("meta", "", "", self.key, "")
-
-
-@dataclass(frozen=True, slots=True)
-class Ct:
-    key: str
-    dir: str | None = None
-
-    def text(self) -> str:
-        return " ".join(x for x in ("ct", self.dir, self.key) if x)
-
-    def json(self) -> dict[str, Any]:
-        return {"ct": {"key": self.key} if self.dir is None else {"dir": self.dir, "key": self.key}}
-
-    def canon(self) -> tuple:
-        return ("ct", "", "", self.key, self.dir or "")
-
-
-@dataclass(frozen=True, slots=True)
-class Fib:
-    body: dict[str, Any]  # {"result": ..., "flags": ...} as listed
-
-    @property
-    def result(self) -> str | None:
-        return self.body.get("result")
-
-    @property
-    def flags(self) -> list[str]:
-        flags = self.body.get("flags") or []
-        return [flags] if isinstance(flags, str) else list(flags)
-
-    def text(self) -> str:
-        return _compact(self.json())
-
-    def json(self) -> dict[str, Any]:
-        return {"fib": self.body}
-
-    def canon(self) -> tuple:
-        return ("raw", json.dumps(self.json(), sort_keys=True))
-
-
-@dataclass(frozen=True, slots=True)
-class Masked:
-    """``inner & mask`` (marks, tcp flags)."""
-
-    inner: "Left"
-    mask: Any
-
-    def text(self) -> str:
-        return _compact(self.json())
-
-    def json(self) -> dict[str, Any]:
-        return {"&": [self.inner.json(), self.mask]}
-
-    def canon(self) -> tuple:
-        return ("raw", json.dumps(self.json(), sort_keys=True))
-
-
-@dataclass(frozen=True, slots=True)
-class RawExpr:
-    """Any other expression (raw payload, rt, socket, osf, ...): shown and compared as its JSON."""
-
-    value: Any
-
-    def text(self) -> str:
-        return value_text(self.value)
-
-    def json(self) -> Any:
-        return self.value
-
-    def canon(self) -> tuple:
-        return ("raw", json.dumps(self.value, sort_keys=True))
-
-
-Left = Union[Payload, Meta, Ct, Fib, Masked, RawExpr]
-
-
-def parse_left(v: Any) -> Left:
-    if isinstance(v, dict) and len(v) == 1:
-        kind, body = next(iter(v.items()))
-        if kind == "payload" and isinstance(body, dict) and len(body) == 2 and "protocol" in body and "field" in body:
-            return Payload(body["protocol"], body["field"])
-        if kind == "meta" and isinstance(body, dict) and len(body) == 1 and "key" in body:
-            return Meta(body["key"])
-        if kind == "ct" and isinstance(body, dict) and "key" in body and set(body) <= {"key", "dir"}:
-            return Ct(body["key"], body.get("dir"))
-        if kind == "fib" and isinstance(body, dict):
-            return Fib(body)
-        if kind == "&" and isinstance(body, list) and len(body) == 2:
-            return Masked(parse_left(body[0]), body[1])
-    return RawExpr(v)
-
-
-# -- right-hand values ---------------------------------------------------------------------
-
-def value_text(v: Any, quote: bool = False) -> str:
-    """A JSON value (or any expression nothing else renders) in nft syntax."""
-    if isinstance(v, str):
-        return f'"{v}"' if quote and not v.startswith("@") else v
-    if isinstance(v, bool):
-        return str(v).lower()
-    if isinstance(v, (int, float)):
-        return str(v)
-    if isinstance(v, (list, tuple)):  # a flag combination (bitmask): nft prints a,b
-        return ",".join(value_text(x, quote) for x in v)
-    if isinstance(v, dict):
-        if "prefix" in v:
-            return f"{value_text(v['prefix']['addr'])}/{v['prefix']['len']}"
-        if "range" in v:
-            a, b = v["range"]
-            return f"{value_text(a)}-{value_text(b)}"
-        if "set" in v:
-            items = v["set"]
-            return "{ " + ", ".join(value_text(x, quote) for x in (items if isinstance(items, list) else [items])) + " }"
-        if "payload" in v:
-            p = v["payload"]
-            return f"{p.get('protocol', p.get('base', ''))} {p.get('field', p.get('offset', ''))}".strip()
-        if "meta" in v:
-            key = v["meta"]["key"]
-            return key if key in _BARE_META else f"meta {key}"
-        if "ct" in v:
-            ct = v["ct"]
-            return " ".join(str(x) for x in ("ct", ct.get("dir"), ct["key"]) if x)
-        if "concat" in v:
-            return " . ".join(value_text(x, quote) for x in v["concat"])
-        if "elem" in v:
-            return value_text(v["elem"]["val"], quote)
-    return _compact(v)
-
-
-def _value_key(v: Any) -> Any:
-    if isinstance(v, dict) and "prefix" in v:
-        net = network(f"{v['prefix']['addr']}/{v['prefix']['len']}")
-        return str(net.network_address) if net.prefixlen == net.max_prefixlen else str(net)
-    if isinstance(v, dict) and "set" in v:
-        return _value_key(v["set"])
-    if isinstance(v, (list, tuple)):
-        return tuple(sorted(str(_value_key(x)) for x in v))
-    if isinstance(v, str) and "/" in v:
-        try:
-            return _value_key({"prefix": dict(zip(("addr", "len"), v.split("/", 1)))})
-        except ValueError:
-            return v
-    if isinstance(v, dict):
-        return json.dumps(v, sort_keys=True)
-    return v
-
-
-def _range_key(v: Any) -> Any:
-    """A NAT address or port: a one-element range is listed as that single value."""
-    if isinstance(v, dict) and "range" in v:
-        lo, hi = v["range"]
-        return _value_key(lo) if lo == hi else (_value_key(lo), _value_key(hi))
-    return _value_key(v) if v is not None else None
 
 
 # -- statements ----------------------------------------------------------------------------
@@ -258,7 +68,7 @@ class Match:
         return {"match": {"op": self.op, "left": self.left.json(), "right": right}}
 
     def canon(self) -> tuple:
-        right = _value_key(self.right)
+        right = value_key(self.right)
         op = "in" if isinstance(right, tuple) and self.op == "==" else self.op
         return ("match", op, self.left.canon(), right)
 
@@ -344,7 +154,7 @@ class Nat:
         if self.kind == "redirect":
             return ("raw", json.dumps(self.json(), sort_keys=True))
         rest = {k: v for k, v in (self.body or {}).items() if k not in ("family", "addr", "port")}
-        return (self.kind, _range_key(self.addr), _range_key(self.port), json.dumps(rest, sort_keys=True))
+        return (self.kind, range_key(self.addr), range_key(self.port), json.dumps(rest, sort_keys=True))
 
 
 def Masquerade(ports: tuple[int, int] | None = None) -> Nat:  # noqa: N802 (a constructor)
@@ -389,7 +199,7 @@ class Mangle:
     kind = "mangle"
 
     def text(self, counters: bool = True) -> str:
-        return _compact(self.json())
+        return compact(self.json())
 
     def json(self) -> dict[str, Any]:
         return {"mangle": {"key": self.target.json(), "value": self.value}}
@@ -414,7 +224,7 @@ class Other:
             return f"xt {body.get('type', '')} {body.get('name', '')}".strip()
         if self.kind == "log":
             return "log" + (f' prefix "{body["prefix"]}"' if isinstance(body, dict) and body.get("prefix") else "")
-        return _compact(self.json())
+        return compact(self.json())
 
     def json(self) -> Any:
         return {self.kind: self.body} if self.kind else self.body
