@@ -12,9 +12,9 @@ import ipaddress
 
 import pytest
 
-from vnetmigrate.sandbox import fixtures
-from vnetmigrate.sandbox.dnsmasq import PROBE_NAME
-from vnetmigrate.sandbox.topology import REMOTE_IP
+from tests.sandbox import fixtures
+from tests.sandbox.dnsmasq import PROBE_NAME
+from tests.sandbox.topology import REMOTE_IP
 
 pytestmark = pytest.mark.lab
 LOST = 0.3

@@ -20,8 +20,8 @@ from tests.lab import libvirt_host
 from tests.lab.txn_scenario import FOREIGN_NFT
 from tests.lab.pingstream import PingStream
 from tests.lab.txn_support import REPO, nft_view
-from vnetmigrate.sandbox import fixtures
-from vnetmigrate.sandbox.topology import REMOTE_IP
+from tests.sandbox import fixtures
+from tests.sandbox.topology import REMOTE_IP
 
 pytestmark = pytest.mark.lab
 
@@ -272,7 +272,7 @@ def test_libvirt_chains_in_legacy_tables_are_migrated_and_restored(lab, tmp_path
     lab.iptables_restore((libvirt_host.DATA / "iptables-save.txt").read_text(), legacy=True)
     lab.iptables_restore((libvirt_host.DATA / "ip6tables-save.txt").read_text(), family=6, legacy=True)
     libvirt_host.install(lab, host.root, rules=False)
-    from vnetmigrate.sandbox.rules import legacy_tables
+    from tests.sandbox.rules import legacy_tables
 
     tables = legacy_tables(lab.host)
     saves = {f: lab.iptables_save(family=f, legacy=True) for f in (4, 6)}

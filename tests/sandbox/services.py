@@ -10,9 +10,9 @@ import dataclasses
 import socket
 import time
 
-from vnetmigrate.sandbox import dhcp, dns
-from vnetmigrate.sandbox.probes import ProbeResult, socket_in
-from vnetmigrate.sandbox.topology import Guest
+from tests.sandbox import dhcp, dns
+from tests.sandbox.probes import ProbeResult, socket_in
+from tests.sandbox.topology import Guest
 
 
 def dhcp_probe(g: Guest, timeout: float) -> ProbeResult:

@@ -10,9 +10,9 @@ no longer help: `guest_input` rejects the connection (domain.md section 3).
 
 from __future__ import annotations
 
-from vnetmigrate.sandbox import probes
-from vnetmigrate.sandbox.probes import ProbeResult
-from vnetmigrate.sandbox.topology import GUEST_TCP_PORT, UPLINK_HOST_IP, ECHO_UDP_PORT, Guest
+from tests.sandbox import probes
+from tests.sandbox.probes import ProbeResult
+from tests.sandbox.topology import GUEST_TCP_PORT, UPLINK_HOST_IP, ECHO_UDP_PORT, Guest
 
 HOST_PORT = 2222
 

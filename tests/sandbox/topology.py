@@ -66,7 +66,7 @@ class Network:
 
     @property
     def pair(self) -> tuple[str, str]:
-        """(bridge, cidr): the form `vnetmigrate.sandbox.fixtures` takes."""
+        """(bridge, cidr): the form `tests.sandbox.fixtures` takes."""
         return self.bridge, self.cidr
 
 

@@ -12,11 +12,11 @@ from typing import Any
 import os
 import subprocess
 
-from vnetmigrate.sandbox import dnsmasq, namespaces, probes, rules, services, topology
-from vnetmigrate.sandbox.lifecycle import LabBase
-from vnetmigrate.sandbox.probes import ProbeResult, TcpSession
-from vnetmigrate.sandbox.topology import GUEST_TCP_PORT, REMOTE_IP, WAN_IP, Guest
-from vnetmigrate.sandbox.trace import Tracer
+from tests.sandbox import dnsmasq, namespaces, probes, rules, services, topology
+from tests.sandbox.lifecycle import LabBase
+from tests.sandbox.probes import ProbeResult, TcpSession
+from tests.sandbox.topology import GUEST_TCP_PORT, REMOTE_IP, WAN_IP, Guest
+from tests.sandbox.trace import Tracer
 
 T = probes.DEFAULT_TIMEOUT
 
