@@ -1,6 +1,6 @@
 """What libvirt left behind: classified by the model (vnetmigrate.libvirt.ownership), not by name.
 
-- empty LIBVIRT_* chains and their jumps once the nftables backend is in use (domain.md section 4);
+- empty LIBVIRT_* chains and their jumps once the nftables backend is in use (docs/libvirt-rules.md §6);
 - rules libvirt created for networks that are no longer active, or in the backend no active
   network uses, and the emptied `libvirt_network` tables a switch back to iptables leaves.
 """

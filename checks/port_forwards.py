@@ -1,4 +1,4 @@
-"""Port forwards into NAT guests, which libvirt's nftables backend rejects (domain.md section 3)."""
+"""Port forwards into NAT guests, which libvirt's nftables backend rejects (docs/libvirt-rules.md §3)."""
 
 from __future__ import annotations
 

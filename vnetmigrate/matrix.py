@@ -1,6 +1,6 @@
-"""The seed's compatibility matrix, and where a host sits in it now and after the switch.
+"""The compatibility matrix, and where a host sits in it now and after the switch.
 
-Rows (Fedora 41 change "Libvirt Virtual Network NFTables"):
+Rows (Fedora 41 change "Libvirt Virtual Network NFTables"; docs/other-firewalls.md §8):
 
   # | kernel module | firewall mgmt userspace | libvirt backend | result
   1 | iptables      | iptables                | iptables        | works for all firewall mgmt tools
@@ -166,7 +166,7 @@ def _place(kernel: Coordinate, userspace: Coordinate, backend: Coordinate, tools
     row = row_for(kernel.value, userspace.value, backend.value)
     note = ""
     if row is None:
-        note = "not a row of the seed's matrix"
+        note = "not a row of the compatibility matrix"
         if kernel.value == "iptables" and backend.value == "nftables":
             note += ": libvirt's nftables rules beside legacy x_tables rules; both sets are evaluated"
     results = tuple(_tool_result(t, u, kernel.value, backend.value, findings) for t, u in tools)
@@ -187,6 +187,6 @@ def classify(facts: HostFacts, findings=()) -> MatrixPlacement:
     if kernel.value == "iptables" and after.value == "nftables":
         after_kernel = Coordinate("nftables", "libvirt's nftables backend uses the nftables kernel module")
     # A tool's findings are attributed to every row it is in that needs workarounds (3 to 5):
-    # rows 1 and 2 work by the seed's matrix whatever was found.
+    # rows 1 and 2 work by the matrix whatever was found.
     return MatrixPlacement(_place(kernel, userspace, now, tools, findings),
                            _place(after_kernel, userspace, after, tools, findings))

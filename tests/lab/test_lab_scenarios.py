@@ -101,7 +101,7 @@ def test_nftables_backend_and_docker_forward_drop_cut_guests_off(lab, docker, do
     else:
         assert libvirt is None, trace.lines
 
-    for argv in fixtures.DOCKER_USER_WORKAROUND:  # domain.md §5 workaround (a)
+    for argv in fixtures.DOCKER_USER_WORKAROUND:  # docs/other-firewalls.md §2, workaround 1
         lab.iptables(*argv)
     assert_nat_works(lab)
     with lab.trace() as t:

@@ -1,7 +1,7 @@
 """Probes of the host's own services for guests: a DHCP lease and a DNS answer from dnsmasq.
 
-These are the packets the seed says need the host firewall's consent under the nftables
-backend (libvirt adds no rules for them there), so they are the ones to watch.
+These are the packets that need the host firewall's consent under the nftables backend
+(libvirt adds no rules for them there: docs/libvirt-rules.md §3), so they are the ones to watch.
 """
 
 from __future__ import annotations
