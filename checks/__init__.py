@@ -1,4 +1,4 @@
-"""Checks: pure functions HostFacts -> [Finding], one module per concern.
+"""Checks: pure functions of the facts each declares -> [Finding], one module per concern.
 
 Installed as `vnetmigrate.checks`. Add a module to MODULES and decorate its functions with
 `@check(...)`: it declares what the check reads (it gets nothing else) and how the commands

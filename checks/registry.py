@@ -126,14 +126,15 @@ class _Run:
             return self.ran[c.id]
         if c.id in chain:
             raise RuntimeError(f"checks defer to each other in a cycle: {' -> '.join(chain + (c.id,))}")
-        firsts = {d: self.outcome(REGISTRY[d], chain + (c.id,)).findings for d in c.defers_to}
-        self.ran[c.id] = self._run(c, firsts)
+        missing = self.facts.missing(c.needs)
+        if missing:
+            self.ran[c.id] = _Ran(skipped="facts missing: " + ", ".join(missing))
+        else:
+            firsts = {d: self.outcome(REGISTRY[d], chain + (c.id,)).findings for d in c.defers_to}
+            self.ran[c.id] = self._run(c, firsts)
         return self.ran[c.id]
 
     def _run(self, c: Check, firsts: dict[str, tuple[Finding, ...]]) -> _Ran:
-        missing = self.facts.missing(c.needs)
-        if missing:
-            return _Ran(skipped="facts missing: " + ", ".join(missing))
         view = FactsView(self.facts, c.reads, reader=f"check {c.id}", derived=c.derived, derive=self.derived.get,
                          findings=firsts)
         try:

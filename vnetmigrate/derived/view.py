@@ -4,6 +4,8 @@ A check gets only what its `@check(...)` declares: the raw facts of `needs` and 
 the derived facts of `derived`, and the findings of the checks it `defers_to`. Reading
 anything else raises UndeclaredFact: a programming error, which the test tier turns into a
 failing test (registry.STRICT_ENV), so a check's declaration is proven by its unit tests.
+
+The view reads like HostFacts (checks annotate their argument as HostFacts); it holds no copy.
 """
 
 from __future__ import annotations
