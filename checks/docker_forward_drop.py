@@ -49,7 +49,8 @@ def docker_user_commands(bridges: list[str], family: str, source: str, has_docke
 
 
 @check("docker-forward-drop", "Docker's FORWARD DROP policy blocks guests under the nftables backend",
-       Severity.BLOCKER, needs=("libvirt", "iptables", "docker"))
+       Severity.BLOCKER, needs=("libvirt", "iptables", "docker"),
+       optional=("migration_target",), applies_to_backend="nftables", concerns_tools=("docker",))
 def docker_forward_drop(facts: HostFacts):
     lv, docker = facts.libvirt, facts.docker
     if not docker.present or not lv.installed:

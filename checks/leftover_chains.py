@@ -28,7 +28,7 @@ def _leftover(facts: HostFacts, kind: str) -> dict[str, object]:
 
 
 @check("libvirt-leftover-chains", "Empty LIBVIRT_* chains left behind", Severity.WARNING,
-       needs=("libvirt_rules", "ownership"))
+       needs=("libvirt_rules", "ownership"), optional=("libvirt",))
 def leftover_chains(facts: HostFacts):
     leftover = _leftover(facts, "chain")
     empty = [c for c in facts.libvirt_rules.empty_ipt_chains
@@ -78,7 +78,7 @@ def _ipt_rule_commands(facts: HostFacts, leftover) -> list[tuple[str, str, str]]
 
 
 @check("libvirt-leftover-rules", "libvirt rules and tables no active network needs", Severity.WARNING,
-       needs=("ownership",))
+       needs=("ownership",), optional=("nft", "iptables"))
 def leftover_rules(facts: HostFacts):
     rules = _leftover(facts, "rule")
     found = _ipt_rule_commands(facts, rules) + _nft_rule_commands(facts, rules)

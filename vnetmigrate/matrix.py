@@ -87,20 +87,6 @@ def _kernel(facts: HostFacts) -> Coordinate:
     return Coordinate("nftables", "iptables is not installed; only nftables can be in use")
 
 
-# Which findings mean "this tool needs a workaround" after the switch.
-TOOL_FINDINGS = {
-    "docker": ("docker-forward-drop",),
-    "ufw": ("ufw-blocks-guests",),
-    "firewalld": ("firewalld-zones",),
-    "nftables.service": ("nftables-service-flush", "input-forward-drop"),
-    "iptables-services": ("iptables-manager-restrictive",),
-    "netfilter-persistent": ("iptables-manager-restrictive",),
-    "shorewall": ("iptables-manager-restrictive",),
-    "ferm": ("iptables-manager-restrictive",),
-    "csf": ("iptables-manager-restrictive",),
-}
-
-
 def firewall_managers(facts: HostFacts) -> list[tuple[str, str]]:
     """(tool, userspace) for each firewall management tool detected."""
     tools = []
@@ -150,7 +136,9 @@ def _tool_result(tool: str, userspace: str, kernel: str | None, backend: str | N
     row = row_for(kernel, userspace, backend)
     if row in (1, 2):
         return ToolResult(tool, userspace, row, "works")
-    ids = TOOL_FINDINGS.get(tool, ())
+    from vnetmigrate.checks import tool_findings  # which findings mean "this tool needs a workaround"
+
+    ids = tool_findings().get(tool, ())
     hits = [f for f in findings if f.id in ids and f.severity.rank >= 1]
     if hits:
         return ToolResult(tool, userspace, row, "needs workaround: " + "; ".join(
