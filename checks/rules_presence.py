@@ -88,7 +88,7 @@ def unexpected_rules(facts: HostFacts):
 @check("libvirt-restart-pending", "libvirt's network daemon has not applied the configured backend",
        Severity.WARNING, needs=("libvirt",))
 def restart_pending(facts: HostFacts):
-    from vnetmigrate.libvirt.host import restart_pending as pending_networks
+    from vnetmigrate.facts.ownership import restart_pending as pending_networks
 
     lv = facts.libvirt
     pending = pending_networks(lv)

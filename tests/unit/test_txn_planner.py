@@ -29,7 +29,7 @@ def evidence(extra_v4: str = "", conf: str | None = CONF, tools=None):
 
 
 def plan(ev, target="nftables", restart=None):
-    return planner.build(ev, build_facts(ev), target, restart, "test")
+    return planner.build(build_facts(ev), target, restart, "test")
 
 
 def test_iptables_to_nftables_makes_before_it_breaks():
@@ -96,8 +96,8 @@ def test_plan_judges_the_host_after_the_migration_although_network_conf_pins_ipt
     judged = analyse(ev, migration_target="nftables")
     assert nftables_when(judged.facts) == "after the migration"
     assert judged.facts.libvirt.configured_backend == "iptables"  # what is on the host stays as read
-    found = {b["id"] for b in blockers(planner.build(ev, judged.facts, "nftables", None, "test"), judged)}
+    found = {b["id"] for b in blockers(planner.build(judged.facts, "nftables", None, "test"), judged)}
     assert "docker-forward-drop" in found
     back = analyse(ev, migration_target="iptables")
-    assert "docker-forward-drop" not in {b["id"] for b in blockers(planner.build(ev, back.facts, "iptables", None,
+    assert "docker-forward-drop" not in {b["id"] for b in blockers(planner.build(back.facts, "iptables", None,
                                                                                     "test"), back)}

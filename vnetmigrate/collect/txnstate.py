@@ -15,8 +15,7 @@ from pathlib import Path
 
 from vnetmigrate.collect.host import LiveHost
 from vnetmigrate.evidence import CommandRecord
-
-KEY = "txn.journals"
+from vnetmigrate.specs import TXN_JOURNALS as KEY
 
 
 def state_dir(host: LiveHost) -> Path:
