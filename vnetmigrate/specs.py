@@ -34,7 +34,7 @@ def _declare(name: str, what: str, kind: str, collector: str, *parsers: str) -> 
 
 
 # -- libvirt --------------------------------------------------------------------------------
-NETWORK_CONF = _declare("NETWORK_CONF", "/etc/libvirt/network.conf", "file", "libvirt", "libvirt")
+NETWORK_CONF = _declare("NETWORK_CONF", "/etc/libvirt/network.conf", "file", "libvirt", "networks")
 NETWORK_DEFINITIONS = _declare("NETWORK_DEFINITIONS", "/etc/libvirt/qemu/networks", "files", "libvirt", "networks")
 NETWORK_AUTOSTART = _declare("NETWORK_AUTOSTART", "/etc/libvirt/qemu/networks/autostart", "files", "libvirt",
                              "networks")
@@ -57,7 +57,7 @@ LIBVIRT_LIBRARY_PREFIX = "libvirt.so.0."
 
 # -- the system -----------------------------------------------------------------------------
 OS_RELEASE = _declare("OS_RELEASE", "/etc/os-release", "file", "system", "system")
-TOOLS = _declare("TOOLS", "tools", "command", "system", "system", "iptables")
+TOOLS = _declare("TOOLS", "tools", "command", "system", "system", "__init__")
 IPTABLES_VERSION = _declare("IPTABLES_VERSION", "iptables.version", "command", "system", "system")
 IP_FORWARD = _declare("IP_FORWARD", "/proc/sys/net/ipv4/ip_forward", "file", "system", "system")
 IPV6_FORWARDING = _declare("IPV6_FORWARDING", "/proc/sys/net/ipv6/conf/all/forwarding", "file", "system", "system")
@@ -74,14 +74,13 @@ SCHED_MODULES_T = _declare("SCHED_MODULES_T", "/lib/modules/{release}/kernel/net
                            "kernel")
 
 # -- rulesets -------------------------------------------------------------------------------
-NFT_CHAINS = _declare("NFT_CHAINS", "nft.chains", "command", "nft", "nft", "iptables")
-NFT_TABLE_T = _declare("NFT_TABLE_T", "nft.table.{family}.{table}", "command", "nft", "nft")
-NFT_CHAIN_T = _declare("NFT_CHAIN_T", "nft.chain.{n}", "command", "nft", "nft")
-NFT_LISTING_PREFIXES = ("nft.table.", "nft.chain.")
+NFT_CHAINS = _declare("NFT_CHAINS", "nft.chains", "command", "nft", "__init__")
+NFT_TABLE_T = _declare("NFT_TABLE_T", "nft.table.{family}.{table}", "command", "nft", "__init__")
+NFT_CHAIN_T = _declare("NFT_CHAIN_T", "nft.chain.{n}", "command", "nft", "__init__")
 # `iptables-nft -t TABLE -S CHAIN`, the n-th chain listed of the family.
-IPT_CHAIN_T = _declare("IPT_CHAIN_T", "ipt.{family}.{n}", "command", "iptables", "iptables")
+IPT_CHAIN_T = _declare("IPT_CHAIN_T", "ipt.{family}.{n}", "command", "iptables", "__init__")
 # `iptables-legacy-save -t TABLE`, only for tables /proc/net/ip*_tables_names lists.
-LEGACY_TABLE_T = _declare("LEGACY_TABLE_T", "legacy.{family}.{table}", "command", "iptables", "iptables")
+LEGACY_TABLE_T = _declare("LEGACY_TABLE_T", "legacy.{family}.{table}", "command", "iptables", "__init__")
 
 
 def prefix(template: str) -> str:

@@ -12,9 +12,10 @@ listing one of Docker's big chains as JSON costs seconds).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from vnetmigrate.collect.host import LiveHost
+from vnetmigrate.nftjson import jump_targets
 from vnetmigrate.specs import IPT_CHAIN_T, NFT_CHAIN_T, NFT_CHAINS, NFT_TABLE_T, prefix
 
 # ingress/egress: netdev (and inet ingress) chains see guests' frames on the bridge or uplink
@@ -73,20 +74,6 @@ def _follow(host: LiveHost, start: list[tuple[str, str, str]]) -> None:
         for rule in _objects(doc, "rule"):
             for target in jump_targets(rule.get("expr", [])):
                 queue.append((family, table, target))
-
-
-def jump_targets(expr: object) -> Iterator[str]:
-    """Every chain a rule's expressions jump or go to, verdict maps included."""
-    if isinstance(expr, dict):
-        for verdict in ("jump", "goto"):
-            inner = expr.get(verdict)
-            if isinstance(inner, dict) and isinstance(inner.get("target"), str):
-                yield inner["target"]
-        for value in expr.values():
-            yield from jump_targets(value)
-    elif isinstance(expr, list):
-        for value in expr:
-            yield from jump_targets(value)
 
 
 def _objects(doc: dict, kind: str) -> Iterable[dict]:

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from vnetmigrate.errors import InputError
 from vnetmigrate.evidence import Evidence
-from vnetmigrate.specs import (IPT_CHAIN_T, LEGACY_TABLE_T, NFT_CHAINS, NFT_LISTING_PREFIXES, TOOLS, TXN_JOURNALS,
-                               family_prefix)
+from vnetmigrate.specs import (IPT_CHAIN_T, LEGACY_TABLE_T, NFT_CHAIN_T, NFT_CHAINS, NFT_TABLE_T, TOOLS, TXN_JOURNALS,
+                               family_prefix, prefix)
 from vnetmigrate.facts.docker import DockerFacts
 from vnetmigrate.facts.docker import build as build_docker
 from vnetmigrate.facts.iptables import LEGACY_WARNING, IptablesSave, assemble, parse_listing, parse_save
@@ -106,7 +106,7 @@ def _nft(ev: Evidence) -> NftRuleset:
     try:
         chains = json.loads(rec.stdout)
         listings = [json.loads(r.stdout) for k, r in sorted(ev.commands.items())
-                    if k.startswith(NFT_LISTING_PREFIXES) and r.ok and r.stdout]
+                    if k.startswith((prefix(NFT_TABLE_T), prefix(NFT_CHAIN_T))) and r.ok and r.stdout]
     except json.JSONDecodeError as exc:
         raise InputError(f"nft JSON output is malformed: {exc}")
     return parse_documents(chains, listings)

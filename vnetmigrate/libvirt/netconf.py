@@ -12,8 +12,7 @@ import re
 from dataclasses import dataclass
 
 from vnetmigrate.errors import InputError
-
-PATH = "/etc/libvirt/network.conf"
+from vnetmigrate.specs import NETWORK_CONF as PATH
 BACKENDS = ("nftables", "iptables")
 _SETTING = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*?)\s*$")
 _STRING = re.compile(r"""^("([^"\\]*)"|'([^'\\]*)')\s*(#.*)?$""")

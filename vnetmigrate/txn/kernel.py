@@ -13,7 +13,7 @@ import os
 import subprocess
 from typing import Any
 
-from vnetmigrate.collect.host import which
+from vnetmigrate.programs import which
 from vnetmigrate.errors import EnvironmentProblem, VnmError
 
 # Families of iptables rules: iptables-nft, and legacy x_tables (only where the kernel already
