@@ -129,12 +129,7 @@ def _iptables(ev: Evidence) -> IptablesFacts:
 
 
 def _iptables_nft(ev: Evidence, family: str) -> IptablesSave | None:
-    """iptables-nft rules: a full save (bundles) or the chains a scan listed one by one."""
-    full = ev.command("iptables-nft-save" if family == "ipv4" else "ip6tables-nft-save")
-    if full is not None:
-        if not full.ok:
-            raise InputError(f"`{full.display}` failed: {full.error or full.stderr.strip() or full.returncode}")
-        return parse_save(full.stdout, family, "nft", origin=full.display)
+    """iptables-nft rules: the chains the collector listed one by one (`iptables-nft -t T -S C`)."""
     records = [r for k, r in ev.commands.items() if k.startswith(family_prefix(IPT_CHAIN_T, family))]
     if not records:
         return None
