@@ -130,7 +130,3 @@ WANTS = ("multi-user.target.wants", "sysinit.target.wants", "network-pre.target.
 # -- vnetmigrate's own transactions ---------------------------------------------------------
 TXN_JOURNALS = _declare("TXN_JOURNALS", "txn.journals", "command", "txnstate", "txn")
 
-
-def paths(*names: str) -> tuple[str, ...]:
-    """The catalogue's `what` of every source declared under these names (for collectors' loops)."""
-    return tuple(s.what for s in CATALOGUE if s.name in names)

@@ -7,7 +7,6 @@ removal names libvirt's rules only.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from tests.unit.builders import make_evidence
