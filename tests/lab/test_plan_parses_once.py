@@ -29,7 +29,7 @@ NET_XML = ("<network><name>net{i}</name><forward mode='nat'/><bridge name='vbr{i
 
 @pytest.fixture
 def big_host(lab_ready, tmp_path):
-    from vnetmigrate.sandbox import namespaces
+    from tests.sandbox import namespaces
 
     ns = namespaces.new_name("host")
     namespaces.create([ns])

@@ -11,7 +11,7 @@ from vnetmigrate.specs import (DAEMON_VERSION_T, IP_FORWARD, IPTABLES_VERSION, I
 from vnetmigrate.specs import TOOLS as TOOLS_KEY
 
 # Binaries whose presence matters: libvirt's backend choice depends on `nft` and `iptables`
-# being in PATH (domain.md section 1); the rest identify firewall managers and libvirt.
+# being in PATH (docs/libvirt-rules.md §1); the rest identify firewall managers and libvirt.
 TOOLS = (
     "nft", "iptables", "ip6tables", "iptables-nft", "iptables-legacy", "iptables-nft-save",
     "ip6tables-nft-save", "iptables-legacy-save", "ebtables", "tc",
