@@ -29,5 +29,10 @@ def scan_envelope(result) -> dict:
     return json.loads(dumps(envelope("scan", result.status, result.exit_code, result.to_data(), result.errors)))
 
 
+def result_envelope(result) -> dict:
+    """The envelope of a use case's result (vnetmigrate.usecases): plan, migrate, rollback, history."""
+    return envelope(result.command, result.status, result.exit_code, result.to_data())
+
+
 def dumps(doc: dict) -> str:
     return json.dumps(doc, indent=2, sort_keys=False, default=str) + "\n"
