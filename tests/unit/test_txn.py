@@ -8,6 +8,7 @@ import os
 import pytest
 from typer.testing import CliRunner
 
+from tests.unit.schema_check import valid_envelope
 from vnetmigrate.cli import app
 from vnetmigrate.txn import journal, restore, snapshot, steps
 from vnetmigrate.txn.journal import Journal, JournalCorrupt
@@ -136,7 +137,7 @@ def test_history_lists_outcomes_and_flags_what_needs_attention(tmp_path):
     (txn / "20260103T000000Z-cccccc").mkdir()
     (txn / "20260103T000000Z-cccccc" / "journal.jsonl").write_text("garbage\n")
     result = CliRunner().invoke(app, ["history", "--state-dir", str(tmp_path), "--format", "json"])
-    doc = json.loads(result.stdout)
+    doc = valid_envelope(result.stdout, "history-v1")
     assert result.exit_code == 6 and doc["command"] == "history"
     assert [t["status"] for t in doc["data"]["transactions"]] == ["corrupt", "incomplete", "committed"]
     text = CliRunner().invoke(app, ["history", "--state-dir", str(tmp_path / "none")])
