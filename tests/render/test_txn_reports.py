@@ -14,6 +14,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from tests.unit.command_outputs import COMMITTED, ROLLED_BACK, STUCK, journals, plans, results
+from tests.unit.schema_check import valid_envelope
 from vnetmigrate.cli import app
 from vnetmigrate.exitcodes import ExitCode
 from vnetmigrate.reports import txn_markdown, txn_terminal
@@ -146,3 +147,6 @@ def test_history_cli_in_every_format_and_to_a_file(tmp_path, fmt):
     assert "20260103T000000.000000Z-cccccc" in written
     shown = CliRunner().invoke(app, ["history", "--state-dir", str(state), "--format", fmt])
     assert shown.stdout == written
+    if fmt == "json":
+        assert [t["status"] for t in valid_envelope(written, "history-v1")["data"]["transactions"]] == [
+            "corrupt", "incomplete", "committed"]
