@@ -9,14 +9,10 @@ from typing import Any, ClassVar
 
 from vnetmigrate.exitcodes import ExitCode
 
-# Scan's blockers that concern only the nftables backend: moot when going back to iptables
-# (which is these findings' own first workaround).
-NFTABLES_ONLY = {"docker-forward-drop", "ufw-blocks-guests", "port-forward-nat-guest", "nftables-prerequisites"}
-# What a migration repairs by itself: it adds the target backend's rules to every network
-# that lacks any. Scan's interrupted-transaction is judged here instead, transaction by
-# transaction: migrate rolls back an interrupted (incomplete) one before it plans, but one
-# whose rollback failed, or whose journal is corrupt, stops it (transaction_blockers).
-MIGRATION_FIXES = {"libvirt-rules-missing", "interrupted-transaction"}
+# Scan's interrupted-transaction is handled by migrate (the check's handled_by_migrate): it is
+# judged here instead, transaction by transaction: migrate rolls back an interrupted
+# (incomplete) one before it plans, but one whose rollback failed, or whose journal is
+# corrupt, stops it (transaction_blockers).
 TXN_BLOCKER = "interrupted-transaction"
 
 
@@ -211,10 +207,13 @@ def blockers(mplan, scan, force: tuple[str, ...] = ()) -> tuple[Blocker, ...]:
 
 
 def scan_blockers(scan, target: str) -> list[Blocker]:
-    """Scan's findings of severity blocker that concern a migration to `target`."""
+    """Scan's findings of severity blocker that concern a migration to `target` (the checks'
+    metadata says which are moot: vnetmigrate.checks.moot_for_migration)."""
+    from vnetmigrate.checks import moot_for_migration
+
+    moot = moot_for_migration(target)
     return [Blocker(f.id, f.title, f.summary, True, "scan") for f in scan.findings
-            if f.severity.value == "blocker" and f.id not in MIGRATION_FIXES
-            and not (target == "iptables" and f.id in NFTABLES_ONLY)]
+            if f.severity.value == "blocker" and f.id not in moot]
 
 
 def transaction_blockers(scan) -> list[Blocker]:
