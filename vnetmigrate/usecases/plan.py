@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from vnetmigrate.exitcodes import ExitCode
+
+if TYPE_CHECKING:
+    from vnetmigrate.txn.planner import MigrationPlan
 
 # Scan's interrupted-transaction is handled by migrate (the check's handled_by_migrate): it is
 # judged here instead, transaction by transaction: migrate rolls back an interrupted
@@ -140,7 +143,7 @@ class PlanResult:
 class Prepared:
     """The plan as migrate runs it (vnetmigrate.txn.planner.MigrationPlan) and as it is shown."""
 
-    migration: Any
+    migration: MigrationPlan
     result: PlanResult
 
 
@@ -165,14 +168,14 @@ def prepare(opts: Options, force: tuple[str, ...] = ()) -> Prepared:
     return Prepared(mplan, result_of(mplan, scan, force))
 
 
-def result_of(mplan, scan, force: tuple[str, ...] = ()) -> PlanResult:
+def result_of(mplan: MigrationPlan, scan, force: tuple[str, ...] = ()) -> PlanResult:
     """The planner's plan and scan's analysis as plan and migrate show them."""
     return PlanResult(mplan.target, PlanSummary.of(mplan.summary),
                       tuple(PlannedStep(i + 1, s.kind, s.title) for i, s in enumerate(mplan.plan.steps)),
                       blockers(mplan, scan, force), tuple(mplan.notes), mplan.plan.fingerprint)
 
 
-def _migration(ev, scan, opts: Options):
+def _migration(ev, scan, opts: Options) -> MigrationPlan:
     """The planner's plan, with the blockers only the live host shows and its fingerprint."""
     from vnetmigrate.errors import InputError
     from vnetmigrate.libvirt import netconf
@@ -198,7 +201,7 @@ def _migration(ev, scan, opts: Options):
         **mplan.plan.meta, "netns": opts.netns, "root": str(opts.root)}), blockers=mplan.blockers + tuple(extra))
 
 
-def blockers(mplan, scan, force: tuple[str, ...] = ()) -> tuple[Blocker, ...]:
+def blockers(mplan: MigrationPlan, scan, force: tuple[str, ...] = ()) -> tuple[Blocker, ...]:
     """Every blocker: scan's that concern the target, the transactions', then the planner's own;
     each forcible one named in `force` is forced."""
     found = [*scan_blockers(scan, mplan.target), *transaction_blockers(scan),
