@@ -41,9 +41,7 @@ def plans() -> dict[str, Any]:
     from tests.unit.builders import LIBVIRT_IPT, ipt
     from vnetmigrate.scan import analyse
 
-    docker = evidence()
-    docker.commands["iptables-nft-save"] = replace(docker.commands["iptables-nft-save"],
-                                                    stdout=ipt(LIBVIRT_IPT, policy="DROP", docker=True))
+    docker = evidence(edit=lambda _recorded: ipt(LIBVIRT_IPT, policy="DROP", docker=True))
     out = {}
     for name, ev, target, restart in (("to-nftables", docker, "nftables", None),
                                       ("to-iptables", evidence(), "iptables", None),

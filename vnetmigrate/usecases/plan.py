@@ -164,7 +164,7 @@ def prepare(opts: Options, force: tuple[str, ...] = ()) -> Prepared:
         raise InputError("--restart-command and --no-restart exclude each other")
     ev = collect_live(root=str(opts.root), netns=opts.netns, state_dir=str(opts.state_dir))
     scan = analyse(ev, migration_target=opts.target)
-    mplan = _migration(ev, scan, opts)
+    mplan = _migration(scan, opts)
     return Prepared(mplan, result_of(mplan, scan, force))
 
 
@@ -175,7 +175,7 @@ def result_of(mplan: MigrationPlan, scan, force: tuple[str, ...] = ()) -> PlanRe
                       blockers(mplan, scan, force), tuple(mplan.notes), mplan.plan.fingerprint)
 
 
-def _migration(ev, scan, opts: Options) -> MigrationPlan:
+def _migration(scan, opts: Options) -> MigrationPlan:
     """The planner's plan, with the blockers only the live host shows and its fingerprint."""
     from vnetmigrate.errors import InputError
     from vnetmigrate.libvirt import netconf
@@ -194,7 +194,7 @@ def _migration(ev, scan, opts: Options) -> MigrationPlan:
         extra.append(planner.Blocker("network-conf-unusable", f"network.conf cannot be rewritten safely: {problem}; "
                                      "fix it by hand first (convert it to UTF-8, or make it a regular file)",
                                      forcible=False))
-    mplan = planner.build(ev, scan.facts, opts.target, argv, why)
+    mplan = planner.build(scan.facts, opts.target, argv, why)
     with entered(opts.netns):
         fingerprint = snapshot.probe(mplan.plan.touched)
     return replace(mplan, plan=replace(mplan.plan, fingerprint=fingerprint, meta={
