@@ -67,6 +67,9 @@ class Outcome:
     findings: tuple[Finding, ...]
     skipped: tuple[dict[str, str], ...]
     errors: tuple[dict[str, str], ...]
+    # The packet evaluator found a guest's packet dropped or rejected by the live ruleset (only
+    # known when a check read the packet verdicts): guests are cut off now, not only after a switch.
+    broken_now: bool = False
 
 
 REGISTRY: dict[str, Check] = {}
@@ -163,4 +166,4 @@ def run(facts: HostFacts, checks: Iterable[Check]) -> Outcome:
                                "message": f"reported {f.severity.value} above its declared {c.severity.value}"})
             findings.append(f)
     findings.sort(key=lambda f: (-f.severity.rank, f.id))
-    return Outcome(tuple(findings), tuple(skipped), tuple(errors))
+    return Outcome(tuple(findings), tuple(skipped), tuple(errors), broken_now=state.derived.broken_now())

@@ -27,35 +27,55 @@ def matrix_table(data: dict[str, Any]) -> Table:
     return t
 
 
-def placement_lines(data: dict[str, Any]) -> Text:
-    out = Text()
-    for label, p in view.placements(data):
-        out.append(f"{label}: {view.row_label(p)}", style="bold")
-        if p["note"]:
-            out.append(f" ({printable(p['note'])})")
-        out.append("\n")
-        for name in view.COORDINATES:
-            c = p[name]
-            out.append(f"  {name}: {c['value'] or 'unknown'} - {printable(c['reason'])}\n", style="dim")
+def hang(prefix: str | Text, text: Text | str) -> Table:
+    """`prefix` then `text`, whose wrapped lines start under its first character: a long line
+    stays readable at 80 columns."""
+    grid = Table.grid(padding=0)
+    grid.add_column(no_wrap=True)
+    grid.add_column()
+    grid.add_row(prefix, text)
+    return grid
+
+
+def placement_lines(data: dict[str, Any], verbose: bool = False) -> list[Table]:
+    """The host's place in the matrix as two lines, now and after, each with the reasons that
+    matter (what changes); with `verbose` every coordinate's reason."""
+    out = []
+    for (key, _), (label, p) in zip(view.PLACEMENTS, view.placements(data)):
+        line = printable(view.placement_line(label, p))
+        head, rest = line.split(" ", 1) if label == "now" else (label + ":", line[len(label) + 2:])
+        out.append(hang(Text(head + " ", style="bold"), Text(rest, style="bold")))
+        for name, reason in view.placement_reasons(data, key, everything=verbose):
+            out.append(hang(Text(f"  {name}: ", style="dim"), Text(printable(reason), style="dim")))
     return out
+
+
+def blocker_lines(data: dict[str, Any]) -> Table:
+    grid = Table.grid(padding=(0, 1, 0, 0))
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_column()
+    blockers = [f for f in data["findings"] if f["severity"] == "blocker"]
+    for i, f in enumerate(blockers, 1):
+        grid.add_row(f"  {i}.", Text.assemble(printable(f["title"]), (f"  [{printable(f['id'])}]", "dim")))
+    return grid
 
 
 def print_finding(f: dict[str, Any], console: Console) -> None:
     """One finding: a heading line, then indented text. Commands are printed unwrapped (the
     terminal folds them visually) so a copied command is exactly one line."""
     sev = f["severity"]
-    console.print(Text.assemble((f" {sev.upper()} ", f"reverse {STYLE[sev]}"), " ", (printable(f["title"]), "bold"),
-                                (f"  [{printable(f['id'])}]", "dim")))
+    console.print(hang(Text.assemble((f" {sev.upper()} ", f"reverse {STYLE[sev]}"), " "),
+                       Text.assemble((printable(f["title"]), "bold"), (f"  [{printable(f['id'])}]", "dim"))))
     if f["summary"]:
         console.print(Padding(Text(printable(f["summary"])), (0, 0, 0, 2)))
-    if f["evidence"]:
+    lines = view.evidence_lines(f)
+    if lines:
         console.print(Text("  Evidence", style="bold"))
-        for e in f["evidence"]:
-            line = Text.assemble(("    " + printable(e["where"]), "bold"),
-                                 ("  " + printable(e["detail"])) if e["detail"] else "")
-            console.print(line)
+        for e in lines:
+            console.print(hang("    - ", Text.assemble((printable(e.where), "bold"),
+                                                     (": " + printable(e.detail)) if e.detail else "")))
     for i, w in enumerate(f["workarounds"], 1):
-        hint = printable(w["hint"]) + (f"  [{view.REPAIRABLE}]" if w["repairable"] else "")
+        hint = printable(w["hint"]) + (f"  [{view.REPAIRABLE}]" if w["repairable"] and view.HAS_REPAIR else "")
         console.print(Padding(Text.assemble((f"Workaround {i}: ", "bold"), hint), (0, 0, 0, 2)))
         for cmd in w["commands"]:
             console.print(Text(f"    $ {printable(cmd)}", style="green"), soft_wrap=True)
@@ -64,16 +84,31 @@ def print_finding(f: dict[str, Any], console: Console) -> None:
     console.print()
 
 
-def render(doc: dict[str, Any], console: Console) -> None:
-    """Print a scan envelope (status ok, warnings or blockers) on `console`."""
+def render(doc: dict[str, Any], console: Console, verbosity: int = 0) -> None:
+    """Print a scan envelope (status ok, warnings or blockers) on `console`: the answer first
+    (verdict, counts, one line per blocker, the matrix in two lines), then the findings, then
+    the next step. `verbosity` -1 prints only the verdict line; 1 adds the full matrix."""
     data = doc["data"]
-    console.print(Text(f"Verdict: {printable(data['verdict'])}", style=VERDICT_STYLE[doc["status"]]))
+    style = VERDICT_STYLE[doc["status"]]
+    # One line, never wrapped: scripts and `head -1` read it.
+    console.print(Text(f"Verdict: {printable(data['verdict'])}", style=style), soft_wrap=True)
+    if verbosity < 0:
+        return
+    console.print(Text(view.counts(doc), style=style))
     console.print(Text(printable(view.host_line(data)), style="dim"))
+    if any(f["severity"] == "blocker" for f in data["findings"]):
+        console.print(Text("Blockers:", style="bold"))
+        console.print(blocker_lines(data))
     console.print()
-    console.print(matrix_table(data))
-    console.print(placement_lines(data))
+    for line in placement_lines(data, verbose=verbosity > 0):
+        console.print(line)
+    console.print()
+    if verbosity > 0:
+        console.print(matrix_table(data))
+        console.print()
     if not data["findings"]:
         console.print(Text("No findings.", style="green"))
+        console.print()
     for f in data["findings"]:
         print_finding(f, console)
     if doc["errors"]:
@@ -84,11 +119,14 @@ def render(doc: dict[str, Any], console: Console) -> None:
         console.print(Text("Skipped checks:", style="dim"))
         for s in data["skipped_checks"]:
             console.print(Text(f"  {printable(s['check'])}: {printable(s['reason'])}", style="dim"))
-    console.print(Text(f"\n{view.counts_line(doc)}", style="dim"))
+    console.print(Text(view.counts_line(doc), style="dim"))
+    console.print(Text(view.next_step(doc), style="bold"))
 
 
-def to_text(doc: dict[str, Any], width: int = 120) -> str:
-    """The same report as plain text (no colours), for a file."""
+def to_text(doc: dict[str, Any], width: int = 80, verbosity: int = 0) -> str:
+    """The same report as plain text (no colours), for a pipe or a file: one width, no
+    trailing spaces, so piped text and `-o FILE` are the same."""
     buf = io.StringIO()
-    render(doc, Console(file=buf, highlight=False, width=width, force_terminal=False, color_system=None))
-    return buf.getvalue()
+    render(doc, Console(file=buf, highlight=False, width=width, force_terminal=False, color_system=None),
+           verbosity)
+    return "\n".join(line.rstrip() for line in buf.getvalue().split("\n"))

@@ -149,5 +149,5 @@ def render(result, console: Console) -> None:
 def to_text(result) -> str:
     """The same lines without colours, for a file or a pipe."""
     buf = io.StringIO()
-    render(result, Console(file=buf, highlight=False, force_terminal=False, color_system=None))
-    return buf.getvalue()
+    render(result, Console(file=buf, highlight=False, width=80, force_terminal=False, color_system=None))
+    return "\n".join(line.rstrip() for line in buf.getvalue().split("\n"))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vnetmigrate.matrix import ROWS
+from vnetmigrate.words import plural
 
 MATRIX_TITLE = "Compatibility matrix (Fedora 41 change)"
 MATRIX_COLUMNS = ("#", "kernel module", "firewall mgmt userspace", "libvirt backend", "result", "this host")
@@ -18,7 +19,9 @@ SEVERITIES = ("blocker", "warning", "info")  # most severe first
 SEVERITY_HEADINGS = {"blocker": "Blockers", "warning": "Warnings", "info": "Information"}
 PLACEMENTS = (("now", "now"), ("after", "after the switch"))
 COORDINATES = ("kernel", "userspace", "backend")
-REPAIRABLE = "repair can apply this"
+COORDINATE_LABELS = {"kernel": "kernel", "userspace": "userspace", "backend": "libvirt backend"}
+REPAIRABLE = "repair can apply this"  # shown only when a `repair` command exists
+HAS_REPAIR = False
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -55,7 +58,7 @@ def row_label(placement: dict[str, Any]) -> str:
 
 def host_line(data: dict[str, Any]) -> str:
     host = data["host"]
-    parts = [f"host {host.get('hostname')}"]
+    parts = [f"host: {host.get('hostname')}"]
     if host.get("netns"):
         parts.append(f"namespace {host['netns']}")
     if host.get("root") not in (None, "/"):
@@ -65,10 +68,77 @@ def host_line(data: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def counts_line(doc: dict[str, Any]) -> str:
+def counts(doc: dict[str, Any]) -> str:
+    """"4 blockers, 2 warnings, 1 info" (or "no findings")."""
     summary = doc["data"]["summary"]
-    counts = ", ".join(f"{summary[s]} {s}" for s in SEVERITIES if summary.get(s))
-    return f"{counts or 'no findings'}; exit code {doc['exit_code']}"
+    return ", ".join(plural(summary[s], s) for s in SEVERITIES if summary.get(s)) or "no findings"
+
+
+def counts_line(doc: dict[str, Any]) -> str:
+    return f"{counts(doc)}; exit code {doc['exit_code']}"
+
+
+def next_step(doc: dict[str, Any]) -> str:
+    """What to do after reading the report, for its status."""
+    if doc["status"] == "blockers":
+        return ("Next: apply the first workaround of each blocker, then rerun `vnetmigrate scan`; "
+                "`vnetmigrate plan` previews a migration.")
+    if doc["status"] == "warnings":
+        return ("Next: read the warnings (their workarounds are optional but advised), then rerun "
+                "`vnetmigrate scan`; `vnetmigrate plan` previews a migration.")
+    return "Next: `vnetmigrate plan` previews a migration; nothing needs fixing first."
+
+
+def placement_line(label: str, p: dict[str, Any]) -> str:
+    """"now: row 2 — nftables kernel, iptables userspace, iptables libvirt backend: works for ..."."""
+    coords = ", ".join(f"{p[n]['value'] or 'unknown'} {COORDINATE_LABELS[n]}" for n in COORDINATES)
+    result = f": {p['result']}" if p.get("result") else ""
+    note = f" ({p['note']})" if p["note"] else ""
+    return f"{label}: {row_label(p)} — {coords}{result}{note}"
+
+
+def placement_reasons(data: dict[str, Any], key: str, everything: bool = False) -> list[tuple[str, str]]:
+    """(coordinate, reason) worth showing under a placement line: what changes between now and
+    after (the switch itself), or the backend's reason when nothing does; all with `everything`."""
+    detail = data["matrix"]["detail"]
+    if everything:
+        return [(n, detail[key][n]["reason"]) for n in COORDINATES]
+    changed = [n for n in COORDINATES if detail["now"][n]["value"] != detail["after"][n]["value"]]
+    return [(n, detail[key][n]["reason"]) for n in (changed or ["backend"])]
+
+
+_NUMBERED = re.compile(r"^(?P<place>.+?) rule \d+$")
+REPEAT_AT = 4  # this many alike evidence lines or more become one line with a count
+
+
+@dataclass(frozen=True)
+class EvidenceLine:
+    where: str
+    detail: str
+    kind: str = ""
+    count: int = 1  # > 1: a summary of `count` alike lines (the JSON keeps them all)
+
+
+def evidence_lines(f: dict[str, Any]) -> list[EvidenceLine]:
+    """A finding's evidence for reading: many rules of one chain (or alike lines) become one line
+    with a count, shown where the first of them was; JSON keeps the full list."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for ev in f["evidence"]:
+        m = _NUMBERED.match(ev["where"])
+        groups.setdefault((ev["kind"], m.group("place") if m else ev["where"]), []).append(ev)
+    out, done = [], set()
+    for ev in f["evidence"]:
+        m = _NUMBERED.match(ev["where"])
+        key = (ev["kind"], m.group("place") if m else ev["where"])
+        alike = groups[key]
+        if len(alike) < REPEAT_AT:
+            out.append(EvidenceLine(ev["where"], ev["detail"], ev["kind"]))
+        elif key not in done:
+            done.add(key)
+            noun = plural(len(alike), ev["kind"] or "line")
+            out.append(EvidenceLine(f"{noun} in {key[1]}", f"first: {ev['detail']}" if ev["detail"] else "",
+                                    ev["kind"], len(alike)))
+    return out
 
 
 def findings_by_severity(data: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:

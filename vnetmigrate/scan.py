@@ -10,6 +10,7 @@ from vnetmigrate.exitcodes import ExitCode
 from vnetmigrate.facts import HostFacts, build
 from vnetmigrate.findings import Finding, Severity
 from vnetmigrate.matrix import MatrixPlacement, classify
+from vnetmigrate.words import plural
 
 VERDICTS = {
     "ok": "ready: guests keep working across the switch",
@@ -29,6 +30,7 @@ class ScanResult:
     # Parts could not be read, or checks able to report a blocker could not run: the scan
     # cannot say "ready", so it never exits 0 then.
     incomplete: bool = False
+    broken_now: bool = False  # the live ruleset already cuts guests off (packet evaluation)
 
     @property
     def status(self) -> str:
@@ -42,15 +44,39 @@ class ScanResult:
         return {"ok": ExitCode.OK, "warnings": ExitCode.WARNINGS, "blockers": ExitCode.BLOCKERS}[self.status]
 
     @property
+    def switch_pending(self) -> bool:
+        """libvirt's backend will change at its next upgrade or restart (now and after differ)."""
+        lv = self.facts.libvirt
+        return lv is None or lv.effective.backend != lv.after_upgrade.backend
+
+    @property
     def verdict(self) -> str:
         if self.incomplete and self.status != "blockers":
-            return (f"cannot tell yet: {len(self.errors)} part(s) could not be read and {len(self.skipped)} "
-                    "check(s) could not run (see errors and skipped checks)")
-        text = VERDICTS[self.status]
+            return (f"cannot tell yet: {plural(len(self.errors), 'part')} could not be read and "
+                    f"{plural(len(self.skipped), 'check')} could not run (see errors and skipped checks)")
+        text = self._state_verdict()
         if self.errors:
-            text += f" (incomplete: {len(self.errors)} part(s) could not be read; see errors)"
+            text += f" (incomplete: {plural(len(self.errors), 'part')} could not be read; see errors)"
         return text
 
+    def _state_verdict(self) -> str:
+        """The host's real state: a switch ahead (upgrade or not), or no switch pending (libvirt is
+        already on nftables, or network.conf pins a backend), when blockers mean broken now."""
+        if self.switch_pending:
+            if self.status == "blockers" and self.broken_now:
+                return "guests are broken now; fix the blockers before upgrading"
+            return VERDICTS[self.status]
+        lv = self.facts.libvirt
+        backend = lv.effective.backend
+        if lv.configured_backend:
+            state = f"no switch pending: network.conf pins libvirt to {backend}"
+        else:
+            state = f"no switch pending: libvirt already uses {backend}"
+        if self.status == "blockers" and (self.broken_now or lv.effective.backend == "nftables"):
+            return f"guests are broken now ({state})"
+        if self.status == "blockers":
+            return f"{state}; blockers below"
+        return state + ("; see the warnings" if self.status == "warnings" else "")
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
 
@@ -97,4 +123,5 @@ def analyse(ev: Evidence, migration_target: str | None = None) -> ScanResult:
     errors = tuple(ev.errors) + facts.errors + outcome.errors
     blind = any(REGISTRY[s["check"]].severity == Severity.BLOCKER for s in outcome.skipped)
     return ScanResult(meta=dict(ev.meta), facts=facts, findings=outcome.findings, skipped=outcome.skipped,
-                      errors=errors, matrix=classify(facts, outcome.findings), incomplete=bool(errors) or blind)
+                      errors=errors, matrix=classify(facts, outcome.findings), incomplete=bool(errors) or blind,
+                      broken_now=outcome.broken_now)

@@ -77,7 +77,7 @@ def test_a_narrow_window_cuts_nothing_off(seen):
 def test_browser_parses_the_matrix_and_findings_and_runs_nothing(seen):
     dom = seen["dom"]
     assert '<table class="matrix">' in dom and dom.count('<tr class="host-row">') == 1
-    assert "Verdict: do not upgrade yet" in dom
+    assert "Verdict: guests are broken now (no switch pending: network.conf pins libvirt to nftables)" in dom
     assert '&lt;script&gt;alert("pwned")&lt;script&gt;&lt;img src=x onerror=alert(1)&gt;' in dom
     assert "<script" not in dom and "<img" not in dom
     assert dom.count('<article class="finding') == len(scenarios.envelope(scenarios.hostile_evidence())
@@ -88,7 +88,7 @@ def test_prints_to_pdf(seen):
     pdf = seen["pdf"]
     assert pdf.startswith(b"%PDF-") and len(pdf) > 10_000
     assert len(re.findall(rb"/Type\s*/Page\b", pdf)) >= 2  # the docker report is longer than a page
-    assert b"vnetmigrate scan of test: do not upgrade yet" in pdf  # the document title
+    assert b"vnetmigrate scan of test: guests are broken now \\(no switch pending: network.conf pins libvirt to nftables\\)" in pdf  # the document title
 
 
 def test_the_browser_checks_stay_quick(seen):

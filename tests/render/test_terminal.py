@@ -26,32 +26,64 @@ def plain(line: str) -> str:
     return SGR.sub("", line)
 
 
+BROKEN_PINNED = "guests are broken now (no switch pending: network.conf pins libvirt to nftables)"
+
+
 def test_verdict_first_in_the_status_colour():
     lines = coloured(scenarios.docker_evidence)
-    assert plain(lines[0]) == "Verdict: do not upgrade yet"
+    assert plain(lines[0]) == f"Verdict: {BROKEN_PINNED}"
     assert "31" in SGR.findall(lines[0])[0].split(";")  # red
 
 
-def test_the_hosts_rows_are_highlighted():
-    lines = coloured(scenarios.switching_evidence)  # row 2 now, row 3 after the switch
+def test_answer_first_counts_then_one_line_per_blocker_then_the_matrix_in_two_lines():
+    text = to_text(scenarios.envelope(scenarios.docker_evidence()), width=200)
+    lines = text.splitlines()
+    assert lines[1] == "1 blocker, 1 warning, 2 info"
+    assert lines[3] == "Blockers:"
+    assert re.match(r"  1\. .+  \[docker-forward-drop\]$", lines[4])
+    assert text.index("now: row") < text.index("after the switch: row") < text.index(" BLOCKER ")
+    assert "Compatibility matrix" not in text  # the table only with --verbose
+    assert text.rstrip().endswith("`vnetmigrate plan` previews a migration.")
+
+
+def test_verbose_adds_the_full_matrix_with_the_hosts_rows_highlighted():
+    buf = io.StringIO()
+    render(scenarios.envelope(scenarios.switching_evidence()), Console(
+        file=buf, force_terminal=True, color_system="standard", width=160, highlight=False), verbosity=1)
+    lines = buf.getvalue().splitlines()  # row 2 now, row 3 after the switch
     rows = {int(m.group(1)): line for line in lines if (m := re.match(r"^│ (\d) ", plain(line)))}
     assert {n for n, line in rows.items() if reversed_video(line)} == {2, 3}
     assert plain(rows[2]).rstrip(" │").endswith("now") and "after switch" in plain(rows[3])
 
 
-def test_coordinates_with_reasons_findings_and_commands():
-    doc = scenarios.envelope(scenarios.docker_evidence())
-    text = to_text(doc)
-    detail = doc["data"]["matrix"]["detail"]["now"]
-    assert f"  userspace: iptables - {detail['userspace']['reason']}" in text
+def test_quiet_prints_the_verdict_line_only():
+    assert to_text(scenarios.envelope(scenarios.docker_evidence()), verbosity=-1) == f"Verdict: {BROKEN_PINNED}\n"
+
+
+def test_two_placement_lines_with_the_reason_of_what_changes_findings_and_commands():
+    doc = scenarios.envelope(scenarios.switching_evidence())
+    text = to_text(doc, width=200)
+    detail = doc["data"]["matrix"]["detail"]
+    assert "now: row 2 — nftables kernel, iptables userspace, iptables libvirt backend: " in text
+    assert "after the switch: row 3 — nftables kernel, iptables userspace, nftables libvirt backend: " in text
+    assert f"  backend: {detail['after']['backend']['reason']}" in text
+    assert f"  userspace: {detail['now']['userspace']['reason']}" not in text  # unchanged: only with --verbose
+    assert f"  userspace: {detail['now']['userspace']['reason']}" in to_text(doc, width=200, verbosity=1)
+    text = to_text(scenarios.envelope(scenarios.docker_evidence()))
     assert text.index("BLOCKER") < text.index("WARNING") < text.index("INFO")
-    assert "$ iptables-nft -I DOCKER-USER -i virbr0 -j ACCEPT" in text
-    assert "[repair can apply this]" in text
-    assert text.rstrip().endswith("1 blocker, 1 warning, 2 info; exit code 4")
+    assert "$ iptables-nft -I DOCKER-USER -i virbr0 -j ACCEPT" in text  # one line, however wide
+    assert "repair can apply this" not in text  # no `repair` command yet
+    assert "1 blocker, 1 warning, 2 info; exit code 4" in text
+
+
+def test_plain_text_has_one_width_and_no_trailing_spaces():
+    text = to_text(scenarios.envelope(scenarios.docker_evidence()))
+    assert all(line == line.rstrip() for line in text.splitlines())
+    assert all(len(line) <= 80 for line in text.splitlines() if not line.lstrip().startswith(("$", "Verdict:")))
 
 
 def test_errors_and_skipped_checks():
-    text = to_text(scenarios.envelope(scenarios.broken_evidence()))
+    text = to_text(scenarios.envelope(scenarios.broken_evidence()), width=200)
     errors = text.split("Errors (parts that could not be read or checked):\n", 1)[1]
     assert errors.startswith("  facts.iptables: iptables-nft -t filter -S INPUT: line 1: unexpected line 'garbage'\n")
     assert "Skipped checks:\n  docker-forward-drop: facts missing: iptables\n" in text

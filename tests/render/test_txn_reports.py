@@ -97,7 +97,7 @@ def test_rollback_and_history_text(tmp_path):
     out = results(tmp_path)["history three"]
     lines = text(out).splitlines()
     assert re.fullmatch(r"ID +STATUS +STEPS  TITLE", lines[0])
-    assert re.fullmatch(r"20260103T000000\.000000Z-cccccc corrupt +-  ", lines[1])
+    assert re.fullmatch(r"20260103T000000\.000000Z-cccccc corrupt +-", lines[1])  # no trailing spaces
     assert lines[3].split()[:3] == ["20260102T000000.000000Z-bbbbbb", "incomplete", "0/3"]
     assert lines[4].strip() == "nft: Error: no such table"
     assert lines[5].split() == ["20260101T000000.000000Z-aaaaaa", "committed", "0/2", "migrate", "to", "nftables"]

@@ -58,7 +58,7 @@ def test_saved_scan_reads_exactly_like_the_scan_itself(tmp_path):
     live = runner.invoke(app, ["scan", "--from", str(ev_dir)])
     later = runner.invoke(app, ["report", str(scan_json)])
     assert later.stdout == live.stdout and later.exit_code == live.exit_code
-    assert later.stdout.startswith("Verdict: do not upgrade yet\n")
+    assert later.stdout.startswith("Verdict: guests are broken now (no switch pending: network.conf pins libvirt to nftables)\n")
 
 
 def test_evidence_directory_is_analysed(tmp_path):
@@ -68,7 +68,7 @@ def test_evidence_directory_is_analysed(tmp_path):
     assert valid_envelope(res.stdout) == json.loads(scan_json.read_text())
 
 
-@pytest.mark.parametrize("fmt, start", [("markdown", "# vnetmigrate scan: do not upgrade yet\n"),
+@pytest.mark.parametrize("fmt, start", [("markdown", "# vnetmigrate scan: guests are broken now (no switch pending: network.conf pins libvirt to nftables)\n"),
                                         ("html", "<!DOCTYPE html>\n")])
 def test_scan_and_report_write_markdown_and_html(tmp_path, fmt, start):
     ev_dir, scan_json = saved(tmp_path)

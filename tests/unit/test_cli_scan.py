@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -47,7 +48,7 @@ def test_text_report_leads_with_the_verdict(tmp_path):
     res = runner.invoke(app, ["scan", "--from", docker_host(tmp_path)])
     assert res.exit_code == ExitCode.BLOCKERS
     lines = res.stdout.splitlines()
-    assert lines[0] == "Verdict: do not upgrade yet"
+    assert lines[0] == "Verdict: guests are broken now (no switch pending: network.conf pins libvirt to nftables)"
     assert "iptables-nft -I DOCKER-USER -i virbr0 -j ACCEPT" in res.stdout
 
 
@@ -131,3 +132,24 @@ def test_json_error_goes_where_the_report_would_have_gone(tmp_path):
     assert res.exit_code == ExitCode.ERROR and res.stdout == ""
     doc = valid_envelope(out.read_text())
     assert doc["status"] == "error" and doc["exit_code"] == 1
+
+
+def test_piped_text_equals_file_text_and_dash_is_stdout(tmp_path):
+    ev = docker_host(tmp_path)
+    piped = runner.invoke(app, ["scan", "--from", ev])
+    out = tmp_path / "report.txt"
+    to_file = runner.invoke(app, ["scan", "--from", ev, "-o", str(out)])
+    assert to_file.stdout == "" and out.read_text() == piped.stdout
+    dash = runner.invoke(app, ["scan", "--from", ev, "-o", "-"])
+    assert dash.stdout == piped.stdout and not (Path.cwd() / "-").exists()
+
+
+def test_quiet_prints_the_verdict_only_and_contradicts_verbose(tmp_path):
+    ev = docker_host(tmp_path)
+    quiet = runner.invoke(app, ["scan", "--from", ev, "-q"])
+    assert quiet.exit_code == ExitCode.BLOCKERS and len(quiet.stdout.splitlines()) == 1
+    assert quiet.stdout.startswith("Verdict: ")
+    verbose = runner.invoke(app, ["scan", "--from", ev, "-v"])
+    assert "Compatibility matrix" in verbose.stdout and "done in" in verbose.stderr
+    both = runner.invoke(app, ["scan", "--from", ev, "-q", "-v"])
+    assert both.exit_code != 0 and "contradict" in both.stderr and both.stdout == ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import time
 import traceback
 from enum import Enum
 from pathlib import Path
@@ -12,12 +13,13 @@ from typing import Annotated, Any, Callable, Optional
 
 import typer
 
-from vnetmigrate.errors import EnvironmentProblem, VnmError
+from vnetmigrate.errors import EnvironmentProblem, InputError, VnmError
 from vnetmigrate.exitcodes import ExitCode
 
 
 class State:
     debug = False
+    verbosity = 0  # -1 with --quiet (the verdict line only), 1 with --verbose (full matrix, timings)
 
 
 class Format(str, Enum):
@@ -34,7 +36,12 @@ RootOpt = Annotated[Path, typer.Option(
 FormatOpt = Annotated[Format, typer.Option(
     "--format", "-f", help="Output format: text (for a terminal), json, markdown or html.")]
 OutputOpt = Annotated[Optional[Path], typer.Option(
-    "--output", "-o", metavar="FILE", help="Write the report to FILE instead of standard output.")]
+    "--output", "-o", metavar="FILE", help="Write the report to FILE instead of standard output (- is standard "
+                                           "output).")]
+QuietOpt = Annotated[bool, typer.Option(
+    "--quiet", "-q", help="Print only the verdict line; no progress.")]
+VerboseOpt = Annotated[bool, typer.Option(
+    "--verbose", "-v", help="Also print the full compatibility matrix, every reason, and timings.")]
 
 
 def require_root(what: str, hint: str = "run it with sudo") -> None:
@@ -52,7 +59,7 @@ def _reader_gone() -> None:
 
 
 def write_output(text: str, output: Path | None) -> None:
-    if output is None:
+    if to_stdout(output):
         try:
             sys.stdout.write(text)
             sys.stdout.flush()
@@ -86,12 +93,25 @@ def _to_terminal(render: Callable[[Any], None]) -> None:
         _reader_gone()
 
 
+def to_stdout(output: Path | None) -> bool:
+    """`-o -` (and no -o at all) mean standard output."""
+    return output is None or str(output) == "-"
+
+
 def emit(doc: dict[str, Any], fmt: str, output: Path | None) -> None:
-    """The one place a report is printed: a scan envelope, in `fmt`, to `output` or standard output."""
-    if fmt == "text" and output is None:
+    """The one place a report is printed: a scan envelope, in `fmt`, to `output` or standard output.
+    Text goes through rich only to a terminal; piped text is the same as `-o FILE` text."""
+    if to_stdout(output):
+        output = None
+    if fmt == "text" and output is None and sys.stdout.isatty():
         from vnetmigrate.reports.terminal import render as to_terminal
 
-        _to_terminal(lambda console: to_terminal(doc, console))
+        _to_terminal(lambda console: to_terminal(doc, console, State.verbosity))
+        return
+    if fmt == "text":
+        from vnetmigrate.reports.terminal import to_text
+
+        write_output(to_text(doc, verbosity=State.verbosity), output)
         return
     from vnetmigrate.reports.render import render
 
@@ -99,8 +119,15 @@ def emit(doc: dict[str, Any], fmt: str, output: Path | None) -> None:
 
 
 def emit_result(result: Any, fmt: str, output: Path | None) -> int:
-    """Print a use case's result (plan, migrate, rollback, history) in `fmt`; its exit code."""
-    if fmt == "text" and output is None:
+    """Print a use case's result (plan, migrate, rollback, history) in `fmt`; its exit code.
+    With --quiet, text is its first line only (the outcome)."""
+    if to_stdout(output):
+        output = None
+    if fmt == "text" and State.verbosity < 0:
+        from vnetmigrate.reports.txn_terminal import to_text
+
+        write_output(to_text(result).split("\n", 1)[0] + "\n", output)
+    elif fmt == "text" and output is None and sys.stdout.isatty():
         from vnetmigrate.reports.txn_terminal import render
 
         _to_terminal(lambda console: render(result, console))
@@ -135,8 +162,16 @@ def guarded(command: str) -> Callable[[Callable[..., int]], Callable[..., None]]
         def run(*args: Any, **kwargs: Any) -> None:
             fmt = getattr(kwargs.get("format"), "value", kwargs.get("format")) or "text"
             output = kwargs.get("output")
+            if kwargs.get("quiet") and kwargs.get("verbose"):
+                fail(command, InputError("--quiet and --verbose contradict each other: choose one",
+                                       hint="--quiet prints the verdict only; --verbose adds detail"), fmt, output)
+            State.verbosity = -1 if kwargs.pop("quiet", False) else (1 if kwargs.pop("verbose", False) else 0)
+            kwargs.pop("verbose", None)
+            started = time.monotonic()
             try:
                 code = body(*args, **kwargs)
+                if State.verbosity > 0:
+                    sys.stderr.write(f"vnetmigrate {command}: done in {time.monotonic() - started:.2f} s\n")
             except typer.Exit:
                 raise
             except VnmError as exc:
@@ -156,5 +191,5 @@ def guarded(command: str) -> Callable[[Callable[..., int]], Callable[..., None]]
     return wrap
 
 
-__all__ = ["ExitCode", "Format", "FormatOpt", "NetnsOpt", "OutputOpt", "RootOpt", "State", "emit", "emit_result",
+__all__ = ["ExitCode", "Format", "FormatOpt", "NetnsOpt", "OutputOpt", "QuietOpt", "VerboseOpt", "to_stdout", "RootOpt", "State", "emit", "emit_result",
            "guarded", "require_root", "write_output"]

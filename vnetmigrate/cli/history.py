@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vnetmigrate.cli.common import OutputOpt, emit_result, guarded
+from vnetmigrate.cli.common import OutputOpt, QuietOpt, VerboseOpt, emit_result, guarded
 from vnetmigrate.cli.txnopts import StateDirOpt, StateRootOpt, TxnFormat, TxnFormatOpt, state_dir_for
 
 
@@ -14,6 +14,8 @@ def history(
     root: StateRootOpt = Path("/"),
     format: TxnFormatOpt = TxnFormat.text,
     output: OutputOpt = None,
+    quiet: QuietOpt = False,  # read by guarded(): State.verbosity
+    verbose: VerboseOpt = False,
 ) -> int:
     """List migrations and rollbacks recorded in the state dir, newest first, with their outcome."""
     from vnetmigrate.usecases.history import history as usecase

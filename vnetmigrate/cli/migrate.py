@@ -7,7 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from vnetmigrate.cli.common import NetnsOpt, OutputOpt, RootOpt, emit_result, guarded, require_root
+from vnetmigrate.cli.common import (NetnsOpt, OutputOpt, QuietOpt, RootOpt, State, VerboseOpt, emit_result, guarded,
+                                    require_root)
+from vnetmigrate.cli.progress import progress
 from vnetmigrate.cli.txnopts import (NoRestartOpt, RestartOpt, StateDirOpt, Target, ToOpt, TxnFormat, TxnFormatOpt,
                                      state_dir_for)
 
@@ -25,6 +27,8 @@ def migrate(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show the plan (as `plan` does).")] = False,
     format: TxnFormatOpt = TxnFormat.text,
     output: OutputOpt = None,
+    quiet: QuietOpt = False,  # read by guarded(): State.verbosity
+    verbose: VerboseOpt = False,
 ) -> int:
     """Move libvirt's rules to the other backend: make before break, verified, rolled back on failure."""
     from vnetmigrate.usecases import migrate as usecase
@@ -33,4 +37,6 @@ def migrate(
     require_root("migrate")
     opts = Options(to.value, netns, root, state_dir_for(state_dir, root), restart_command, no_restart)
     run = usecase.dry_run if dry_run else usecase.migrate
-    return emit_result(run(opts, tuple(force or ())), format.value, output)
+    with progress("reading the host and migrating", State.verbosity):
+        result = run(opts, tuple(force or ()))
+    return emit_result(result, format.value, output)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vnetmigrate.cli.common import NetnsOpt, OutputOpt, RootOpt, emit_result, guarded, require_root
+from vnetmigrate.cli.common import (NetnsOpt, OutputOpt, QuietOpt, RootOpt, State, VerboseOpt, emit_result, guarded,
+                                    require_root)
+from vnetmigrate.cli.progress import progress
 from vnetmigrate.cli.txnopts import (NoRestartOpt, RestartOpt, StateDirOpt, Target, ToOpt, TxnFormat, TxnFormatOpt,
                                      state_dir_for)
 
@@ -19,10 +21,14 @@ def plan(
     root: RootOpt = Path("/"),
     format: TxnFormatOpt = TxnFormat.text,
     output: OutputOpt = None,
+    quiet: QuietOpt = False,  # read by guarded(): State.verbosity
+    verbose: VerboseOpt = False,
 ) -> int:
     """Show what `migrate` would change (rules added and removed, network.conf, restart) and its blockers."""
     from vnetmigrate.usecases import plan as usecase
 
     require_root("plan")
     opts = usecase.Options(to.value, netns, root, state_dir_for(state_dir, root), restart_command, no_restart)
-    return emit_result(usecase.plan(opts), format.value, output)
+    with progress("reading the host and planning", State.verbosity):
+        result = usecase.plan(opts)
+    return emit_result(result, format.value, output)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from vnetmigrate.cli.common import Format, FormatOpt, OutputOpt, emit, guarded
+from vnetmigrate.cli.common import Format, FormatOpt, OutputOpt, QuietOpt, VerboseOpt, emit, guarded
 
 
 @guarded("report")
@@ -17,6 +17,8 @@ def report(
         help="A scan saved with `scan --format json`, or evidence saved with `scan --save-evidence`.")],
     format: FormatOpt = Format.text,
     output: OutputOpt = None,
+    quiet: QuietOpt = False,  # read by guarded(): State.verbosity
+    verbose: VerboseOpt = False,
 ) -> int:
     """Render a saved scan or saved evidence as text, JSON, Markdown or HTML; exits like scan."""
     from vnetmigrate.errors import InputError

@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from vnetmigrate.cli.common import OutputOpt, emit_result, guarded, require_root
+from vnetmigrate.cli.common import OutputOpt, QuietOpt, State, VerboseOpt, emit_result, guarded, require_root
+from vnetmigrate.cli.progress import progress
 from vnetmigrate.cli.txnopts import StateDirOpt, StateRootOpt, TxnFormat, TxnFormatOpt, state_dir_for
 
 
@@ -28,10 +29,13 @@ def rollback(
     root: StateRootOpt = Path("/"),
     format: TxnFormatOpt = TxnFormat.text,
     output: OutputOpt = None,
+    quiet: QuietOpt = False,  # read by guarded(): State.verbosity
+    verbose: VerboseOpt = False,
 ) -> int:
     """Undo a transaction: back to the state its snapshot recorded, verified against it."""
     from vnetmigrate.usecases.rollback import rollback as usecase
 
     require_root("rollback")
-    result = usecase(state_dir_for(state_dir, root), txn_id, restart_command, no_restart, force)
+    with progress("rolling back", State.verbosity):
+        result = usecase(state_dir_for(state_dir, root), txn_id, restart_command, no_restart, force)
     return emit_result(result, format.value, output)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from vnetmigrate.cli.common import Format, FormatOpt, NetnsOpt, OutputOpt, RootOpt, emit, guarded, require_root
+from vnetmigrate.cli.common import (Format, FormatOpt, NetnsOpt, OutputOpt, QuietOpt, RootOpt, State, VerboseOpt, emit,
+                                   guarded, require_root)
 
 
 @guarded("scan")
@@ -24,6 +24,8 @@ def scan(
                                            "/var/lib/vnetmigrate under --root).")] = None,
     format: FormatOpt = Format.text,
     output: OutputOpt = None,
+    quiet: QuietOpt = False,  # read by guarded(): State.verbosity
+    verbose: VerboseOpt = False,
 ) -> int:
     """Inspect the host read-only: will guests keep working, now and after the switch to nftables?"""
     from vnetmigrate.errors import InputError
@@ -53,13 +55,10 @@ def scan(
 
 
 def _collect(root: str, netns: str | None, state_dir: str | None):
-    from vnetmigrate.collect import collect_live
+    from vnetmigrate.cli.progress import progress
+    from vnetmigrate.collect import COLLECTORS, collect_live
 
-    if not sys.stderr.isatty():
-        return collect_live(root=root, netns=netns, state_dir=state_dir)
-    from rich.console import Console
-
-    console = Console(stderr=True)
-    with console.status("reading the host...") as status:
+    units = [name for name, _ in COLLECTORS]
+    with progress("reading the host", State.verbosity) as p:
         return collect_live(root=root, netns=netns, state_dir=state_dir,
-                            progress=lambda unit: status.update(f"reading {unit}..."))
+                            progress=lambda unit: p.reading(unit, units.index(unit) + 1, len(units)))

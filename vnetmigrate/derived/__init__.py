@@ -70,3 +70,9 @@ class Derived:
         if exc is not None:
             raise exc
         return value
+
+    def broken_now(self) -> bool:
+        """A guest's packet is dropped or rejected by the live ruleset, if the packet verdicts
+        were built in this run (they are not built for this question alone)."""
+        value, _exc = self._built.get("packet_verdicts", (None, None))
+        return value is not None and any(v.when == "now" and v.result.blocked for v in value.verdicts)
