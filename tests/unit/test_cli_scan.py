@@ -153,3 +153,30 @@ def test_quiet_prints_the_verdict_only_and_contradicts_verbose(tmp_path):
     assert "Compatibility matrix" in verbose.stdout and "done in" in verbose.stderr
     both = runner.invoke(app, ["scan", "--from", ev, "-q", "-v"])
     assert both.exit_code != 0 and "contradict" in both.stderr and both.stdout == ""
+
+
+def test_usage_errors_are_one_line_and_a_hint_and_an_envelope_with_json(tmp_path):
+    bad = runner.invoke(app, ["scan", "--format", "xml"])
+    assert bad.exit_code == 2 and bad.stdout == ""
+    assert bad.stderr.splitlines() == [
+        "vnetmigrate scan: usage error: invalid value for --format / -f: 'xml' is not one of 'text', 'json', "
+        "'markdown', 'html'", "hint: see `vnetmigrate scan --help`"]
+    with_json = runner.invoke(app, ["scan", "-f", "json", "--no-such-option"])
+    doc = valid_envelope(with_json.stdout)
+    assert with_json.exit_code == 2 and doc["status"] == "error" and doc["exit_code"] == 2
+    assert "--no-such-option" in doc["errors"][0]["message"] and doc["host"] and doc["started_at"]
+
+
+def test_every_envelope_says_where_when_and_how_long(tmp_path):
+    doc = valid_envelope(runner.invoke(app, ["scan", "--from", docker_host(tmp_path), "-f", "json"]).stdout)
+    assert doc["duration"] >= 0 and doc["started_at"].endswith("+00:00")
+    assert doc["host"] == doc["data"]["host"]["hostname"] and doc["os"] and doc["libvirt_version"]
+    failed = valid_envelope(runner.invoke(app, ["scan", "--from", str(tmp_path / "nothing"), "-f", "json"]).stdout)
+    assert failed["status"] == "error" and failed["host"] and failed["started_at"] and failed["duration"] >= 0
+
+
+def test_help_has_no_internal_metavars_and_fits_80_columns():
+    for command in ("scan", "report", "rules", "plan", "migrate", "rollback", "history"):
+        text = runner.invoke(app, [command, "--help"], env={"COLUMNS": "80"}).stdout
+        assert not any(bad in text for bad in ("<bool>", "<list", "[[", "{NETWORK", "<path>", "╭")), text
+        assert all(len(line) <= 80 for line in text.splitlines()), text

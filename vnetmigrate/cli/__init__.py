@@ -12,6 +12,7 @@ from vnetmigrate.cli.common import State
 from vnetmigrate.cli.report import report
 from vnetmigrate.cli.rules import rules
 from vnetmigrate.cli.scan import scan
+from vnetmigrate.cli.usage import Command, Group
 
 app = typer.Typer(
     name="vnetmigrate",
@@ -19,6 +20,8 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=Group,
+    rich_markup_mode=None,  # plain help: readable at 80 columns and in a pipe, no boxes
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -38,9 +41,9 @@ def root(
     State.debug = debug
 
 
-app.command("scan")(scan)
-app.command("report")(report)
-app.command("rules")(rules)
+app.command("scan", cls=Command)(scan)
+app.command("report", cls=Command)(report)
+app.command("rules", cls=Command)(rules)
 
 
 def _lazy(module: str, name: str):
@@ -51,7 +54,7 @@ def _lazy(module: str, name: str):
 
 
 for _name in ("plan", "migrate", "rollback", "history"):
-    app.command(_name)(_lazy(_name, _name))
+    app.command(_name, cls=Command)(_lazy(_name, _name))
 
 
 def main() -> None:

@@ -39,9 +39,10 @@ OutputOpt = Annotated[Optional[Path], typer.Option(
     "--output", "-o", metavar="FILE", help="Write the report to FILE instead of standard output (- is standard "
                                            "output).")]
 QuietOpt = Annotated[bool, typer.Option(
-    "--quiet", "-q", help="Print only the verdict line; no progress.")]
+    "--quiet", "-q", help="Print only the first line (the verdict or the outcome); no progress.")]
 VerboseOpt = Annotated[bool, typer.Option(
-    "--verbose", "-v", help="Also print the full compatibility matrix, every reason, and timings.")]
+    "--verbose", "-v", help="More detail: scan's full compatibility matrix and every reason, and how long the "
+                                      "command took.")]
 
 
 def require_root(what: str, hint: str = "run it with sudo") -> None:
@@ -167,6 +168,9 @@ def guarded(command: str) -> Callable[[Callable[..., int]], Callable[..., None]]
                                        hint="--quiet prints the verdict only; --verbose adds detail"), fmt, output)
             State.verbosity = -1 if kwargs.pop("quiet", False) else (1 if kwargs.pop("verbose", False) else 0)
             kwargs.pop("verbose", None)
+            from vnetmigrate.reports.envelope import start
+
+            start()  # the envelope's host, started_at and duration, also when the command fails
             started = time.monotonic()
             try:
                 code = body(*args, **kwargs)

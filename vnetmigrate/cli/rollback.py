@@ -15,7 +15,7 @@ from vnetmigrate.cli.txnopts import StateDirOpt, StateRootOpt, TxnFormat, TxnFor
 @guarded("rollback")
 def rollback(
     txn_id: Annotated[Optional[str], typer.Argument(
-        metavar="[ID]", help="The transaction to undo (see `history`); default: the interrupted ones, "
+        metavar="ID", help="The transaction to undo (see `history`); default: the interrupted ones, "
                              "else the newest committed one.")] = None,
     restart_command: Annotated[Optional[str], typer.Option(
         "--restart-command", metavar="CMD",

@@ -30,7 +30,7 @@ class Family(str, Enum):
 @guarded("rules")
 def rules(
     files: Annotated[list[Path], typer.Argument(
-        metavar="NETWORK.xml...", help="Network definitions or status files, in the order the networks start.")],
+        metavar="NETWORK.xml", help="Network definitions or status files, in the order the networks start.")],
     backend: Annotated[BackendName, typer.Option("--backend", "-b", help="libvirt's firewall backend.")]
     = BackendName.nftables,
     libvirt_version: Annotated[Optional[str], typer.Option(

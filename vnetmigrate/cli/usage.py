@@ -1,0 +1,98 @@
+"""Usage errors (unknown option, bad value, missing argument) the way every other error reads:
+one line and a hint on standard error, exit status 2, and with `--format json` an error envelope
+on standard output (the man page promises one for every failure)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Any, Sequence
+
+from typer.core import TyperCommand, TyperGroup
+
+USAGE_EXIT = 2  # click's usage error status, distinct from every vnetmigrate exit code
+
+
+def is_usage_error(exc: BaseException) -> bool:
+    # typer vendors click in new releases and uses the real click in old ones: match by shape.
+    return any(c.__name__ == "UsageError" for c in type(exc).__mro__) and hasattr(exc, "format_message")
+
+
+def message(exc: Any) -> str:
+    """click's message without pydantic's "Value error, " prefix nor quotes around option names."""
+    text = exc.format_message()
+    text = re.sub(r"\bValue error, ", "", text)
+    text = re.sub(r"'(-[-\w]+)'", r"\1", text)
+    return " ".join(text.split()).rstrip(".")
+
+
+def wants_json(args: Sequence[str]) -> bool:
+    args = list(args)
+    for i, a in enumerate(args):
+        if a in ("--format", "-f") and i + 1 < len(args) and args[i + 1] == "json":
+            return True
+        if a in ("--format=json", "-fjson"):
+            return True
+    return False
+
+
+def report(exc: Any, args: Sequence[str]) -> int:
+    ctx = getattr(exc, "ctx", None)
+    path = ctx.command_path if ctx is not None else "vnetmigrate"
+    command = path.split(" ", 1)[1] if " " in path else "vnetmigrate"
+    text = message(exc)
+    if wants_json(args):
+        from vnetmigrate.reports.envelope import dumps, envelope
+
+        sys.stdout.write(dumps(envelope(command, "error", USAGE_EXIT, None, [{"unit": command, "message": text}])))
+    sys.stderr.write(f"{path}: usage error: {text[:1].lower() + text[1:]}\n")
+    sys.stderr.write(f"hint: see `{path} --help`\n")
+    return USAGE_EXIT
+
+
+_TYPE_LABEL = re.compile(r" <[A-Za-z][\w\[\]]*>")  # one type name; choices have a |
+_CHOICES = re.compile(r"<([\w-]+(?:\|[\w-]+)+)>")
+_REQUIRED = re.compile(r"\{([A-Za-z][^{}\s]*)\}")
+
+
+def plain_help(text: str) -> str:
+    """typer's help without its internal type labels (`<list[Path]>`, `<bool>`) and usage
+    braces (`{NETWORK.xml...}`); a label in the option column becomes spaces so columns stay
+    aligned; choices read `a|b`."""
+    text = _TYPE_LABEL.sub(lambda m: " " * len(m.group()), text)
+    text = _CHOICES.sub(lambda m: m.group(1) + "  ", text)
+    text = _REQUIRED.sub(r"\1", text)
+    return "\n".join(line.rstrip() for line in text.split("\n"))
+
+
+class Command(TyperCommand):
+    """A command whose help reads as `plain_help` makes it."""
+
+    def get_help(self, ctx: Any) -> str:
+        return plain_help(super().get_help(ctx))
+
+
+class Group(TyperGroup):
+    """The command group, with usage errors reported by `report`."""
+
+    def get_help(self, ctx: Any) -> str:
+        return plain_help(super().get_help(ctx))
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            code = super().main(args=argv, prog_name=prog_name, complete_var=complete_var, standalone_mode=False,
+                                **extra)
+        except Exception as exc:
+            if not is_usage_error(exc) or type(exc).__name__ == "NoArgsIsHelpError":
+                if type(exc).__name__ == "NoArgsIsHelpError" and standalone_mode:
+                    exc.show()  # `vnetmigrate` alone: its help, as before
+                    sys.exit(exc.exit_code)
+                raise
+            if not standalone_mode:
+                raise
+            sys.exit(report(exc, argv))
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
