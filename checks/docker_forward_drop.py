@@ -7,9 +7,12 @@ pass every base chain on the forward hook, and the DROP policy of `ip filter FOR
 
 from __future__ import annotations
 
+import json
+
 from vnetmigrate import specs
 from vnetmigrate.checks._accept_rules import IptablesAccept
-from vnetmigrate.checks._commands import pin_backend, restart_libvirt_network
+from vnetmigrate.checks._commands import (forwarding_at_boot, iptables_binary, json_file_set, pin_backend,
+                                          restart_libvirt_network)
 from vnetmigrate.checks._context import nftables_when
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
@@ -69,7 +72,7 @@ def docker_forward_drop(facts: HostFacts):
     ev += [Evidence("chain", f"{f} filter {', '.join(ch)}", "Docker's chains") for f, ch in docker.chains.items() if ch]
     if docker.daemon_json is not None:
         ev.append(Evidence("file", specs.DOCKER_DAEMON_JSON,
-                           ", ".join(f"{k}={docker.daemon_json[k]!r}" for k in
+                           ", ".join(f"\"{k}\": {json.dumps(docker.daemon_json[k])}" for k in
                                      ("iptables", "ip-forward", "ip-forward-no-drop", "firewall-backend")
                                      if k in docker.daemon_json) or "no firewall-related keys"))
     saves = {(s.family, s.source): s for s in facts.iptables.saves}
@@ -90,17 +93,20 @@ def docker_forward_drop(facts: HostFacts):
             "Docker's policy applies (Docker keeps DOCKER-USER's rules first; make them persistent, "
             "e.g. in a unit that runs after docker.service)",
             docker_user_commands(bridges, family, source, has_user), repairable=True, id="docker-user-accept"))
+    # The policy is reset with the binary of the table the evidence shows dropping (one per family).
+    reset = tuple(f"{iptables_binary(family, source)} -P FORWARD ACCEPT" for family, source in dropping)
     workarounds += [
         Workaround("Tell Docker not to set the DROP policy (Docker >= 28): add \"ip-forward-no-drop\": true "
-                   "to /etc/docker/daemon.json, restart Docker, then reset the policy",
-                   ("systemctl restart docker", "iptables -P FORWARD ACCEPT")),
+                   f"to {specs.DOCKER_DAEMON_JSON}, restart Docker, then reset the policy",
+                   (json_file_set(specs.DOCKER_DAEMON_JSON, "ip-forward-no-drop", True), "systemctl restart docker",
+                    *reset)),
         Workaround("Enable forwarding before dockerd starts so it never sets the policy",
-                   ("echo 'net.ipv4.ip_forward = 1' > /etc/sysctl.d/90-ip-forward.conf", "sysctl --system",
-                    "iptables -P FORWARD ACCEPT")),
+                   (forwarding_at_boot(), "sysctl --system", *reset)),
         Workaround("Move Docker to its nftables backend (Docker >= 29, experimental): add \"firewall-backend\": "
-                   "\"nftables\" to /etc/docker/daemon.json; it sets no DROP policy, but the one set earlier stays "
-                   "until reset or reboot",
-                   ("systemctl restart docker", "iptables -P FORWARD ACCEPT")),
+                   f"\"nftables\" to {specs.DOCKER_DAEMON_JSON}; it sets no DROP policy, but the one set earlier "
+                   "stays until reset or reboot",
+                   (json_file_set(specs.DOCKER_DAEMON_JSON, "firewall-backend", "nftables"), "systemctl restart docker",
+                    *reset)),
         Workaround("Keep libvirt on its iptables backend, where its rules share Docker's FORWARD chain",
                    (pin_backend("iptables"), restart_libvirt_network())),
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from vnetmigrate import specs
+from vnetmigrate.checks._commands import forwarding_at_boot
 from vnetmigrate.checks._context import FORWARDING_MODES
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
@@ -24,7 +25,7 @@ def ip_forwarding_off(facts: HostFacts):
             evidence=(Evidence("file", specs.IP_FORWARD, "0"),),
             workarounds=(Workaround("Turn forwarding on now and at boot", (
                 "sysctl -w net.ipv4.ip_forward=1",
-                "echo 'net.ipv4.ip_forward = 1' > /etc/sysctl.d/90-libvirt-forward.conf")),))
+                forwarding_at_boot())),))
     if v6 and facts.system.ipv6_forwarding is False:
         yield Finding(
             "ip-forwarding-off", Severity.BLOCKER,

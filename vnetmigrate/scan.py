@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+import shlex
+from dataclasses import dataclass, replace
 from typing import Any
 
 from vnetmigrate.evidence import Evidence
@@ -99,8 +101,6 @@ def for_migration(facts: HostFacts, target: str) -> HostFacts:
     """The facts as `migrate --to target` will leave them: libvirt's backend after the change is
     the target, whatever network.conf pins now (it is what migrate rewrites), so every check
     that judges the nftables backend "after the switch" judges it after the migration."""
-    from dataclasses import replace
-
     from vnetmigrate.facts.libvirt import BackendChoice
 
     lv = facts.libvirt
@@ -120,8 +120,27 @@ def analyse(ev: Evidence, migration_target: str | None = None) -> ScanResult:
     if migration_target is not None:
         facts = for_migration(facts, migration_target)
     outcome = run_all(facts)
+    findings = in_namespace(outcome.findings, ev.meta.get("netns"))
     errors = tuple(ev.errors) + facts.errors + outcome.errors
     blind = any(REGISTRY[s["check"]].severity == Severity.BLOCKER for s in outcome.skipped)
-    return ScanResult(meta=dict(ev.meta), facts=facts, findings=outcome.findings, skipped=outcome.skipped,
+    return ScanResult(meta=dict(ev.meta), facts=facts, findings=findings, skipped=outcome.skipped,
                       errors=errors, matrix=classify(facts, outcome.findings), incomplete=bool(errors) or blind,
                       broken_now=outcome.broken_now)
+
+
+_SHELL = re.compile(r"[;&|<>()$`]|^\s*(if|for|while)\b")
+
+
+def in_namespace(findings: tuple[Finding, ...], netns: str | None) -> tuple[Finding, ...]:
+    """Every workaround command run inside `netns`, so pasting one from a `--netns` scan changes
+    that namespace, never the root one: `ip netns exec NS CMD`, or `... sh -c 'CMD'` when the
+    command is shell syntax (a redirection or a compound)."""
+    if not netns:
+        return findings
+    prefix = f"ip netns exec {shlex.quote(netns)}"
+
+    def wrap(cmd: str) -> str:
+        return f"{prefix} sh -c {shlex.quote(cmd)}" if _SHELL.search(cmd) else f"{prefix} {cmd}"
+
+    return tuple(replace(f, workarounds=tuple(replace(w, commands=tuple(wrap(c) for c in w.commands))
+                                              for w in f.workarounds)) for f in findings)
