@@ -26,26 +26,50 @@ def stylesheet() -> str:
     return resources.files("vnetmigrate.reports").joinpath("report.css").read_text("utf-8")
 
 
+def inline(text: str) -> str:
+    """Escaped text with its backticked names as code."""
+    return "".join(f"<code>{e(part)}</code>" if is_code else e(part) for is_code, part in view.inline_parts(text))
+
+
+def where(ev: view.EvidenceLine) -> str:
+    """A rule, chain, table, file or command as code; anything else (a fact, a summary) as text."""
+    if ev.count == 1 and ev.kind in view.CODE_KINDS:
+        return f"<code>{e(ev.where)}</code>"
+    return f"<strong>{e(ev.where)}</strong>"
+
+
+def anchor(f: dict[str, Any]) -> str:
+    return f"finding-{f['id']}"
+
+
 def verdict_panel(doc: dict[str, Any]) -> str:
+    """The answer first: the verdict, the counts, a link to each blocker, the next step."""
     data = doc["data"]
+    items = "".join(f'<li><a href="#{e(anchor(f))}">{inline(f["title"])}</a> <code class="muted">{e(f["id"])}'
+                    "</code></li>" for f in view.blockers(data))
+    listing = f'<ol class="blockers">{items}</ol>' if items else ""
     return (f'<section class="verdict {VERDICT_CLASS[doc["status"]]}" id="verdict">'
             f'<p class="line">Verdict: {e(data["verdict"])}</p>'
-            f'<p>{e(view.counts_line(doc))}</p></section>')
+            f'<p class="counts">{e(view.counts_line(doc))}</p>{listing}'
+            f'<p class="next">{inline(view.next_step(doc))}</p></section>')
 
 
 def matrix_section(data: dict[str, Any]) -> str:
     head = "".join(f'<th scope="col">{e(c)}</th>' for c in view.MATRIX_COLUMNS)
     rows = []
     for row in view.matrix_rows(data):
-        cells = "".join(f"<td>{e(c)}</td>" for c in (row.number, *row.cells))
+        # data-label: the column's name, shown beside each cell when a narrow screen stacks the rows
+        cells = "".join(f'<td data-label="{e(label)}">{e(c)}</td>'
+                        for label, c in zip(view.MATRIX_COLUMNS, (row.number, *row.cells)))
         mark = e(" + ".join(row.marks))
         cls = ' class="host-row"' if row.highlighted else ""
-        rows.append(f'<tr{cls}>{cells}<td class="mark">{"&#9654; " + mark if mark else ""}</td></tr>')
+        rows.append(f'<tr{cls}>{cells}<td class="mark" data-label="{e(view.MATRIX_COLUMNS[-1])}">'
+                    f'{"&#9654; " + mark if mark else ""}</td></tr>')
     placements = []
     for label, p in view.placements(data):
         note = f' <span class="muted">({e(p["note"])})</span>' if p["note"] else ""
         coords = "".join(f'<dt>{e(n)}</dt><dd><strong>{e(p[n]["value"] or "unknown")}</strong>: '
-                         f'{e(p[n]["reason"])}</dd>' for n in view.COORDINATES)
+                         f'{inline(p[n]["reason"])}</dd>' for n in view.COORDINATES)
         placements.append(f'<h3>{e(label)}: {e(view.row_label(p))}{note}</h3><dl class="coords">{coords}</dl>')
     return (f'<section id="matrix"><h2>{e(view.MATRIX_TITLE)}</h2>'
             f'<table class="matrix"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
@@ -54,18 +78,20 @@ def matrix_section(data: dict[str, Any]) -> str:
 
 def finding_article(f: dict[str, Any]) -> str:
     sev = f["severity"]
-    out = [f'<article class="finding sev-{e(sev)}" id="finding-{e(f["id"])}">',
-           f'<h4><span class="badge">{e(sev.upper())}</span>{e(f["title"])} '
+    out = [f'<article class="finding sev-{e(sev)}" id="{e(anchor(f))}">',
+           f'<h4><span class="badge">{e(sev.upper())}</span>{inline(f["title"])} '
            f'<code class="muted">{e(f["id"])}</code></h4>']
     if f["summary"]:
-        out.append(f'<p>{e(f["summary"])}</p>')
-    if f["evidence"]:
-        items = "".join(f'<li>{e(ev["kind"])} <code>{e(ev["where"])}</code>'
-                        + (f': {e(ev["detail"])}' if ev["detail"] else "") + "</li>" for ev in f["evidence"])
+        out.append(f'<p>{inline(f["summary"])}</p>')
+    lines = view.evidence_lines(f)
+    if lines:
+        items = "".join(f"<li>{where(ev)}" + (f": {inline(ev.detail)}" if ev.detail else "") + "</li>"
+                        for ev in lines)
         out.append(f'<p><strong>Evidence</strong></p><ul class="evidence">{items}</ul>')
     for i, w in enumerate(f["workarounds"], 1):
-        repair = f' <span class="repairable">{e(view.REPAIRABLE)}</span>' if w["repairable"] else ""
-        out.append(f'<p><strong>Workaround {i}:</strong> {e(w["hint"])}{repair}</p>')
+        repair = (f' <span class="repairable">{e(view.REPAIRABLE)}</span>'
+                  if w["repairable"] and view.HAS_REPAIR else "")
+        out.append(f'<p><strong>Workaround {i}:</strong> {inline(w["hint"])}{repair}</p>')
         if w["commands"]:
             out.append(f'<pre><code>{e(chr(10).join(w["commands"]))}</code></pre>')
     if f["links"]:
@@ -88,14 +114,14 @@ def findings_section(data: dict[str, Any]) -> str:
 def listing(title: str, section_id: str, items: list[tuple[str, str]], intro: str = "") -> str:
     if not items:
         return ""
-    lis = "".join(f"<li><code>{e(k)}</code>: {e(v)}</li>" for k, v in items)
+    lis = "".join(f"<li><code>{e(k)}</code>: {inline(v)}</li>" for k, v in items)
     return f'<section id="{section_id}"><h2>{e(title)}</h2>{intro}<ul class="{section_id}">{lis}</ul></section>'
 
 
 def render(doc: dict[str, Any]) -> str:
     data = doc["data"]
     host = view.host_line(data)
-    collected = data["host"].get("collected_at")
+    collected = view.human_time(data["host"].get("collected_at"))
     return "\n".join([
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',

@@ -108,6 +108,7 @@ def placement_reasons(data: dict[str, Any], key: str, everything: bool = False) 
 
 
 _NUMBERED = re.compile(r"^(?P<place>.+?) rule \d+$")
+CODE_KINDS = ("rule", "chain", "table", "file", "command")  # evidence whose place is a name to copy
 REPEAT_AT = 4  # this many alike evidence lines or more become one line with a count
 
 
@@ -150,3 +151,39 @@ def findings_by_severity(data: dict[str, Any]) -> list[tuple[str, list[dict[str,
 def is_web_link(link: str) -> bool:
     # Only these become clickable: a saved scan could carry javascript: or file: "links".
     return link.startswith(("https://", "http://")) and not any(c.isspace() or c in '<>"' for c in link)
+
+
+_TICKED = re.compile(r"`([^`]+)`")
+
+
+def inline_parts(text: str) -> list[tuple[bool, str]]:
+    """`text` split into (is_code, part): the names written in backticks in checks' wording
+    become code in HTML and Markdown instead of showing their backticks."""
+    out, at = [], 0
+    for m in _TICKED.finditer(text):
+        if m.start() > at:
+            out.append((False, text[at:m.start()]))
+        out.append((True, m.group(1)))
+        at = m.end()
+    if at < len(text):
+        out.append((False, text[at:]))
+    return out
+
+
+def human_time(iso: str | None) -> str | None:
+    """"2026-12-06T10:52:08+00:00" -> "6 Dec 2026, 10:52 UTC"; unparsable text as it is."""
+    from datetime import datetime, timezone
+
+    if not iso:
+        return None
+    try:
+        t = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if t.tzinfo is not None:
+        t = t.astimezone(timezone.utc)
+    return f"{t.day} {t:%b %Y, %H:%M} UTC"
+
+
+def blockers(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return [f for f in data["findings"] if f["severity"] == "blocker"]

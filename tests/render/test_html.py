@@ -60,12 +60,14 @@ def page(evidence) -> tuple[Page, dict]:
                                       scenarios.broken_evidence])
 def test_self_contained_no_scripts_no_fetches(evidence):
     html, _ = page(evidence)
+    ids = {el["attrs"]["id"] for el in html.elements if "id" in el["attrs"]}
     assert {e["tag"] for e in html.elements} <= ALLOWED_TAGS
     for el in html.elements:
         assert not {"src", "srcset", "style"} & set(el["attrs"]), el
         assert not any(name.startswith("on") for name in el["attrs"]), el
-        if "href" in el["attrs"]:
-            assert el["tag"] == "a" and el["attrs"]["href"].startswith("https://"), el
+        if "href" in el["attrs"]:  # a web link, or a link to a finding in the page
+            href = el["attrs"]["href"]
+            assert el["tag"] == "a" and (href.startswith("https://") or href[1:] in ids), el
     css = text_of(html.find("style")[0])
     assert "url(" not in css and "@import" not in css and "@font-face" not in css
     assert "@media print" in css
@@ -75,8 +77,10 @@ def test_self_contained_no_scripts_no_fetches(evidence):
 
 def test_hostile_names_arrive_as_text():
     html, doc = page(scenarios.hostile_evidence)
-    title = next(text_of(h) for h in html.find("h4") if scenarios.HOSTILE in text_of(h))
-    assert title.startswith("BLOCKER")
+    shown = scenarios.HOSTILE.replace("`tick`", "tick")  # backticked names become code
+    title = next(h for h in html.find("h4") if shown in text_of(h))
+    assert text_of(title).startswith("BLOCKER")
+    assert any(text_of(c) == "tick" for c in children(title) if isinstance(c, dict) and c["tag"] == "code")
     commands = [c for f in doc["data"]["findings"] for w in f["workarounds"] for c in w["commands"]]
     hostile_command = next(c for c in commands if "<script>" in c)
     assert any(hostile_command in text_of(p) for p in html.find("pre"))
@@ -116,6 +120,9 @@ def test_findings_grouped_by_severity_with_evidence_and_exact_commands():
                for p in html.find("p"))
     evidence = " ".join(text_of(li) for li in children(html.find("ul", "evidence")[0]))
     assert all(e["where"] in evidence for e in blocker["evidence"])
+    summary = html.find("ol", "blockers")[0]
+    assert [c["attrs"]["href"] for li in children(summary) for c in children(li) if c["tag"] == "a"] == [
+        f"#finding-{f['id']}" for f in doc["data"]["findings"] if f["severity"] == "blocker"]
 
 
 def test_errors_and_skipped_checks_are_listed():

@@ -35,9 +35,9 @@ def seen(tmp_path_factory):
         pages[name] = tmp / f"{name}.html"
         pages[name].write_text(render(scenarios.envelope(evidence())))
     jobs = {
-        "docker": lambda: browser.screenshot(binary, pages["docker"], tmp / "docker.png", 1200, 1600),
-        "quiet": lambda: browser.screenshot(binary, pages["quiet"], tmp / "quiet.png", 1200, 900),
-        "narrow": lambda: browser.screenshot(binary, pages["docker"], tmp / "narrow.png", 360, 8000),
+        "docker": lambda: browser.screenshot(binary, pages["docker"], tmp / "docker.png", 1280, 1600),
+        "quiet": lambda: browser.screenshot(binary, pages["quiet"], tmp / "quiet.png", 1280, 900),
+        "narrow": lambda: browser.screenshot(binary, pages["docker"], tmp / "narrow.png", 390, 8000),
         "dom": lambda: browser.dump_dom(binary, pages["hostile"]),
         "pdf": lambda: browser.print_pdf(binary, pages["docker"], tmp / "docker.pdf"),
     }
@@ -51,7 +51,7 @@ def seen(tmp_path_factory):
 
 def test_screenshot_shows_the_verdict_matrix_and_blocker(seen):
     img = png.decode(seen["docker"])
-    assert (img.width, img.height) == (1200, 1600)
+    assert (img.width, img.height) == (1280, 1600)
     colours = img.colours()
     inked = sum(n for c, n in colours.items() if c != WHITE) / (img.width * img.height)
     assert inked > 0.2, f"only {inked:.0%} of the page is not blank"
