@@ -27,6 +27,16 @@ def code(s: str) -> str:
     return f"{ticks}{pad}{s}{pad}{ticks}"
 
 
+def inline(s: str) -> str:
+    """Escaped text with its backticked names as code spans."""
+    return "".join(code(part) if is_code else _spaced(part) for is_code, part in view.inline_parts(s))
+
+
+def _spaced(s: str) -> str:
+    # text() trims; between code spans the spaces are part of the sentence
+    return (" " if s[:1].isspace() else "") + text(s) + (" " if s[-1:].isspace() and s.strip() else "")
+
+
 def cell(s: str) -> str:
     # Inside a table even a code span needs its pipes escaped.
     return s.replace("|", "\\|")
@@ -55,22 +65,26 @@ def matrix(data: dict[str, Any]) -> list[str]:
         out.append(f"- **{label}: {view.row_label(p)}**{note}")
         for name in view.COORDINATES:
             c = p[name]
-            out.append(f"  - {name}: **{text(c['value'] or 'unknown')}** — {text(c['reason'])}")
+            out.append(f"  - {name}: **{text(c['value'] or 'unknown')}** — {inline(c['reason'])}")
     return out + [""]
 
 
+def where(e: view.EvidenceLine) -> str:
+    return code(e.where) if e.count == 1 and e.kind in view.CODE_KINDS else f"**{text(e.where)}**"
+
+
 def finding(f: dict[str, Any]) -> list[str]:
-    out = [f"#### {f['severity'].upper()}: {text(f['title'])}", "", f"Id: {code(f['id'])}", ""]
+    out = [f"#### {f['severity'].upper()}: {inline(f['title'])}", "", f"Id: {code(f['id'])}", ""]
     if f["summary"]:
-        out += [text(f["summary"]), ""]
-    if f["evidence"]:
+        out += [inline(f["summary"]), ""]
+    lines = view.evidence_lines(f)
+    if lines:
         out += ["**Evidence**", ""]
-        out += [f"- {text(e['kind'])} {code(e['where'])}" + (f": {text(e['detail'])}" if e["detail"] else "")
-                for e in f["evidence"]]
+        out += [f"- {where(e)}" + (f": {inline(e.detail)}" if e.detail else "") for e in lines]
         out.append("")
     for i, w in enumerate(f["workarounds"], 1):
-        repair = f" *({view.REPAIRABLE})*" if w["repairable"] else ""
-        out += [f"**Workaround {i}:** {text(w['hint'])}{repair}", ""]
+        repair = f" *({view.REPAIRABLE})*" if w["repairable"] and view.HAS_REPAIR else ""
+        out += [f"**Workaround {i}:** {inline(w['hint'])}{repair}", ""]
         if w["commands"]:
             out += [fenced(w["commands"]), ""]
     if f["links"]:
@@ -84,8 +98,13 @@ def render(doc: dict[str, Any]) -> str:
     data = doc["data"]
     out = [f"# vnetmigrate scan: {text(data['verdict'])}", "",
            f"**Verdict: {text(data['verdict'])}** ({text(view.counts_line(doc))})", "",
-           text(view.host_line(data)) + (f", collected {text(data['host']['collected_at'])}"
+           text(view.host_line(data)) + (f", collected {text(view.human_time(data['host']['collected_at']))}"
                                          if data["host"].get("collected_at") else ""), ""]
+    if view.blockers(data):
+        out += ["Blockers:", ""]
+        out += [f"{i}. {inline(f['title'])} ({code(f['id'])})" for i, f in enumerate(view.blockers(data), 1)]
+        out.append("")
+    out += [inline(view.next_step(doc)), ""]
     out += matrix(data)
     out += ["## Findings", ""]
     if not data["findings"]:

@@ -75,3 +75,12 @@ def test_errors_and_skipped_checks_are_listed():
     errors = md.split("## Errors", 1)[1]
     assert "`facts.iptables`: iptables-nft -t filter -S INPUT: line 1: unexpected line 'garbage'" in errors
     assert "## Skipped checks\n\n- `docker-forward-drop`: facts missing: iptables" in md
+
+
+def test_answer_first_blockers_listed_and_backticks_as_code():
+    md, doc = report(scenarios.docker_evidence)
+    head = md.split("## Compatibility matrix", 1)[0]
+    assert "Blockers:\n\n1. " in head and "(`docker-forward-drop`)" in head
+    assert "Next: apply the first workaround of each blocker, then rerun `vnetmigrate scan`; " in head
+    assert "\\`" not in md.replace("\\`tick\\`", "")  # no escaped backticks shown literally
+    assert "repair can apply this" not in md  # no `repair` command yet
