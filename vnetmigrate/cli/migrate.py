@@ -8,15 +8,16 @@ from typing import Annotated, Optional
 import typer
 
 from vnetmigrate.cli.common import NetnsOpt, OutputOpt, RootOpt, guarded, require_root
-from vnetmigrate.cli.migration import (TXN_BLOCKER, NoRestartOpt, RestartOpt, Target, ToOpt, blockers, prepare,
+from vnetmigrate.cli.migration import (TXN_BLOCKER, NoRestartOpt, RestartOpt, ToOpt, blockers, prepare,
                                        render, show_plan, unforced)
 from vnetmigrate.cli.txnopts import StateDirOpt, TxnFormat, TxnFormatOpt, state_dir_for
+from vnetmigrate.firewall import Backend
 from vnetmigrate.exitcodes import ExitCode
 
 
 @guarded("migrate")
 def migrate(
-    to: ToOpt = Target.nftables,
+    to: ToOpt = Backend.NFTABLES,
     force: Annotated[Optional[list[str]], typer.Option(
         "--force", metavar="BLOCKER_ID", help="Go ahead despite this blocker (repeat for each).")] = None,
     restart_command: RestartOpt = None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -10,14 +9,10 @@ import typer
 
 from vnetmigrate.cli.common import write_output
 from vnetmigrate.exitcodes import ExitCode
+from vnetmigrate.firewall import Backend
 
 
-class Target(str, Enum):
-    nftables = "nftables"
-    iptables = "iptables"
-
-
-ToOpt = Annotated[Target, typer.Option("--to", help="The backend to migrate libvirt's firewall to.")]
+ToOpt = Annotated[Backend, typer.Option("--to", help="The backend to migrate libvirt's firewall to.")]
 RestartOpt = Annotated[Optional[str], typer.Option(
     "--restart-command", metavar="CMD",
     help="Command that restarts libvirt's network daemon (default: systemctl, where it runs under systemd).")]

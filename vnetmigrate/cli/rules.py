@@ -9,11 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from vnetmigrate.cli.common import OutputOpt, guarded, write_output
-
-
-class BackendName(str, Enum):
-    nftables = "nftables"
-    iptables = "iptables"
+from vnetmigrate.firewall import Backend, Family
 
 
 class RulesFormat(str, Enum):
@@ -22,17 +18,12 @@ class RulesFormat(str, Enum):
     iptables_restore = "iptables-restore"
 
 
-class Family(str, Enum):
-    ipv4 = "ipv4"
-    ipv6 = "ipv6"
-
-
 @guarded("rules")
 def rules(
     files: Annotated[list[Path], typer.Argument(
         metavar="NETWORK.xml...", help="Network definitions or status files, in the order the networks start.")],
-    backend: Annotated[BackendName, typer.Option("--backend", "-b", help="libvirt's firewall backend.")]
-    = BackendName.nftables,
+    backend: Annotated[Backend, typer.Option("--backend", "-b", help="libvirt's firewall backend.")]
+    = Backend.NFTABLES,
     libvirt_version: Annotated[Optional[str], typer.Option(
         "--libvirt-version", metavar="V", help="The libvirt release to model (default: the newest known).")] = None,
     format: Annotated[Optional[RulesFormat], typer.Option(
@@ -47,10 +38,10 @@ def rules(
     from vnetmigrate.libvirt import DEFAULT_VERSION, get_version, parse_network
 
     version = get_version(libvirt_version or DEFAULT_VERSION, backend.value)
-    fmt = format or (RulesFormat.nft if backend is BackendName.nftables else RulesFormat.iptables_restore)
-    if fmt is RulesFormat.nft and backend is not BackendName.nftables:
+    fmt = format or (RulesFormat.nft if backend is Backend.NFTABLES else RulesFormat.iptables_restore)
+    if fmt is RulesFormat.nft and backend is not Backend.NFTABLES:
         raise InputError("--format nft needs --backend nftables")
-    if fmt is RulesFormat.iptables_restore and backend is not BackendName.iptables:
+    if fmt is RulesFormat.iptables_restore and backend is not Backend.IPTABLES:
         raise InputError("--format iptables-restore needs --backend iptables")
     if family is not None and fmt is not RulesFormat.iptables_restore:
         raise InputError("--family goes with --format iptables-restore")
