@@ -25,7 +25,7 @@ from vnetmigrate.txn.fsutil import atomic_write
 from vnetmigrate.txn.journal import Journal
 from vnetmigrate.txn.snapshot import Touched
 from vnetmigrate.txn.statedir import StateDir, StateDirError
-from vnetmigrate.txn.steps import Plan
+from vnetmigrate.txn.steps import Plan, Step
 
 SNAPSHOT = "snapshot.json"
 
@@ -109,10 +109,10 @@ def run(plan: Plan, state: StateDir, root: Path, *, netns: str | None = None, co
                     if now != baseline:
                         raise Conflict(f"the firewall changed since the plan was made: step {i + 1} "
                                        f"({step.title}) was not run")
-                intents.append(jr.append("intent", step=i, do=step.to_dict(), undo=step.undo))
+                intents.append(jr.append("intent", step=i, do=step.to_dict(), undo=step.undo_record()))
                 crash.point("before", i)
                 started = time.monotonic()
-                result = execute.run_step(step, root)
+                result = step.apply(root)
                 result["seconds"] = round(time.monotonic() - started, 4)
                 crash.point("after", i)
                 if step.changes_kernel:
@@ -152,7 +152,7 @@ def rollback(jr: Journal, snap: dict[str, Any], intents: list[dict[str, Any]], r
     for intent in reversed(intents):
         crash.point("undo", intent["step"])
         try:
-            execute.undo_step(intent, snap, root)
+            Step.from_dict(intent["do"]).undo(snap, root)
         except Exception as exc:
             errors.append(f"step {intent['step'] + 1}: {_message(exc)}")
             _note(jr, errors, "undo-failed", step=intent["step"], error=_message(exc))
