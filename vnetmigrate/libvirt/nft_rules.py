@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vnetmigrate.firewall import Family
 from vnetmigrate.libvirt.model import Network
 from vnetmigrate.libvirt.nft_expr import Counter, Ct, Expr, Masquerade, Match, Meta, Payload, Snat, Verdict
 from vnetmigrate.libvirt.rules_common import (LOCAL_BROADCAST, LOCAL_MULTICAST, bridge_of, forward_dev_of,
@@ -67,7 +68,7 @@ class NftRule:
 
 
 def _fam(version: int) -> str:
-    return "ip" if version == 4 else "ip6"
+    return Family.of_version(version).nft
 
 
 def _rule(fam: str, chain: str, *exprs: Expr) -> NftRule:

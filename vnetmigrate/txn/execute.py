@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from vnetmigrate.firewall import Backend, Family
 from vnetmigrate.txn import kernel, restore, snapshot
 from vnetmigrate.txn.fsutil import atomic_write, remove_durably
 from vnetmigrate.txn.kernel import KernelError
@@ -19,10 +20,10 @@ def local(root: Path, path: str) -> Path:
     return root / path.lstrip("/")
 
 
-def dedupe(backend: str, root: Path, status_dir: str) -> dict[str, Any]:
+def dedupe(backend: Backend | str, root: Path, status_dir: str) -> dict[str, Any]:
     from vnetmigrate.txn import livecheck
 
-    if backend == "nftables":
+    if Backend(backend) is Backend.NFTABLES:
         directory = local(root, status_dir)
         texts = [p.read_text() for p in sorted(directory.glob("*.xml"))] if directory.is_dir() else []
         cmds = livecheck.nft_dedupe(texts)
@@ -110,7 +111,7 @@ def restore_to(snap: dict[str, Any], touched: Touched, root: Path) -> None:
 
 def _drop_empty_table(family: str, table: str) -> None:
     """An iptables-nft table the transaction created goes again if nothing else is in it."""
-    fam = snapshot.FAMILY_NFT[family]
+    fam = Family(family).nft
     chains = [c for c in kernel.chains() if c["family"] == fam and c["table"] == table]
     if not chains or any(c.get("hook") is None for c in chains):
         return

@@ -14,6 +14,7 @@ from typing import Any
 
 from vnetmigrate.facts.iptables import IptablesSave, assemble, parse_listing
 from vnetmigrate.facts.nft import NftRuleset, parse_documents
+from vnetmigrate.firewall import Family
 from vnetmigrate.libvirt import get_version, parse_status
 from vnetmigrate.libvirt.iptables_rules import PRIVATE_CHAINS as IPT_CHAINS
 from vnetmigrate.libvirt.nft_rules import FAMILIES, TABLE
@@ -22,14 +23,13 @@ from vnetmigrate.libvirt.versions import Backend
 from vnetmigrate.txn import kernel
 from vnetmigrate.txn.libvirt_steps import GUARD, IPT_GUARD
 
-FAMILY_NFT = {"ipv4": "ip", "ipv6": "ip6"}
 IPT_TABLES = {t for t, _p, _c in IPT_CHAINS}
 
 
 def live_iptables(chains: list[dict]) -> list[IptablesSave]:
     wanted = {(t, p) for t, p, _c in IPT_CHAINS} | {(t, c) for t, _p, c in IPT_CHAINS}
     saves = []
-    for family, fam in FAMILY_NFT.items():
+    for family, fam in ((f.value, f.nft) for f in Family):
         present = {(c["table"], c["name"]) for c in chains if c["family"] == fam and c["table"] in IPT_TABLES}
         listed = [parse_listing(family, t, c, _show(family, fam, t, c), f"{family} {t} {c}")
                   for t, c in sorted(present & wanted)]
@@ -127,7 +127,7 @@ def ipt_dedupe() -> dict[str, str]:
     chains = kernel.chains()
     for save in live_iptables(chains):
         blocks = []
-        if any(c["family"] == FAMILY_NFT[save.family] and c["table"] == "filter" and c["name"] == IPT_GUARD
+        if any(c["family"] == Family(save.family).nft and c["table"] == "filter" and c["name"] == IPT_GUARD
                for c in chains):
             blocks.append(f"*filter\n-D FORWARD -j {IPT_GUARD}\n-F {IPT_GUARD}\n-X {IPT_GUARD}\nCOMMIT\n")
         for table in save.tables:

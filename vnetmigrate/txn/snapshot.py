@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from vnetmigrate.errors import VnmError
+from vnetmigrate.firewall import Family
 from vnetmigrate.txn import kernel
 
 BUILTINS = {"filter": ("INPUT", "FORWARD", "OUTPUT"),
             "nat": ("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"),
             "mangle": ("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"),
             "raw": ("PREROUTING", "OUTPUT"), "security": ("INPUT", "FORWARD", "OUTPUT")}
-FAMILY_NFT = {"ipv4": "ip", "ipv6": "ip6"}
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def ipt_table(family: str, table: str, user_chains: list[str], live_chains: list
     """
     if family.endswith("-legacy"):
         return _legacy_table(family, table, user_chains)
-    nft_family = FAMILY_NFT[family]
+    nft_family = Family(family).nft
     present = {c["name"] for c in live_chains if c["family"] == nft_family and c["table"] == table}
     chains = {c: (kernel.ipt_list(family, table, c) if c in present else None) for c in user_chains}
     builtins = {}
@@ -248,7 +248,7 @@ def probe(touched: Touched) -> str:
                 part = _legacy_table(family, table, user_chains)
                 h.update(json.dumps([key, view({"nft": {}, "files": {}, "ipt": {key: part}})]).encode())
                 continue
-            fam = FAMILY_NFT[family]
+            fam = Family(family).nft
             for chain in [*user_chains, *BUILTINS.get(table, ())]:
                 text = None
                 if (fam, table, chain) in live:
