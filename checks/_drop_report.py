@@ -8,6 +8,7 @@ from collections import defaultdict
 from vnetmigrate.checks._accept_rules import commands, split_base
 from vnetmigrate.checks._commands import pin_backend, restart_libvirt_network
 from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+from vnetmigrate.firewall import Backend
 
 MAX_UNKNOWN = 12  # evidence lines about undecided probes; the rest are counted
 
@@ -99,10 +100,10 @@ def _blocker(own, by_base, ev, facts) -> Finding:
         "Accept libvirt's traffic at the head of each base chain that drops it (an accept ends only its own "
         "base chain, so every dropping chain needs one); then make the rules persistent where each chain "
         "comes from: " + _persist_hint(passes, facts), tuple(dict.fromkeys(cmds)), id="accept-guest-traffic")]
-    now_iptables = facts.libvirt.effective.backend == "iptables"
+    now_iptables = facts.libvirt.effective.backend == Backend.IPTABLES
     if whens == ["after the switch"] and now_iptables:
         workarounds.append(Workaround("Keep libvirt on its iptables backend, where these drops do not hit guests "
-                                      "today", (pin_backend("iptables"), restart_libvirt_network())))
+                                      "today", (pin_backend(Backend.IPTABLES), restart_libvirt_network())))
     kinds = sorted({d.probe.kind for d in own})
     verb = "drops" if len(bases) == 1 else "drop"
     return Finding(

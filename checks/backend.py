@@ -6,6 +6,7 @@ from vnetmigrate.checks._commands import pin_backend
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
 from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+from vnetmigrate.firewall import Backend
 from vnetmigrate.libvirt import netconf
 
 
@@ -56,7 +57,7 @@ def backend_effective(facts: HostFacts):
 def backend_switch_on_upgrade(facts: HostFacts):
     lv = facts.libvirt
     now, after = lv.effective.backend, lv.after_upgrade.backend
-    if not lv.installed or now != "iptables" or after != "nftables":
+    if not lv.installed or now != Backend.IPTABLES or after != Backend.NFTABLES:
         return
     yield Finding(
         "backend-switch-on-upgrade", Severity.WARNING,
@@ -66,4 +67,4 @@ def backend_switch_on_upgrade(facts: HostFacts):
         "`libvirt_network` tables at its next restart. Check the findings below for what breaks then, "
         "or pin the current backend before upgrading.",
         evidence=(_conf_evidence(facts),),
-        workarounds=(Workaround("Keep the iptables backend across the upgrade", (pin_backend("iptables"),)),))
+        workarounds=(Workaround("Keep the iptables backend across the upgrade", (pin_backend(Backend.IPTABLES),)),))

@@ -13,6 +13,7 @@ from vnetmigrate.checks._context import nftables_when
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
 from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+from vnetmigrate.firewall import Backend, Family
 
 LINKS = ("https://github.com/moby/moby/issues/52612", "https://github.com/docker/for-linux/issues/949",
          "https://fedoraproject.org/wiki/Changes/LibvirtVirtualNetworkNFTables")
@@ -62,7 +63,7 @@ def docker_forward_drop(facts: HostFacts):
         return
     forwarding = [n for n in lv.networks if n.creates_rules and n.forward_mode in ("nat", "route")]
     bridges = sorted({n.bridge for n in forwarding if n.bridge}) or ["virbr0"]
-    ev = [Evidence("chain", f"{'ip' if f == 'ipv4' else 'ip6'} filter FORWARD",
+    ev = [Evidence("chain", f"{Family(f).nft} filter FORWARD",
                    f"policy DROP ({'iptables-legacy' if s == 'legacy' else 'iptables-nft'})") for f, s in dropping]
     ev += [Evidence("chain", f"{f} filter {', '.join(ch)}", "Docker's chains") for f, ch in docker.chains.items() if ch]
     if docker.daemon_json is not None:
@@ -100,7 +101,7 @@ def docker_forward_drop(facts: HostFacts):
                    "until reset or reboot",
                    ("systemctl restart docker", "iptables -P FORWARD ACCEPT")),
         Workaround("Keep libvirt on its iptables backend, where its rules share Docker's FORWARD chain",
-                   (pin_backend("iptables"), restart_libvirt_network())),
+                   (pin_backend(Backend.IPTABLES), restart_libvirt_network())),
     ]
     workarounds.append(Workaround("Or run containers with Podman, whose netavark firewall does not set a DROP "
                                   "policy (the seed's suggestion)"))

@@ -24,6 +24,7 @@ from vnetmigrate.evaluate import Pass, Probe, Result, after_switch, evaluate, ho
 from vnetmigrate.evaluate.switch import libvirt_tables
 from vnetmigrate.facts import HostFacts
 from vnetmigrate.findings import Evidence, Finding, Severity
+from vnetmigrate.firewall import Backend
 
 AFTER = "after the switch"
 
@@ -40,10 +41,10 @@ class Drop:
 def _runs(facts: HostFacts, probes: list[Probe], notes: list[Evidence]):
     rs = of_facts(facts)
     lv = facts.libvirt
-    switching = lv.effective.backend != "nftables" and lv.after_upgrade.backend == "nftables"
+    switching = lv.effective.backend != Backend.NFTABLES and lv.after_upgrade.backend == Backend.NFTABLES
     # `migrate --to nftables` is judged by the state it leaves: the simulated one (every other
     # table stays as it is, so a drop there shows in it too). Scan judges now and after.
-    if not (switching and facts.migration_target == "nftables"):
+    if not (switching and facts.migration_target == Backend.NFTABLES):
         yield "now", rs, probes
     if switching:
         after = after_switch(rs, libvirt_tables(facts))

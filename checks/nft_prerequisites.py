@@ -13,6 +13,7 @@ from vnetmigrate.checks._context import nftables_when
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
 from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+from vnetmigrate.firewall import Backend
 
 TC_NEEDS = {"CONFIG_NET_ACT_CSUM": "the csum action (act_csum)", "CONFIG_NET_CLS_U32": "the u32 classifier",
             "CONFIG_NET_SCH_HTB": "the htb qdisc"}
@@ -56,7 +57,7 @@ def nftables_prerequisites(facts: HostFacts):
             "daemon restart stay 'active' without their rules (guests lose NAT).",
             evidence=tuple(ev),
             workarounds=(Workaround("Keep libvirt on its iptables backend on this kernel",
-                                    (pin_backend("iptables"), restart_libvirt_network())),
+                                    (pin_backend(Backend.IPTABLES), restart_libvirt_network())),
                          Workaround("Or boot a kernel built with CONFIG_NET_ACT_CSUM, CONFIG_NET_CLS_U32 and "
                                     "CONFIG_NET_SCH_HTB, and install iproute2")))
     elif unknown:

@@ -7,6 +7,7 @@ from vnetmigrate.checks._context import nftables_when
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
 from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+from vnetmigrate.firewall import Backend
 
 
 @check("port-forward-nat-guest", "Port forwards into NAT guests break under the nftables backend",
@@ -37,7 +38,7 @@ def port_forward_nat_guest(facts: HostFacts):
             "'started')", tuple(dict.fromkeys(cmds)), repairable=True, id="accept-dnat-to-guests"))
     workarounds.append(Workaround("Keep libvirt on its iptables backend, where an ACCEPT before the "
                                   "LIBVIRT_FWI jump lets forwarded connections in",
-                                  (pin_backend("iptables"), restart_libvirt_network())))
+                                  (pin_backend(Backend.IPTABLES), restart_libvirt_network())))
     what = f"{len(dnat)} DNAT rule(s) into NAT guests" if dnat else ""
     what += (" and " if dnat and hooks else "") + (f"{len(hooks)} hook script line(s) using iptables" if hooks else "")
     severity = Severity.BLOCKER if dnat else Severity.WARNING

@@ -9,6 +9,7 @@ from vnetmigrate.checks._commands import quote_args, restart_libvirt_network
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
 from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+from vnetmigrate.firewall import Backend
 from vnetmigrate.libvirt import netconf
 
 
@@ -35,7 +36,7 @@ def both_backends(facts: HostFacts):
 
 def _likely_cause(facts: HostFacts, backend: str) -> str:
     k = facts.kernel
-    if backend == "nftables" and k is not None and k.state("CONFIG_NET_ACT_CSUM") == "n":
+    if backend == Backend.NFTABLES and k is not None and k.state("CONFIG_NET_ACT_CSUM") == "n":
         return (" This kernel has no act_csum (CONFIG_NET_ACT_CSUM): libvirt 11's nftables backend then "
                 "fails to add the rules of networks it restarts, and keeps them 'active' anyway.")
     return ""

@@ -12,6 +12,7 @@ from vnetmigrate.checks._context import bridges, nftables_when
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
 from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+from vnetmigrate.firewall import Backend
 
 DROPS = ("DROP", "REJECT")
 
@@ -54,6 +55,6 @@ def ufw_blocks_guests(facts: HostFacts):
         evidence=tuple(ev),
         workarounds=(Workaround("Allow libvirt's bridges in ufw (persistent: ufw saves its rules)", tuple(cmds),
                                 repairable=True, id="ufw-allow-bridges"),
-                     Workaround("Keep libvirt on its iptables backend", (pin_backend("iptables"),
+                     Workaround("Keep libvirt on its iptables backend", (pin_backend(Backend.IPTABLES),
                                                                         restart_libvirt_network()))),
         links=("https://gitlab.com/libvirt/libvirt/-/issues/644",))

@@ -95,7 +95,7 @@ def blockers(mplan, result, force: list[str] | None = None) -> list[dict[str, An
     """
     out = [{"id": f.id, "title": f.title, "detail": f.summary, "forcible": True, "source": "scan"}
            for f in result.findings if f.severity.value == "blocker" and f.id not in MIGRATION_FIXES
-           and not (mplan.target == "iptables" and f.id in NFTABLES_ONLY)]
+           and not (mplan.target is Backend.IPTABLES and f.id in NFTABLES_ONLY)]
     out += transaction_blockers(result) + [{**b.to_dict(), "source": "plan"} for b in mplan.blockers]
     if force is not None:
         for b in out:

@@ -48,7 +48,7 @@ def rules(
     networks = [parse_network(_read(path), str(path)) for path in files]
     _distinct(networks)
     if fmt is RulesFormat.json:
-        text = _json(networks, version, backend.value)
+        text = _json(networks, version, backend)
     elif fmt is RulesFormat.nft:
         text = _nft(networks, version)
     else:
@@ -84,7 +84,7 @@ def _distinct(networks) -> None:
             seen[value] = n.source
 
 
-def _header(networks, version, backend: str) -> list[str]:
+def _header(networks, version, backend: Backend) -> list[str]:
     with_rules = [n.name for n in networks if n.has_firewall]
     without = [f"{n.name} ({n.forward_mode.value})" for n in networks if not n.has_firewall]
     lines = [f"# libvirt {version.version}, {backend} backend, on a fresh host; networks in start order: "
@@ -97,7 +97,7 @@ def _header(networks, version, backend: str) -> list[str]:
 def _nft(networks, version) -> str:
     from vnetmigrate.libvirt import nft_text, tc_commands
 
-    lines = _header(networks, version, "nftables")
+    lines = _header(networks, version, Backend.NFTABLES)
     lines.append("# load with `nft -f FILE` once the bridges exist (rules match them by interface index)")
     tc = tc_commands(networks, version)
     if tc:
@@ -109,25 +109,25 @@ def _nft(networks, version) -> str:
 def _restore(networks, version, family: str | None) -> str:
     from vnetmigrate.libvirt import iptables_restore
 
-    out = _header(networks, version, "iptables")
-    for fam, tool in (("ipv4", "iptables-restore"), ("ipv6", "ip6tables-restore")):
+    out = _header(networks, version, Backend.IPTABLES)
+    for fam in Family:
         if family not in (None, fam):
             continue
-        out.append(f"# {fam}: load with `{tool} --noflush FILE`")
+        out.append(f"# {fam}: load with `{fam.iptables}-restore --noflush FILE`")
         out.append(iptables_restore(networks, version, fam).rstrip("\n"))
     return "\n".join(line for line in out if line) + "\n"
 
 
-def _json(networks, version, backend: str) -> str:
+def _json(networks, version, backend: Backend) -> str:
     from vnetmigrate.libvirt import iptables_restore, nft_commands, tc_commands
     from vnetmigrate.reports.envelope import dumps, envelope
 
     data: dict = {"libvirt_version": version.version, "backend": backend,
                   "networks": [{"name": n.name, "bridge": n.bridge, "forward_mode": n.forward_mode.value,
                                 "rules": n.has_firewall} for n in networks]}
-    if backend == "nftables":
+    if backend is Backend.NFTABLES:
         data["nftables"] = {"nftables": nft_commands(networks, version)}
         data["tc"] = [list(argv) for argv in tc_commands(networks, version)]
     else:
-        data["iptables_restore"] = {fam: iptables_restore(networks, version, fam) for fam in ("ipv4", "ipv6")}
+        data["iptables_restore"] = {fam.value: iptables_restore(networks, version, fam) for fam in Family}
     return dumps(envelope("rules", "ok", 0, data))

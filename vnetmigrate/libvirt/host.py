@@ -40,7 +40,7 @@ def host_networks(ev: Evidence, libvirt_version: tuple[int, ...] | None, current
         elif libvirt_version is not None and tuple(libvirt_version[:2]) < RECIPES_SINCE:
             backend = Backend.IPTABLES
         else:
-            backend = Backend(current or "iptables")
+            backend = Backend(current or Backend.IPTABLES)
         active.append((status.network, backend))
     names = {n.name for n, _b in active}
     known = [n for n in _parsed(ev, DEFINITIONS_DIR, parse_network, problems) if n.name not in names]
@@ -80,7 +80,7 @@ def host_ownership(ev: Evidence, facts, networks=None) -> tuple[Ownership, list[
     return _pending(own, pending, configured), problems
 
 
-def restart_pending(lv) -> dict[str, str]:
+def restart_pending(lv) -> dict[str, Backend]:
     """Active networks whose status file names another backend than network.conf sets:
     {network: the status file's backend} (`lv`: vnetmigrate.facts.libvirt.LibvirtFacts)."""
     if lv is None or lv.configured_backend is None or lv.effective.backend != lv.configured_backend:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from vnetmigrate.firewall import Backend
 from vnetmigrate.libvirt.model import ForwardMode, Network
 from vnetmigrate.libvirt.xml import parse_network, parse_status
 
@@ -24,7 +25,7 @@ class NetworkSummary:
     forward_dev: str | None
     subnets: tuple[str, ...]  # "192.168.122.0/24", "2001:db8::/64"
     bridge_addresses: tuple[str, ...]  # "192.168.122.1/24"
-    status_backend: str | None = None  # backend of the saved fwRemoval recipe (status files)
+    status_backend: Backend | None = None  # backend of the saved fwRemoval recipe (status files)
     autostart: bool = False
     definition_path: str | None = None
     status_path: str | None = None
@@ -52,7 +53,7 @@ def summarize(text: str, origin: str, status: bool) -> NetworkSummary:
     if status:
         parsed = parse_status(text, origin)
         net = parsed.network
-        backend = parsed.removal.backend.value if parsed.removal is not None else None
+        backend = parsed.removal.backend if parsed.removal is not None else None
     else:
         net = parse_network(text, origin)
     subnets, addrs = [], []
