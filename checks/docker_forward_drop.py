@@ -12,7 +12,7 @@ from vnetmigrate.checks._commands import pin_backend, restart_libvirt_network
 from vnetmigrate.checks._context import nftables_when
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
-from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+from vnetmigrate.findings import Citation, Finding, Severity, Workaround
 from vnetmigrate.firewall import Backend, Family
 
 LINKS = ("https://github.com/moby/moby/issues/52612", "https://github.com/docker/for-linux/issues/949",
@@ -63,11 +63,11 @@ def docker_forward_drop(facts: HostFacts):
         return
     forwarding = [n for n in lv.networks if n.creates_rules and n.forward_mode in ("nat", "route")]
     bridges = sorted({n.bridge for n in forwarding if n.bridge}) or ["virbr0"]
-    ev = [Evidence("chain", f"{Family(f).nft} filter FORWARD",
+    ev = [Citation("chain", f"{Family(f).nft} filter FORWARD",
                    f"policy DROP ({'iptables-legacy' if s == 'legacy' else 'iptables-nft'})") for f, s in dropping]
-    ev += [Evidence("chain", f"{f} filter {', '.join(ch)}", "Docker's chains") for f, ch in docker.chains.items() if ch]
+    ev += [Citation("chain", f"{f} filter {', '.join(ch)}", "Docker's chains") for f, ch in docker.chains.items() if ch]
     if docker.daemon_json is not None:
-        ev.append(Evidence("file", "/etc/docker/daemon.json",
+        ev.append(Citation("file", "/etc/docker/daemon.json",
                            ", ".join(f"{k}={docker.daemon_json[k]!r}" for k in
                                      ("iptables", "ip-forward", "ip-forward-no-drop", "firewall-backend")
                                      if k in docker.daemon_json) or "no firewall-related keys"))

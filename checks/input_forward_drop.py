@@ -23,7 +23,7 @@ from vnetmigrate.checks.registry import check
 from vnetmigrate.evaluate import Pass, Probe, Result, after_switch, evaluate, host_probes, of_facts
 from vnetmigrate.evaluate.switch import libvirt_tables
 from vnetmigrate.facts import HostFacts
-from vnetmigrate.findings import Evidence, Finding, Severity
+from vnetmigrate.findings import Citation, Finding, Severity
 from vnetmigrate.firewall import Backend
 
 AFTER = "after the switch"
@@ -38,7 +38,7 @@ class Drop:
     explained: str | None  # id of the specific finding that reports it
 
 
-def _runs(facts: HostFacts, probes: list[Probe], notes: list[Evidence]):
+def _runs(facts: HostFacts, probes: list[Probe], notes: list[Citation]):
     rs = of_facts(facts)
     lv = facts.libvirt
     switching = lv.effective.backend != Backend.NFTABLES and lv.after_upgrade.backend == Backend.NFTABLES
@@ -50,11 +50,11 @@ def _runs(facts: HostFacts, probes: list[Probe], notes: list[Evidence]):
         after = after_switch(rs, libvirt_tables(facts))
         how = "libvirt's iptables rules removed (" + (", ".join(after.removed) or "none found") + "), "
         if after.libvirt_modelled:
-            notes.append(Evidence("fact", AFTER, how + "its nftables tables added as the libvirt model builds "
+            notes.append(Citation("fact", AFTER, how + "its nftables tables added as the libvirt model builds "
                                                        "them for the active networks"))
             yield AFTER, after.ruleset, probes
         else:  # without libvirt's own table, connections into guests are not decided (switch.py)
-            notes.append(Evidence("fact", AFTER, how + "its nftables tables not simulated (no model facts): "
+            notes.append(Citation("fact", AFTER, how + "its nftables tables not simulated (no model facts): "
                                                        "connections into guests not evaluated"))
             yield AFTER, after.ruleset, [p for p in probes if p.direction != "dnat"]
 
@@ -110,7 +110,7 @@ def input_forward_drop(facts: HostFacts):
     specific = _specific(facts)
     drops: list[Drop] = []
     unknown: list[tuple[str, Probe, Result]] = []
-    notes: list[Evidence] = []
+    notes: list[Citation] = []
     for when, rs, ps in _runs(facts, probes, notes):
         for probe in ps:
             r = evaluate(rs, probe.packet)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
-from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+from vnetmigrate.findings import Citation, Finding, Severity, Workaround
 from vnetmigrate.firewall import Family
 
 
@@ -16,9 +16,9 @@ def legacy_xtables(facts: HostFacts):
     legacy = [s for s in facts.iptables.saves if s.source == "legacy"]
     rules = sum(len(c.rules) for s in legacy for c in s.chains())
     drops = [c for s in legacy for c in s.chains() if c.policy in ("DROP", "REJECT")]
-    ev = [Evidence("file", f"/proc/net/{Family(f).nft}_tables_names", " ".join(t))
+    ev = [Citation("file", f"/proc/net/{Family(f).nft}_tables_names", " ".join(t))
           for f, t in facts.system.legacy_tables.items() if t]
-    ev += [Evidence("chain", f"iptables-legacy {c.where}", f"policy {c.policy}") for c in drops]
+    ev += [Citation("chain", f"iptables-legacy {c.where}", f"policy {c.policy}") for c in drops]
     yield Finding(
         "legacy-xtables-in-use", Severity.WARNING,
         f"Legacy x_tables are in use beside nftables ({rules} rules)",

@@ -12,7 +12,7 @@ from vnetmigrate.checks._commands import pin_backend, restart_libvirt_network
 from vnetmigrate.checks._context import nftables_when
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
-from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+from vnetmigrate.findings import Citation, Finding, Severity, Workaround
 from vnetmigrate.firewall import Backend
 
 TC_NEEDS = {"CONFIG_NET_ACT_CSUM": "the csum action (act_csum)", "CONFIG_NET_CLS_U32": "the u32 classifier",
@@ -40,14 +40,14 @@ def nftables_prerequisites(facts: HostFacts):
             continue
         if state == "n":
             missing.append(what)
-            ev.append(Evidence("file", feature.where if feature and feature.where else config, "not available"))
+            ev.append(Citation("file", feature.where if feature and feature.where else config, "not available"))
         else:
             unknown.append(what)
     if version_11 and not facts.system.has("tc"):
         missing.append("the tc binary (iproute2)")
-        ev.append(Evidence("command", "tc", "not installed"))
+        ev.append(Citation("command", "tc", "not installed"))
     if k.config_source is None:
-        ev.append(Evidence("file", "/proc/config.gz, /boot/config-" + (k.release or "RELEASE"), "unreadable"))
+        ev.append(Citation("file", "/proc/config.gz, /boot/config-" + (k.release or "RELEASE"), "unreadable"))
     which = f"libvirt {lv.version_text}" if lv.version and lv.version >= (10, 4, 0) else "libvirt 11 and later"
     if missing:
         yield Finding(

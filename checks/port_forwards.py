@@ -6,7 +6,7 @@ from vnetmigrate.checks._commands import pin_backend, restart_libvirt_network
 from vnetmigrate.checks._context import nftables_when
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
-from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+from vnetmigrate.findings import Citation, Finding, Severity, Workaround
 from vnetmigrate.firewall import Backend
 
 
@@ -22,7 +22,7 @@ def port_forward_nat_guest(facts: HostFacts):
         return
     if when is None:
         return  # the iptables backend lets an ACCEPT before LIBVIRT_FWI through: nothing breaks
-    ev = tuple(Evidence("rule" if p.source != "hook" else "file", p.where,
+    ev = tuple(Citation("rule" if p.source != "hook" else "file", p.where,
                         p.text + (f"  -> network {p.network}" if p.network else "")) for p in dnat + hooks)
     cmds = []
     for p in dnat:

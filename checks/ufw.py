@@ -11,7 +11,7 @@ from vnetmigrate.checks._commands import pin_backend, restart_libvirt_network
 from vnetmigrate.checks._context import bridges, nftables_when
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
-from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+from vnetmigrate.findings import Citation, Finding, Severity, Workaround
 from vnetmigrate.firewall import Backend
 
 DROPS = ("DROP", "REJECT")
@@ -33,11 +33,11 @@ def ufw_blocks_guests(facts: HostFacts):
         if (ufw.default_forward or "DROP").upper() in DROPS else []
     if not (need_in or need_route_in or need_route_out):
         return
-    ev = [Evidence("file", f"/etc/ufw/ufw.conf:{ufw.conf_line}" if ufw.conf_line else "/etc/ufw/ufw.conf",
+    ev = [Citation("file", f"/etc/ufw/ufw.conf:{ufw.conf_line}" if ufw.conf_line else "/etc/ufw/ufw.conf",
                    "ENABLED=yes" if ufw.enabled else "ufw's chains are loaded")]
     for key, value in (("DEFAULT_INPUT_POLICY", ufw.default_input), ("DEFAULT_FORWARD_POLICY", ufw.default_forward)):
         line = ufw.policy_lines.get(key)
-        ev.append(Evidence("file", f"/etc/default/ufw:{line}" if line else "/etc/default/ufw",
+        ev.append(Citation("file", f"/etc/default/ufw:{line}" if line else "/etc/default/ufw",
                            f"{key}={value or 'DROP (default)'}"))
     broken = []
     if need_in:
