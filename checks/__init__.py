@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-from vnetmigrate.checks.registry import REGISTRY, Check, Outcome, run
+from vnetmigrate.checks.registry import REGISTRY, Check, CheckResults, run
 
 MODULES = (
     "backend",
@@ -38,5 +38,5 @@ def all_checks() -> list[Check]:
     return list(REGISTRY.values())
 
 
-def run_all(facts) -> Outcome:
+def run_all(facts) -> CheckResults:
     return run(facts, all_checks())

@@ -27,7 +27,9 @@ class Check:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class CheckResults:
+    """What running a set of checks gave: their findings, the checks skipped and those that failed."""
+
     findings: tuple[Finding, ...]
     skipped: tuple[dict[str, str], ...]
     errors: tuple[dict[str, str], ...]
@@ -45,7 +47,7 @@ def check(id: str, title: str, severity: Severity, needs: tuple[str, ...]) -> Ca
     return register
 
 
-def run(facts: HostFacts, checks: Iterable[Check]) -> Outcome:
+def run(facts: HostFacts, checks: Iterable[Check]) -> CheckResults:
     findings: list[Finding] = []
     skipped, errors = [], []
     for c in checks:
@@ -64,4 +66,4 @@ def run(facts: HostFacts, checks: Iterable[Check]) -> Outcome:
                                "message": f"reported {f.severity.value} above its declared {c.severity.value}"})
             findings.append(f)
     findings.sort(key=lambda f: (-f.severity.rank, f.id))
-    return Outcome(tuple(findings), tuple(skipped), tuple(errors))
+    return CheckResults(tuple(findings), tuple(skipped), tuple(errors))
