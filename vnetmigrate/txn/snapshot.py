@@ -22,10 +22,11 @@ from vnetmigrate.errors import VnmError
 from vnetmigrate.firewall import Family
 from vnetmigrate.txn import kernel
 
-BUILTINS = {"filter": ("INPUT", "FORWARD", "OUTPUT"),
-            "nat": ("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"),
-            "mangle": ("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"),
-            "raw": ("PREROUTING", "OUTPUT"), "security": ("INPUT", "FORWARD", "OUTPUT")}
+# Every built-in chain of each iptables table (the jumps to libvirt's chains can be in any).
+BUILTIN_CHAINS = {"filter": ("INPUT", "FORWARD", "OUTPUT"),
+                  "nat": ("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"),
+                  "mangle": ("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"),
+                  "raw": ("PREROUTING", "OUTPUT"), "security": ("INPUT", "FORWARD", "OUTPUT")}
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def ipt_table(family: str, table: str, user_chains: list[str], live_chains: list
     present = {c["name"] for c in live_chains if c["family"] == nft_family and c["table"] == table}
     chains = {c: (kernel.ipt_list(family, table, c) if c in present else None) for c in user_chains}
     builtins = {}
-    for b in BUILTINS.get(table, ()):
+    for b in BUILTIN_CHAINS.get(table, ()):
         if b not in present:
             continue
         text = "" if full else kernel.nft_list_text(f"chain {nft_family} {table} {b}", json_output=False) or ""
@@ -249,7 +250,7 @@ def probe(touched: Touched) -> str:
                 h.update(json.dumps([key, view({"nft": {}, "files": {}, "ipt": {key: part}})]).encode())
                 continue
             fam = Family(family).nft
-            for chain in [*user_chains, *BUILTINS.get(table, ())]:
+            for chain in [*user_chains, *BUILTIN_CHAINS.get(table, ())]:
                 text = None
                 if (fam, table, chain) in live:
                     text = kernel.nft_list_text(f"chain {fam} {table} {chain}", json_output=False)
