@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from vnetmigrate.facts.iptables import IptablesSave, IptRule
 from vnetmigrate.facts.nft import NftRule, NftRuleset
+from vnetmigrate.firewall import NFT_FAMILIES
 
 LIBVIRT_CHAINS = {
     "filter": ("LIBVIRT_INP", "LIBVIRT_OUT", "LIBVIRT_FWX", "LIBVIRT_FWI", "LIBVIRT_FWO"),
@@ -19,7 +20,6 @@ LIBVIRT_CHAINS = {
     "mangle": ("LIBVIRT_PRT",),
 }
 NFT_TABLE = "libvirt_network"
-NFT_FAMILIES = ("ip", "ip6")
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vnetmigrate.firewall import Family
+from vnetmigrate.firewall import NFT_FAMILIES, Family
 from vnetmigrate.libvirt.model import Network
 from vnetmigrate.libvirt.nft_expr import Counter, Ct, Expr, Masquerade, Match, Meta, Payload, Snat, Verdict
 from vnetmigrate.libvirt.rules_common import (LOCAL_BROADCAST, LOCAL_MULTICAST, bridge_of, forward_dev_of,
@@ -35,7 +35,7 @@ from vnetmigrate.libvirt.rules_common import (LOCAL_BROADCAST, LOCAL_MULTICAST, 
 from vnetmigrate.libvirt.versions import LibvirtVersion
 
 TABLE = "libvirt_network"
-FAMILIES = ("ip", "ip6")
+FAMILIES = NFT_FAMILIES  # libvirt's nftables backend makes its table in both IP families
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,8 @@ from vnetmigrate.txn.statedir import StateDirError, explain
 
 NAME = "journal.jsonl"
 RESERVE = 4 * 1024 * 1024
-KINDS = {"begin", "snapshot", "intent", "done", "failed", "rollback", "undone", "undo-failed",
-         "commit", "rolled-back", "rollback-failed"}
+RECORD_KINDS = {"begin", "snapshot", "intent", "done", "failed", "rollback", "undone", "undo-failed",
+                "commit", "rolled-back", "rollback-failed"}
 TERMINAL = {"commit": "committed", "rolled-back": "rolled-back", "rollback-failed": "needs-attention"}
 
 
@@ -163,7 +163,7 @@ def read(directory: Path) -> Summary:
             continue
         try:
             rec = json.loads(raw)
-            if not isinstance(rec, dict) or rec.get("rec") not in KINDS:
+            if not isinstance(rec, dict) or rec.get("rec") not in RECORD_KINDS:
                 raise ValueError("not a journal record")
             if rec["rec"] in ("intent", "done", "failed", "undone", "undo-failed") and not isinstance(rec.get("step"), int):
                 raise ValueError("record without a step number")
