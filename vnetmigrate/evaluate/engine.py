@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from vnetmigrate.evaluate.chainrun import ChainRunner, Leaf, TooComplex
-from vnetmigrate.evaluate.core import Effect, Match, State, Step, Verdict
+from vnetmigrate.evaluate.core import Effect, Hit, Match, State, Verdict
 from vnetmigrate.evaluate.packet import Packet
 from vnetmigrate.evaluate.result import Pass, Result, Walk, reduce
 from vnetmigrate.evaluate.ruleset import Chain, Ruleset
@@ -132,7 +132,7 @@ def _walk(runner: ChainRunner, chains: list[Chain], pkt: Packet) -> list[Walk]:
 
 
 def _pass(chain: Chain, leaf: Leaf) -> Pass:
-    end = leaf.step or Step(chain.name, "?", "", leaf.verdict)
+    end = leaf.step or Hit(chain.name, "?", "", leaf.verdict)
     return Pass(chain.name, chain.hook or "l2", chain.prio or 0, end, leaf.verdict, leaf.state.path, chain.kind)
 
 

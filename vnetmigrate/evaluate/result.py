@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vnetmigrate.evaluate.core import Step
+from vnetmigrate.evaluate.core import Hit
 from vnetmigrate.evaluate.packet import Packet
 
 
@@ -16,9 +16,9 @@ class Pass:
     base: str  # "ip filter FORWARD"
     hook: str
     prio: int
-    end: Step
+    end: Hit
     verdict: str
-    steps: tuple[Step, ...] = ()  # the rules that matched on the way (jumps included)
+    steps: tuple[Hit, ...] = ()  # the rules that matched on the way (jumps included)
     kind: str = "nft"  # the base chain's owner: nft, iptables-nft or iptables-legacy
 
     def __str__(self) -> str:
