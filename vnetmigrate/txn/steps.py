@@ -59,10 +59,12 @@ class Step:
         return {"restore": self.touches.to_dict()}
 
     def to_data(self) -> dict[str, Any]:
+        """The step's `data` in the journal: journals on disk hold this shape, keep it readable."""
         raise NotImplementedError
 
     @classmethod
     def from_data(cls, title: str, data: dict[str, Any], touches: Touched) -> "Step":
+        """The step back from its journal `data` (the inverse of `to_data`)."""
         raise NotImplementedError
 
     def to_dict(self) -> dict[str, Any]:
