@@ -9,7 +9,6 @@ lacks, duplicates and leftovers, and containers of the backend that was left.
 from __future__ import annotations
 
 import functools
-import re
 from typing import Any
 
 from vnetmigrate.facts.iptables import IptablesSave, assemble, parse_listing
@@ -22,6 +21,7 @@ from vnetmigrate.libvirt.ownership import Owner, Ownership, classify
 from vnetmigrate.libvirt.versions import Backend
 from vnetmigrate.txn import kernel
 from vnetmigrate.txn.libvirt_steps import GUARD, IPT_GUARD
+from vnetmigrate.txn.snapshot import without_counters
 
 IPT_TABLES = {t for t, _p, _c in IPT_CHAINS}
 
@@ -176,7 +176,7 @@ def live_nft_lines() -> list[str]:
             elif line == "}" or not line or line.startswith(("type ", "table ", "policy ")):
                 continue
             elif chain is not None:
-                out.append(f"{fam} {chain} {_COUNTER.sub('counter', line)}")
+                out.append(f"{fam} {chain} {without_counters(line)}")
     return sorted(out)
 
 
@@ -197,4 +197,3 @@ def nft_listing_problems(expected: list[str], final: bool) -> list[str]:
     return out[:20] + ([f"... and {len(out) - 20} more"] if len(out) > 20 else [])
 
 
-_COUNTER = re.compile(r"counter packets \d+ bytes \d+")

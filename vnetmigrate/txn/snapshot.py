@@ -240,7 +240,7 @@ def probe(touched: Touched) -> str:
     """
     h = hashlib.sha256()
     for family, name in touched.nft_tables:
-        h.update(_volatile(kernel.nft_list_text(f"table {family} {name}", json_output=False) or "absent").encode())
+        h.update(without_counters(kernel.nft_list_text(f"table {family} {name}", json_output=False) or "absent").encode())
     if touched.ipt_chains:
         live = {(c["family"], c["table"], c["name"]) for c in kernel.chains()}
         for key, user_chains in touched.ipt_tables().items():
@@ -256,14 +256,14 @@ def probe(touched: Touched) -> str:
                     text = kernel.nft_list_text(f"chain {fam} {table} {chain}", json_output=False)
                 if text is not None and chain not in user_chains:  # built-in: only the jumps to ours
                     text = "\n".join(ln for ln in text.splitlines() if _jumps_to(ln, user_chains))
-                h.update(f"{key} {chain} {_volatile(text or 'absent')}".encode())
+                h.update(f"{key} {chain} {without_counters(text or 'absent')}".encode())
     return h.hexdigest()[:16]
 
 
 _COUNTER = re.compile(r"counter packets \d+ bytes \d+")
 
 
-def _volatile(text: str) -> str:
+def without_counters(text: str) -> str:
     """nft text without what changes by itself: packet counters."""
     return _COUNTER.sub("counter", text)
 
