@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from vnetmigrate import specs
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
 from vnetmigrate.findings import Citation, Finding, Severity, Workaround
-from vnetmigrate.firewall import Family
 
 
 @check("legacy-xtables-in-use", "Legacy iptables (x_tables) rules beside nftables", Severity.WARNING,
@@ -16,7 +16,7 @@ def legacy_xtables(facts: HostFacts):
     legacy = [s for s in facts.iptables.saves if s.source == "legacy"]
     rules = sum(len(c.rules) for s in legacy for c in s.chains())
     drops = [c for s in legacy for c in s.chains() if c.policy in ("DROP", "REJECT")]
-    ev = [Citation("file", f"/proc/net/{Family(f).nft}_tables_names", " ".join(t))
+    ev = [Citation("file", specs.TABLES_NAMES[f], " ".join(t))
           for f, t in facts.system.legacy_tables.items() if t]
     ev += [Citation("chain", f"iptables-legacy {c.where}", f"policy {c.policy}") for c in drops]
     yield Finding(
