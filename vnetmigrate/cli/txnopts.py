@@ -8,6 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from vnetmigrate.firewall import Backend
+
 StateDirOpt = Annotated[Optional[Path], typer.Option(
     "--state-dir", metavar="DIR", help="Journals and the lock live here (default: /var/lib/vnetmigrate under --root).")]
 # rollback and history change no configuration: their --root only locates the default state dir.
@@ -25,6 +27,14 @@ def state_dir_for(state_dir: Path | None, root: Path) -> Path:
 class TxnFormat(str, Enum):
     text = "text"
     json = "json"
+    markdown = "markdown"
 
 
-TxnFormatOpt = Annotated[TxnFormat, typer.Option("--format", "-f", help="Output format: text or json.")]
+TxnFormatOpt = Annotated[TxnFormat, typer.Option("--format", "-f", help="Output format: text, json or markdown.")]
+
+
+ToOpt = Annotated[Backend, typer.Option("--to", help="The backend to migrate libvirt's firewall to.")]
+RestartOpt = Annotated[Optional[str], typer.Option(
+    "--restart-command", metavar="CMD",
+    help="Command that restarts libvirt's network daemon (default: systemctl, where it runs under systemd).")]
+NoRestartOpt = Annotated[bool, typer.Option("--no-restart", help="Do not restart libvirt's network daemon.")]
