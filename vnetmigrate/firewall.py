@@ -20,6 +20,8 @@ class Backend(str, enum.Enum):
     NFTABLES = "nftables"
     IPTABLES = "iptables"
 
+    # Python 3.11's str() of a (str, Enum) member is "Backend.NFTABLES": print the name instead,
+    # so f-strings and messages that received a plain string before read the same.
     def __str__(self) -> str:
         return self.value
 
