@@ -9,6 +9,7 @@ from vnetmigrate.checks._accept_rules import commands, split_base
 from vnetmigrate.checks._commands import pin_backend, restart_libvirt_network
 from vnetmigrate.findings import Citation, Finding, Severity, Workaround
 from vnetmigrate.firewall import Backend
+from vnetmigrate.words import plural
 
 MAX_UNKNOWN = 12  # evidence lines about undecided probes; the rest are counted
 
@@ -80,7 +81,7 @@ def finding(drops, unknown, facts, notes=()) -> Finding:
         return _blocker(own, by_base, ev, facts)
     if unknown:
         return Finding("input-forward-drop", Severity.WARNING,
-                       f"Whether guests' traffic passes could not be decided for {len(unknown)} probe(s)",
+                       f"Whether guests' traffic passes could not be decided for {plural(len(unknown), 'probe')}",
                        "Evaluating the guests' packets against the ruleset reached rules or chains the evaluator "
                        "cannot decide (listed). They may drop DHCP, DNS or forwarded traffic; check them by hand "
                        "or with `nft monitor trace`.", evidence=tuple(ev))

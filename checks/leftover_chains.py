@@ -11,6 +11,7 @@ from vnetmigrate.checks._commands import iptables_binary, quote_args
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
 from vnetmigrate.findings import Citation, Finding, Severity, Workaround
+from vnetmigrate.words import plural
 
 
 def removal_commands(chain) -> list[str]:
@@ -91,7 +92,8 @@ def leftover_rules(facts: HostFacts):
                  for t in tables]
     yield Finding(
         "libvirt-leftover-rules", Severity.WARNING,
-        f"{len(found)} libvirt rule(s) and {len(tables)} table(s) are not needed by any active network",
+        f"{plural(len(found), 'libvirt rule')} and {plural(len(tables), 'table')} are not needed by any "
+        "active network",
         "They were created by libvirt for networks that are no longer active, or in the backend libvirt "
         "no longer uses (a switch back to iptables leaves the libvirt_network tables behind, emptied). "
         "Stale accept rules may let through traffic libvirt no longer intends.",

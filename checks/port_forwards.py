@@ -8,6 +8,7 @@ from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
 from vnetmigrate.findings import Citation, Finding, Severity, Workaround
 from vnetmigrate.firewall import Backend
+from vnetmigrate.words import plural
 
 
 @check("port-forward-nat-guest", "Port forwards into NAT guests break under the nftables backend",
@@ -40,8 +41,8 @@ def port_forward_nat_guest(facts: HostFacts):
     workarounds.append(Workaround("Keep libvirt on its iptables backend, where an ACCEPT before the "
                                   "LIBVIRT_FWI jump lets forwarded connections in",
                                   (pin_backend(Backend.IPTABLES), restart_libvirt_network())))
-    what = f"{len(dnat)} DNAT rule(s) into NAT guests" if dnat else ""
-    what += (" and " if dnat and hooks else "") + (f"{len(hooks)} hook script line(s) using iptables" if hooks else "")
+    what = f"{plural(len(dnat), 'DNAT rule')} into NAT guests" if dnat else ""
+    what += (" and " if dnat and hooks else "") + (f"{plural(len(hooks), 'hook script line')} using iptables" if hooks else "")
     severity = Severity.BLOCKER if dnat else Severity.WARNING
     yield Finding(
         "port-forward-nat-guest", severity, f"Port forwards into NAT guests will be rejected {when}",

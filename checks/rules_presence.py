@@ -11,6 +11,7 @@ from vnetmigrate.facts import HostFacts
 from vnetmigrate.findings import Citation, Finding, Severity, Workaround
 from vnetmigrate.firewall import Backend
 from vnetmigrate.libvirt import netconf
+from vnetmigrate.words import plural
 
 
 @check("libvirt-rules-both-backends", "libvirt's rules are in both backends at once", Severity.WARNING,
@@ -79,7 +80,8 @@ def unexpected_rules(facts: HostFacts):
         return
     yield Finding(
         "libvirt-unexpected-rules", Severity.WARNING,
-        f"{len(items)} rule(s) or chain(s) inside libvirt's firewall objects are not libvirt's",
+        f"{len(items)} {'rule or chain' if len(items) == 1 else 'rules or chains'} inside libvirt's firewall "
+        f"objects {'is' if len(items) == 1 else 'are'} not libvirt's",
         "libvirt rebuilds its chains and tables at will (network start and stop, daemon restart, a backend "
         "switch): anything someone added inside them is lost then, silently. Keep your own rules in your "
         "own chains or tables." + (f" (Model: libvirt {facts.ownership.ownership.version}; "

@@ -14,6 +14,7 @@ from vnetmigrate.usecases.migrate import MigrateResult
 from vnetmigrate.usecases.outcome import TxnOutcome
 from vnetmigrate.usecases.plan import PlanResult
 from vnetmigrate.usecases.rollback import RollbackResult
+from vnetmigrate.reports import view
 
 
 def plan_section(plan: PlanResult) -> list[str]:
@@ -28,7 +29,10 @@ def plan_section(plan: PlanResult) -> list[str]:
             out.append(f"- already in {text(plan.target)}: {', '.join(code(n) for n in s.networks_already)}")
         out.append(f"- add: {text(counts(s.add))}")
         out += [f"- remove ({text(r.where)}): {text(counts(r.counts))}" for r in s.remove]
-        out += [f"- kept (not libvirt's rule in its container): {code(w)}" for w in s.unexpected_kept]
+        if len(s.unexpected_kept) >= view.REPEAT_AT:
+            out.append(f"- {text(view.kept_lines(s.unexpected_kept)[0])}")
+        else:
+            out += [f"- kept (not libvirt's rule in its container): {code(w)}" for w in s.unexpected_kept]
         out += [f"- restart: {code(' '.join(s.restart)) if s.restart else 'none'}", ""]
         if s.network_conf:
             out += ["network.conf:", "", fenced(s.network_conf.rstrip("\n").splitlines(), "diff"), ""]

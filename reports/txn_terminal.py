@@ -19,6 +19,7 @@ from vnetmigrate.usecases.migrate import MigrateResult
 from vnetmigrate.usecases.outcome import TxnOutcome
 from vnetmigrate.usecases.plan import Count, PlanResult
 from vnetmigrate.usecases.rollback import RollbackResult
+from vnetmigrate.reports import view
 
 BAD, GOOD, DIM, HEAD = "bold red", "bold green", "dim", "bold"
 
@@ -43,7 +44,7 @@ def plan_lines(plan: PlanResult) -> list[Text]:
             out.append(_line(f"  already in {plan.target}: {', '.join(s.networks_already)}"))
         out.append(_line(f"  add: {counts(s.add)}"))
         out += [_line(f"  remove ({r.where}): {counts(r.counts)}") for r in s.remove]
-        out += [_line(f"  kept (not libvirt's rule in its container): {where}") for where in s.unexpected_kept]
+        out += [_line(f"  {line}") for line in view.kept_lines(s.unexpected_kept)]
         out.append(_line(f"  restart: {' '.join(s.restart) if s.restart else 'none'}"))
         if s.network_conf:
             out.append(_line("  network.conf:"))

@@ -187,3 +187,12 @@ def human_time(iso: str | None) -> str | None:
 
 def blockers(data: dict[str, Any]) -> list[dict[str, Any]]:
     return [f for f in data["findings"] if f["severity"] == "blocker"]
+
+
+def kept_lines(kept: tuple[str, ...] | list[str]) -> list[str]:
+    """The rules a migration keeps in libvirt's containers (not libvirt's): each on a line, or
+    one line with the count when there are many (the JSON lists them all)."""
+    if len(kept) < REPEAT_AT:
+        return [f"kept (not libvirt's rule in its container): {where}" for where in kept]
+    places = sorted({re.sub(r" rule \d+$", "", w) for w in kept})
+    return [f"kept {plural(len(kept), 'rule')} that are not libvirt's, in {', '.join(places)} (--format json lists them)"]

@@ -125,8 +125,10 @@ class Host:
     ufw: LabUfw | None = None
 
     def run(self, lab, command: str) -> None:
-        argv = shlex.split(command)
-        if argv[0] == "ufw":
+        """Run a workaround command of a `--netns` scan as printed: it must name the lab's
+        namespace (so pasting it never touches the root namespace)."""
+        argv = in_lab(lab, command)
+        if argv[0] == "ufw":  # the lab's ufw keeps its files under the lab's tmpdir
             assert self.ufw is not None, command
             self.ufw.run(*argv[1:])
         else:
@@ -146,6 +148,20 @@ class Host:
             if not link.is_symlink():
                 link.symlink_to(f"/usr/lib/systemd/system/{unit}")  # only the name counts
         return base
+
+
+def in_lab(lab, command: str) -> list[str]:
+    """The argv a printed command runs inside the lab's host namespace: it must start with
+    `ip netns exec HOST`, or it would hit the root namespace when pasted."""
+    argv = shlex.split(command)
+    assert argv[:4] == ["ip", "netns", "exec", lab.host], f"not confined to the scanned namespace: {command}"
+    return argv[4:]
+
+
+def as_written(lab, command: str) -> str:
+    """A printed command without its `ip netns exec HOST [sh -c]` confinement: as the check wrote it."""
+    argv = in_lab(lab, command)
+    return argv[2] if argv[:2] == ["sh", "-c"] else shlex.join(argv)
 
 
 def build(lab, scenario: Scenario, backend: str) -> Host:

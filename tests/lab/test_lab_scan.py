@@ -103,8 +103,9 @@ def test_nftables_backend_with_docker_drop_is_a_blocker_and_its_first_fix_works(
 
     commands = blocker["workarounds"][0]["commands"]
     assert commands, blocker
-    for command in commands:  # exactly what the report tells the admin to run, on this host
-        lab.run(shlex.split(command))
+    for command in commands:  # exactly what the report tells the admin to run, pasted as printed
+        assert shlex.split(command)[:4] == ["ip", "netns", "exec", lab.host], command
+        subprocess.run(shlex.split(command), check=True, capture_output=True, timeout=30)
     assert lab.ping().ok and lab.tcp().ok and lab.udp().ok
 
 

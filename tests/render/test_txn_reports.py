@@ -44,7 +44,7 @@ def test_plan_text_says_what_changes_in_order(plan):
     assert lines[6:9] == ["  network.conf:", "    --- a/etc/libvirt/network.conf", "    +++ b/etc/libvirt/network.conf"]
     assert '    +firewall_backend = "nftables"' in lines
     steps = lines.index("Steps:")
-    assert lines[steps + 1] == "  1. [nft] add the nftables rules of 1 network(s)" and lines[steps + 6].startswith("  6. [verify]")
+    assert lines[steps + 1] == "  1. [nft] add the nftables rules of 1 network" and lines[steps + 6].startswith("  6. [verify]")
     assert lines[-2:] == ["Note: test", "BLOCKER docker-forward-drop: Docker's FORWARD DROP policy blocks guest traffic "
                                         "after the migration"]
 
@@ -121,7 +121,7 @@ def test_markdown_of_a_plan_escapes_and_fences(plan):
     md = txn_markdown.render(hostile)
     assert md.startswith("# vnetmigrate plan: blockers\n")
     assert "**Migration of libvirt's firewall: iptables → nftables** (modelled as libvirt 11.3)" in md
-    assert "| 1 | `nft` | add the nftables rules of 1 network(s) |" in md
+    assert "| 1 | `nft` | add the nftables rules of 1 network |" in md
     assert "| 5 | `file` | set firewall\\_backend = \"nftables\" in network.conf |" in md
     assert "```diff\n--- a/etc/libvirt/network.conf" in md
     assert "<script>" not in md and "\\<script\\>" in md and "\\*bold\\*" in md

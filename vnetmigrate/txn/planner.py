@@ -23,6 +23,7 @@ from vnetmigrate.libvirt.versions import nearest_version
 from vnetmigrate.txn import libvirt_steps as ls
 from vnetmigrate.txn import steps
 from vnetmigrate.txn.snapshot import Touched
+from vnetmigrate.words import plural
 
 @dataclass(frozen=True)
 class Blocker:
@@ -115,14 +116,15 @@ def build(facts, target: Backend | str, restart: list[str] | None, restart_why: 
         cmds = ls.nft_add(moving, version, facts.nft) if moving else []
         summary["add"] = {"nftables_commands": len(cmds)}
         if cmds:
-            plan_steps.append(steps.nft(f"add the nftables rules of {len(moving)} network(s)", cmds, ls.nft_touched()))
+            plan_steps.append(steps.nft(f"add the nftables rules of {plural(len(moving), 'network')}", cmds,
+                                        ls.nft_touched()))
     else:
         added = 0
         for family in Family:
             frag = ls.ipt_add(moving, version, family, ls.ipt_save(saves, family)) if moving else ""
             added += sum(1 for ln in frag.splitlines() if ln.startswith(("-I", "-A")))
             if frag:
-                plan_steps.append(steps.ipt(f"add the {family} iptables rules of {len(moving)} network(s)", family,
+                plan_steps.append(steps.ipt(f"add the {family} iptables rules of {plural(len(moving), 'network')}", family,
                                             frag, ls.ipt_touched(family)))
         summary["add"] = {"iptables_rules": added}
     if plan_steps:
