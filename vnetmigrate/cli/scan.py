@@ -49,7 +49,10 @@ def scan(
                 ev.save(save_evidence)
             except OSError as exc:
                 raise InputError(f"cannot save evidence to {save_evidence}: {exc.strerror or exc}")
-    result = analyse(ev)
+    from vnetmigrate.cli.progress import progress
+
+    with progress("checking the host (evaluating guests' packets)", State.verbosity):
+        result = analyse(ev)
     emit(scan_envelope(result), format.value, output)
     return int(result.exit_code)
 
