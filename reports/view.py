@@ -107,7 +107,7 @@ def placement_reasons(data: dict[str, Any], key: str, everything: bool = False) 
     return [(n, detail[key][n]["reason"]) for n in (changed or ["backend"])]
 
 
-_NUMBERED = re.compile(r"^(?P<place>.+?) rule \d+$")
+_NUMBERED = re.compile(r"^(?P<place>.+?) (?:rule|handle) \d+$")  # iptables' rule N, nft's handle N
 CODE_KINDS = ("rule", "chain", "table", "file", "command")  # evidence whose place is a name to copy
 REPEAT_AT = 4  # this many alike evidence lines or more become one line with a count
 
@@ -194,5 +194,5 @@ def kept_lines(kept: tuple[str, ...] | list[str]) -> list[str]:
     one line with the count when there are many (the JSON lists them all)."""
     if len(kept) < REPEAT_AT:
         return [f"kept (not libvirt's rule in its container): {where}" for where in kept]
-    places = sorted({re.sub(r" rule \d+$", "", w) for w in kept})
+    places = sorted({m.group("place") if (m := _NUMBERED.match(w)) else w for w in kept})
     return [f"kept {plural(len(kept), 'rule')} that are not libvirt's, in {', '.join(places)} (--format json lists them)"]

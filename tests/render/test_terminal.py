@@ -93,3 +93,17 @@ def test_hostile_names_are_plain_text():
     text = to_text(scenarios.envelope(scenarios.hostile_evidence()))
     assert '<script>alert("pwned")<script>' in text
     assert "[bold]pipe[red]" in text  # rich markup in a name is shown, not interpreted
+
+
+def test_many_alike_evidence_lines_become_one_line_with_a_count():
+    from vnetmigrate.reports import view
+
+    doc = scenarios.envelope(scenarios.docker_evidence())
+    f = dict(doc["data"]["findings"][0])
+    f["evidence"] = [{"kind": "rule", "where": f"ipv4 mangle LIBVIRT_PRT rule {i}", "detail": f"-A LIBVIRT_PRT {i}"}
+                     for i in range(1, 61)] + [{"kind": "file", "where": "/etc/x", "detail": ""}]
+    lines = view.evidence_lines(f)
+    assert [(e.where, e.count) for e in lines] == [("60 rules in ipv4 mangle LIBVIRT_PRT", 60), ("/etc/x", 1)]
+    assert lines[0].detail == "first: -A LIBVIRT_PRT 1"
+    assert view.kept_lines([f"ip libvirt_network guest_input handle {i}" for i in range(9)]) == [
+        "kept 9 rules that are not libvirt's, in ip libvirt_network guest_input (--format json lists them)"]
