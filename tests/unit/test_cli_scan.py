@@ -180,3 +180,14 @@ def test_help_has_no_internal_metavars_and_fits_80_columns():
         text = runner.invoke(app, [command, "--help"], env={"COLUMNS": "80"}).stdout
         assert not any(bad in text for bad in ("<bool>", "<list", "[[", "{NETWORK", "<path>", "╭")), text
         assert all(len(line) <= 80 for line in text.splitlines()), text
+
+
+def test_verdicts_say_the_real_state(tmp_path):
+    pinned = saved(tmp_path, files={"/etc/libvirt/network.conf": 'firewall_backend = "iptables"\n'})
+    doc = valid_envelope(runner.invoke(app, ["scan", "--from", pinned, "-f", "json"]).stdout)
+    assert doc["data"]["verdict"] == "no switch pending: network.conf pins libvirt to iptables"
+    broken = valid_envelope(runner.invoke(app, ["scan", "--from", docker_host(tmp_path / "d"), "-f", "json"]).stdout)
+    assert broken["data"]["verdict"].startswith("guests are broken now (")
+    switching = saved(tmp_path / "s", libvirt_version="9.0.0")
+    doc = valid_envelope(runner.invoke(app, ["scan", "--from", switching, "-f", "json"]).stdout)
+    assert doc["data"]["verdict"] == "ready after these steps"
