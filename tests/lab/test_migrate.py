@@ -420,14 +420,21 @@ def test_rollback_never_restores_an_old_snapshot_over_a_later_committed_transact
     assert host.state_now() == before
 
 
-@pytest.mark.parametrize("kind", ["latin-1", "directory", "symlink"])
+# Longer than the 16 MiB a configuration file is read up to (vnetmigrate.bounded.CONFIG_LIMIT).
+OVERSIZED = b"firewall_backend = \"iptables\"\n" + b"#" * (16 * 1024 * 1024 + 100) + b"\n"
+
+
+@pytest.mark.parametrize("kind", ["latin-1", "directory", "symlink", "oversized"])
 def test_a_network_conf_migrate_cannot_rewrite_stops_plan_and_migrate(host, kind):
     """A Latin-1 comment would be corrupted by a rewrite, a directory or a link would be
-    replaced: an unforcible blocker, and the file is left exactly as it was."""
+    replaced, a file over the read limit would be cut short (it was: migrate committed the
+    first 16 MiB): an unforcible blocker, and the file is left exactly as it was."""
     conf = host.root / "etc/libvirt/network.conf"
     latin = b"# r\xe9seau de l'h\xf4te\nfirewall_backend = \"iptables\"\n"
     if kind == "latin-1":
         conf.write_bytes(latin)
+    elif kind == "oversized":
+        conf.write_bytes(OVERSIZED)
     elif kind == "directory":
         conf.unlink()
         conf.mkdir()
@@ -445,6 +452,9 @@ def test_a_network_conf_migrate_cannot_rewrite_stops_plan_and_migrate(host, kind
     assert {"ipt": host.saves(), "nft": nft_view(host.lab.host)} == kernel and txn_ids(host) == []
     if kind == "latin-1":
         assert conf.read_bytes() == latin
+    elif kind == "oversized":
+        assert conf.read_bytes() == OVERSIZED
+        assert "larger than 16 MiB" in blockers["network-conf-unusable"]["title"]
     elif kind == "directory":
         assert conf.is_dir()
     else:

@@ -10,18 +10,17 @@ from __future__ import annotations
 import errno
 import json
 import os
-import stat
 import shutil
 import subprocess
 import time
 from pathlib import Path
 
+from vnetmigrate import bounded
 from vnetmigrate.evidence import CommandRecord, Evidence, FileRecord
 
 # Commands are looked up here as well as in PATH: many are in /usr/sbin, which a
 # non-login root shell may not have.
 _EXTRA_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
-_MAX_FILE = 16 * 1024 * 1024
 
 
 def which(name: str) -> str | None:
@@ -120,21 +119,21 @@ class LiveHost:
     def read(self, path: str, kernel: bool = False) -> FileRecord:
         """Read `path` (under --root unless it is live kernel state).
 
-        Only regular files are read (a FIFO or device planted under --root must not block or
-        be consumed), in chunks: one huge read() of a /proc/sys file fails with ENOMEM. A file
-        that exists but cannot be read is recorded as an error of collection, not as absent.
+        Read with vnetmigrate.bounded: only regular files (a FIFO or device planted under --root
+        must not block or be consumed), whole or not at all (a file over the limit is refused,
+        never cut short). A file that exists but cannot be read is recorded as an error of
+        collection, not as absent.
         """
         local = self._local(path, kernel)
         try:
-            data = _read_regular(local)
+            data = bounded.read_bytes(local, bounded.CONFIG_LIMIT)
         except FileNotFoundError:
             return self.ev.add_file(FileRecord(path, None, "absent"))
-        except IsADirectoryError:
-            return self.ev.add_file(FileRecord(path, None, "is a directory"))
-        except OSError as exc:
-            why = exc.strerror or str(exc)
-            self.ev.add_error("collect.files", f"{path}: {why}")
-            return self.ev.add_file(FileRecord(path, None, why))
+        except bounded.Unreadable as exc:
+            if exc.errno == errno.EISDIR:
+                return self.ev.add_file(FileRecord(path, None, "is a directory"))
+            self.ev.add_error("collect.files", f"{path}: {exc.reason}")
+            return self.ev.add_file(FileRecord(path, None, exc.reason))
         return self.ev.add_file(FileRecord(path, data.decode("utf-8", "replace")))
 
     def listdir(self, path: str, suffix: str = "", kernel: bool = False, read: bool = True,
@@ -154,26 +153,6 @@ class LiveHost:
 
     def exists(self, path: str) -> bool:
         return self._local(path, False).exists()
-
-
-def _read_regular(local: Path) -> bytes:
-    fd = os.open(local, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise IsADirectoryError(errno.EISDIR, "is a directory")
-        if not stat.S_ISREG(st.st_mode):
-            raise OSError(errno.EINVAL, "not a regular file")
-        chunks, total = [], 0
-        while total < _MAX_FILE:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
 
 
 def _command_env() -> dict[str, str]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from vnetmigrate import bounded
 from vnetmigrate.errors import VnmError
 from vnetmigrate.exitcodes import ExitCode
 from vnetmigrate.txn import crash, execute, journal, snapshot
@@ -204,10 +205,12 @@ def _note(jr: Journal, sink: list[str], rec: str, **fields: Any) -> None:
 
 
 def load_snapshot(txn_dir: Path) -> dict[str, Any]:
+    path = txn_dir / SNAPSHOT
     try:
-        return json.loads((txn_dir / SNAPSHOT).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise journal.JournalCorrupt(f"the snapshot of transaction {txn_dir.name} is unreadable: {exc}",
+        return bounded.read_json(path, nofollow=True)
+    except (OSError, bounded.Unreadable) as exc:
+        why = exc.message if isinstance(exc, bounded.Unreadable) else f"{path}: {exc.strerror or exc}"
+        raise journal.JournalCorrupt(f"the snapshot of transaction {txn_dir.name} is unreadable: {why}",
                                      hint="nothing was changed; restore the host by hand from the journal")
 
 

@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from vnetmigrate import bounded
 from vnetmigrate.txn import kernel, restore, snapshot
 from vnetmigrate.txn.fsutil import atomic_write, remove_durably
 from vnetmigrate.txn.kernel import KernelError
@@ -53,7 +54,8 @@ def _dedupe(backend: str, root: Path, status_dir: str) -> dict[str, Any]:
 
     if backend == "nftables":
         directory = local(root, status_dir)
-        texts = [p.read_text() for p in sorted(directory.glob("*.xml"))] if directory.is_dir() else []
+        texts = [bounded.read_text(p, bounded.CONFIG_LIMIT) for p in sorted(directory.glob("*.xml"))] \
+            if directory.is_dir() else []
         cmds = livecheck.nft_dedupe(texts)
         if cmds:
             kernel.nft_apply(cmds)

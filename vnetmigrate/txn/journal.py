@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vnetmigrate import bounded
+from vnetmigrate.errors import VnmError
 from vnetmigrate.txn.fsutil import fsync_dir, reserve
 from vnetmigrate.txn.statedir import StateDirError, explain
 
@@ -58,7 +61,8 @@ class Journal:
     def create(cls, directory: Path) -> "Journal":
         path = directory / NAME
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o600)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW,
+                         0o600)
         except OSError as exc:
             raise JournalWriteError(f"cannot create the journal {path}: {explain(exc)}")
         try:
@@ -74,10 +78,20 @@ class Journal:
     def append_to(cls, directory: Path) -> "Journal":
         path = directory / NAME
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
-            _drop_torn_tail(path, fd)
+            # Never through a link, never a FIFO (O_NONBLOCK: its open would wait for a reader).
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError as exc:
             raise JournalWriteError(f"cannot open the journal {path}: {explain(exc)}")
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise JournalWriteError(f"cannot open the journal {path}: not a regular file")
+            _drop_torn_tail(path, fd)
+        except OSError as exc:
+            os.close(fd)
+            raise JournalWriteError(f"cannot open the journal {path}: {explain(exc)}")
+        except VnmError:
+            os.close(fd)
+            raise
         return cls(path, fd)
 
     def append(self, rec: str, **fields: Any) -> dict[str, Any]:
@@ -101,8 +115,10 @@ class Journal:
 
 def _drop_torn_tail(path: Path, fd: int) -> None:
     """Cut a final record that lacks its newline (a write cut short by a crash)."""
-    with open(path, "rb") as fh:
-        data = fh.read()
+    try:
+        data = bounded.read_bytes(path, bounded.DOCUMENT_LIMIT, nofollow=True)
+    except bounded.Unreadable as exc:
+        raise JournalWriteError(f"cannot open the journal {exc.message}")
     if data and not data.endswith(b"\n"):
         os.ftruncate(fd, data.rfind(b"\n") + 1)
         os.fsync(fd)
@@ -151,9 +167,13 @@ class Summary:
 def read(directory: Path) -> Summary:
     path = directory / NAME
     try:
-        data = path.read_bytes()
-    except OSError as exc:
+        data = bounded.read_bytes(path, bounded.DOCUMENT_LIMIT, nofollow=True)
+    except FileNotFoundError as exc:
         raise JournalCorrupt(f"cannot read the journal {path}: {explain(exc)}")
+    except bounded.Unreadable as exc:
+        raise JournalCorrupt(f"cannot read the journal {exc.message}",
+                             hint="nothing was changed; move that transaction directory aside after checking "
+                                  "the host by hand")
     lines = data.split(b"\n")
     if lines and lines[-1] != b"":
         lines = lines[:-1]  # torn tail: never acknowledged
@@ -162,7 +182,7 @@ def read(directory: Path) -> Summary:
         if not raw:
             continue
         try:
-            rec = json.loads(raw)
+            rec = bounded.load_json(raw)
             if not isinstance(rec, dict) or rec.get("rec") not in KINDS:
                 raise ValueError("not a journal record")
             if rec["rec"] in ("intent", "done", "failed", "undone", "undo-failed") and not isinstance(rec.get("step"), int):

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vnetmigrate import bounded
 from vnetmigrate.errors import VnmError
 from vnetmigrate.txn import kernel
 
@@ -122,29 +121,16 @@ class FileUnusable(VnmError):
 
 def read_file(root: Path, path: str) -> str | None:
     """The text of `path` under `root`, None when it is absent; FileUnusable when it is not a
-    regular file or not UTF-8 (the journal keeps text, and a lossy decode would corrupt it)."""
+    regular file, not UTF-8 (the journal keeps text, and a lossy decode would corrupt it) or
+    longer than a configuration file can be (read whole or not at all)."""
     target = root / path.lstrip("/")
     try:
-        fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO must not block
+        return bounded.read_text(target, bounded.CONFIG_LIMIT)
     except FileNotFoundError:
         return None
-    except OSError as exc:
-        raise FileUnusable(f"cannot read {target}: {exc.strerror or exc}")
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        kind = "a directory" if stat.S_ISDIR(mode) else "a special file"
-        raise FileUnusable(f"{target} is {kind}, not a regular file")
-    with os.fdopen(fd, "rb") as fh:
-        try:
-            data = fh.read()
-        except OSError as exc:
-            raise FileUnusable(f"cannot read {target}: {exc.strerror or exc}")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise FileUnusable(f"{target} is not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start}): "
-                           "rewriting it would corrupt it")
+    except bounded.Unreadable as exc:
+        why = f"{exc.reason}: rewriting it would corrupt it" if "UTF-8" in exc.reason else exc.reason
+        raise FileUnusable(f"{target} {why}" if not why.startswith("cannot") else f"cannot read {target}: {why}")
 
 
 def written_file_problem(root: Path, path: str) -> str | None:

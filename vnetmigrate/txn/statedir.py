@@ -29,6 +29,7 @@ import secrets
 import time
 from pathlib import Path
 
+from vnetmigrate import bounded
 from vnetmigrate.errors import VnmError
 from vnetmigrate.txn.fsutil import fsync_dir
 
@@ -192,8 +193,8 @@ def _age(directory: Path) -> tuple[int, float, str]:
     begun = 0.0
     if micros is not None and "." not in directory.name.split("Z-", 1)[0]:
         try:
-            with open(directory / "journal.jsonl", "rb") as fh:
-                begun = float(json.loads(fh.readline()).get("time") or 0)
-        except (OSError, ValueError, TypeError, AttributeError):
+            first = bounded.read_bytes(directory / "journal.jsonl", bounded.DOCUMENT_LIMIT, nofollow=True)
+            begun = float(bounded.load_json(first.split(b"\n", 1)[0]).get("time") or 0)
+        except (OSError, ValueError, TypeError, AttributeError, VnmError):
             pass
     return (micros if micros is not None else -1, begun, directory.name)
