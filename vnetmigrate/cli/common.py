@@ -52,6 +52,12 @@ def _reader_gone() -> None:
 
 
 def write_output(text: str, output: Path | None) -> None:
+    """Print a command's output (or write it to `output`), with every control byte its data
+    could carry made visible (vnetmigrate.reports.sanitize): journals, scans and host files
+    are data, never terminal commands."""
+    from vnetmigrate.reports.sanitize import printable
+
+    text = printable(text)
     if output is None:
         try:
             sys.stdout.write(text)
@@ -71,6 +77,7 @@ def emit(doc: dict[str, Any], fmt: str, output: Path | None) -> None:
         # Straight to the terminal, so rich can use its colours and width.
         from rich.console import Console
 
+        from vnetmigrate.reports.sanitize import sanitized
         from vnetmigrate.reports.terminal import render
 
         class _Console(Console):
@@ -79,7 +86,7 @@ def emit(doc: dict[str, Any], fmt: str, output: Path | None) -> None:
                 _reader_gone()
 
         try:
-            render(doc, _Console(highlight=False))
+            render(sanitized(doc), _Console(highlight=False))
             sys.stdout.flush()
         except BrokenPipeError:
             _reader_gone()
@@ -99,9 +106,11 @@ def fail(command: str, exc: VnmError, fmt: str, output: Path | None = None) -> N
             write_output(dumps(doc), output)
         except VnmError:
             sys.stdout.write(dumps(doc))
-    sys.stderr.write(f"vnetmigrate {command}: error: {exc.message}\n")
+    from vnetmigrate.reports.sanitize import printable
+
+    sys.stderr.write(printable(f"vnetmigrate {command}: error: {exc.message}") + "\n")
     if exc.hint:
-        sys.stderr.write(f"hint: {exc.hint}\n")
+        sys.stderr.write(printable(f"hint: {exc.hint}") + "\n")
     raise typer.Exit(code)
 
 
