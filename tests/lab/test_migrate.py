@@ -35,7 +35,7 @@ class Host:
         import os
 
         argv = [sys.executable, "-m", "vnetmigrate", *args, "--state-dir", str(self.state)]
-        if args[0] in ("plan", "migrate"):
+        if args[0] in ("plan", "migrate", "rollback"):  # rollback: where the journals say they ran
             argv += ["--netns", self.lab.host, "--root", str(self.root)]
         if args[0] == "migrate" and "iptables" not in args:
             # This kernel lacks act_csum: libvirt 11's own nftables backend could not start a
@@ -187,6 +187,26 @@ def test_second_migration_refuses_while_the_first_holds_the_lock(host):
     assert host.state_now() == before
 
 
+def test_migrations_with_different_state_dirs_exclude_each_other_per_namespace(host, tmp_path):
+    """Two runs with their own --state-dir once migrated one host at once (4 of 50 ended in a
+    spurious exit 6): the lock is the network namespace's, not the state dir's."""
+    from vnetmigrate.txn.hostlock import HostLock
+    from vnetmigrate.txn.statedir import StateDir
+
+    before = host.state_now()
+    other = ["--state-dir", str(tmp_path / "other-state"), "--netns", host.lab.host, "--root", str(host.root)]
+    StateDir(tmp_path / "other-state").ensure()  # so rollback has a state dir to lock
+    with HostLock(host.lab.host):
+        for argv in (["migrate", "--no-restart", "--force", "nftables-prerequisites"], ["rollback"]):
+            proc = vnm(*argv, *other)
+            assert proc.returncode == 1, proc.stdout + proc.stderr
+            assert "another vnetmigrate (pid" in proc.stderr and f"network namespace {host.lab.host}" in proc.stderr
+    assert host.state_now() == before
+    with HostLock(None):  # another namespace's lock does not stop this one
+        proc = vnm("migrate", "--no-restart", "--force", "nftables-prerequisites", *other)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_bad_input_and_environment_one_error_nothing_changed(host, tmp_path):
     before = host.state_now()
     conf = host.root / "etc/libvirt/network.conf"
@@ -325,10 +345,27 @@ def test_every_command_defaults_to_the_state_dir_under_root(host):
     proc = vnm("migrate", "--no-restart", "--netns", host.lab.host, *where, "--force", "nftables-prerequisites")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (txn,) = (default / "txn").iterdir()
+    assert (txn / "snapshot.json").stat().st_mode & 0o777 == 0o600  # it holds rulesets and configuration
+    assert default.stat().st_mode & 0o777 == 0o700
     hist = json.loads(vnm("history", *where, "--format", "json").stdout)
     assert [t["id"] for t in hist["data"]["transactions"]] == [txn.name]
     assert hist["data"]["state_dir"] == str(default)
-    back = vnm("rollback", *where)
+    migrated = host.state_now()
+    # The journal says where the transaction ran: a command line naming elsewhere is refused
+    # (a journal is data: it must not choose where root writes), and says what would match.
+    elsewhere = vnm("rollback", *where)
+    assert elsewhere.returncode == 1 and f"--netns {host.lab.host}" in elsewhere.stderr, elsewhere.stderr
+    assert "refused, nothing was changed" in elsewhere.stderr and host.state_now() == migrated
+    journal = txn / "journal.jsonl"
+    lines = journal.read_text().splitlines(keepends=True)
+    genuine = lines[0]
+    lines[0] = genuine.replace(json.dumps(str(host.root))[1:-1], "/")  # a crafted journal: the host's /
+    journal.write_text("".join(lines))
+    crafted = vnm("rollback", "--netns", host.lab.host, *where)
+    assert crafted.returncode == 1 and "ran with --root / " in crafted.stderr, crafted.stderr
+    assert host.state_now() == migrated
+    journal.write_text(genuine + "".join(lines[1:]))
+    back = vnm("rollback", "--netns", host.lab.host, *where)
     assert back.returncode == 0 and txn.name in back.stdout, back.stdout + back.stderr
     assert host.state_now() == before
 

@@ -31,6 +31,7 @@ def migrate(
     """Move libvirt's rules to the other backend: make before break, verified, rolled back on failure."""
     from vnetmigrate.netns import entered
     from vnetmigrate.txn import engine, recovery
+    from vnetmigrate.txn.hostlock import HostLock
     from vnetmigrate.txn.statedir import StateDir
 
     require_root("migrate")
@@ -39,8 +40,9 @@ def migrate(
     if dry_run:
         return show_plan("migrate", to.value, netns, root, state_dir, restart_command, no_restart, force,
                          format.value, output)
-    with StateDir(state_dir) as state:
-        recovered = recovery.recover(state, "interrupted transaction found by migrate")
+    with HostLock(netns), StateDir(state_dir) as state:
+        recovered = recovery.recover(state, "interrupted transaction found by migrate",
+                                     where=recovery.Where(netns, root))
         extra: dict = {"recovered": [o.to_dict() for o in recovered]} if recovered else {}
         mplan, result = prepare(to.value, netns, root, state_dir, restart_command, no_restart)
         found = blockers(mplan, result, force)

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from vnetmigrate.cli.common import OutputOpt, guarded, require_root, write_output
-from vnetmigrate.cli.txnopts import StateDirOpt, StateRootOpt, TxnFormat, TxnFormatOpt, state_dir_for
+from vnetmigrate.cli.txnopts import StateDirOpt, TxnFormat, TxnFormatOpt, state_dir_for
 from vnetmigrate.exitcodes import ExitCode
 
 
@@ -26,7 +26,12 @@ def rollback(
         "--force", help="Roll back ID although a committed transaction followed it (restores ID's snapshot "
                         "over that one's changes).")] = False,
     state_dir: StateDirOpt = None,
-    root: StateRootOpt = Path("/"),
+    netns: Annotated[Optional[str], typer.Option(
+        "--netns", metavar="NAME", help="The network namespace the transaction ran in (as `ip netns` names it); "
+                                        "it must be the one its journal records.")] = None,
+    root: Annotated[Path, typer.Option(
+        "--root", metavar="DIR", help="The host's root the transaction ran with (it must be the one its journal "
+                                      "records); the default state dir is /var/lib/vnetmigrate under DIR.")] = Path("/"),
     format: TxnFormatOpt = TxnFormat.text,
     output: OutputOpt = None,
 ) -> int:
@@ -34,6 +39,7 @@ def rollback(
     from vnetmigrate.errors import InputError
     from vnetmigrate.txn import daemon, journal, recovery
     from vnetmigrate.txn.engine import Restart
+    from vnetmigrate.txn.hostlock import HostLock
     from vnetmigrate.txn.statedir import StateDir, StateDirError
 
     require_root("rollback")
@@ -41,6 +47,7 @@ def rollback(
         raise InputError("--restart-command and --no-restart exclude each other")
     if force and txn_id is None:
         raise InputError("--force needs the ID of the transaction to roll back")
+    where = recovery.Where(netns, root)
     how = Restart(argv=daemon.command_argv(restart_command) if restart_command else None, skip=no_restart)
     reason = "rollback requested"
     state_dir = state_dir_for(state_dir, root)
@@ -50,22 +57,22 @@ def rollback(
                                 hint="`vnetmigrate history --state-dir DIR` lists them")
         emit([], ExitCode.OK, format.value, output, state_dir)
         return int(ExitCode.OK)
-    with StateDir(state_dir) as state:
+    with HostLock(netns), StateDir(state_dir) as state:
         if txn_id is not None:
             summary = journal.read(state.txn_dir(txn_id))
             if summary.status == "committed":
-                outcomes = [recovery.roll_back_committed(state, summary, how)]
+                outcomes = [recovery.roll_back_committed(state, summary, how, where)]
             elif summary.status in ("incomplete", "needs-attention"):
                 later = recovery.committed_after(state, summary)
                 if later and not force:
                     raise recovery.superseded(summary, later)
-                outcomes = [recovery.roll_back_one(summary, reason, how)]
+                outcomes = [recovery.roll_back_one(summary, reason, how, where)]
             else:
                 raise StateDirError(f"transaction {txn_id} was already rolled back")
         else:
-            outcomes = recovery.recover(state, reason, retry=True, how=how)
+            outcomes = recovery.recover(state, reason, retry=True, how=how, where=where)
             if not outcomes and (latest := recovery.latest_committed(state)) is not None:
-                outcomes = [recovery.roll_back_committed(state, latest, how)]
+                outcomes = [recovery.roll_back_committed(state, latest, how, where)]
     failed = [o for o in outcomes if o.status != "rolled-back"]
     code = ExitCode.NEEDS_ATTENTION if failed else ExitCode.OK
     emit([o.to_dict() for o in outcomes], code, format.value, output, state_dir)

@@ -86,9 +86,9 @@ def run(plan: Plan, state: StateDir, root: Path, *, netns: str | None = None, co
         # Files the transaction reads but never writes (libvirt's status files): kept for
         # whoever repairs the host by hand, not restored.
         snap["reference"] = {p: snapshot.read_file(root, p) for p in plan.meta.get("reference_files", ())}
-        atomic_write(txn_dir / SNAPSHOT, json.dumps(snap, sort_keys=True))
+        atomic_write(txn_dir / SNAPSHOT, json.dumps(snap, sort_keys=True), mode=0o600)  # rulesets, configuration
         jr = Journal.create(txn_dir)
-        jr.append("begin", command=command, title=plan.title, steps=len(plan.steps), netns=netns, root=str(root),
+        jr.append("begin", command=command, title=plan.title, steps=len(plan.steps), netns=netns, root=os.path.abspath(root),
                   pid=os.getpid(), fingerprint=plan.fingerprint, meta=plan.meta, touched=touched.to_dict())
     except BaseException as exc:
         # Nothing has changed yet: leave no trace that could look like an interrupted transaction.

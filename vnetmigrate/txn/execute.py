@@ -8,7 +8,7 @@ from typing import Any
 
 from vnetmigrate import bounded
 from vnetmigrate.txn import kernel, restore, snapshot
-from vnetmigrate.txn.fsutil import atomic_write, remove_durably
+from vnetmigrate.txn.fsutil import OutsideRoot, atomic_write, remove_durably, under_root
 from vnetmigrate.txn.kernel import KernelError
 from vnetmigrate.txn.snapshot import Touched
 from vnetmigrate.txn.steps import Step
@@ -17,7 +17,11 @@ RESTART_TIMEOUT = 180
 
 
 def local(root: Path, path: str) -> Path:
-    return root / path.lstrip("/")
+    """`path` under `root`; a path from a (crafted) journal leading outside it is refused."""
+    try:
+        return under_root(root, path)
+    except OutsideRoot as exc:
+        raise KernelError(f"refused: {exc}")
 
 
 def run_step(step: Step, root: Path) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Any
 from vnetmigrate import bounded
 from vnetmigrate.errors import VnmError
 from vnetmigrate.txn import kernel
+from vnetmigrate.txn.fsutil import OutsideRoot, under_root
 
 BUILTINS = {"filter": ("INPUT", "FORWARD", "OUTPUT"),
             "nat": ("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"),
@@ -123,7 +124,7 @@ def read_file(root: Path, path: str) -> str | None:
     """The text of `path` under `root`, None when it is absent; FileUnusable when it is not a
     regular file, not UTF-8 (the journal keeps text, and a lossy decode would corrupt it) or
     longer than a configuration file can be (read whole or not at all)."""
-    target = root / path.lstrip("/")
+    target = _under(root, path)
     try:
         return bounded.read_text(target, bounded.CONFIG_LIMIT)
     except FileNotFoundError:
@@ -133,13 +134,20 @@ def read_file(root: Path, path: str) -> str | None:
         raise FileUnusable(f"{target} {why}" if not why.startswith("cannot") else f"cannot read {target}: {why}")
 
 
+def _under(root: Path, path: str) -> Path:
+    try:
+        return under_root(root, path)
+    except OutsideRoot as exc:
+        raise FileUnusable(f"refused: {exc}")
+
+
 def written_file_problem(root: Path, path: str) -> str | None:
     """Why a transaction cannot safely rewrite `path` (and restore it), or None.
 
     Besides what read_file refuses, a symbolic link: the atomic rename would replace the link
     by a regular file, and a rollback could not bring the link back.
     """
-    target = root / path.lstrip("/")
+    target = _under(root, path)
     if target.is_symlink():
         return f"{target} is a symbolic link: migrate would replace it by a regular file"
     try:

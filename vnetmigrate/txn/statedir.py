@@ -15,6 +15,13 @@ time breaks ties.
 
 The lock is an flock on an open file, so the kernel releases it when the holder dies, even by
 SIGKILL: a crashed migration never leaves a stale lock, only an incomplete journal.
+
+The state dir is trusted only when it deserves it (`trusted`): it and every directory above it
+up to / are owned by root (or the user running vnetmigrate), none is writable by group or
+others (above the state dir, unless sticky, like /tmp), and no symbolic link on the way is
+owned by anyone else. Otherwise another user could replace a journal (and so what a rollback
+writes) or plant a link where root then writes. It is created 0700 whatever the umask; files
+in it are opened with O_NOFOLLOW.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import json
 import os
 import re
 import secrets
+import stat
 import time
 from pathlib import Path
 
@@ -76,6 +84,80 @@ def explain(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
+def _owners() -> set[int]:
+    return {0, os.geteuid()}
+
+
+def trusted(path: str | os.PathLike[str]) -> None:
+    """Refuse (StateDirError) a state dir that another user could change: see the module's doc.
+
+    Checked from / down, component by component with lstat (a symbolic link is judged as a
+    link, then its target's own chain); stops at the first component that does not exist yet
+    (what is created below a trusted directory is created by us).
+    """
+    _trusted_chain(os.path.abspath(path), Path(path), depth=0)
+
+
+def _trusted_chain(absolute: str, named: Path, depth: int) -> None:
+    if depth > 8:
+        raise StateDirError(f"state dir {named}: too many symbolic links on the way")
+    current = "/"
+    parts = [p for p in absolute.split("/") if p]
+    _check_dir(current, os.lstat(current), named, last=not parts)
+    for i, part in enumerate(parts):
+        nxt = os.path.join(current, part)
+        try:
+            st = os.lstat(nxt)
+        except FileNotFoundError:
+            return
+        last = i == len(parts) - 1
+        if stat.S_ISLNK(st.st_mode):
+            if st.st_uid not in _owners():
+                raise StateDirError(f"state dir {named} is not safe: {nxt} is a symbolic link owned by uid "
+                                    f"{st.st_uid}", hint=_HINT)
+            target = os.path.realpath(nxt)
+            _trusted_chain(target, named, depth + 1)
+            rest = parts[i + 1:]
+            if rest:
+                _trusted_chain(os.path.join(target, *rest), named, depth + 1)
+            return
+        if not stat.S_ISDIR(st.st_mode):
+            return  # not a directory: ensure/readable say so in their own words
+        _check_dir(nxt, st, named, last)
+        current = nxt
+
+
+_HINT = "use a state dir only root can change (choose another with --state-dir DIR)"
+
+
+def _check_dir(path: str, st: os.stat_result, named: Path, last: bool) -> None:
+    if st.st_uid not in _owners():
+        raise StateDirError(f"state dir {named} is not safe: {path} is owned by uid {st.st_uid}, not root",
+                            hint=_HINT)
+    writable = st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    if writable and (last or not st.st_mode & stat.S_ISVTX):
+        who = "group and others" if st.st_mode & stat.S_IWGRP and st.st_mode & stat.S_IWOTH else \
+            "its group" if st.st_mode & stat.S_IWGRP else "others"
+        raise StateDirError(f"state dir {named} is not safe: {path} is writable by {who} "
+                            f"(mode {stat.S_IMODE(st.st_mode):04o})", hint=_HINT)
+
+
+def make_private_dir(path: Path) -> None:
+    """Create `path` 0700 (and missing parents 0755) whatever the umask."""
+    missing = []
+    p = path
+    while not os.path.lexists(p):
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        mode = 0o700 if d == path else 0o755
+        try:
+            os.mkdir(d, mode)
+        except FileExistsError:
+            continue
+        os.chmod(d, mode)
+
+
 class StateDir:
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
@@ -89,14 +171,20 @@ class StateDir:
     def ensure(self) -> "StateDir":
         """Create the directory if needed and prove it can be written (before any change)."""
         try:
+            trusted(self.path)
             if self.path.exists() and not self.path.is_dir():
                 raise StateDirError(f"state dir {self.path} is not a directory")
-            self.txn_root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            make_private_dir(self.path)
+            make_private_dir(self.txn_root)
+            trusted(self.path)
+            trusted(self.txn_root)
             probe = self.path / f".probe-{os.getpid()}"
-            with open(probe, "w") as fh:
-                fh.write("probe\n")
-                fh.flush()
-                os.fsync(fh.fileno())
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            try:
+                os.write(fd, b"probe\n")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             os.unlink(probe)
             os.listdir(self.txn_root)
         except StateDirError:
@@ -109,8 +197,11 @@ class StateDir:
     def readable(self) -> bool:
         """Whether there is anything to read (history, scan and rollback never create the directory).
 
-        A path that exists but is no directory is an error, not an empty state dir.
+        A path that exists but is no directory is an error, not an empty state dir; one that
+        another user could change is refused (`trusted`).
         """
+        trusted(self.path)
+        trusted(self.txn_root)
         if self.txn_root.is_dir():
             return True
         for path in (self.path, self.txn_root):
@@ -123,9 +214,13 @@ class StateDir:
     def lock(self) -> None:
         path = self.path / "lock"
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            # O_NOFOLLOW: a link planted here was once followed, and the file it named truncated.
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
         except OSError as exc:
             raise StateDirError(f"cannot open the lock file {path}: {explain(exc)}")
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise StateDirError(f"cannot use the lock file {path}: not a regular file")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -173,7 +268,8 @@ class StateDir:
             names = os.listdir(self.txn_root)
         except OSError as exc:
             raise StateDirError(f"cannot list {self.txn_root}: {explain(exc)}")
-        dirs = [self.txn_root / n for n in names if (self.txn_root / n / "journal.jsonl").exists()]
+        dirs = [self.txn_root / n for n in names
+                if not (self.txn_root / n).is_symlink() and (self.txn_root / n / "journal.jsonl").exists()]
         return sorted(dirs, key=_age)
 
     def txn_dir(self, txn_id: str) -> Path:
