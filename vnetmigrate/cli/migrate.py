@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -31,6 +32,7 @@ def migrate(
     """Move libvirt's rules to the other backend: make before break, verified, rolled back on failure."""
     from vnetmigrate.netns import entered
     from vnetmigrate.txn import engine, recovery
+    from vnetmigrate.reports.sanitize import printable
     from vnetmigrate.txn.hostlock import HostLock
     from vnetmigrate.txn.statedir import StateDir
 
@@ -41,6 +43,8 @@ def migrate(
         return show_plan("migrate", to.value, netns, root, state_dir, restart_command, no_restart, force,
                          format.value, output)
     with HostLock(netns), StateDir(state_dir) as state:
+        for note in recovery.tidy(state, root):
+            sys.stderr.write(printable(f"vnetmigrate migrate: note: {note}") + "\n")
         recovered = recovery.recover(state, "interrupted transaction found by migrate",
                                      where=recovery.Where(netns, root))
         extra: dict = {"recovered": [o.to_dict() for o in recovered]} if recovered else {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -39,6 +40,7 @@ def rollback(
     from vnetmigrate.errors import InputError
     from vnetmigrate.txn import daemon, journal, recovery
     from vnetmigrate.txn.engine import Restart
+    from vnetmigrate.reports.sanitize import printable
     from vnetmigrate.txn.hostlock import HostLock
     from vnetmigrate.txn.statedir import StateDir, StateDirError
 
@@ -58,6 +60,8 @@ def rollback(
         emit([], ExitCode.OK, format.value, output, state_dir)
         return int(ExitCode.OK)
     with HostLock(netns), StateDir(state_dir) as state:
+        for note in recovery.tidy(state, root):
+            sys.stderr.write(printable(f"vnetmigrate rollback: note: {note}") + "\n")
         if txn_id is not None:
             summary = journal.read(state.txn_dir(txn_id))
             if summary.status == "committed":

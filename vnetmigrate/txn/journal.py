@@ -46,6 +46,11 @@ class JournalCorrupt(StateDirError):
     pass
 
 
+class JournalNeverBegan(JournalCorrupt):
+    """Not one whole record: the run was killed between creating the journal and writing its
+    begin record, before any change (the begin record precedes every step)."""
+
+
 class JournalWriteError(StateDirError):
     pass
 
@@ -192,7 +197,10 @@ def read(directory: Path) -> Summary:
                                  hint="nothing was changed; move that transaction directory aside after "
                                       "checking the host by hand")
         records.append(rec)
-    if not records or records[0]["rec"] != "begin":
+    if not records:
+        raise JournalNeverBegan(f"journal {path} holds no record: its transaction never began",
+                                hint="the next `vnetmigrate migrate` or `rollback` sets it aside")
+    if records[0]["rec"] != "begin":
         raise JournalCorrupt(f"journal {path} is corrupt: it does not start with a begin record",
                              hint="nothing was changed; move that transaction directory aside after checking "
                                   "the host by hand")

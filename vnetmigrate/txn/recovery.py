@@ -17,11 +17,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from vnetmigrate.libvirt import netconf
 from vnetmigrate.netns import entered
 from vnetmigrate.txn import engine, journal, snapshot
 from vnetmigrate.txn.engine import AS_JOURNALED, Outcome, Restart
 from vnetmigrate.txn.snapshot import Touched
-from vnetmigrate.txn.statedir import StateDir, StateDirError
+from vnetmigrate.txn.fsutil import OutsideRoot, fsync_dir, remove_durably, under_root
+from vnetmigrate.txn.statedir import StateDir, StateDirError, make_private_dir
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,58 @@ def _where(summary: journal.Summary, where: Where | None) -> tuple[str | None, P
         where.check(summary)
         return where.netns, where.root
     return summary.begin.get("netns"), Path(summary.begin.get("root") or "/")
+
+
+ASIDE = "aside"
+TEMP_SUFFIX = ".vnm-tmp"  # what fsutil.atomic_write's temporary files end with
+
+
+def tidy(state: StateDir, root: Path) -> list[str]:
+    """Clear what killed runs left that touched nothing; what was done, as sentences.
+
+    A transaction whose journal holds no whole record (or that has no journal) was killed
+    before its begin record, so before any change: its directory is moved to STATE/aside/.
+    Temporary files of atomic writes (`.NAME.*.vnm-tmp`) are removed from the transaction
+    directories and from beside every file a transaction writes under `root`. The caller
+    holds the locks: no other run is writing any of them.
+    """
+    notes: list[str] = []
+    if not state.txn_root.is_dir():
+        return notes
+    written = {netconf.PATH}
+    for d in sorted(state.txn_root.iterdir()):
+        if d.is_symlink() or not d.is_dir():
+            continue
+        notes += _remove_temp(d, "*")
+        try:
+            if os.path.lexists(d / journal.NAME):
+                written.update(journal.read(d).begin.get("touched", {}).get("files") or ())
+                continue
+        except journal.JournalNeverBegan:
+            pass
+        except journal.JournalCorrupt:
+            continue
+        aside = state.path / ASIDE
+        make_private_dir(aside)
+        os.rename(d, aside / d.name)
+        fsync_dir(state.txn_root)
+        notes.append(f"transaction {d.name} never began (killed before its journal's first record, so before any "
+                     f"change): set aside to {aside / d.name}")
+    for path in sorted(p for p in written if isinstance(p, str)):
+        try:
+            target = under_root(root, path)
+        except OutsideRoot:
+            continue
+        notes += _remove_temp(target.parent, target.name)
+    return notes
+
+
+def _remove_temp(directory: Path, name: str) -> list[str]:
+    out = []
+    for tmp in sorted(directory.glob(f".{name}.*{TEMP_SUFFIX}")) if directory.is_dir() else ():
+        if tmp.is_file() and not tmp.is_symlink() and remove_durably(tmp):
+            out.append(f"removed {tmp}, a temporary file a killed run left")
+    return out
 
 
 def summaries(state: StateDir) -> list[journal.Summary]:
