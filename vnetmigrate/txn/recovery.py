@@ -76,7 +76,7 @@ def tidy(state: StateDir, root: Path) -> list[str]:
         notes += _remove_temp(d, "*")
         try:
             if os.path.lexists(d / journal.NAME):
-                written.update(journal.read(d).begin.get("touched", {}).get("files") or ())
+                written.update(_written_files(journal.read(d).begin))
                 continue
         except journal.JournalNeverBegan:
             pass
@@ -88,13 +88,20 @@ def tidy(state: StateDir, root: Path) -> list[str]:
         fsync_dir(state.txn_root)
         notes.append(f"transaction {d.name} never began (killed before its journal's first record, so before any "
                      f"change): set aside to {aside / d.name}")
-    for path in sorted(p for p in written if isinstance(p, str)):
+    for path in sorted(written):
         try:
             target = under_root(root, path)
         except OutsideRoot:
             continue
         notes += _remove_temp(target.parent, target.name)
     return notes
+
+
+def _written_files(begin: dict) -> list[str]:
+    """The files a journal's begin record says its transaction touches (a crafted one: none)."""
+    touched = begin.get("touched")
+    files = touched.get("files") if isinstance(touched, dict) else None
+    return [f for f in files if isinstance(f, str)] if isinstance(files, list) else []
 
 
 def _remove_temp(directory: Path, name: str) -> list[str]:
