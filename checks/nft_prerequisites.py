@@ -19,7 +19,8 @@ TC_NEEDS = {"CONFIG_NET_ACT_CSUM": "the csum action (act_csum)", "CONFIG_NET_CLS
 
 
 @check("nftables-prerequisites", "The nftables backend's kernel and userspace prerequisites", Severity.BLOCKER,
-       needs=("kernel", "libvirt", "system"))
+       needs=("kernel", "libvirt", "system"), optional=("migration_target",),
+       applies_to_backend="nftables")
 def nftables_prerequisites(facts: HostFacts):
     when = nftables_when(facts)
     if when is None:

@@ -1,8 +1,12 @@
-"""Shared by every test tier."""
+"""For every tier: a check (or derivation) that reads a fact it does not declare fails the test
+that ran it (vnetmigrate.checks.registry.STRICT_ENV), also in the CLI processes tests start;
+and migrate/rollback lock namespaces in a temporary directory, never under this machine's /run."""
 
 import os
 
 import pytest
+
+os.environ["VNETMIGRATE_STRICT_FACTS"] = "1"
 
 
 @pytest.fixture(autouse=True, scope="session")
