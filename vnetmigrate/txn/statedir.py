@@ -95,7 +95,10 @@ def trusted(path: str | os.PathLike[str]) -> None:
     link, then its target's own chain); stops at the first component that does not exist yet
     (what is created below a trusted directory is created by us).
     """
-    _trusted_chain(os.path.abspath(path), Path(path), depth=0)
+    try:
+        _trusted_chain(os.path.abspath(path), Path(path), depth=0)
+    except OSError as exc:
+        raise StateDirError(f"state dir {path} cannot be checked: {explain(exc)}", hint=_HINT)
 
 
 def _trusted_chain(absolute: str, named: Path, depth: int) -> None:
@@ -115,11 +118,8 @@ def _trusted_chain(absolute: str, named: Path, depth: int) -> None:
             if st.st_uid not in _owners():
                 raise StateDirError(f"state dir {named} is not safe: {nxt} is a symbolic link owned by uid "
                                     f"{st.st_uid}", hint=_HINT)
-            target = os.path.realpath(nxt)
-            _trusted_chain(target, named, depth + 1)
-            rest = parts[i + 1:]
-            if rest:
-                _trusted_chain(os.path.join(target, *rest), named, depth + 1)
+            # The link is ours: judge where it leads, and the rest of the path from there.
+            _trusted_chain(os.path.join(os.path.realpath(nxt), *parts[i + 1:]), named, depth + 1)
             return
         if not stat.S_ISDIR(st.st_mode):
             return  # not a directory: ensure/readable say so in their own words
