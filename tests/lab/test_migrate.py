@@ -193,6 +193,28 @@ def test_second_migration_refuses_while_the_first_holds_the_lock(host):
     assert host.state_now() == before
 
 
+def test_a_migration_killed_before_its_begin_record_is_set_aside_by_the_next(host):
+    """Killed between creating its journal and writing the begin record, a migration left an
+    empty journal that blocked every later command until someone moved it aside. The next
+    migrate sets it aside (nothing had changed) and says so, removes the temporary files of
+    atomic writes a killed run leaves (planted here: a kill inside atomic_write has no
+    boundary of its own), and migrates."""
+    before = host.state_now()
+    killed = host.vnm("migrate", "--no-restart", crash_at="created")
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    assert host.state_now() == before
+    (txn,) = (host.state / "txn").iterdir()
+    assert (txn / "journal.jsonl").read_bytes() == b""
+    temp = host.root / "etc/libvirt/.network.conf.k2j4x9.vnm-tmp"
+    temp.write_text('firewall_backend = "nftables"\n')
+    again = host.vnm("migrate", "--no-restart")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"transaction {txn.name} never began" in again.stderr and f"removed {temp}" in again.stderr
+    assert (host.state / "aside" / txn.name / "journal.jsonl").exists() and not temp.exists()
+    (committed,) = txn_ids(host)  # the new one; the set-aside one is no transaction any more
+    assert committed != txn.name
+
+
 def test_migrations_with_different_state_dirs_exclude_each_other_per_namespace(host, tmp_path):
     """Two runs with their own --state-dir once migrated one host at once (4 of 50 ended in a
     spurious exit 6): the lock is the network namespace's, not the state dir's."""

@@ -88,6 +88,7 @@ def run(plan: Plan, state: StateDir, root: Path, *, netns: str | None = None, co
         snap["reference"] = {p: snapshot.read_file(root, p) for p in plan.meta.get("reference_files", ())}
         atomic_write(txn_dir / SNAPSHOT, json.dumps(snap, sort_keys=True), mode=0o600)  # rulesets, configuration
         jr = Journal.create(txn_dir)
+        boundaries.reached("created")
         jr.append("begin", command=command, title=plan.title, steps=len(plan.steps), netns=netns, root=os.path.abspath(root),
                   pid=os.getpid(), fingerprint=plan.fingerprint, meta=plan.meta, touched=touched.to_dict())
     except BaseException as exc:
