@@ -39,6 +39,7 @@ def killed(tmp_path):
     state.chmod(0o700)
     (txn / "snapshot.json").write_text("{}")
     (txn / ".snapshot.json.a1b2c3.vnm-tmp").write_text("{")
+    (state / ".probe-4194305").write_text("probe\n")  # above any pid_max: its writer is gone
     return root, state, txn
 
 
@@ -53,6 +54,7 @@ def test_a_journal_killed_before_its_begin_record_is_set_aside_and_temp_files_re
     assert ".network.conf.k2j4x9.vnm-tmp" in proc.stderr
     assert not txn.exists() and (state / "aside" / TXN / "journal.jsonl").read_bytes() == journal
     assert not list((root / "etc/libvirt").glob(".*vnm-tmp"))
+    assert not list(state.glob(".probe-*")) and not list((state / "aside" / TXN).glob(".*vnm-tmp"))
     assert (root / "etc/libvirt/network.conf").read_text() == 'firewall_backend = "iptables"\n'
     hist = vnm("history", "--state-dir", str(state))
     assert hist.returncode == 0 and "no transactions" in hist.stdout, hist.stdout + hist.stderr

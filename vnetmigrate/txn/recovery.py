@@ -66,7 +66,9 @@ def tidy(state: StateDir, root: Path) -> list[str]:
     directories and from beside every file a transaction writes under `root`. The caller
     holds the locks: no other run is writing any of them.
     """
-    notes: list[str] = []
+    notes: list[str] = [f"removed {p}, the write test of a killed run" for p in sorted(state.path.glob(".probe-*"))
+                        if _dead(p.name.removeprefix(".probe-")) and p.is_file() and not p.is_symlink()
+                        and remove_durably(p)]
     if not state.txn_root.is_dir():
         return notes
     written = {netconf.PATH}
@@ -95,6 +97,19 @@ def tidy(state: StateDir, root: Path) -> list[str]:
             continue
         notes += _remove_temp(target.parent, target.name)
     return notes
+
+
+def _dead(pid: str) -> bool:
+    """Whether no process has this pid (a probe file's owner): its probe file is a leftover."""
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def _written_files(begin: dict) -> list[str]:
