@@ -35,6 +35,8 @@ def scan(
     from vnetmigrate.reports.envelope import scan_envelope
     from vnetmigrate.scan import analyse
 
+    if deadline != deadline or deadline == float("inf"):  # NaN passes click's min=1
+        raise InputError(f"--deadline {deadline}: not a number of seconds")
     if from_dir is not None:
         if netns or save_evidence or state_dir or root != Path("/") or deadline != 120.0:
             raise InputError("--from analyses saved evidence: it cannot be combined with --netns, --root, --state-dir, "
