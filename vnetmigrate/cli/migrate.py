@@ -31,8 +31,8 @@ def migrate(
 ) -> int:
     """Move libvirt's rules to the other backend: make before break, verified, rolled back on failure."""
     from vnetmigrate.netns import entered
-    from vnetmigrate.txn import engine, recovery
     from vnetmigrate.reports.sanitize import printable
+    from vnetmigrate.txn import engine, recovery
     from vnetmigrate.txn.hostlock import HostLock
     from vnetmigrate.txn.statedir import StateDir
 

@@ -38,9 +38,9 @@ def rollback(
 ) -> int:
     """Undo a transaction: back to the state its snapshot recorded, verified against it."""
     from vnetmigrate.errors import InputError
+    from vnetmigrate.reports.sanitize import printable
     from vnetmigrate.txn import daemon, journal, recovery
     from vnetmigrate.txn.engine import Restart
-    from vnetmigrate.reports.sanitize import printable
     from vnetmigrate.txn.hostlock import HostLock
     from vnetmigrate.txn.statedir import StateDir, StateDirError
 

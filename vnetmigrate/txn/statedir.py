@@ -29,7 +29,6 @@ from __future__ import annotations
 import calendar
 import errno
 import fcntl
-import json
 import os
 import re
 import secrets
