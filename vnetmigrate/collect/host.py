@@ -10,23 +10,15 @@ from __future__ import annotations
 import errno
 import json
 import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
 
 from vnetmigrate import bounded
 from vnetmigrate.evidence import CommandRecord, Evidence, FileRecord
+from vnetmigrate.programs import EXTRA_PATH, which
 
-# Commands are looked up here as well as in PATH: many are in /usr/sbin, which a
-# non-login root shell may not have.
-_EXTRA_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
-
-
-def which(name: str) -> str | None:
-    path = os.environ.get("PATH", "")
-    search = os.pathsep.join([path, *_EXTRA_PATH])
-    return shutil.which(name, path=search)
+__all__ = ["LiveHost", "NftJson", "which"]
 
 
 class NftJson:
@@ -191,5 +183,5 @@ class LiveHost:
 def _command_env() -> dict[str, str]:
     env = dict(os.environ)
     env["LC_ALL"] = "C"
-    env["PATH"] = os.pathsep.join([env.get("PATH", ""), *_EXTRA_PATH])
+    env["PATH"] = os.pathsep.join([env.get("PATH", ""), *EXTRA_PATH])
     return env

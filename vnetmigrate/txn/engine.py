@@ -89,7 +89,8 @@ def run(plan: Plan, state: StateDir, root: Path, *, netns: str | None = None, co
         atomic_write(txn_dir / SNAPSHOT, json.dumps(snap, sort_keys=True), mode=0o600)  # rulesets, configuration
         jr = Journal.create(txn_dir)
         boundaries.reached("created")
-        jr.append("begin", command=command, title=plan.title, steps=len(plan.steps), netns=netns, root=os.path.abspath(root),
+        jr.append("begin", command=command, title=plan.title, steps=len(plan.steps), netns=netns,
+                  root=os.path.abspath(root),
                   pid=os.getpid(), fingerprint=plan.fingerprint, meta=plan.meta, touched=touched.to_dict())
     except BaseException as exc:
         # Nothing has changed yet: leave no trace that could look like an interrupted transaction.

@@ -23,7 +23,8 @@ import stat
 from pathlib import Path
 
 from vnetmigrate.netns import entered
-from vnetmigrate.txn.statedir import StateDirError, explain, make_private_dir, trusted
+from vnetmigrate.txn.statedir import make_private_dir
+from vnetmigrate.txnstore import StateDirError, explain, trusted
 
 DEFAULT = "/run/vnetmigrate"
 ENV = "VNETMIGRATE_LOCK_DIR"

@@ -38,8 +38,9 @@ class Where:
         if not isinstance(root, str) or (netns is not None and not isinstance(netns, str)):
             raise journal.JournalCorrupt(f"journal of transaction {summary.id}: its netns or root is malformed")
         if netns != self.netns or os.path.realpath(root) != os.path.realpath(self.root):
-            ran = f"--root {root}" + (f" --netns {netns}" if netns else " (the host's network namespace)")
-            now = f"--root {self.root}" + (f" --netns {self.netns}" if self.netns else " (the host's network namespace)")
+            host = " (the host's network namespace)"
+            ran = f"--root {root}" + (f" --netns {netns}" if netns else host)
+            now = f"--root {self.root}" + (f" --netns {self.netns}" if self.netns else host)
             raise StateDirError(
                 f"transaction {summary.id} ran with {ran}, this command with {now}: refused, nothing was changed",
                 hint=f"run `vnetmigrate rollback {summary.id} --root {root}"
