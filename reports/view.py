@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vnetmigrate.matrix import ROWS
+from vnetmigrate.reports.sanitize import printable  # noqa: F401  (re-exported: renderers import it from here)
 from vnetmigrate.words import plural
 
 MATRIX_TITLE = "Compatibility matrix (Fedora 41 change)"
@@ -22,12 +23,6 @@ COORDINATES = ("kernel", "userspace", "backend")
 COORDINATE_LABELS = {"kernel": "kernel", "userspace": "userspace", "backend": "libvirt backend"}
 REPAIRABLE = "repair can apply this"  # shown only when a `repair` command exists
 HAS_REPAIR = False
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def printable(text: str) -> str:
-    """`text` with control characters shown as \\xNN: a saved scan must not drive a terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 @dataclass(frozen=True)

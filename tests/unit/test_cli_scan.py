@@ -191,3 +191,9 @@ def test_verdicts_say_the_real_state(tmp_path):
     switching = saved(tmp_path / "s", libvirt_version="9.0.0")
     doc = valid_envelope(runner.invoke(app, ["scan", "--from", switching, "-f", "json"]).stdout)
     assert doc["data"]["verdict"] == "ready after these steps"
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0.5", "soon"])
+def test_deadline_must_be_a_number_of_seconds(value):
+    res = runner.invoke(app, ["scan", "--deadline", value])
+    assert res.exit_code in (1, 2) and "deadline" in res.stderr and "Traceback" not in res.stderr

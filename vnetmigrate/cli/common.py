@@ -60,6 +60,12 @@ def _reader_gone() -> None:
 
 
 def write_output(text: str, output: Path | None) -> None:
+    """Print a command's output (or write it to `output`), with every control byte its data
+    could carry made visible (vnetmigrate.reports.sanitize): journals, scans and host files
+    are data, never terminal commands."""
+    from vnetmigrate.reports.sanitize import printable
+
+    text = printable(text)
     if to_stdout(output):
         try:
             sys.stdout.write(text)
@@ -105,9 +111,10 @@ def emit(doc: dict[str, Any], fmt: str, output: Path | None) -> None:
     if to_stdout(output):
         output = None
     if fmt == "text" and output is None and sys.stdout.isatty():
+        from vnetmigrate.reports.sanitize import sanitized
         from vnetmigrate.reports.terminal import render as to_terminal
 
-        _to_terminal(lambda console: to_terminal(doc, console, State.verbosity))
+        _to_terminal(lambda console: to_terminal(sanitized(doc), console, State.verbosity))
         return
     if fmt == "text":
         from vnetmigrate.reports.terminal import to_text
@@ -139,6 +146,15 @@ def emit_result(result: Any, fmt: str, output: Path | None) -> int:
     return int(result.exit_code)
 
 
+def notes_to_stderr(command: str) -> Callable[[str], None]:
+    """A listener that prints a use case's housekeeping notes on standard error, sanitised."""
+    from vnetmigrate.reports.sanitize import printable
+
+    def say(note: str) -> None:
+        sys.stderr.write(printable(f"vnetmigrate {command}: note: {note}") + "\n")
+    return say
+
+
 def fail(command: str, exc: VnmError, fmt: str, output: Path | None = None) -> None:
     code = int(exc.exit_code)
     if fmt == "json":
@@ -149,9 +165,11 @@ def fail(command: str, exc: VnmError, fmt: str, output: Path | None = None) -> N
             write_output(dumps(doc), output)
         except VnmError:
             sys.stdout.write(dumps(doc))
-    sys.stderr.write(f"vnetmigrate {command}: error: {exc.message}\n")
+    from vnetmigrate.reports.sanitize import printable
+
+    sys.stderr.write(printable(f"vnetmigrate {command}: error: {exc.message}") + "\n")
     if exc.hint:
-        sys.stderr.write(f"hint: {exc.hint}\n")
+        sys.stderr.write(printable(f"hint: {exc.hint}") + "\n")
     raise typer.Exit(code)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from vnetmigrate.cli.common import (NetnsOpt, OutputOpt, QuietOpt, RootOpt, State, VerboseOpt, emit_result, guarded,
-                                    require_root)
+                                    notes_to_stderr, require_root)
 from vnetmigrate.cli.progress import progress
 from vnetmigrate.cli.txnopts import (NoRestartOpt, RestartOpt, StateDirOpt, ToOpt, TxnFormat, TxnFormatOpt,
                                      state_dir_for)
@@ -37,7 +37,9 @@ def migrate(
 
     require_root("migrate")
     opts = Options(to.value, netns, root, state_dir_for(state_dir, root), restart_command, no_restart)
-    run = usecase.dry_run if dry_run else usecase.migrate
     with progress("reading the host and migrating", State.verbosity):
-        result = run(opts, tuple(force or ()))
+        if dry_run:
+            result = usecase.dry_run(opts, tuple(force or ()))
+        else:
+            result = usecase.migrate(opts, tuple(force or ()), say=notes_to_stderr("migrate"))
     return emit_result(result, format.value, output)

@@ -7,16 +7,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from vnetmigrate.cli.common import OutputOpt, QuietOpt, State, VerboseOpt, emit_result, guarded, require_root
+from vnetmigrate.cli.common import (OutputOpt, QuietOpt, State, VerboseOpt, emit_result, guarded, notes_to_stderr,
+                                    require_root)
 from vnetmigrate.cli.progress import progress
-from vnetmigrate.cli.txnopts import StateDirOpt, StateRootOpt, TxnFormat, TxnFormatOpt, state_dir_for
+from vnetmigrate.cli.txnopts import StateDirOpt, TxnFormat, TxnFormatOpt, state_dir_for
 
 
 @guarded("rollback")
 def rollback(
     txn_id: Annotated[Optional[str], typer.Argument(
         metavar="ID", help="The transaction to undo (see `history`); default: the interrupted ones, "
-                             "else the newest committed one.")] = None,
+                           "else the newest committed one.")] = None,
     restart_command: Annotated[Optional[str], typer.Option(
         "--restart-command", metavar="CMD",
         help="Restart libvirt's network daemon with CMD instead of the command the transaction recorded.")] = None,
@@ -26,7 +27,12 @@ def rollback(
         "--force", help="Roll back ID although a committed transaction followed it (restores ID's snapshot "
                         "over that one's changes).")] = False,
     state_dir: StateDirOpt = None,
-    root: StateRootOpt = Path("/"),
+    netns: Annotated[Optional[str], typer.Option(
+        "--netns", metavar="NAME", help="The network namespace the transaction ran in (as `ip netns` names it); "
+                                        "it must be the one its journal records.")] = None,
+    root: Annotated[Path, typer.Option(
+        "--root", metavar="DIR", help="The host's root the transaction ran with (it must be the one its journal "
+                                      "records); the default state dir is /var/lib/vnetmigrate under DIR.")] = Path("/"),
     format: TxnFormatOpt = TxnFormat.text,
     output: OutputOpt = None,
     quiet: QuietOpt = False,  # read by guarded(): State.verbosity
@@ -37,5 +43,6 @@ def rollback(
 
     require_root("rollback")
     with progress("rolling back", State.verbosity):
-        result = usecase(state_dir_for(state_dir, root), txn_id, restart_command, no_restart, force)
+        result = usecase(state_dir_for(state_dir, root), txn_id, restart_command, no_restart, force, netns, root,
+                         say=notes_to_stderr("rollback"))
     return emit_result(result, format.value, output)
