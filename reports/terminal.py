@@ -1,4 +1,5 @@
-"""Render a scan envelope for a terminal with rich: verdict first, then the matrix, then findings."""
+"""Render a scan envelope for a terminal with rich: the answer first (verdict, counts, one line
+per blocker, the host's matrix rows as two lines), then the findings, then the next step."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def placement_lines(data: dict[str, Any], verbose: bool = False) -> list[Table]:
     out = []
     for (key, _), (label, p) in zip(view.PLACEMENTS, view.placements(data)):
         line = printable(view.placement_line(label, p))
-        head, rest = line.split(" ", 1) if label == "now" else (label + ":", line[len(label) + 2:])
+        head, rest = label + ":", line[len(label) + 2:]  # wrapped lines continue under the row
         out.append(hang(Text(head + " ", style="bold"), Text(rest, style="bold")))
         for name, reason in view.placement_reasons(data, key, everything=verbose):
             out.append(hang(Text(f"  {name}: ", style="dim"), Text(printable(reason), style="dim")))
@@ -54,8 +55,7 @@ def blocker_lines(data: dict[str, Any]) -> Table:
     grid = Table.grid(padding=(0, 1, 0, 0))
     grid.add_column(justify="right", no_wrap=True)
     grid.add_column()
-    blockers = [f for f in data["findings"] if f["severity"] == "blocker"]
-    for i, f in enumerate(blockers, 1):
+    for i, f in enumerate(view.blockers(data), 1):
         grid.add_row(f"  {i}.", Text.assemble(printable(f["title"]), (f"  [{printable(f['id'])}]", "dim")))
     return grid
 
@@ -96,7 +96,7 @@ def render(doc: dict[str, Any], console: Console, verbosity: int = 0) -> None:
         return
     console.print(Text(view.counts(doc), style=style))
     console.print(Text(printable(view.host_line(data)), style="dim"))
-    if any(f["severity"] == "blocker" for f in data["findings"]):
+    if view.blockers(data):
         console.print(Text("Blockers:", style="bold"))
         console.print(blocker_lines(data))
     console.print()
