@@ -38,6 +38,13 @@ def _release_needing_tc(facts: HostFacts, when: str) -> tuple[bool, str]:
     return resolve(release)[0].nft_checksum == "tc", which
 
 
+def _extra_modules(facts: HostFacts) -> tuple[str, ...]:
+    """RHEL 10 without kernel-modules-extra: the iptables backend needs it first."""
+    from vnetmigrate.facts.kernel import rhel10_xt_missing
+
+    return ("dnf install kernel-modules-extra",) if rhel10_xt_missing(facts.kernel, facts.system.os) else ()
+
+
 def _upgrade_breaks(facts: HostFacts) -> bool:
     """A host on nftables now without tc filters (10.x) whose upgrade keeps nftables."""
     lv = facts.libvirt
@@ -84,7 +91,7 @@ def nftables_prerequisites(facts: HostFacts):
             "daemon restart stay 'active' without their rules (guests lose NAT).",
             evidence=tuple(ev),
             workarounds=(Workaround("Keep libvirt on its iptables backend on this kernel",
-                                    (pin_backend("iptables"), restart_libvirt_network())),
+                                    _extra_modules(facts) + (pin_backend("iptables"), restart_libvirt_network())),
                          Workaround("Or boot a kernel built with CONFIG_NET_ACT_CSUM, CONFIG_NET_CLS_U32 and "
                                     "CONFIG_NET_SCH_HTB, and install iproute2")))
     elif unknown:

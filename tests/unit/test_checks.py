@@ -394,3 +394,21 @@ def test_modelled_as_notice_is_in_the_backend_finding_and_the_json():
     assert "modelled as 12.9" in facts_to_dict(result.facts)["libvirt"]["modelled_as"]
     ev = make_evidence(files=files, ipv4_save=ipt(LIBVIRT_IPT), libvirt_version="11.3.0")
     assert facts_to_dict(analyse(ev).facts)["libvirt"]["modelled_as"] is None
+
+
+def test_rhel10_without_kernel_modules_extra_gets_it_in_the_iptables_workaround():
+    from tests.unit.builders import KERNEL
+
+    ev = kernel_host(CONFIG + "# CONFIG_NET_ACT_CSUM is not set\n")
+    ev.meta["kernel_release"] = KERNEL
+    from vnetmigrate.evidence import FileRecord
+
+    ev.add_file(FileRecord("/etc/os-release", RHEL_10))
+    ev.add_file(FileRecord(f"/boot/config-{KERNEL}", CONFIG + "# CONFIG_NET_ACT_CSUM is not set\n"))
+    ev.listings[f"/lib/modules/{KERNEL}/kernel/net/netfilter"] = ["nf_tables.ko.xz"]
+    (f,) = [f for f in run_all(build(ev)).findings if f.id == "nftables-prerequisites"]
+    assert f.workarounds[0].commands[0] == "dnf install kernel-modules-extra"
+    ev.listings[f"/lib/modules/{KERNEL}/kernel/net/netfilter"] = ["xt_CHECKSUM.ko", "xt_conntrack.ko",
+                                                                   "xt_MASQUERADE.ko"]
+    (f,) = [f for f in run_all(build(ev)).findings if f.id == "nftables-prerequisites"]
+    assert "kernel-modules-extra" not in " ".join(f.workarounds[0].commands)

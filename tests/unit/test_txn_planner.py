@@ -101,3 +101,28 @@ def test_plan_judges_the_host_after_the_migration_although_network_conf_pins_ipt
     back = analyse(ev, migration_target="iptables")
     assert "docker-forward-drop" not in {b["id"] for b in blockers(planner.build(ev, back.facts, "iptables", None,
                                                                                     "test"), back)}
+
+
+RHEL_10 = 'NAME="Red Hat Enterprise Linux"\nID="rhel"\nID_LIKE="centos fedora"\nVERSION_ID="10.0"\n'
+NFT_DATA = Path(__file__).resolve().parents[1] / "data/libvirt/11.3-nftables/default"
+
+
+def rhel10_on_nftables(netfilter_modules: list[str]):
+    """A RHEL 10 host on libvirt's nftables backend (recorded 11.3 state), with these files in
+    /lib/modules/RELEASE/kernel/net/netfilter."""
+    from tests.unit.builders import KERNEL, libvirt_nft
+
+    files = {"/etc/os-release": RHEL_10, "/etc/libvirt/network.conf": 'firewall_backend = "nftables"\n',
+             "/run/libvirt/network/default.xml": (NFT_DATA / "status/default.xml").read_text()}
+    ev = make_evidence(files=files, nft_objects=tuple(libvirt_nft()))
+    ev.listings[f"/lib/modules/{KERNEL}/kernel/net/netfilter"] = netfilter_modules
+    return ev
+
+
+def test_migration_to_iptables_on_rhel10_without_kernel_modules_extra_is_refused():
+    p = plan(rhel10_on_nftables(["nf_tables.ko.xz", "nft_chain_nat.ko.xz"]), target="iptables")
+    (b,) = [b for b in p.blockers if b.id == "iptables-modules-missing"]
+    assert not b.forcible and "kernel-modules-extra" in b.title
+    assert "xt_CHECKSUM" in b.title and "xt_MASQUERADE" in b.title
+    with_extra = ["nf_tables.ko.xz", "xt_CHECKSUM.ko.xz", "xt_conntrack.ko.xz", "xt_MASQUERADE.ko.xz"]
+    assert "iptables-modules-missing" not in {b.id for b in plan(rhel10_on_nftables(with_extra), "iptables").blockers}

@@ -3,7 +3,8 @@ libvirt >= 11 tc's u32 classifier, htb qdisc and csum action (the DHCP checksum 
 
 Kernel state is always the live kernel's, whatever --root says. The kernel configuration is
 read from /proc/config.gz or /boot/config-RELEASE, keeping only the lines that matter; modules
-from /lib/modules/RELEASE (modules.builtin and the net/sched directory).
+from /lib/modules/RELEASE (modules.builtin, the net/sched directory, and net/netfilter for the
+xt modules libvirt's iptables backend needs: RHEL 10 ships them in kernel-modules-extra).
 """
 
 from __future__ import annotations
@@ -37,3 +38,4 @@ def collect(host: LiveHost) -> None:
         host.ev.add_file(FileRecord(boot.path, _relevant(boot.content)))
     host.read(f"/lib/modules/{release}/modules.builtin", kernel=True)
     host.listdir(f"/lib/modules/{release}/kernel/net/sched", kernel=True, read=False)
+    host.listdir(f"/lib/modules/{release}/kernel/net/netfilter", kernel=True, read=False)

@@ -22,7 +22,7 @@ from vnetmigrate.errors import InputError
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.libvirt.model import Network
 from vnetmigrate.libvirt.ownership import Owner, Ownership, classify
-from vnetmigrate.libvirt.versions import Backend, nearest_version
+from vnetmigrate.libvirt.versions import Backend, resolve
 from vnetmigrate.libvirt.xml import parse_network, parse_status
 
 STATUS_DIR = "/run/libvirt/network"
@@ -66,10 +66,9 @@ def host_ownership(ev: Evidence, facts, networks=None) -> tuple[Ownership, list[
     current = lv.effective.backend if lv is not None else None
     active, known, problems = networks or host_networks(ev, version_tuple, current)
     problems = list(problems)
-    version, exact = nearest_version(version_tuple)
-    if not exact:
-        shown = ".".join(map(str, version_tuple)) if version_tuple else "unknown"
-        problems.append(f"libvirt {shown} is modelled as {version.version}")
+    version, notice = resolve(tuple(version_tuple[:2]) if version_tuple else None)
+    if notice:
+        problems.append(notice)
     saves = list(facts.iptables.saves) if facts.iptables is not None else []
     pending = restart_pending(lv)
     if not pending:

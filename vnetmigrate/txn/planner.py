@@ -72,14 +72,24 @@ def build(ev: Evidence, facts, target: str, restart: list[str] | None, restart_w
         blockers.append(Blocker("libvirt-without-nftables", f"libvirt {lv.version_text} has no nftables backend "
                                 "(10.4 and later have it)", forcible=False))
     if not exact:
-        shown = lv.version_text if lv is not None and lv.version_text else "of unknown version"
-        notes.append(f"libvirt {shown} is modelled as {version.version}")
+        from vnetmigrate.libvirt.versions import resolve
+
+        notes.append(resolve(tuple(version_tuple[:2]) if version_tuple else None, target)[1]
+                     or f"libvirt is modelled as {version.version}")
     binary = {"nftables": "nft", "iptables": "iptables"}[target]
     tools = facts.system.tools if facts.system is not None else {}
     if tools and not tools.get(binary):
         blockers.append(Blocker("target-tool-missing", f"`{binary}` is not installed: libvirt's {target} backend "
                                 "needs it, its network driver would fail to start", forcible=False))
     saves = list(facts.iptables.saves) if facts.iptables is not None else []
+    from vnetmigrate.facts.kernel import rhel10_xt_missing
+
+    xt_missing = rhel10_xt_missing(facts.kernel, facts.system.os if facts.system else None)
+    if target == "iptables" and xt_missing:
+        blockers.append(Blocker("iptables-modules-missing", f"the kernel modules {', '.join(xt_missing)} are not "
+                                "installed: on RHEL 10 and its rebuilds iptables-nft needs them from "
+                                "kernel-modules-extra for libvirt's iptables rules (CHECKSUM, conntrack, "
+                                "MASQUERADE); install it first (`dnf install kernel-modules-extra`)", forcible=False))
     if target == "iptables" and facts.system is not None and facts.system.iptables_variant == "legacy":
         blockers.append(Blocker("legacy-iptables-target", "`iptables` is iptables-legacy here: adding libvirt's "
                                 "rules to legacy tables is not supported yet", forcible=False))
