@@ -70,3 +70,11 @@ def test_backend_restrictions():
     assert get_version("10.4", "nftables").version == "10.4"
     # a 9.x host modelled for its nftables future: the oldest entry that has the backend
     assert nearest_version((9, 0), Backend.NFTABLES)[0].version == "10.4"
+
+
+def test_the_docs_table_lists_every_registered_behaviour():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "libvirt-versions.md").read_text()
+    for name in SUPPORTED_VERSIONS:
+        assert f"| {name} |" in doc, f"docs/libvirt-versions.md has no row modelled as {name}"
