@@ -2,12 +2,11 @@
 
 import pytest
 
-from vnetmigrate.scan import analyse
-
 from vnetmigrate.checks import all_checks, run_all
 from vnetmigrate.evidence import CommandRecord
 from vnetmigrate.facts import build
 from vnetmigrate.findings import Severity
+from vnetmigrate.scan import analyse
 from tests.unit.builders import (DEBIAN_13, DEFAULT_NET, LEFTOVER_IPT, LIBVIRT_IPT, ipt, libvirt_nft,
                                  make_evidence, status_xml)
 
