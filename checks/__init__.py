@@ -1,7 +1,8 @@
-"""Checks: pure functions HostFacts -> [Finding], one module per concern.
+"""Checks: pure functions of the facts each declares -> [Finding], one module per concern.
 
 Installed as `vnetmigrate.checks`. Add a module to MODULES and decorate its functions with
-`@check(...)` (see registry.py); the conformance test walks the registry.
+`@check(...)`: it declares what the check reads (it gets nothing else) and how the commands
+treat its findings (see registry.py); the conformance test walks the registry.
 """
 
 from __future__ import annotations
@@ -40,3 +41,20 @@ def all_checks() -> list[Check]:
 
 def run_all(facts) -> Outcome:
     return run(facts, all_checks())
+
+
+def moot_for_migration(target: str) -> frozenset[str]:
+    """Checks whose blockers plan and migrate leave out for `migrate --to target`: those migrate
+    handles itself, and those concerning only the backend libvirt leaves (each such finding's
+    own first workaround is to keep libvirt on the other backend)."""
+    return frozenset(c.id for c in all_checks()
+                     if c.handled_by_migrate or (c.applies_to_backend not in (None, target)))
+
+
+def tool_findings() -> dict[str, tuple[str, ...]]:
+    """{firewall management tool: the checks whose warnings or blockers say it needs a workaround}."""
+    out: dict[str, tuple[str, ...]] = {}
+    for c in all_checks():
+        for tool in c.concerns_tools:
+            out[tool] = out.get(tool, ()) + (c.id,)
+    return out

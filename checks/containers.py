@@ -9,7 +9,7 @@ from vnetmigrate.findings import Evidence, Finding, Severity
 NOTES = {
     "podman": "netavark keeps its rules in its own table (or NETAVARK_* chains) and accepts only its "
               "own networks' traffic: it does not drop libvirt's, so it is compatible with both backends. "
-              "Podman is the seed's suggested replacement for Docker here.",
+              "Podman is the replacement for Docker that the Fedora 41 change suggests.",
     "kube-proxy": "kube-proxy's chains and tables handle service traffic; they do not drop libvirt's "
                   "traffic by themselves, but kubelet hosts often also run a restrictive FORWARD policy.",
     "lxd": "LXD's `inet lxd` table accepts its own bridges' traffic and does not drop libvirt's.",

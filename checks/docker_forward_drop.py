@@ -1,4 +1,4 @@
-"""Docker's FORWARD DROP policy against libvirt's nftables backend (seed "Known issue: docker").
+"""Docker's FORWARD DROP policy against libvirt's nftables backend (Fedora change "Known issue: docker").
 
 Under the iptables backend libvirt's ACCEPT rules sit in the same FORWARD chain as Docker's
 DROP policy and win. Under the nftables backend they sit in their own table; a packet must
@@ -49,7 +49,8 @@ def docker_user_commands(bridges: list[str], family: str, source: str, has_docke
 
 
 @check("docker-forward-drop", "Docker's FORWARD DROP policy blocks guests under the nftables backend",
-       Severity.BLOCKER, needs=("libvirt", "iptables", "docker"))
+       Severity.BLOCKER, needs=("libvirt", "iptables", "docker"),
+       optional=("migration_target",), applies_to_backend="nftables", concerns_tools=("docker",))
 def docker_forward_drop(facts: HostFacts):
     lv, docker = facts.libvirt, facts.docker
     if not docker.present or not lv.installed:
@@ -103,7 +104,7 @@ def docker_forward_drop(facts: HostFacts):
                    (pin_backend("iptables"), restart_libvirt_network())),
     ]
     workarounds.append(Workaround("Or run containers with Podman, whose netavark firewall does not set a DROP "
-                                  "policy (the seed's suggestion)"))
+                                  "policy (the Fedora 41 change's suggestion)"))
     yield Finding(
         "docker-forward-drop", Severity.BLOCKER,
         f"Docker's FORWARD DROP policy blocks guest traffic {when}",

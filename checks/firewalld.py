@@ -11,7 +11,8 @@ from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
 GOOD_ZONES = ("libvirt", "libvirt-routed", "trusted")
 
 
-@check("firewalld-zones", "firewalld zones of libvirt's bridges", Severity.WARNING, needs=("firewalld", "libvirt"))
+@check("firewalld-zones", "firewalld zones of libvirt's bridges", Severity.WARNING, needs=("firewalld", "libvirt"),
+       concerns_tools=("firewalld",))
 def firewalld_zones(facts: HostFacts):
     fw = facts.firewalld
     if not fw.installed or not fw.running:

@@ -1,16 +1,15 @@
 """Any base chain that drops or rejects libvirt guests' traffic, found by evaluating packets.
 
-For every active network the guests' DHCP and DNS to the host, their new connections out,
-the replies, and the connections DNATed to them (vnetmigrate.evaluate.probes) are evaluated
-against the live ruleset ("now") and, when an upgrade would move libvirt to nftables, against
-the ruleset after the switch (vnetmigrate.evaluate.switch). A chain is reported because the
+It reads the evaluator's verdicts for the guests' packets, now and after the switch (the
+derived fact packet_verdicts, vnetmigrate.derived.verdicts). A chain is reported because the
 packet meets its drop, whatever the table is called.
 
 Duplicates: a drop that a specific detector already reports as a blocker (Docker's FORWARD
 policy, ufw, iptables-services-style saved rules, libvirt's own reject of DNATed connections)
 is named in the evidence with that finding's id and gets no blocker or workaround of its own
-here; only drops nothing else explains make this finding a blocker. Verdicts the evaluator
-cannot decide make it a warning, with the reasons.
+here: it defers to those checks and reads their findings. Only drops nothing else explains
+make this finding a blocker. Verdicts the evaluator cannot decide make it a warning, with the
+reasons.
 """
 
 from __future__ import annotations
@@ -20,12 +19,12 @@ from dataclasses import dataclass
 from vnetmigrate.checks._accept_rules import split_base
 from vnetmigrate.checks._drop_report import finding
 from vnetmigrate.checks.registry import check
-from vnetmigrate.evaluate import Pass, Probe, Result, after_switch, evaluate, host_probes, of_facts
-from vnetmigrate.evaluate.switch import libvirt_tables
+from vnetmigrate.evaluate import Pass, Probe, Result
 from vnetmigrate.facts import HostFacts
 from vnetmigrate.findings import Evidence, Finding, Severity
 
-AFTER = "after the switch"
+# The specific checks whose blockers name a drop this check would otherwise report again.
+SPECIFIC = ("docker-forward-drop", "ufw-blocks-guests", "iptables-manager-restrictive", "port-forward-nat-guest")
 
 
 @dataclass(frozen=True)
@@ -37,38 +36,11 @@ class Drop:
     explained: str | None  # id of the specific finding that reports it
 
 
-def _runs(facts: HostFacts, probes: list[Probe], notes: list[Evidence]):
-    rs = of_facts(facts)
-    lv = facts.libvirt
-    switching = lv.effective.backend != "nftables" and lv.after_upgrade.backend == "nftables"
-    # `migrate --to nftables` is judged by the state it leaves: the simulated one (every other
-    # table stays as it is, so a drop there shows in it too). Scan judges now and after.
-    if not (switching and facts.migration_target == "nftables"):
-        yield "now", rs, probes
-    if switching:
-        after = after_switch(rs, libvirt_tables(facts))
-        how = "libvirt's iptables rules removed (" + (", ".join(after.removed) or "none found") + "), "
-        if after.libvirt_modelled:
-            notes.append(Evidence("fact", AFTER, how + "its nftables tables added as the libvirt model builds "
-                                                       "them for the active networks"))
-            yield AFTER, after.ruleset, probes
-        else:  # without libvirt's own table, connections into guests are not decided (switch.py)
-            notes.append(Evidence("fact", AFTER, how + "its nftables tables not simulated (no model facts): "
-                                                       "connections into guests not evaluated"))
-            yield AFTER, after.ruleset, [p for p in probes if p.direction != "dnat"]
-
-
 def _specific(facts: HostFacts) -> dict[str, Finding]:
-    from vnetmigrate.checks import docker_forward_drop, persist_managers, port_forwards, ufw
-    from vnetmigrate.checks.registry import REGISTRY
-
-    out = {}
-    for fn in (docker_forward_drop.docker_forward_drop, ufw.ufw_blocks_guests,
-               persist_managers.iptables_manager_restrictive, port_forwards.port_forward_nat_guest):
-        spec = next(c for c in REGISTRY.values() if c.fn is fn)
-        if facts.missing(spec.needs):
-            continue
-        for f in fn(facts):
+    """The first blocker of each specific check that reported one in this run."""
+    out: dict[str, Finding] = {}
+    for check_id in SPECIFIC:
+        for f in facts.findings_of(check_id):
             if f.severity == Severity.BLOCKER:
                 out.setdefault(f.id, f)
     return out
@@ -99,24 +71,21 @@ def _explained(p: Pass, probe: Probe, specific: dict[str, Finding]) -> str | Non
 
 
 @check("input-forward-drop", "A base chain drops or rejects libvirt guests' traffic (found by evaluating packets)",
-       Severity.BLOCKER, needs=("libvirt", "nft"))
+       Severity.BLOCKER, needs=("libvirt", "nft"), optional=("nftables_service",), derived=("packet_verdicts",),
+       defers_to=SPECIFIC, concerns_tools=("nftables.service",))
 def input_forward_drop(facts: HostFacts):
-    if not facts.libvirt.installed:
-        return
-    probes = host_probes(facts)
-    if not probes:
+    evaluated = facts.packet_verdicts
+    if evaluated is None:  # libvirt is not installed, or no active network has probes
         return
     specific = _specific(facts)
     drops: list[Drop] = []
     unknown: list[tuple[str, Probe, Result]] = []
-    notes: list[Evidence] = []
-    for when, rs, ps in _runs(facts, probes, notes):
-        for probe in ps:
-            r = evaluate(rs, probe.packet)
-            if r.blocked and r.blockers:
-                drops += [Drop(when, probe, r, b, _explained(b, probe, specific)) for b in r.blockers]
-            elif r.verdict == "unknown" or r.blocked:  # blocked, but by no one chain that a fix could name
-                unknown.append((when, probe, r))
+    for v in evaluated.verdicts:
+        r = v.result
+        if r.blocked and r.blockers:
+            drops += [Drop(v.when, v.probe, r, b, _explained(b, v.probe, specific)) for b in r.blockers]
+        elif r.verdict == "unknown" or r.blocked:  # blocked, but by no one chain that a fix could name
+            unknown.append((v.when, v.probe, r))
     drops = [d for d in drops if d.explained != "libvirt"]  # libvirt's own rules: not a foreign drop
     if drops or unknown:
-        yield finding(drops, unknown, facts, notes)
+        yield finding(drops, unknown, facts, [Evidence("fact", when, text) for when, text in evaluated.notes])

@@ -17,7 +17,10 @@ NEXT = {"incomplete": "`vnetmigrate migrate` rolls an interrupted transaction ba
         "corrupt": "`vnetmigrate migrate` refuses until it is moved aside."}
 
 
-@check("interrupted-transaction", "A migration did not finish", Severity.BLOCKER, needs=("transactions",))
+# handled_by_migrate: migrate rolls an interrupted transaction back before it plans, and judges
+# the others transaction by transaction (vnetmigrate.cli.migration.transaction_blockers).
+@check("interrupted-transaction", "A migration did not finish", Severity.BLOCKER, needs=("transactions",),
+       handled_by_migrate=True)
 def interrupted_transaction(facts: HostFacts):
     txn = facts.transactions
     for t in txn.unfinished:

@@ -1,6 +1,6 @@
 """What libvirt left behind: classified by the model (vnetmigrate.libvirt.ownership), not by name.
 
-- empty LIBVIRT_* chains and their jumps once the nftables backend is in use (domain.md section 4);
+- empty LIBVIRT_* chains and their jumps once the nftables backend is in use (docs/libvirt-rules.md §6);
 - rules libvirt created for networks that are no longer active, or in the backend no active
   network uses, and the emptied `libvirt_network` tables a switch back to iptables leaves.
 """
@@ -28,7 +28,7 @@ def _leftover(facts: HostFacts, kind: str) -> dict[str, object]:
 
 
 @check("libvirt-leftover-chains", "Empty LIBVIRT_* chains left behind", Severity.WARNING,
-       needs=("libvirt_rules", "ownership"))
+       needs=("libvirt_rules", "ownership"), optional=("libvirt",))
 def leftover_chains(facts: HostFacts):
     leftover = _leftover(facts, "chain")
     empty = [c for c in facts.libvirt_rules.empty_ipt_chains
@@ -78,7 +78,7 @@ def _ipt_rule_commands(facts: HostFacts, leftover) -> list[tuple[str, str, str]]
 
 
 @check("libvirt-leftover-rules", "libvirt rules and tables no active network needs", Severity.WARNING,
-       needs=("ownership",))
+       needs=("ownership",), optional=("nft", "iptables"))
 def leftover_rules(facts: HostFacts):
     rules = _leftover(facts, "rule")
     found = _ipt_rule_commands(facts, rules) + _nft_rule_commands(facts, rules)

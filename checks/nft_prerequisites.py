@@ -54,7 +54,8 @@ def _upgrade_breaks(facts: HostFacts) -> bool:
 
 
 @check("nftables-prerequisites", "The nftables backend's kernel and userspace prerequisites", Severity.BLOCKER,
-       needs=("kernel", "libvirt", "system"))
+       needs=("kernel", "libvirt", "system"), optional=("migration_target",),
+       applies_to_backend="nftables")
 def nftables_prerequisites(facts: HostFacts):
     when = nftables_when(facts)
     if when is None:

@@ -10,7 +10,8 @@ from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
 
 
 @check("nftables-service-flush", "nftables.service flushes the whole ruleset", Severity.WARNING,
-       needs=("nftables_service", "libvirt"))
+       needs=("nftables_service", "libvirt"), optional=("migration_target",),
+       concerns_tools=("nftables.service",))
 def nftables_service_flush(facts: HostFacts):
     svc = facts.nftables_service
     if not svc.in_use or not svc.flush_lines:

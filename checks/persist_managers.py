@@ -29,7 +29,8 @@ def _allow_commands(name: str, config: str | None, brs: list[str]) -> tuple[str,
 
 
 @check("iptables-manager-restrictive", "An iptables-based firewall manager rejects libvirt's traffic",
-       Severity.BLOCKER, needs=("persist", "libvirt"))
+       Severity.BLOCKER, needs=("persist", "libvirt"), optional=("migration_target",),
+       concerns_tools=("iptables-services", "netfilter-persistent", "shorewall", "ferm", "csf"))
 def iptables_manager_restrictive(facts: HostFacts):
     when = nftables_when(facts)
     for m in facts.persist:

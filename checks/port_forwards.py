@@ -1,4 +1,4 @@
-"""Port forwards into NAT guests, which libvirt's nftables backend rejects (domain.md section 3)."""
+"""Port forwards into NAT guests, which libvirt's nftables backend rejects (docs/libvirt-rules.md §3)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
 
 
 @check("port-forward-nat-guest", "Port forwards into NAT guests break under the nftables backend",
-       Severity.BLOCKER, needs=("port_forwards", "libvirt"))
+       Severity.BLOCKER, needs=("port_forwards", "libvirt"), optional=("migration_target",),
+       applies_to_backend="nftables")
 def port_forward_nat_guest(facts: HostFacts):
     when = nftables_when(facts)
     lv = facts.libvirt

@@ -41,8 +41,9 @@ def _likely_cause(facts: HostFacts, backend: str) -> str:
     return ""
 
 
+# handled_by_migrate: a migration adds the target backend's rules to every network that lacks any.
 @check("libvirt-rules-missing", "Active networks without the rules they need", Severity.BLOCKER,
-       needs=("libvirt", "ownership"))
+       needs=("libvirt", "ownership"), optional=("kernel",), handled_by_migrate=True)
 def rules_missing(facts: HostFacts):
     own = facts.ownership.ownership
     by_net: dict[tuple[str, str], list] = defaultdict(list)
@@ -86,12 +87,10 @@ def unexpected_rules(facts: HostFacts):
 
 
 @check("libvirt-restart-pending", "libvirt's network daemon has not applied the configured backend",
-       Severity.WARNING, needs=("libvirt",))
+       Severity.WARNING, needs=("libvirt",), derived=("restart_pending",))
 def restart_pending(facts: HostFacts):
-    from vnetmigrate.libvirt.host import restart_pending as pending_networks
-
     lv = facts.libvirt
-    pending = pending_networks(lv)
+    pending = facts.restart_pending
     if not pending:
         return
     configured = lv.configured_backend

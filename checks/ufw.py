@@ -17,7 +17,8 @@ DROPS = ("DROP", "REJECT")
 
 
 @check("ufw-blocks-guests", "ufw drops libvirt guests' traffic under the nftables backend", Severity.BLOCKER,
-       needs=("ufw", "libvirt"))
+       needs=("ufw", "libvirt"), optional=("migration_target",), applies_to_backend="nftables",
+       concerns_tools=("ufw",))
 def ufw_blocks_guests(facts: HostFacts):
     ufw = facts.ufw
     when = nftables_when(facts)

@@ -1,6 +1,6 @@
-"""The seed's compatibility matrix, and where a host sits in it now and after the switch.
+"""The compatibility matrix, and where a host sits in it now and after the switch.
 
-Rows (Fedora 41 change "Libvirt Virtual Network NFTables"):
+Rows (Fedora 41 change "Libvirt Virtual Network NFTables"; docs/other-firewalls.md §8):
 
   # | kernel module | firewall mgmt userspace | libvirt backend | result
   1 | iptables      | iptables                | iptables        | works for all firewall mgmt tools
@@ -87,20 +87,6 @@ def _kernel(facts: HostFacts) -> Coordinate:
     return Coordinate("nftables", "iptables is not installed; only nftables can be in use")
 
 
-# Which findings mean "this tool needs a workaround" after the switch.
-TOOL_FINDINGS = {
-    "docker": ("docker-forward-drop",),
-    "ufw": ("ufw-blocks-guests",),
-    "firewalld": ("firewalld-zones",),
-    "nftables.service": ("nftables-service-flush", "input-forward-drop"),
-    "iptables-services": ("iptables-manager-restrictive",),
-    "netfilter-persistent": ("iptables-manager-restrictive",),
-    "shorewall": ("iptables-manager-restrictive",),
-    "ferm": ("iptables-manager-restrictive",),
-    "csf": ("iptables-manager-restrictive",),
-}
-
-
 def firewall_managers(facts: HostFacts) -> list[tuple[str, str]]:
     """(tool, userspace) for each firewall management tool detected."""
     tools = []
@@ -150,7 +136,9 @@ def _tool_result(tool: str, userspace: str, kernel: str | None, backend: str | N
     row = row_for(kernel, userspace, backend)
     if row in (1, 2):
         return ToolResult(tool, userspace, row, "works")
-    ids = TOOL_FINDINGS.get(tool, ())
+    from vnetmigrate.checks import tool_findings  # which findings mean "this tool needs a workaround"
+
+    ids = tool_findings().get(tool, ())
     hits = [f for f in findings if f.id in ids and f.severity.rank >= 1]
     if hits:
         return ToolResult(tool, userspace, row, "needs workaround: " + "; ".join(
@@ -166,7 +154,7 @@ def _place(kernel: Coordinate, userspace: Coordinate, backend: Coordinate, tools
     row = row_for(kernel.value, userspace.value, backend.value)
     note = ""
     if row is None:
-        note = "not a row of the seed's matrix"
+        note = "not a row of the compatibility matrix"
         if kernel.value == "iptables" and backend.value == "nftables":
             note += ": libvirt's nftables rules beside legacy x_tables rules; both sets are evaluated"
     results = tuple(_tool_result(t, u, kernel.value, backend.value, findings) for t, u in tools)
@@ -187,6 +175,6 @@ def classify(facts: HostFacts, findings=()) -> MatrixPlacement:
     if kernel.value == "iptables" and after.value == "nftables":
         after_kernel = Coordinate("nftables", "libvirt's nftables backend uses the nftables kernel module")
     # A tool's findings are attributed to every row it is in that needs workarounds (3 to 5):
-    # rows 1 and 2 work by the seed's matrix whatever was found.
+    # rows 1 and 2 work by the matrix whatever was found.
     return MatrixPlacement(_place(kernel, userspace, now, tools, findings),
                            _place(after_kernel, userspace, after, tools, findings))

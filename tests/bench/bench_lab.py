@@ -12,7 +12,7 @@ import argparse
 import statistics
 import time
 
-from vnetmigrate.sandbox import Lab, Network, fixtures
+from tests.sandbox import Lab, Network, fixtures
 
 LOST = 0.25
 

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from vnetmigrate.libvirt import nft_text, parse_network
-from vnetmigrate.sandbox import fixtures
+from tests.sandbox import fixtures
 
 # Docker 28's filter chains (the lab's fixture) plus kube-proxy's filter chains.
 DOCKER_FILTER = fixtures.DOCKER_28.split("COMMIT")[0] + """:KUBE-FIREWALL - [0:0]

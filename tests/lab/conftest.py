@@ -1,6 +1,6 @@
 """Fixtures for lab tests: throwaway namespaces with real kernel nftables/iptables.
 
-- `lab`: a fresh `vnetmigrate.sandbox.Lab` per test (one network, one guest), always torn
+- `lab`: a fresh `tests.sandbox.Lab` per test (one network, one guest), always torn
   down. Parametrize indirectly with a dict of `Lab(...)` keyword arguments for other shapes.
 - A session guard sweeps namespaces left by dead runs first, and fails the run loudly if a
   `vnm-` namespace created by this process still exists at the end.
@@ -14,7 +14,7 @@ import os
 import pytest
 
 from vnetmigrate.collect.host import which
-from vnetmigrate.sandbox import namespaces
+from tests.sandbox import namespaces
 
 
 def _missing() -> str | None:
@@ -56,7 +56,7 @@ def lab_ready() -> None:
 
 @pytest.fixture
 def lab(request, lab_ready):
-    from vnetmigrate.sandbox import Lab
+    from tests.sandbox import Lab
 
     with Lab(**getattr(request, "param", {})) as built:
         yield built

@@ -14,7 +14,7 @@ import struct
 import threading
 import time
 
-from vnetmigrate.sandbox.probes import _checksum, socket_in
+from tests.sandbox.probes import _checksum, socket_in
 
 
 class PingStream:

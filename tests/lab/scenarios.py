@@ -36,11 +36,11 @@ import pytest
 
 from tests.lab.test_lab_scan import NETWORK_XML
 from tests.unit.test_detectors import SYSCONFIG_IPTABLES
-from vnetmigrate.sandbox import fixtures, rules
-from vnetmigrate.sandbox.dnstcp import dns_tcp_probe
-from vnetmigrate.sandbox.inbound import port_forward_probe, port_forward_rules
-from vnetmigrate.sandbox.ufw import LabUfw
-from vnetmigrate.sandbox.ufw import missing as ufw_missing
+from tests.sandbox import fixtures, rules
+from tests.sandbox.dnstcp import dns_tcp_probe
+from tests.sandbox.inbound import port_forward_probe, port_forward_rules
+from tests.sandbox.ufw import LabUfw
+from tests.sandbox.ufw import missing as ufw_missing
 
 PROBES = ("dhcp", "dns", "dns-tcp", "ping", "tcp", "udp", "port-forward")
 SERVICES = ("dhcp", "dns", "dns-tcp")

@@ -11,8 +11,8 @@ from tests.lab.test_evaluator_vs_trace import traced
 from vnetmigrate.collect import collect_live
 from vnetmigrate.evaluate import Ports, evaluate, host_probes, of_facts
 from vnetmigrate.facts import build as build_facts
-from vnetmigrate.sandbox import fixtures
-from vnetmigrate.sandbox.topology import ECHO_UDP_PORT, REMOTE_IP, WAN_TCP_PORT
+from tests.sandbox import fixtures
+from tests.sandbox.topology import ECHO_UDP_PORT, REMOTE_IP, WAN_TCP_PORT
 
 pytestmark = pytest.mark.lab
 

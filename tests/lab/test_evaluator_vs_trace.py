@@ -16,9 +16,9 @@ from tests.lab.scenarios import SCENARIOS, build, probe
 from vnetmigrate.collect import collect_live
 from vnetmigrate.evaluate import Ports, evaluate, host_probes, of_facts
 from vnetmigrate.facts import build as build_facts
-from vnetmigrate.sandbox.inbound import HOST_PORT
-from vnetmigrate.sandbox.topology import ECHO_UDP_PORT, REMOTE_IP, WAN_TCP_PORT
-from vnetmigrate.sandbox.trace import TABLE
+from tests.sandbox.inbound import HOST_PORT
+from tests.sandbox.topology import ECHO_UDP_PORT, REMOTE_IP, WAN_TCP_PORT
+from tests.sandbox.trace import TABLE
 from vnetmigrate.scan import analyse
 
 pytestmark = pytest.mark.lab

@@ -13,14 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from vnetmigrate.sandbox import Lab, namespaces
+from tests.sandbox import Lab, namespaces
 
 pytestmark = pytest.mark.lab
+
+# The lab is test code (tests.sandbox): a pytest run in another directory finds it through this.
+FROM_REPO = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
 
 # A child process that builds a lab, starts the guest's server, reports, then waits.
 CHILD = textwrap.dedent("""
     import json, sys, time
-    from vnetmigrate.sandbox import Lab
+    from tests.sandbox import Lab
     with Lab() as lab:
         assert lab.ssh().ok
         print(json.dumps({"ns": lab.namespaces, "pids": [p.pid for p in lab._procs]}), flush=True)
@@ -33,7 +36,7 @@ def gone(pid: int) -> bool:
 
 
 def start_child() -> tuple[subprocess.Popen, dict]:
-    proc = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True, env=FROM_REPO)
     info = json.loads(proc.stdout.readline())
     assert set(info["ns"]) <= set(namespaces.existing())
     return proc, info
@@ -97,7 +100,7 @@ def test_failing_test_still_tears_down_its_lab(lab_ready, tmp_path):
     """))
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            "--rootdir", str(tmp_path), str(tmp_path)],
-                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path, env=FROM_REPO)
     assert "1 failed" in proc.stdout and "deliberate failure" in proc.stdout, proc.stdout
     assert "still there at the end" not in proc.stdout  # the guard saw a clean run
     names = json.loads(record.read_text())
@@ -109,14 +112,14 @@ def test_session_guard_fails_a_run_that_leaks_a_lab(lab_ready, tmp_path):
     record = tmp_path / "names.json"
     (tmp_path / "test_leaks.py").write_text(textwrap.dedent(f"""
         import json
-        from vnetmigrate.sandbox import Lab
+        from tests.sandbox import Lab
         def test_leaks(lab_ready):
             lab = Lab().start()  # never closed: only the atexit hook would clean it up
             open({str(record)!r}, "w").write(json.dumps(lab.namespaces))
     """))
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            "--rootdir", str(tmp_path), str(tmp_path)],
-                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path, env=FROM_REPO)
     assert proc.returncode != 0, proc.stdout
     assert "still there at the end" in proc.stdout, proc.stdout
     names = json.loads(record.read_text())

@@ -17,7 +17,7 @@ import pytest
 
 from tests.unit.schema_check import valid_envelope
 from vnetmigrate.exitcodes import ExitCode
-from vnetmigrate.sandbox import fixtures, rules
+from tests.sandbox import fixtures, rules
 
 pytestmark = pytest.mark.lab
 LOST = 0.25

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from vnetmigrate.sandbox import fixtures
-from vnetmigrate.sandbox.topology import UPLINK_HOST_IP, Network
+from tests.sandbox import fixtures
+from tests.sandbox.topology import UPLINK_HOST_IP, Network
 
 pytestmark = pytest.mark.lab
 LOST = 0.25  # seconds to wait for a packet we expect to be dropped
@@ -74,7 +74,7 @@ def test_libvirt_nftables_tables_load_as_libnftables_json(lab):
 def test_libvirt_rules_with_legacy_iptables(lab):
     lab.iptables_restore(fixtures.libvirt_iptables_v4(), legacy=True)
     assert_nat_works(lab)
-    from vnetmigrate.sandbox import rules
+    from tests.sandbox import rules
 
     assert rules.legacy_tables(lab.host)["ip_tables_names"] == ["filter", "mangle", "nat"]
 
@@ -101,7 +101,7 @@ def test_nftables_backend_and_docker_forward_drop_cut_guests_off(lab, docker, do
     else:
         assert libvirt is None, trace.lines
 
-    for argv in fixtures.DOCKER_USER_WORKAROUND:  # domain.md §5 workaround (a)
+    for argv in fixtures.DOCKER_USER_WORKAROUND:  # docs/other-firewalls.md §2, workaround 1
         lab.iptables(*argv)
     assert_nat_works(lab)
     with lab.trace() as t:

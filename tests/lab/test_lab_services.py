@@ -2,8 +2,8 @@
 
 Under the iptables backend libvirt's LIBVIRT_INP rules let DHCP/DNS in past a DROP input
 policy; under the nftables backend libvirt adds no such rule, so another table's input drop
-(ufw, nftables.service samples) cuts guests off until that table allows them (seed: "Manually
-add rules to the firewall mgmt tool to allow DHCP, DNS").
+(ufw, nftables.service samples) cuts guests off until that table allows them (the Fedora 41
+change: "Manually add rules to the firewall mgmt tool to allow DHCP, DNS"; docs/other-firewalls.md §1).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import ipaddress
 
 import pytest
 
-from vnetmigrate.sandbox import fixtures
-from vnetmigrate.sandbox.dnsmasq import PROBE_NAME
-from vnetmigrate.sandbox.topology import REMOTE_IP
+from tests.sandbox import fixtures
+from tests.sandbox.dnsmasq import PROBE_NAME
+from tests.sandbox.topology import REMOTE_IP
 
 pytestmark = pytest.mark.lab
 LOST = 0.3

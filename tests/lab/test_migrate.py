@@ -20,8 +20,9 @@ from tests.lab import libvirt_host
 from tests.lab.txn_scenario import FOREIGN_NFT
 from tests.lab.pingstream import PingStream
 from tests.lab.txn_support import REPO, nft_view
-from vnetmigrate.sandbox import fixtures
-from vnetmigrate.sandbox.topology import REMOTE_IP
+from tests import crashpoint
+from tests.sandbox import fixtures
+from tests.sandbox.topology import REMOTE_IP
 
 pytestmark = pytest.mark.lab
 
@@ -31,10 +32,14 @@ class Host:
         self.lab, self.root, self.state = lab, tmp / "root", tmp / "state"
         libvirt_host.install(lab, self.root)
 
-    def vnm(self, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    def vnm(self, *args: str, env: dict | None = None, crash_at: str | None = None) -> subprocess.CompletedProcess:
+        """Run the CLI; `crash_at`: SIGKILL it at that step boundary (tests/crashpoint.py)."""
         import os
 
-        argv = [sys.executable, "-m", "vnetmigrate", *args, "--state-dir", str(self.state)]
+        if crash_at is not None:
+            env = {**(env or {}), crashpoint.ENV: crash_at}
+        program = crashpoint.VNM if crash_at is not None else [sys.executable, "-m", "vnetmigrate"]
+        argv = [*program, *args, "--state-dir", str(self.state)]
         if args[0] in ("plan", "migrate"):
             argv += ["--netns", self.lab.host, "--root", str(self.root)]
         if args[0] == "migrate" and "iptables" not in args:
@@ -148,11 +153,12 @@ def test_crash_at_every_step_boundary_then_rollback_or_fresh_migrate(host):
     before = host.state_now()
     points = crash_points(host)
     assert len(points) == 13
-    assert host.vnm("migrate", "--no-restart").returncode == 0
+    # The installed CLI ignores the crash variable: only tests/crashpoint.py obeys it.
+    assert host.vnm("migrate", "--no-restart", env={crashpoint.ENV: points[0]}).returncode == 0
     migrated = host.state_now()
     assert host.vnm("rollback").returncode == 0 and host.state_now() == before
     for point in points:
-        crashed = host.vnm("migrate", "--no-restart", env={"VNETMIGRATE_TEST_CRASH_AT": point})
+        crashed = host.vnm("migrate", "--no-restart", crash_at=point)
         assert crashed.returncode == -9, (point, crashed.stderr)
         if point in (points[0], points[len(points) // 2], points[-1]):  # scan names it (0.5 s each)
             scan = subprocess.run([sys.executable, "-m", "vnetmigrate", "scan", "--netns", host.lab.host, "--root",
@@ -272,7 +278,7 @@ def test_libvirt_chains_in_legacy_tables_are_migrated_and_restored(lab, tmp_path
     lab.iptables_restore((libvirt_host.DATA / "iptables-save.txt").read_text(), legacy=True)
     lab.iptables_restore((libvirt_host.DATA / "ip6tables-save.txt").read_text(), family=6, legacy=True)
     libvirt_host.install(lab, host.root, rules=False)
-    from vnetmigrate.sandbox.rules import legacy_tables
+    from tests.sandbox.rules import legacy_tables
 
     tables = legacy_tables(lab.host)
     saves = {f: lab.iptables_save(family=f, legacy=True) for f in (4, 6)}

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from tests.unit.test_detectors import DEBIAN_NFT_CONF, found, scan
-from vnetmigrate.sandbox import fixtures
+from tests.sandbox import fixtures
 
 pytestmark = pytest.mark.lab
 

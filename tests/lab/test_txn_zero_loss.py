@@ -11,8 +11,8 @@ import pytest
 
 from tests.lab import txn_fixture_plan
 from tests.lab.pingstream import PingStream
-from vnetmigrate.sandbox import fixtures
-from vnetmigrate.sandbox.topology import REMOTE_IP
+from tests.sandbox import fixtures
+from tests.sandbox.topology import REMOTE_IP
 
 pytestmark = pytest.mark.lab
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vnetmigrate.sandbox import fixtures
+from tests.sandbox import fixtures
 from vnetmigrate.txn import build, steps
 
 NEW_CONF = 'firewall_backend = "nftables"\n'
@@ -27,7 +27,7 @@ def nft_commands(lab, text: str) -> list[dict]:
     wait ~1.6 s (see HACKING.md): timing code converts once, then waits.
     """
     from vnetmigrate.netns import entered
-    from vnetmigrate.sandbox import namespaces
+    from tests.sandbox import namespaces
     from vnetmigrate.txn import snapshot
 
     scratch = namespaces.new_name("scratch")

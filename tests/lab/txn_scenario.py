@@ -5,7 +5,8 @@ The namespace starts with libvirt-style iptables-nft chains (old backend), forei
 plan makes (an nftables table), verifies, breaks (removes the iptables chains, ipv4 and
 ipv6), writes network.conf and runs a "restart" command: every kind of step, for real.
 
-Also runnable as a process (the crash tests SIGKILL it):
+Also runnable as a process (the crash tests SIGKILL it through VNETMIGRATE_TEST_CRASH_AT, see
+tests/crashpoint.py):
     python -m tests.lab.txn_scenario NETNS STATE_DIR ROOT
 """
 
@@ -111,10 +112,12 @@ def plan(root: Path, restart_log: Path | None = None):
 
 
 def main() -> int:
+    from tests import crashpoint
     from vnetmigrate.netns import entered
     from vnetmigrate.txn import engine, recovery
     from vnetmigrate.txn.statedir import StateDir
 
+    crashpoint.arm()
     ns, state_dir, root = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     chosen = plan(root)
     if os.environ.get("VNM_TEST_FAIL_LAST"):  # a last step the kernel refuses: the run rolls back

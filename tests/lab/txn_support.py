@@ -31,7 +31,7 @@ def skip_unless_lab() -> None:
 @contextlib.contextmanager
 def namespace() -> Iterator[str]:
     """A bare namespace with the sandbox's owner record (swept if this process dies)."""
-    from vnetmigrate.sandbox import namespaces
+    from tests.sandbox import namespaces
 
     name = namespaces.new_name("txn")
     namespaces.create([name])

@@ -69,7 +69,7 @@ class Outside:
     """A guest on the peer's virbr0 and a "wan" behind an uplink of the peer's namespace."""
 
     def __init__(self, peer_ns: str):
-        from vnetmigrate.sandbox import namespaces
+        from tests.sandbox import namespaces
 
         self.namespaces = namespaces
         self.guest, self.wan = namespaces.new_name("pguest"), namespaces.new_name("pwan")
@@ -92,7 +92,7 @@ class Outside:
             time.sleep(0.2)
 
     def ping(self) -> bool:
-        from vnetmigrate.sandbox.probes import icmp_echo
+        from tests.sandbox.probes import icmp_echo
 
         return icmp_echo(self.guest, "guest", REMOTE, 2.0).ok
 

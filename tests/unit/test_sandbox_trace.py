@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from vnetmigrate.errors import InputError
-from vnetmigrate.sandbox import topology
-from vnetmigrate.sandbox.topology import Network
-from vnetmigrate.sandbox.trace import parse
+from tests.sandbox import topology
+from tests.sandbox.topology import Network
+from tests.sandbox.trace import parse
 
 PKT = ('iif "virbr0" oif "eth0" ether saddr 52:54:00:76:6e:00 ether daddr a2:f8:09:b9:73:dd '
        'ip saddr 192.168.122.10 ip daddr 198.51.100.1 ip dscp cs0 ip ecn not-ect ip ttl 63 ip id 45132 '

@@ -63,14 +63,10 @@ def prepare(target: str, netns: str | None, root: Path, state_dir: Path, restart
     return mplan, result
 
 
-# Scan's blockers that concern only the nftables backend: moot when going back to iptables
-# (which is these findings' own first workaround).
-NFTABLES_ONLY = {"docker-forward-drop", "ufw-blocks-guests", "port-forward-nat-guest", "nftables-prerequisites"}
-# What a migration repairs by itself: it adds the target backend's rules to every network
-# that lacks any. Scan's interrupted-transaction is judged here instead, transaction by
-# transaction: migrate rolls back an interrupted (incomplete) one before it plans, but one
-# whose rollback failed, or whose journal is corrupt, stops it (transaction_blockers).
-MIGRATION_FIXES = {"libvirt-rules-missing", "interrupted-transaction"}
+# Scan's interrupted-transaction is handled by migrate (the check's handled_by_migrate): it is
+# judged here instead, transaction by transaction: migrate rolls back an interrupted
+# (incomplete) one before it plans, but one whose rollback failed, or whose journal is
+# corrupt, stops it (transaction_blockers).
 TXN_BLOCKER = "interrupted-transaction"
 
 
@@ -98,9 +94,11 @@ def blockers(mplan, result, force: list[str] | None = None) -> list[dict[str, An
 
     With `force` (migrate), each says whether it is forced.
     """
+    from vnetmigrate.checks import moot_for_migration
+
+    moot = moot_for_migration(mplan.target)
     out = [{"id": f.id, "title": f.title, "detail": f.summary, "forcible": True, "source": "scan"}
-           for f in result.findings if f.severity.value == "blocker" and f.id not in MIGRATION_FIXES
-           and not (mplan.target == "iptables" and f.id in NFTABLES_ONLY)]
+           for f in result.findings if f.severity.value == "blocker" and f.id not in moot]
     out += transaction_blockers(result) + [{**b.to_dict(), "source": "plan"} for b in mplan.blockers]
     if force is not None:
         for b in out:

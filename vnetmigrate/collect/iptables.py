@@ -9,7 +9,7 @@ unless the jump's own interface match rules out every libvirt bridge (Docker's `
 -j DOCKER`) or the target is a kube-proxy/CNI chain.
 
 Legacy tables are read only where `/proc/net/ip*_tables_names` already lists them: opening
-any other table through libiptc would create it (domain.md section 7).
+any other table through libiptc would create it (docs/kernel-and-tools.md §5).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import json
 from vnetmigrate.collect.host import LiveHost, which
 
 # Binaries whose presence matters: libvirt's backend choice depends on `nft` and `iptables`
-# being in PATH (domain.md section 1); the rest identify firewall managers and libvirt.
+# being in PATH (docs/libvirt-rules.md §1); the rest identify firewall managers and libvirt.
 TOOLS = (
     "nft", "iptables", "ip6tables", "iptables-nft", "iptables-legacy", "iptables-nft-save",
     "ip6tables-nft-save", "iptables-legacy-save", "ebtables", "tc",

@@ -1,7 +1,7 @@
 """A packet through every hook it crosses: each table's base chains in priority order.
 
 `accept` ends only the base chain that gave it; drop and reject are final; every base chain
-on the hook sees an accepted packet (domain.md section 5). Equal priorities: the kernel runs
+on the hook sees an accepted packet (docs/kernel-and-tools.md §1). Equal priorities: the kernel runs
 the most recently registered hook first, which no listing shows; the verdict does not depend
 on it unless one of those chains changes marks or conntrack state (then the result is unknown
 and says why; a chain whose rules were not read is already unknown when reached). nat chains

@@ -1,6 +1,6 @@
 """The ruleset after libvirt switches its backend from iptables to nftables, simulated.
 
-What libvirt does on the switch (domain.md section 4): it removes every per-network iptables
+What libvirt does on the switch (docs/libvirt-rules.md §6): it removes every per-network iptables
 rule — the LIBVIRT_* chains stay, empty, with their jumps — and creates the `ip`/`ip6
 libvirt_network` tables for the active networks. The tables come from the libvirt model
 (`vnetmigrate.libvirt.nft_commands`, the newest modelled release with the nftables backend

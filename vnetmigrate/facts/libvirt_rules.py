@@ -3,7 +3,7 @@
 iptables backend: the LIBVIRT_* chains (filter INP/OUT/FWX/FWI/FWO, nat and mangle PRT) and
 the jumps to them from the built-in chains. nftables backend: the `ip`/`ip6 libvirt_network`
 tables. Per-network rules are what makes a backend "in use"; the chains and tables alone
-stay behind after a switch (domain.md section 4).
+stay behind after a switch (docs/libvirt-rules.md §6).
 """
 
 from __future__ import annotations

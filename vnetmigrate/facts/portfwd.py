@@ -1,7 +1,7 @@
 """Port forwards into libvirt guests: DNAT to a guest address, in iptables, nftables or hook scripts.
 
 Under libvirt's nftables backend a new connection DNATed to a guest on a NAT network meets
-`guest_input`'s reject, which is final (domain.md section 3); under the iptables backend an
+`guest_input`'s reject, which is final (docs/libvirt-rules.md §3); under the iptables backend an
 ACCEPT placed before the LIBVIRT_FWI jump let it through.
 """
 

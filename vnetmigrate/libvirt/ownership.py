@@ -13,7 +13,7 @@
   are not listed one by one; only the jumps libvirt puts into built-in chains are.
 
 ``missing`` lists what an active network needs but the kernel does not have: the silent
-failure of a backend switch (domain.md section 4) shows up here. Rule order is not judged:
+failure of a backend switch (docs/libvirt-rules.md §6) shows up here. Rule order is not judged:
 live order depends on the order networks were started, which no file records.
 """
 

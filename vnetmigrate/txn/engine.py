@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from vnetmigrate.errors import VnmError
 from vnetmigrate.exitcodes import ExitCode
-from vnetmigrate.txn import crash, execute, journal, snapshot
+from vnetmigrate.txn import boundaries, execute, journal, snapshot
 from vnetmigrate.txn.fsutil import atomic_write
 from vnetmigrate.txn.journal import Journal
 from vnetmigrate.txn.snapshot import Touched
@@ -110,11 +110,11 @@ def run(plan: Plan, state: StateDir, root: Path, *, netns: str | None = None, co
                         raise Conflict(f"the firewall changed since the plan was made: step {i + 1} "
                                        f"({step.title}) was not run")
                 intents.append(jr.append("intent", step=i, do=step.to_dict(), undo=step.undo))
-                crash.point("before", i)
+                boundaries.reached("before", i)
                 started = time.monotonic()
                 result = execute.run_step(step, root)
                 result["seconds"] = round(time.monotonic() - started, 4)
-                crash.point("after", i)
+                boundaries.reached("after", i)
                 if step.changes_kernel:
                     baseline = snapshot.probe(touched)
                 jr.append("done", step=i, result=result)
@@ -124,7 +124,7 @@ def run(plan: Plan, state: StateDir, root: Path, *, netns: str | None = None, co
                 out = rollback(jr, snap, intents, root, reason=f"step {i + 1} failed: {message}")
                 out.txn_id, out.error, out.failed_step = txn_dir.name, message, i
                 return out
-        crash.point("commit")
+        boundaries.reached("commit")
         try:
             jr.append("commit", fingerprint=snapshot.probe(touched))
         except VnmError as exc:  # not recorded as committed: undo, so journal and host agree
@@ -150,7 +150,7 @@ def rollback(jr: Journal, snap: dict[str, Any], intents: list[dict[str, Any]], r
           **({"restart": restart, "restart_how": how.describe()} if journaled is not None else {}))
     settle: dict[str, Any] | None = None
     for intent in reversed(intents):
-        crash.point("undo", intent["step"])
+        boundaries.reached("undo", intent["step"])
         try:
             execute.undo_step(intent, snap, root)
         except Exception as exc:

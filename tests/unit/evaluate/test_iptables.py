@@ -1,7 +1,7 @@
 """iptables rules (iptables-nft and legacy x_tables) through the evaluator."""
 
 from vnetmigrate.evaluate import evaluate, from_facts
-from vnetmigrate.sandbox import fixtures
+from tests.sandbox import fixtures
 from tests.unit.evaluate.nftspec import chain, pkt, ruleset, save
 
 FILTER_CHAINS = ("ip", "filter", [chain("INPUT", hook="input"), chain("FORWARD", hook="forward", policy="drop"),

@@ -72,7 +72,7 @@ def test_ownership_of_each_side(name, side):
     for item in libvirt_objects:
         in_other = item.where.startswith(("ip libvirt_network", "ip6 libvirt_network")) if other == "nftables" \
             else "LIBVIRT_" in item.where or "LIBVIRT_" in item.text
-        if in_other:  # the other backend's containers stay behind, empty (domain.md section 4)
+        if in_other:  # the other backend's containers stay behind, empty (docs/libvirt-rules.md §6)
             assert item.owner is Owner.LEFTOVER and (item.kind != "rule" or "jump" in item.reason), item
         else:
             assert item.owner is Owner.EXPECTED, item

@@ -16,7 +16,7 @@ from typing import Any
 
 from vnetmigrate.errors import EnvironmentProblem
 from vnetmigrate.netns import entered
-from vnetmigrate.sandbox import namespaces
+from tests.sandbox import namespaces
 
 _TOOLS = {  # (family, legacy) -> (command, restore, save)
     (4, False): ("iptables-nft", "iptables-nft-restore", "iptables-nft-save"),

@@ -7,10 +7,10 @@ import socket
 import struct
 import time
 
-from vnetmigrate.sandbox import dns
-from vnetmigrate.sandbox.dnsmasq import PROBE_NAME
-from vnetmigrate.sandbox.probes import ProbeResult, _why, socket_in
-from vnetmigrate.sandbox.topology import Guest
+from tests.sandbox import dns
+from tests.sandbox.dnsmasq import PROBE_NAME
+from tests.sandbox.probes import ProbeResult, _why, socket_in
+from tests.sandbox.topology import Guest
 
 
 def _read(sock: socket.socket, n: int) -> bytes:

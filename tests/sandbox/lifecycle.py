@@ -19,8 +19,8 @@ import threading
 from collections.abc import Sequence
 
 from vnetmigrate.netns import entered
-from vnetmigrate.sandbox import namespaces, topology
-from vnetmigrate.sandbox.topology import Guest, Network
+from tests.sandbox import namespaces, topology
+from tests.sandbox.topology import Guest, Network
 
 _ECHO = os.path.join(os.path.dirname(__file__), "echo.py")
 _CATCH = (signal.SIGTERM, signal.SIGHUP)

@@ -4,11 +4,11 @@ These are scenario inputs, not a model of libvirt (that is `vnetmigrate.libvirt`
 any rule text or JSON, and these are the ones the lab's own tests start from.
 
 - `libvirt_iptables_v4/v6`: iptables-restore fragments (load with ``--noflush``) equal to what
-  libvirt 9.0/11.3's iptables backend creates for NAT networks (domain.md §2). The jumps into
+  libvirt 9.0/11.3's iptables backend creates for NAT networks (docs/libvirt-rules.md §2). The jumps into
   the private chains are inserted at positions 1.. of the built-in chains, as libvirt does, so
   loading after Docker's rules gives the order a real host has. Built-in chains are not
   declared: with ``--noflush`` a declaration would reset their policy, which libvirt never does.
-- `libvirt_nftables`: the `ip`/`ip6 libvirt_network` tables of libvirt 11.3 (domain.md §3), in
+- `libvirt_nftables`: the `ip`/`ip6 libvirt_network` tables of libvirt 11.3 (docs/libvirt-rules.md §3), in
   `nft -f` syntax. The bridge must exist when loading: `iif`/`oif` resolve to an ifindex.
 - `DOCKER_28`, `DOCKER_28_0`: iptables-nft-save of a new Docker daemon with only the default
   bridge, after it set ``ip_forward`` itself (so FORWARD policy DROP). `DOCKER_28` is the
@@ -196,7 +196,7 @@ DOCKER_28_0 = """*filter
 COMMIT
 """ + _DOCKER_NAT
 
-# domain.md §5 workaround (a), as the two commands an admin runs (iptables argv, no binary).
+# docs/other-firewalls.md §2, workaround 1, as the two commands an admin runs (iptables argv, no binary).
 DOCKER_USER_WORKAROUND = (
     ("-I", "DOCKER-USER", "-i", "virbr0", "-j", "ACCEPT"),
     ("-I", "DOCKER-USER", "-o", "virbr0", "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED",

@@ -20,7 +20,7 @@ import time
 from vnetmigrate.collect.host import which
 from vnetmigrate.errors import EnvironmentProblem
 from vnetmigrate.netns import entered
-from vnetmigrate.sandbox.topology import REMOTE_IP, Network
+from tests.sandbox.topology import REMOTE_IP, Network
 
 PROBE_NAME = "remote.vnm.test"
 

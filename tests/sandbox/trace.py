@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from vnetmigrate.collect.host import which
 from vnetmigrate.errors import EnvironmentProblem
-from vnetmigrate.sandbox import namespaces, rules
+from tests.sandbox import namespaces, rules
 
 TABLE = "vnm_trace"
 _LINE_RE = re.compile(r"^trace id (\w+) (\w+) (\S+) (\S+) (packet: |rule |verdict |policy |unknown rule )(.*)$")

@@ -1,7 +1,7 @@
 """Probes of the host's own services for guests: a DHCP lease and a DNS answer from dnsmasq.
 
-These are the packets the seed says need the host firewall's consent under the nftables
-backend (libvirt adds no rules for them there), so they are the ones to watch.
+These are the packets that need the host firewall's consent under the nftables backend
+(libvirt adds no rules for them there: docs/libvirt-rules.md §3), so they are the ones to watch.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import dataclasses
 import socket
 import time
 
-from vnetmigrate.sandbox import dhcp, dns
-from vnetmigrate.sandbox.probes import ProbeResult, socket_in
-from vnetmigrate.sandbox.topology import Guest
+from tests.sandbox import dhcp, dns
+from tests.sandbox.probes import ProbeResult, socket_in
+from tests.sandbox.topology import Guest
 
 
 def dhcp_probe(g: Guest, timeout: float) -> ProbeResult:

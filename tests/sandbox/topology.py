@@ -19,7 +19,7 @@ WAN_IP = "203.0.113.1"           # the host's default gateway, inside the wan na
 REMOTE_IP = "198.51.100.1"       # "the internet": an address behind the gateway, on wan's lo
 WAN_TCP_PORT = 80
 ECHO_UDP_PORT = 7
-GUEST_TCP_PORT = 22              # the seed's "SSH to the guest" test
+GUEST_TCP_PORT = 22              # the Fedora change's "SSH to the guest" test
 GUEST_HOST_PART = 10             # guest address = network address + 10 (outside DHCP use)
 
 _IFNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
@@ -66,7 +66,7 @@ class Network:
 
     @property
     def pair(self) -> tuple[str, str]:
-        """(bridge, cidr): the form `vnetmigrate.sandbox.fixtures` takes."""
+        """(bridge, cidr): the form `tests.sandbox.fixtures` takes."""
         return self.bridge, self.cidr
 
 

@@ -5,14 +5,14 @@ The port forward is the libvirt wiki's hook-script recipe for NAT guests: nat PR
 DNATs HOST_PORT to the guest, and an ACCEPT inserted at the head of FORWARD lets the new
 connection past libvirt's LIBVIRT_FWI reject (iptables backend). Loaded after libvirt's rules,
 as the hook runs after the network started. Under libvirt's nftables backend the same rules
-no longer help: `guest_input` rejects the connection (domain.md section 3).
+no longer help: `guest_input` rejects the connection (docs/libvirt-rules.md §3).
 """
 
 from __future__ import annotations
 
-from vnetmigrate.sandbox import probes
-from vnetmigrate.sandbox.probes import ProbeResult
-from vnetmigrate.sandbox.topology import GUEST_TCP_PORT, UPLINK_HOST_IP, ECHO_UDP_PORT, Guest
+from tests.sandbox import probes
+from tests.sandbox.probes import ProbeResult
+from tests.sandbox.topology import GUEST_TCP_PORT, UPLINK_HOST_IP, ECHO_UDP_PORT, Guest
 
 HOST_PORT = 2222
 

@@ -12,11 +12,11 @@ from typing import Any
 import os
 import subprocess
 
-from vnetmigrate.sandbox import dnsmasq, namespaces, probes, rules, services, topology
-from vnetmigrate.sandbox.lifecycle import LabBase
-from vnetmigrate.sandbox.probes import ProbeResult, TcpSession
-from vnetmigrate.sandbox.topology import GUEST_TCP_PORT, REMOTE_IP, WAN_IP, Guest
-from vnetmigrate.sandbox.trace import Tracer
+from tests.sandbox import dnsmasq, namespaces, probes, rules, services, topology
+from tests.sandbox.lifecycle import LabBase
+from tests.sandbox.probes import ProbeResult, TcpSession
+from tests.sandbox.topology import GUEST_TCP_PORT, REMOTE_IP, WAN_IP, Guest
+from tests.sandbox.trace import Tracer
 
 T = probes.DEFAULT_TIMEOUT
 
@@ -80,7 +80,7 @@ class Lab(LabBase):
         return probes.udp_exchange(g.ns, self._src(g), dst, port, timeout)
 
     def ssh(self, guest: int | str = 0, timeout: float = T) -> ProbeResult:
-        """The seed's "SSH to the guest from the host": TCP from the host namespace to port 22."""
+        """The Fedora change's "Attempt to SSH to the guest from the host": TCP from the host namespace to port 22."""
         g = self.guest(guest)
         self.ensure_server(g.ns, tcp=[GUEST_TCP_PORT], udp=[topology.ECHO_UDP_PORT])
         return probes.tcp_exchange(self.host, f"host {g.network.gateway}", g.ip, GUEST_TCP_PORT, timeout)

@@ -23,7 +23,7 @@ Topology of ``Lab()`` (one network; each extra `Network` adds a bridge and a gue
 
 Use::
 
-    from vnetmigrate.sandbox import Lab, fixtures
+    from tests.sandbox import Lab, fixtures
     with Lab() as lab:
         lab.iptables_restore(fixtures.libvirt_iptables_v4())   # or lab.nft(fixtures.libvirt_nftables())
         assert lab.ping().ok and lab.tcp().ok and lab.ssh().ok
@@ -44,19 +44,19 @@ from typing import Any
 __all__ = ["Lab", "Network", "ProbeResult", "fixtures", "sweep"]
 
 
-def __getattr__(name: str) -> Any:  # lazy: `vnetmigrate --help` must not pay for the lab
+def __getattr__(name: str) -> Any:  # lazy: a test that needs only `fixtures` does not load the lab
     if name == "Lab":
-        from vnetmigrate.sandbox.lab import Lab
+        from tests.sandbox.lab import Lab
         return Lab
     if name == "Network":
-        from vnetmigrate.sandbox.topology import Network
+        from tests.sandbox.topology import Network
         return Network
     if name == "ProbeResult":
-        from vnetmigrate.sandbox.probes import ProbeResult
+        from tests.sandbox.probes import ProbeResult
         return ProbeResult
     if name == "sweep":
-        from vnetmigrate.sandbox.namespaces import sweep
+        from tests.sandbox.namespaces import sweep
         return sweep
     if name == "fixtures":
-        return importlib.import_module("vnetmigrate.sandbox.fixtures")
+        return importlib.import_module("tests.sandbox.fixtures")
     raise AttributeError(name)
