@@ -51,7 +51,7 @@ def backend_effective(facts: HostFacts):
 
     modelled = resolve(tuple(lv.version[:2]) if lv.version else None)[1]
     if modelled:
-        note += f". The rules libvirt makes: {modelled} (docs/libvirt-versions.md)"
+        note += f". The rules libvirt makes: {modelled}"
     yield Finding("backend-effective", Severity.INFO, f"libvirt uses its {choice.backend} backend",
                   choice.reason + note, evidence=tuple(_version_evidence(facts)))
 
