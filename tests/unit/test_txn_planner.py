@@ -126,3 +126,24 @@ def test_migration_to_iptables_on_rhel10_without_kernel_modules_extra_is_refused
     assert "xt_CHECKSUM" in b.title and "xt_MASQUERADE" in b.title
     with_extra = ["nf_tables.ko.xz", "xt_CHECKSUM.ko.xz", "xt_conntrack.ko.xz", "xt_MASQUERADE.ko.xz"]
     assert "iptables-modules-missing" not in {b.id for b in plan(rhel10_on_nftables(with_extra), "iptables").blockers}
+
+
+def test_the_plan_creates_what_the_hosts_release_creates():
+    """12.x: libvirt's tables with their comment; 10.x and 11.x without; the release is the
+    host's (no 'modelled as' note when the model is exact for it)."""
+    def plan_for(release):
+        v4 = (DATA / "iptables-save.txt").read_text()
+        files = {"/etc/libvirt/network.conf": CONF,
+                 "/run/libvirt/network/default.xml": (DATA / "status/default.xml").read_text()}
+        ev = make_evidence(files=files, ipv4_save=v4, ipv6_save=(DATA / "ip6tables-save.txt").read_text(),
+                           libvirt_version=release)
+        return plan(ev)
+
+    p = plan_for("12.9.0")
+    assert p.summary["libvirt_version"] == "12.9"
+    assert p.plan.steps[0].data["commands"][0]["add"]["table"]["comment"].startswith("Managed by libvirt")
+    assert not [n for n in p.notes if "modelled as" in n]
+    p = plan_for("10.6.0")
+    assert p.summary["libvirt_version"] == "10.9"
+    assert "comment" not in p.plan.steps[0].data["commands"][0]["add"]["table"]
+    assert [n for n in p.notes if "10.6 is modelled as 10.9" in n]
