@@ -24,6 +24,7 @@ import pytest
 from tests.lab.pingstream import PingStream
 from tests.peer.libvirtd import PeerLibvirt
 from tests.peer.require import require_peer
+from tests.unit.schema_check import valid_envelope
 
 pytestmark = pytest.mark.peer
 REPO = Path(__file__).resolve().parents[2]
@@ -140,7 +141,7 @@ def test_real_libvirt_switched_to_nftables_and_back(tmp_path, version):
                                        "json"], capture_output=True, text=True, cwd=REPO)
                 time.sleep(0.2)
             assert proc.returncode == 0, proc.stdout + proc.stderr
-            data = json.loads(proc.stdout)["data"]
+            data = valid_envelope(proc.stdout, "txn-v1")["data"]
             steps = [s["kind"] for s in data["steps"]]
             assert "restart" in steps and "dedupe" in steps
             # the host's own release, modelled exactly (12.9: the table comment, 11.3: none)
