@@ -27,18 +27,11 @@ branch on it in iptables_rules.py / nft_rules.py (they take the LibvirtVersion).
 
 from __future__ import annotations
 
-import enum
 import re
 from dataclasses import dataclass
 
 from vnetmigrate.errors import InputError
-
-
-class Backend(str, enum.Enum):
-    """``firewall_backend`` in /etc/libvirt/network.conf."""
-
-    IPTABLES = "iptables"
-    NFTABLES = "nftables"
+from vnetmigrate.firewall import Backend
 
 
 Release = tuple[int, int]
