@@ -1,0 +1,63 @@
+"""Which paths are hosts, and reading one host: a saved scan, or saved evidence analysed again.
+
+A fleet's scans arrive from everywhere (an Ansible run's fetched facts, support bundles, files
+mailed in), so every host is read and checked on its own, exactly as `vnetmigrate report`
+reads one: what is wrong with one file is that host's error, never the fleet's.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from vnetmigrate.errors import InputError
+
+MANIFEST = "manifest.json"  # what makes a directory saved evidence (vnetmigrate/evidence.py)
+
+
+def is_evidence(path: Path) -> bool:
+    return (path / MANIFEST).is_file()
+
+
+def host_paths(given: list[Path]) -> Iterator[tuple[Path, bool]]:
+    """(path, found_in_a_directory) for each host, in the order given.
+
+    A file or an evidence directory is one host; any other directory is searched, in sorted
+    order and recursively, for `*.json` files and evidence directories. A path that does not
+    exist is yielded too: reading it reports it as that host's error."""
+    for path in given:
+        if path.is_dir() and not is_evidence(path):
+            yield from ((p, True) for p in _walk(path))
+        else:
+            yield path, False
+
+
+def _walk(top: Path) -> Iterator[Path]:
+    for directory, subdirs, files in os.walk(top, onerror=_raise):
+        here = Path(directory)
+        evidence = sorted(d for d in subdirs if is_evidence(here / d))
+        subdirs[:] = sorted(d for d in subdirs if d not in evidence)  # evidence is a host, not a tree
+        yield from sorted([here / d for d in evidence] + [here / f for f in files if f.endswith(".json")])
+
+
+def _raise(exc: OSError) -> None:
+    raise InputError(f"cannot list {exc.filename}: {exc.strerror or exc}")
+
+
+def load_host(path: Path) -> dict[str, Any]:
+    """The host's scan envelope, checked like `vnetmigrate report` checks it; InputError otherwise."""
+    if path.is_dir():
+        from vnetmigrate.evidence import Evidence
+        from vnetmigrate.reports.envelope import scan_envelope
+        from vnetmigrate.scan import analyse
+
+        evidence = Evidence.load(path)
+        evidence.meta["source"] = "saved"
+        return scan_envelope(analyse(evidence))
+    if not path.exists():
+        raise InputError(f"{path}: no such file or directory")
+    from vnetmigrate.reports.saved import load_scan
+
+    return load_scan(path)
