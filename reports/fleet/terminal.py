@@ -53,7 +53,7 @@ def _hosts(data: dict[str, Any], console: Console) -> None:
         console.print(Text.assemble(
             (f"  {h['host']:<{width}}", "bold"), "  ", (f"{view.verdict_name(h):<23}", STATUS_STYLE[h["status"]]),
             f" B{s['blocker']} W{s['warning']} I{s['info']}  row {view.matrix_cell(h)}  ",
-            f"libvirt {h['libvirt_version']} {h['backend']}"), soft_wrap=True)
+            f"{h['libvirt_version']} {h['backend']}"))
         console.print(Text(f"      {view.link_target(h)}", style="dim"), soft_wrap=True)
 
 
@@ -71,7 +71,8 @@ def render(doc: dict[str, Any], console: Console) -> None:
         _findings(severity, found, console)
     for heading, items in view.distributions(data):
         _groups(heading, items, console)
-    console.print(Text("Hosts (worst first; B/W/I: blockers, warnings, infos)", style="bold"))
+    console.print(Text("Hosts, worst first: verdict, numbers of blockers/warnings/infos, matrix row now -> after, "
+                       "libvirt version and backend; then the host's file", style="bold"))
     _hosts(data, console)
     if doc["errors"]:
         console.print()
