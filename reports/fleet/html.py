@@ -16,6 +16,7 @@ from vnetmigrate.reports.fleet.view import sanitized
 from vnetmigrate.reports.html import CSP, e, stylesheet
 
 STATUS_CLASS = {"ok": "status-ok", "warnings": "status-warnings", "blockers": "status-blockers"}
+STATUS_CELL = ' class="verdict-{}"'
 HEADINGS = {"blocker": "Blockers", "warning": "Warnings", "info": "Information"}
 FLEET_CSS = """
 .bar { display: inline-block; height: .8em; min-width: 1px; background: var(--muted); vertical-align: baseline; }
@@ -25,8 +26,15 @@ FLEET_CSS = """
 th.n, td.n { text-align: right; white-space: nowrap; overflow-wrap: normal; width: 1%; }
 .spread { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 26rem), 1fr)); gap: 0 1.5rem; }
 .spread > div { min-width: 0; }
-@media (max-width: 40rem) { .barcell { display: none; } }  /* a phone needs the numbers, not the bars */
+@media (max-width: 40rem) {  /* a phone: numbers without bars, and one card per host instead of 7 columns */
+  .barcell { display: none; }
+  table.hosts thead { display: none; }
+  table.hosts tr { display: block; border: 1px solid var(--rule); border-radius: 6px; margin: 0 0 .6rem; }
+  table.hosts td { display: block; border: none; padding: .1rem .55rem; }
+  table.hosts td::before { content: attr(data-label) ": "; color: var(--muted); font-weight: 400; }
+}
 td.barcell { width: 22%; }
+table.groups td:first-child { min-width: 7rem; overflow-wrap: normal; }  /* "11.3.0", "nftables" stay whole */
 .names { color: var(--muted); font-size: .9em; }
 table.hosts td.verdict-blockers { color: var(--blocker); font-weight: 700; }
 table.hosts td.verdict-warnings { color: var(--warning); font-weight: 700; }
@@ -73,11 +81,12 @@ def _hosts(data: dict[str, Any], page_dir: Path | None) -> str:
     rows = []
     for h in data["hosts"]:
         target = view.link_target(h)
-        rows.append(
-            f'<tr><td>{e(h["host"])}</td><td class="verdict-{e(h["status"])}">{e(view.verdict_name(h))}</td>'
-            f'<td>{e(", ".join(h["blockers"]) or "-")}</td><td>{e(view.matrix_cell(h))}</td>'
-            f'<td>{e(h["libvirt_version"])}</td><td>{e(h["backend"])} -&gt; {e(h["backend_after"])}</td>'
-            f'<td><a href="{e(view.href(target, page_dir))}">{e(Path(target).name)}</a></td></tr>')
+        cells = (e(h["host"]), e(view.verdict_name(h)), e(", ".join(h["blockers"]) or "-"), e(view.matrix_cell(h)),
+                 e(h["libvirt_version"]), f'{e(h["backend"])} -&gt; {e(h["backend_after"])}',
+                 f'<a href="{e(view.href(target, page_dir))}">{e(Path(target).name)}</a>')
+        tds = "".join(f'<td data-label="{e(col)}"{STATUS_CELL.format(e(h["status"])) if col == "verdict" else ""}>'
+                      f"{cell}</td>" for col, cell in zip(view.TABLE_COLUMNS, cells))
+        rows.append(f"<tr>{tds}</tr>")
     return (f'<section id="hosts"><h2>Hosts</h2><p class="muted">Worst first; each host links to its own report '
             f'(or its saved scan).</p><table class="hosts"><thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></section>')
