@@ -142,3 +142,49 @@ def _describe(value: Any) -> str:
     if value is None:
         return "null"
     return f"{name} {text}" if len(text) <= 40 else name
+
+
+# The keywords `conforms` decides itself; a schema node with any other (checked) keyword is
+# handed to `_errors`, so the two can never disagree about a keyword added later.
+_FAST = frozenset({"type", "enum", "minimum", "maximum", "properties", "required", "additionalProperties",
+                   "items", "$ref"}) | ANNOTATIONS
+
+
+def conforms(instance: Any, schema: dict[str, Any]) -> bool:
+    """`validate(instance, schema) == []`, several times faster: no messages are built, and the
+    schema is not checked again (take it from `load`, which checks it). For reading many
+    documents (`vnetmigrate fleet`); call `validate` for the messages when it says False."""
+    return _conforms(instance, schema, schema)
+
+
+def _conforms(value: Any, schema: Any, root: Any) -> bool:
+    if schema is True:
+        return True
+    if schema is False:
+        return False
+    if not _FAST.issuperset(schema):
+        return next(_errors(value, schema, root, "$"), None) is None
+    if "$ref" in schema and not _conforms(value, _resolve(root, schema["$ref"]), root):
+        return False
+    names = schema.get("type")
+    if names is not None:
+        if not (TYPES[names](value) if isinstance(names, str) else any(TYPES[n](value) for n in names)):
+            return False
+    if "enum" in schema and not any(_same(value, choice) for choice in schema["enum"]):
+        return False
+    if ("minimum" in schema or "maximum" in schema) and TYPES["number"](value):
+        if value < schema.get("minimum", value) or value > schema.get("maximum", value):
+            return False
+    if isinstance(value, dict):
+        if any(key not in value for key in schema.get("required", ())):
+            return False
+        properties = schema.get("properties", {})
+        extra = schema.get("additionalProperties", True)
+        for key, item in value.items():
+            sub = properties[key] if key in properties else extra
+            if sub is not True and not _conforms(item, sub, root):
+                return False
+    elif isinstance(value, list) and "items" in schema:
+        items = schema["items"]
+        return all(_conforms(item, items, root) for item in value)
+    return True
