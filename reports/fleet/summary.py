@@ -15,6 +15,15 @@ NOT_INSTALLED = "not installed"
 NO_BACKEND = "none"  # libvirt can use neither backend (scan's effective_backend null)
 
 
+_SHARED: dict[tuple, tuple] = {}
+
+
+def _shared(findings: tuple) -> tuple:
+    """One tuple per distinct list of findings, and interned strings in it: 10,000 hosts have a
+    handful of different lists of findings, so the fleet keeps a handful, not 10,000."""
+    return _SHARED.setdefault(findings, findings)
+
+
 def verdict_key(verdict: str) -> str:
     """The verdict without its details: "cannot tell yet: 2 part(s) ..." -> "cannot tell yet",
     "ready: guests keep working ..." -> "ready", "do not upgrade yet (incomplete: ...)" -> "do not upgrade yet"."""
@@ -77,9 +86,8 @@ def summarise(doc: dict[str, Any], source: str) -> HostSummary:
         verdict=data["verdict"],
         collected_at=host.get("collected_at"),
         counts=(summary["blocker"], summary["warning"], summary["info"]),
-        # Interned: 10,000 hosts share a handful of ids, severities and titles.
-        findings=tuple((sys.intern(f["id"]), sys.intern(f["severity"]), sys.intern(f["title"]))
-                       for f in data["findings"]),
+        findings=_shared(tuple((sys.intern(f["id"]), sys.intern(f["severity"]), sys.intern(f["title"]))
+                               for f in data["findings"])),
         matrix_now=data["matrix"]["now"],
         matrix_after=data["matrix"]["after"],
         libvirt_version=sys.intern(version),

@@ -77,12 +77,13 @@ def write_fleet(directory: Path, bases: dict[str, dict], hosts: int) -> dict[str
             continue
         key = weighted[(i * 7919) % len(weighted)]  # a fixed, uneven mix
         doc = bases[key]
-        duplicate = i % DUPLICATE_EVERY == DUPLICATE_EVERY - 1
+        duplicate = i % DUPLICATE_EVERY == DUPLICATE_EVERY // 2  # never a broken file's number
         n = i - 1 if duplicate else i
         doc["data"]["host"]["hostname"] = f"kvm{n:05d}.example.net"
         doc["data"]["host"]["collected_at"] = f"2026-12-{1 + i % 28:02d}T{i % 24:02d}:00:00Z"
         (sub / f"kvm{i:05d}.json").write_text(json.dumps(doc, indent=2) + "\n")
         counts[key] = counts.get(key, 0) + 1
+        counts["duplicate"] = counts.get("duplicate", 0) + duplicate
     return counts
 
 
@@ -107,7 +108,7 @@ def main() -> None:
         counts = write_fleet(scans, bases, args.hosts)
         size = sum(f.stat().st_size for f in scans.rglob("*.json"))
         print(f"fleet: {args.hosts} files, {size / 1e6:.0f} MB, written in {time.perf_counter() - t0:.1f} s; "
-              f"{counts.get('broken', 0)} broken, every {DUPLICATE_EVERY}th a second scan of a host")
+              f"{counts.get('broken', 0)} broken, {counts.get('duplicate', 0)} a second scan of a host")
         time.sleep(3)  # the lab's namespaces were just deleted (HACKING.md facts: nft commits stall after that)
         py = sys.executable
         # What any tool reading these files must at least do: open and parse each one (the broken ones too).
