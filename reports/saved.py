@@ -29,6 +29,11 @@ def scan_schema() -> dict[str, Any]:
     return schema.load("scan-v1")
 
 
+@functools.lru_cache(maxsize=1)
+def scan_conforms() -> schema.Check:
+    return schema.compiled(scan_schema())
+
+
 def load_scan(path: Path) -> dict[str, Any]:
     try:
         raw = path.read_bytes()
@@ -54,7 +59,7 @@ def check_scan(doc: Any, origin: str) -> dict[str, Any]:
     if doc["command"] != "scan":
         raise InputError(f"{origin} is not a saved scan: it is the output of the command "
                          f"{json.dumps(doc['command'])}")  # dumps shows control characters escaped
-    problems = [] if schema.conforms(doc, scan_schema()) else schema.validate(doc, scan_schema())
+    problems = [] if scan_conforms()(doc) else schema.validate(doc, scan_schema())
     if problems:
         more = f" (and {len(problems) - SHOWN_PROBLEMS} more)" if len(problems) > SHOWN_PROBLEMS else ""
         raise InputError(f"{origin} does not match the scan schema: " + "; ".join(problems[:SHOWN_PROBLEMS]) + more)

@@ -39,7 +39,7 @@ def fleet(
     skip = {output.resolve()} if output is not None else set()  # a report written into the scans' directory
     fleet = Fleet()
     for path, found in host_paths(sources):
-        if found and path.resolve() in skip:
+        if found and skip and path.name == output.name and path.resolve() in skip:
             continue
         try:
             doc = load_host(path)
