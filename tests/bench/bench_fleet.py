@@ -10,7 +10,7 @@ process: `python -c pass`, the anchor (json.load of every file, nothing else) an
 fleet` (json, and html for comparison). Prints wall time, peak RSS (GNU time) and the ratios
 against the anchor. Run as root:
 
-    .venv/bin/python -m tests.bench.bench_fleet [--hosts 10000] [--repeat 3]
+    .venv/bin/python -m tests.bench.bench_fleet [--hosts 10000] [--repeat 3] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -91,6 +92,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--hosts", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--keep", type=Path, metavar="DIR", help="also copy the generated scans to DIR (to look at)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("run as root: the real scans come from lab hosts in network namespaces")
@@ -109,6 +111,8 @@ def main() -> None:
         size = sum(f.stat().st_size for f in scans.rglob("*.json"))
         print(f"fleet: {args.hosts} files, {size / 1e6:.0f} MB, written in {time.perf_counter() - t0:.1f} s; "
               f"{counts.get('broken', 0)} broken, {counts.get('duplicate', 0)} a second scan of a host")
+        if args.keep:
+            shutil.copytree(scans, args.keep, dirs_exist_ok=True)
         time.sleep(3)  # the lab's namespaces were just deleted (HACKING.md facts: nft commits stall after that)
         py = sys.executable
         # What any tool reading these files must at least do: open and parse each one (the broken ones too).

@@ -69,6 +69,11 @@ def _emit(doc: dict, fmt: str, output: Path | None) -> None:
     if fmt == "text" and output is None:
         _to_terminal(doc)
         return
+    if fmt == "json":
+        from vnetmigrate.reports.fleet.render import json_chunks
+
+        _write_chunks(json_chunks(doc), output)
+        return
     from vnetmigrate.reports.fleet.render import render
 
     write_output(render(doc, fmt, output.parent if output is not None else None), output)
@@ -94,3 +99,26 @@ def _to_terminal(doc: dict) -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         _reader_gone()
+
+
+def _write_chunks(chunks, output: Path | None) -> None:
+    """write_output (cli/common.py) for a text made in pieces: 10,000 hosts' JSON is never whole in memory."""
+    import sys
+
+    from vnetmigrate.cli.common import _reader_gone
+    from vnetmigrate.errors import VnmError
+
+    if output is None:
+        try:
+            for chunk in chunks:
+                sys.stdout.write(chunk)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _reader_gone()
+        return
+    try:
+        with output.open("w", encoding="utf-8") as out:
+            for chunk in chunks:
+                out.write(chunk)
+    except OSError as exc:
+        raise VnmError(f"cannot write {output}: {exc.strerror or exc}")
