@@ -18,32 +18,36 @@ MANIFEST = "manifest.json"  # what makes a directory saved evidence (vnetmigrate
 
 
 def is_evidence(path: Path) -> bool:
-    return (path / MANIFEST).is_file()
+    try:
+        return (path / MANIFEST).is_file()
+    except OSError:  # a directory we may not enter (is_file raises EACCES): walking it says so
+        return False
 
 
-def host_paths(given: list[Path]) -> Iterator[tuple[Path, bool]]:
-    """(path, found_in_a_directory) for each host, in the order given.
+def host_paths(given: list[Path]) -> Iterator[tuple[Path, bool, str | None]]:
+    """(path, found_in_a_directory, why it cannot be read or None) for each host, in the order given.
 
     A file or an evidence directory is one host; any other directory is searched, in sorted
     order and recursively, for `*.json` files and evidence directories. A path that does not
-    exist is yielded too: reading it reports it as that host's error."""
+    exist is yielded too: reading it reports it as that host's error; so is a directory that
+    cannot be listed (it may hold hosts: the report must not look complete without them)."""
     for path in given:
         if path.is_dir() and not is_evidence(path):
-            yield from ((p, True) for p in _walk(path))
+            yield from _walk(path)
         else:
-            yield path, False
+            yield path, False, None
 
 
-def _walk(top: Path) -> Iterator[Path]:
-    for directory, subdirs, files in os.walk(top, onerror=_raise):
+def _walk(top: Path) -> Iterator[tuple[Path, bool, str | None]]:
+    unlisted: list[OSError] = []
+    for directory, subdirs, files in os.walk(top, onerror=unlisted.append):
         here = Path(directory)
         evidence = sorted(d for d in subdirs if is_evidence(here / d))
         subdirs[:] = sorted(d for d in subdirs if d not in evidence)  # evidence is a host, not a tree
-        yield from sorted([here / d for d in evidence] + [here / f for f in files if f.endswith(".json")])
-
-
-def _raise(exc: OSError) -> None:
-    raise InputError(f"cannot list {exc.filename}: {exc.strerror or exc}")
+        for path in sorted([here / d for d in evidence] + [here / f for f in files if f.endswith(".json")]):
+            yield path, True, None
+    for exc in unlisted:
+        yield Path(exc.filename), True, f"cannot list the directory {exc.filename}: {exc.strerror or exc}"
 
 
 def load_host(path: Path) -> dict[str, Any]:

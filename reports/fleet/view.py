@@ -19,9 +19,11 @@ TABLE_COLUMNS = ("host", "verdict", "blockers", "matrix now -> after", "libvirt"
 
 def sanitized(value: Any) -> Any:
     """A copy of the envelope with every string (keys too) `printable`: host files travel by mail,
-    and no control byte from one may reach a terminal, a wiki or a browser."""
+    and no control byte from one may reach a terminal, a wiki or a browser. Every value the fleet
+    shows is one line (a hostname, an id, a path), so newline and tab are shown as \\xNN too: a
+    hostname must not add a line of its own to the report."""
     if isinstance(value, str):
-        return printable(value)
+        return printable(value).replace("\n", "\\x0a").replace("\t", "\\x09")
     if isinstance(value, dict):
         return {sanitized(k): sanitized(v) for k, v in value.items()}
     if isinstance(value, list):

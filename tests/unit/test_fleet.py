@@ -1,8 +1,12 @@
 """`vnetmigrate fleet`: real saved scans (made by `scan --from`) aggregated, through the CLI."""
 
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -250,14 +254,33 @@ def test_every_format_shows_the_verdicts_findings_and_hosts(scans, fmt):
 
 
 def test_a_hostile_hostname_cannot_drive_a_terminal_or_a_page(tmp_path, scans):
-    name = '\x1b]0;owned\x07<script>alert(1)</script>|**x**'
+    name = '\x1b]0;owned\x07<script>alert(1)</script>|**x**\nFleet: 0 host(s)'
     save_scan(tmp_path, name, scenarios.quiet_evidence, name="evil.json")
     text = fleet(tmp_path / "evil.json", "-f", "text").stdout
     assert "\x1b" not in text and "\x07" not in text and "\\x1b]0;owned\\x07" in text
+    assert "\nFleet: 0" not in text and "**\\x0aFleet: 0 host(s)" in text  # a name adds no line of its own
     html = fleet(tmp_path / "evil.json", "-f", "html").stdout
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "\x1b" not in html
     md = fleet(tmp_path / "evil.json", "-f", "markdown").stdout
     assert "<script>" not in md and "\x1b" not in md
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv")
+def test_a_directory_the_user_may_not_list_is_an_error_not_a_silent_gap(scans):
+    """fleet needs no root: as user nobody, a locked subdirectory is listed as an error."""
+    with tempfile.TemporaryDirectory(prefix="vnm-fleet-") as tmp:
+        top = Path(tmp)
+        top.chmod(0o755)
+        shutil.copy(scans / "kvm-quiet1.json", top / "kvm-quiet1.json")
+        (top / "locked").mkdir(mode=0o700)
+        shutil.copy(scans / "kvm-docker1.json", top / "locked" / "kvm-docker1.json")
+        (top / "kvm-quiet1.json").chmod(0o644)
+        proc = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable,
+                               "-m", "vnetmigrate", "fleet", tmp, "-f", "json"], capture_output=True, text=True)
+    doc = valid_fleet(proc.stdout)
+    assert doc["data"]["host_count"] == 1 and proc.returncode == ExitCode.WARNINGS, proc.stderr
+    assert doc["errors"] == [{"unit": f"{tmp}/locked",
+                              "message": f"cannot list the directory {tmp}/locked: Permission denied"}]
 
 
 def test_the_schema_rejects_what_it_should(scans):

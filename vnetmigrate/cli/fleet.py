@@ -38,8 +38,11 @@ def fleet(
     pages = HostPages(html_dir) if html_dir is not None else None
     skip = {output.resolve()} if output is not None else set()  # a report written into the scans' directory
     fleet = Fleet()
-    for path, found in host_paths(sources):
+    for path, found, unreadable in host_paths(sources):
         if found and skip and path.name == output.name and path.resolve() in skip:
+            continue
+        if unreadable:
+            fleet.add_error(str(path), unreadable)
             continue
         try:
             doc = load_host(path)
