@@ -1,8 +1,9 @@
-"""Which paths are hosts, and reading one host: a saved scan, or saved evidence analysed again.
+"""Which paths are hosts: saved scans and saved evidence, given or found in directories.
 
 A fleet's scans arrive from everywhere (an Ansible run's fetched facts, support bundles, files
 mailed in), so every host is read and checked on its own, exactly as `vnetmigrate report`
-reads one: what is wrong with one file is that host's error, never the fleet's.
+reads one (the CLI reads them: cli/fleet.py): what is wrong with one file is that host's
+error, never the fleet's.
 """
 
 from __future__ import annotations
@@ -10,9 +11,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-from vnetmigrate.errors import InputError
 
 MANIFEST = "manifest.json"  # what makes a directory saved evidence (vnetmigrate/evidence.py)
 
@@ -49,19 +47,3 @@ def _walk(top: Path) -> Iterator[tuple[Path, bool, str | None]]:
     for exc in unlisted:
         yield Path(exc.filename), True, f"cannot list the directory {exc.filename}: {exc.strerror or exc}"
 
-
-def load_host(path: Path) -> dict[str, Any]:
-    """The host's scan envelope, checked like `vnetmigrate report` checks it; InputError otherwise."""
-    if path.is_dir():
-        from vnetmigrate.evidence import Evidence
-        from vnetmigrate.reports.envelope import scan_envelope
-        from vnetmigrate.scan import analyse
-
-        evidence = Evidence.load(path)
-        evidence.meta["source"] = "saved"
-        return scan_envelope(analyse(evidence))
-    if not path.exists():
-        raise InputError(f"{path}: no such file or directory")
-    from vnetmigrate.reports.saved import load_scan
-
-    return load_scan(path)

@@ -21,8 +21,10 @@ runner = CliRunner()
 
 
 def cannot_tell_evidence() -> Evidence:
-    """iptables-nft-save output that does not parse: checks skipped, verdict "cannot tell yet" (3)."""
-    return make_evidence(files={"/etc/libvirt/network.conf": 'firewall_backend = "iptables"\n'}, ipv4_save="garbage")
+    """nft's chain listing is not JSON: the nftables facts cannot be read, checks are skipped, and
+    the verdict is "cannot tell yet" (3)."""
+    return make_evidence(files={"/etc/libvirt/network.conf": 'firewall_backend = "iptables"\n'},
+                         commands={"nft.chains": "{not json"})
 
 
 # hostname -> (evidence, status its scan has)

@@ -32,7 +32,7 @@ def fleet(
     from vnetmigrate.errors import VnmError
     from vnetmigrate.reports.fleet.aggregate import Fleet
     from vnetmigrate.reports.fleet.pages import HostPages
-    from vnetmigrate.reports.fleet.sources import host_paths, load_host
+    from vnetmigrate.reports.fleet.sources import host_paths
     from vnetmigrate.reports.fleet.summary import summarise
 
     pages = HostPages(html_dir) if html_dir is not None else None
@@ -64,6 +64,26 @@ def fleet(
         pages.write_index(doc)
     _emit(doc, format.value, output)
     return doc["exit_code"]
+
+
+def load_host(path: Path) -> dict:
+    """The host's scan envelope, read and checked as `vnetmigrate report` does (cli/report.py):
+    a saved scan against the schema, saved evidence analysed again; InputError otherwise."""
+    from vnetmigrate.errors import InputError
+
+    if path.is_dir():
+        from vnetmigrate.evidence import Evidence
+        from vnetmigrate.reports.envelope import scan_envelope
+        from vnetmigrate.scan import analyse
+
+        evidence = Evidence.load(path)
+        evidence.meta["source"] = "saved"
+        return scan_envelope(analyse(evidence))
+    if not path.exists():
+        raise InputError(f"{path}: no such file or directory")
+    from vnetmigrate.reports.saved import load_scan
+
+    return load_scan(path)
 
 
 def _emit(doc: dict, fmt: str, output: Path | None) -> None:
