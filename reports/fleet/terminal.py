@@ -86,4 +86,4 @@ def to_text(doc: dict[str, Any], width: int = FILE_WIDTH) -> str:
     """The same report as plain text (no colours), for a file."""
     buf = io.StringIO()
     render(doc, Console(file=buf, highlight=False, width=width, force_terminal=False, color_system=None))
-    return buf.getvalue()
+    return "".join(line.rstrip() + "\n" for line in buf.getvalue().splitlines())  # rich pads table rows
