@@ -16,7 +16,7 @@ from vnetmigrate.reports.fleet.view import sanitized
 STATUS_STYLE = {"blockers": "bold red", "warnings": "bold yellow", "ok": "bold green"}
 SEVERITY_STYLE = {"blocker": "bold red", "warning": "yellow", "info": "cyan"}
 HEADINGS = {"blocker": "Blockers", "warning": "Warnings", "info": "Information"}
-HOST_WIDTH = 24  # longer names push their line on rather than widening every line
+HOST_WIDTH = 28  # longer names push their line on rather than widening every line
 FILE_WIDTH = 80  # a report written to a file reads in any terminal, mail or ticket
 
 
@@ -45,16 +45,19 @@ def _findings(severity: str, found: list[dict[str, Any]], console: Console) -> N
 
 
 def _hosts(data: dict[str, Any], console: Console) -> None:
-    """Two lines per host: what it is, then the file with its own report, unwrapped so that a copied
-    path is whole. Plain lines, not a table: they stay readable at 80 columns and fast at 10,000 hosts."""
+    """Two lines per host: what it is, then its libvirt and the file with its own report, unwrapped
+    so that a copied path is whole. Plain lines, not a table: they stay readable at 80 columns and
+    fast at 10,000 hosts."""
     width = min(HOST_WIDTH, max(len(h["host"]) for h in data["hosts"]))
+    verdicts = max(len(view.verdict_name(h)) for h in data["hosts"])
     for h in data["hosts"]:
         s = h["summary"]
         console.print(Text.assemble(
-            (f"  {h['host']:<{width}}", "bold"), "  ", (f"{view.verdict_name(h):<23}", STATUS_STYLE[h["status"]]),
-            f" B{s['blocker']} W{s['warning']} I{s['info']}  row {view.matrix_cell(h)}  ",
-            f"{h['libvirt_version']} {h['backend']}"))
-        console.print(Text(f"      {view.link_target(h)}", style="dim"), soft_wrap=True)
+            (f"  {h['host']:<{width}}", "bold"), "  ",
+            (f"{view.verdict_name(h):<{verdicts}}", STATUS_STYLE[h["status"]]),
+            f"  B{s['blocker']} W{s['warning']} I{s['info']}  row {view.matrix_cell(h)}"))
+        console.print(Text(f"      libvirt {h['libvirt_version']} {h['backend']}  {view.link_target(h)}", style="dim"),
+                      soft_wrap=True)
 
 
 def render(doc: dict[str, Any], console: Console) -> None:
@@ -71,8 +74,8 @@ def render(doc: dict[str, Any], console: Console) -> None:
         _findings(severity, found, console)
     for heading, items in view.distributions(data):
         _groups(heading, items, console)
-    console.print(Text("Hosts, worst first: verdict, numbers of blockers/warnings/infos, matrix row now -> after, "
-                       "libvirt version and backend; then the host's file", style="bold"))
+    console.print(Text("Hosts, worst first: verdict, numbers of blockers/warnings/infos, matrix row now -> after; "
+                       "then libvirt's version and backend, and the host's file", style="bold"))
     _hosts(data, console)
     if doc["errors"]:
         console.print()
