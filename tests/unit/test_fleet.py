@@ -7,7 +7,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from typer.testing import CliRunner
 
 from tests.render import scenarios
 from tests.unit.fleet_scans import FLEET, evidence_of, save_fleet, save_scan
+from tests.unit.schema_check import published, valid_envelope
 from vnetmigrate.cli import app
 from vnetmigrate.exitcodes import ExitCode
 from vnetmigrate.reports import schema
@@ -23,16 +23,8 @@ runner = CliRunner()
 BLOCKED = ["kvm-docker1", "kvm-docker2"]
 
 
-@lru_cache(maxsize=None)
-def fleet_schema():
-    return schema.load("fleet-v1")
-
-
 def valid_fleet(output: str) -> dict:
-    doc = json.loads(output)
-    problems = schema.validate(doc, fleet_schema())
-    assert not problems, "fleet JSON does not match fleet-v1.schema.json:\n  " + "\n  ".join(problems)
-    return doc
+    return valid_envelope(output, "fleet-v1")
 
 
 @pytest.fixture(scope="module")
@@ -287,6 +279,6 @@ def test_the_schema_rejects_what_it_should(scans):
     doc = valid_fleet(fleet(scans, "-f", "json").stdout)
     doc["data"]["by_verdict"]["ready"] = "kvm-quiet1"
     del doc["data"]["host_count"]
-    problems = schema.validate(doc, fleet_schema())
+    problems = schema.validate(doc, published("fleet-v1"))
     assert "$.data: the key 'host_count' is missing" in problems
     assert "$.data.by_verdict.ready: expected array, found string \"kvm-quiet1\"" in problems

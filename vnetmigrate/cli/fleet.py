@@ -90,7 +90,10 @@ def _emit(doc: dict, fmt: str, output: Path | None) -> None:
     from vnetmigrate.cli.common import write_output
 
     if fmt == "text" and output is None:
-        _to_terminal(doc)
+        from vnetmigrate.cli.common import _to_terminal
+        from vnetmigrate.reports.fleet.terminal import render as to_terminal
+
+        _to_terminal(lambda console: to_terminal(doc, console))
         return
     if fmt == "json":
         from vnetmigrate.reports.fleet.render import json_chunks
@@ -100,28 +103,6 @@ def _emit(doc: dict, fmt: str, output: Path | None) -> None:
     from vnetmigrate.reports.fleet.render import render
 
     write_output(render(doc, fmt, output.parent if output is not None else None), output)
-
-
-def _to_terminal(doc: dict) -> None:
-    """Straight to standard output, so rich can use the terminal's colours and width; a reader that
-    goes away (`| head`) keeps the exit code, as for scan (cli/common.py)."""
-    import sys
-
-    from rich.console import Console
-
-    from vnetmigrate.cli.common import _reader_gone
-    from vnetmigrate.reports.fleet.terminal import render
-
-    class Stdout(Console):
-        def on_broken_pipe(self) -> None:  # rich's default exits 1, losing our exit code
-            self.quiet = True
-            _reader_gone()
-
-    try:
-        render(doc, Stdout(highlight=False))
-        sys.stdout.flush()
-    except BrokenPipeError:
-        _reader_gone()
 
 
 def _write_chunks(chunks, output: Path | None) -> None:
