@@ -45,10 +45,10 @@ class HostPages:
         return self.directory / HOSTS / name
 
     def write_host(self, identity: tuple, label: str, doc: dict[str, Any]) -> Path:
-        from vnetmigrate.reports.html import render
+        from vnetmigrate.reports.render import render  # the entry point: it sanitizes first
 
         path = self.path_for(identity, label)
-        _write(path, render(doc))
+        _write(path, render(doc, "html"))
         return path
 
     def write_index(self, fleet_doc: dict[str, Any]) -> Path:

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from vnetmigrate.matrix import ROWS
 from vnetmigrate.reports.fleet.summary import verdict_key
-from vnetmigrate.reports.view import printable
+from vnetmigrate.reports.sanitize import printable
 
 SHOWN_NAMES = 5  # hosts named inline in a group before "and N more"
 VERDICT_STATUS = {"do not upgrade yet": "blockers", "cannot tell yet": "warnings",
@@ -18,10 +18,10 @@ TABLE_COLUMNS = ("host", "verdict", "blockers", "matrix now -> after", "libvirt"
 
 
 def sanitized(value: Any) -> Any:
-    """A copy of the envelope with every string (keys too) `printable`: host files travel by mail,
-    and no control byte from one may reach a terminal, a wiki or a browser. Every value the fleet
-    shows is one line (a hostname, an id, a path), so newline and tab are shown as \\xNN too: a
-    hostname must not add a line of its own to the report."""
+    """reports.sanitize.sanitized, and stricter: a copy of the envelope with every string (keys
+    too) `printable`, so no control byte from a host file reaches a terminal, a wiki or a
+    browser. Every value the fleet shows is one line (a hostname, an id, a path), so newline and
+    tab are shown as \\xNN too: a hostname must not add a line of its own to the report."""
     if isinstance(value, str):
         return printable(value).replace("\n", "\\x0a").replace("\t", "\\x09")
     if isinstance(value, dict):

@@ -255,6 +255,9 @@ def test_a_hostile_hostname_cannot_drive_a_terminal_or_a_page(tmp_path, scans):
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "\x1b" not in html
     md = fleet(tmp_path / "evil.json", "-f", "markdown").stdout
     assert "<script>" not in md and "\x1b" not in md
+    fleet(tmp_path / "evil.json", "--html-dir", tmp_path / "site")
+    (page,) = (tmp_path / "site" / "hosts").iterdir()
+    assert "\x1b" not in page.read_text() and "\\x1b]0;owned\\x07" in page.read_text()  # the host's own page too
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv")
