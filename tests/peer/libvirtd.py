@@ -174,19 +174,25 @@ def _host_pid(ns_pid: int, pidns: str) -> int | None:
 class PeerLibvirt:
     """One real libvirt network daemon in its own namespaces (a context manager)."""
 
-    def __init__(self, version: str = "11.3", backend: str | None = None, *, tc_shim: bool = True):
+    def __init__(self, version: str = "11.3", backend: str | None = None, *, tc_shim: bool = True,
+                 root: str | os.PathLike | None = None):
+        """root: another Debian 13 root to run 11.3 from (e.g. an overlay of the cached one
+        with more packages installed); it is mounted read-only inside the peer like the cached
+        root."""
         if version not in VERSIONS:
             raise ValueError(f"version must be one of {VERSIONS}, not {version!r}")
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
         if version == "9.0" and backend == "nftables":
             raise ValueError("libvirt 9.0 has no nftables backend (it arrived in 10.4)")
+        if root is not None and version != "11.3":
+            raise ValueError("only libvirt 11.3 runs from a root of its own")
         self.version = version
         self.backend = backend
         self.tc_shim = tc_shim and version == "11.3"
         self.netns = f"{NETNS_PREFIX}{os.getpid()}-{secrets.token_hex(3)}"
         self.state_dir = STATE_BASE / self.netns
-        self.root = TRIXIE_ROOT if version == "11.3" else Path("/")
+        self.root = Path(root or TRIXIE_ROOT) if version == "11.3" else Path("/")
         self.holder_pid: int | None = None
         self._holder: subprocess.Popen | None = None
         self._owner = True
@@ -273,7 +279,8 @@ class PeerLibvirt:
     def attach(cls, state_dir: str | os.PathLike) -> "PeerLibvirt":
         """A handle on a peer started by another process (does not own it: close() is a no-op)."""
         info = json.loads((Path(state_dir) / "peer.json").read_text())
-        peer = cls(info["version"], info["backend"], tc_shim=info["tc_shim"])
+        peer = cls(info["version"], info["backend"], tc_shim=info["tc_shim"],
+                   root=info.get("root") if info["version"] == "11.3" else None)
         peer.netns = info["netns"]
         peer.state_dir = Path(state_dir)
         peer.holder_pid = info["holder_pid"]
@@ -307,7 +314,7 @@ class PeerLibvirt:
         self.holder_pid = self._find_holder_pid()
         (s / "peer.json").write_text(json.dumps({
             "version": self.version, "backend": self.backend, "tc_shim": self.tc_shim,
-            "netns": self.netns, "holder_pid": self.holder_pid}, indent=1) + "\n")
+            "netns": self.netns, "holder_pid": self.holder_pid, "root": str(self.root)}, indent=1) + "\n")
 
     def _read_holder_line(self, timeout: float) -> str:
         ready, _, _ = select.select([self._holder.stdout], [], [], timeout)
@@ -357,7 +364,7 @@ class PeerLibvirt:
         # 11.3: the package's own /etc/libvirt (commented defaults, as a fresh install has);
         # 9.0: empty (this machine's /etc/libvirt is never read).
         if self.version == "11.3":
-            shutil.copytree(TRIXIE_ROOT / "etc/libvirt", self.etc_libvirt, dirs_exist_ok=True,
+            shutil.copytree(self.root / "etc/libvirt", self.etc_libvirt, dirs_exist_ok=True,
                             symlinks=True)
         conf = self.etc_libvirt / "libvirtd.conf"
         text = conf.read_text() if conf.exists() else ""
@@ -377,7 +384,7 @@ class PeerLibvirt:
             self.backend = backend
             return  # 9.0 has no network.conf: iptables is its only backend
         conf = self.etc_libvirt / "network.conf"
-        default = (TRIXIE_ROOT / "etc/libvirt/network.conf").read_text()
+        default = (self.root / "etc/libvirt/network.conf").read_text()
         if backend is not None:
             default += f'\nfirewall_backend = "{backend}"\n'
         conf.write_text(default)
