@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from typer.testing import CliRunner
+from tests.unit.cli_runner import cli_runner
 
 from vnetmigrate.cli import app
 from vnetmigrate.exitcodes import ExitCode
@@ -14,7 +14,7 @@ from vnetmigrate.libvirt.listing import expected_iptables
 from .lab import netns
 from .samples import SAMPLES
 
-runner = CliRunner()
+runner = cli_runner()
 
 
 @pytest.fixture
