@@ -7,6 +7,7 @@ pass every base chain on the forward hook, and the DROP policy of `ip filter FOR
 
 from __future__ import annotations
 
+from vnetmigrate import specs
 from vnetmigrate.checks._accept_rules import IptablesAccept
 from vnetmigrate.checks._commands import pin_backend, restart_libvirt_network
 from vnetmigrate.checks._context import nftables_when
@@ -67,7 +68,7 @@ def docker_forward_drop(facts: HostFacts):
                    f"policy DROP ({'iptables-legacy' if s == 'legacy' else 'iptables-nft'})") for f, s in dropping]
     ev += [Evidence("chain", f"{f} filter {', '.join(ch)}", "Docker's chains") for f, ch in docker.chains.items() if ch]
     if docker.daemon_json is not None:
-        ev.append(Evidence("file", "/etc/docker/daemon.json",
+        ev.append(Evidence("file", specs.DOCKER_DAEMON_JSON,
                            ", ".join(f"{k}={docker.daemon_json[k]!r}" for k in
                                      ("iptables", "ip-forward", "ip-forward-no-drop", "firewall-backend")
                                      if k in docker.daemon_json) or "no firewall-related keys"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from vnetmigrate import specs
 from vnetmigrate.checks._commands import restart_libvirt_network
 from vnetmigrate.checks._context import bridges
 from vnetmigrate.checks.registry import check
@@ -18,8 +19,8 @@ def firewalld_zones(facts: HostFacts):
     if not fw.installed or not fw.running:
         return
     ev = [Evidence("fact", "firewalld", fw.running_evidence),
-          Evidence("file", f"/etc/firewalld/firewalld.conf:{fw.backend_line}" if fw.backend_line
-                   else "/etc/firewalld/firewalld.conf", f"FirewallBackend={fw.backend}")]
+          Evidence("file", f"{specs.FIREWALLD_CONF}:{fw.backend_line}" if fw.backend_line
+                   else specs.FIREWALLD_CONF, f"FirewallBackend={fw.backend}")]
     if not fw.has_libvirt_zone:
         yield Finding(
             "firewalld-zones", Severity.WARNING, "firewalld runs but has no `libvirt` zone",

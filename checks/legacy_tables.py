@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from vnetmigrate import specs
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
 from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
@@ -15,7 +16,7 @@ def legacy_xtables(facts: HostFacts):
     legacy = [s for s in facts.iptables.saves if s.source == "legacy"]
     rules = sum(len(c.rules) for s in legacy for c in s.chains())
     drops = [c for s in legacy for c in s.chains() if c.policy in ("DROP", "REJECT")]
-    ev = [Evidence("file", f"/proc/net/{'ip' if f == 'ipv4' else 'ip6'}_tables_names", " ".join(t))
+    ev = [Evidence("file", specs.TABLES_NAMES[f], " ".join(t))
           for f, t in facts.system.legacy_tables.items() if t]
     ev += [Evidence("chain", f"iptables-legacy {c.where}", f"policy {c.policy}") for c in drops]
     yield Finding(

@@ -7,6 +7,7 @@ DHCP, DNS and forwarded traffic; under the nftables backend they cannot override
 
 from __future__ import annotations
 
+from vnetmigrate import specs
 from vnetmigrate.checks._commands import pin_backend, restart_libvirt_network
 from vnetmigrate.checks._context import bridges, nftables_when
 from vnetmigrate.checks.registry import check
@@ -33,11 +34,11 @@ def ufw_blocks_guests(facts: HostFacts):
         if (ufw.default_forward or "DROP").upper() in DROPS else []
     if not (need_in or need_route_in or need_route_out):
         return
-    ev = [Evidence("file", f"/etc/ufw/ufw.conf:{ufw.conf_line}" if ufw.conf_line else "/etc/ufw/ufw.conf",
+    ev = [Evidence("file", f"{specs.UFW_CONF}:{ufw.conf_line}" if ufw.conf_line else specs.UFW_CONF,
                    "ENABLED=yes" if ufw.enabled else "ufw's chains are loaded")]
     for key, value in (("DEFAULT_INPUT_POLICY", ufw.default_input), ("DEFAULT_FORWARD_POLICY", ufw.default_forward)):
         line = ufw.policy_lines.get(key)
-        ev.append(Evidence("file", f"/etc/default/ufw:{line}" if line else "/etc/default/ufw",
+        ev.append(Evidence("file", f"{specs.UFW_DEFAULTS}:{line}" if line else specs.UFW_DEFAULTS,
                            f"{key}={value or 'DROP (default)'}"))
     broken = []
     if need_in:

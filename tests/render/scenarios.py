@@ -6,6 +6,7 @@ would notice; nothing here is a hand-written rendering.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -47,8 +48,10 @@ def hostile_evidence() -> Evidence:
 
 def broken_evidence() -> Evidence:
     """Unreadable parts: errors, and a check skipped for want of its facts."""
-    return make_evidence(files={"/etc/libvirt/network.conf": 'firewall_backend = "bogus"\n'},
-                         libvirt_version=None, ipv4_save="garbage")
+    ev = make_evidence(files={"/etc/libvirt/network.conf": 'firewall_backend = "bogus"\n'}, libvirt_version=None)
+    first = ev.commands["ipt.ipv4.0"]  # iptables-nft's first listed chain printed something unreadable
+    ev.commands[first.key] = replace(first, stdout="garbage\n")
+    return ev
 
 
 def envelope(ev: Evidence) -> dict[str, Any]:

@@ -73,5 +73,5 @@ def test_code_spans_survive_backticks():
 def test_errors_and_skipped_checks_are_listed():
     md, doc = report(scenarios.broken_evidence)
     errors = md.split("## Errors", 1)[1]
-    assert "`facts.iptables`: iptables-nft-save: line 1: unexpected line 'garbage'" in errors
+    assert "`facts.iptables`: iptables-nft -t filter -S INPUT: line 1: unexpected line 'garbage'" in errors
     assert "## Skipped checks\n\n- `docker-forward-drop`: facts missing: iptables" in md

@@ -53,7 +53,7 @@ def test_coordinates_with_reasons_findings_and_commands():
 def test_errors_and_skipped_checks():
     text = to_text(scenarios.envelope(scenarios.broken_evidence()))
     errors = text.split("Errors (parts that could not be read or checked):\n", 1)[1]
-    assert errors.startswith("  facts.iptables: iptables-nft-save: line 1: unexpected line 'garbage'\n")
+    assert errors.startswith("  facts.iptables: iptables-nft -t filter -S INPUT: line 1: unexpected line 'garbage'\n")
     assert "Skipped checks:\n  docker-forward-drop: facts missing: iptables\n" in text
 
 

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from vnetmigrate.evidence import CommandRecord, Evidence, FileRecord
+from vnetmigrate.specs import NFT_CHAINS, TXN_JOURNALS
 
 ALL_TOOLS = ("nft", "iptables", "ip6tables", "iptables-nft", "iptables-nft-save", "ip6tables-nft-save",
              "virtnetworkd", "virsh", "tc")
@@ -82,17 +83,104 @@ def libvirt_nft() -> list[dict]:
     return [o for o in doc["nftables"] if "metainfo" not in o]
 
 
-def nft_docs(*objects: dict) -> tuple[str, dict[str, str]]:
-    """(`list chains` output, {key: listing}) for the given objects."""
-    meta = {"metainfo": {"version": "1.0.6", "json_schema_version": 1}}
+# Where iptables-nft puts each built-in chain (what `nft list chains` shows for its tables).
+IPT_HOOKS = {("filter", "INPUT"): ("filter", "input", 0), ("filter", "FORWARD"): ("filter", "forward", 0),
+             ("filter", "OUTPUT"): ("filter", "output", 0), ("nat", "PREROUTING"): ("nat", "prerouting", -100),
+             ("nat", "INPUT"): ("nat", "input", 100), ("nat", "OUTPUT"): ("nat", "output", -100),
+             ("nat", "POSTROUTING"): ("nat", "postrouting", 100),
+             ("mangle", "PREROUTING"): ("filter", "prerouting", -150), ("mangle", "INPUT"): ("filter", "input", -150),
+             ("mangle", "FORWARD"): ("filter", "forward", -150), ("mangle", "OUTPUT"): ("route", "output", -150),
+             ("mangle", "POSTROUTING"): ("filter", "postrouting", -150),
+             ("raw", "PREROUTING"): ("filter", "prerouting", -300), ("raw", "OUTPUT"): ("filter", "output", -300),
+             ("security", "INPUT"): ("filter", "input", 50), ("security", "FORWARD"): ("filter", "forward", 50),
+             ("security", "OUTPUT"): ("filter", "output", 50)}
+META = {"metainfo": {"version": "1.0.6", "json_schema_version": 1}}
+
+
+def _save_chains(text: str) -> dict[tuple[str, str], tuple[str, list[str]]]:
+    """{(table, chain): (policy or "-", its -A lines)} of an iptables-save text."""
+    chains: dict[tuple[str, str], tuple[str, list[str]]] = {}
+    table = None
+    for line in text.splitlines():
+        if line.startswith("*"):
+            table = line[1:].strip()
+        elif line.startswith(":") and table:
+            name, policy = line[1:].split()[:2]
+            chains[(table, name)] = (policy, [])
+        elif line.startswith("-A ") and table:
+            chains[(table, line.split()[1])][1].append(line)
+    return chains
+
+
+def _chain_objects(family: str, chains: dict[tuple[str, str], tuple[str, list[str]]]) -> list[dict]:
+    """The `nft -j list chains` objects of iptables-nft's chains."""
+    out = []
+    for (table, name), (policy, _rules) in chains.items():
+        obj = {"family": family, "table": table, "name": name}
+        if policy != "-":
+            kind, hook, prio = IPT_HOOKS[(table, name)]
+            obj.update(type=kind, hook=hook, prio=prio, policy=policy.lower())
+        out.append({"chain": obj})
+    return out
+
+
+class ReplayHost:
+    """Replays a host's recorded rulesets to the real collectors (collect/iptables.py, collect/nft.py),
+    so the evidence has exactly the keys a live scan records: iptables-nft chain by chain (`-S`),
+    nftables' libvirt tables whole and the other tables' base chains and their jump targets."""
+
+    def __init__(self, ev: Evidence, saves: dict[str, str], objects: tuple[dict, ...]):
+        self.ev, self.objects = ev, objects
+        self.saves = {f: _save_chains(text) for f, text in saves.items()}
+
+    def run(self, key: str, argv: list[str], timeout: float = 60) -> CommandRecord:
+        """`iptables-nft -t TABLE -S CHAIN` answered from the recorded save."""
+        family = "ipv6" if argv[0].startswith("ip6") else "ipv4"
+        table, chain = argv[2], argv[4]
+        policy, rules = self.saves[family][(table, chain)]
+        head = f"-N {chain}" if policy == "-" else f"-P {chain} {policy}"
+        return self.ev.add_command(CommandRecord(key, tuple(argv), 0, stdout="".join(f"{ln}\n" for ln in
+                                                                                     [head, *rules])))
+
+    def nft_json(self, key: str, text: str) -> tuple[CommandRecord, dict]:
+        """`nft -j list table F T` / `list chain F T C` answered from the recorded objects."""
+        words = text.split()
+        family, table = words[2], words[3]
+        chain = words[4].strip('"') if words[1] == "chain" else None
+
+        def wanted(kind: str, body: dict) -> bool:
+            in_table = body["family"] == family and body.get("table", body.get("name")) == table
+            if chain is None or kind == "table":
+                return in_table
+            return in_table and (body.get("chain") if kind == "rule" else body.get("name")) == chain and \
+                kind in ("chain", "rule")
+        doc = {"nftables": [META, *(o for o in self.objects for kind, body in o.items() if wanted(kind, body))]}
+        rec = self.ev.add_command(CommandRecord(key, ("nft", "-j", *words), 0, stdout=json.dumps(doc),
+                                                via="libnftables"))
+        return rec, doc
+
+    def read(self, path: str, kernel: bool = False) -> FileRecord:
+        return self.ev.file(path) or FileRecord(path, None, "absent")
+
+
+def _record_rulesets(ev: Evidence, objects: tuple[dict, ...], ipv4_save: str, ipv6_save: str) -> None:
+    """What the collectors record of these rulesets (nft.chains, ipt.*, nft.table.*, nft.chain.*)."""
+    from vnetmigrate.collect import iptables as collect_iptables
+    from vnetmigrate.collect import nft as collect_nft
+    from vnetmigrate.collect.libvirt import bridges
+
+    host = ReplayHost(ev, {"ipv4": ipv4_save, "ipv6": ipv6_save}, objects)
     chains = [o for o in objects if "chain" in o]
-    tables = sorted({(o["chain"]["family"], o["chain"]["table"]) for o in chains})
-    listings = {}
-    for family, table in tables:
-        objs = [o for o in objects if family == next(iter(o.values()))["family"]
-                and table == next(iter(o.values())).get("table", next(iter(o.values())).get("name"))]
-        listings[f"nft.table.{family}.{table}"] = json.dumps({"nftables": [meta, *objs]})
-    return json.dumps({"nftables": [meta, *chains]}), listings
+    known = {(c["chain"]["family"], c["chain"]["table"], c["chain"]["name"]) for c in chains}
+    for family, save in (("ip", host.saves["ipv4"]), ("ip6", host.saves["ipv6"])):
+        chains += [c for c in _chain_objects(family, save)
+                   if (family, c["chain"]["table"], c["chain"]["name"]) not in known]
+    ev.add_command(CommandRecord(NFT_CHAINS, ("nft", "-j", "list", "chains"), 0, via="libnftables",
+                                 stdout=json.dumps({"nftables": [META, *chains]})))
+    listed = collect_iptables.chain_list(host)
+    for family, (nft_family, binary, _names) in collect_iptables.FAMILIES.items():
+        collect_iptables._collect_nft(host, family, nft_family, binary, listed, bridges(ev))
+    collect_nft.collect_rules(host)
 
 
 def make_evidence(files: dict[str, str | None] | None = None, commands: dict[str, str] | None = None,
@@ -117,15 +205,10 @@ def make_evidence(files: dict[str, str | None] | None = None, commands: dict[str
     if libvirt_version:
         ev.add_command(CommandRecord("virtnetworkd.version", ("virtnetworkd", "--version"), 0,
                                      stdout=f"virtnetworkd (libvirt) {libvirt_version}\n"))
-    ev.add_command(CommandRecord("iptables-nft-save", ("iptables-nft-save",), 0, stdout=ipv4_save))
-    ev.add_command(CommandRecord("ip6tables-nft-save", ("ip6tables-nft-save",), 0, stdout=ipv6_save))
-    chains, listings = nft_docs(*nft_objects)
-    ev.add_command(CommandRecord("nft.chains", ("nft", "-j", "list", "chains"), 0, stdout=chains))
+    _record_rulesets(ev, nft_objects, ipv4_save, ipv6_save)
     # vnetmigrate's own state dir: no transaction ever ran
-    ev.add_command(CommandRecord("txn.journals", ("read-journals", "/var/lib/vnetmigrate"), 0, stdout="[]",
+    ev.add_command(CommandRecord(TXN_JOURNALS, ("read-journals", "/var/lib/vnetmigrate"), 0, stdout="[]",
                                  via="python"))
-    for key, text in listings.items():
-        ev.add_command(CommandRecord(key, tuple(key.split(".")), 0, stdout=text))
     for key, text in (commands or {}).items():
         ev.add_command(CommandRecord(key, (key,), 0, stdout=text))
     return ev

@@ -144,7 +144,7 @@ def test_plan_leaves_out_the_blockers_of_the_backend_it_leaves_and_those_migrate
 
     def plan(target):
         judged = analyse(ev, migration_target=target)
-        found = [b["id"] for b in blockers(planner.build(ev, judged.facts, target, None, "test"), judged)]
+        found = [b["id"] for b in blockers(planner.build(judged.facts, target, None, "test"), judged)]
         return {f.id for f in judged.findings if f.severity == Severity.BLOCKER}, found
 
     scanned, found = plan("iptables")

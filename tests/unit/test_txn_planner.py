@@ -7,7 +7,6 @@ removal names libvirt's rules only.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from tests.unit.builders import make_evidence
@@ -18,8 +17,8 @@ DATA = Path(__file__).resolve().parents[1] / "data/libvirt/11.3-iptables/default
 CONF = '#firewall_backend = "nftables"\nfirewall_backend = "iptables"\n'
 
 
-def evidence(extra_v4: str = "", conf: str | None = CONF, tools=None):
-    v4 = (DATA / "iptables-save.txt").read_text()
+def evidence(extra_v4: str = "", conf: str | None = CONF, tools=None, edit=lambda text: text):
+    v4 = edit((DATA / "iptables-save.txt").read_text())
     if extra_v4:
         v4 = v4.replace("-A FORWARD -j LIBVIRT_FWO\n", "-A FORWARD -j LIBVIRT_FWO\n" + extra_v4, 1)
     files = {"/etc/libvirt/network.conf": conf,
@@ -29,7 +28,7 @@ def evidence(extra_v4: str = "", conf: str | None = CONF, tools=None):
 
 
 def plan(ev, target="nftables", restart=None):
-    return planner.build(ev, build_facts(ev), target, restart, "test")
+    return planner.build(build_facts(ev), target, restart, "test")
 
 
 def test_iptables_to_nftables_makes_before_it_breaks():
@@ -44,15 +43,12 @@ def test_iptables_to_nftables_makes_before_it_breaks():
 
 
 def test_removal_names_only_libvirts_rules():
-    extra = ("-A FORWARD -j DOCKER-USER\n")
-    ev = evidence(extra)
-    ev_text = ev.commands["iptables-nft-save"].stdout.replace(
-        "-A LIBVIRT_FWI -o virbr0 -j REJECT", "-A LIBVIRT_FWI -i eth9 -j ACCEPT\n-A LIBVIRT_FWI -o virbr0 -j REJECT")
-    ev_text = ev_text.replace(":LIBVIRT_FWI - [0:0]", ":LIBVIRT_FWI - [0:0]\n:DOCKER-USER - [0:0]")
-    from vnetmigrate.evidence import CommandRecord
+    def stranger(text: str) -> str:
+        text = text.replace("-A LIBVIRT_FWI -o virbr0 -j REJECT",
+                            "-A LIBVIRT_FWI -i eth9 -j ACCEPT\n-A LIBVIRT_FWI -o virbr0 -j REJECT")
+        return text.replace(":LIBVIRT_FWI - [0:0]", ":LIBVIRT_FWI - [0:0]\n:DOCKER-USER - [0:0]")
 
-    ev.add_command(CommandRecord("iptables-nft-save", ("iptables-nft-save",), 0, stdout=ev_text))
-    p = plan(ev)
+    p = plan(evidence("-A FORWARD -j DOCKER-USER\n", edit=stranger))
     v4 = next(s for s in p.plan.steps if s.kind == "ipt" and s.data["family"] == "ipv4").data["fragment"]
     assert "DOCKER" not in v4 and "eth9" not in v4
     assert "-X LIBVIRT_FWI" not in v4 and "-D FORWARD -j LIBVIRT_FWI" not in v4  # kept: a stranger's rule is in it
@@ -87,17 +83,15 @@ def test_plan_judges_the_host_after_the_migration_although_network_conf_pins_ipt
     from vnetmigrate.cli.migration import blockers
     from vnetmigrate.scan import analyse
 
-    ev = evidence()
-    ev.commands["iptables-nft-save"] = replace(ev.commands["iptables-nft-save"],
-                                                stdout=ipt(LIBVIRT_IPT, policy="DROP", docker=True))
+    ev = evidence(edit=lambda _recorded: ipt(LIBVIRT_IPT, policy="DROP", docker=True))
     scan = analyse(ev)
     assert "docker-forward-drop" not in {f.id for f in scan.findings if f.severity.value == "blocker"}
     assert nftables_when(scan.facts) is None and scan.facts.migration_target is None
     judged = analyse(ev, migration_target="nftables")
     assert nftables_when(judged.facts) == "after the migration"
     assert judged.facts.libvirt.configured_backend == "iptables"  # what is on the host stays as read
-    found = {b["id"] for b in blockers(planner.build(ev, judged.facts, "nftables", None, "test"), judged)}
+    found = {b["id"] for b in blockers(planner.build(judged.facts, "nftables", None, "test"), judged)}
     assert "docker-forward-drop" in found
     back = analyse(ev, migration_target="iptables")
-    assert "docker-forward-drop" not in {b["id"] for b in blockers(planner.build(ev, back.facts, "iptables", None,
+    assert "docker-forward-drop" not in {b["id"] for b in blockers(planner.build(back.facts, "iptables", None,
                                                                                     "test"), back)}

@@ -53,7 +53,7 @@ def prepare(target: str, netns: str | None, root: Path, state_dir: Path, restart
         extra.append(planner.Blocker("network-conf-unusable", f"network.conf cannot be rewritten safely: {problem}; "
                                      "fix it by hand first (convert it to UTF-8, or make it a regular file)",
                                      forcible=False))
-    mplan = planner.build(ev, result.facts, target, argv, why)
+    mplan = planner.build(result.facts, target, argv, why)
     with entered(netns):
         fingerprint = snapshot.probe(mplan.plan.touched)
     from dataclasses import replace

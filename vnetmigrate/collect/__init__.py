@@ -12,6 +12,7 @@ from vnetmigrate.collect import docker, iptables, kernel, libvirt, managers, nft
 from vnetmigrate.collect.host import LiveHost, NftJson
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.netns import entered
+from vnetmigrate.specs import NFT_CHAINS
 
 
 
@@ -19,10 +20,11 @@ def _iptables(host: LiveHost) -> None:
     iptables.collect(host, libvirt.bridges(host.ev))
 
 
+# A unit's name is the prefix of its errors (collect.NAME); nft.chains records the one key it is named after.
 # Order matters: iptables lists the chains nft's chain list names, and only follows jumps
 # that can match libvirt's bridges; nft then skips the tables iptables-nft manages.
 COLLECTORS = (("system", system.collect), ("libvirt", libvirt.collect), ("docker", docker.collect),
-              ("nft.chains", nft.collect_chains), ("iptables", _iptables), ("nft.rules", nft.collect_rules),
+              (NFT_CHAINS, nft.collect_chains), ("iptables", _iptables), ("nft.rules", nft.collect_rules),
               ("managers", managers.collect), ("kernel", kernel.collect), ("transactions", txnstate.collect))
 
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from vnetmigrate.collect.host import LiveHost
-
-DAEMON_JSON = "/etc/docker/daemon.json"
+from vnetmigrate.specs import DOCKER_DAEMON_JSON
 
 
 def collect(host: LiveHost) -> None:
-    host.read(DAEMON_JSON)
+    host.read(DOCKER_DAEMON_JSON)

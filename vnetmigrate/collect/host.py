@@ -11,23 +11,15 @@ import errno
 import json
 import os
 import stat
-import shutil
 import subprocess
 import time
 from pathlib import Path
 
 from vnetmigrate.evidence import CommandRecord, Evidence, FileRecord
+from vnetmigrate.programs import EXTRA_PATH, which
 
-# Commands are looked up here as well as in PATH: many are in /usr/sbin, which a
-# non-login root shell may not have.
-_EXTRA_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+__all__ = ["LiveHost", "NftJson", "which"]
 _MAX_FILE = 16 * 1024 * 1024
-
-
-def which(name: str) -> str | None:
-    path = os.environ.get("PATH", "")
-    search = os.pathsep.join([path, *_EXTRA_PATH])
-    return shutil.which(name, path=search)
 
 
 class NftJson:
@@ -179,5 +171,5 @@ def _read_regular(local: Path) -> bytes:
 def _command_env() -> dict[str, str]:
     env = dict(os.environ)
     env["LC_ALL"] = "C"
-    env["PATH"] = os.pathsep.join([env.get("PATH", ""), *_EXTRA_PATH])
+    env["PATH"] = os.pathsep.join([env.get("PATH", ""), *EXTRA_PATH])
     return env

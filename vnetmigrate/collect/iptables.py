@@ -17,9 +17,10 @@ from __future__ import annotations
 import json
 
 from vnetmigrate.collect.host import LiveHost
+from vnetmigrate.specs import IPT_CHAIN_T, LEGACY_TABLE_T, NFT_CHAINS, TABLES_NAMES
 
-FAMILIES = {"ipv4": ("ip", "iptables-nft", "/proc/net/ip_tables_names"),
-            "ipv6": ("ip6", "ip6tables-nft", "/proc/net/ip6_tables_names")}
+FAMILIES = {"ipv4": ("ip", "iptables-nft", TABLES_NAMES["ipv4"]),
+            "ipv6": ("ip6", "ip6tables-nft", TABLES_NAMES["ipv6"])}
 IPTABLES_TABLES = ("filter", "nat", "mangle", "raw", "security")
 # Every built-in chain on a hook guests' packets cross (prerouting, input, forward,
 # postrouting): the packet evaluator needs their rules (vnetmigrate.evaluate), and an unread
@@ -36,7 +37,7 @@ MAX_CHAINS = 300  # per family; a bound on pathological jump graphs, recorded wh
 
 
 def chain_list(host: LiveHost) -> list[dict]:
-    rec = host.ev.command("nft.chains")
+    rec = host.ev.command(NFT_CHAINS)
     if rec is None or not rec.ok:
         return []
     return [item["chain"] for item in json.loads(rec.stdout).get("nftables", []) if "chain" in item]
@@ -83,7 +84,7 @@ def _collect_nft(host: LiveHost, family: str, nft_family: str, binary: str, chai
             host.ev.add_error("collect.iptables", f"{family}: stopped after {MAX_CHAINS} chains")
             break
         seen.add((table, chain))
-        rec = host.run(f"ipt.{family}.{n}", [binary, "-t", table, "-S", chain])
+        rec = host.run(IPT_CHAIN_T.format(family=family, n=n), [binary, "-t", table, "-S", chain])
         n += 1
         if not rec.ok or not follow:
             continue
@@ -107,4 +108,4 @@ def _collect_legacy(host: LiveHost, family: str, tables: list[str]) -> None:
     """
     binary = "iptables-legacy-save" if family == "ipv4" else "ip6tables-legacy-save"
     for table in tables:
-        host.run(f"legacy.{family}.{table}", [binary, "-t", table])
+        host.run(LEGACY_TABLE_T.format(family=family, table=table), [binary, "-t", table])

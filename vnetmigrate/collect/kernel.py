@@ -14,6 +14,7 @@ import re
 
 from vnetmigrate.collect.host import LiveHost
 from vnetmigrate.evidence import FileRecord
+from vnetmigrate.specs import BOOT_CONFIG_T, KERNEL_CONFIG, MODULES_BUILTIN_T, SCHED_MODULES_T
 
 RELEVANT = re.compile(r"^(# )?CONFIG_(NF_TABLES|NFT_[A-Z_]+|NET_ACT_CSUM|NET_CLS_U32|NET_SCH_HTB|NET_CLS_ACT)\b")
 
@@ -26,14 +27,14 @@ def collect(host: LiveHost) -> None:
     release = os.uname().release
     host.ev.meta["kernel_release"] = release
     try:
-        with gzip.open("/proc/config.gz", "rt", encoding="utf-8", errors="replace") as fh:
-            host.ev.add_file(FileRecord("/proc/config.gz", _relevant(fh.read())))
+        with gzip.open(KERNEL_CONFIG, "rt", encoding="utf-8", errors="replace") as fh:
+            host.ev.add_file(FileRecord(KERNEL_CONFIG, _relevant(fh.read())))
     except FileNotFoundError:
-        host.ev.add_file(FileRecord("/proc/config.gz", None, "absent"))
+        host.ev.add_file(FileRecord(KERNEL_CONFIG, None, "absent"))
     except (OSError, EOFError) as exc:
-        host.ev.add_file(FileRecord("/proc/config.gz", None, str(exc)))
-    boot = host.read(f"/boot/config-{release}", kernel=True)
+        host.ev.add_file(FileRecord(KERNEL_CONFIG, None, str(exc)))
+    boot = host.read(BOOT_CONFIG_T.format(release=release), kernel=True)
     if boot.content is not None:
         host.ev.add_file(FileRecord(boot.path, _relevant(boot.content)))
-    host.read(f"/lib/modules/{release}/modules.builtin", kernel=True)
-    host.listdir(f"/lib/modules/{release}/kernel/net/sched", kernel=True, read=False)
+    host.read(MODULES_BUILTIN_T.format(release=release), kernel=True)
+    host.listdir(SCHED_MODULES_T.format(release=release), kernel=True, read=False)

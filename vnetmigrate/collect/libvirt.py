@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 from vnetmigrate.collect.host import LiveHost
-
-NETWORK_CONF = "/etc/libvirt/network.conf"
-DEFINITIONS = "/etc/libvirt/qemu/networks"
-AUTOSTART = "/etc/libvirt/qemu/networks/autostart"
-STATUS = "/run/libvirt/network"
+from vnetmigrate.specs import NETWORK_AUTOSTART, NETWORK_CONF, NETWORK_DEFINITIONS, NETWORK_STATUS
 
 
 def collect(host: LiveHost) -> None:
     host.read(NETWORK_CONF)
-    host.listdir(DEFINITIONS, ".xml")
-    host.listdir(AUTOSTART, ".xml")
-    host.listdir(STATUS, ".xml")
+    host.listdir(NETWORK_DEFINITIONS, ".xml")
+    host.listdir(NETWORK_AUTOSTART, ".xml")
+    host.listdir(NETWORK_STATUS, ".xml")
 
 
 def bridges(ev) -> set[str]:
@@ -23,7 +19,7 @@ def bridges(ev) -> set[str]:
     from vnetmigrate.libvirt.summary import summarize
 
     found = set()
-    for directory, status in ((DEFINITIONS, False), (STATUS, True)):
+    for directory, status in ((NETWORK_DEFINITIONS, False), (NETWORK_STATUS, True)):
         for rec in ev.files_in(directory, ".xml"):
             try:
                 net = summarize(rec.content or "", rec.path, status=status)

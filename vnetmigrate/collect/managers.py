@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 
+from vnetmigrate import specs
 from vnetmigrate.collect.host import LiveHost
 
 UNITS = (
@@ -20,22 +21,16 @@ UNITS = (
     "virtnwfilterd.service",
 )
 FILES = (
-    "/etc/ufw/ufw.conf", "/etc/default/ufw", "/etc/ufw/user.rules", "/etc/ufw/user6.rules",
-    "/etc/ufw/before.rules",
-    "/etc/firewalld/firewalld.conf", "/etc/sysconfig/nftables.conf", "/etc/nftables.conf",
-    "/etc/sysconfig/iptables", "/etc/sysconfig/ip6tables", "/etc/iptables/rules.v4", "/etc/iptables/rules.v6",
-    "/etc/shorewall/shorewall.conf", "/etc/ferm/ferm.conf", "/etc/ferm.conf", "/etc/csf/csf.conf",
-    "/etc/containers/containers.conf", "/usr/share/containers/containers.conf",
+    specs.UFW_CONF, specs.UFW_DEFAULTS, specs.UFW_USER_RULES, specs.UFW_USER6_RULES, specs.UFW_BEFORE_RULES,
+    specs.FIREWALLD_CONF, *specs.NFTABLES_CONFS, *specs.IPTABLES_SERVICES_FILES, *specs.NETFILTER_PERSISTENT_FILES,
+    specs.SHOREWALL_CONF, *specs.FERM_CONFS, specs.CSF_CONF, *specs.CONTAINERS_CONFS,
 )
 DIRECTORIES = (
-    ("/etc/firewalld/zones", ".xml"), ("/usr/lib/firewalld/zones", ".xml"),
-    ("/etc/firewalld/policies", ".xml"), ("/usr/lib/firewalld/policies", ".xml"),
-    ("/etc/nftables", ".nft"), ("/etc/nftables.d", ".nft"), ("/etc/sysconfig/nftables.d", ".nft"),
-    ("/etc/libvirt/hooks", ""), ("/etc/libvirt/hooks/qemu.d", ""), ("/etc/libvirt/hooks/network.d", ""),
-    ("/etc/libvirt/qemu", ".xml"), ("/etc/libvirt/nwfilter", ".xml"),
+    *((d, ".xml") for d in specs.FIREWALLD_ZONE_DIRS), *((d, ".xml") for d in specs.FIREWALLD_POLICY_DIRS),
+    *((d, ".nft") for d in specs.NFTABLES_INCLUDE_DIRS),
+    (specs.LIBVIRT_HOOKS, ""), (specs.LIBVIRT_QEMU_HOOKS, ""), (specs.LIBVIRT_NETWORK_HOOKS, ""),
+    (specs.DOMAIN_DEFINITIONS, ".xml"), (specs.NWFILTER_DEFINITIONS, ".xml"),
 )
-WANTS = ("multi-user.target.wants", "sysinit.target.wants", "network-pre.target.wants",
-         "basic.target.wants", "network.target.wants")
 
 
 def systemd_running(host: LiveHost) -> bool:
@@ -47,22 +42,22 @@ def collect(host: LiveHost) -> None:
         host.read(path)
     for directory, suffix in DIRECTORIES:
         host.listdir(directory, suffix)
-    for wants in WANTS:
+    for wants in specs.WANTS:
         # only the names matter: the symlinks say which units are enabled
-        names = _names(host, f"/etc/systemd/system/{wants}")
-        host.ev.listings[f"/etc/systemd/system/{wants}"] = names
-    rec = host.ev.command("tools")
+        directory = specs.WANTS_T.format(wants=wants)
+        host.ev.listings[directory] = _names(host, directory)
+    rec = host.ev.command(specs.TOOLS)
     tools = json.loads(rec.stdout) if rec is not None and rec.ok else {}
     if systemd_running(host) and tools.get("systemctl"):
-        host.run("systemctl.show", ["systemctl", "show", "--property=Id,LoadState,UnitFileState,ActiveState",
+        host.run(specs.SYSTEMCTL_SHOW, ["systemctl", "show", "--property=Id,LoadState,UnitFileState,ActiveState",
                                     "--", *UNITS])
     if tools.get("firewall-cmd") and str(host.root) == "/":
-        state = host.run("firewalld.state", ["firewall-cmd", "--state"], timeout=10)
+        state = host.run(specs.FIREWALLD_STATE, ["firewall-cmd", "--state"], timeout=10)
         if state.ok:
             from vnetmigrate.collect.libvirt import bridges
 
             for bridge in sorted(bridges(host.ev)):  # names validated by the network parser
-                host.run(f"firewalld.zone.{bridge}", ["firewall-cmd", f"--get-zone-of-interface={bridge}"],
+                host.run(specs.FIREWALLD_ZONE_T.format(bridge=bridge), ["firewall-cmd", f"--get-zone-of-interface={bridge}"],
                          timeout=10)
 
 

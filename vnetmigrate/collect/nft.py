@@ -12,9 +12,11 @@ listing one of Docker's big chains as JSON costs seconds).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from vnetmigrate.collect.host import LiveHost
+from vnetmigrate.nftjson import jump_targets
+from vnetmigrate.specs import IPT_CHAIN_T, NFT_CHAIN_T, NFT_CHAINS, NFT_TABLE_T, prefix
 
 # ingress/egress: netdev (and inet ingress) chains see guests' frames on the bridge or uplink
 HOOKS = ("prerouting", "input", "forward", "output", "postrouting", "ingress", "egress")
@@ -26,18 +28,18 @@ def iptables_managed(host: LiveHost) -> set[tuple[str, str]]:
     """(family, table) pairs that iptables-nft could list: those belong to iptables-nft."""
     managed = set()
     for key, rec in host.ev.commands.items():
-        if key.startswith("ipt.") and rec.ok:
+        if key.startswith(prefix(IPT_CHAIN_T)) and rec.ok:
             family = "ip" if rec.argv[0].startswith("iptables") else "ip6"
             managed.add((family, rec.argv[2]))
     return managed
 
 
 def collect_chains(host: LiveHost) -> None:
-    host.nft_json("nft.chains", "list chains")
+    host.nft_json(NFT_CHAINS, "list chains")
 
 
 def collect_rules(host: LiveHost) -> None:
-    rec = host.ev.command("nft.chains")
+    rec = host.ev.command(NFT_CHAINS)
     if rec is None or not rec.ok:
         return
     chains = [item["chain"] for item in json.loads(rec.stdout).get("nftables", []) if "chain" in item]
@@ -45,7 +47,7 @@ def collect_rules(host: LiveHost) -> None:
     tables = sorted({(c["family"], c["table"]) for c in chains})
     for family, table in tables:
         if table == LIBVIRT_TABLE and family in ("ip", "ip6", "inet"):
-            host.nft_json(f"nft.table.{family}.{table}", f"list table {family} {table}")
+            host.nft_json(NFT_TABLE_T.format(family=family, table=table), f"list table {family} {table}")
     wanted: list[tuple[str, str, str]] = []
     for c in chains:
         key = (c["family"], c["table"])
@@ -65,27 +67,13 @@ def _follow(host: LiveHost, start: list[tuple[str, str, str]]) -> None:
         if (family, table, name) in seen:
             continue
         seen.add((family, table, name))
-        _, doc = host.nft_json(f"nft.chain.{n}", f"list chain {family} {table} {_quote(name)}")
+        _, doc = host.nft_json(NFT_CHAIN_T.format(n=n), f"list chain {family} {table} {_quote(name)}")
         n += 1
         if doc is None:
             continue
         for rule in _objects(doc, "rule"):
             for target in jump_targets(rule.get("expr", [])):
                 queue.append((family, table, target))
-
-
-def jump_targets(expr: object) -> Iterator[str]:
-    """Every chain a rule's expressions jump or go to, verdict maps included."""
-    if isinstance(expr, dict):
-        for verdict in ("jump", "goto"):
-            inner = expr.get(verdict)
-            if isinstance(inner, dict) and isinstance(inner.get("target"), str):
-                yield inner["target"]
-        for value in expr.values():
-            yield from jump_targets(value)
-    elif isinstance(expr, list):
-        for value in expr:
-            yield from jump_targets(value)
 
 
 def _objects(doc: dict, kind: str) -> Iterable[dict]:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 
 from vnetmigrate.collect.host import LiveHost, which
+from vnetmigrate.evidence import CommandRecord
+from vnetmigrate.specs import (DAEMON_VERSION_T, IP_FORWARD, IPTABLES_VERSION, IPV6_FORWARDING, LIB_DIRS,
+                               LIBVIRT_DAEMONS, LIBVIRT_LIBRARY_PREFIX, OS_RELEASE, TABLES_NAMES)
+from vnetmigrate.specs import TOOLS as TOOLS_KEY
 
 # Binaries whose presence matters: libvirt's backend choice depends on `nft` and `iptables`
 # being in PATH (docs/libvirt-rules.md §1); the rest identify firewall managers and libvirt.
@@ -14,31 +18,19 @@ TOOLS = (
     "libvirtd", "virtnetworkd", "virsh", "dnsmasq", "dockerd", "docker", "podman",
     "ufw", "firewall-cmd", "firewalld", "systemctl",
 )
-KERNEL_FILES = (
-    "/proc/sys/net/ipv4/ip_forward",
-    "/proc/sys/net/ipv6/conf/all/forwarding",
-    "/proc/net/ip_tables_names",
-    "/proc/net/ip6_tables_names",
-)
+KERNEL_FILES = (IP_FORWARD, IPV6_FORWARDING, TABLES_NAMES["ipv4"], TABLES_NAMES["ipv6"])
 
 
 def collect(host: LiveHost) -> None:
-    host.read("/etc/os-release")
+    host.read(OS_RELEASE)
     tools = {name: which(name) for name in TOOLS}
-    from vnetmigrate.evidence import CommandRecord
-
-    host.ev.add_command(CommandRecord("tools", ("which", *TOOLS), 0,
+    host.ev.add_command(CommandRecord(TOOLS_KEY, ("which", *TOOLS), 0,
                                       stdout=json.dumps(tools, sort_keys=True), via="python"))
     for path in KERNEL_FILES:
         host.read(path, kernel=True)
     if tools["iptables"]:
-        host.run("iptables.version", ["iptables", "-V"])
+        host.run(IPTABLES_VERSION, ["iptables", "-V"])
     _libvirt_version(host, tools)
-
-
-# Where libvirt's shared library lives; its file name carries the version
-# (libvirt.so.0.MAJOR*1000+MINOR.MICRO, e.g. libvirt.so.0.11003.0 for 11.3.0).
-LIB_DIRS = ("/usr/lib64", "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib")
 
 
 def _libvirt_version(host: LiveHost, tools: dict[str, str | None]) -> None:
@@ -48,9 +40,9 @@ def _libvirt_version(host: LiveHost, tools: dict[str, str | None]) -> None:
     ever executed (it may be an untrusted image): its libvirt library's file name says it.
     """
     if str(host.root) == "/":
-        for daemon in ("virtnetworkd", "libvirtd"):
+        for daemon in LIBVIRT_DAEMONS:
             if tools[daemon]:
-                host.run(f"{daemon}.version", [daemon, "--version"])
+                host.run(DAEMON_VERSION_T.format(daemon=daemon), [daemon, "--version"])
         return
     for directory in LIB_DIRS:
-        host.listdir(directory, read=False, prefix="libvirt.so.0.")
+        host.listdir(directory, read=False, prefix=LIBVIRT_LIBRARY_PREFIX)

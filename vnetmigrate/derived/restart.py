@@ -1,6 +1,6 @@
 """restart_pending: active networks whose status file names another backend than network.conf
 sets, {network: the status file's backend} (empty when none). libvirt moves their rules at its
-network daemon's next restart (vnetmigrate.libvirt.host explains what that means for ownership)."""
+network daemon's next restart (vnetmigrate.facts.ownership explains what that means for ownership)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,6 @@ from vnetmigrate.derived import derivation
 
 @derivation("restart_pending", needs=("libvirt",))
 def restart_pending(facts) -> dict[str, str]:
-    from vnetmigrate.libvirt.host import restart_pending as pending_networks
+    from vnetmigrate.facts.ownership import restart_pending as pending_networks
 
     return pending_networks(facts.libvirt)

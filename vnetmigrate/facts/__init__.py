@@ -14,12 +14,16 @@ from typing import TYPE_CHECKING
 
 from vnetmigrate.errors import InputError
 from vnetmigrate.evidence import Evidence
+from vnetmigrate.specs import (IPT_CHAIN_T, LEGACY_TABLE_T, NFT_CHAIN_T, NFT_CHAINS, NFT_TABLE_T, TOOLS, TXN_JOURNALS,
+                               family_prefix, prefix)
 from vnetmigrate.facts.docker import DockerFacts
 from vnetmigrate.facts.docker import build as build_docker
 from vnetmigrate.facts.iptables import LEGACY_WARNING, IptablesSave, assemble, parse_listing, parse_save
 from vnetmigrate.facts.libvirt import LibvirtFacts
 from vnetmigrate.facts.libvirt import build as build_libvirt
 from vnetmigrate.facts.libvirt_rules import LibvirtRules
+from vnetmigrate.facts.networks import model_view
+from vnetmigrate.facts.networks import read as network_files
 from vnetmigrate.facts.libvirt_rules import build as build_libvirt_rules
 from vnetmigrate.facts.nft import NftRuleset, parse_documents
 from vnetmigrate.facts.containers import Presence
@@ -46,8 +50,8 @@ from vnetmigrate.facts.units import Units
 from vnetmigrate.facts.units import build as build_units
 
 if TYPE_CHECKING:
-    from vnetmigrate.libvirt.model import Network
-    from vnetmigrate.libvirt.ownership import Ownership
+    from vnetmigrate.facts.networks import LibvirtNetworks
+    from vnetmigrate.facts.ownership import HostOwnership
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,8 @@ class HostFacts:
     port_forwards: tuple[PortForward, ...] | None = None
     transactions: TxnFacts | None = None
     kernel: KernelFacts | None = None
+    # libvirt's networks as the model takes them (parsed once, here) and network.conf
+    networks: "LibvirtNetworks | None" = None
     ownership: "HostOwnership | None" = None
     errors: tuple[dict[str, str], ...] = field(default=())
     # plan/migrate: the backend `migrate --to` moves libvirt to; libvirt.after_upgrade is then
@@ -92,7 +98,7 @@ class HostFacts:
 
 
 def _nft(ev: Evidence) -> NftRuleset:
-    rec = ev.command("nft.chains")
+    rec = ev.command(NFT_CHAINS)
     if rec is None:
         raise InputError("nft was not listed")
     if not rec.ok:
@@ -100,7 +106,7 @@ def _nft(ev: Evidence) -> NftRuleset:
     try:
         chains = json.loads(rec.stdout)
         listings = [json.loads(r.stdout) for k, r in sorted(ev.commands.items())
-                    if (k.startswith("nft.table.") or k.startswith("nft.chain.")) and r.ok and r.stdout]
+                    if k.startswith((prefix(NFT_TABLE_T), prefix(NFT_CHAIN_T))) and r.ok and r.stdout]
     except json.JSONDecodeError as exc:
         raise InputError(f"nft JSON output is malformed: {exc}")
     return parse_documents(chains, listings)
@@ -109,27 +115,22 @@ def _nft(ev: Evidence) -> NftRuleset:
 def _iptables(ev: Evidence) -> IptablesFacts:
     saves = [s for fam in ("ipv4", "ipv6") if (s := _iptables_nft(ev, fam)) is not None]
     for family in ("ipv4", "ipv6"):
-        records = [r for k, r in sorted(ev.commands.items()) if k.startswith(f"legacy.{family}.")]
+        records = [r for k, r in sorted(ev.commands.items()) if k.startswith(family_prefix(LEGACY_TABLE_T, family))]
         for rec in records:
             if not rec.ok:
                 raise InputError(f"`{rec.display}` failed: {rec.error or rec.stderr.strip() or rec.returncode}")
         if records:
             text = "".join(r.stdout for r in records)
             saves.append(parse_save(text, family, "legacy", origin=records[0].argv[0]))
-    tools = ev.command("tools")
+    tools = ev.command(TOOLS)
     if not saves and tools is not None and tools.ok and not json.loads(tools.stdout).get("iptables-nft"):
         raise InputError("iptables-nft is not installed")
     return IptablesFacts(tuple(saves))
 
 
 def _iptables_nft(ev: Evidence, family: str) -> IptablesSave | None:
-    """iptables-nft rules: a full save (bundles) or the chains a scan listed one by one."""
-    full = ev.command("iptables-nft-save" if family == "ipv4" else "ip6tables-nft-save")
-    if full is not None:
-        if not full.ok:
-            raise InputError(f"`{full.display}` failed: {full.error or full.stderr.strip() or full.returncode}")
-        return parse_save(full.stdout, family, "nft", origin=full.display)
-    records = [r for k, r in ev.commands.items() if k.startswith(f"ipt.{family}.")]
+    """iptables-nft rules: the chains the collector listed one by one (`iptables-nft -t T -S C`)."""
+    records = [r for k, r in ev.commands.items() if k.startswith(family_prefix(IPT_CHAIN_T, family))]
     if not records:
         return None
     chains, warning = [], False
@@ -144,7 +145,7 @@ def _iptables_nft(ev: Evidence, family: str) -> IptablesSave | None:
     managed = {c.table for c in chains}
     nft_family = "ip" if family == "ipv4" else "ip6"
     names: dict[str, list[tuple[str, str | None]]] = {}
-    chain_rec = ev.command("nft.chains")
+    chain_rec = ev.command(NFT_CHAINS)
     if chain_rec is not None and chain_rec.ok:
         for item in json.loads(chain_rec.stdout).get("nftables", []):
             c = item.get("chain")
@@ -172,26 +173,24 @@ def _managers(ev: Evidence, parts: dict[str, object], attempt) -> None:
         attempt("port_forwards", lambda: build_portfwd(ev, libvirt, saves, nft))
 
 
-@dataclass(frozen=True)
-class HostOwnership:
-    """The model's classification of libvirt's live tables, chains and rules (see
-    vnetmigrate.libvirt.ownership), with notes on how it was made (the modelled version)."""
+def _ownership(parts: dict[str, object]) -> "HostOwnership":
+    from vnetmigrate.facts import ownership
 
-    ownership: "Ownership"
-    notes: tuple[str, ...] = ()
-    # The active networks as the model parsed them from their status files: what the packet
-    # evaluator needs to simulate libvirt's nftables tables after a backend switch.
-    active: tuple["Network", ...] = ()
+    ipt = parts.get("iptables")
+    return ownership.build(parts["networks"], parts["libvirt"], list(ipt.saves) if ipt else [], parts.get("nft"))
 
 
-def _ownership(ev: Evidence, parts: dict[str, object]) -> HostOwnership:
-    from vnetmigrate.libvirt.host import host_networks, host_ownership
-
-    facts = HostFacts(**parts)
-    lv = facts.libvirt
-    networks = host_networks(ev, lv.version if lv else None, lv.effective.backend if lv else None)
-    ownership, notes = host_ownership(ev, facts, networks)
-    return HostOwnership(ownership, tuple(notes), tuple(n for n, _backend in networks[0]))
+def _libvirt(ev: Evidence, parts: dict[str, object], attempt) -> None:
+    """libvirt's facts and its networks as the model takes them, from one parse of each file."""
+    attempt("networks", lambda: network_files(ev))  # every network XML file parsed, once
+    files = parts.pop("networks", None)
+    if files is None:
+        return
+    system = parts.get("system")
+    if system is not None:
+        attempt("libvirt", lambda: build_libvirt(ev, system, files))
+    lv = parts.get("libvirt")
+    attempt("networks", lambda: model_view(files, lv.version if lv else None, lv.effective.backend if lv else None))
 
 
 def build(ev: Evidence) -> HostFacts:
@@ -210,19 +209,20 @@ def build(ev: Evidence) -> HostFacts:
     attempt("kernel", lambda: build_kernel(ev))
     attempt("nft", lambda: _nft(ev))
     attempt("iptables", lambda: _iptables(ev))
+    _libvirt(ev, parts, attempt)
     system = parts.get("system")
     if system is not None:
-        attempt("libvirt", lambda: build_libvirt(ev, system))
         ipt = parts.get("iptables")
         attempt("docker", lambda: build_docker(ev, list(ipt.saves) if ipt else [], system.tools))
     if "iptables" in parts or "nft" in parts:
         ipt = parts.get("iptables")
         attempt("libvirt_rules", lambda: build_libvirt_rules(list(ipt.saves) if ipt else [], parts.get("nft")))
     _managers(ev, parts, attempt)
-    if ev.command("txn.journals") is not None:
+    if ev.command(TXN_JOURNALS) is not None:
         attempt("transactions", lambda: build_txn(ev))
-    if parts.get("libvirt") is not None and (parts.get("iptables") is not None or parts.get("nft") is not None):
-        attempt("ownership", lambda: _ownership(ev, parts))
+    if parts.get("libvirt") is not None and parts.get("networks") is not None \
+            and (parts.get("iptables") is not None or parts.get("nft") is not None):
+        attempt("ownership", lambda: _ownership(parts))
     libvirt = parts.get("libvirt")
     if libvirt is not None:
         errors.extend({"unit": "facts.libvirt", "message": m} for m in libvirt.errors)

@@ -7,10 +7,10 @@ import re
 from dataclasses import dataclass
 
 from vnetmigrate.evidence import Evidence
+from vnetmigrate.specs import CONTAINERS_CONFS
 from vnetmigrate.facts.iptables import IptablesSave
 from vnetmigrate.facts.nft import NftRuleset
 
-CONTAINERS_CONF = ("/etc/containers/containers.conf", "/usr/share/containers/containers.conf")
 _DRIVER = re.compile(r'^\s*firewall_driver\s*=\s*"([^"]*)"')
 
 
@@ -35,7 +35,7 @@ def _chains(saves: list[IptablesSave], prefix: str) -> list[str]:
 def build(ev: Evidence, nft: NftRuleset | None, saves: list[IptablesSave], tools: dict[str, str | None]) -> tuple[Presence, ...]:
     out = []
     driver, where = None, None
-    for path in CONTAINERS_CONF:
+    for path in CONTAINERS_CONFS:
         for n, line in enumerate((ev.text(path) or "").splitlines(), 1):
             m = _DRIVER.match(line)
             if m and driver is None:

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vnetmigrate.evidence import Evidence
+from vnetmigrate.specs import DOCKER_DAEMON_JSON
 from vnetmigrate.facts.iptables import IptablesSave
 
-DAEMON_JSON = "/etc/docker/daemon.json"
 DOCKER_CHAIN_PREFIX = "DOCKER"
 
 
@@ -30,7 +30,7 @@ class DockerFacts:
 
 def build(ev: Evidence, saves: list[IptablesSave], tools: dict[str, str | None]) -> DockerFacts:
     data, error = None, None
-    rec = ev.file(DAEMON_JSON)
+    rec = ev.file(DOCKER_DAEMON_JSON)
     if rec is not None and rec.content is not None:
         try:
             data = json.loads(rec.content) if rec.content.strip() else {}

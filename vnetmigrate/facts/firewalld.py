@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 
 from vnetmigrate.errors import InputError
 from vnetmigrate.evidence import Evidence
+from vnetmigrate.specs import FIREWALLD_CONF, FIREWALLD_STATE, FIREWALLD_ZONE_DIRS, FIREWALLD_ZONE_T, prefix
 from vnetmigrate.facts.nft import NftRuleset
 from vnetmigrate.facts.units import Units
 from vnetmigrate.libvirt.safexml import parse_xml
 
-ZONE_DIRS = ("/etc/firewalld/zones", "/usr/lib/firewalld/zones")
 
 
 @dataclass(frozen=True)
@@ -29,13 +29,13 @@ class FirewalldFacts:
 
 
 def build(ev: Evidence, units: Units, nft: NftRuleset | None, tools: dict[str, str | None]) -> FirewalldFacts:
-    conf = ev.text("/etc/firewalld/firewalld.conf")
+    conf = ev.text(FIREWALLD_CONF)
     backend, line = "nftables", None
     for n, raw in enumerate((conf or "").splitlines(), 1):
         if raw.strip().startswith("FirewallBackend="):
             backend, line = raw.split("=", 1)[1].strip(), n
     running, why = None, "no way to tell"
-    state = ev.command("firewalld.state")
+    state = ev.command(FIREWALLD_STATE)
     if state is not None and state.returncode is not None:
         running, why = state.ok and state.stdout.strip() == "running", f"firewall-cmd --state: {state.stdout.strip() or state.stderr.strip()}"
     elif units.active("firewalld.service") is not None:
@@ -45,7 +45,7 @@ def build(ev: Evidence, units: Units, nft: NftRuleset | None, tools: dict[str, s
         running = nft.table("inet", "firewalld") is not None
         why = "table inet firewalld " + ("exists" if running else "does not exist")
     zones, zone_of = set(), {}
-    for directory in ZONE_DIRS:
+    for directory in FIREWALLD_ZONE_DIRS:
         for rec in ev.files_in(directory, ".xml"):
             name = rec.path.rsplit("/", 1)[1][:-4]
             zones.add(name)
@@ -57,7 +57,7 @@ def build(ev: Evidence, units: Units, nft: NftRuleset | None, tools: dict[str, s
                 if iface.get("name"):
                     zone_of.setdefault(iface.get("name"), name)
     for key, rec in ev.commands.items():
-        if key.startswith("firewalld.zone.") and rec.ok:
-            zone_of[key[len("firewalld.zone."):]] = rec.stdout.strip()
+        if key.startswith(prefix(FIREWALLD_ZONE_T)) and rec.ok:
+            zone_of[key[len(prefix(FIREWALLD_ZONE_T)):]] = rec.stdout.strip()
     installed = bool(tools.get("firewalld") or tools.get("firewall-cmd")) or conf is not None
     return FirewalldFacts(installed, running, why, backend, line, frozenset(zones), zone_of)

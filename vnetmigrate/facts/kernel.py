@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vnetmigrate.evidence import Evidence
+from vnetmigrate.specs import BOOT_CONFIG_T, KERNEL_CONFIG, MODULES_BUILTIN_T, SCHED_MODULES_T
 
 
 @dataclass(frozen=True)
@@ -43,13 +44,15 @@ def _parse_config(text: str) -> dict[str, str]:
 def build(ev: Evidence) -> KernelFacts:
     release = ev.meta.get("kernel_release")
     source, config = None, {}
-    for path in ("/proc/config.gz", f"/boot/config-{release}"):
+    for path in (KERNEL_CONFIG, BOOT_CONFIG_T.format(release=release)):
         text = ev.text(path)
         if text:
             source, config = path, _parse_config(text)
             break
-    sched = set(ev.listing(f"/lib/modules/{release}/kernel/net/sched") or [])
-    builtin = ev.text(f"/lib/modules/{release}/modules.builtin") or ""
+    sched_dir = SCHED_MODULES_T.format(release=release)
+    sched = set(ev.listing(sched_dir) or [])
+    builtin_path = MODULES_BUILTIN_T.format(release=release)
+    builtin = ev.text(builtin_path) or ""
     features = {}
     for key, module in MODULES.items():
         state, where = config.get(key), f"{source}: {key}={config.get(key, 'absent')}" if source else ""
@@ -57,8 +60,8 @@ def build(ev: Evidence) -> KernelFacts:
             state = "n"
         if state in (None, "n"):
             if any(n.split(".")[0] == module for n in sched):
-                state, where = "m", f"/lib/modules/{release}/kernel/net/sched/{module}.ko"
+                state, where = "m", f"{sched_dir}/{module}.ko"
             elif f"/{module}.ko" in builtin:
-                state, where = "y", f"/lib/modules/{release}/modules.builtin: {module}"
+                state, where = "y", f"{builtin_path}: {module}"
         features[key] = Feature(key, state, where)
     return KernelFacts(release, source, features)

@@ -5,15 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from vnetmigrate.errors import InputError
 from vnetmigrate.evidence import Evidence
+from vnetmigrate.facts.networks import NetworkFiles
 from vnetmigrate.facts.system import OsRelease, SystemFacts
-from vnetmigrate.libvirt import netconf
-from vnetmigrate.libvirt.summary import NetworkSummary, summarize
-
-DEFINITIONS = "/etc/libvirt/qemu/networks"
-AUTOSTART = "/etc/libvirt/qemu/networks/autostart"
-STATUS = "/run/libvirt/network"
+from vnetmigrate.libvirt.summary import NetworkSummary, of_network, of_status
+from vnetmigrate.specs import DAEMON_VERSION_T, LIB_DIRS, LIBVIRT_DAEMONS
 NFTABLES_SINCE = (10, 4, 0)  # libvirt 10.4.0 added the nftables backend
 
 
@@ -93,22 +89,16 @@ def choose(version, configured, priority, reason_priority, tools, assumed) -> Ba
     return BackendChoice(None, "neither nft nor iptables is installed: libvirt cannot create firewall rules")
 
 
-def build(ev: Evidence, system: SystemFacts) -> LibvirtFacts:
-    errors: list[str] = []
+def build(ev: Evidence, system: SystemFacts, files: NetworkFiles) -> LibvirtFacts:
+    """`files`: libvirt's network files as facts.networks.read parsed them."""
     version, version_source = _version(ev)
-    conf_rec = ev.file(netconf.PATH)
-    configured, line, conf_error = None, None, None
-    if conf_rec is not None and conf_rec.content is not None:
-        try:
-            setting = netconf.parse(conf_rec.content).firewall_backend
-        except InputError as exc:
-            conf_error = exc.message
-            setting = None
-        if setting is not None:
-            configured, line = str(setting.value), setting.line
+    configured, line, conf_error = None, None, files.conf_error
+    setting = files.conf.firewall_backend if files.conf is not None else None
+    if setting is not None:
+        configured, line = str(setting.value), setting.line
     priority, why = distro_priority(system.os)
     assumed = "assumed" in why
-    networks = _networks(ev, errors)
+    networks = _networks(files)
     effective = choose(version, configured, priority, why, system.tools, assumed)
     active = [n for n in networks if n.active and n.creates_rules]
     recorded = sorted({n.status_backend for n in active if n.status_backend})
@@ -125,9 +115,10 @@ def build(ev: Evidence, system: SystemFacts) -> LibvirtFacts:
                                   "read: assumed >= 10.4, which has both backends)", assumption=True)
     after = choose(None, configured, ("nftables", "iptables"),
                    "a libvirt >= 10.4 that prefers nftables (Fedora >= 41, upstream default)", system.tools, False)
-    return LibvirtFacts(version=version, network_conf_present=conf_rec is not None and conf_rec.exists,
+    return LibvirtFacts(version=version, network_conf_present=files.conf_present,
                         configured_backend=configured, configured_line=line, effective=effective,
-                        after_upgrade=after, networks=networks, errors=tuple(errors), version_source=version_source,
+                        after_upgrade=after, networks=networks,
+                        errors=files.definition_problems + files.status_problems, version_source=version_source,
                         conf_error=conf_error)
 
 
@@ -136,12 +127,10 @@ LIB_VERSION = re.compile(r"^libvirt\.so\.0\.(\d+)\.(\d+)$")
 
 def _version(ev: Evidence) -> tuple[tuple[int, int, int] | None, str | None]:
     """From the daemon's `--version` (live root), else from the library's file name (--root)."""
-    for key in ("virtnetworkd.version", "libvirtd.version"):
-        rec = ev.command(key)
+    for daemon in LIBVIRT_DAEMONS:
+        rec = ev.command(DAEMON_VERSION_T.format(daemon=daemon))
         if rec and rec.ok and (v := parse_version(rec.stdout)):
             return v, rec.display
-    from vnetmigrate.collect.system import LIB_DIRS
-
     for directory in LIB_DIRS:
         for name in ev.listing(directory) or []:
             m = LIB_VERSION.match(name)
@@ -151,22 +140,13 @@ def _version(ev: Evidence) -> tuple[tuple[int, int, int] | None, str | None]:
     return None, None
 
 
-def _summaries(ev: Evidence, directory: str, status: bool, errors: list[str]):
-    """Each network XML of `directory` summarized; the malformed ones noted in `errors`."""
-    for rec in ev.files_in(directory, ".xml"):
-        try:
-            yield summarize(rec.content or "", rec.path, status=status)
-        except InputError as exc:
-            errors.append(exc.message)
-
-
-def _networks(ev: Evidence, errors: list[str]) -> tuple[NetworkSummary, ...]:
-    autostart = {n[:-4] for n in ev.listing(AUTOSTART) or []}
+def _networks(files: NetworkFiles) -> tuple[NetworkSummary, ...]:
     found: dict[str, NetworkSummary] = {}
-    for net in _summaries(ev, DEFINITIONS, False, errors):
-        found[net.name] = net.with_(autostart=net.name in autostart)
-    for net in _summaries(ev, STATUS, True, errors):  # an active network's running definition
-        defined = found.get(net.name)
-        found[net.name] = net.with_(autostart=net.name in autostart,
-                                    definition_path=defined.definition_path if defined else None)
+    for net in files.definitions:
+        found[net.name] = of_network(net, net.source, active=False).with_(autostart=net.name in files.autostart)
+    for f in files.statuses:  # an active network's running definition
+        defined = found.get(f.status.network.name)
+        found[f.status.network.name] = of_status(f.status, f.path).with_(
+            autostart=f.status.network.name in files.autostart,
+            definition_path=defined.definition_path if defined else None)
     return tuple(found[k] for k in sorted(found))

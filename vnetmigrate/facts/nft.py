@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vnetmigrate.facts.nftexpr import render_rule, verdict_of
+from vnetmigrate.nftjson import jump_targets
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,6 @@ class NftRule:
         return verdict_of(self.expr)
 
     def jump_targets(self) -> list[str]:
-        from vnetmigrate.collect.nft import jump_targets
-
         return list(jump_targets(list(self.expr)))
 
     def where(self) -> str:

@@ -6,10 +6,9 @@ import re
 from dataclasses import dataclass
 
 from vnetmigrate.evidence import Evidence
+from vnetmigrate.specs import NFTABLES_CONFS, NFTABLES_INCLUDE_DIRS
 from vnetmigrate.facts.units import Units
 
-CONFIGS = ("/etc/sysconfig/nftables.conf", "/etc/nftables.conf")
-INCLUDE_DIRS = ("/etc/nftables", "/etc/nftables.d", "/etc/sysconfig/nftables.d")
 _FLUSH = re.compile(r"^\s*flush\s+ruleset\b")
 _POLICY = re.compile(r"hook\s+(input|forward)\b.*\bpolicy\s+(drop|reject)\b")
 _TABLE = re.compile(r"^\s*(?:add\s+)?table\s+(ip|ip6|inet|arp|bridge|netdev)\s+([A-Za-z0-9_.-]+)\b")
@@ -41,9 +40,9 @@ class NftablesServiceFacts:
 
 
 def build(ev: Evidence, units: Units) -> NftablesServiceFacts:
-    config = next((p for p in CONFIGS if ev.text(p) is not None), None)
-    sources = [p for p in CONFIGS if ev.text(p) is not None]
-    sources += [r.path for d in INCLUDE_DIRS for r in ev.files_in(d, ".nft")]
+    config = next((p for p in NFTABLES_CONFS if ev.text(p) is not None), None)
+    sources = [p for p in NFTABLES_CONFS if ev.text(p) is not None]
+    sources += [r.path for d in NFTABLES_INCLUDE_DIRS for r in ev.files_in(d, ".nft")]
     flush, policies, tables = [], [], []
     for path in sources:
         for n, raw in enumerate((ev.text(path) or "").splitlines(), 1):

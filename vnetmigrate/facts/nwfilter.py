@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from vnetmigrate.evidence import Evidence
+from vnetmigrate.specs import DOMAIN_DEFINITIONS, NWFILTER_DEFINITIONS
 from vnetmigrate.facts.iptables import IptablesSave
 from vnetmigrate.facts.nft import NftRuleset
 
@@ -25,11 +26,11 @@ class NwfilterFacts:
 
 def build(ev: Evidence, saves: list[IptablesSave], nft: NftRuleset | None) -> NwfilterFacts:
     guests = {}
-    for rec in ev.files_in("/etc/libvirt/qemu", ".xml"):
+    for rec in ev.files_in(DOMAIN_DEFINITIONS, ".xml"):
         refs = tuple(sorted(set(_FILTERREF.findall(rec.content or ""))))
         if refs:
             guests[rec.path] = refs
-    custom = tuple(r.path for r in ev.files_in("/etc/libvirt/nwfilter", ".xml"))
+    custom = tuple(r.path for r in ev.files_in(NWFILTER_DEFINITIONS, ".xml"))
     live = {f"{s.family} {c.table} {c.name}" for s in saves for c in s.chains() if c.name.startswith("libvirt-")}
     if nft is not None:
         live |= {c.where for c in nft.chains() if c.family == "bridge" and c.name.startswith("libvirt-")}

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from vnetmigrate.errors import InputError
 from vnetmigrate.evidence import Evidence
+from vnetmigrate import specs
 from vnetmigrate.facts.iptables import parse_save
 from vnetmigrate.facts.units import Units
 
@@ -32,11 +33,11 @@ class PersistManager:
 
 
 MANAGERS = (
-    ("iptables-services", ("iptables.service", "ip6tables.service"), ("/etc/sysconfig/iptables", "/etc/sysconfig/ip6tables")),
-    ("netfilter-persistent", ("netfilter-persistent.service",), ("/etc/iptables/rules.v4", "/etc/iptables/rules.v6")),
-    ("shorewall", ("shorewall.service", "shorewall6.service"), ("/etc/shorewall/shorewall.conf",)),
-    ("ferm", ("ferm.service",), ("/etc/ferm/ferm.conf", "/etc/ferm.conf")),
-    ("csf", ("csf.service", "lfd.service"), ("/etc/csf/csf.conf",)),
+    ("iptables-services", ("iptables.service", "ip6tables.service"), specs.IPTABLES_SERVICES_FILES),
+    ("netfilter-persistent", ("netfilter-persistent.service",), specs.NETFILTER_PERSISTENT_FILES),
+    ("shorewall", ("shorewall.service", "shorewall6.service"), (specs.SHOREWALL_CONF,)),
+    ("ferm", ("ferm.service",), specs.FERM_CONFS),
+    ("csf", ("csf.service", "lfd.service"), (specs.CSF_CONF,)),
 )
 
 

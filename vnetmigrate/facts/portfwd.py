@@ -12,11 +12,12 @@ import re
 from dataclasses import dataclass
 
 from vnetmigrate.evidence import Evidence
+from vnetmigrate.specs import LIBVIRT_HOOKS, LIBVIRT_NETWORK_HOOKS, LIBVIRT_QEMU_HOOKS
 from vnetmigrate.facts.iptables import IptablesSave
 from vnetmigrate.facts.libvirt import LibvirtFacts
 from vnetmigrate.facts.nft import NftRuleset
 
-HOOK_DIRS = ("/etc/libvirt/hooks", "/etc/libvirt/hooks/qemu.d", "/etc/libvirt/hooks/network.d")
+HOOK_DIRS = (LIBVIRT_HOOKS, LIBVIRT_QEMU_HOOKS, LIBVIRT_NETWORK_HOOKS)
 _HOOK_LINE = re.compile(r"\b(ip6?tables(-nft|-legacy)?)\b.*(DNAT|-j\s+ACCEPT|--to-destination)")
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from vnetmigrate.errors import InputError
 from vnetmigrate.evidence import Evidence
+from vnetmigrate.specs import IP_FORWARD, IPTABLES_VERSION, IPV6_FORWARDING, OS_RELEASE, TABLES_NAMES, TOOLS
 
 
 @dataclass(frozen=True)
@@ -65,21 +66,21 @@ def _flag(text: str | None) -> bool | None:
 
 
 def build(ev: Evidence) -> SystemFacts:
-    tools_rec = ev.command("tools")
+    tools_rec = ev.command(TOOLS)
     tools = json.loads(tools_rec.stdout) if tools_rec and tools_rec.ok else {}
     if not isinstance(tools, dict) or not all(isinstance(v, (str, type(None))) for v in tools.values()):
         raise InputError("the list of installed tools is malformed (expected an object of paths)")
     variant = None
-    rec = ev.command("iptables.version")
+    rec = ev.command(IPTABLES_VERSION)
     if rec and rec.ok:
         m = re.search(r"\((nf_tables|legacy)\)", rec.stdout)
         variant = m.group(1) if m else "legacy"  # iptables < 1.8 prints no variant: legacy
     legacy = {}
-    for family, path in (("ipv4", "/proc/net/ip_tables_names"), ("ipv6", "/proc/net/ip6_tables_names")):
+    for family, path in TABLES_NAMES.items():
         text = ev.text(path)
         legacy[family] = tuple(sorted(n.strip() for n in (text or "").splitlines() if n.strip()))
     return SystemFacts(
-        os=parse_os_release(ev.text("/etc/os-release")), tools=tools, iptables_variant=variant,
-        ip_forward=_flag(ev.text("/proc/sys/net/ipv4/ip_forward")),
-        ipv6_forwarding=_flag(ev.text("/proc/sys/net/ipv6/conf/all/forwarding")),
+        os=parse_os_release(ev.text(OS_RELEASE)), tools=tools, iptables_variant=variant,
+        ip_forward=_flag(ev.text(IP_FORWARD)),
+        ipv6_forwarding=_flag(ev.text(IPV6_FORWARDING)),
         legacy_tables=legacy, nft_via=ev.meta.get("nft_via"))

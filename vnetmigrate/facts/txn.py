@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from vnetmigrate.errors import InputError
 from vnetmigrate.evidence import Evidence
+from vnetmigrate.specs import TXN_JOURNALS
 
-KEY = "txn.journals"
 UNFINISHED = ("incomplete", "needs-attention", "corrupt")
 
 
@@ -33,7 +33,7 @@ class TxnFacts:
 
 
 def build(ev: Evidence) -> TxnFacts | None:
-    rec = ev.command(KEY)
+    rec = ev.command(TXN_JOURNALS)
     if rec is None:
         return None  # evidence from before this collector existed: the check is skipped
     if not rec.ok:

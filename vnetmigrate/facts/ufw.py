@@ -6,6 +6,7 @@ import shlex
 from dataclasses import dataclass, field
 
 from vnetmigrate.evidence import Evidence
+from vnetmigrate.specs import UFW_CONF, UFW_DEFAULTS, UFW_USER_RULES
 from vnetmigrate.facts.iptables import IptablesSave, split_words
 from vnetmigrate.errors import InputError
 
@@ -64,13 +65,13 @@ def _allows(text: str | None) -> tuple[set[str], set[str], set[str]]:
 
 
 def build(ev: Evidence, saves: list[IptablesSave], tools: dict[str, str | None]) -> UfwFacts:
-    conf = _shell_vars(ev.text("/etc/ufw/ufw.conf"))
-    defaults = _shell_vars(ev.text("/etc/default/ufw"))
+    conf = _shell_vars(ev.text(UFW_CONF))
+    defaults = _shell_vars(ev.text(UFW_DEFAULTS))
     live = any(c.name.startswith("ufw-") or c.name.startswith("ufw6-") for s in saves for c in s.chains())
-    allow_in, route_in, route_out = _allows(ev.text("/etc/ufw/user.rules"))
+    allow_in, route_in, route_out = _allows(ev.text(UFW_USER_RULES))
     enabled = conf.get("ENABLED", ("no", 0))[0].lower() == "yes"
     return UfwFacts(
-        installed=bool(tools.get("ufw")) or ev.text("/etc/ufw/ufw.conf") is not None,
+        installed=bool(tools.get("ufw")) or ev.text(UFW_CONF) is not None,
         enabled=enabled, live=live,
         default_input=defaults.get("DEFAULT_INPUT_POLICY", (None, 0))[0],
         default_forward=defaults.get("DEFAULT_FORWARD_POLICY", (None, 0))[0],

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vnetmigrate.evidence import Evidence
+from vnetmigrate.specs import SYSTEMCTL_SHOW, WANTS, WANTS_T
 
 ENABLED_STATES = ("enabled", "enabled-runtime", "linked", "linked-runtime", "alias")
-WANTS_DIRS = ("multi-user.target.wants", "sysinit.target.wants", "network-pre.target.wants",
-              "basic.target.wants", "network.target.wants")
 
 
 @dataclass(frozen=True)
@@ -65,12 +64,12 @@ def parse_show(text: str) -> dict[str, UnitState]:
 
 
 def build(ev: Evidence) -> Units:
-    rec = ev.command("systemctl.show")
+    rec = ev.command(SYSTEMCTL_SHOW)
     if rec is not None and rec.ok:
         return Units(parse_show(rec.stdout))
     states = {}
-    for wants in WANTS_DIRS:
-        for name in ev.listing(f"/etc/systemd/system/{wants}") or []:
+    for wants in WANTS:
+        for name in ev.listing(WANTS_T.format(wants=wants)) or []:
             if name.endswith(".service"):
                 states[name] = UnitState(name, None, True, None, "files")
     return Units(states)

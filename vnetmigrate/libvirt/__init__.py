@@ -19,7 +19,7 @@ Public API (stable; other parts of vnetmigrate call only these names)::
     expected_iptables / expected_nft / nft_listing_text(networks, version)   (listing.py)
         what the kernel lists afterwards, chain by chain
     classify(active, version, iptables=, nft=, known=) -> Ownership          (ownership.py)
-    host_ownership(evidence, host_facts) -> (Ownership, problems)            (host.py)
+        (a scanned host's ownership is a fact made once per run: vnetmigrate.facts.ownership)
 
     Backend                  enum: Backend.IPTABLES, Backend.NFTABLES
     SUPPORTED_VERSIONS       ("9.0", "11.3"); get_version("11.3.0") -> LibvirtVersion

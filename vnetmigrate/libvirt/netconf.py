@@ -12,8 +12,7 @@ import re
 from dataclasses import dataclass
 
 from vnetmigrate.errors import InputError
-
-PATH = "/etc/libvirt/network.conf"
+from vnetmigrate.specs import NETWORK_CONF as PATH
 BACKENDS = ("nftables", "iptables")
 _SETTING = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*?)\s*$")
 _STRING = re.compile(r"""^("([^"\\]*)"|'([^'\\]*)')\s*(#.*)?$""")
@@ -43,6 +42,10 @@ class NetworkConf:
     @property
     def firewall_backend(self) -> Setting | None:
         return self.get("firewall_backend")
+
+    def with_backend(self, backend: str) -> str:
+        """This file's text with firewall_backend set to `backend` (see with_backend below)."""
+        return _with_backend(self, backend)
 
 
 def parse(text: str, origin: str = PATH) -> NetworkConf:
@@ -105,9 +108,13 @@ def with_backend(text: str, backend: str) -> str:
     the file unambiguous); without one, the setting is added after the commented-out sample
     if there is one, else at the end.
     """
+    return _with_backend(parse(text), backend)
+
+
+def _with_backend(conf: NetworkConf, backend: str) -> str:
     if backend not in BACKENDS:
         raise ValueError(backend)
-    conf = parse(text)
+    text = conf.text
     lines = text.splitlines(keepends=True)
     new = f'firewall_backend = "{backend}"\n'
     current = conf.all("firewall_backend")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from vnetmigrate.libvirt.model import ForwardMode, Network
+from vnetmigrate.libvirt.model import ForwardMode, Network, NetworkStatus
 from vnetmigrate.libvirt.xml import parse_network, parse_status
 
 NO_RULE_MODES = ("open", "bridge", "private", "vepa", "passthrough", "hostdev")
@@ -48,13 +48,19 @@ class NetworkSummary:
 
 def summarize(text: str, origin: str, status: bool) -> NetworkSummary:
     """Summarize a definition (status=False) or a status file; InputError when malformed."""
-    backend = None
     if status:
-        parsed = parse_status(text, origin)
-        net = parsed.network
-        backend = parsed.removal.backend.value if parsed.removal is not None else None
-    else:
-        net = parse_network(text, origin)
+        return of_status(parse_status(text, origin), origin)
+    return of_network(parse_network(text, origin), origin, active=False)
+
+
+def of_status(parsed: NetworkStatus, origin: str) -> NetworkSummary:
+    """The summary of an already parsed status file (an active network)."""
+    backend = parsed.removal.backend.value if parsed.removal is not None else None
+    return of_network(parsed.network, origin, active=True, status_backend=backend)
+
+
+def of_network(net: Network, origin: str, active: bool, status_backend: str | None = None) -> NetworkSummary:
+    """The summary of an already parsed network: a definition, or with active=True a status file's."""
     subnets, addrs = [], []
     for ip in net.ips:
         if ip.network is not None:
@@ -62,6 +68,6 @@ def summarize(text: str, origin: str, status: bool) -> NetworkSummary:
             addrs.append(f"{ip.address}/{ip.network.prefixlen}")
     mode = "isolated" if net.forward_mode is ForwardMode.NONE else net.forward_mode.value
     return NetworkSummary(
-        name=net.name, active=status, bridge=net.bridge, forward_mode=mode, forward_dev=net.forward_dev,
-        subnets=tuple(subnets), bridge_addresses=tuple(addrs), status_backend=backend,
-        definition_path=None if status else origin, status_path=origin if status else None, network=net)
+        name=net.name, active=active, bridge=net.bridge, forward_mode=mode, forward_dev=net.forward_dev,
+        subnets=tuple(subnets), bridge_addresses=tuple(addrs), status_backend=status_backend,
+        definition_path=None if active else origin, status_path=origin if active else None, network=net)

@@ -14,10 +14,15 @@ libvirt facts used here: ``<forward>`` without ``mode`` means NAT; ``<forward de
 is the same as a first ``<interface dev='X'/>`` (both given must agree); ``<nat>`` is only
 valid in NAT mode, and its ``<address>`` range is IPv4 only; a bridge name may be a template
 like ``virbr%d`` in a definition that was never defined (libvirt fills it in).
+
+Both parsers remember their recent results (the same text and source give the same frozen
+object): in one run the collectors read each network's bridge (to prune what they list) and
+the facts read the whole network, from the same file, and the XML is parsed once.
 """
 
 from __future__ import annotations
 
+import functools
 import uuid as uuidlib
 import xml.etree.ElementTree as ET
 
@@ -31,6 +36,11 @@ from vnetmigrate.libvirt.safexml import parse_xml
 __all__ = ["parse_network", "parse_status", "validate_ifname", "network_from_element"]
 
 
+# A bound well above a host's networks (two files each); entries are small frozen objects.
+_REMEMBERED = 4096
+
+
+@functools.lru_cache(maxsize=_REMEMBERED)
 def parse_network(text: str | bytes, source: str = "<network>") -> Network:
     """Parse a network definition; a status file is accepted too (its <network> is used)."""
     root = parse_xml(text, source)
@@ -41,6 +51,7 @@ def parse_network(text: str | bytes, source: str = "<network>") -> Network:
     return network_from_element(root, source)
 
 
+@functools.lru_cache(maxsize=_REMEMBERED)
 def parse_status(text: str | bytes, source: str = "<status>") -> NetworkStatus:
     root = parse_xml(text, source)
     if root.tag != "networkstatus":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shlex
 
-from vnetmigrate.collect.host import which
+from vnetmigrate.programs import which
 from vnetmigrate.errors import InputError
 
 DAEMONS = ("virtnetworkd", "libvirtd")

@@ -25,22 +25,15 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vnetmigrate.txn.fsutil import fsync_dir, reserve
-from vnetmigrate.txn.statedir import StateDirError, explain
+from vnetmigrate.txnstore import JOURNAL as NAME
+from vnetmigrate.txnstore import KINDS, TERMINAL, JournalCorrupt, StateDirError, Summary, explain, read
 
-NAME = "journal.jsonl"
+__all__ = ["NAME", "KINDS", "TERMINAL", "Journal", "JournalCorrupt", "JournalWriteError", "Summary", "read"]
 RESERVE = 4 * 1024 * 1024
-KINDS = {"begin", "snapshot", "intent", "done", "failed", "rollback", "undone", "undo-failed",
-         "commit", "rolled-back", "rollback-failed"}
-TERMINAL = {"commit": "committed", "rolled-back": "rolled-back", "rollback-failed": "needs-attention"}
-
-
-class JournalCorrupt(StateDirError):
-    pass
 
 
 class JournalWriteError(StateDirError):
@@ -106,74 +99,3 @@ def _drop_torn_tail(path: Path, fd: int) -> None:
     if data and not data.endswith(b"\n"):
         os.ftruncate(fd, data.rfind(b"\n") + 1)
         os.fsync(fd)
-
-
-@dataclass
-class Summary:
-    """What a journal says about its transaction."""
-
-    id: str
-    path: Path
-    begin: dict[str, Any]
-    records: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def status(self) -> str:
-        for rec in reversed(self.records):
-            if rec["rec"] in TERMINAL:
-                return TERMINAL[rec["rec"]]
-        return "incomplete"
-
-    @property
-    def incomplete(self) -> bool:
-        return self.status == "incomplete"
-
-    @property
-    def started_steps(self) -> list[int]:
-        return [r["step"] for r in self.records if r["rec"] == "intent"]
-
-    def intent(self, step: int) -> dict[str, Any]:
-        return next(r for r in self.records if r["rec"] == "intent" and r["step"] == step)
-
-    def done(self, step: int) -> dict[str, Any] | None:
-        return next((r for r in self.records if r["rec"] == "done" and r["step"] == step), None)
-
-    def to_dict(self) -> dict[str, Any]:
-        b = self.begin
-        errors = [r.get("error") for r in self.records if r["rec"] in ("failed", "undo-failed") and r.get("error")]
-        return {"id": self.id, "status": self.status, "command": b.get("command"), "title": b.get("title"),
-                "started": b.get("time"), "ended": self.records[-1]["time"] if self.status != "incomplete" else None,
-                "steps": b.get("steps"), "steps_started": len(self.started_steps),
-                "steps_done": sum(1 for r in self.records if r["rec"] == "done"),
-                "pid": b.get("pid"), "netns": b.get("netns"), "root": b.get("root"), "errors": errors}
-
-
-def read(directory: Path) -> Summary:
-    path = directory / NAME
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise JournalCorrupt(f"cannot read the journal {path}: {explain(exc)}")
-    lines = data.split(b"\n")
-    if lines and lines[-1] != b"":
-        lines = lines[:-1]  # torn tail: never acknowledged
-    records = []
-    for n, raw in enumerate(lines, 1):
-        if not raw:
-            continue
-        try:
-            rec = json.loads(raw)
-            if not isinstance(rec, dict) or rec.get("rec") not in KINDS:
-                raise ValueError("not a journal record")
-            if rec["rec"] in ("intent", "done", "failed", "undone", "undo-failed") and not isinstance(rec.get("step"), int):
-                raise ValueError("record without a step number")
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise JournalCorrupt(f"journal {path} is corrupt at line {n}: {exc}",
-                                 hint="nothing was changed; move that transaction directory aside after "
-                                      "checking the host by hand")
-        records.append(rec)
-    if not records or records[0]["rec"] != "begin":
-        raise JournalCorrupt(f"journal {path} is corrupt: it does not start with a begin record",
-                             hint="nothing was changed; move that transaction directory aside after checking "
-                                  "the host by hand")
-    return Summary(id=directory.name, path=directory, begin=records[0], records=records)

@@ -13,8 +13,9 @@ import os
 import subprocess
 from typing import Any
 
-from vnetmigrate.collect.host import which
 from vnetmigrate.errors import EnvironmentProblem, VnmError
+from vnetmigrate.programs import which
+from vnetmigrate.specs import TABLES_NAMES
 
 # Families of iptables rules: iptables-nft, and legacy x_tables (only where the kernel already
 # lists the table in /proc/net/ip*_tables_names: opening a missing one would create it).
@@ -22,7 +23,8 @@ IPT = {"ipv4": ("iptables-nft", "iptables-nft-restore", "ip"),
        "ipv6": ("ip6tables-nft", "ip6tables-nft-restore", "ip6"),
        "ipv4-legacy": ("iptables-legacy", "iptables-legacy-restore", None),
        "ipv6-legacy": ("ip6tables-legacy", "ip6tables-legacy-restore", None)}
-LEGACY_NAMES = {"ipv4-legacy": "ip_tables_names", "ipv6-legacy": "ip6_tables_names"}
+# The same files scan records (specs.TABLES_NAMES), read here under /proc/thread-self/net.
+LEGACY_NAMES = {f"{family}-legacy": path.rsplit("/", 1)[1] for family, path in TABLES_NAMES.items()}
 
 
 class KernelError(VnmError):

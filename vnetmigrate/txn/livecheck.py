@@ -157,9 +157,13 @@ def expected_nft_lines(status_files: list[str], version: str) -> list[str]:
     """"family chain rule" for every rule libvirt's nftables backend gives these networks,
     as `nft list` prints it with counters stripped (the model's listing, checked against
     real libvirt's recordings)."""
+    return expected_nft_lines_of(list(_networks(tuple(status_files))), version)
+
+
+def expected_nft_lines_of(nets: list, version: str) -> list[str]:
+    """expected_nft_lines of networks already parsed (the planner's, from the facts)."""
     from vnetmigrate.libvirt.listing import expected_nft, listed_rule_text
 
-    nets = _networks(tuple(status_files))
     return sorted(f"{fam} {chain} {listed_rule_text(r)}" for (fam, chain), rules in
                   expected_nft(nets, get_version(version)).items() for r in rules)
 

@@ -4,19 +4,19 @@ Make before break (design principle 5): the target backend's rules for every act
 in one atomic step; verify them; remove the old backend's rules (only libvirt's) and its
 LIBVIRT_* chains or libvirt_network tables; switch network.conf atomically; restart libvirt's
 network daemon where one runs; remove the copies it re-created on top of ours; verify again.
-Pure: evidence, facts and options in, a `MigrationPlan` out.
+Pure: facts and options in, a `MigrationPlan` out (libvirt's networks and network.conf as
+vnetmigrate.facts.networks parsed them: nothing is read or parsed again here).
 """
 
 from __future__ import annotations
 
 import difflib
-import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from vnetmigrate.evidence import Evidence
+from vnetmigrate.errors import InputError
 from vnetmigrate.libvirt import netconf
-from vnetmigrate.libvirt.host import STATUS_DIR, host_networks
+from vnetmigrate.specs import NETWORK_CONF, NETWORK_STATUS
 from vnetmigrate.libvirt.ownership import classify
 from vnetmigrate.libvirt.versions import Backend, nearest_version
 from vnetmigrate.txn import libvirt_steps as ls
@@ -56,14 +56,19 @@ class MigrationPlan:
                 "fingerprint": self.plan.fingerprint}
 
 
-def build(ev: Evidence, facts, target: str, restart: list[str] | None, restart_why: str) -> MigrationPlan:
+def build(facts, target: str, restart: list[str] | None, restart_why: str) -> MigrationPlan:
+    """`facts`: the scan's HostFacts (vnetmigrate.scan.analyse)."""
     source = OTHER[target]
     lv = facts.libvirt
+    networks = facts.networks
+    if networks is None:  # the facts' errors say why
+        return _refused(target, Blocker("network-file-unreadable", "libvirt's network files could not be read",
+                                        forcible=False))
     blockers: list[Blocker] = []
     notes: list[str] = [restart_why]
     version_tuple = lv.version if lv is not None else None
-    active, known, problems = host_networks(ev, version_tuple, lv.effective.backend if lv else None)
-    blockers += [Blocker("network-file-unreadable", p, forcible=False) for p in problems]
+    active, known = networks.pairs, list(networks.known)
+    blockers += [Blocker("network-file-unreadable", p, forcible=False) for p in networks.problems]
     try:
         version, exact = nearest_version(version_tuple, target)
     except Exception as exc:  # no modelled version has the target backend
@@ -99,8 +104,9 @@ def build(ev: Evidence, facts, target: str, restart: list[str] | None, restart_w
     own = ownership.ownership if ownership is not None else classify(active, version, iptables=saves, nft=facts.nft,
                                                                       known=known)
     owners = ls.owners(own)
-    status_texts = [rec.content or "" for rec in ev.files_in(STATUS_DIR, ".xml")]
+    status_texts = [a.status.text for a in networks.active]
     every = [n for n, _b in active]
+    expected_nft = _ExpectedLines(every, version.version, target)
     plan_steps: list[steps.Step] = []
     summary: dict[str, Any] = {"from": source, "to": target, "libvirt_version": version.version,
                                "networks_moved": [n.name for n in moving],
@@ -122,7 +128,7 @@ def build(ev: Evidence, facts, target: str, restart: list[str] | None, restart_w
         summary["add"] = {"iptables_rules": added}
     if plan_steps:
         plan_steps.append(_verify(f"the {target} rules of every active network are there", target, status_texts,
-                                  version.version, final=False))
+                                  expected_nft, version.version, final=False))
     # break
     removed: dict[str, Any] = {}
     if target == "nftables":
@@ -155,13 +161,15 @@ def build(ev: Evidence, facts, target: str, restart: list[str] | None, restart_w
     summary["remove"] = removed
     summary["unexpected_kept"] = [i.where for i in own.items if i.owner.value == "unexpected"]
     # switch the configuration
-    old = ev.text(netconf.PATH)
-    new = netconf.with_backend(old or "", target)
+    if networks.conf_error is not None:
+        raise InputError(networks.conf_error)
+    old = networks.conf.text if networks.conf is not None else None
+    new = (networks.conf or netconf.parse("")).with_backend(target)
     summary["network_conf"] = "".join(difflib.unified_diff(
         (old or "").splitlines(keepends=True), new.splitlines(keepends=True),
-        f"a{netconf.PATH}", f"b{netconf.PATH}")) if old != new else ""
+        f"a{NETWORK_CONF}", f"b{NETWORK_CONF}")) if old != new else ""
     if old != new:
-        plan_steps.append(steps.file(f"set firewall_backend = \"{target}\" in network.conf", netconf.PATH, new, old))
+        plan_steps.append(steps.file(f"set firewall_backend = \"{target}\" in network.conf", NETWORK_CONF, new, old))
     everything = Touched(nft_tables=tuple(ls.nft_touched()),
                          ipt_chains=tuple((f, t, c) for f in ("ipv4", "ipv6")
                                           for t, c in [*sorted(ls.IPT_CHAIN_NAMES), ("filter", ls.IPT_GUARD)]))
@@ -176,38 +184,46 @@ def build(ev: Evidence, facts, target: str, restart: list[str] | None, restart_w
                                             family, frag, [("filter", ls.IPT_GUARD)]))
         back = {"nft": ls.nft_guard(every, version)} if source == "nftables" else {"ipt": ls.ipt_guard(every, version)}
         plan_steps.append(steps.restart("restart libvirt's network daemon", restart, everything,
-                                        settle={"backend": source, "status_dir": STATUS_DIR, "guard": back}))
+                                        settle={"backend": source, "status_dir": NETWORK_STATUS, "guard": back}))
         plan_steps.append(steps.dedupe(f"remove the guard and the copies of the {target} rules the daemon "
                                        "re-created on ours",
-                                       target, STATUS_DIR, everything))
+                                       target, NETWORK_STATUS, everything))
     elif every and ls.duplicates(target, facts):
         # Already migrated (e.g. with --no-restart), and the daemon has since re-created its
         # rules on top of ours: only the extra copies go.
         summary["duplicates"] = ls.duplicates(target, facts)
-        plan_steps.append(steps.dedupe(f"remove the duplicate {target} rules", target, STATUS_DIR, everything))
+        plan_steps.append(steps.dedupe(f"remove the duplicate {target} rules", target, NETWORK_STATUS, everything))
     if plan_steps and every:
         plan_steps.append(_verify(f"libvirt's rules are exactly what every active network needs ({target})",
-                                  target, status_texts, version.version, final=True))
+                                  target, status_texts, expected_nft, version.version, final=True))
     title = f"migrate libvirt's firewall to {target}"
-    refs = [rec.path for rec in ev.files_in(STATUS_DIR, ".xml")]
+    refs = list(networks.status_paths)
     return MigrationPlan(target, steps.Plan(title, tuple(plan_steps), meta={"to": target, "reference_files": refs}),
                          summary,
                          tuple(blockers), tuple(notes))
 
 
-@functools.lru_cache(maxsize=4)
-def _expected_lines(status_texts: tuple[str, ...], version: str) -> tuple[str, ...]:
-    from vnetmigrate.txn.livecheck import expected_nft_lines
+class _ExpectedLines:
+    """The model's `nft list` lines of the active networks, made once when a step needs them."""
 
-    return tuple(expected_nft_lines(list(status_texts), version))
+    def __init__(self, networks: list, version: str, target: str) -> None:
+        self.networks, self.version, self.target = networks, version, target
+        self._lines: list[str] | None = None
+
+    def __call__(self) -> list[str]:
+        if self._lines is None:
+            from vnetmigrate.txn.livecheck import expected_nft_lines_of
+
+            self._lines = expected_nft_lines_of(self.networks, self.version)
+        return self._lines
 
 
-def _verify(title: str, target: str, status_texts: list[str], version: str, final: bool) -> steps.Step:
+def _verify(title: str, target: str, status_texts: list[str], expected_nft: _ExpectedLines, version: str,
+            final: bool) -> steps.Step:
     """nftables: the live `nft list` text against the model's listing (20 ms for 100 networks);
-    iptables: the model's ownership classification of the live chains."""
+    iptables: the model's ownership classification of the live chains (of the status files)."""
     if target == "nftables":
-        return steps.verify(title, "nft-listing", expected=list(_expected_lines(tuple(status_texts), version)),
-                            final=final)
+        return steps.verify(title, "nft-listing", expected=list(expected_nft()), final=final)
     return steps.verify(title, "libvirt-rules", status_files=status_texts, version=version, backend=target,
                         final=final)
 

@@ -19,40 +19,18 @@ SIGKILL: a crashed migration never leaves a stale lock, only an incomplete journ
 
 from __future__ import annotations
 
-import calendar
-import errno
 import fcntl
-import json
 import os
-import re
 import secrets
 import time
 from pathlib import Path
 
-from vnetmigrate.errors import VnmError
+from vnetmigrate import txnstore
 from vnetmigrate.txn.fsutil import fsync_dir
+from vnetmigrate.txnstore import DEFAULT, TXN, StateDirError, default_dir, explain, id_micros
 
-DEFAULT = "/var/lib/vnetmigrate"
-TXN = "txn"
-_ID = re.compile(r"^(\d{8}T\d{6})(?:\.(\d{6}))?Z-")
+__all__ = ["DEFAULT", "TXN", "StateDir", "StateDirError", "default_dir", "explain", "id_micros", "new_id"]
 _clock = time.time_ns  # tests replace it
-
-
-def default_dir(root: str | os.PathLike[str] = "/") -> Path:
-    """The state directory of the host whose files live under `root`."""
-    return Path(root) / DEFAULT.lstrip("/")
-
-
-def id_micros(txn_id: str) -> int | None:
-    """The time (microseconds since the epoch) an id names; None for a name that is no id."""
-    m = _ID.match(txn_id)
-    try:
-        seconds = calendar.timegm(time.strptime(m.group(1), "%Y%m%dT%H%M%S")) if m else None
-    except ValueError:
-        seconds = None
-    if m is None or seconds is None:
-        return None
-    return seconds * 1_000_000 + int(m.group(2) or 0)
 
 
 def new_id(existing: list[str]) -> str:
@@ -61,18 +39,6 @@ def new_id(existing: list[str]) -> str:
     micros = max([micros, *((t + 1) for n in existing if (t := id_micros(n)) is not None)])
     seconds, fraction = divmod(micros, 1_000_000)
     return f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(seconds))}.{fraction:06d}Z-{secrets.token_hex(3)}"
-
-
-class StateDirError(VnmError):
-    """The state directory cannot be used: missing permissions, not a directory, full, locked."""
-
-
-def explain(exc: OSError) -> str:
-    if exc.errno == errno.ENOSPC:
-        return "no space left on its filesystem"
-    if exc.errno == errno.EROFS:
-        return "its filesystem is read-only"
-    return exc.strerror or str(exc)
 
 
 class StateDir:
@@ -106,17 +72,8 @@ class StateDir:
         return self
 
     def readable(self) -> bool:
-        """Whether there is anything to read (history, scan and rollback never create the directory).
-
-        A path that exists but is no directory is an error, not an empty state dir.
-        """
-        if self.txn_root.is_dir():
-            return True
-        for path in (self.path, self.txn_root):
-            if path.exists() and not path.is_dir():
-                raise StateDirError(f"state dir {self.path} is not a directory" if path == self.path else
-                                    f"{path} is not a directory", hint="choose another with --state-dir DIR")
-        return False
+        """Whether there is anything to read (txnstore.readable)."""
+        return txnstore.readable(self.path)
 
     # -- the lock ---------------------------------------------------------------
     def lock(self) -> None:
@@ -166,34 +123,13 @@ class StateDir:
 
     def txn_dirs(self) -> list[Path]:
         """Transaction directories, oldest first."""
-        if not self.readable():
-            return []
-        try:
-            names = os.listdir(self.txn_root)
-        except OSError as exc:
-            raise StateDirError(f"cannot list {self.txn_root}: {explain(exc)}")
-        dirs = [self.txn_root / n for n in names if (self.txn_root / n / "journal.jsonl").exists()]
-        return sorted(dirs, key=_age)
+        return txnstore.txn_dirs(self.path)
 
     def txn_dir(self, txn_id: str) -> Path:
         if "/" in txn_id or txn_id in ("", ".", ".."):
             raise StateDirError(f"invalid transaction id {txn_id!r}")
         path = self.txn_root / txn_id
-        if not (path / "journal.jsonl").exists():
+        if not (path / txnstore.JOURNAL).exists():
             raise StateDirError(f"no transaction {txn_id!r} in {self.txn_root}",
                                 hint="`vnetmigrate history` lists them")
         return path
-
-
-def _age(directory: Path) -> tuple[int, float, str]:
-    """Sort key: the id's time; for ids with whole seconds (earlier versions), then the begin
-    record's time (milliseconds); then the name."""
-    micros = id_micros(directory.name)
-    begun = 0.0
-    if micros is not None and "." not in directory.name.split("Z-", 1)[0]:
-        try:
-            with open(directory / "journal.jsonl", "rb") as fh:
-                begun = float(json.loads(fh.readline()).get("time") or 0)
-        except (OSError, ValueError, TypeError, AttributeError):
-            pass
-    return (micros if micros is not None else -1, begun, directory.name)

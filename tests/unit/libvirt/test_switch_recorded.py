@@ -17,7 +17,7 @@ import pytest
 from tests.unit.builders import DEBIAN_13, make_evidence
 from vnetmigrate.facts import build as build_facts
 from vnetmigrate.libvirt import Backend, parse_network, parse_status
-from vnetmigrate.libvirt.host import host_networks, host_ownership
+from vnetmigrate.facts.networks import model_view, read
 from vnetmigrate.libvirt.listing import nft_listing_text
 from vnetmigrate.libvirt.ownership import Owner
 from vnetmigrate.libvirt.removal_model import expected_removals
@@ -54,9 +54,9 @@ def side_evidence(name: str, side: str, backend: str):
 def test_ownership_of_each_side(name, side):
     info = scenario(name)
     backend = info[f"firewall_backend_{side}"]
-    ev, facts = side_evidence(name, side, backend)
-    own, problems = host_ownership(ev, facts)
-    assert problems == []
+    _ev, facts = side_evidence(name, side, backend)
+    own, problems = facts.ownership.ownership, facts.ownership.notes
+    assert problems == ()
     assert own.of(Owner.UNEXPECTED) == ()
     rules = own.of(Owner.EXPECTED, "rule")
     libvirt_objects = own.of(Owner.EXPECTED) + own.of(Owner.LEFTOVER)
@@ -98,8 +98,7 @@ def test_host_networks_backend_rules():
     if name not in SCENARIOS:
         pytest.skip("scenario not recorded")
     ev, _facts = side_evidence(name, "after", "nftables")
-    active, known, problems = host_networks(ev, (11, 3, 0), "nftables")
-    assert problems == [] and known == []
-    assert {(n.name, b) for n, b in active} == {(n, Backend.NFTABLES) for n in scenario(name)["networks"]}
-    active, _k, _p = host_networks(ev, (10, 0, 0), None)
-    assert {b for _n, b in active} == {Backend.IPTABLES}
+    view = model_view(read(ev), (11, 3, 0), "nftables")
+    assert view.problems == () and view.known == ()
+    assert {(n.name, b) for n, b in view.pairs} == {(n, Backend.NFTABLES) for n in scenario(name)["networks"]}
+    assert {b for _n, b in model_view(read(ev), (10, 0, 0), None).pairs} == {Backend.IPTABLES}

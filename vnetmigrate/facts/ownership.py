@@ -1,11 +1,9 @@
-"""Ownership of a host's live firewall objects, from its evidence and facts.
+"""Ownership of a host's live firewall objects: the model's classification, made once per run.
 
-The adapter between the scan pipeline (Evidence -> HostFacts) and ownership.classify():
-active networks come from libvirt's status files (/run/libvirt/network/*.xml) with the
-backend their removal recipe names (no recipe: libvirt <= 10.3, iptables; a recipe-less
-network of a newer libvirt keeps the backend libvirt uses now); inactive ones from the
-definitions (/etc/libvirt/qemu/networks/*.xml). The model version is the registered one
-nearest below the host's libvirt.
+Takes libvirt's networks as facts.networks parsed them (the active ones with the backend
+their rules are in, the inactive known ones) and the typed rulesets, and classifies every
+live table, chain and rule with vnetmigrate.libvirt.ownership. The model version is the
+registered one nearest below the host's libvirt.
 
 A restart pending: network.conf names another backend than an active network's status file
 (`vnetmigrate migrate --no-restart`, or the setting edited and no daemon restarted since).
@@ -17,67 +15,47 @@ missing only in the backend that holds more of them (the configured one on a tie
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
-from vnetmigrate.errors import InputError
-from vnetmigrate.evidence import Evidence
+from vnetmigrate.facts.iptables import IptablesSave
+from vnetmigrate.facts.libvirt import LibvirtFacts
+from vnetmigrate.facts.networks import LibvirtNetworks
+from vnetmigrate.facts.nft import NftRuleset
 from vnetmigrate.libvirt.model import Network
 from vnetmigrate.libvirt.ownership import Owner, Ownership, classify
 from vnetmigrate.libvirt.versions import Backend, nearest_version
-from vnetmigrate.libvirt.xml import parse_network, parse_status
-
-STATUS_DIR = "/run/libvirt/network"
-DEFINITIONS_DIR = "/etc/libvirt/qemu/networks"
-RECIPES_SINCE = (10, 4)
 
 
-def host_networks(ev: Evidence, libvirt_version: tuple[int, ...] | None, current: str | None):
-    """(active networks with their rules' backend, inactive known networks, problems)."""
-    problems: list[str] = []
-    active: list[tuple[Network, Backend]] = []
-    for status in _parsed(ev, STATUS_DIR, parse_status, problems):
-        if status.removal is not None:
-            backend = status.removal.backend
-        elif libvirt_version is not None and tuple(libvirt_version[:2]) < RECIPES_SINCE:
-            backend = Backend.IPTABLES
-        else:
-            backend = Backend(current or "iptables")
-        active.append((status.network, backend))
-    names = {n.name for n, _b in active}
-    known = [n for n in _parsed(ev, DEFINITIONS_DIR, parse_network, problems) if n.name not in names]
-    return active, known, problems
+@dataclass(frozen=True)
+class HostOwnership:
+    """The model's classification of libvirt's live tables, chains and rules (see
+    vnetmigrate.libvirt.ownership), with notes on how it was made (the modelled version)."""
+
+    ownership: Ownership
+    notes: tuple[str, ...] = ()
+    # The active networks as the model parsed them from their status files: what the packet
+    # evaluator needs to simulate libvirt's nftables tables after a backend switch.
+    active: tuple[Network, ...] = ()
 
 
-def _parsed(ev: Evidence, directory: str, parse, problems: list[str]) -> list:
-    """Each XML file of `directory` parsed; the unparsable ones noted in `problems`."""
-    out = []
-    for rec in ev.files_in(directory, ".xml"):
-        try:
-            out.append(parse(rec.content or "", rec.path))
-        except InputError as exc:
-            problems.append(exc.message)
-    return out
-
-
-def host_ownership(ev: Evidence, facts, networks=None) -> tuple[Ownership, list[str]]:
-    """Classify the live state of a scanned host (`facts`: vnetmigrate.facts.HostFacts).
-    `networks`: what host_networks() returned for this host, when the caller already has it."""
-    lv = facts.libvirt
+def build(networks: LibvirtNetworks, lv: LibvirtFacts | None, saves: list[IptablesSave],
+          nft: NftRuleset | None) -> HostOwnership:
+    """Classify the live state of a scanned host."""
     version_tuple = lv.version if lv is not None else None
-    current = lv.effective.backend if lv is not None else None
-    active, known, problems = networks or host_networks(ev, version_tuple, current)
-    problems = list(problems)
+    problems = list(networks.problems)
     version, exact = nearest_version(version_tuple)
     if not exact:
         shown = ".".join(map(str, version_tuple)) if version_tuple else "unknown"
         problems.append(f"libvirt {shown} is modelled as {version.version}")
-    saves = list(facts.iptables.saves) if facts.iptables is not None else []
+    active, known = networks.pairs, list(networks.known)
     pending = restart_pending(lv)
     if not pending:
-        return classify(active, version, iptables=saves, nft=facts.nft, known=known), problems
-    configured = Backend(lv.configured_backend)
-    both = active + [(n, configured) for n, _b in active if n.name in pending]
-    own = classify(both, version, iptables=saves, nft=facts.nft, known=known)
-    return _pending(own, pending, configured), problems
+        own = classify(active, version, iptables=saves, nft=nft, known=known)
+    else:
+        configured = Backend(lv.configured_backend)
+        both = active + [(n, configured) for n, _b in active if n.name in pending]
+        own = _pending(classify(both, version, iptables=saves, nft=nft, known=known), pending, configured)
+    return HostOwnership(own, tuple(problems), tuple(networks.networks))
 
 
 def restart_pending(lv) -> dict[str, str]:
