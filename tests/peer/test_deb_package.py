@@ -11,10 +11,13 @@ tree digest), apt ~30-60 s.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
 
 import pytest
 
+from tests.packaging_tree import OS_ENV
 from tests.peer.cases import NETWORKS_DIR
 from tests.peer.debroot import apt_install, built_deb, overlay_root
 from tests.peer.libvirtd import PeerLibvirt
@@ -77,3 +80,14 @@ def test_the_deb_installs_with_apt_on_debian_13_and_scans_real_libvirt_11_3(tmp_
     assert blockers <= {"nftables-prerequisites"}, doc["data"]["findings"]
     # The text report of the same host exits the same way.
     assert text.returncode == doc["exit_code"] and text.stdout.startswith("Verdict: "), text.stdout[:200]
+
+
+def test_the_deb_is_lintian_clean(tmp_path):
+    if shutil.which("lintian", path=OS_ENV["PATH"]) is None:
+        pytest.skip("lintian is missing (./bootstrap test installs it)")
+    deb, _ = built_deb(tmp_path)
+    # (as root it also prints "running with root privileges is not recommended!": not a tag)
+    proc = subprocess.run(["lintian", "--fail-on", "warning", str(deb)], capture_output=True, text=True,
+                          env=OS_ENV, timeout=300)
+    tags = [line for line in proc.stdout.splitlines() if line[:2] in ("E:", "W:")]
+    assert proc.returncode == 0 and not tags, proc.stdout + proc.stderr
