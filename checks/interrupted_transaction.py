@@ -18,7 +18,7 @@ NEXT = {"incomplete": "`vnetmigrate migrate` rolls an interrupted transaction ba
 
 
 # handled_by_migrate: migrate rolls an interrupted transaction back before it plans, and judges
-# the others transaction by transaction (vnetmigrate.cli.migration.transaction_blockers).
+# the others transaction by transaction (vnetmigrate.usecases.plan.transaction_blockers).
 @check("interrupted-transaction", "A migration did not finish", Severity.BLOCKER, needs=("transactions",),
        handled_by_migrate=True)
 def interrupted_transaction(facts: HostFacts):

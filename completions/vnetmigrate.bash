@@ -28,7 +28,7 @@ _vnetmigrate() {
         "plan --state-dir") COMPREPLY=($(compgen -d -- "$cur")); return ;;
         "plan --netns") COMPREPLY=($(compgen -W "$(ip netns list 2>/dev/null | cut -d" " -f1)" -- "$cur")); return ;;
         "plan --root") COMPREPLY=($(compgen -d -- "$cur")); return ;;
-        "plan --format"|"plan -f") COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
+        "plan --format"|"plan -f") COMPREPLY=($(compgen -W "text json markdown" -- "$cur")); return ;;
         "plan --output"|"plan -o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "migrate --to") COMPREPLY=($(compgen -W "nftables iptables" -- "$cur")); return ;;
         "migrate --force") COMPREPLY=(); return ;;
@@ -36,16 +36,16 @@ _vnetmigrate() {
         "migrate --state-dir") COMPREPLY=($(compgen -d -- "$cur")); return ;;
         "migrate --netns") COMPREPLY=($(compgen -W "$(ip netns list 2>/dev/null | cut -d" " -f1)" -- "$cur")); return ;;
         "migrate --root") COMPREPLY=($(compgen -d -- "$cur")); return ;;
-        "migrate --format"|"migrate -f") COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
+        "migrate --format"|"migrate -f") COMPREPLY=($(compgen -W "text json markdown" -- "$cur")); return ;;
         "migrate --output"|"migrate -o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "rollback --restart-command") COMPREPLY=(); return ;;
         "rollback --state-dir") COMPREPLY=($(compgen -d -- "$cur")); return ;;
         "rollback --root") COMPREPLY=($(compgen -d -- "$cur")); return ;;
-        "rollback --format"|"rollback -f") COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
+        "rollback --format"|"rollback -f") COMPREPLY=($(compgen -W "text json markdown" -- "$cur")); return ;;
         "rollback --output"|"rollback -o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "history --state-dir") COMPREPLY=($(compgen -d -- "$cur")); return ;;
         "history --root") COMPREPLY=($(compgen -d -- "$cur")); return ;;
-        "history --format"|"history -f") COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
+        "history --format"|"history -f") COMPREPLY=($(compgen -W "text json markdown" -- "$cur")); return ;;
         "history --output"|"history -o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
     if [ -z "$cmd" ]; then

@@ -37,7 +37,7 @@ complete -c vnetmigrate -n '__fish_seen_subcommand_from plan' -l no-restart
 complete -c vnetmigrate -n '__fish_seen_subcommand_from plan' -l state-dir -x -a '(__fish_complete_directories)'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from plan' -l netns -x -a '(ip netns list 2>/dev/null | string replace -r " .*" "")'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from plan' -l root -x -a '(__fish_complete_directories)'
-complete -c vnetmigrate -n '__fish_seen_subcommand_from plan' -l format -s f -x -a 'text json'
+complete -c vnetmigrate -n '__fish_seen_subcommand_from plan' -l format -s f -x -a 'text json markdown'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from plan' -l output -s o -r -F
 complete -c vnetmigrate -n '__fish_seen_subcommand_from plan' -s h -l help
 complete -c vnetmigrate -n '__fish_seen_subcommand_from migrate' -l to -x -a 'nftables iptables'
@@ -48,7 +48,7 @@ complete -c vnetmigrate -n '__fish_seen_subcommand_from migrate' -l state-dir -x
 complete -c vnetmigrate -n '__fish_seen_subcommand_from migrate' -l netns -x -a '(ip netns list 2>/dev/null | string replace -r " .*" "")'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from migrate' -l root -x -a '(__fish_complete_directories)'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from migrate' -l dry-run
-complete -c vnetmigrate -n '__fish_seen_subcommand_from migrate' -l format -s f -x -a 'text json'
+complete -c vnetmigrate -n '__fish_seen_subcommand_from migrate' -l format -s f -x -a 'text json markdown'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from migrate' -l output -s o -r -F
 complete -c vnetmigrate -n '__fish_seen_subcommand_from migrate' -s h -l help
 complete -c vnetmigrate -n '__fish_seen_subcommand_from rollback' -l restart-command -x
@@ -56,11 +56,11 @@ complete -c vnetmigrate -n '__fish_seen_subcommand_from rollback' -l no-restart
 complete -c vnetmigrate -n '__fish_seen_subcommand_from rollback' -l force
 complete -c vnetmigrate -n '__fish_seen_subcommand_from rollback' -l state-dir -x -a '(__fish_complete_directories)'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from rollback' -l root -x -a '(__fish_complete_directories)'
-complete -c vnetmigrate -n '__fish_seen_subcommand_from rollback' -l format -s f -x -a 'text json'
+complete -c vnetmigrate -n '__fish_seen_subcommand_from rollback' -l format -s f -x -a 'text json markdown'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from rollback' -l output -s o -r -F
 complete -c vnetmigrate -n '__fish_seen_subcommand_from rollback' -s h -l help
 complete -c vnetmigrate -n '__fish_seen_subcommand_from history' -l state-dir -x -a '(__fish_complete_directories)'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from history' -l root -x -a '(__fish_complete_directories)'
-complete -c vnetmigrate -n '__fish_seen_subcommand_from history' -l format -s f -x -a 'text json'
+complete -c vnetmigrate -n '__fish_seen_subcommand_from history' -l format -s f -x -a 'text json markdown'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from history' -l output -s o -r -F
 complete -c vnetmigrate -n '__fish_seen_subcommand_from history' -s h -l help

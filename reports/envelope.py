@@ -4,7 +4,8 @@
      "exit_code": 0, "data": {...}, "errors": [{"unit": "...", "message": "..."}]}
 
 `schema_version` changes only when a documented key changes meaning or disappears. The keys
-are described by the JSON Schema in schemas/scan-v1.schema.json (see schema.py).
+are described by the JSON Schemas in schemas/ (see schema.py): scan-v1 (scan, report), plan-v1,
+txn-v1 (migrate, rollback), history-v1 and rules-v1; any command's error envelope fits each.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ def scan_envelope(result) -> dict:
 
     Passed through JSON once, so a live scan reaches the renderers exactly as a saved one does."""
     return json.loads(dumps(envelope("scan", result.status, result.exit_code, result.to_data(), result.errors)))
+
+
+def result_envelope(result) -> dict:
+    """The envelope of a use case's result (vnetmigrate.usecases): plan, migrate, rollback, history."""
+    return envelope(result.command, result.status, result.exit_code, result.to_data())
 
 
 def dumps(doc: dict) -> str:

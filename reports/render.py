@@ -1,4 +1,4 @@
-"""One entry point for every output format: a scan envelope in, the report's text out."""
+"""One entry point for every output format: a scan envelope (or a use case's result) in, the text out."""
 
 from __future__ import annotations
 
@@ -26,3 +26,23 @@ def render(doc: dict[str, Any], fmt: str) -> str:
 
         return html(doc)
     raise ValueError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
+
+
+RESULT_FORMATS = ("text", "json", "markdown")
+
+
+def render_result(result: Any, fmt: str) -> str:
+    """The result of plan, migrate, rollback or history (vnetmigrate.usecases) as text."""
+    if fmt == "json":
+        from vnetmigrate.reports.envelope import dumps, result_envelope
+
+        return dumps(result_envelope(result))
+    if fmt == "text":
+        from vnetmigrate.reports.txn_terminal import to_text
+
+        return to_text(result)
+    if fmt == "markdown":
+        from vnetmigrate.reports.txn_markdown import render as markdown
+
+        return markdown(result)
+    raise ValueError(f"unknown format {fmt!r} (one of {', '.join(RESULT_FORMATS)})")

@@ -1,9 +1,11 @@
 """Validate JSON against vnetmigrate's published JSON Schemas (Draft 2020-12 style).
 
-The client fixed the stack, so there is no `jsonschema` package. This validator implements
+The client fixed the runtime stack (typer, rich, python-iptables), so the installed tool has no
+`jsonschema` package (the test tier cross-checks this validator against it). It implements
 exactly the keywords our schemas use: `type` (one name or a list, e.g. ["string", "null"]),
-`enum`, `minimum`/`maximum`, `properties`, `required`, `additionalProperties`, `items` and
-`$ref` to a local `#/...` pointer (our `$defs`). A schema using any other keyword is refused
+`enum`, `minimum`/`maximum`, `properties`, `required`, `additionalProperties`, `items`,
+`oneOf` (exactly one of the alternatives; how txn-v1 ties `data` to `command`) and `$ref` to a
+local `#/...` pointer (our `$defs`). A schema using any other keyword is refused
 (`SchemaError`) instead of being silently half-checked.
 
 As in JSON Schema, keywords apply only to the instance types they are about: `required`
@@ -18,7 +20,7 @@ from importlib import resources
 from typing import Any
 
 CHECKED = frozenset({"type", "enum", "minimum", "maximum", "properties", "required",
-                     "additionalProperties", "items", "$ref"})
+                     "additionalProperties", "items", "oneOf", "$ref"})
 ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "$comment", "title", "description", "examples", "default"})
 TYPES = {
     "null": lambda v: v is None,
@@ -65,6 +67,11 @@ def check_schema(schema: Any, root: Any = None, where: str = "#") -> None:
     for key in ("items", "additionalProperties"):
         if key in schema:
             check_schema(schema[key], root, f"{where}/{key}")
+    if "oneOf" in schema:
+        if not isinstance(schema["oneOf"], list) or not schema["oneOf"]:
+            raise SchemaError(f"{where}/oneOf: must be a non-empty list of schemas")
+        for i, sub in enumerate(schema["oneOf"]):
+            check_schema(sub, root, f"{where}/oneOf/{i}")
 
 
 def validate(instance: Any, schema: dict[str, Any]) -> list[str]:
@@ -112,11 +119,24 @@ def _errors(value: Any, schema: Any, root: Any, path: str) -> Iterator[str]:
             yield f"{path}: {value} is less than the minimum {schema['minimum']}"
         if "maximum" in schema and value > schema["maximum"]:
             yield f"{path}: {value} is more than the maximum {schema['maximum']}"
+    if "oneOf" in schema:
+        yield from _one_of_errors(value, schema["oneOf"], root, path)
     if isinstance(value, dict):
         yield from _object_errors(value, schema, root, path)
     if isinstance(value, list) and "items" in schema:
         for i, item in enumerate(value):
             yield from _errors(item, schema["items"], root, f"{path}[{i}]")
+
+
+def _one_of_errors(value: Any, alternatives: list[Any], root: Any, path: str) -> Iterator[str]:
+    problems = [list(_errors(value, alt, root, path)) for alt in alternatives]
+    matched = [i + 1 for i, found in enumerate(problems) if not found]
+    if not matched:
+        why = "; ".join(f"{i + 1}) {found[0]}" + (f" (and {len(found) - 1} more)" if len(found) > 1 else "")
+                        for i, found in enumerate(problems))
+        yield f"{path}: matches none of the {len(alternatives)} alternatives (oneOf): {why}"
+    elif len(matched) > 1:
+        yield f"{path}: matches alternatives {', '.join(map(str, matched))} of oneOf, exactly one allowed"
 
 
 def _object_errors(value: dict[str, Any], schema: dict[str, Any], root: Any, path: str) -> Iterator[str]:

@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.unit.schema_check import valid_envelope
+
 NET_XML = """<network><name>{name}</name><forward mode='nat'/><bridge name='{bridge}' stp='on' delay='0'/>
 <ip address='{gw}' netmask='255.255.255.0'><dhcp><range start='{lo}' end='{hi}'/></dhcp></ip></network>
 """
@@ -81,7 +83,7 @@ def main() -> None:
             rows["vnetmigrate migrate (whole command)"].append(time.perf_counter() - start)
             if proc.returncode != 0:
                 raise SystemExit(f"migrate failed ({proc.returncode}): {proc.stdout[-3000:]} {proc.stderr[-2000:]}")
-            txn = json.loads(proc.stdout)["data"]["transaction"]["id"]
+            txn = valid_envelope(proc.stdout, "txn-v1")["data"]["transaction"]["id"]
             done = [json.loads(ln) for ln in (state / "txn" / txn / "journal.jsonl").read_text().splitlines()]
             rows["  its nftables step"].append(next(r for r in done if r["rec"] == "done" and r["step"] == 0)
                                                 ["result"]["seconds"])

@@ -7,7 +7,6 @@ restores the original listing, crashes and bad input leave a consistent host.
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from tests.lab.txn_support import REPO, nft_view
 from tests import crashpoint
 from tests.sandbox import fixtures
 from tests.sandbox.topology import REMOTE_IP
+from tests.unit.schema_check import valid_envelope
 
 pytestmark = pytest.mark.lab
 
@@ -78,7 +78,7 @@ def others(state: dict) -> dict:
 def test_plan_changes_nothing_and_says_what_migrate_will_do(host):
     before = host.state_now()
     proc = host.vnm("plan", "--format", "json")
-    doc = json.loads(proc.stdout)
+    doc = valid_envelope(proc.stdout)
     data = doc["data"]
     assert proc.returncode == (4 if data["blockers"] else 0), proc.stdout + proc.stderr
     assert {b["id"] for b in data["blockers"]} <= {"nftables-prerequisites"}  # this kernel: no act_csum
@@ -87,8 +87,8 @@ def test_plan_changes_nothing_and_says_what_migrate_will_do(host):
     assert data["summary"]["remove"]["ipv4"] == {"rules": 19, "chains": 7}
     assert '+firewall_backend = "nftables"' in data["summary"]["network_conf"]
     dry = host.vnm("migrate", "--dry-run", "--format", "json")
-    assert json.loads(dry.stdout)["data"]["steps"] == data["steps"] and dry.returncode == 0  # its --force applies
-    assert {b["id"]: b["forced"] for b in json.loads(dry.stdout)["data"]["blockers"]} == \
+    assert valid_envelope(dry.stdout)["data"]["steps"] == data["steps"] and dry.returncode == 0  # its --force applies
+    assert {b["id"]: b["forced"] for b in valid_envelope(dry.stdout)["data"]["blockers"]} == \
         {b["id"]: True for b in data["blockers"]}
     text = host.vnm("migrate", "--dry-run")
     assert text.stdout.endswith("\nDry run: nothing was changed.\n") and "dry_run" not in text.stdout
@@ -145,7 +145,7 @@ def test_zero_loss_across_migrate_and_rollback_with_foreign_rules_untouched(host
 
 
 def crash_points(host) -> list[str]:
-    n = len(json.loads(host.vnm("plan", "--format", "json").stdout)["data"]["steps"])
+    n = len(valid_envelope(host.vnm("plan", "--format", "json").stdout)["data"]["steps"])
     return [f"{i}:{w}" for i in range(n) for w in ("before", "after")] + ["commit"]
 
 
@@ -164,7 +164,7 @@ def test_crash_at_every_step_boundary_then_rollback_or_fresh_migrate(host):
             scan = subprocess.run([sys.executable, "-m", "vnetmigrate", "scan", "--netns", host.lab.host, "--root",
                                    str(host.root), "--state-dir", str(host.state), "--format", "json"],
                                   capture_output=True, text=True, cwd=REPO)
-            findings = {f["id"] for f in json.loads(scan.stdout)["data"]["findings"]}
+            findings = {f["id"] for f in valid_envelope(scan.stdout)["data"]["findings"]}
             assert "interrupted-transaction" in findings, point
         if points.index(point) % 2:  # the "after" points: recovered by a fresh migrate instead
             fresh = host.vnm("migrate", "--no-restart")
@@ -253,7 +253,7 @@ def test_failed_restart_is_rolled_back_exit_5_and_a_failed_rollback_exit_6(host,
     once = f"sh -c 'test -e {flag} || {{ touch {flag}; exit 1; }}'"
     proc = host.vnm("migrate", "--restart-command", once, "--format", "json")
     assert proc.returncode == 5, proc.stdout + proc.stderr
-    txn = json.loads(proc.stdout)["data"]["transaction"]
+    txn = valid_envelope(proc.stdout)["data"]["transaction"]
     assert txn["status"] == "rolled-back" and "exit 1" in txn["error"]
     assert host.state_now() == before
     counter = tmp_path / "calls"
@@ -263,7 +263,7 @@ def test_failed_restart_is_rolled_back_exit_5_and_a_failed_rollback_exit_6(host,
     assert "ROLLBACK INCOMPLETE" not in always.stdout  # migrate prints its transaction's outcome
     hist = host.vnm("history", "--format", "json")
     assert hist.returncode == 6
-    assert json.loads(hist.stdout)["data"]["transactions"][0]["status"] == "needs-attention"
+    assert valid_envelope(hist.stdout)["data"]["transactions"][0]["status"] == "needs-attention"
     assert host.state_now() == before  # every kernel object and file is back; only the restart failed
     retry = host.vnm("rollback")  # the daemon restarts this time (third call)
     assert retry.returncode == 0, retry.stdout + retry.stderr
@@ -284,7 +284,7 @@ def test_libvirt_chains_in_legacy_tables_are_migrated_and_restored(lab, tmp_path
     saves = {f: lab.iptables_save(family=f, legacy=True) for f in (4, 6)}
     proc = host.vnm("migrate", "--no-restart", "--format", "json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert [s["kind"] for s in json.loads(proc.stdout)["data"]["steps"]] == ["nft", "verify", "legacy", "legacy",
+    assert [s["kind"] for s in valid_envelope(proc.stdout)["data"]["steps"]] == ["nft", "verify", "legacy", "legacy",
                                                                             "file", "verify"]
     assert "LIBVIRT" not in lab.iptables_save(legacy=True) + lab.iptables_save(family=6, legacy=True)
     assert legacy_tables(lab.host) == tables
@@ -308,7 +308,7 @@ def test_after_a_no_restart_migration_and_a_later_restart_migrate_removes_the_du
     net = parse_status((libvirt_host.DATA / "status/default.xml").read_text()).network
     per_network = [ln for ln in nft_text([net], "11.3").splitlines() if ln.startswith("insert rule")]
     host.lab.nft("\n".join(per_network))  # what the restarted daemon would add (no recipe update here)
-    plan = json.loads(host.vnm("plan", "--format", "json").stdout)["data"]
+    plan = valid_envelope(host.vnm("plan", "--format", "json").stdout)["data"]
     assert [s["kind"] for s in plan["steps"]] == ["dedupe", "verify"] and plan["summary"]["duplicates"] == 16
     proc = host.vnm("migrate", "--no-restart")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -331,7 +331,7 @@ def test_every_command_defaults_to_the_state_dir_under_root(host):
     proc = vnm("migrate", "--no-restart", "--netns", host.lab.host, *where, "--force", "nftables-prerequisites")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (txn,) = (default / "txn").iterdir()
-    hist = json.loads(vnm("history", *where, "--format", "json").stdout)
+    hist = valid_envelope(vnm("history", *where, "--format", "json").stdout)
     assert [t["id"] for t in hist["data"]["transactions"]] == [txn.name]
     assert hist["data"]["state_dir"] == str(default)
     back = vnm("rollback", *where)
@@ -356,7 +356,7 @@ def test_rollback_and_history_on_a_missing_or_bogus_state_dir(tmp_path):
 
 
 def txn_ids(host) -> list[str]:
-    return [t["id"] for t in reversed(json.loads(host.vnm("history", "--format", "json").stdout)["data"]
+    return [t["id"] for t in reversed(valid_envelope(host.vnm("history", "--format", "json").stdout)["data"]
                                       ["transactions"])]
 
 
@@ -371,7 +371,7 @@ def test_a_restart_command_that_cannot_run_is_refused_before_anything_changes(ho
             assert proc.returncode == 1 and why in proc.stderr, (verb, proc.stdout, proc.stderr)
     script.chmod(0o755)
     proc = host.vnm("plan", "--restart-command", f"{script} libvirtd", "--format", "json")
-    assert json.loads(proc.stdout)["data"]["summary"]["restart"] == [str(script), "libvirtd"], proc.stderr
+    assert valid_envelope(proc.stdout)["data"]["summary"]["restart"] == [str(script), "libvirtd"], proc.stderr
     assert host.state_now() == before and txn_ids(host) == []
 
 
@@ -386,7 +386,7 @@ def test_a_failing_restart_command_is_replaced_or_skipped_by_rollback(host):
     assert f"Transaction {first} FAILED" in proc.stdout and "{'id'" not in proc.stdout
     assert host.vnm("rollback").returncode == 6  # the journaled `false` again
     plan = host.vnm("plan", "--format", "json")
-    refusal = [b for b in json.loads(plan.stdout)["data"]["blockers"] if b["id"] == "interrupted-transaction"]
+    refusal = [b for b in valid_envelope(plan.stdout)["data"]["blockers"] if b["id"] == "interrupted-transaction"]
     assert plan.returncode == 4 and len(refusal) == 1 and not refusal[0]["forcible"]
     assert first in refusal[0]["title"] and "needs attention" in refusal[0]["title"]
     for force in ([], ["--force", "interrupted-transaction"]):
@@ -442,7 +442,7 @@ def test_a_network_conf_migrate_cannot_rewrite_stops_plan_and_migrate(host, kind
         conf.symlink_to("network.conf.real")
     kernel = {"ipt": host.saves(), "nft": nft_view(host.lab.host)}
     plan = host.vnm("plan", "--format", "json")
-    blockers = {b["id"]: b for b in json.loads(plan.stdout)["data"]["blockers"]}
+    blockers = {b["id"]: b for b in valid_envelope(plan.stdout)["data"]["blockers"]}
     assert plan.returncode == 4 and not blockers["network-conf-unusable"]["forcible"], plan.stdout + plan.stderr
     assert str(conf) in blockers["network-conf-unusable"]["title"]
     proc = host.vnm("migrate", "--no-restart", "--force", "network-conf-unusable")
@@ -466,21 +466,21 @@ def test_nftables_blockers_stop_a_migration_although_network_conf_pins_iptables(
     before = host.state_now()
     scan = vnm("scan", "--netns", lab.host, "--root", str(host.root), "--state-dir", str(host.state),
                "--format", "json")
-    assert "docker-forward-drop" not in {f["id"] for f in json.loads(scan.stdout)["data"]["findings"]
+    assert "docker-forward-drop" not in {f["id"] for f in valid_envelope(scan.stdout)["data"]["findings"]
                                          if f["severity"] == "blocker"}  # scan: unchanged
     plan = host.vnm("plan", "--format", "json")
-    found = {b["id"]: b for b in json.loads(plan.stdout)["data"]["blockers"]}
+    found = {b["id"]: b for b in valid_envelope(plan.stdout)["data"]["blockers"]}
     assert plan.returncode == 4 and found["docker-forward-drop"]["forcible"], plan.stdout + plan.stderr
     text = host.vnm("plan")
     assert "BLOCKER docker-forward-drop: Docker's FORWARD DROP policy blocks guest traffic after" in text.stdout
     refused = host.vnm("migrate", "--no-restart")
     assert refused.returncode == 4 and "docker-forward-drop" in refused.stdout, refused.stdout + refused.stderr
     assert host.state_now() == before
-    assert json.loads(host.vnm("plan", "--to", "iptables", "--format", "json").stdout)["data"]["blockers"] == []
+    assert valid_envelope(host.vnm("plan", "--to", "iptables", "--format", "json").stdout)["data"]["blockers"] == []
     for argv in fixtures.DOCKER_USER_WORKAROUND:
         lab.iptables(*argv)
     plan = host.vnm("plan", "--format", "json")
-    assert "docker-forward-drop" not in {b["id"] for b in json.loads(plan.stdout)["data"]["blockers"]}
+    assert "docker-forward-drop" not in {b["id"] for b in valid_envelope(plan.stdout)["data"]["blockers"]}
     proc = host.vnm("migrate", "--no-restart")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert lab.ping().ok and lab.tcp().ok
@@ -489,8 +489,6 @@ def test_nftables_blockers_stop_a_migration_although_network_conf_pins_iptables(
 def test_after_migrate_no_restart_scan_keeps_the_new_rules_and_asks_for_a_restart(host):
     """The status files still name iptables: scan must neither offer to delete the nftables
     rules guests now depend on nor call the iptables rules missing; one warning says why."""
-    from tests.unit.schema_check import valid_envelope
-
     assert host.vnm("migrate", "--no-restart").returncode == 0
     migrated = host.state_now()
     scan = vnm("scan", "--netns", host.lab.host, "--root", str(host.root), "--state-dir", str(host.state),

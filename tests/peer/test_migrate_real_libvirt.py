@@ -24,6 +24,7 @@ import pytest
 from tests.lab.pingstream import PingStream
 from tests.peer.libvirtd import PeerLibvirt
 from tests.peer.require import require_peer
+from tests.unit.schema_check import valid_envelope
 
 pytestmark = pytest.mark.peer
 REPO = Path(__file__).resolve().parents[2]
@@ -128,7 +129,7 @@ def test_real_libvirt_switched_to_nftables_and_back(tmp_path):
                                        "json"], capture_output=True, text=True, cwd=REPO)
                 time.sleep(0.2)
             assert proc.returncode == 0, proc.stdout + proc.stderr
-            steps = [s["kind"] for s in json.loads(proc.stdout)["data"]["steps"]]
+            steps = [s["kind"] for s in valid_envelope(proc.stdout, "txn-v1")["data"]["steps"]]
             assert "restart" in steps and "dedupe" in steps
             assert stream.lost == [] and len(stream.sent) > 50, f"lost {len(stream.lost)} of {len(stream.sent)}"
             assert libvirt_nft(peer.netns) == expected

@@ -136,15 +136,15 @@ def test_input_forward_drop_defers_to_the_specific_drop_checks_instead_of_runnin
 
 # -- what the commands ask of the checks ---------------------------------------------------
 def test_plan_leaves_out_the_blockers_of_the_backend_it_leaves_and_those_migrate_handles():
-    from vnetmigrate.cli.migration import blockers
     from vnetmigrate.scan import analyse
     from vnetmigrate.txn import planner
+    from vnetmigrate.usecases.plan import blockers
 
     ev = host(NFT_CONF, backend="nftables", policy="DROP", docker=True, nft=True)  # docker drops guests now
 
     def plan(target):
         judged = analyse(ev, migration_target=target)
-        found = [b["id"] for b in blockers(planner.build(judged.facts, target, None, "test"), judged)]
+        found = [b.id for b in blockers(planner.build(judged.facts, target, None, "test"), judged)]
         return {f.id for f in judged.findings if f.severity == Severity.BLOCKER}, found
 
     scanned, found = plan("iptables")

@@ -3,8 +3,8 @@
 import json
 
 import pytest
-from tests.unit.cli_runner import cli_runner
 
+from tests.unit.cli_runner import cli_runner
 from tests.render import scenarios
 from tests.unit.schema_check import valid_envelope
 from vnetmigrate.cli import app

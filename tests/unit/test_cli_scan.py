@@ -3,8 +3,8 @@ import subprocess
 import sys
 
 import pytest
-from tests.unit.cli_runner import cli_runner
 
+from tests.unit.cli_runner import cli_runner
 from vnetmigrate.cli import app
 from vnetmigrate.exitcodes import ExitCode
 from tests.unit.builders import DEFAULT_NET, LEFTOVER_IPT, ipt, libvirt_nft, make_evidence, status_xml

@@ -83,7 +83,9 @@ def test_every_problem_is_reported_not_only_the_first():
 
 @pytest.mark.parametrize("bad, message", [
     ({"type": "string", "pattern": "^a"}, "unsupported keyword(s): pattern"),
-    ({"properties": {"a": {"oneOf": []}}}, "#/properties/a: unsupported keyword(s): oneOf"),
+    ({"properties": {"a": {"anyOf": []}}}, "#/properties/a: unsupported keyword(s): anyOf"),
+    ({"properties": {"a": {"oneOf": []}}}, "#/properties/a/oneOf: must be a non-empty list of schemas"),
+    ({"oneOf": [{"allOf": []}]}, "#/oneOf/0: unsupported keyword(s): allOf"),
     ({"items": {"format": "uri"}}, "#/items: unsupported keyword(s): format"),
     ({"type": "str"}, "unknown type 'str'"),
     ({"$ref": "#/$defs/missing"}, "does not resolve"),
@@ -93,6 +95,32 @@ def test_every_problem_is_reported_not_only_the_first():
 def test_refuses_schemas_it_cannot_check(bad, message):
     with pytest.raises(SchemaError, match=message.replace("(", r"\(").replace(")", r"\)")):
         validate({}, bad)
+
+
+# How txn-v1 ties data to command: exactly one alternative must hold.
+ONE_OF = {"oneOf": [{"properties": {"command": {"enum": ["migrate"]}, "data": {"required": ["target"]}}},
+                    {"properties": {"command": {"enum": ["rollback"]}, "data": {"required": ["transactions"]}}}]}
+
+
+@pytest.mark.parametrize("instance", [
+    {"command": "migrate", "data": {"target": "nftables"}},
+    {"command": "rollback", "data": {"transactions": []}},
+    {"command": "rollback", "data": None},
+])
+def test_one_of_accepts_exactly_one_match(instance):
+    assert validate(instance, ONE_OF) == []
+
+
+@pytest.mark.parametrize("instance, problem", [
+    ({"command": "migrate", "data": {"transactions": []}},
+     "$: matches none of the 2 alternatives (oneOf): 1) $.data: the key 'target' is missing; "
+     "2) $.command: \"migrate\" is not one of \"rollback\""),
+    ({"command": "history", "data": None}, "$: matches none of the 2 alternatives (oneOf)"),
+    ({"data": {"target": "x", "transactions": []}}, "$: matches alternatives 1, 2 of oneOf, exactly one allowed"),
+])
+def test_one_of_rejects_no_match_and_several(instance, problem):
+    found = validate(instance, ONE_OF)
+    assert len(found) == 1 and found[0].startswith(problem), found
 
 
 def test_boolean_schemas():
@@ -111,7 +139,8 @@ def test_published_schema_loads_from_the_package_and_is_draft_2020_12():
 def test_package_data_ships_the_schema_and_the_stylesheet():
     data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
     patterns = data["vnetmigrate.reports"]
-    for shipped in ("schemas/scan-v1.schema.json", "report.css"):
+    for shipped in ("schemas/scan-v1.schema.json", "schemas/plan-v1.schema.json", "schemas/txn-v1.schema.json",
+                    "schemas/history-v1.schema.json", "schemas/rules-v1.schema.json", "report.css"):
         assert (REPO / "reports" / shipped).is_file()
         assert any(fnmatch.fnmatch(shipped, p) for p in patterns), shipped
 
@@ -170,3 +199,6 @@ def test_missing_fact_groups_are_null():
 def test_valid_envelope_fails_loudly_on_bad_output():
     with pytest.raises(AssertionError, match="does not match scan-v1.schema.json"):
         valid_envelope(json.dumps({"schema_version": 1}))
+    with pytest.raises(AssertionError, match="does not match plan-v1.schema.json"):  # the command's own schema
+        valid_envelope({"schema_version": 1, "tool_version": "x", "command": "plan", "status": "warnings",
+                        "exit_code": 3, "data": None, "errors": []})

@@ -6,8 +6,9 @@ import json
 import os
 
 import pytest
-from tests.unit.cli_runner import cli_runner
 
+from tests.unit.cli_runner import cli_runner
+from tests.unit.schema_check import valid_envelope
 from vnetmigrate.cli import app
 from vnetmigrate.txn import journal, restore, snapshot, steps
 from vnetmigrate.txn.journal import Journal, JournalCorrupt
@@ -136,7 +137,7 @@ def test_history_lists_outcomes_and_flags_what_needs_attention(tmp_path):
     (txn / "20260103T000000Z-cccccc").mkdir()
     (txn / "20260103T000000Z-cccccc" / "journal.jsonl").write_text("garbage\n")
     result = cli_runner().invoke(app, ["history", "--state-dir", str(tmp_path), "--format", "json"])
-    doc = json.loads(result.stdout)
+    doc = valid_envelope(result.stdout, "history-v1")
     assert result.exit_code == 6 and doc["command"] == "history"
     assert [t["status"] for t in doc["data"]["transactions"]] == ["corrupt", "incomplete", "committed"]
     text = cli_runner().invoke(app, ["history", "--state-dir", str(tmp_path / "none")])
@@ -147,8 +148,8 @@ def test_transactions_made_within_one_second_keep_their_order(tmp_path, monkeypa
     """Ids carry microseconds and each new one is later than every id there: history lists and
     `rollback` picks the newest as they were made, also within one microsecond or with the
     clock stepped back; ids of earlier versions (whole seconds) are ordered by their begin record."""
-    from vnetmigrate.cli.history import summaries
     from vnetmigrate.txn import recovery, statedir
+    from vnetmigrate.usecases.history import records
 
     state = StateDir(tmp_path).ensure()
     instant = 1_767_225_600_000_000_000
@@ -159,7 +160,7 @@ def test_transactions_made_within_one_second_keep_their_order(tmp_path, monkeypa
         write_journal(d, {"rec": "begin", "title": d.name}, {"rec": "commit"})
         made.append(d.name)
     assert [d.name for d in state.txn_dirs()] == made
-    assert [r["id"] for r in summaries(tmp_path)] == made
+    assert [r.id for r in records(tmp_path)] == made
     assert recovery.latest_committed(state).id == made[-1]
     old = tmp_path / "old"
     for name, begun in (("20260101T000000Z-aaaaaa", 3.5), ("20260101T000000Z-bbbbbb", 1.25),

@@ -80,7 +80,7 @@ def test_plan_judges_the_host_after_the_migration_although_network_conf_pins_ipt
     there; plan and migrate judge it as `migrate --to nftables` leaves the host."""
     from tests.unit.builders import LIBVIRT_IPT, ipt
     from vnetmigrate.checks._context import nftables_when
-    from vnetmigrate.cli.migration import blockers
+    from vnetmigrate.usecases.plan import blockers
     from vnetmigrate.scan import analyse
 
     ev = evidence(edit=lambda _recorded: ipt(LIBVIRT_IPT, policy="DROP", docker=True))
@@ -90,8 +90,8 @@ def test_plan_judges_the_host_after_the_migration_although_network_conf_pins_ipt
     judged = analyse(ev, migration_target="nftables")
     assert nftables_when(judged.facts) == "after the migration"
     assert judged.facts.libvirt.configured_backend == "iptables"  # what is on the host stays as read
-    found = {b["id"] for b in blockers(planner.build(judged.facts, "nftables", None, "test"), judged)}
+    found = {b.id for b in blockers(planner.build(judged.facts, "nftables", None, "test"), judged)}
     assert "docker-forward-drop" in found
     back = analyse(ev, migration_target="iptables")
-    assert "docker-forward-drop" not in {b["id"] for b in blockers(planner.build(back.facts, "iptables", None,
+    assert "docker-forward-drop" not in {b.id for b in blockers(planner.build(back.facts, "iptables", None,
                                                                                     "test"), back)}

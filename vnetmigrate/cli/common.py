@@ -65,28 +65,50 @@ def write_output(text: str, output: Path | None) -> None:
         raise VnmError(f"cannot write {output}: {exc.strerror}")
 
 
+def _stdout_console():
+    """rich's console on standard output; a reader going away keeps the command's exit code."""
+    from rich.console import Console
+
+    class Stdout(Console):
+        def on_broken_pipe(self) -> None:  # rich's default exits 1, losing our exit code
+            self.quiet = True
+            _reader_gone()
+
+    return Stdout(highlight=False)
+
+
+def _to_terminal(render: Callable[[Any], None]) -> None:
+    """Straight to standard output, so rich can use the terminal's colours and width."""
+    try:
+        render(_stdout_console())
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _reader_gone()
+
+
 def emit(doc: dict[str, Any], fmt: str, output: Path | None) -> None:
     """The one place a report is printed: a scan envelope, in `fmt`, to `output` or standard output."""
     if fmt == "text" and output is None:
-        # Straight to the terminal, so rich can use its colours and width.
-        from rich.console import Console
+        from vnetmigrate.reports.terminal import render as to_terminal
 
-        from vnetmigrate.reports.terminal import render
-
-        class _Console(Console):
-            def on_broken_pipe(self) -> None:  # rich's default exits 1, losing our exit code
-                self.quiet = True
-                _reader_gone()
-
-        try:
-            render(doc, _Console(highlight=False))
-            sys.stdout.flush()
-        except BrokenPipeError:
-            _reader_gone()
+        _to_terminal(lambda console: to_terminal(doc, console))
         return
     from vnetmigrate.reports.render import render
 
     write_output(render(doc, fmt), output)
+
+
+def emit_result(result: Any, fmt: str, output: Path | None) -> int:
+    """Print a use case's result (plan, migrate, rollback, history) in `fmt`; its exit code."""
+    if fmt == "text" and output is None:
+        from vnetmigrate.reports.txn_terminal import render
+
+        _to_terminal(lambda console: render(result, console))
+    else:
+        from vnetmigrate.reports.render import render_result
+
+        write_output(render_result(result, fmt), output)
+    return int(result.exit_code)
 
 
 def fail(command: str, exc: VnmError, fmt: str, output: Path | None = None) -> None:
@@ -134,5 +156,5 @@ def guarded(command: str) -> Callable[[Callable[..., int]], Callable[..., None]]
     return wrap
 
 
-__all__ = ["ExitCode", "Format", "FormatOpt", "NetnsOpt", "OutputOpt", "RootOpt", "State", "emit", "guarded",
-           "require_root", "write_output"]
+__all__ = ["ExitCode", "Format", "FormatOpt", "NetnsOpt", "OutputOpt", "RootOpt", "State", "emit", "emit_result",
+           "guarded", "require_root", "write_output"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vnetmigrate.cli.common import NetnsOpt, OutputOpt, RootOpt, guarded, require_root
-from vnetmigrate.cli.migration import NoRestartOpt, RestartOpt, Target, ToOpt, show_plan
-from vnetmigrate.cli.txnopts import StateDirOpt, TxnFormat, TxnFormatOpt, state_dir_for
+from vnetmigrate.cli.common import NetnsOpt, OutputOpt, RootOpt, emit_result, guarded, require_root
+from vnetmigrate.cli.txnopts import (NoRestartOpt, RestartOpt, StateDirOpt, Target, ToOpt, TxnFormat, TxnFormatOpt,
+                                     state_dir_for)
 
 
 @guarded("plan")
@@ -21,6 +21,8 @@ def plan(
     output: OutputOpt = None,
 ) -> int:
     """Show what `migrate` would change (rules added and removed, network.conf, restart) and its blockers."""
+    from vnetmigrate.usecases import plan as usecase
+
     require_root("plan")
-    return show_plan("plan", to.value, netns, root, state_dir_for(state_dir, root), restart_command, no_restart,
-                     None, format.value, output)
+    opts = usecase.Options(to.value, netns, root, state_dir_for(state_dir, root), restart_command, no_restart)
+    return emit_result(usecase.plan(opts), format.value, output)

@@ -25,6 +25,19 @@ def state_dir_for(state_dir: Path | None, root: Path) -> Path:
 class TxnFormat(str, Enum):
     text = "text"
     json = "json"
+    markdown = "markdown"
 
 
-TxnFormatOpt = Annotated[TxnFormat, typer.Option("--format", "-f", help="Output format: text or json.")]
+TxnFormatOpt = Annotated[TxnFormat, typer.Option("--format", "-f", help="Output format: text, json or markdown.")]
+
+
+class Target(str, Enum):
+    nftables = "nftables"
+    iptables = "iptables"
+
+
+ToOpt = Annotated[Target, typer.Option("--to", help="The backend to migrate libvirt's firewall to.")]
+RestartOpt = Annotated[Optional[str], typer.Option(
+    "--restart-command", metavar="CMD",
+    help="Command that restarts libvirt's network daemon (default: systemctl, where it runs under systemd).")]
+NoRestartOpt = Annotated[bool, typer.Option("--no-restart", help="Do not restart libvirt's network daemon.")]

@@ -3,8 +3,9 @@
 import json
 
 import pytest
-from tests.unit.cli_runner import cli_runner
 
+from tests.unit.cli_runner import cli_runner
+from tests.unit.schema_check import valid_envelope
 from vnetmigrate.cli import app
 from vnetmigrate.exitcodes import ExitCode
 from vnetmigrate.libvirt import iptables_restore, nft_commands, nft_text, parse_network
@@ -58,11 +59,11 @@ def test_iptables_restore_both_and_one_family(files):
 
 def test_json_envelope(files):
     res = run("-f", "json", *files)
-    doc = json.loads(res.stdout)
+    doc = valid_envelope(res.stdout)
     assert (doc["command"], doc["status"], doc["exit_code"]) == ("rules", "ok", 0)
     assert doc["data"]["nftables"] == {"nftables": nft_commands(nets(files), "11.3")}
     assert [n["rules"] for n in doc["data"]["networks"]] == [True, True, False]
-    doc = json.loads(run("-f", "json", "-b", "iptables", *files).stdout)
+    doc = valid_envelope(run("-f", "json", "-b", "iptables", *files).stdout)
     assert set(doc["data"]["iptables_restore"]) == {"ipv4", "ipv6"} and "nftables" not in doc["data"]
 
 
@@ -111,7 +112,7 @@ def test_networks_libvirt_could_not_run_together_are_refused(tmp_path):
 def test_outputs_load_into_a_kernel(files):
     """What the command prints loads as documented: nft -f, nft -j -f, iptables-restore."""
     nft_out = run(*files).stdout
-    json_out = json.loads(run("-f", "json", *files).stdout)["data"]["nftables"]
+    json_out = valid_envelope(run("-f", "json", *files).stdout)["data"]["nftables"]
     v4 = run("-b", "iptables", "--family", "ipv4", *files).stdout
     v6 = run("-b", "iptables", "--family", "ipv6", *files).stdout
     with netns() as a, netns() as b:

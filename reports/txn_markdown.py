@@ -1,0 +1,120 @@
+"""Render the results of plan, migrate, rollback and history as Markdown, for tickets and wikis.
+
+The same facts as the terminal renderer (reports/txn_terminal.py), escaped as reports/markdown.py
+escapes a scan: names, titles and errors come from the host and its journals.
+"""
+
+from __future__ import annotations
+
+from vnetmigrate import __version__
+from vnetmigrate.reports.markdown import cell, code, fenced, text
+from vnetmigrate.reports.txn_terminal import counts
+from vnetmigrate.usecases.history import HistoryResult
+from vnetmigrate.usecases.migrate import MigrateResult
+from vnetmigrate.usecases.outcome import TxnOutcome
+from vnetmigrate.usecases.plan import PlanResult
+from vnetmigrate.usecases.rollback import RollbackResult
+
+
+def plan_section(plan: PlanResult) -> list[str]:
+    s = plan.summary
+    if plan.nothing_to_do or s is None:
+        out = [f"Nothing to do: libvirt's rules are already in {text(plan.target)} and network.conf says so.", ""]
+    else:
+        out = [f"**Migration of libvirt's firewall: {text(s.source)} → {text(s.target)}** "
+               f"(modelled as libvirt {text(s.libvirt_version)})", "",
+               f"- networks moved: {', '.join(code(n) for n in s.networks_moved) or 'none'}"]
+        if s.networks_already:
+            out.append(f"- already in {text(plan.target)}: {', '.join(code(n) for n in s.networks_already)}")
+        out.append(f"- add: {text(counts(s.add))}")
+        out += [f"- remove ({text(r.where)}): {text(counts(r.counts))}" for r in s.remove]
+        out += [f"- kept (not libvirt's rule in its container): {code(w)}" for w in s.unexpected_kept]
+        out += [f"- restart: {code(' '.join(s.restart)) if s.restart else 'none'}", ""]
+        if s.network_conf:
+            out += ["network.conf:", "", fenced(s.network_conf.rstrip("\n").splitlines(), "diff"), ""]
+        out += ["## Steps", "", "| # | kind | step |", "|---|---|---|"]
+        out += [f"| {st.index} | {cell(code(st.kind))} | {cell(text(st.title))} |" for st in plan.steps]
+        out.append("")
+    if plan.notes:
+        out += ["## Notes", "", *(f"- {text(n)}" for n in plan.notes), ""]
+    if plan.blockers:
+        out += ["## Blockers", ""]
+        for b in plan.blockers:
+            how = " (forced)" if b.forced else "" if b.forcible else " *(cannot be forced)*"
+            out.append(f"- **BLOCKER** {code(b.id)}{how}: {text(b.title)}")
+        out.append("")
+    return out
+
+
+def outcome_section(o: TxnOutcome) -> list[str]:
+    head = ("rolled back; the old state is verified back" if o.rolled_back
+            else "**ROLLBACK INCOMPLETE: the host needs attention**")
+    return [f"- {code(o.id)}: {head}", *(f"  - {t}" for t in detail_items(o))]
+
+
+def detail_items(o: TxnOutcome) -> list[str]:
+    out = [text(e) for e in o.rollback_errors]
+    out += [f"differs from the snapshot: {text(d)}" for d in o.differences]
+    if o.status == "needs-attention":
+        out.append(f"retry with {code(f'vnetmigrate rollback {o.id}')} (with `--restart-command CMD` or "
+                   "`--no-restart` if restarting the daemon is what failed)")
+    return out + [f"note: {text(n)}" for n in o.notes]
+
+
+def migrate_section(r: MigrateResult) -> list[str]:
+    out = []
+    if r.recovered:
+        out += ["## Interrupted transactions found first", ""]
+        out += [ln for o in r.recovered for ln in outcome_section(o)] + [""]
+    out += plan_section(r.plan) + ["## Result", ""]
+    t = r.transaction
+    if r.dry_run:
+        out.append("Dry run: nothing was changed.")
+    elif r.refused:
+        out.append(f"**Refused:** {text(r.refused)}.")
+    elif t is None:
+        out.append("Nothing was changed.")
+    elif t.status == "committed":
+        out.append(f"Transaction {code(t.id)} committed: libvirt's rules are in {text(r.plan.target)}, verified.")
+    else:
+        failed = f"step {t.failed_step + 1}" if t.failed_step is not None else "the commit"
+        out.append(f"Transaction {code(t.id)} **FAILED** at {failed}: {text(t.error or '')}")
+        out.append("")
+        out.append("Everything it did was rolled back; the old state is verified back." if t.rolled_back
+                   else "Its **ROLLBACK IS INCOMPLETE**: the host needs attention.")
+        if items := detail_items(t):
+            out += ["", *(f"- {i}" for i in items)]
+    return out + [""]
+
+
+def rollback_section(r: RollbackResult) -> list[str]:
+    if not r.transactions:
+        return [f"Nothing to roll back in {code(str(r.state_dir))}.", ""]
+    return [ln for o in r.transactions for ln in outcome_section(o)] + [""]
+
+
+def history_section(r: HistoryResult) -> list[str]:
+    if not r.transactions:
+        return [f"No transactions in {code(str(r.state_dir))}.", ""]
+    out = [f"State dir: {code(str(r.state_dir))}, newest first.", "",
+           "| id | status | steps | title | errors |", "|---|---|---|---|---|"]
+    for t in r.transactions:
+        steps = "-" if t.status == "corrupt" else f"{t.steps_done}/{t.steps if t.steps is not None else '?'}"
+        out.append(f"| {cell(code(t.id))} | {cell(text(t.status))} | {steps} | {cell(text(t.title or ''))} | "
+                   f"{cell(text('; '.join(t.errors)))} |")
+    return out + [""]
+
+
+SECTIONS = ((PlanResult, "plan", plan_section), (MigrateResult, "migrate", migrate_section),
+            (RollbackResult, "rollback", rollback_section), (HistoryResult, "history", history_section))
+
+
+def render(result) -> str:
+    for kind, command, section in SECTIONS:
+        if isinstance(result, kind):
+            body = section(result)
+            break
+    else:
+        raise TypeError(f"no Markdown renderer for {type(result).__name__}")
+    return "\n".join([f"# vnetmigrate {command}: {result.status}", "", *body,
+                      f"*vnetmigrate {text(__version__)}, exit code {int(result.exit_code)}*"]) + "\n"

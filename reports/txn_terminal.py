@@ -1,0 +1,153 @@
+"""Render the results of plan, migrate, rollback and history for a terminal with rich.
+
+One line per fact, never wrapped (a copied command or id stays one line); colours only say
+what the words already say: blockers and failures red, what succeeded green. Unlike scan's
+renderers (which read the envelope, so a saved scan renders too), these take the use cases'
+typed results (vnetmigrate.usecases): nothing renders a saved plan later.
+"""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+from rich.text import Text
+
+from vnetmigrate.reports.view import printable  # strings from the host go through it
+from vnetmigrate.usecases.history import NEEDS_ATTENTION, HistoryResult
+from vnetmigrate.usecases.migrate import MigrateResult
+from vnetmigrate.usecases.outcome import TxnOutcome
+from vnetmigrate.usecases.plan import Count, PlanResult
+from vnetmigrate.usecases.rollback import RollbackResult
+
+BAD, GOOD, DIM, HEAD = "bold red", "bold green", "dim", "bold"
+
+
+def _line(*parts: str | tuple[str, str]) -> Text:
+    return Text.assemble(*((printable(p), "") if isinstance(p, str) else (printable(p[0]), p[1]) for p in parts))
+
+
+def counts(items: tuple[Count, ...]) -> str:
+    return ", ".join(f"{c.number} {c.what.replace('_', ' ')}" for c in items) or "nothing"
+
+
+def plan_lines(plan: PlanResult) -> list[Text]:
+    s = plan.summary
+    if plan.nothing_to_do or s is None:
+        out = [_line((f"Nothing to do: libvirt's rules are already in {plan.target} and network.conf says so.", GOOD))]
+    else:
+        out = [_line((f"Migration of libvirt's firewall: {s.source} -> {s.target} "
+                      f"(modelled as libvirt {s.libvirt_version})", HEAD)),
+               _line(f"  networks moved: {', '.join(s.networks_moved) or 'none'}")]
+        if s.networks_already:
+            out.append(_line(f"  already in {plan.target}: {', '.join(s.networks_already)}"))
+        out.append(_line(f"  add: {counts(s.add)}"))
+        out += [_line(f"  remove ({r.where}): {counts(r.counts)}") for r in s.remove]
+        out += [_line(f"  kept (not libvirt's rule in its container): {where}") for where in s.unexpected_kept]
+        out.append(_line(f"  restart: {' '.join(s.restart) if s.restart else 'none'}"))
+        if s.network_conf:
+            out.append(_line("  network.conf:"))
+            out += [_line(("    " + ln, _diff_style(ln))) for ln in s.network_conf.rstrip("\n").splitlines()]
+        out.append(_line(("Steps:", HEAD)))
+        out += [_line(f"  {st.index}. ", (f"[{st.kind}]", DIM), f" {st.title}") for st in plan.steps]
+    out += [_line(("Note:", DIM), f" {note}") for note in plan.notes]
+    for b in plan.blockers:
+        out.append(_line(("BLOCKER", BAD), f" {b.id}", (" (forced)", "yellow") if b.forced else "",
+                         f": {b.title}", ("" if b.forcible else (" [cannot be forced]", BAD))))
+    return out
+
+
+def _diff_style(line: str) -> str:
+    if line.startswith(("+++", "---")):
+        return HEAD
+    return {"+": "green", "-": "red", "@": "cyan"}.get(line[:1], "")
+
+
+def outcome_lines(o: TxnOutcome) -> list[Text]:
+    """A rollback's outcome (rollback, and the recoveries migrate runs first)."""
+    if o.rolled_back:
+        head = _line(f"{o.id}: ", ("rolled back; the old state is verified back", GOOD))
+    else:
+        head = _line(f"{o.id}: ", ("ROLLBACK INCOMPLETE: the host needs attention", BAD))
+    return [head, *detail_lines(o)]
+
+
+def detail_lines(o: TxnOutcome) -> list[Text]:
+    """What went wrong in a rollback, what differs, how to retry, and notes."""
+    out = [_line(f"  - {e}") for e in o.rollback_errors]
+    out += [_line(f"  - differs from the snapshot: {d}") for d in o.differences]
+    if o.status == "needs-attention":
+        out.append(_line(f"  retry with `vnetmigrate rollback {o.id}` (with --restart-command CMD or --no-restart "
+                         "if restarting the daemon is what failed)"))
+    return out + [_line(("  note:", DIM), f" {n}") for n in o.notes]
+
+
+def migrate_lines(r: MigrateResult) -> list[Text]:
+    out = []
+    for o in r.recovered:
+        out.append(_line(("Interrupted transaction found first:", HEAD)))
+        out += [Text("  ") + ln for ln in outcome_lines(o)]
+    return out + plan_lines(r.plan) + result_lines(r)
+
+
+def result_lines(r: MigrateResult) -> list[Text]:
+    """migrate's last word: dry run, refused, or its transaction's outcome."""
+    if r.dry_run:
+        return [_line(("Dry run: nothing was changed.", HEAD))]
+    if r.refused:
+        return [_line(("Refused:", BAD), f" {r.refused}.")]
+    t = r.transaction
+    if t is None:
+        return []
+    if t.status == "committed":
+        return [_line((f"Transaction {t.id} committed: libvirt's rules are in {r.plan.target}, verified.", GOOD))]
+    failed = f"step {t.failed_step + 1}" if t.failed_step is not None else "the commit"
+    out = [_line(f"Transaction {t.id} ", ("FAILED", BAD), f" at {failed}: {t.error}")]
+    if t.rolled_back:
+        out.append(_line("  everything it did was rolled back; the old state is verified back"))
+    else:
+        out.append(_line("  its ", ("ROLLBACK IS INCOMPLETE", BAD), ": the host needs attention"))
+    return out + detail_lines(t)
+
+
+def rollback_lines(r: RollbackResult) -> list[Text]:
+    if not r.transactions:
+        return [_line(f"nothing to roll back in {r.state_dir}")]
+    return [ln for o in r.transactions for ln in outcome_lines(o)]
+
+
+def history_lines(r: HistoryResult) -> list[Text]:
+    if not r.transactions:
+        return [_line(f"no transactions in {r.state_dir}")]
+    width = max([len("ID"), *(len(t.id) for t in r.transactions)])
+    out = [_line((f"{'ID':<{width}} {'STATUS':<16} {'STEPS':>5}  TITLE", HEAD))]
+    for t in r.transactions:
+        steps = "-" if t.status == "corrupt" else f"{t.steps_done}/{t.steps if t.steps is not None else '?'}"
+        style = BAD if t.status in NEEDS_ATTENTION else GOOD if t.status == "committed" else ""
+        out.append(_line(f"{t.id:<{width}} ", (f"{t.status:<16}", style), f" {steps:>5}  {t.title or ''}"))
+        out += [_line(f"{'':<{width}} ", (e, BAD)) for e in t.errors]
+    return out
+
+
+def lines(result) -> list[Text]:
+    if isinstance(result, PlanResult):
+        return plan_lines(result)
+    if isinstance(result, MigrateResult):
+        return migrate_lines(result)
+    if isinstance(result, RollbackResult):
+        return rollback_lines(result)
+    if isinstance(result, HistoryResult):
+        return history_lines(result)
+    raise TypeError(f"no terminal renderer for {type(result).__name__}")
+
+
+def render(result, console: Console) -> None:
+    for line in lines(result):
+        console.print(line, soft_wrap=True)
+
+
+def to_text(result) -> str:
+    """The same lines without colours, for a file or a pipe."""
+    buf = io.StringIO()
+    render(result, Console(file=buf, highlight=False, force_terminal=False, color_system=None))
+    return buf.getvalue()

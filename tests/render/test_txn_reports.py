@@ -1,0 +1,152 @@
+"""The reports of plan, migrate, rollback and history: text (rich), Markdown and the CLI's choice.
+
+Results come from the use cases' own code on recorded real libvirt data (tests/unit/command_outputs).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import replace
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from tests.unit.command_outputs import COMMITTED, ROLLED_BACK, STUCK, journals, plans, results
+from tests.unit.schema_check import valid_envelope
+from vnetmigrate.cli import app
+from vnetmigrate.exitcodes import ExitCode
+from vnetmigrate.reports import txn_markdown, txn_terminal
+from vnetmigrate.usecases.migrate import REFUSED_BLOCKERS, MigrateResult
+from vnetmigrate.usecases.plan import Blocker
+from vnetmigrate.usecases.rollback import RollbackResult
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return plans()
+
+
+def text(result) -> str:
+    return txn_terminal.to_text(result)
+
+
+def test_plan_text_says_what_changes_in_order(plan):
+    lines = text(plan["to-nftables"]).splitlines()
+    assert lines[:6] == [
+        "Migration of libvirt's firewall: iptables -> nftables (modelled as libvirt 11.3)",
+        "  networks moved: default",
+        "  add: 28 nftables commands",
+        "  remove (ipv4): 19 rules, 7 chains",
+        "  remove (ipv6): 0 rules, 7 chains",
+        "  restart: none"]
+    assert lines[6:9] == ["  network.conf:", "    --- a/etc/libvirt/network.conf", "    +++ b/etc/libvirt/network.conf"]
+    assert '    +firewall_backend = "nftables"' in lines
+    steps = lines.index("Steps:")
+    assert lines[steps + 1] == "  1. [nft] add the nftables rules of 1 network(s)" and lines[steps + 6].startswith("  6. [verify]")
+    assert lines[-2:] == ["Note: test", "BLOCKER docker-forward-drop: Docker's FORWARD DROP policy blocks guest traffic "
+                                        "after the migration"]
+
+
+def test_long_lines_are_never_wrapped(plan):
+    """A pipe has no width: rich would fold at 80 columns; an id or a command must stay one line."""
+    long = replace(plan["to-nftables"], blockers=(Blocker("x", "word " * 40, "", False, "plan"),))
+    out = text(long)
+    assert f"BLOCKER x: {'word ' * 40} [cannot be forced]\n" in out
+
+
+def test_nothing_to_do_and_forced_blockers(plan):
+    assert text(plan["to-iptables"]).startswith(
+        "Nothing to do: libvirt's rules are already in iptables and network.conf says so.\n")
+    forced = text(plan["with-restart"])
+    assert "  restart: systemctl restart libvirtd\n" in forced
+    assert "BLOCKER docker-forward-drop (forced): " not in forced  # that plan has no Docker blocker
+    marked = replace(plan["to-nftables"], blockers=tuple(replace(b, forced=True) for b in plan["to-nftables"].blockers))
+    assert "BLOCKER docker-forward-drop (forced): Docker's" in text(marked)
+
+
+def test_migrate_last_words(plan):
+    p = plan["with-restart"]
+    assert text(MigrateResult(p, ExitCode.OK, dry_run=True)).endswith("\nDry run: nothing was changed.\n")
+    assert text(MigrateResult(p, ExitCode.BLOCKERS, refused=REFUSED_BLOCKERS)).endswith(
+        "\nRefused: blockers found; nothing was changed (use --force BLOCKER_ID for each forcible one).\n")
+    assert text(MigrateResult(p, ExitCode.OK, transaction=COMMITTED)).endswith(
+        f"\nTransaction {COMMITTED.id} committed: libvirt's rules are in nftables, verified.\n")
+    failed = text(MigrateResult(p, ExitCode.ROLLED_BACK, transaction=ROLLED_BACK)).splitlines()
+    assert failed[-3:] == [f"Transaction {ROLLED_BACK.id} FAILED at step 6: restart failed: exit 1",
+                           "  everything it did was rolled back; the old state is verified back",
+                           "  note: the daemon was restarted again"]
+    stuck = text(MigrateResult(p, ExitCode.NEEDS_ATTENTION, transaction=STUCK))
+    assert f"Transaction {STUCK.id} FAILED at the commit: restart failed: exit 1\n" \
+           "  its ROLLBACK IS INCOMPLETE: the host needs attention\n  - restart: exit 1\n" \
+           "  - differs from the snapshot: ip libvirt_network: missing\n" \
+           f"  retry with `vnetmigrate rollback {STUCK.id}`" in stuck
+
+
+def test_migrate_reports_the_recovery_it_ran_first(plan):
+    out = text(MigrateResult(plan["to-iptables"], ExitCode.OK, recovered=(ROLLED_BACK,)))
+    assert out.startswith(f"Interrupted transaction found first:\n  {ROLLED_BACK.id}: rolled back; the old state "
+                          "is verified back\n    note: the daemon was restarted again\nNothing to do")
+
+
+def test_rollback_and_history_text(tmp_path):
+    assert text(RollbackResult(tmp_path, ())) == f"nothing to roll back in {tmp_path}\n"
+    assert text(RollbackResult(tmp_path, (STUCK,))).startswith(
+        f"{STUCK.id}: ROLLBACK INCOMPLETE: the host needs attention\n  - restart: exit 1\n")
+    out = results(tmp_path)["history three"]
+    lines = text(out).splitlines()
+    assert re.fullmatch(r"ID +STATUS +STEPS  TITLE", lines[0])
+    assert re.fullmatch(r"20260103T000000\.000000Z-cccccc corrupt +-  ", lines[1])
+    assert lines[3].split()[:3] == ["20260102T000000.000000Z-bbbbbb", "incomplete", "0/3"]
+    assert lines[4].strip() == "nft: Error: no such table"
+    assert lines[5].split() == ["20260101T000000.000000Z-aaaaaa", "committed", "0/2", "migrate", "to", "nftables"]
+
+
+def test_colours_only_on_a_terminal(plan):
+    buf = io.StringIO()
+    txn_terminal.render(plan["to-nftables"], Console(file=buf, force_terminal=True, color_system="standard"))
+    assert "\x1b[1;31mBLOCKER\x1b[0m docker-forward-drop" in buf.getvalue()
+    assert "\x1b[" not in text(plan["to-nftables"])
+
+
+def test_control_characters_from_the_host_are_shown_not_sent(plan):
+    hostile = replace(plan["to-nftables"], notes=("libvirt \x1b[2J version",))
+    assert "Note: libvirt \\x1b[2J version" in text(hostile)
+
+
+def test_markdown_of_a_plan_escapes_and_fences(plan):
+    hostile = replace(plan["to-nftables"], blockers=(Blocker("x", "<script>alert(1)</script> *bold*", "", True,
+                                                                   "scan"),))
+    md = txn_markdown.render(hostile)
+    assert md.startswith("# vnetmigrate plan: blockers\n")
+    assert "**Migration of libvirt's firewall: iptables → nftables** (modelled as libvirt 11.3)" in md
+    assert "| 1 | `nft` | add the nftables rules of 1 network(s) |" in md
+    assert "| 5 | `file` | set firewall\\_backend = \"nftables\" in network.conf |" in md
+    assert "```diff\n--- a/etc/libvirt/network.conf" in md
+    assert "<script>" not in md and "\\<script\\>" in md and "\\*bold\\*" in md
+    assert md.rstrip().endswith("exit code 4*")
+
+
+def test_markdown_of_migrate_rollback_and_history(plan, tmp_path):
+    md = txn_markdown.render(MigrateResult(plan["with-restart"], ExitCode.NEEDS_ATTENTION, transaction=STUCK))
+    assert "## Result" in md and "**FAILED** at the commit" in md and "**ROLLBACK IS INCOMPLETE**" in md
+    assert f"`vnetmigrate rollback {STUCK.id}`" in md
+    hist = txn_markdown.render(results(tmp_path)["history three"])
+    assert "| `20260103T000000.000000Z-cccccc` | corrupt | - |" in hist
+    assert txn_markdown.render(RollbackResult(tmp_path, ())).startswith("# vnetmigrate rollback: ok\n")
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
+def test_history_cli_in_every_format_and_to_a_file(tmp_path, fmt):
+    state = journals(tmp_path / "state")
+    out = tmp_path / f"history.{fmt}"
+    res = CliRunner().invoke(app, ["history", "--state-dir", str(state), "--format", fmt, "-o", str(out)])
+    assert res.exit_code == 6 and res.stdout == ""
+    written = out.read_text()
+    assert "20260103T000000.000000Z-cccccc" in written
+    shown = CliRunner().invoke(app, ["history", "--state-dir", str(state), "--format", fmt])
+    assert shown.stdout == written
+    if fmt == "json":
+        assert [t["status"] for t in valid_envelope(written, "history-v1")["data"]["transactions"]] == [
+            "corrupt", "incomplete", "committed"]
