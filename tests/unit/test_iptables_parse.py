@@ -1,7 +1,7 @@
 import pytest
 
 from vnetmigrate.errors import InputError
-from vnetmigrate.facts.iptables import parse_save
+from vnetmigrate.rules.iptables_save import parse_save
 from tests.unit.builders import LIBVIRT_IPT, ipt
 
 
@@ -57,7 +57,7 @@ def test_odd_output_is_a_clear_error_with_line(text, message):
 
 # -- chain-by-chain listings (`iptables-nft -t T -S CHAIN`), as scan reads a live host ------------
 from vnetmigrate.collect.iptables import could_match  # noqa: E402
-from vnetmigrate.facts.iptables import assemble, parse_listing  # noqa: E402
+from vnetmigrate.rules.iptables_save import assemble, parse_listing  # noqa: E402
 
 
 def test_listing_of_builtin_and_user_chain():

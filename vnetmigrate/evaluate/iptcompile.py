@@ -1,4 +1,4 @@
-"""iptables rules (iptables-save words, nft or legacy) -> evaluator operations.
+"""iptables rules (parsed words, `vnetmigrate.rules.iptables`) -> evaluator operations.
 
 Modelled: -i/-o (with `+`), -s/-d, -p, `!`; matches tcp/udp (--dport/--sport, ranges),
 multiport, conntrack (--ctstate, --ctstatus, --ctdir), state, comment, addrtype (without
@@ -14,14 +14,12 @@ from dataclasses import replace
 
 from vnetmigrate.evaluate import fields
 from vnetmigrate.evaluate.core import Effect, Match, Op, Opaque, Rule, Verdict
-from vnetmigrate.facts.iptables import IptRule
+from vnetmigrate.rules.iptables import IptRule
 
 NO_VERDICT = ("LOG", "NFLOG", "ULOG", "TRACE", "CHECKSUM", "TCPMSS", "AUDIT", "CLASSIFY", "DSCP", "TOS", "TTL",
               "HL", "SECMARK", "CONNSECMARK")
 NAT = ("DNAT", "SNAT", "MASQUERADE", "REDIRECT", "NETMAP")
-CORE = {"-i": "iif", "--in-interface": "iif", "-o": "oif", "--out-interface": "oif", "-s": "saddr",
-        "--source": "saddr", "--src": "saddr", "-d": "daddr", "--destination": "daddr", "--dst": "daddr",
-        "-p": "proto", "--protocol": "proto"}
+CORE = {"-i": "iif", "-o": "oif", "-s": "saddr", "-d": "daddr", "-p": "proto"}
 _PROTO_ALIAS = {"ipv6-icmp": "ipv6-icmp", "icmpv6": "ipv6-icmp", "ip": "all", "0": "all"}
 
 
@@ -32,38 +30,20 @@ MODELLED = ("tcp", "udp", "sctp", "dccp", "multiport", "conntrack", "state", "co
 def compile_rule(rule: IptRule, where_chain: str, chains: frozenset[str] | set[str]) -> Rule:
     """`chains`: the user chains of the rule's table (a target naming one is a jump)."""
     family = "ip" if rule.family == "ipv4" else "ip6"
-    words = list(rule.args)
+    parsed = rule.parse()
     ops: list[Op] = []
-    i, neg, module = 0, False, None
-    while i < len(words):
-        w = words[i]
-        if w == "!":
-            neg, i = True, i + 1
-            continue
-        if w in ("-j", "--jump", "-g", "--goto"):
-            target = words[i + 1] if i + 1 < len(words) else ""
-            ops += _target(target, words[i + 2:], w in ("-g", "--goto"), rule.table, chains)
-            break
-        if w in ("-m", "--match"):
-            module = words[i + 1] if i + 1 < len(words) else ""
-            if module not in MODELLED:
-                ops.append(fields.unknown(f"match `-m {module}`"))
-            i += 2
-            continue
-        if w in CORE:
-            value = words[i + 1] if i + 1 < len(words) else ""
-            ops.append(_core(CORE[w], family, value, neg, " ".join((["!"] if neg else []) + [w, value])))
-            i, neg = i + 2, False
-            continue
-        # a module's option: its values run up to the next option (comments take exactly one)
-        j = i + 2 if w == "--comment" else i + 1
-        while w != "--comment" and j < len(words) and not words[j].startswith("-") and words[j] != "!":
-            j += 1
-        if module in MODELLED:
-            ops.append(_module_option(module, w, words[i + 1:j], neg, family))
-        elif module is None or not w.startswith("--"):
-            ops.append(fields.unknown(f"`{' '.join(words[i:j])}`"))
-        i, neg = j, False
+    for module, name, values, neg in parsed.opts:
+        if name == "-m":
+            if values[0] not in MODELLED:
+                ops.append(fields.unknown(f"match `-m {values[0]}`"))
+        elif module is None and name in CORE:
+            ops.append(_core(CORE[name], family, values[0], neg, " ".join((["!"] if neg else []) + [name, values[0]])))
+        elif module in MODELLED:
+            ops.append(_module_option(module, name, list(values), neg, family))
+        elif module is None or not name.startswith("--"):
+            ops.append(fields.unknown(f"`{' '.join((name, *values))}`"))
+    if parsed.target is not None:
+        ops += _target(parsed.target, list(parsed.target_args), parsed.goto, rule.table, chains)
     return Rule(where_chain, f"rule {rule.index}", rule.text, tuple(ops))
 
 
@@ -90,17 +70,16 @@ def _module_option(module: str, opt: str, vals: list[str], neg: bool, family: st
     value = vals[0] if vals else ""
     text = f"-m {module} " + ("! " if neg else "") + " ".join([opt, *vals])
     op = "!=" if neg else "=="
-    if module in ("tcp", "udp", "sctp", "dccp") and opt in ("--dport", "--destination-port", "--sport",
-                                                              "--source-port"):
-        which = "dport" if opt.startswith(("--d", "--destination")) else "sport"
+    if module in ("tcp", "udp", "sctp", "dccp") and opt in ("--dport", "--sport"):
+        which = "dport" if opt == "--dport" else "sport"
         return fields.port(module, which, op, {"set": _ports(value)}, text)
     if module == "tcp" and opt == "--tcp-flags" and len(vals) == 2:
         mask, want = ([f.lower() for f in v.split(",") if f != "NONE"] for v in vals)
         return fields.tcp_flags(mask, op, {"set": want}, text)
     if module == "tcp" and opt == "--syn":
         return fields.tcp_flags(["syn", "rst", "ack", "fin"], op, {"set": ["syn"]}, text)
-    if module == "multiport" and opt in ("--dports", "--destination-ports", "--sports", "--source-ports"):
-        which = "dport" if opt.startswith("--d") else "sport"
+    if module == "multiport" and opt in ("--dports", "--sports"):
+        which = "dport" if opt == "--dports" else "sport"
         return fields.port("th", which, op, {"set": _ports(value)}, text)
     if module in ("conntrack", "state") and opt in ("--ctstate", "--state"):
         return fields.ct_state("!=" if neg else "in", {"set": [s.lower() for s in value.split(",")]}, text)

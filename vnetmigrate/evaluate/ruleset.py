@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, replace
 
 from vnetmigrate.evaluate import iptcompile, nftcompile
 from vnetmigrate.evaluate.core import Rule
-from vnetmigrate.facts.iptables import IptablesSave
-from vnetmigrate.facts.nft import NftRuleset
+from vnetmigrate.rules.iptables_save import IptablesSave
+from vnetmigrate.rules.nft_ruleset import NftRuleset
 
 # iptables' built-in chains: hook and priority (NF_IP_PRI_*), as x_tables registers them.
 IPT_HOOKS = {
@@ -138,8 +138,7 @@ def from_facts(nft: NftRuleset | None, saves: tuple[IptablesSave, ...] | list[Ip
 def _native(c, rules_known: bool = True) -> Chain:
     rules = None
     if rules_known and c.rules is not None:
-        rules = tuple(nftcompile.compile_rule(r.family, r.table, r.chain, r.handle, r.expr, r.comment)
-                      for r in c.rules)
+        rules = tuple(nftcompile.compile_rule(r) for r in c.rules)
     return Chain(f"{c.family} {c.table} {c.name}", "nft", c.family, c.table, c.name, rules, hook=c.hook,
                  prio=c.prio, policy=c.policy, type=c.type, handle=c.handle)
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from vnetmigrate.evaluate import nftcompile
 from vnetmigrate.evaluate.ruleset import Chain, Ruleset
 from vnetmigrate.facts.libvirt_rules import LIBVIRT_CHAINS, NFT_TABLE
+from vnetmigrate.rules.nft import NftRule
 
 
 @dataclass(frozen=True)
@@ -71,9 +72,7 @@ def _chains(objects: list[dict]) -> list[Chain]:
             lst.insert(0, r) if verb == "insert" else lst.append(r)
     out = []
     for key, c in chains.items():
-        compiled = tuple(nftcompile.compile_rule(r["family"], r["table"], r["chain"], r.get("handle"),
-                                                 tuple(r.get("expr", [])), r.get("comment"))
-                         for r in rules.get(key, []))
+        compiled = tuple(nftcompile.compile_rule(NftRule.from_json(r)) for r in rules.get(key, []))
         out.append(Chain(f"{key[0]} {key[1]} {key[2]}", "nft", key[0], key[1], key[2], compiled, hook=c.get("hook"),
                          prio=c.get("prio"), policy=c.get("policy"), type=c.get("type"), handle=c.get("handle")))
     return out

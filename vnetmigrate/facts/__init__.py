@@ -18,14 +18,14 @@ from vnetmigrate.specs import (IPT_CHAIN_T, LEGACY_TABLE_T, NFT_CHAIN_T, NFT_CHA
                                family_prefix, prefix)
 from vnetmigrate.facts.docker import DockerFacts
 from vnetmigrate.facts.docker import build as build_docker
-from vnetmigrate.facts.iptables import LEGACY_WARNING, IptablesSave, assemble, parse_listing, parse_save
+from vnetmigrate.rules.iptables_save import LEGACY_WARNING, IptablesSave, assemble, parse_listing, parse_save
 from vnetmigrate.facts.libvirt import LibvirtFacts
 from vnetmigrate.facts.libvirt import build as build_libvirt
 from vnetmigrate.facts.libvirt_rules import LibvirtRules
 from vnetmigrate.facts.networks import model_view
 from vnetmigrate.facts.networks import read as network_files
 from vnetmigrate.facts.libvirt_rules import build as build_libvirt_rules
-from vnetmigrate.facts.nft import NftRuleset, parse_documents
+from vnetmigrate.rules.nft_ruleset import NftRuleset, parse_documents
 from vnetmigrate.facts.containers import Presence
 from vnetmigrate.facts.containers import build as build_containers
 from vnetmigrate.facts.firewalld import FirewalldFacts

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.specs import CONTAINERS_CONFS
-from vnetmigrate.facts.iptables import IptablesSave
-from vnetmigrate.facts.nft import NftRuleset
+from vnetmigrate.rules.iptables_save import IptablesSave
+from vnetmigrate.rules.nft_ruleset import NftRuleset
 
 _DRIVER = re.compile(r'^\s*firewall_driver\s*=\s*"([^"]*)"')
 

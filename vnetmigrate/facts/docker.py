@@ -8,7 +8,7 @@ from typing import Any
 
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.specs import DOCKER_DAEMON_JSON
-from vnetmigrate.facts.iptables import IptablesSave
+from vnetmigrate.rules.iptables_save import IptablesSave
 
 DOCKER_CHAIN_PREFIX = "DOCKER"
 

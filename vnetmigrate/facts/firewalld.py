@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from vnetmigrate.errors import InputError
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.specs import FIREWALLD_CONF, FIREWALLD_STATE, FIREWALLD_ZONE_DIRS, FIREWALLD_ZONE_T, prefix
-from vnetmigrate.facts.nft import NftRuleset
+from vnetmigrate.rules.nft_ruleset import NftRuleset
 from vnetmigrate.facts.units import Units
 from vnetmigrate.libvirt.safexml import parse_xml
 

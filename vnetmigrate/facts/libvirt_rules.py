@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vnetmigrate.facts.iptables import IptablesSave, IptRule
-from vnetmigrate.facts.nft import NftRule, NftRuleset
+from vnetmigrate.rules.iptables import IptRule
+from vnetmigrate.rules.iptables_save import IptablesSave
+from vnetmigrate.rules.nft import NftRule
+from vnetmigrate.rules.nft_ruleset import NftRuleset
 
 LIBVIRT_CHAINS = {
     "filter": ("LIBVIRT_INP", "LIBVIRT_OUT", "LIBVIRT_FWX", "LIBVIRT_FWI", "LIBVIRT_FWO"),

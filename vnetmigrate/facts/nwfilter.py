@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.specs import DOMAIN_DEFINITIONS, NWFILTER_DEFINITIONS
-from vnetmigrate.facts.iptables import IptablesSave
-from vnetmigrate.facts.nft import NftRuleset
+from vnetmigrate.rules.iptables_save import IptablesSave
+from vnetmigrate.rules.nft_ruleset import NftRuleset
 
 _FILTERREF = re.compile(r"<filterref\s+filter=['\"]([^'\"]+)['\"]")
 

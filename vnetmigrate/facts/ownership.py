@@ -17,10 +17,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from vnetmigrate.facts.iptables import IptablesSave
+from vnetmigrate.rules.iptables_save import IptablesSave
 from vnetmigrate.facts.libvirt import LibvirtFacts
 from vnetmigrate.facts.networks import LibvirtNetworks
-from vnetmigrate.facts.nft import NftRuleset
+from vnetmigrate.rules.nft_ruleset import NftRuleset
 from vnetmigrate.libvirt.model import Network
 from vnetmigrate.libvirt.ownership import Owner, Ownership, classify
 from vnetmigrate.libvirt.versions import Backend, nearest_version

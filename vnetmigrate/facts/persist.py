@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from vnetmigrate.errors import InputError
 from vnetmigrate.evidence import Evidence
 from vnetmigrate import specs
-from vnetmigrate.facts.iptables import parse_save
+from vnetmigrate.rules.iptables_save import parse_save
 from vnetmigrate.facts.units import Units
 
 

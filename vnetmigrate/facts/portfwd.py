@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.specs import LIBVIRT_HOOKS, LIBVIRT_NETWORK_HOOKS, LIBVIRT_QEMU_HOOKS
-from vnetmigrate.facts.iptables import IptablesSave
+from vnetmigrate.rules.iptables_save import IptablesSave
 from vnetmigrate.facts.libvirt import LibvirtFacts
-from vnetmigrate.facts.nft import NftRuleset
+from vnetmigrate.rules.nft import Nat
+from vnetmigrate.rules.nft_ruleset import NftRuleset
 
 HOOK_DIRS = (LIBVIRT_HOOKS, LIBVIRT_QEMU_HOOKS, LIBVIRT_NETWORK_HOOKS)
 _HOOK_LINE = re.compile(r"\b(ip6?tables(-nft|-legacy)?)\b.*(DNAT|-j\s+ACCEPT|--to-destination)")
@@ -59,9 +60,8 @@ def build(ev: Evidence, lv: LibvirtFacts, saves: list[IptablesSave], nft: NftRul
                     out.append(PortForward(r.where(), r.text, _addr_of(dest), net, "iptables"))
     for chain in nft.chains() if nft else ():
         for r in chain.rules or ():
-            for st in r.expr:
-                dnat = st.get("dnat") if isinstance(st, dict) else None
-                addr = dnat.get("addr") if isinstance(dnat, dict) else None
+            for st in r.stmts:
+                addr = st.addr if isinstance(st, Nat) and st.kind == "dnat" else None
                 if isinstance(addr, str) and (net := _network_of(addr, lv)):
                     out.append(PortForward(r.where(), r.text, addr, net, "nftables"))
     for directory in HOOK_DIRS:

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.specs import UFW_CONF, UFW_DEFAULTS, UFW_USER_RULES
-from vnetmigrate.facts.iptables import IptablesSave, split_words
+from vnetmigrate.rules.iptables import split_words
+from vnetmigrate.rules.iptables_save import IptablesSave
 from vnetmigrate.errors import InputError
 
 

@@ -26,6 +26,7 @@ from vnetmigrate.libvirt.iptables_rules import PRIVATE_CHAINS, TABLES, IptRule, 
 from vnetmigrate.libvirt.model import Network
 from vnetmigrate.libvirt.rules_common import firewalled, private_setup
 from vnetmigrate.libvirt.versions import Backend, LibvirtVersion, get_version
+from vnetmigrate.rules.iptables_save import IptablesSave, parse_save
 
 
 @dataclass(frozen=True)
@@ -37,18 +38,20 @@ class IptablesState:
 
     @classmethod
     def from_save(cls, text: str) -> "IptablesState":
-        """Read an ``iptables-save`` listing (only chain declarations and plain jumps)."""
-        chains, jumps, table = set(), set(), None
-        for line in text.splitlines():
-            if line.startswith("*"):
-                table = line[1:].strip()
-            elif table and line.startswith(":"):
-                chains.add((table, line[1:].split()[0]))
-            elif table and line.startswith("-A "):
-                parts = line.split()
-                # libvirt only recognises the bare "-A PARENT -j CHILD" form as its jump.
-                if len(parts) == 4 and parts[2] == "-j":
-                    jumps.add((table, parts[1], parts[3]))
+        """Read an ``iptables-save`` listing."""
+        return cls.of(parse_save(text, "ipv4", "nft"))
+
+    @classmethod
+    def of(cls, save: IptablesSave) -> "IptablesState":
+        """The chains of a parsed listing and its plain jumps (only chain declarations matter)."""
+        chains, jumps = set(), set()
+        for table in save.tables:
+            for chain in table.chains:
+                chains.add((table.name, chain.name))
+                for rule in chain.rules:
+                    # libvirt only recognises the bare "-A PARENT -j CHILD" form as its jump.
+                    if len(rule.args) == 2 and rule.args[0] in ("-j", "--jump"):
+                        jumps.add((table.name, chain.name, rule.args[1]))
         return cls(frozenset(chains), frozenset(jumps))
 
 

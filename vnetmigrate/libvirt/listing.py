@@ -16,7 +16,6 @@ for comparing with live listings (ownership, verification) and with recordings:
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Collection, Iterable
 
 from vnetmigrate.libvirt.iptables_restore import all_rules
@@ -24,12 +23,11 @@ from vnetmigrate.libvirt.iptables_rules import PRIVATE_CHAINS as IPT_CHAINS
 from vnetmigrate.libvirt.iptables_rules import IptRule
 from vnetmigrate.libvirt.model import Network
 from vnetmigrate.libvirt.nft_commands import command_list
-from vnetmigrate.libvirt.nft_expr import Match, Meta, Snat
 from vnetmigrate.libvirt.nft_rules import FAMILIES, PRIVATE_CHAINS, TABLE, NftRule
 from vnetmigrate.libvirt.rules_common import private_setup
 from vnetmigrate.libvirt.versions import Backend, get_version
+from vnetmigrate.rules.nft import as_listed, render
 
-_CT_STATE_ORDER = ("invalid", "established", "related", "new", "untracked")
 _PRIORITY_NAMES = {("filter", 0): "filter", ("nat", 100): "srcnat", ("nat", -100): "dstnat"}
 
 
@@ -60,23 +58,9 @@ def expected_nft(networks: Iterable[Network], version,
     return out
 
 
-def listed_expr_text(expr) -> str:
-    """One expression as `nft list` prints it (counter values stripped)."""
-    if isinstance(expr, Match) and isinstance(expr.right, tuple):
-        flags = sorted(expr.right, key=lambda f: _CT_STATE_ORDER.index(f) if f in _CT_STATE_ORDER else 99)
-        return f"{expr.left.text()} {','.join(flags)}"
-    if isinstance(expr, Match) and not isinstance(expr.left, Meta) and "/" in expr.right:
-        net = ipaddress.ip_network(expr.right, strict=False)
-        value = str(net.network_address) if net.prefixlen == net.max_prefixlen else str(net)
-        return f"{expr.left.text()} {'!= ' if expr.op == '!=' else ''}{value}"
-    if isinstance(expr, Snat) and expr.end == expr.start:
-        # A one-address range is listed as a /32 prefix (seen with nft 1.0.6).
-        return Snat(f"{expr.start}/32", None, expr.ports).text()
-    return expr.text()
-
-
 def listed_rule_text(rule: NftRule) -> str:
-    return " ".join(listed_expr_text(e) for e in rule.exprs)
+    """The rule as `nft list` prints it, counter values stripped (`rules.nft.as_listed`)."""
+    return render((as_listed(e) for e in rule.exprs), counters=True)
 
 
 def nft_listing_text(networks: Iterable[Network], version, failed: Collection[str] = ()) -> str:

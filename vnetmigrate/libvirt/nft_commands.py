@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vnetmigrate.libvirt.model import Network
-from vnetmigrate.libvirt.nft_expr import Counter, Verdict
 from vnetmigrate.libvirt.nft_rules import FAMILIES, PRIVATE_CHAINS, TABLE, BaseChain, NftRule, network_rules
 from vnetmigrate.libvirt.rules_common import firewalled, private_setup
 from vnetmigrate.libvirt.versions import Backend, LibvirtVersion, get_version
+from vnetmigrate.rules.nft import Counter, Verdict, parse_statements
 
 
 @dataclass(frozen=True)
@@ -86,9 +86,9 @@ class NftState:
                 elif kind == "chain" and obj.get("table") == TABLE:
                     chains.add((obj["family"], obj.get("name")))
                 elif kind == "rule" and obj.get("table") == TABLE:
-                    for expr in obj.get("expr", []):
-                        if isinstance(expr, dict) and "jump" in expr:
-                            jumps.add((obj["family"], obj.get("chain"), expr["jump"].get("target")))
+                    for st in parse_statements(obj.get("expr", [])):
+                        if st.kind == "jump":
+                            jumps.add((obj["family"], obj.get("chain"), st.target))
         return cls(frozenset(tables), frozenset(chains), frozenset(jumps))
 
 

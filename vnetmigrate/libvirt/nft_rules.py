@@ -28,7 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vnetmigrate.libvirt.model import Network
-from vnetmigrate.libvirt.nft_expr import Counter, Ct, Expr, Masquerade, Match, Meta, Payload, Snat, Verdict
+from vnetmigrate.rules.nft import Counter, Ct, Masquerade, Match, Meta, Payload, Snat, Verdict
+from vnetmigrate.rules.nft import Statement as Expr
 from vnetmigrate.libvirt.rules_common import (LOCAL_BROADCAST, LOCAL_MULTICAST, bridge_of, forward_dev_of,
                                               ip_rule_kind, nat_port_range, snat_range, subnet)
 from vnetmigrate.libvirt.versions import LibvirtVersion

@@ -23,17 +23,17 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from vnetmigrate.facts.iptables import IptablesSave
-from vnetmigrate.facts.nft import NftRuleset
-from vnetmigrate.libvirt.ipt_canon import canonical as ipt_key
+from vnetmigrate.rules.iptables_save import IptablesSave
+from vnetmigrate.rules.nft_ruleset import NftRuleset
 from vnetmigrate.libvirt.iptables_rules import PRIVATE_CHAINS as IPT_CHAINS
 from vnetmigrate.libvirt.listing import listed_rule_text
 from vnetmigrate.libvirt.model import Network
-from vnetmigrate.libvirt.nft_canon import canonical as nft_key
 from vnetmigrate.libvirt.nft_rules import PRIVATE_CHAINS as NFT_CHAINS
 from vnetmigrate.libvirt.nft_rules import TABLE
 from vnetmigrate.libvirt.ownership_expect import Expected, expectations
 from vnetmigrate.libvirt.versions import Backend, LibvirtVersion
+from vnetmigrate.rules import nft
+from vnetmigrate.rules.iptables import canonical as ipt_key
 
 _IPT_CHAIN_NAMES = {(t, c) for t, _p, c in IPT_CHAINS}
 _IPT_JUMPS = {(t, p, c) for t, p, c in IPT_CHAINS}
@@ -155,17 +155,17 @@ def _nft_items(nft: NftRuleset, exp: Expected, covered: set[tuple[str, str]]) ->
                 out.append(Item("chain", cwhere, owner, why))
             for rule in chain.rules or ():
                 text = rule.text
-                key = (table.family, chain.name, nft_key(rule.expr))
-                if chain.name == "forward" and _is_private_jump(rule.expr):
+                key = (table.family, chain.name, rule.canon())
+                if chain.name == "forward" and _is_private_jump(rule.stmts):
                     out.append(Item("rule", rule.where(), owner, f"jump to libvirt's chain; {why}", text=text))
                 else:
                     out.append(_rule_item(rule.where(), text, key, exp.nft))
     return out
 
 
-def _is_private_jump(expr) -> bool:
-    targets = [e["jump"]["target"] for e in expr if isinstance(e, dict) and "jump" in e]
-    others = [e for e in expr if isinstance(e, dict) and not ({"jump", "counter"} & set(e))]
+def _is_private_jump(stmts: tuple[nft.Statement, ...]) -> bool:
+    targets = [s.target for s in stmts if s.kind == "jump"]
+    others = [s for s in stmts if s.kind and s.kind not in ("jump", "counter")]
     return len(targets) == 1 and targets[0] in _NFT_CHAIN_NAMES and not others
 
 

@@ -11,14 +11,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from vnetmigrate.errors import InputError
-from vnetmigrate.libvirt.ipt_canon import canonical as ipt_canonical
 from vnetmigrate.libvirt.iptables_rules import IptRule
 from vnetmigrate.libvirt.iptables_rules import network_rules as ipt_network_rules
 from vnetmigrate.libvirt.model import Network
-from vnetmigrate.libvirt.nft_canon import rule_key
 from vnetmigrate.libvirt.nft_rules import NftRule
 from vnetmigrate.libvirt.nft_rules import network_rules as nft_network_rules
 from vnetmigrate.libvirt.versions import VERSIONS, Backend, LibvirtVersion
+from vnetmigrate.rules.iptables import canonical as ipt_canonical
+from vnetmigrate.rules.nft import canonical as nft_canonical
 
 
 @dataclass
@@ -70,7 +70,7 @@ def _ipt(net: Network, version: LibvirtVersion) -> list[tuple[tuple, IptRule]]:
 
 def _nft(net: Network, version: LibvirtVersion) -> list[tuple[tuple, NftRule]]:
     ver = _version_for(version, Backend.NFTABLES)
-    return [((r.family, r.chain, rule_key(r)), r) for r in nft_network_rules(net, ver)]
+    return [((r.family, r.chain, nft_canonical(r.exprs)), r) for r in nft_network_rules(net, ver)]
 
 
 def expectations(active: Sequence[tuple[Network, Backend]], version: LibvirtVersion,

@@ -6,7 +6,7 @@
   flushed and recreated (nftables.service reload) the handles point at nothing or, rarely,
   at a different rule: ``describe`` shows what was found.
 - iptables actions are ``--delete`` commands: like iptables itself, they refer to the first
-  rule of the chain with the same specification (compared with ipt_canon.canonical).
+  rule of the chain with the same specification (compared by `vnetmigrate.rules.iptables.canonical`).
 - tc actions delete the DHCP checksum filter of a bridge; they are reported as "unchecked"
   unless the caller passes what ``tc filter show dev BR`` printed.
 """
@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from vnetmigrate.libvirt.fwremoval import RemovalAction, RemovalRecipe
-from vnetmigrate.libvirt.ipt_canon import SavedRule, canonical, parse_save
+from vnetmigrate.rules.iptables import IptRule, canonical
+from vnetmigrate.rules.iptables_save import parse_save
 
 PRESENT, MISSING, UNCHECKED = "present", "missing", "unchecked"
 
@@ -27,12 +28,12 @@ PRESENT, MISSING, UNCHECKED = "present", "missing", "unchecked"
 class RecipeMatch:
     action: RemovalAction
     status: str                          # present / missing / unchecked
-    live: SavedRule | dict[str, Any] | str | None = None
+    live: IptRule | dict[str, Any] | str | None = None
 
     @property
     def describe(self) -> str:
-        if isinstance(self.live, SavedRule):
-            return f"{'ip6tables' if self.live.family == 6 else 'iptables'} -t {self.live.table} {self.live.line}"
+        if isinstance(self.live, IptRule):
+            return f"{'ip6tables' if self.live.family == 'ipv6' else 'iptables'} -t {self.live.table} {self.live.text}"
         if isinstance(self.live, dict):
             return f"nft rule {self.live.get('family')} {self.live.get('table')} {self.live.get('chain')} handle {self.live.get('handle')}"
         return self.live or ""
@@ -56,7 +57,8 @@ def match_removal(recipe: RemovalRecipe, *, iptables_save: Mapping[int, str] | N
     libnftables JSON listing with handles; `tc_filters` maps a bridge to the output of
     ``tc filter show dev BRIDGE``. Facts not given make the matching actions "unchecked".
     """
-    saved = {fam: parse_save(text, fam) for fam, text in (iptables_save or {}).items()}
+    saved = {fam: [(r, r.canon()) for r in parse_save(text, f"ipv{fam}", "nft").rules()]
+             for fam, text in (iptables_save or {}).items()}
     nft = _nft_rules(nft_json) if nft_json is not None else None
     out = []
     for action in recipe.actions:
@@ -74,8 +76,8 @@ def match_removal(recipe: RemovalRecipe, *, iptables_save: Mapping[int, str] | N
                 out.append(RecipeMatch(action, UNCHECKED))
                 continue
             key = canonical(action.iptables_spec, fam)
-            live = next((r for r in saved[fam] if r.table == action.iptables_table
-                         and r.chain == action.iptables_chain and r.key == key), None)
+            live = next((r for r, rkey in saved[fam] if r.table == action.iptables_table
+                         and r.chain == action.iptables_chain and rkey == key), None)
             out.append(RecipeMatch(action, PRESENT if live else MISSING, live))
         else:
             out.append(RecipeMatch(action, UNCHECKED))

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from vnetmigrate.facts.iptables import IptablesSave
-from vnetmigrate.facts.nft import NftRuleset
+from vnetmigrate.rules.iptables_save import IptablesSave
+from vnetmigrate.rules.nft_ruleset import NftRuleset
 from vnetmigrate.libvirt import IptablesState, NftState, iptables_restore, nft_commands
 from vnetmigrate.libvirt.iptables_rules import PRIVATE_CHAINS as IPT_CHAINS
 from vnetmigrate.libvirt.model import Network
@@ -81,7 +81,7 @@ def duplicates(backend: str, facts) -> int:
     from collections import Counter
 
     if backend == "nftables":
-        rules = [(r.family, r.chain, repr([e for e in r.expr if "counter" not in e]))
+        rules = [(r.family, r.chain, r.canon())
                  for fam in FAMILIES if facts.nft is not None and (t := facts.nft.table(fam, TABLE)) is not None
                  for c in t.chains for r in c.rules or ()]
     else:
@@ -93,16 +93,7 @@ def duplicates(backend: str, facts) -> int:
 
 def ipt_state(save: IptablesSave | None) -> IptablesState:
     """Which of libvirt's private chains and plain jumps exist (for `iptables_restore`)."""
-    if save is None:
-        return IptablesState()
-    chains, jumps = set(), set()
-    for table in save.tables:
-        for chain in table.chains:
-            chains.add((table.name, chain.name))
-            for rule in chain.rules:
-                if len(rule.args) == 2 and rule.args[0] in ("-j", "--jump"):
-                    jumps.add((table.name, chain.name, rule.args[1]))
-    return IptablesState(frozenset(chains), frozenset(jumps))
+    return IptablesState() if save is None else IptablesState.of(save)
 
 
 def ipt_add(networks: Sequence[Network], version, family: str, save: IptablesSave | None) -> str:
@@ -124,7 +115,7 @@ def nft_state(nft: NftRuleset | None) -> NftState:
             doc["nftables"].append({"chain": {"family": fam, "table": TABLE, "name": chain.name}})
             for rule in chain.rules or ():
                 doc["nftables"].append({"rule": {"family": fam, "table": TABLE, "chain": chain.name,
-                                                 "expr": list(rule.expr)}})
+                                                 "expr": rule.expr_json()}})
     return NftState.from_json(doc)
 
 

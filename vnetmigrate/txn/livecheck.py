@@ -12,8 +12,8 @@ import functools
 import re
 from typing import Any
 
-from vnetmigrate.facts.iptables import IptablesSave, assemble, parse_listing
-from vnetmigrate.facts.nft import NftRuleset, parse_documents
+from vnetmigrate.rules.iptables_save import IptablesSave, assemble, parse_listing
+from vnetmigrate.rules.nft_ruleset import NftRuleset, parse_documents
 from vnetmigrate.libvirt import get_version, parse_status
 from vnetmigrate.libvirt.iptables_rules import PRIVATE_CHAINS as IPT_CHAINS
 from vnetmigrate.libvirt.nft_rules import FAMILIES, TABLE
@@ -95,13 +95,13 @@ def nft_dedupe(status_files: list[str]) -> list[dict[str, Any]]:
     cmds = []
     for table in nft.tables:
         for chain in table.chains:
-            groups: dict[str, list] = {}
+            groups: dict[tuple, list] = {}
             for rule in chain.rules or ():
                 if rule.comment == GUARD:
                     cmds.append({"delete": {"rule": {"family": rule.family, "table": rule.table, "chain": rule.chain,
                                                      "handle": rule.handle}}})
                     continue
-                groups.setdefault(repr(_no_counters(rule.expr)), []).append(rule)
+                groups.setdefault(rule.canon(), []).append(rule)
             for copies in groups.values():
                 if len(copies) < 2:
                     continue
@@ -109,14 +109,6 @@ def nft_dedupe(status_files: list[str]) -> list[dict[str, Any]]:
                 cmds += [{"delete": {"rule": {"family": r.family, "table": r.table, "chain": r.chain,
                                               "handle": r.handle}}} for r in copies if r is not keep]
     return cmds
-
-
-def _no_counters(expr: Any) -> Any:
-    if isinstance(expr, dict):
-        return {k: (None if k == "counter" else _no_counters(v)) for k, v in expr.items()}
-    if isinstance(expr, (list, tuple)):
-        return [_no_counters(v) for v in expr]
-    return expr
 
 
 def ipt_dedupe() -> dict[str, str]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import ipaddress
 
 from vnetmigrate.evaluate.packet import EPHEMERAL, Iface, Packet
-from vnetmigrate.facts.iptables import parse_save
-from vnetmigrate.facts.nft import parse_documents
+from vnetmigrate.rules.iptables_save import parse_save
+from vnetmigrate.rules.nft_ruleset import parse_documents
 
 ACCEPT, DROP, RETURN = {"accept": None}, {"drop": None}, {"return": None}
 REJECT = {"reject": {"type": "icmpx", "expr": "port-unreachable"}}

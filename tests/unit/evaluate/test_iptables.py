@@ -106,7 +106,9 @@ COMMIT
 
 
 def test_unlisted_chain_is_unknown_only_when_its_jump_can_match():
-    from vnetmigrate.facts.iptables import IptChain, IptablesSave, IptRule, IptTable
+    from vnetmigrate.rules.iptables import IptRule
+
+    from vnetmigrate.rules.iptables_save import IptChain, IptablesSave, IptTable
 
     fwd = IptChain("ipv4", "filter", "FORWARD", "ACCEPT", (
         IptRule("ipv4", "filter", "FORWARD", 1, ("-o", "docker0", "-j", "DOCKER")),
@@ -119,7 +121,9 @@ def test_unlisted_chain_is_unknown_only_when_its_jump_can_match():
 
 
 def test_an_unread_nat_chain_can_neither_drop_nor_reject():
-    from vnetmigrate.facts.iptables import IptChain, IptablesSave, IptRule, IptTable
+    from vnetmigrate.rules.iptables import IptRule
+
+    from vnetmigrate.rules.iptables_save import IptChain, IptablesSave, IptTable
 
     pre = IptChain("ipv4", "nat", "PREROUTING", "ACCEPT", (IptRule("ipv4", "nat", "PREROUTING", 1,
                                                                    ("-j", "KUBE-SERVICES")),))

@@ -9,8 +9,8 @@ from tests.unit.schema_check import valid_envelope
 from vnetmigrate.cli import app
 from vnetmigrate.exitcodes import ExitCode
 from vnetmigrate.libvirt import iptables_restore, nft_commands, nft_text, parse_network
-from vnetmigrate.libvirt.ipt_canon import parse_save
 from vnetmigrate.libvirt.listing import expected_iptables
+from vnetmigrate.rules.iptables_save import parse_save
 
 from .lab import netns
 from .samples import SAMPLES
@@ -126,4 +126,4 @@ def test_outputs_load_into_a_kernel(files):
         a.restore(6, v6)
         expected = expected_iptables(nets(files), "11.3")
         for fam in (4, 6):
-            assert len(parse_save(a.save(fam), fam)) == sum(len(v) for k, v in expected.items() if k[0] == fam)
+            assert len(list(parse_save(a.save(fam), f"ipv{fam}", "nft").rules())) == sum(len(v) for k, v in expected.items() if k[0] == fam)

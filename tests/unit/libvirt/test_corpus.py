@@ -11,8 +11,9 @@ from __future__ import annotations
 import pytest
 
 from vnetmigrate.libvirt import Backend, get_version, match_removal, nft_text, tc_commands
-from vnetmigrate.libvirt.ipt_canon import canonical, parse_save
 from vnetmigrate.libvirt.listing import expected_iptables, nft_listing_text
+from vnetmigrate.rules.iptables import canonical
+from vnetmigrate.rules.iptables_save import parse_save
 from vnetmigrate.libvirt.recipe import PRESENT
 from vnetmigrate.libvirt.removal_model import expected_removals
 from vnetmigrate.libvirt.rules_common import firewalled
@@ -47,8 +48,8 @@ def test_nft_tables(rec):
 @pytest.mark.parametrize("family,listing", [(4, "iptables-save.txt"), (6, "ip6tables-save.txt")])
 def test_iptables_rules(rec, family, listing):
     got: dict[tuple[str, str], list] = {}
-    for rule in parse_save(rec.text(listing), family):
-        got.setdefault((rule.table, rule.chain), []).append(rule.key)
+    for rule in parse_save(rec.text(listing), f"ipv{family}", "nft").rules():
+        got.setdefault((rule.table, rule.chain), []).append(rule.canon())
     want: dict[tuple[str, str], list] = {}
     if rec.backend is Backend.IPTABLES:
         for (fam, table, chain), rules in expected_iptables(rec.attempted, rec.version, rec.failed).items():
@@ -111,4 +112,4 @@ def test_iptables_recipes_refer_to_recorded_rules(rec):
     for net in firewalled(rec.started):
         matches = match_removal(rec.status(net.name).removal, iptables_save=saves)
         assert matches and all(m.status == PRESENT for m in matches)
-        assert len({(m.live.family, m.live.table, m.live.line) for m in matches}) == len(matches)
+        assert len({(m.live.family, m.live.table, m.live.text) for m in matches}) == len(matches)

@@ -5,7 +5,7 @@
   as loading them all at once (libvirt's own incremental start-up), for both backends;
 - the iptables fragments load with ``iptables-restore --noflush``;
 - what the kernel lists (nft JSON, iptables-save) has, chain by chain and in order, the
-  comparison keys (nft_canon, ipt_canon) of the rules the model expects there.
+  comparison keys (`vnetmigrate.rules`' canonical forms) of the rules the model expects there.
 """
 
 import contextlib
@@ -14,11 +14,11 @@ import json
 import pytest
 
 from vnetmigrate.libvirt import IptablesState, NftState, iptables_restore, nft_commands, nft_text
-from vnetmigrate.libvirt.ipt_canon import canonical as canonical_ipt
-from vnetmigrate.libvirt.ipt_canon import parse_save
 from vnetmigrate.libvirt.listing import expected_iptables, expected_nft
-from vnetmigrate.libvirt.nft_canon import canonical as canonical_nft
-from vnetmigrate.libvirt.nft_canon import rule_key
+from vnetmigrate.rules.iptables import canonical as canonical_ipt
+from vnetmigrate.rules.iptables_save import parse_save
+from vnetmigrate.rules.nft import canonical as canonical_nft
+from vnetmigrate.rules.nft import parse_statements
 
 from .lab import netns
 from .samples import bridges, sample_networks
@@ -80,7 +80,7 @@ def _rules(save: str) -> list[str]:
 
 
 def test_listed_nft_rules_have_the_model_keys():
-    """nft_canon maps the kernel's JSON listing and the model's rules to the same keys,
+    """The canonical form maps the kernel's JSON listing and the model's rules to the same keys,
     chain by chain in listing order (expected_nft)."""
     nets = sample_networks()
     with two_namespaces(nets) as (a, _b):
@@ -89,8 +89,8 @@ def test_listed_nft_rules_have_the_model_keys():
         for item in json.loads(a.run("nft", "-j", "list", "ruleset").stdout)["nftables"]:
             if "rule" in item:
                 r = item["rule"]
-                listed.setdefault((r["family"], r["chain"]), []).append(canonical_nft(r["expr"]))
-    expected = {k: [rule_key(r) for r in v] for k, v in expected_nft(nets, "11.3").items() if v}
+                listed.setdefault((r["family"], r["chain"]), []).append(canonical_nft(parse_statements(r["expr"])))
+    expected = {k: [canonical_nft(r.exprs) for r in v] for k, v in expected_nft(nets, "11.3").items() if v}
     assert listed == expected
 
 
@@ -102,8 +102,8 @@ def test_saved_iptables_rules_have_the_model_keys(version):
             a.restore(fam, iptables_restore(nets, version, fam))
         listed = {}
         for fam in (4, 6):
-            for rule in parse_save(a.save(fam), fam):
-                listed.setdefault((fam, rule.table, rule.chain), []).append(rule.key)
+            for rule in parse_save(a.save(fam), f"ipv{fam}", "nft").rules():
+                listed.setdefault((fam, rule.table, rule.chain), []).append(rule.canon())
     expected = {k: [canonical_ipt(r.spec, k[0]) for r in v]
                 for k, v in expected_iptables(nets, version).items() if v}
     assert listed == expected

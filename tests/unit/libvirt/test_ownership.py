@@ -5,8 +5,8 @@ into libvirt's chain, a backend switch that left the other backend's objects).""
 
 import pytest
 
-from vnetmigrate.facts.iptables import parse_save as facts_save
-from vnetmigrate.facts.nft import parse_ruleset_json
+from vnetmigrate.rules.iptables_save import parse_save as facts_save
+from vnetmigrate.rules.nft_ruleset import parse_ruleset_json
 from vnetmigrate.libvirt import Backend, get_version, iptables_restore, nft_text
 from vnetmigrate.libvirt.ownership import Owner, classify
 

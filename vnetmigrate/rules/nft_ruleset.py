@@ -1,4 +1,5 @@
-"""Typed view of the nftables ruleset, built from libnftables JSON listings."""
+"""The nftables ruleset: tables, chains (hook, priority, policy) and their rules, built from
+libnftables JSON listings (`list chains` plus the tables and chains whose rules were fetched)."""
 
 from __future__ import annotations
 
@@ -7,34 +8,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from vnetmigrate.facts.nftexpr import render_rule, verdict_of
-from vnetmigrate.nftjson import jump_targets
-
-
-@dataclass(frozen=True)
-class NftRule:
-    family: str
-    table: str
-    chain: str
-    handle: int | None
-    expr: tuple[Any, ...]
-    comment: str | None = None
-
-    @property
-    def text(self) -> str:
-        """The rule in nft syntax (counters left out)."""
-        return render_rule(self.expr, self.comment)
-
-    @property
-    def verdict(self) -> str | None:
-        """The rule's final verdict word (accept, drop, reject, jump, ...), if it has one."""
-        return verdict_of(self.expr)
-
-    def jump_targets(self) -> list[str]:
-        return list(jump_targets(list(self.expr)))
-
-    def where(self) -> str:
-        return f"{self.family} {self.table} {self.chain}" + (f" handle {self.handle}" if self.handle else "")
+from vnetmigrate.rules.nft import NftRule
 
 
 @dataclass(frozen=True)
@@ -101,11 +75,6 @@ def _chain_from(obj: dict[str, Any], rules: tuple[NftRule, ...] | None) -> NftCh
                     prio=prio if isinstance(prio, int) else None, policy=obj.get("policy"), rules=rules)
 
 
-def _rule_from(obj: dict[str, Any]) -> NftRule:
-    return NftRule(family=obj["family"], table=obj["table"], chain=obj["chain"], handle=obj.get("handle"),
-                   expr=tuple(obj.get("expr", [])), comment=obj.get("comment"))
-
-
 def parse_documents(chains_doc: dict[str, Any], listings: Iterable[dict[str, Any]],
                     partial: bool = True) -> NftRuleset:
     """Build the ruleset from `list chains` plus any number of table/chain listings."""
@@ -120,7 +89,7 @@ def parse_documents(chains_doc: dict[str, Any], listings: Iterable[dict[str, Any
                 rules.setdefault(key, [])
             elif "rule" in item:
                 r = item["rule"]
-                rules.setdefault((r["family"], r["table"], r["chain"]), []).append(_rule_from(r))
+                rules.setdefault((r["family"], r["table"], r["chain"]), []).append(NftRule.from_json(r))
     by_table: dict[tuple[str, str], list[NftChain]] = {}
     seen = set()
     for item in chains_doc.get("nftables", []):

@@ -1,50 +1,14 @@
-"""Typed view of iptables rules, parsed from iptables-save output (nft or legacy)."""
+"""iptables rulesets: tables and chains of rules, from iptables-save output or per-chain `-S`
+listings (nft or legacy)."""
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass
 
 from vnetmigrate.errors import InputError
+from vnetmigrate.rules.iptables import IptRule, split_words
 
 LEGACY_WARNING = "# Warning: iptables-legacy tables present"
-
-
-@dataclass(frozen=True)
-class IptRule:
-    family: str
-    table: str
-    chain: str
-    index: int  # 1-based position in its chain, as `iptables -L --line-numbers` counts
-    args: tuple[str, ...]  # the words after `-A CHAIN`
-
-    @property
-    def text(self) -> str:
-        return " ".join(["-A", self.chain, *(_quote(a) for a in self.args)])
-
-    def option(self, *flags: str) -> tuple[str | None, bool]:
-        """The value of the first of `flags` and whether it was negated with `!`."""
-        for i, word in enumerate(self.args):
-            if word in flags and i + 1 < len(self.args):
-                return self.args[i + 1], i > 0 and self.args[i - 1] == "!"
-        return None, False
-
-    @property
-    def target(self) -> str | None:
-        return self.option("-j", "--jump", "-g", "--goto")[0]
-
-    @property
-    def in_interface(self) -> str | None:
-        value, neg = self.option("-i", "--in-interface")
-        return None if value is None or neg else value
-
-    @property
-    def out_interface(self) -> str | None:
-        value, neg = self.option("-o", "--out-interface")
-        return None if value is None or neg else value
-
-    def where(self) -> str:
-        return f"{self.family} {self.table} {self.chain} rule {self.index}"
 
 
 @dataclass(frozen=True)
@@ -92,6 +56,11 @@ class IptablesSave:
     def chains(self):
         for t in self.tables:
             yield from t.chains
+
+    def rules(self):
+        """Every rule, table by table, chain by chain, in listing order."""
+        for c in self.chains():
+            yield from c.rules
 
 
 def parse_save(text: str, family: str, source: str, origin: str = "iptables-save") -> IptablesSave:
@@ -147,16 +116,6 @@ def parse_save(text: str, family: str, source: str, origin: str = "iptables-save
     return IptablesSave(family, source, tuple(tables), warning)
 
 
-def split_words(line: str, where: str) -> list[str]:
-    """Split a rule line; shlex (slow) only when it has quotes."""
-    if '"' not in line and "'" not in line and "\\" not in line:
-        return line.split()
-    try:
-        return shlex.split(line)
-    except ValueError as exc:
-        raise InputError(f"{where}: {exc}: {line!r}")
-
-
 def parse_listing(family: str, table: str, chain: str, text: str, origin: str) -> IptChain:
     """One chain from `iptables -t TABLE -S CHAIN` (-P/-N line, then -A lines)."""
     policy: str | None = None
@@ -192,6 +151,3 @@ def assemble(family: str, source: str, chains: list[IptChain], names: dict[str, 
     tables = tuple(IptTable(family, t, tuple(cs)) for t, cs in by_table.items())
     return IptablesSave(family, source, tables, legacy_warning)
 
-
-def _quote(word: str) -> str:
-    return shlex.quote(word) if word and word != "!" and any(c in word for c in " \"'\\") else word
