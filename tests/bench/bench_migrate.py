@@ -46,9 +46,9 @@ def main() -> None:
     if os.geteuid() != 0:
         raise SystemExit("run as root: the benchmark builds network namespaces")
     from vnetmigrate.libvirt import iptables_restore, nft_text, parse_network
-    from tests.sandbox import Lab, Network
+    from tests.sandbox import Lab, LabNetwork
 
-    nets = [Network(f"net{i}", f"virbr{i}", f"10.{i // 250}.{i % 250}.0/24") for i in range(args.networks)]
+    nets = [LabNetwork(f"net{i}", f"virbr{i}", f"10.{i // 250}.{i % 250}.0/24") for i in range(args.networks)]
     xmls = [NET_XML.format(name=n.name, bridge=n.bridge, gw=n.gateway, lo=n.dhcp_range[0], hi=n.dhcp_range[1])
             for n in nets]
     model = [parse_network(x) for x in xmls]
@@ -88,7 +88,8 @@ def main() -> None:
             rows["  its nftables step"].append(next(r for r in done if r["rec"] == "done" and r["step"] == 0)
                                                 ["result"]["seconds"])
             start = time.perf_counter()
-            back = subprocess.run([*vnm, "rollback", *common], capture_output=True, text=True)
+            back = subprocess.run([*vnm, "rollback", "--netns", lab.host, "--root", str(root), *common],
+                                  capture_output=True, text=True)
             rows["vnetmigrate rollback"].append(time.perf_counter() - start)
             if back.returncode != 0:
                 raise SystemExit(f"rollback failed: {back.stdout[-2000:]} {back.stderr[-2000:]}")

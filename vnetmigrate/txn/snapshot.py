@@ -11,21 +11,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vnetmigrate import bounded
 from vnetmigrate.errors import VnmError
+from vnetmigrate.firewall import Family
 from vnetmigrate.txn import kernel
+from vnetmigrate.txn.fsutil import OutsideRoot, under_root
 
-BUILTINS = {"filter": ("INPUT", "FORWARD", "OUTPUT"),
-            "nat": ("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"),
-            "mangle": ("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"),
-            "raw": ("PREROUTING", "OUTPUT"), "security": ("INPUT", "FORWARD", "OUTPUT")}
-FAMILY_NFT = {"ipv4": "ip", "ipv6": "ip6"}
+# Every built-in chain of each iptables table (the jumps to libvirt's chains can be in any).
+BUILTIN_CHAINS = {"filter": ("INPUT", "FORWARD", "OUTPUT"),
+                  "nat": ("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"),
+                  "mangle": ("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"),
+                  "raw": ("PREROUTING", "OUTPUT"), "security": ("INPUT", "FORWARD", "OUTPUT")}
 
 
 @dataclass(frozen=True)
@@ -86,11 +87,11 @@ def ipt_table(family: str, table: str, user_chains: list[str], live_chains: list
     """
     if family.endswith("-legacy"):
         return _legacy_table(family, table, user_chains)
-    nft_family = FAMILY_NFT[family]
+    nft_family = Family(family).nft
     present = {c["name"] for c in live_chains if c["family"] == nft_family and c["table"] == table}
     chains = {c: (kernel.ipt_list(family, table, c) if c in present else None) for c in user_chains}
     builtins = {}
-    for b in BUILTINS.get(table, ()):
+    for b in BUILTIN_CHAINS.get(table, ()):
         if b not in present:
             continue
         text = "" if full else kernel.nft_list_text(f"chain {nft_family} {table} {b}", json_output=False) or ""
@@ -122,29 +123,23 @@ class FileUnusable(VnmError):
 
 def read_file(root: Path, path: str) -> str | None:
     """The text of `path` under `root`, None when it is absent; FileUnusable when it is not a
-    regular file or not UTF-8 (the journal keeps text, and a lossy decode would corrupt it)."""
-    target = root / path.lstrip("/")
+    regular file, not UTF-8 (the journal keeps text, and a lossy decode would corrupt it) or
+    longer than a configuration file can be (read whole or not at all)."""
+    target = _under(root, path)
     try:
-        fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO must not block
+        return bounded.read_text(target, bounded.CONFIG_LIMIT)
     except FileNotFoundError:
         return None
-    except OSError as exc:
-        raise FileUnusable(f"cannot read {target}: {exc.strerror or exc}")
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        kind = "a directory" if stat.S_ISDIR(mode) else "a special file"
-        raise FileUnusable(f"{target} is {kind}, not a regular file")
-    with os.fdopen(fd, "rb") as fh:
-        try:
-            data = fh.read()
-        except OSError as exc:
-            raise FileUnusable(f"cannot read {target}: {exc.strerror or exc}")
+    except bounded.Unreadable as exc:
+        why = f"{exc.reason}: rewriting it would corrupt it" if "UTF-8" in exc.reason else exc.reason
+        raise FileUnusable(f"{target} {why}" if not why.startswith("cannot") else f"cannot read {target}: {why}")
+
+
+def _under(root: Path, path: str) -> Path:
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise FileUnusable(f"{target} is not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start}): "
-                           "rewriting it would corrupt it")
+        return under_root(root, path)
+    except OutsideRoot as exc:
+        raise FileUnusable(f"refused: {exc}")
 
 
 def written_file_problem(root: Path, path: str) -> str | None:
@@ -153,7 +148,7 @@ def written_file_problem(root: Path, path: str) -> str | None:
     Besides what read_file refuses, a symbolic link: the atomic rename would replace the link
     by a regular file, and a rollback could not bring the link back.
     """
-    target = root / path.lstrip("/")
+    target = _under(root, path)
     if target.is_symlink():
         return f"{target} is a symbolic link: migrate would replace it by a regular file"
     try:
@@ -239,7 +234,7 @@ def probe(touched: Touched) -> str:
     """
     h = hashlib.sha256()
     for family, name in touched.nft_tables:
-        h.update(_volatile(kernel.nft_list_text(f"table {family} {name}", json_output=False) or "absent").encode())
+        h.update(without_counters(kernel.nft_list_text(f"table {family} {name}", json_output=False) or "absent").encode())
     if touched.ipt_chains:
         live = {(c["family"], c["table"], c["name"]) for c in kernel.chains()}
         for key, user_chains in touched.ipt_tables().items():
@@ -248,21 +243,21 @@ def probe(touched: Touched) -> str:
                 part = _legacy_table(family, table, user_chains)
                 h.update(json.dumps([key, view({"nft": {}, "files": {}, "ipt": {key: part}})]).encode())
                 continue
-            fam = FAMILY_NFT[family]
-            for chain in [*user_chains, *BUILTINS.get(table, ())]:
+            fam = Family(family).nft
+            for chain in [*user_chains, *BUILTIN_CHAINS.get(table, ())]:
                 text = None
                 if (fam, table, chain) in live:
                     text = kernel.nft_list_text(f"chain {fam} {table} {chain}", json_output=False)
                 if text is not None and chain not in user_chains:  # built-in: only the jumps to ours
                     text = "\n".join(ln for ln in text.splitlines() if _jumps_to(ln, user_chains))
-                h.update(f"{key} {chain} {_volatile(text or 'absent')}".encode())
+                h.update(f"{key} {chain} {without_counters(text or 'absent')}".encode())
     return h.hexdigest()[:16]
 
 
 _COUNTER = re.compile(r"counter packets \d+ bytes \d+")
 
 
-def _volatile(text: str) -> str:
+def without_counters(text: str) -> str:
     """nft text without what changes by itself: packet counters."""
     return _COUNTER.sub("counter", text)
 

@@ -20,7 +20,7 @@ class TxnOutcome:
 
     @classmethod
     def of(cls, outcome) -> TxnOutcome:
-        """From the engine's outcome (vnetmigrate.txn.engine.Outcome)."""
+        """From the engine's result (vnetmigrate.txn.engine.TxnResult)."""
         return cls(outcome.txn_id, outcome.status, outcome.error, outcome.failed_step,
                    tuple(outcome.rollback_errors), tuple(outcome.differences), tuple(outcome.notes))
 
@@ -32,3 +32,8 @@ class TxnOutcome:
         return {"id": self.id, "status": self.status, "error": self.error, "failed_step": self.failed_step,
                 "rollback_errors": list(self.rollback_errors), "differences": list(self.differences),
                 "notes": list(self.notes)}
+
+
+
+def quiet(note: str) -> None:
+    """The default listener of what recovery tidied: nobody."""
