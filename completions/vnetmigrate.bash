@@ -14,6 +14,7 @@ _vnetmigrate() {
         "scan --from") COMPREPLY=($(compgen -d -- "$cur")); return ;;
         "scan --save-evidence") COMPREPLY=($(compgen -d -- "$cur")); return ;;
         "scan --state-dir") COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        "scan --deadline") COMPREPLY=(); return ;;
         "scan --format"|"scan -f") COMPREPLY=($(compgen -W "text json markdown html" -- "$cur")); return ;;
         "scan --output"|"scan -o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "report --format"|"report -f") COMPREPLY=($(compgen -W "text json markdown html" -- "$cur")); return ;;
@@ -40,6 +41,7 @@ _vnetmigrate() {
         "migrate --output"|"migrate -o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "rollback --restart-command") COMPREPLY=(); return ;;
         "rollback --state-dir") COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        "rollback --netns") COMPREPLY=($(compgen -W "$(ip netns list 2>/dev/null | cut -d" " -f1)" -- "$cur")); return ;;
         "rollback --root") COMPREPLY=($(compgen -d -- "$cur")); return ;;
         "rollback --format"|"rollback -f") COMPREPLY=($(compgen -W "text json markdown" -- "$cur")); return ;;
         "rollback --output"|"rollback -o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -55,7 +57,7 @@ _vnetmigrate() {
     case "$cmd" in
         scan)
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W "--netns --root --from --save-evidence --state-dir --format -f --output -o -h --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "--netns --root --from --save-evidence --state-dir --deadline --format -f --output -o -h --help" -- "$cur"))
             else
                 COMPREPLY=()
             fi ;;
@@ -85,7 +87,7 @@ _vnetmigrate() {
             fi ;;
         rollback)
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W "--restart-command --no-restart --force --state-dir --root --format -f --output -o -h --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "--restart-command --no-restart --force --state-dir --netns --root --format -f --output -o -h --help" -- "$cur"))
             else
                 COMPREPLY=()
             fi ;;

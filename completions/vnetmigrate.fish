@@ -17,6 +17,7 @@ complete -c vnetmigrate -n '__fish_seen_subcommand_from scan' -l root -x -a '(__
 complete -c vnetmigrate -n '__fish_seen_subcommand_from scan' -l from -x -a '(__fish_complete_directories)'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from scan' -l save-evidence -x -a '(__fish_complete_directories)'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from scan' -l state-dir -x -a '(__fish_complete_directories)'
+complete -c vnetmigrate -n '__fish_seen_subcommand_from scan' -l deadline -x
 complete -c vnetmigrate -n '__fish_seen_subcommand_from scan' -l format -s f -x -a 'text json markdown html'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from scan' -l output -s o -r -F
 complete -c vnetmigrate -n '__fish_seen_subcommand_from scan' -s h -l help
@@ -55,6 +56,7 @@ complete -c vnetmigrate -n '__fish_seen_subcommand_from rollback' -l restart-com
 complete -c vnetmigrate -n '__fish_seen_subcommand_from rollback' -l no-restart
 complete -c vnetmigrate -n '__fish_seen_subcommand_from rollback' -l force
 complete -c vnetmigrate -n '__fish_seen_subcommand_from rollback' -l state-dir -x -a '(__fish_complete_directories)'
+complete -c vnetmigrate -n '__fish_seen_subcommand_from rollback' -l netns -x -a '(ip netns list 2>/dev/null | string replace -r " .*" "")'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from rollback' -l root -x -a '(__fish_complete_directories)'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from rollback' -l format -s f -x -a 'text json markdown'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from rollback' -l output -s o -r -F
