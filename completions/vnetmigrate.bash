@@ -14,6 +14,7 @@ _vnetmigrate() {
         "scan --from") COMPREPLY=($(compgen -d -- "$cur")); return ;;
         "scan --save-evidence") COMPREPLY=($(compgen -d -- "$cur")); return ;;
         "scan --state-dir") COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        "scan --target-version") COMPREPLY=(); return ;;
         "scan --deadline") COMPREPLY=(); return ;;
         "scan --format"|"scan -f") COMPREPLY=($(compgen -W "text json markdown html" -- "$cur")); return ;;
         "scan --output"|"scan -o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -57,7 +58,7 @@ _vnetmigrate() {
     case "$cmd" in
         scan)
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W "--netns --root --from --save-evidence --state-dir --deadline --format -f --output -o -h --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "--netns --root --from --save-evidence --state-dir --target-version --deadline --format -f --output -o -h --help" -- "$cur"))
             else
                 COMPREPLY=()
             fi ;;

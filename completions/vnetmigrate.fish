@@ -17,6 +17,7 @@ complete -c vnetmigrate -n '__fish_seen_subcommand_from scan' -l root -x -a '(__
 complete -c vnetmigrate -n '__fish_seen_subcommand_from scan' -l from -x -a '(__fish_complete_directories)'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from scan' -l save-evidence -x -a '(__fish_complete_directories)'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from scan' -l state-dir -x -a '(__fish_complete_directories)'
+complete -c vnetmigrate -n '__fish_seen_subcommand_from scan' -l target-version -x
 complete -c vnetmigrate -n '__fish_seen_subcommand_from scan' -l deadline -x
 complete -c vnetmigrate -n '__fish_seen_subcommand_from scan' -l format -s f -x -a 'text json markdown html'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from scan' -l output -s o -r -F
