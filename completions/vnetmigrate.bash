@@ -4,7 +4,7 @@ _vnetmigrate() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} cmd="" i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case ${COMP_WORDS[i]} in
-            scan|report|rules|plan|migrate|rollback|history) cmd=${COMP_WORDS[i]}; break ;;
+            scan|report|rules|plan|migrate|rollback|history|fleet) cmd=${COMP_WORDS[i]}; break ;;
         esac
     done
     # The value of an option
@@ -50,9 +50,12 @@ _vnetmigrate() {
         "history --root") COMPREPLY=($(compgen -d -- "$cur")); return ;;
         "history --format"|"history -f") COMPREPLY=($(compgen -W "text json markdown" -- "$cur")); return ;;
         "history --output"|"history -o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "fleet --format"|"fleet -f") COMPREPLY=($(compgen -W "text json markdown html" -- "$cur")); return ;;
+        "fleet --output"|"fleet -o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "fleet --html-dir") COMPREPLY=($(compgen -d -- "$cur")); return ;;
     esac
     if [ -z "$cmd" ]; then
-        COMPREPLY=($(compgen -W "scan report rules plan migrate rollback history --version --debug -h --help" -- "$cur"))
+        COMPREPLY=($(compgen -W "scan report rules plan migrate rollback history fleet --version --debug -h --help" -- "$cur"))
         return
     fi
     case "$cmd" in
@@ -97,6 +100,12 @@ _vnetmigrate() {
                 COMPREPLY=($(compgen -W "--state-dir --root --format -f --output -o -h --help" -- "$cur"))
             else
                 COMPREPLY=()
+            fi ;;
+        fleet)
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W "--format -f --output -o --html-dir -h --help" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -f -- "$cur"))
             fi ;;
     esac
 }
