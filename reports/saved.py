@@ -7,6 +7,7 @@ can be wrong ends in one readable InputError.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,17 @@ from vnetmigrate.reports.view import printable
 HINT = "save one with `vnetmigrate scan --format json -o FILE`"
 STATUS_EXIT = {"ok": ExitCode.OK, "warnings": ExitCode.WARNINGS, "blockers": ExitCode.BLOCKERS}
 SHOWN_PROBLEMS = 3
+
+
+@functools.lru_cache(maxsize=1)
+def scan_schema() -> dict[str, Any]:
+    """Loaded and checked once per process: `fleet` checks thousands of saved scans against it."""
+    return schema.load("scan-v1")
+
+
+@functools.lru_cache(maxsize=1)
+def scan_conforms() -> schema.Check:
+    return schema.compiled(scan_schema())
 
 
 def load_scan(path: Path) -> dict[str, Any]:
@@ -52,7 +64,7 @@ def check_scan(doc: Any, origin: str) -> dict[str, Any]:
     if doc["command"] != "scan":
         raise InputError(f"{origin} is not a saved scan: it is the output of the command "
                          f"{json.dumps(doc['command'])}")  # dumps shows control characters escaped
-    problems = schema.validate(doc, schema.load("scan-v1"))
+    problems = [] if scan_conforms()(doc) else schema.validate(doc, scan_schema())
     if problems:
         more = f" (and {len(problems) - SHOWN_PROBLEMS} more)" if len(problems) > SHOWN_PROBLEMS else ""
         raise InputError(f"{origin} does not match the scan schema: " + "; ".join(problems[:SHOWN_PROBLEMS]) + more)

@@ -15,7 +15,7 @@ constrains objects and leaves a null alone, which is how `data` is "a scan or nu
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import resources
 from typing import Any
 
@@ -162,3 +162,85 @@ def _describe(value: Any) -> str:
     if value is None:
         return "null"
     return f"{name} {text}" if len(text) <= 40 else name
+
+
+
+# The keywords `compiled` decides itself; a schema node with any other (checked) keyword is
+# decided by `_errors`, so the two can never disagree about a keyword added later.
+_FAST = frozenset({"type", "enum", "minimum", "maximum", "properties", "required", "additionalProperties",
+                   "items", "$ref"}) | ANNOTATIONS
+
+Check = Callable[[Any], bool]
+
+
+def compiled(schema: dict[str, Any]) -> Check:
+    """A function telling whether an instance conforms: `compiled(s)(x) == (validate(x, s) == [])`,
+    several times faster — the schema is checked, its `$ref`s resolved and its keywords read once,
+    and no message is built. For reading many documents (`vnetmigrate fleet`); call `validate`
+    for the messages when it says False."""
+    check_schema(schema)
+    return _compile(schema, schema, {})
+
+
+def _compile(node: Any, root: Any, done: dict[int, Check]) -> Check:
+    if node is True or node is False:
+        return lambda value, answer=node: answer
+    if id(node) in done:  # a $def used in many places (or by itself) is compiled once
+        return done[id(node)]
+    slot: list[Check] = []
+    done[id(node)] = lambda value: slot[0](value)
+    slot.append(_node(node, root, done))
+    done[id(node)] = slot[0]
+    return slot[0]
+
+
+def _node(node: dict[str, Any], root: Any, done: dict[int, Check]) -> Check:
+    if not _FAST.issuperset(node):
+        return lambda value: next(_errors(value, node, root, "$"), None) is None
+    checks: list[Check] = []
+    if "$ref" in node:
+        checks.append(_compile(_resolve(root, node["$ref"]), root, done))
+    if "type" in node:
+        kinds = [TYPES[n] for n in ([node["type"]] if isinstance(node["type"], str) else node["type"])]
+        checks.append(kinds[0] if len(kinds) == 1 else lambda value: any(kind(value) for kind in kinds))
+    if "enum" in node:
+        choices = list(node["enum"])
+        checks.append(lambda value: any(_same(value, choice) for choice in choices))
+    if "minimum" in node or "maximum" in node:
+        low, high, number = node.get("minimum"), node.get("maximum"), TYPES["number"]
+        checks.append(lambda value: not number(value) or ((low is None or value >= low)
+                                                          and (high is None or value <= high)))
+    if {"required", "properties", "additionalProperties"} & node.keys():
+        checks.append(_object(node, root, done))
+    if "items" in node:
+        item = _compile(node["items"], root, done)
+        checks.append(lambda value: not isinstance(value, list) or all(map(item, value)))
+    if len(checks) == 1:
+        return checks[0]
+
+    def every(value: Any) -> bool:
+        for check in checks:
+            if not check(value):
+                return False
+        return True
+    return every
+
+
+def _object(node: dict[str, Any], root: Any, done: dict[int, Check]) -> Check:
+    required = tuple(node.get("required", ()))
+    properties = {key: _compile(sub, root, done) for key, sub in node.get("properties", {}).items()}
+    extra_schema = node.get("additionalProperties", True)
+    extra = None if extra_schema is True else _compile(extra_schema, root, done)
+
+    def check(value: Any) -> bool:
+        if not isinstance(value, dict):
+            return True
+        for key in required:
+            if key not in value:
+                return False
+        for key, item in value.items():
+            sub = properties.get(key, extra)
+            if sub is not None and not sub(item):
+                return False
+        return True
+    return check

@@ -179,19 +179,24 @@ def _host_pid(ns_pid: int, pidns: str) -> int | None:
 class PeerLibvirt:
     """One real libvirt network daemon in its own namespaces (a context manager)."""
 
-    def __init__(self, version: str = "11.3", backend: str | None = None, *, tc_shim: bool = True):
+    def __init__(self, version: str = "11.3", backend: str | None = None, *, tc_shim: bool = True,
+                 root: str | os.PathLike | None = None):
+        """root: another root to run 11.3 or 12.9 from instead of the cached one (e.g. an
+        overlay of it with more packages installed); mounted read-only inside the peer too."""
         if version not in VERSIONS:
             raise ValueError(f"version must be one of {VERSIONS}, not {version!r}")
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
         if version == "9.0" and backend == "nftables":
             raise ValueError("libvirt 9.0 has no nftables backend (it arrived in 10.4)")
+        if root is not None and version not in ROOTS:
+            raise ValueError(f"only libvirt {' and '.join(ROOTS)} run from a root of their own")
         self.version = version
         self.backend = backend
         self.tc_shim = tc_shim and version in ROOTS
         self.netns = f"{NETNS_PREFIX}{os.getpid()}-{secrets.token_hex(3)}"
         self.state_dir = STATE_BASE / self.netns
-        self.root = ROOTS.get(version, Path("/"))
+        self.root = Path(root) if root is not None else ROOTS.get(version, Path("/"))
         self.holder_pid: int | None = None
         self._holder: subprocess.Popen | None = None
         self._owner = True
@@ -278,7 +283,8 @@ class PeerLibvirt:
     def attach(cls, state_dir: str | os.PathLike) -> "PeerLibvirt":
         """A handle on a peer started by another process (does not own it: close() is a no-op)."""
         info = json.loads((Path(state_dir) / "peer.json").read_text())
-        peer = cls(info["version"], info["backend"], tc_shim=info["tc_shim"])
+        peer = cls(info["version"], info["backend"], tc_shim=info["tc_shim"],
+                   root=info.get("root") if info["version"] in ROOTS else None)
         peer.netns = info["netns"]
         peer.state_dir = Path(state_dir)
         peer.holder_pid = info["holder_pid"]
@@ -312,7 +318,7 @@ class PeerLibvirt:
         self.holder_pid = self._find_holder_pid()
         (s / "peer.json").write_text(json.dumps({
             "version": self.version, "backend": self.backend, "tc_shim": self.tc_shim,
-            "netns": self.netns, "holder_pid": self.holder_pid}, indent=1) + "\n")
+            "netns": self.netns, "holder_pid": self.holder_pid, "root": str(self.root)}, indent=1) + "\n")
 
     def _read_holder_line(self, timeout: float) -> str:
         ready, _, _ = select.select([self._holder.stdout], [], [], timeout)

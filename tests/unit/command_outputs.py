@@ -3,7 +3,8 @@
 plan and migrate: the planner's plan of recorded real libvirt 11.3 data (test_txn_planner's
 evidence) turned into results by the use case's own code; the transactions' outcomes are
 typed values (running one needs root: the lab tier checks those against the schema). history
-reads real journals; rules runs the CLI; every command's error envelope too.
+reads real journals; rules and fleet (of real saved scans) run the CLI; every command's error
+envelope too.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from typer.testing import CliRunner
 
 from tests.render import scenarios
+from tests.unit.fleet_scans import save_fleet
 from tests.unit.libvirt.samples import SAMPLES
 from tests.unit.test_txn_planner import evidence, plan
 from vnetmigrate.exitcodes import ExitCode
@@ -102,7 +104,11 @@ def documents(tmp: Path) -> dict[str, dict[str, Any]]:
                                  ["rules", "-f", "json", "-b", backend, *map(str, files)])
         docs[f"rules {backend}"] = json.loads(res.stdout)
     docs["scan docker"] = scenarios.envelope(scenarios.docker_evidence())
+    save_fleet(tmp / "fleet")
+    (tmp / "fleet" / "broken.json").write_text("{")
+    docs["fleet six"] = json.loads(CliRunner().invoke(__import__("vnetmigrate.cli", fromlist=["app"]).app,
+                                                      ["fleet", str(tmp / "fleet"), "-f", "json"]).stdout)
     docs["scan broken"] = scenarios.envelope(scenarios.broken_evidence())
-    for command in ("scan", "plan", "migrate", "rollback", "history", "rules"):
+    for command in ("scan", "plan", "migrate", "rollback", "history", "rules", "fleet"):
         docs[f"{command} error"] = envelope(command, "error", 1, None, [{"unit": command, "message": "it failed"}])
     return docs

@@ -3,14 +3,14 @@
 import json
 
 import pytest
-from typer.testing import CliRunner
 
+from tests.unit.cli_runner import cli_runner
 from tests.render import scenarios
 from tests.unit.schema_check import valid_envelope
 from vnetmigrate.cli import app
 from vnetmigrate.exitcodes import ExitCode
 
-runner = CliRunner()
+runner = cli_runner()
 EVIDENCE = {"blockers": (scenarios.docker_evidence, ExitCode.BLOCKERS),
             "warnings": (scenarios.switching_evidence, ExitCode.WARNINGS),
             "ok": (scenarios.quiet_evidence, ExitCode.OK)}

@@ -4,14 +4,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
+from tests.unit.cli_runner import cli_runner
 from vnetmigrate.cli import app
 from vnetmigrate.exitcodes import ExitCode
 from tests.unit.builders import DEFAULT_NET, LEFTOVER_IPT, ipt, libvirt_nft, make_evidence, status_xml
 from tests.unit.schema_check import valid_envelope
 
-runner = CliRunner()
+runner = cli_runner()
 
 
 def saved(tmp_path, **kw):

@@ -43,7 +43,7 @@ def docs(tmp_path_factory) -> dict[str, dict[str, Any]]:
 
 
 def test_every_command_has_a_published_schema():
-    assert NAMES == ["history-v1", "plan-v1", "rules-v1", "scan-v1", "txn-v1"]
+    assert NAMES == ["fleet-v1", "history-v1", "plan-v1", "rules-v1", "scan-v1", "txn-v1"]
     assert set(SCHEMAS.values()) == set(NAMES)
 
 
@@ -121,6 +121,12 @@ BROKEN = [
     ("scan docker", "data.matrix.now", 6),
     ("history error", "errors.0.message", DROP),
     ("rollback error", "data", {}),
+    ("fleet six", "data.by_verdict.ready", "kvm-quiet1"),
+    ("fleet six", "data.host_count", DROP),
+    ("fleet six", "data.hosts.0.exit_code", 1),
+    ("fleet six", "data.findings.0.severity", "fatal"),
+    ("fleet six", "data.by_matrix_row.moves", []),
+    ("fleet six", "command", "scan"),
 ]
 
 

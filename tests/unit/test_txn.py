@@ -6,8 +6,8 @@ import json
 import os
 
 import pytest
-from typer.testing import CliRunner
 
+from tests.unit.cli_runner import cli_runner
 from tests.unit.schema_check import valid_envelope
 from vnetmigrate.cli import app
 from vnetmigrate.txn import journal, restore, snapshot, steps
@@ -136,11 +136,11 @@ def test_history_lists_outcomes_and_flags_what_needs_attention(tmp_path):
                   {"rec": "intent", "step": 0})
     (txn / "20260103T000000Z-cccccc").mkdir()
     (txn / "20260103T000000Z-cccccc" / "journal.jsonl").write_text("garbage\n")
-    result = CliRunner().invoke(app, ["history", "--state-dir", str(tmp_path), "--format", "json"])
+    result = cli_runner().invoke(app, ["history", "--state-dir", str(tmp_path), "--format", "json"])
     doc = valid_envelope(result.stdout, "history-v1")
     assert result.exit_code == 6 and doc["command"] == "history"
     assert [t["status"] for t in doc["data"]["transactions"]] == ["corrupt", "incomplete", "committed"]
-    text = CliRunner().invoke(app, ["history", "--state-dir", str(tmp_path / "none")])
+    text = cli_runner().invoke(app, ["history", "--state-dir", str(tmp_path / "none")])
     assert text.exit_code == 0 and "no transactions" in text.stdout
 
 

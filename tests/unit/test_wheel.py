@@ -40,7 +40,7 @@ def test_the_wheel_carries_every_package_checks_and_reports_with_their_data(whee
     names = set(wheel.namelist())
     packages = {p.parent.relative_to(REPO).as_posix() for p in (REPO / "vnetmigrate").rglob("__init__.py")}
     assert {f"{p}/__init__.py" for p in packages} <= names
-    for folder, patterns in (("checks", ("*.py",)), ("reports", ("*.py", "*.css", "schemas/*.json"))):
+    for folder, patterns in (("checks", ("*.py",)), ("reports", ("**/*.py", "*.css", "schemas/*.json"))):
         expected = {f"vnetmigrate/{folder}/{f.relative_to(REPO / folder).as_posix()}"
                     for pattern in patterns for f in (REPO / folder).glob(pattern)}
         assert expected and expected <= names, sorted(expected - names)

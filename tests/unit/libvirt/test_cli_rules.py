@@ -3,8 +3,8 @@
 import json
 
 import pytest
-from typer.testing import CliRunner
 
+from tests.unit.cli_runner import cli_runner
 from tests.unit.schema_check import valid_envelope
 from vnetmigrate.cli import app
 from vnetmigrate.exitcodes import ExitCode
@@ -15,7 +15,7 @@ from vnetmigrate.rules.iptables_save import parse_save
 from .lab import netns
 from .samples import SAMPLES
 
-runner = CliRunner()
+runner = cli_runner()
 
 
 @pytest.fixture
