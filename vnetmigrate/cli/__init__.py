@@ -50,7 +50,7 @@ def _lazy(module: str, name: str):
     return getattr(importlib.import_module(f"vnetmigrate.cli.{module}"), name)
 
 
-for _name in ("plan", "migrate", "rollback", "history"):
+for _name in ("plan", "migrate", "rollback", "history", "bundle"):
     app.command(_name)(_lazy(_name, _name))
 
 
