@@ -142,8 +142,8 @@ def _members(path: Path, where: str) -> dict[str, bytes]:
                 raise InputError(f"{where}: more than {MAX_MEMBERS} members")
             name = info.name
             if not info.isreg():
-                kind = "link" if info.issym() or info.islnk() else "device file" if info.isdev() \
-                    else "directory" if info.isdir() else "special file"
+                kind = "link" if info.issym() or info.islnk() else "device file" if info.ischr() or info.isblk() \
+                    else "directory" if info.isdir() else "special file"  # a FIFO, or a type tar does not know
                 raise InputError(f"{where}: member {name!r} is a {kind}: a bundle holds regular files only")
             if not _safe_name(name):
                 raise InputError(f"{where}: member {name!r} has an unsafe path")

@@ -103,6 +103,11 @@ def documents(tmp: Path) -> dict[str, dict[str, Any]]:
         docs[f"rules {backend}"] = json.loads(res.stdout)
     docs["scan docker"] = scenarios.envelope(scenarios.docker_evidence())
     docs["scan broken"] = scenarios.envelope(scenarios.broken_evidence())
-    for command in ("scan", "plan", "migrate", "rollback", "history", "rules"):
+    from vnetmigrate.reports.bundle import to_json
+    from vnetmigrate.usecases.bundle import assemble
+
+    docs["bundle redacted"] = json.loads(to_json(assemble(scenarios.docker_evidence(), [], tmp / "b.tar.gz",
+                                                          redact=True)))
+    for command in ("scan", "plan", "migrate", "rollback", "history", "rules", "bundle"):
         docs[f"{command} error"] = envelope(command, "error", 1, None, [{"unit": command, "message": "it failed"}])
     return docs
