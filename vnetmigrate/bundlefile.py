@@ -21,12 +21,14 @@ import hashlib
 import io
 import json
 import os
+import stat
 import tarfile
 import tempfile
 import zlib
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from vnetmigrate import bounded
 from vnetmigrate.errors import InputError
 from vnetmigrate.evidence import Evidence
 
@@ -37,7 +39,8 @@ MANIFEST = f"{TOP}/manifest.json"
 EVIDENCE_DIR = f"{TOP}/evidence"
 MAX_MEMBERS = 20000
 MAX_MEMBER = 256 * 1024 * 1024
-MAX_TOTAL = 1024 * 1024 * 1024
+MAX_TOTAL = 1024 * 1024 * 1024  # all members, uncompressed
+MAX_ARCHIVE = bounded.DOCUMENT_LIMIT  # the compressed archive itself
 GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -88,11 +91,17 @@ def write_bundle(path: Path, manifest: dict[str, Any], members: dict[str, bytes]
 
 
 def is_bundle(path: Path) -> bool:
+    """A regular file starting like gzip (a FIFO or device is never opened for reading here)."""
     try:
-        with open(path, "rb") as fh:
-            return fh.read(2) == GZIP_MAGIC
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return False
+    try:
+        return stat.S_ISREG(os.fstat(fd).st_mode) and os.read(fd, 2) == GZIP_MAGIC
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def read_bundle(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
@@ -107,8 +116,8 @@ def read_bundle(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
     if MANIFEST not in members:
         raise InputError(f"{where}: no {MANIFEST} (not a bundle written by `vnetmigrate bundle`)")
     try:
-        manifest = json.loads(members.pop(MANIFEST).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        manifest = bounded.load_json(members.pop(MANIFEST).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, InputError) as exc:
         raise InputError(f"{where}: manifest.json is unreadable: {_one_line(exc)}")
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise InputError(f"{where}: not a vnetmigrate bundle")
@@ -132,11 +141,13 @@ def read_bundle(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
 
 
 def _members(path: Path, where: str) -> dict[str, bytes]:
-    if path.stat().st_size > MAX_TOTAL:
-        raise InputError(f"{where}: larger than {MAX_TOTAL // 2**20} MiB")
+    try:  # a regular file, never blocking, refused whole beyond the limit
+        packed = bounded.read_bytes(path, MAX_ARCHIVE)
+    except bounded.Unreadable as exc:
+        raise InputError(f"{where}: {exc.reason}")
     out: dict[str, bytes] = {}
     total = 0
-    with tarfile.open(path, mode="r:gz") as tar:
+    with tarfile.open(fileobj=io.BytesIO(packed), mode="r:gz") as tar:
         while (info := tar.next()) is not None:
             if len(out) >= MAX_MEMBERS:
                 raise InputError(f"{where}: more than {MAX_MEMBERS} members")

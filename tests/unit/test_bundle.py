@@ -9,6 +9,7 @@ import gzip
 import io
 import ipaddress
 import json
+import os
 import re
 import stat
 import tarfile
@@ -251,6 +252,15 @@ def test_checksum_mismatch_and_limits_are_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(bundlefile, "MAX_MEMBERS", 20000)
     monkeypatch.setattr(bundlefile, "MAX_MEMBER", 100)
     _one_line_error(good, "larger than")
+    monkeypatch.setattr(bundlefile, "MAX_ARCHIVE", 1000)
+    _one_line_error(good, "larger than")
+
+
+def test_a_fifo_named_as_a_bundle_never_blocks(tmp_path):
+    fifo = tmp_path / "b.tar.gz"
+    os.mkfifo(fifo)
+    res = cli("report", str(fifo))  # would hang on open() or read() if it were read
+    assert res.exit_code == ExitCode.ERROR and len(res.stderr.splitlines()) == 1, res.stderr
 
 
 def test_corrupt_and_truncated_archives_are_one_line_errors(tmp_path):
