@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from vnetmigrate.reports.envelope import dumps, envelope
+from vnetmigrate.reports.sanitize import sanitized
 
 
 def to_data(result: Any) -> dict[str, Any]:
@@ -26,7 +27,7 @@ def to_json(result: Any) -> str:
 
 
 def to_text(result: Any) -> str:
-    d = to_data(result)
+    d = sanitized(to_data(result))  # withheld paths are the host's file names
     lines = [f"Bundle written: {d['archive']} (mode 0600, {d['members']} members)",
              f"Items: {d['collected']} collected, {d['absent']} absent (the manifest says why)",
              f"Scan verdict in the bundle: {d['scan_status']}"]

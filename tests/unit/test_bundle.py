@@ -271,3 +271,12 @@ def test_corrupt_and_truncated_archives_are_one_line_errors(tmp_path):
     _one_line_error(tmp_path / "corrupt.tar.gz", "corrupt or truncated archive")
     (tmp_path / "not-a-tar.tar.gz").write_bytes(gzip.compress(b"hello, not a tar\n" * 100))
     _one_line_error(tmp_path / "not-a-tar.tar.gz", "corrupt or truncated archive")
+
+
+def test_text_output_shows_control_bytes_of_host_file_names_harmlessly(tmp_path):
+    from vnetmigrate.reports.bundle import to_text
+
+    ev = docker_host()
+    ev.add_file(FileRecord("/etc/libvirt/hooks/\x1b]2;owned\x07.key", "x\n"))
+    text = to_text(assemble(ev, [], tmp_path / "b.tar.gz"))
+    assert "\x1b" not in text and "\\x1b]2;owned\\x07.key" in text and "Withheld" in text
