@@ -4,14 +4,14 @@ _vnetmigrate() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} cmd="" i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case ${COMP_WORDS[i]} in
-            scan|report|rules|plan|migrate|rollback|history|fleet) cmd=${COMP_WORDS[i]}; break ;;
+            scan|report|rules|plan|migrate|rollback|history|fleet|bundle) cmd=${COMP_WORDS[i]}; break ;;
         esac
     done
     # The value of an option
     case "$cmd $prev" in
         "scan --netns") COMPREPLY=($(compgen -W "$(ip netns list 2>/dev/null | cut -d" " -f1)" -- "$cur")); return ;;
         "scan --root") COMPREPLY=($(compgen -d -- "$cur")); return ;;
-        "scan --from") COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        "scan --from") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "scan --save-evidence") COMPREPLY=($(compgen -d -- "$cur")); return ;;
         "scan --state-dir") COMPREPLY=($(compgen -d -- "$cur")); return ;;
         "scan --target-version") COMPREPLY=(); return ;;
@@ -53,9 +53,14 @@ _vnetmigrate() {
         "fleet --format"|"fleet -f") COMPREPLY=($(compgen -W "text json markdown html" -- "$cur")); return ;;
         "fleet --output"|"fleet -o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "fleet --html-dir") COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        "bundle --output"|"bundle -o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "bundle --netns") COMPREPLY=($(compgen -W "$(ip netns list 2>/dev/null | cut -d" " -f1)" -- "$cur")); return ;;
+        "bundle --root") COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        "bundle --state-dir") COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        "bundle --format"|"bundle -f") COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
     esac
     if [ -z "$cmd" ]; then
-        COMPREPLY=($(compgen -W "scan report rules plan migrate rollback history fleet --version --debug -h --help" -- "$cur"))
+        COMPREPLY=($(compgen -W "scan report rules plan migrate rollback history fleet bundle --version --debug -h --help" -- "$cur"))
         return
     fi
     case "$cmd" in
@@ -106,6 +111,12 @@ _vnetmigrate() {
                 COMPREPLY=($(compgen -W "--format -f --output -o --html-dir -h --help" -- "$cur"))
             else
                 COMPREPLY=($(compgen -f -- "$cur"))
+            fi ;;
+        bundle)
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W "--output -o --redact --netns --root --state-dir --format -f -h --help" -- "$cur"))
+            else
+                COMPREPLY=()
             fi ;;
     esac
 }

@@ -109,6 +109,11 @@ def documents(tmp: Path) -> dict[str, dict[str, Any]]:
     docs["fleet six"] = json.loads(CliRunner().invoke(__import__("vnetmigrate.cli", fromlist=["app"]).app,
                                                       ["fleet", str(tmp / "fleet"), "-f", "json"]).stdout)
     docs["scan broken"] = scenarios.envelope(scenarios.broken_evidence())
-    for command in ("scan", "plan", "migrate", "rollback", "history", "rules", "fleet"):
+    from vnetmigrate.reports.bundle import to_json
+    from vnetmigrate.usecases.bundle import assemble
+
+    docs["bundle redacted"] = json.loads(to_json(assemble(scenarios.docker_evidence(), [], tmp / "b.tar.gz",
+                                                          redact=True)))
+    for command in ("scan", "plan", "migrate", "rollback", "history", "rules", "fleet", "bundle"):
         docs[f"{command} error"] = envelope(command, "error", 1, None, [{"unit": command, "message": "it failed"}])
     return docs

@@ -20,7 +20,7 @@ PACKAGES = {"vnetmigrate": REPO / "vnetmigrate", "vnetmigrate.checks": REPO / "c
 BASE = "base"  # the top-level modules: errors, evidence, specs, findings, programs, txnstore, ...
 # and vnetmigrate.rules, the typed rule languages every part reads rules through
 # Top-level modules that are not base: the scan pipeline, what judges its findings, the entry point
-TOP = {"scan": "usecase", "matrix": "usecase", "__main__": "cli"}
+TOP = {"scan": "usecase", "matrix": "usecase", "bundlefile": "usecase", "__main__": "cli"}
 PARTS = ("collect", "facts", "derived", "checks", "reports", "cli", "libvirt", "evaluate", "txn", "usecases")
 
 ALLOWED = {
@@ -130,8 +130,9 @@ def test_the_checker_sees_an_arrow_against_the_pipeline(tmp_path):
 
 
 # Who may touch Evidence: the collectors write it, facts/ read it, the scan pipeline hands it
-# from one to the other, and the CLI loads and saves it (--from, --save-evidence).
-EVIDENCE_USERS = {"collect", "facts", "usecase", "cli"}
+# from one to the other, and the CLI loads and saves it (--from, --save-evidence); a support
+# bundle (usecases/bundle.py) screens secrets out of it and redacts it before bundlefile writes it.
+EVIDENCE_USERS = {"collect", "facts", "usecase", "usecases", "cli"}
 
 
 def test_facts_is_the_only_reader_of_evidence():

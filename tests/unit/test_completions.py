@@ -77,7 +77,12 @@ def test_bash_completes_commands_options_and_choices():
 def test_bash_completes_directories_for_dir_options(tmp_path):
     (tmp_path / "evidence-dir").mkdir()
     (tmp_path / "evidence-file").write_text("")
-    assert _bash_complete(f"vnetmigrate scan --from {tmp_path}/ev") == [f"{tmp_path}/evidence-dir"]
+    (tmp_path / "state-dir").mkdir()
+    (tmp_path / "state-file").write_text("")
+    assert _bash_complete(f"vnetmigrate scan --state-dir {tmp_path}/st") == [f"{tmp_path}/state-dir"]
+    # --from takes saved evidence (a directory) or a support bundle (a file)
+    assert sorted(_bash_complete(f"vnetmigrate scan --from {tmp_path}/ev")) == \
+        [f"{tmp_path}/evidence-dir", f"{tmp_path}/evidence-file"]
     assert sorted(_bash_complete(f"vnetmigrate report {tmp_path}/ev")) == \
         [f"{tmp_path}/evidence-dir", f"{tmp_path}/evidence-file"]
 

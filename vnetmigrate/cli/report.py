@@ -13,23 +13,24 @@ from vnetmigrate.cli.common import Format, FormatOpt, OutputOpt, QuietOpt, Verbo
 @guarded("report")
 def report(
     source: Annotated[Path, typer.Argument(
-        metavar="SCAN.json|EVIDENCE_DIR", show_default=False,
-        help="A scan saved with `scan --format json`, or evidence saved with `scan --save-evidence`.")],
+        metavar="SCAN.json|EVIDENCE_DIR|BUNDLE", show_default=False,
+        help="A scan saved with `scan --format json`, evidence saved with `scan --save-evidence`, or a "
+             "bundle written by `vnetmigrate bundle`.")],
     format: FormatOpt = Format.text,
     output: OutputOpt = None,
     quiet: QuietOpt = False,  # read by guarded(): State.verbosity
     verbose: VerboseOpt = False,
 ) -> int:
     """Render a saved scan or saved evidence as text, JSON, Markdown or HTML; exits like scan."""
+    from vnetmigrate.bundlefile import is_bundle, load_evidence
     from vnetmigrate.errors import InputError
     from vnetmigrate.reports.saved import STATUS_EXIT
 
-    if source.is_dir():
-        from vnetmigrate.evidence import Evidence
+    if source.is_dir() or is_bundle(source):
         from vnetmigrate.reports.envelope import scan_envelope
         from vnetmigrate.scan import analyse
 
-        ev = Evidence.load(source)
+        ev = load_evidence(source)
         ev.meta["source"] = "saved"
         doc = scan_envelope(analyse(ev))
     elif source.exists():
@@ -39,6 +40,6 @@ def report(
     else:
         raise InputError(f"{source}: no such file or directory",
                          hint="give a file written by `scan --format json` or a directory written by "
-                              "`scan --save-evidence`")
+                              "`scan --save-evidence` or a bundle written by `vnetmigrate bundle`")
     emit(doc, format.value, output)
     return int(STATUS_EXIT[doc["status"]])

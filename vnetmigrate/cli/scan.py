@@ -16,7 +16,8 @@ def scan(
     netns: NetnsOpt = None,
     root: RootOpt = Path("/"),
     from_dir: Annotated[Optional[Path], typer.Option(
-        "--from", metavar="DIR", help="Analyse evidence saved by --save-evidence; no live access at all.")] = None,
+        "--from", metavar="DIR|BUNDLE", help="Analyse evidence saved by --save-evidence, or a bundle written by "
+                                            "`vnetmigrate bundle`; no live access at all.")] = None,
     save_evidence: Annotated[Optional[Path], typer.Option(
         "--save-evidence", metavar="DIR", help="Also save the raw evidence collected into DIR.")] = None,
     state_dir: Annotated[Optional[Path], typer.Option(
@@ -35,8 +36,8 @@ def scan(
     verbose: VerboseOpt = False,
 ) -> int:
     """Inspect the host read-only: will guests keep working, now and after the switch to nftables?"""
+    from vnetmigrate.bundlefile import load_evidence
     from vnetmigrate.errors import InputError
-    from vnetmigrate.evidence import Evidence
     from vnetmigrate.reports.envelope import scan_envelope
     from vnetmigrate.libvirt.versions import OLDEST, parse_release
     from vnetmigrate.scan import analyse
@@ -50,7 +51,7 @@ def scan(
         if netns or save_evidence or state_dir or root != Path("/") or deadline != 120.0:
             raise InputError("--from analyses saved evidence: it cannot be combined with --netns, --root, --state-dir, "
                              "--save-evidence or --deadline")
-        ev = Evidence.load(from_dir)
+        ev = load_evidence(from_dir)
         ev.meta["source"] = "saved"
     else:
         require_root("scan", hint="run it with sudo, or analyse saved evidence with --from DIR")
