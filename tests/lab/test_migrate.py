@@ -32,13 +32,18 @@ class Host:
         self.lab, self.root, self.state = lab, tmp / "root", tmp / "state"
         libvirt_host.install(lab, self.root)
 
-    def vnm(self, *args: str, env: dict | None = None, crash_at: str | None = None) -> subprocess.CompletedProcess:
-        """Run the CLI; `crash_at`: SIGKILL it at that step boundary (tests/crashpoint.py)."""
+    def vnm(self, *args: str, env: dict | None = None, crash_at: str | None = None,
+            meddle: tuple[str, str] | None = None) -> subprocess.CompletedProcess:
+        """Run the CLI; `crash_at`: SIGKILL it at that step boundary; `meddle`: (boundary, shell
+        command) run at that boundary, as another program would (tests/crashpoint.py)."""
         import os
 
         if crash_at is not None:
             env = {**(env or {}), crashpoint.ENV: crash_at}
-        program = crashpoint.VNM if crash_at is not None else [sys.executable, "-m", "vnetmigrate"]
+        if meddle is not None:
+            env = {**(env or {}), crashpoint.RUN_AT: meddle[0], crashpoint.RUN: meddle[1]}
+        hooked = crash_at is not None or meddle is not None
+        program = crashpoint.VNM if hooked else [sys.executable, "-m", "vnetmigrate"]
         argv = [*program, *args, "--state-dir", str(self.state)]
         if args[0] in ("plan", "migrate"):
             argv += ["--netns", self.lab.host, "--root", str(self.root)]

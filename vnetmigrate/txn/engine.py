@@ -104,13 +104,17 @@ def run(plan: Plan, state: StateDir, root: Path, *, netns: str | None = None, co
             try:
                 if before_step is not None:
                     before_step(i)
-                if step.changes_kernel:
-                    now = snapshot.probe(touched)
-                    if now != baseline:
-                        raise Conflict(f"the firewall changed since the plan was made: step {i + 1} "
-                                       f"({step.title}) was not run")
                 intents.append(jr.append("intent", step=i, do=step.to_dict(), undo=step.undo))
                 boundaries.reached("before", i)
+                # The fingerprint is compared last, right before the step acts (after its intent
+                # is on disk): what someone changes any earlier is seen, and the window left
+                # is this process's own, without a write or fsync in it.
+                if step.changes_kernel and snapshot.probe(touched) != baseline:
+                    # It never ran: its undo would restore its objects to the snapshot and take
+                    # the other program's change with it.
+                    intents.pop()
+                    raise Conflict(f"the firewall changed since the plan was made: step {i + 1} "
+                                   f"({step.title}) was not run")
                 started = time.monotonic()
                 result = execute.run_step(step, root)
                 result["seconds"] = round(time.monotonic() - started, 4)
@@ -120,7 +124,8 @@ def run(plan: Plan, state: StateDir, root: Path, *, netns: str | None = None, co
                 jr.append("done", step=i, result=result)
             except (Exception, KeyboardInterrupt) as exc:
                 message = _message(exc)
-                _note(jr, [], "failed", step=i, error=message)
+                # `ran: false`: the step was refused before it acted; no undo of it, ever.
+                _note(jr, [], "failed", step=i, error=message, **({"ran": False} if isinstance(exc, Conflict) else {}))
                 out = rollback(jr, snap, intents, root, reason=f"step {i + 1} failed: {message}")
                 out.txn_id, out.error, out.failed_step = txn_dir.name, message, i
                 return out
@@ -213,7 +218,8 @@ def load_snapshot(txn_dir: Path) -> dict[str, Any]:
 
 def roll_back(summary: journal.Summary, root: Path, reason: str, how: Restart = AS_JOURNALED) -> Outcome:
     """Roll back a recorded transaction (interrupted, or committed and not yet rolled back)."""
-    intents = [r for r in summary.records if r["rec"] == "intent"]
+    never_ran = {r["step"] for r in summary.records if r["rec"] == "failed" and r.get("ran") is False}
+    intents = [r for r in summary.records if r["rec"] == "intent" and r["step"] not in never_ran]
     jr = Journal.append_to(summary.path)
     try:
         if not intents:
