@@ -21,6 +21,8 @@ from vnetmigrate.libvirt.ownership import classify
 from vnetmigrate.libvirt.versions import Backend, nearest_version
 from vnetmigrate.txn import libvirt_steps as ls
 from vnetmigrate.txn import steps
+from vnetmigrate.txn.kept import BLOCKER as KEPT_BLOCKER
+from vnetmigrate.txn.kept import kept
 from vnetmigrate.txn.snapshot import Touched
 
 OTHER = {"nftables": "iptables", "iptables": "nftables"}
@@ -160,6 +162,9 @@ def build(facts, target: str, restart: list[str] | None, restart_why: str) -> Mi
             plan_steps.append(steps.nft("remove libvirt's nftables rules", cmds, ls.nft_touched()))
     summary["remove"] = removed
     summary["unexpected_kept"] = [i.where for i in own.items if i.owner.value == "unexpected"]
+    keep = kept(target, saves, facts.nft, owners)
+    if keep.reasons:
+        blockers.append(Blocker(KEPT_BLOCKER, keep.blocker_title(source)))
     # switch the configuration
     if networks.conf_error is not None:
         raise InputError(networks.conf_error)
@@ -195,7 +200,8 @@ def build(facts, target: str, restart: list[str] | None, restart_why: str) -> Mi
         plan_steps.append(steps.dedupe(f"remove the duplicate {target} rules", target, NETWORK_STATUS, everything))
     if plan_steps and every:
         plan_steps.append(_verify(f"libvirt's rules are exactly what every active network needs ({target})",
-                                  target, status_texts, expected_nft, version.version, final=True))
+                                  target, status_texts, expected_nft, version.version, final=True,
+                                  accept=list(keep.accept)))
     title = f"migrate libvirt's firewall to {target}"
     refs = list(networks.status_paths)
     return MigrationPlan(target, steps.Plan(title, tuple(plan_steps), meta={"to": target, "reference_files": refs}),
@@ -219,13 +225,15 @@ class _ExpectedLines:
 
 
 def _verify(title: str, target: str, status_texts: list[str], expected_nft: _ExpectedLines, version: str,
-            final: bool) -> steps.Step:
+            final: bool, accept: list[str] | None = None) -> steps.Step:
     """nftables: the live `nft list` text against the model's listing (20 ms for 100 networks);
-    iptables: the model's ownership classification of the live chains (of the status files)."""
+    iptables: the model's ownership classification of the live chains (of the status files).
+    `accept`: containers of the old backend kept on purpose (vnetmigrate.txn.kept)."""
+    extra = {"accept": accept} if accept else {}
     if target == "nftables":
-        return steps.verify(title, "nft-listing", expected=list(expected_nft()), final=final)
+        return steps.verify(title, "nft-listing", expected=list(expected_nft()), final=final, **extra)
     return steps.verify(title, "libvirt-rules", status_files=status_texts, version=version, backend=target,
-                        final=final)
+                        final=final, **extra)
 
 
 def _has_containers(backend: str, facts) -> bool:
