@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import importlib
 
-from vnetmigrate.checks.registry import REGISTRY, Check, Outcome, run
+from vnetmigrate.checks.registry import REGISTRY, Check, CheckResults, run
+from vnetmigrate.firewall import Backend
 
 MODULES = (
     "backend",
@@ -39,11 +40,11 @@ def all_checks() -> list[Check]:
     return list(REGISTRY.values())
 
 
-def run_all(facts) -> Outcome:
+def run_all(facts) -> CheckResults:
     return run(facts, all_checks())
 
 
-def moot_for_migration(target: str) -> frozenset[str]:
+def moot_for_migration(target: Backend) -> frozenset[str]:
     """Checks whose blockers plan and migrate leave out for `migrate --to target`: those migrate
     handles itself, and those concerning only the backend libvirt leaves (each such finding's
     own first workaround is to keep libvirt on the other backend)."""

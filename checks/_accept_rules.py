@@ -9,6 +9,7 @@ import shlex
 
 from vnetmigrate.checks._commands import iptables_binary
 from vnetmigrate.evaluate import Pass, Probe
+from vnetmigrate.firewall import Family
 
 DHCP_PORT = {"ip": 67, "ip6": 547}
 
@@ -69,7 +70,7 @@ class IptablesAccept:
     @classmethod
     def of_pass(cls, p: Pass) -> "IptablesAccept":
         family, table, chain = split_base(p)
-        return cls("ipv4" if family == "ip" else "ipv6", table, chain,
+        return cls(Family.of_nft(family).value, table, chain,
                    "legacy" if p.kind == "iptables-legacy" else "nft")
 
     def into_host(self, br: str, proto: str, ports: list[int]) -> str:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import shlex
 
+from vnetmigrate.firewall import Backend, Family
 from vnetmigrate.libvirt import netconf
 
 
 def iptables_binary(family: str, source: str = "nft") -> str:
     """The iptables variant that manages a table: the explicit binary, never an alternative."""
-    base = "iptables" if family == "ipv4" else "ip6tables"
+    base = Family(family).iptables
     return f"{base}-legacy" if source == "legacy" else f"{base}-nft"
 
 
@@ -22,7 +23,7 @@ def restart_libvirt_network() -> str:
     return ("systemctl restart virtnetworkd.service 2>/dev/null || systemctl restart libvirtd.service")
 
 
-def pin_backend(backend: str) -> str:
+def pin_backend(backend: Backend) -> str:
     """Set firewall_backend in network.conf: every active assignment (libvirt reads the first),
     indented ones included, or a new line when there is none."""
     setting = r"^[[:space:]]*firewall_backend[[:space:]]*="

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from vnetmigrate.facts import HostFacts
+from vnetmigrate.firewall import Backend
 
 FORWARDING_MODES = ("nat", "route")
 
@@ -14,9 +15,9 @@ def nftables_when(facts: HostFacts) -> str | None:
     lv = facts.libvirt
     if lv is None or not lv.installed:
         return None
-    if lv.effective.backend == "nftables":
+    if lv.effective.backend == Backend.NFTABLES:
         return "now"
-    if lv.after_upgrade.backend == "nftables":
+    if lv.after_upgrade.backend == Backend.NFTABLES:
         return "after the migration" if facts.migration_target else "after the switch"
     return None
 

@@ -7,7 +7,8 @@ from collections import defaultdict
 
 from vnetmigrate.checks._accept_rules import commands, split_base
 from vnetmigrate.checks._commands import pin_backend, restart_libvirt_network
-from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+from vnetmigrate.findings import Citation, Finding, Severity, Workaround
+from vnetmigrate.firewall import Backend
 
 MAX_UNKNOWN = 12  # evidence lines about undecided probes; the rest are counted
 
@@ -35,13 +36,13 @@ def _persist_hint(passes, facts) -> str:
     return "; ".join(hints)
 
 
-def _probe_lines(drops) -> list[Evidence]:
+def _probe_lines(drops) -> list[Citation]:
     groups: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     for d in drops:
         key = (d.when, d.probe.network, d.probe.bridge)
         if d.probe.kind not in groups[key]:
             groups[key].append(d.probe.kind + ("" if d.probe.packet.family == "ip" else " (IPv6)"))
-    return [Evidence("probe", f"{when}: network {net} ({br})", "dropped: " + ", ".join(kinds))
+    return [Citation("probe", f"{when}: network {net} ({br})", "dropped: " + ", ".join(kinds))
             for (when, net, br), kinds in groups.items()]
 
 
@@ -51,15 +52,15 @@ def finding(drops, unknown, facts, notes=()) -> Finding:
     by_base: dict[str, list] = defaultdict(list)
     for d in own:
         by_base[d.by.base].append(d)
-    ev: list[Evidence] = []
+    ev: list[Citation] = []
     for base, ds in by_base.items():
         first = ds[0]
         verdict = first.by.verdict
-        ev.append(Evidence("chain" if first.by.end.rule == "policy" else "rule", _where(first),
+        ev.append(Citation("chain" if first.by.end.rule == "policy" else "rule", _where(first),
                            f"{first.by.end.text or 'policy ' + verdict} ({verdict}s; base chain {base}, "
                            f"{first.by.hook} hook, priority {first.by.prio})"))
         ev += _probe_lines(ds)
-        ev.append(Evidence("path", f"{first.probe.id} ({first.when})", first.probe.description + ": " +
+        ev.append(Citation("path", f"{first.probe.id} ({first.when})", first.probe.description + ": " +
                            " | ".join(str(p) for p in first.result.path)))
     explained: dict[tuple[str, str], list] = defaultdict(list)
     for d in others:
@@ -67,13 +68,13 @@ def finding(drops, unknown, facts, notes=()) -> Finding:
     for (fid, base), ds in explained.items():
         kinds = sorted({d.probe.kind for d in ds})
         whens = sorted({d.when for d in ds}, key=lambda w: w != "now")
-        ev.append(Evidence("fact", _where(ds[0]), f"drops {', '.join(kinds)} ({' and '.join(whens)}): "
+        ev.append(Citation("fact", _where(ds[0]), f"drops {', '.join(kinds)} ({' and '.join(whens)}): "
                                                   f"the same drop finding {fid} reports, with its fix"))
     for when, probe, r in unknown[:MAX_UNKNOWN]:
         why = "; ".join(r.reasons or r.notes) or "blocked, by different chains in different cases"
-        ev.append(Evidence("probe", f"{probe.id} ({when})", f"{probe.description}: not decided: {why}"))
+        ev.append(Citation("probe", f"{probe.id} ({when})", f"{probe.description}: not decided: {why}"))
     if len(unknown) > MAX_UNKNOWN:
-        ev.append(Evidence("fact", "undecided probes", f"{len(unknown) - MAX_UNKNOWN} more not shown"))
+        ev.append(Citation("fact", "undecided probes", f"{len(unknown) - MAX_UNKNOWN} more not shown"))
     ev += notes
     if own:
         return _blocker(own, by_base, ev, facts)
@@ -99,10 +100,10 @@ def _blocker(own, by_base, ev, facts) -> Finding:
         "Accept libvirt's traffic at the head of each base chain that drops it (an accept ends only its own "
         "base chain, so every dropping chain needs one); then make the rules persistent where each chain "
         "comes from: " + _persist_hint(passes, facts), tuple(dict.fromkeys(cmds)), id="accept-guest-traffic")]
-    now_iptables = facts.libvirt.effective.backend == "iptables"
+    now_iptables = facts.libvirt.effective.backend == Backend.IPTABLES
     if whens == ["after the switch"] and now_iptables:
         workarounds.append(Workaround("Keep libvirt on its iptables backend, where these drops do not hit guests "
-                                      "today", (pin_backend("iptables"), restart_libvirt_network())))
+                                      "today", (pin_backend(Backend.IPTABLES), restart_libvirt_network())))
     kinds = sorted({d.probe.kind for d in own})
     verb = "drops" if len(bases) == 1 else "drop"
     return Finding(

@@ -5,25 +5,26 @@ from __future__ import annotations
 from vnetmigrate.checks._commands import pin_backend
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
-from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+from vnetmigrate.findings import Citation, Finding, Severity, Workaround
+from vnetmigrate.firewall import Backend
 from vnetmigrate.libvirt import netconf
 
 
 
-def _conf_evidence(facts: HostFacts) -> Evidence:
+def _conf_evidence(facts: HostFacts) -> Citation:
     lv = facts.libvirt
     if lv.configured_line:
-        return Evidence("file", f"{netconf.PATH}:{lv.configured_line}",
+        return Citation("file", f"{netconf.PATH}:{lv.configured_line}",
                         f'firewall_backend = "{lv.configured_backend}"')
     if lv.network_conf_present:
-        return Evidence("file", netconf.PATH, "firewall_backend is not set")
-    return Evidence("file", netconf.PATH, "absent")
+        return Citation("file", netconf.PATH, "firewall_backend is not set")
+    return Citation("file", netconf.PATH, "absent")
 
 
-def _version_evidence(facts: HostFacts) -> list[Evidence]:
+def _version_evidence(facts: HostFacts) -> list[Citation]:
     ev = [_conf_evidence(facts)]
     if facts.libvirt.version_text:
-        ev.append(Evidence("command", facts.libvirt.version_source or "--version",
+        ev.append(Citation("command", facts.libvirt.version_source or "--version",
                            f"libvirt {facts.libvirt.version_text}"))
     return ev
 
@@ -56,7 +57,7 @@ def backend_effective(facts: HostFacts):
 def backend_switch_on_upgrade(facts: HostFacts):
     lv = facts.libvirt
     now, after = lv.effective.backend, lv.after_upgrade.backend
-    if not lv.installed or now != "iptables" or after != "nftables":
+    if not lv.installed or now != Backend.IPTABLES or after != Backend.NFTABLES:
         return
     yield Finding(
         "backend-switch-on-upgrade", Severity.WARNING,
@@ -66,4 +67,4 @@ def backend_switch_on_upgrade(facts: HostFacts):
         "`libvirt_network` tables at its next restart. Check the findings below for what breaks then, "
         "or pin the current backend before upgrading.",
         evidence=(_conf_evidence(facts),),
-        workarounds=(Workaround("Keep the iptables backend across the upgrade", (pin_backend("iptables"),)),))
+        workarounds=(Workaround("Keep the iptables backend across the upgrade", (pin_backend(Backend.IPTABLES),)),))

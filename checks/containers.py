@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
-from vnetmigrate.findings import Evidence, Finding, Severity
+from vnetmigrate.findings import Citation, Finding, Severity
 
 NOTES = {
     "podman": "netavark keeps its rules in its own table (or NETAVARK_* chains) and accepts only its "
@@ -23,4 +23,4 @@ def container_firewall(facts: HostFacts):
     for p in facts.containers:
         yield Finding(
             "container-firewall", Severity.INFO, f"{p.name} manages firewall rules ({p.userspace})",
-            NOTES[p.name], evidence=tuple(Evidence("fact", e) for e in p.evidence))
+            NOTES[p.name], evidence=tuple(Citation("fact", e) for e in p.evidence))

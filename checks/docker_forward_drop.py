@@ -13,7 +13,8 @@ from vnetmigrate.checks._commands import pin_backend, restart_libvirt_network
 from vnetmigrate.checks._context import nftables_when
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
-from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+from vnetmigrate.findings import Citation, Finding, Severity, Workaround
+from vnetmigrate.firewall import Backend, Family
 
 LINKS = ("https://github.com/moby/moby/issues/52612", "https://github.com/docker/for-linux/issues/949",
          "https://fedoraproject.org/wiki/Changes/LibvirtVirtualNetworkNFTables")
@@ -51,7 +52,7 @@ def docker_user_commands(bridges: list[str], family: str, source: str, has_docke
 
 @check("docker-forward-drop", "Docker's FORWARD DROP policy blocks guests under the nftables backend",
        Severity.BLOCKER, needs=("libvirt", "iptables", "docker"),
-       optional=("migration_target",), applies_to_backend="nftables", concerns_tools=("docker",))
+       optional=("migration_target",), applies_to_backend=Backend.NFTABLES, concerns_tools=("docker",))
 def docker_forward_drop(facts: HostFacts):
     lv, docker = facts.libvirt, facts.docker
     if not docker.present or not lv.installed:
@@ -64,11 +65,11 @@ def docker_forward_drop(facts: HostFacts):
         return
     forwarding = [n for n in lv.networks if n.creates_rules and n.forward_mode in ("nat", "route")]
     bridges = sorted({n.bridge for n in forwarding if n.bridge}) or ["virbr0"]
-    ev = [Evidence("chain", f"{'ip' if f == 'ipv4' else 'ip6'} filter FORWARD",
+    ev = [Citation("chain", f"{Family(f).nft} filter FORWARD",
                    f"policy DROP ({'iptables-legacy' if s == 'legacy' else 'iptables-nft'})") for f, s in dropping]
-    ev += [Evidence("chain", f"{f} filter {', '.join(ch)}", "Docker's chains") for f, ch in docker.chains.items() if ch]
+    ev += [Citation("chain", f"{f} filter {', '.join(ch)}", "Docker's chains") for f, ch in docker.chains.items() if ch]
     if docker.daemon_json is not None:
-        ev.append(Evidence("file", specs.DOCKER_DAEMON_JSON,
+        ev.append(Citation("file", specs.DOCKER_DAEMON_JSON,
                            ", ".join(f"{k}={docker.daemon_json[k]!r}" for k in
                                      ("iptables", "ip-forward", "ip-forward-no-drop", "firewall-backend")
                                      if k in docker.daemon_json) or "no firewall-related keys"))
@@ -102,7 +103,7 @@ def docker_forward_drop(facts: HostFacts):
                    "until reset or reboot",
                    ("systemctl restart docker", "iptables -P FORWARD ACCEPT")),
         Workaround("Keep libvirt on its iptables backend, where its rules share Docker's FORWARD chain",
-                   (pin_backend("iptables"), restart_libvirt_network())),
+                   (pin_backend(Backend.IPTABLES), restart_libvirt_network())),
     ]
     workarounds.append(Workaround("Or run containers with Podman, whose netavark firewall does not set a DROP "
                                   "policy (the Fedora 41 change's suggestion)"))

@@ -6,7 +6,7 @@ from vnetmigrate import specs
 from vnetmigrate.checks._context import FORWARDING_MODES
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
-from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+from vnetmigrate.findings import Citation, Finding, Severity, Workaround
 
 
 @check("ip-forwarding-off", "IP forwarding is off while NAT or routed networks are active", Severity.BLOCKER,
@@ -21,7 +21,7 @@ def ip_forwarding_off(facts: HostFacts):
             "net.ipv4.ip_forward is 0: guests of " + ", ".join(n.name for n in v4) + " cannot reach anything",
             "libvirt turns forwarding on when it starts a NAT or routed network; something turned it off "
             "since (a sysctl.d file applied later, a firewall script).",
-            evidence=(Evidence("file", specs.IP_FORWARD, "0"),),
+            evidence=(Citation("file", specs.IP_FORWARD, "0"),),
             workarounds=(Workaround("Turn forwarding on now and at boot", (
                 "sysctl -w net.ipv4.ip_forward=1",
                 "echo 'net.ipv4.ip_forward = 1' > /etc/sysctl.d/90-libvirt-forward.conf")),))
@@ -30,7 +30,7 @@ def ip_forwarding_off(facts: HostFacts):
             "ip-forwarding-off", Severity.BLOCKER,
             "net.ipv6.conf.all.forwarding is 0: IPv6 guests of " + ", ".join(n.name for n in v6) + " are cut off",
             "libvirt turns IPv6 forwarding on when it starts a network with an IPv6 address.",
-            evidence=(Evidence("file", specs.IPV6_FORWARDING, "0"),),
+            evidence=(Citation("file", specs.IPV6_FORWARDING, "0"),),
             workarounds=(Workaround("Turn IPv6 forwarding on now and at boot", (
                 "sysctl -w net.ipv6.conf.all.forwarding=1",
                 "echo 'net.ipv6.conf.all.forwarding = 1' > /etc/sysctl.d/90-libvirt-forward6.conf")),))

@@ -21,7 +21,7 @@ from vnetmigrate.checks._drop_report import finding
 from vnetmigrate.checks.registry import check
 from vnetmigrate.evaluate import Pass, Probe, Result
 from vnetmigrate.facts import HostFacts
-from vnetmigrate.findings import Evidence, Finding, Severity
+from vnetmigrate.findings import Citation, Finding, Severity
 
 # The specific checks whose blockers name a drop this check would otherwise report again.
 SPECIFIC = ("docker-forward-drop", "ufw-blocks-guests", "iptables-manager-restrictive", "port-forward-nat-guest")
@@ -88,4 +88,4 @@ def input_forward_drop(facts: HostFacts):
             unknown.append((v.when, v.probe, r))
     drops = [d for d in drops if d.explained != "libvirt"]  # libvirt's own rules: not a foreign drop
     if drops or unknown:
-        yield finding(drops, unknown, facts, [Evidence("fact", when, text) for when, text in evaluated.notes])
+        yield finding(drops, unknown, facts, [Citation("fact", when, text) for when, text in evaluated.notes])

@@ -6,7 +6,7 @@ import shlex
 
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
-from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+from vnetmigrate.findings import Citation, Finding, Severity, Workaround
 
 WHY = {"incomplete": "it was interrupted (crash, kill, power loss) before it committed or rolled back",
        "needs-attention": "its rollback failed: part of the old state could not be restored",
@@ -37,6 +37,6 @@ def interrupted_transaction(facts: HostFacts):
             f"vnetmigrate transaction {t.id} did not finish ({t.status})",
             f"{t.title or 'A migration'}: {WHY.get(t.status, t.status)}. The firewall may be half-way "
             "between backends; do not upgrade or migrate until it is rolled back. " + NEXT.get(t.status, ""),
-            evidence=(Evidence("file", f"{txn.state_dir}/txn/{t.id}/journal.jsonl", progress),
-                      *(Evidence("fact", "journal", e) for e in t.errors)),
+            evidence=(Citation("file", f"{txn.state_dir}/txn/{t.id}/journal.jsonl", progress),
+                      *(Citation("fact", "journal", e) for e in t.errors)),
             workarounds=tuple(fixes))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from vnetmigrate.checks._commands import iptables_binary, quote_args
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
-from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+from vnetmigrate.findings import Citation, Finding, Severity, Workaround
 
 
 def removal_commands(chain) -> list[str]:
@@ -46,7 +46,7 @@ def leftover_chains(facts: HostFacts):
         "but the chains it created remain, empty, with the jumps to them from INPUT, OUTPUT, FORWARD "
         "and POSTROUTING. They are harmless but every packet still traverses them, and they confuse "
         "anyone reading the firewall. They go away at reboot, or can be removed now.",
-        evidence=tuple(Evidence("chain", c.where, f"empty; jumped to from "
+        evidence=tuple(Citation("chain", c.where, f"empty; jumped to from "
                                 f"{', '.join(sorted({j.chain for j in c.jumps})) or 'nowhere'}") for c in empty),
         workarounds=(Workaround("Remove the empty chains and the jumps to them", tuple(commands),
                                 repairable=True, id="remove-leftover-chains"),))
@@ -86,8 +86,8 @@ def leftover_rules(facts: HostFacts):
     if not found and not tables:
         return
     commands = [c for _w, _r, c in found] + [f"nft delete table {t}" for t in tables]
-    evidence = [Evidence("rule", w, r) for w, _r2, _c in found for r in (_r2,)]
-    evidence += [Evidence("table", t, "libvirt's table, but no active network uses the nftables backend")
+    evidence = [Citation("rule", w, r) for w, _r2, _c in found for r in (_r2,)]
+    evidence += [Citation("table", t, "libvirt's table, but no active network uses the nftables backend")
                  for t in tables]
     yield Finding(
         "libvirt-leftover-rules", Severity.WARNING,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from vnetmigrate import specs
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
-from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+from vnetmigrate.findings import Citation, Finding, Severity, Workaround
 
 
 @check("legacy-xtables-in-use", "Legacy iptables (x_tables) rules beside nftables", Severity.WARNING,
@@ -16,9 +16,9 @@ def legacy_xtables(facts: HostFacts):
     legacy = [s for s in facts.iptables.saves if s.source == "legacy"]
     rules = sum(len(c.rules) for s in legacy for c in s.chains())
     drops = [c for s in legacy for c in s.chains() if c.policy in ("DROP", "REJECT")]
-    ev = [Evidence("file", specs.TABLES_NAMES[f], " ".join(t))
+    ev = [Citation("file", specs.TABLES_NAMES[f], " ".join(t))
           for f, t in facts.system.legacy_tables.items() if t]
-    ev += [Evidence("chain", f"iptables-legacy {c.where}", f"policy {c.policy}") for c in drops]
+    ev += [Citation("chain", f"iptables-legacy {c.where}", f"policy {c.policy}") for c in drops]
     yield Finding(
         "legacy-xtables-in-use", Severity.WARNING,
         f"Legacy x_tables are in use beside nftables ({rules} rules)",

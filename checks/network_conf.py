@@ -6,7 +6,7 @@ import re
 
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
-from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+from vnetmigrate.findings import Citation, Finding, Severity, Workaround
 from vnetmigrate.libvirt import netconf
 
 
@@ -22,6 +22,6 @@ def network_conf_invalid(facts: HostFacts):
         "libvirt refuses to load its network driver when network.conf does not parse (values are quoted "
         "strings, numbers or lists) or names an unknown firewall backend: no virtual network starts, in "
         "either backend. vnetmigrate judged the rest of the host as if firewall_backend were unset.",
-        evidence=(Evidence("file", where, error.split(": ", 1)[-1]),),
+        evidence=(Citation("file", where, error.split(": ", 1)[-1]),),
         workarounds=(Workaround("Fix the line (e.g. firewall_backend = \"iptables\", with the quotes), then "
                                 "check the file parses", (f"grep -n firewall_backend {netconf.PATH}",)),))

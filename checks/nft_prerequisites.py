@@ -12,7 +12,8 @@ from vnetmigrate.checks._commands import pin_backend, restart_libvirt_network
 from vnetmigrate.checks._context import nftables_when
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
-from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+from vnetmigrate.findings import Citation, Finding, Severity, Workaround
+from vnetmigrate.firewall import Backend
 
 TC_NEEDS = {"CONFIG_NET_ACT_CSUM": "the csum action (act_csum)", "CONFIG_NET_CLS_U32": "the u32 classifier",
             "CONFIG_NET_SCH_HTB": "the htb qdisc"}
@@ -20,7 +21,7 @@ TC_NEEDS = {"CONFIG_NET_ACT_CSUM": "the csum action (act_csum)", "CONFIG_NET_CLS
 
 @check("nftables-prerequisites", "The nftables backend's kernel and userspace prerequisites", Severity.BLOCKER,
        needs=("kernel", "libvirt", "system"), optional=("migration_target",),
-       applies_to_backend="nftables")
+       applies_to_backend=Backend.NFTABLES)
 def nftables_prerequisites(facts: HostFacts):
     when = nftables_when(facts)
     if when is None:
@@ -40,14 +41,14 @@ def nftables_prerequisites(facts: HostFacts):
             continue
         if state == "n":
             missing.append(what)
-            ev.append(Evidence("file", feature.where if feature and feature.where else config, "not available"))
+            ev.append(Citation("file", feature.where if feature and feature.where else config, "not available"))
         else:
             unknown.append(what)
     if version_11 and not facts.system.has("tc"):
         missing.append("the tc binary (iproute2)")
-        ev.append(Evidence("command", "tc", "not installed"))
+        ev.append(Citation("command", "tc", "not installed"))
     if k.config_source is None:
-        ev.append(Evidence("file", "/proc/config.gz, /boot/config-" + (k.release or "RELEASE"), "unreadable"))
+        ev.append(Citation("file", "/proc/config.gz, /boot/config-" + (k.release or "RELEASE"), "unreadable"))
     which = f"libvirt {lv.version_text}" if lv.version and lv.version >= (10, 4, 0) else "libvirt 11 and later"
     if missing:
         yield Finding(
@@ -57,7 +58,7 @@ def nftables_prerequisites(facts: HostFacts):
             "daemon restart stay 'active' without their rules (guests lose NAT).",
             evidence=tuple(ev),
             workarounds=(Workaround("Keep libvirt on its iptables backend on this kernel",
-                                    (pin_backend("iptables"), restart_libvirt_network())),
+                                    (pin_backend(Backend.IPTABLES), restart_libvirt_network())),
                          Workaround("Or boot a kernel built with CONFIG_NET_ACT_CSUM, CONFIG_NET_CLS_U32 and "
                                     "CONFIG_NET_SCH_HTB, and install iproute2")))
     elif unknown:

@@ -6,7 +6,7 @@ from vnetmigrate.checks._commands import restart_libvirt_network
 from vnetmigrate.checks._context import nftables_when
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
-from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+from vnetmigrate.findings import Citation, Finding, Severity, Workaround
 
 
 @check("nftables-service-flush", "nftables.service flushes the whole ruleset", Severity.WARNING,
@@ -26,9 +26,9 @@ def nftables_service_flush(facts: HostFacts):
         f"Starting, reloading or stopping nftables.service flushes every table, {victim} included, "
         "and guests lose NAT and forwarding until libvirt's network daemon restarts. Flush only the "
         "service's own tables instead.",
-        evidence=tuple(Evidence("file", ln.where, ln.text) for ln in svc.flush_lines) +
-        tuple(Evidence("file", ln.where, ln.text) for ln in svc.drop_policies) +
-        (Evidence("fact", "nftables.service", "enabled" if svc.enabled else "active"),),
+        evidence=tuple(Citation("file", ln.where, ln.text) for ln in svc.flush_lines) +
+        tuple(Citation("file", ln.where, ln.text) for ln in svc.drop_policies) +
+        (Citation("fact", "nftables.service", "enabled" if svc.enabled else "active"),),
         workarounds=(_workaround(svc, first.path),))
 
 

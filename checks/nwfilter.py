@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
-from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+from vnetmigrate.findings import Citation, Finding, Severity, Workaround
 
 
 @check("nwfilter-needs-iptables", "nwfilter in use: iptables and ebtables must stay installed", Severity.WARNING,
@@ -14,8 +14,8 @@ def nwfilter_needs_iptables(facts: HostFacts):
     if not nw.in_use:
         return
     missing = [t for t in ("iptables", "ebtables") if not facts.system.has(t)]
-    ev = [Evidence("file", path, "filterref " + ", ".join(refs)) for path, refs in sorted(nw.guests.items())]
-    ev += [Evidence("chain", c) for c in nw.live_chains[:10]]
+    ev = [Citation("file", path, "filterref " + ", ".join(refs)) for path, refs in sorted(nw.guests.items())]
+    ev += [Citation("chain", c) for c in nw.live_chains[:10]]
     severity = Severity.WARNING if missing else Severity.INFO
     yield Finding(
         "nwfilter-needs-iptables", severity,

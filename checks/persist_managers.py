@@ -6,7 +6,8 @@ from vnetmigrate.checks._commands import pin_backend, restart_libvirt_network
 from vnetmigrate.checks._context import bridges, nftables_when
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
-from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+from vnetmigrate.findings import Citation, Finding, Severity, Workaround
+from vnetmigrate.firewall import Backend
 
 ALLOW_HINT = {
     "shorewall": "declare the bridges in /etc/shorewall/interfaces and allow them in /etc/shorewall/policy",
@@ -53,12 +54,12 @@ def iptables_manager_restrictive(facts: HostFacts):
             workarounds.append(Workaround(f"Allow libvirt's bridges in {m.name}'s rules and save them", cmds))
         elif m.name in ALLOW_HINT:
             workarounds.append(Workaround(ALLOW_HINT[m.name]))
-        workarounds.append(Workaround("Keep libvirt on its iptables backend", (pin_backend("iptables"),
+        workarounds.append(Workaround("Keep libvirt on its iptables backend", (pin_backend(Backend.IPTABLES),
                                                                                restart_libvirt_network())))
-        ev = [Evidence("fact", ", ".join(m.units), "enabled")]
-        ev += [Evidence("file", r.where, r.text) for r in m.restrictions]
+        ev = [Citation("fact", ", ".join(m.units), "enabled")]
+        ev += [Citation("file", r.where, r.text) for r in m.restrictions]
         if m.error:
-            ev.append(Evidence("file", m.config or m.name, f"could not be read: {m.error}"))
+            ev.append(Citation("file", m.config or m.name, f"could not be read: {m.error}"))
         title = f"{m.name} rejects guests' traffic {when}" if when and known else \
             f"{m.name} manages the firewall beside libvirt"
         yield Finding("iptables-manager-restrictive", severity, title, summary, evidence=tuple(ev),

@@ -6,12 +6,13 @@ from vnetmigrate.checks._commands import pin_backend, restart_libvirt_network
 from vnetmigrate.checks._context import nftables_when
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
-from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+from vnetmigrate.findings import Citation, Finding, Severity, Workaround
+from vnetmigrate.firewall import Backend
 
 
 @check("port-forward-nat-guest", "Port forwards into NAT guests break under the nftables backend",
        Severity.BLOCKER, needs=("port_forwards", "libvirt"), optional=("migration_target",),
-       applies_to_backend="nftables")
+       applies_to_backend=Backend.NFTABLES)
 def port_forward_nat_guest(facts: HostFacts):
     when = nftables_when(facts)
     lv = facts.libvirt
@@ -22,7 +23,7 @@ def port_forward_nat_guest(facts: HostFacts):
         return
     if when is None:
         return  # the iptables backend lets an ACCEPT before LIBVIRT_FWI through: nothing breaks
-    ev = tuple(Evidence("rule" if p.source != "hook" else "file", p.where,
+    ev = tuple(Citation("rule" if p.source != "hook" else "file", p.where,
                         p.text + (f"  -> network {p.network}" if p.network else "")) for p in dnat + hooks)
     cmds = []
     for p in dnat:
@@ -38,7 +39,7 @@ def port_forward_nat_guest(facts: HostFacts):
             "'started')", tuple(dict.fromkeys(cmds)), repairable=True, id="accept-dnat-to-guests"))
     workarounds.append(Workaround("Keep libvirt on its iptables backend, where an ACCEPT before the "
                                   "LIBVIRT_FWI jump lets forwarded connections in",
-                                  (pin_backend("iptables"), restart_libvirt_network())))
+                                  (pin_backend(Backend.IPTABLES), restart_libvirt_network())))
     what = f"{len(dnat)} DNAT rule(s) into NAT guests" if dnat else ""
     what += (" and " if dnat and hooks else "") + (f"{len(hooks)} hook script line(s) using iptables" if hooks else "")
     severity = Severity.BLOCKER if dnat else Severity.WARNING

@@ -32,13 +32,13 @@ from vnetmigrate.derived import Derived, all_derivations
 from vnetmigrate.derived.view import FactsView, UndeclaredFact
 from vnetmigrate.facts import HostFacts
 from vnetmigrate.findings import Finding, Severity
+from vnetmigrate.firewall import Backend
 
 CheckFn = Callable[[FactsView], Iterable[Finding]]
 
 # Set (to 1) by the test tier: a check reading an undeclared fact then fails the test instead
 # of being reported as an error of that check.
 STRICT_ENV = "VNETMIGRATE_STRICT_FACTS"
-BACKENDS = ("iptables", "nftables")
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Check:
     optional: tuple[str, ...] = ()
     derived: tuple[str, ...] = ()
     defers_to: tuple[str, ...] = ()
-    applies_to_backend: str | None = None
+    applies_to_backend: Backend | None = None
     handled_by_migrate: bool = False
     concerns_tools: tuple[str, ...] = ()
 
@@ -63,7 +63,9 @@ class Check:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class CheckResults:
+    """What running a set of checks gave: their findings, the checks skipped and those that failed."""
+
     findings: tuple[Finding, ...]
     skipped: tuple[dict[str, str], ...]
     errors: tuple[dict[str, str], ...]
@@ -74,7 +76,7 @@ FACT_NAMES = frozenset(f.name for f in dataclasses.fields(HostFacts)) - {"errors
 
 
 def check(id: str, title: str, severity: Severity, needs: tuple[str, ...], *, optional: tuple[str, ...] = (),
-          derived: tuple[str, ...] = (), defers_to: tuple[str, ...] = (), applies_to_backend: str | None = None,
+          derived: tuple[str, ...] = (), defers_to: tuple[str, ...] = (), applies_to_backend: Backend | None = None,
           handled_by_migrate: bool = False, concerns_tools: tuple[str, ...] = ()) -> Callable[[CheckFn], CheckFn]:
     def register(fn: CheckFn) -> CheckFn:
         if id in REGISTRY:
@@ -100,8 +102,8 @@ def _validate(c: Check) -> None:
         if not set(d.needs) <= set(c.needs):
             raise RuntimeError(f"check {c.id}: derived fact {name} needs {', '.join(d.needs)}: "
                                "declare them in the check's needs")
-    if c.applies_to_backend not in (None, *BACKENDS):
-        raise RuntimeError(f"check {c.id}: applies_to_backend must be one of {BACKENDS}")
+    if c.applies_to_backend not in (None, *Backend):
+        raise RuntimeError(f"check {c.id}: applies_to_backend must be a Backend")
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,7 @@ class _Run:
             return _Ran(error=f"{type(exc).__name__}: {exc}")
 
 
-def run(facts: HostFacts, checks: Iterable[Check]) -> Outcome:
+def run(facts: HostFacts, checks: Iterable[Check]) -> CheckResults:
     findings: list[Finding] = []
     skipped, errors = [], []
     state = _Run(facts)
@@ -163,4 +165,4 @@ def run(facts: HostFacts, checks: Iterable[Check]) -> Outcome:
                                "message": f"reported {f.severity.value} above its declared {c.severity.value}"})
             findings.append(f)
     findings.sort(key=lambda f: (-f.severity.rank, f.id))
-    return Outcome(tuple(findings), tuple(skipped), tuple(errors))
+    return CheckResults(tuple(findings), tuple(skipped), tuple(errors))

@@ -8,7 +8,8 @@ from collections import defaultdict
 from vnetmigrate.checks._commands import quote_args, restart_libvirt_network
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
-from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+from vnetmigrate.findings import Citation, Finding, Severity, Workaround
+from vnetmigrate.firewall import Backend
 from vnetmigrate.libvirt import netconf
 
 
@@ -18,8 +19,8 @@ def both_backends(facts: HostFacts):
     rules = facts.libvirt_rules
     if rules.ipt_rule_count == 0 or rules.nft_rule_count == 0:
         return
-    ev = [Evidence("chain", c.where, f"{len(c.rules)} rules") for c in rules.ipt_chains if c.rules]
-    ev += [Evidence("table", f"{t.family} libvirt_network", f"{len(t.rules)} per-network rules")
+    ev = [Citation("chain", c.where, f"{len(c.rules)} rules") for c in rules.ipt_chains if c.rules]
+    ev += [Citation("table", f"{t.family} libvirt_network", f"{len(t.rules)} per-network rules")
            for t in rules.nft_tables if t.rules]
     yield Finding(
         "libvirt-rules-both-backends", Severity.WARNING,
@@ -35,7 +36,7 @@ def both_backends(facts: HostFacts):
 
 def _likely_cause(facts: HostFacts, backend: str) -> str:
     k = facts.kernel
-    if backend == "nftables" and k is not None and k.state("CONFIG_NET_ACT_CSUM") == "n":
+    if backend == Backend.NFTABLES and k is not None and k.state("CONFIG_NET_ACT_CSUM") == "n":
         return (" This kernel has no act_csum (CONFIG_NET_ACT_CSUM): libvirt 11's nftables backend then "
                 "fails to add the rules of networks it restarts, and keeps them 'active' anyway.")
     return ""
@@ -61,7 +62,7 @@ def rules_missing(facts: HostFacts):
             "have all the rules libvirt creates for it: its guests lose NAT, forwarding or access to the host. "
             "This is how a backend switch fails silently, and what `nft flush ruleset` by nftables.service "
             "leaves behind." + _likely_cause(facts, backend),
-            evidence=tuple(Evidence("rule", m.where, f"missing: {m.text}") for m in missing),
+            evidence=tuple(Citation("rule", m.where, f"missing: {m.text}") for m in missing),
             workarounds=(Workaround("Restart libvirt's network daemon so it re-creates the rules, then scan again",
                                     (restart_libvirt_network(),)),
                          Workaround("If they are still missing, restart the network to see libvirt's error",
@@ -83,7 +84,7 @@ def unexpected_rules(facts: HostFacts):
         "switch): anything someone added inside them is lost then, silently. Keep your own rules in your "
         "own chains or tables." + (f" (Model: libvirt {facts.ownership.ownership.version}; "
                                    + "; ".join(facts.ownership.notes) + ")" if facts.ownership.notes else ""),
-        evidence=tuple(Evidence(i.kind, i.where, i.text or i.reason) for i in items))
+        evidence=tuple(Citation(i.kind, i.where, i.text or i.reason) for i in items))
 
 
 @check("libvirt-restart-pending", "libvirt's network daemon has not applied the configured backend",
@@ -107,8 +108,8 @@ def restart_pending(facts: HostFacts):
         f"have its rules in either backend; none of them is a leftover, and none should be deleted. At the restart "
         f"libvirt removes the rules its status files name and creates the {configured} ones, on top of any already "
         "there.",
-        evidence=(Evidence("file", where, f'firewall_backend = "{configured}"'),
-                  *(Evidence("file", n.status_path or n.name, f"removal recipe of the {n.status_backend} backend")
+        evidence=(Citation("file", where, f'firewall_backend = "{configured}"'),
+                  *(Citation("file", n.status_path or n.name, f"removal recipe of the {n.status_backend} backend")
                     for n in lv.active_networks if n.name in pending)),
         workarounds=(Workaround("Restart libvirt's network daemon so it applies the configured backend",
                                 (restart_libvirt_network(),)),

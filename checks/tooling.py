@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
-from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+from vnetmigrate.findings import Citation, Finding, Severity, Workaround
 
 
 @check("nft-binding-missing", "python3-nftables is missing: nftables read through `nft -j`",
@@ -16,7 +16,7 @@ def nft_binding_missing(facts: HostFacts):
             "python3-nftables is missing: nftables was read through the `nft -j` binary",
             "The results are the same; reading is slower and changes (migrate) cannot use one "
             "libnftables transaction per step.",
-            evidence=(Evidence("fact", "import nftables", "ImportError"),),
+            evidence=(Citation("fact", "import nftables", "ImportError"),),
             workarounds=(Workaround("Install the libnftables binding from the OS",
                                     ("apt-get install python3-nftables   # Debian/Ubuntu",
                                      "dnf install python3-nftables       # Fedora/RHEL")),))

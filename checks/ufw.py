@@ -12,13 +12,14 @@ from vnetmigrate.checks._commands import pin_backend, restart_libvirt_network
 from vnetmigrate.checks._context import bridges, nftables_when
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
-from vnetmigrate.findings import Evidence, Finding, Severity, Workaround
+from vnetmigrate.findings import Citation, Finding, Severity, Workaround
+from vnetmigrate.firewall import Backend
 
 DROPS = ("DROP", "REJECT")
 
 
 @check("ufw-blocks-guests", "ufw drops libvirt guests' traffic under the nftables backend", Severity.BLOCKER,
-       needs=("ufw", "libvirt"), optional=("migration_target",), applies_to_backend="nftables",
+       needs=("ufw", "libvirt"), optional=("migration_target",), applies_to_backend=Backend.NFTABLES,
        concerns_tools=("ufw",))
 def ufw_blocks_guests(facts: HostFacts):
     ufw = facts.ufw
@@ -34,11 +35,11 @@ def ufw_blocks_guests(facts: HostFacts):
         if (ufw.default_forward or "DROP").upper() in DROPS else []
     if not (need_in or need_route_in or need_route_out):
         return
-    ev = [Evidence("file", f"{specs.UFW_CONF}:{ufw.conf_line}" if ufw.conf_line else specs.UFW_CONF,
+    ev = [Citation("file", f"{specs.UFW_CONF}:{ufw.conf_line}" if ufw.conf_line else specs.UFW_CONF,
                    "ENABLED=yes" if ufw.enabled else "ufw's chains are loaded")]
     for key, value in (("DEFAULT_INPUT_POLICY", ufw.default_input), ("DEFAULT_FORWARD_POLICY", ufw.default_forward)):
         line = ufw.policy_lines.get(key)
-        ev.append(Evidence("file", f"{specs.UFW_DEFAULTS}:{line}" if line else specs.UFW_DEFAULTS,
+        ev.append(Citation("file", f"{specs.UFW_DEFAULTS}:{line}" if line else specs.UFW_DEFAULTS,
                            f"{key}={value or 'DROP (default)'}"))
     broken = []
     if need_in:
@@ -56,6 +57,6 @@ def ufw_blocks_guests(facts: HostFacts):
         evidence=tuple(ev),
         workarounds=(Workaround("Allow libvirt's bridges in ufw (persistent: ufw saves its rules)", tuple(cmds),
                                 repairable=True, id="ufw-allow-bridges"),
-                     Workaround("Keep libvirt on its iptables backend", (pin_backend("iptables"),
+                     Workaround("Keep libvirt on its iptables backend", (pin_backend(Backend.IPTABLES),
                                                                         restart_libvirt_network()))),
         links=("https://gitlab.com/libvirt/libvirt/-/issues/644",))

@@ -18,8 +18,9 @@ class Severity(str, Enum):
 
 
 @dataclass(frozen=True)
-class Evidence:
-    """Where a finding comes from: a rule, a chain, a file line, a command, a fact."""
+class Citation:
+    """Where a finding comes from: a rule, a chain, a file line, a command, a fact (the report's
+    "evidence" lines; not the collected vnetmigrate.evidence.Evidence a finding is derived from)."""
 
     kind: str  # "rule", "chain", "table", "file", "command", "fact"
     where: str  # e.g. "ip filter FORWARD", "/etc/libvirt/network.conf:12"
@@ -40,7 +41,7 @@ class Finding:
     severity: Severity
     title: str
     summary: str = ""
-    evidence: tuple[Evidence, ...] = ()
+    evidence: tuple[Citation, ...] = ()
     workarounds: tuple[Workaround, ...] = ()
     links: tuple[str, ...] = field(default=())
 

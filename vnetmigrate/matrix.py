@@ -15,28 +15,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vnetmigrate.facts import HostFacts
+from vnetmigrate.firewall import NFT_FAMILIES, Backend, Family
 
 WORKS_ALL = "works for all firewall management tools"
 NEEDS_WORKAROUND = "works for firewalld, other tools need a workaround"
 ROWS = {
-    1: ("iptables", "iptables", "iptables", WORKS_ALL),
-    2: ("nftables", "iptables", "iptables", WORKS_ALL),
-    3: ("nftables", "iptables", "nftables", NEEDS_WORKAROUND),
-    4: ("nftables", "nftables", "iptables", NEEDS_WORKAROUND),
-    5: ("nftables", "nftables", "nftables", NEEDS_WORKAROUND),
+    1: (Backend.IPTABLES, Backend.IPTABLES, Backend.IPTABLES, WORKS_ALL),
+    2: (Backend.NFTABLES, Backend.IPTABLES, Backend.IPTABLES, WORKS_ALL),
+    3: (Backend.NFTABLES, Backend.IPTABLES, Backend.NFTABLES, NEEDS_WORKAROUND),
+    4: (Backend.NFTABLES, Backend.NFTABLES, Backend.IPTABLES, NEEDS_WORKAROUND),
+    5: (Backend.NFTABLES, Backend.NFTABLES, Backend.NFTABLES, NEEDS_WORKAROUND),
 }
 
 
 @dataclass(frozen=True)
 class Coordinate:
-    value: str | None
+    value: Backend | None
     reason: str
 
 
 @dataclass(frozen=True)
 class ToolResult:
     tool: str
-    userspace: str
+    userspace: Backend
     row: int | None
     result: str  # "works", "works for firewalld" or "needs workaround: ..."
 
@@ -65,7 +66,7 @@ class MatrixPlacement:
     after: Placement
 
 
-def row_for(kernel: str | None, userspace: str | None, backend: str | None) -> int | None:
+def row_for(kernel: Backend | None, userspace: Backend | None, backend: Backend | None) -> int | None:
     for number, (k, u, b, _) in ROWS.items():
         if (k, u, b) == (kernel, userspace, backend):
             return number
@@ -77,33 +78,33 @@ def _kernel(facts: HostFacts) -> Coordinate:
     if sysf is None:
         return Coordinate(None, "system facts are missing")
     if sysf.iptables_variant == "legacy":
-        return Coordinate("iptables", "`iptables -V` reports the legacy variant: rules go to x_tables")
+        return Coordinate(Backend.IPTABLES, "`iptables -V` reports the legacy variant: rules go to x_tables")
     if sysf.iptables_variant == "nf_tables":
         legacy = " (legacy x_tables are also in use: " + ", ".join(
             f"{f}: {' '.join(t)}" for f, t in sysf.legacy_tables.items() if t) + ")" if sysf.legacy_in_use else ""
-        return Coordinate("nftables", "`iptables -V` reports nf_tables" + legacy)
+        return Coordinate(Backend.NFTABLES, "`iptables -V` reports nf_tables" + legacy)
     if sysf.legacy_in_use:
-        return Coordinate("iptables", "legacy x_tables are in use (/proc/net/ip_tables_names)")
-    return Coordinate("nftables", "iptables is not installed; only nftables can be in use")
+        return Coordinate(Backend.IPTABLES, "legacy x_tables are in use (/proc/net/ip_tables_names)")
+    return Coordinate(Backend.NFTABLES, "iptables is not installed; only nftables can be in use")
 
 
-def firewall_managers(facts: HostFacts) -> list[tuple[str, str]]:
+def firewall_managers(facts: HostFacts) -> list[tuple[str, Backend]]:
     """(tool, userspace) for each firewall management tool detected."""
     tools = []
     docker = facts.docker
     if docker is not None and docker.present and docker.setting("iptables", True):
-        tools.append(("docker", "nftables" if docker.setting("firewall-backend", "iptables") == "nftables"
-                      else "iptables"))
+        tools.append(("docker", Backend.NFTABLES if docker.setting("firewall-backend", "iptables") == "nftables"
+                      else Backend.IPTABLES))
     if facts.ufw is not None and facts.ufw.active:
-        tools.append(("ufw", "iptables"))
+        tools.append(("ufw", Backend.IPTABLES))
     fw = facts.firewalld
     if fw is not None and fw.running:
-        tools.append(("firewalld", "iptables" if fw.backend.lower() == "iptables" else "nftables"))
+        tools.append(("firewalld", Backend.IPTABLES if fw.backend.lower() == "iptables" else Backend.NFTABLES))
     if facts.nftables_service is not None and facts.nftables_service.in_use:
-        tools.append(("nftables.service", "nftables"))
+        tools.append(("nftables.service", Backend.NFTABLES))
     for m in facts.persist or ():
         if m.enabled:
-            tools.append((m.name, "iptables"))
+            tools.append((m.name, Backend.IPTABLES))
     for p in facts.containers or ():
         tools.append((p.name, p.userspace))
     return tools
@@ -113,26 +114,28 @@ def _userspace(facts: HostFacts) -> Coordinate:
     managers = firewall_managers(facts)
     if managers:
         kinds = sorted({u for _, u in managers})
-        value = "iptables" if "iptables" in kinds else "nftables"
+        value = Backend.IPTABLES if Backend.IPTABLES in kinds else Backend.NFTABLES
         return Coordinate(value, "firewall management: " + ", ".join(f"{t} ({u})" for t, u in managers))
     if facts.nft is not None:
         native = sorted({f"{c.family} {c.table}" for c in facts.nft.chains() if c.is_base
                          and c.table != "libvirt_network" and (facts.iptables is None or not _ipt_managed(facts, c))})
         if native:
-            return Coordinate("nftables", "no firewall management tool detected; native nftables tables "
+            return Coordinate(Backend.NFTABLES, "no firewall management tool detected; native nftables tables "
                                           "with base chains: " + ", ".join(native))
     if facts.system is not None and facts.system.has("iptables"):
-        return Coordinate("iptables", "no firewall management tool detected; the host's own rules use iptables")
-    return Coordinate("nftables", "no firewall management tool detected and iptables is not installed")
+        return Coordinate(Backend.IPTABLES,
+                          "no firewall management tool detected; the host's own rules use iptables")
+    return Coordinate(Backend.NFTABLES, "no firewall management tool detected and iptables is not installed")
 
 
 def _ipt_managed(facts: HostFacts, chain) -> bool:
-    family = {"ip": "ipv4", "ip6": "ipv6"}.get(chain.family)
+    family = Family.of_nft(chain.family) if chain.family in NFT_FAMILIES else None
     save = facts.iptables.get(family, "nft") if family else None
     return save is not None and save.table(chain.table) is not None
 
 
-def _tool_result(tool: str, userspace: str, kernel: str | None, backend: str | None, findings) -> ToolResult:
+def _tool_result(tool: str, userspace: Backend, kernel: Backend | None, backend: Backend | None,
+                 findings) -> ToolResult:
     row = row_for(kernel, userspace, backend)
     if row in (1, 2):
         return ToolResult(tool, userspace, row, "works")
@@ -155,7 +158,7 @@ def _place(kernel: Coordinate, userspace: Coordinate, backend: Coordinate, tools
     note = ""
     if row is None:
         note = "not a row of the compatibility matrix"
-        if kernel.value == "iptables" and backend.value == "nftables":
+        if kernel.value == Backend.IPTABLES and backend.value == Backend.NFTABLES:
             note += ": libvirt's nftables rules beside legacy x_tables rules; both sets are evaluated"
     results = tuple(_tool_result(t, u, kernel.value, backend.value, findings) for t, u in tools)
     return Placement(row, kernel, userspace, backend, ROWS[row][3] if row else None, note, results)
@@ -172,8 +175,8 @@ def classify(facts: HostFacts, findings=()) -> MatrixPlacement:
     now = Coordinate(lv.effective.backend, lv.effective.reason)
     after = Coordinate(lv.after_upgrade.backend, lv.after_upgrade.reason)
     after_kernel = kernel
-    if kernel.value == "iptables" and after.value == "nftables":
-        after_kernel = Coordinate("nftables", "libvirt's nftables backend uses the nftables kernel module")
+    if kernel.value == Backend.IPTABLES and after.value == Backend.NFTABLES:
+        after_kernel = Coordinate(Backend.NFTABLES, "libvirt's nftables backend uses the nftables kernel module")
     # A tool's findings are attributed to every row it is in that needs workarounds (3 to 5):
     # rows 1 and 2 work by the matrix whatever was found.
     return MatrixPlacement(_place(kernel, userspace, now, tools, findings),

@@ -9,6 +9,7 @@ from vnetmigrate.evidence import Evidence
 from vnetmigrate.exitcodes import ExitCode
 from vnetmigrate.facts import HostFacts, build
 from vnetmigrate.findings import Finding, Severity
+from vnetmigrate.firewall import Backend
 from vnetmigrate.matrix import MatrixPlacement, classify
 
 VERDICTS = {
@@ -69,7 +70,7 @@ class ScanResult:
         }
 
 
-def for_migration(facts: HostFacts, target: str) -> HostFacts:
+def for_migration(facts: HostFacts, target: Backend | str) -> HostFacts:
     """The facts as `migrate --to target` will leave them: libvirt's backend after the change is
     the target, whatever network.conf pins now (it is what migrate rewrites), so every check
     that judges the nftables backend "after the switch" judges it after the migration."""
@@ -77,6 +78,7 @@ def for_migration(facts: HostFacts, target: str) -> HostFacts:
 
     from vnetmigrate.facts.libvirt import BackendChoice
 
+    target = Backend(target)
     lv = facts.libvirt
     if lv is None:
         return replace(facts, migration_target=target)

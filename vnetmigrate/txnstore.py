@@ -25,8 +25,8 @@ DEFAULT = "/var/lib/vnetmigrate"
 TXN = "txn"
 JOURNAL = "journal.jsonl"
 _ID = re.compile(r"^(\d{8}T\d{6})(?:\.(\d{6}))?Z-")
-KINDS = {"begin", "snapshot", "intent", "done", "failed", "rollback", "undone", "undo-failed",
-         "commit", "rolled-back", "rollback-failed"}
+RECORD_KINDS = {"begin", "snapshot", "intent", "done", "failed", "rollback", "undone", "undo-failed",
+                "commit", "rolled-back", "rollback-failed"}
 TERMINAL = {"commit": "committed", "rolled-back": "rolled-back", "rollback-failed": "needs-attention"}
 
 
@@ -160,7 +160,7 @@ def read(directory: Path) -> Summary:
             continue
         try:
             rec = json.loads(raw)
-            if not isinstance(rec, dict) or rec.get("rec") not in KINDS:
+            if not isinstance(rec, dict) or rec.get("rec") not in RECORD_KINDS:
                 raise ValueError("not a journal record")
             if rec["rec"] in ("intent", "done", "failed", "undone", "undo-failed") and not isinstance(rec.get("step"), int):
                 raise ValueError("record without a step number")

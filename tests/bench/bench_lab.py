@@ -12,7 +12,7 @@ import argparse
 import statistics
 import time
 
-from tests.sandbox import Lab, Network, fixtures
+from tests.sandbox import Lab, LabNetwork, fixtures
 
 LOST = 0.25
 
@@ -26,7 +26,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--networks", type=int, default=1)
     args = ap.parse_args()
-    nets = [Network(f"net{i}", f"virbr{i}", f"192.168.{100 + i}.0/24") for i in range(args.networks)]
+    nets = [LabNetwork(f"net{i}", f"virbr{i}", f"192.168.{100 + i}.0/24") for i in range(args.networks)]
     t: dict[str, list[float]] = {}
 
     def add(name: str, seconds: float) -> None:

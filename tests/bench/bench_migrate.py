@@ -46,9 +46,9 @@ def main() -> None:
     if os.geteuid() != 0:
         raise SystemExit("run as root: the benchmark builds network namespaces")
     from vnetmigrate.libvirt import iptables_restore, nft_text, parse_network
-    from tests.sandbox import Lab, Network
+    from tests.sandbox import Lab, LabNetwork
 
-    nets = [Network(f"net{i}", f"virbr{i}", f"10.{i // 250}.{i % 250}.0/24") for i in range(args.networks)]
+    nets = [LabNetwork(f"net{i}", f"virbr{i}", f"10.{i // 250}.{i % 250}.0/24") for i in range(args.networks)]
     xmls = [NET_XML.format(name=n.name, bridge=n.bridge, gw=n.gateway, lo=n.dhcp_range[0], hi=n.dhcp_range[1])
             for n in nets]
     model = [parse_network(x) for x in xmls]

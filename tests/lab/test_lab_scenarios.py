@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.sandbox import fixtures
-from tests.sandbox.topology import UPLINK_HOST_IP, Network
+from tests.sandbox.topology import UPLINK_HOST_IP, LabNetwork
 
 pytestmark = pytest.mark.lab
 LOST = 0.25  # seconds to wait for a packet we expect to be dropped
@@ -122,7 +122,7 @@ def test_iptables_backend_survives_docker_forward_drop(lab):
     assert forward.chain == "LIBVIRT_FWO" and forward.verdict == "accept", t.result.lines
 
 
-TWO = [Network(), Network("second", "virbr1", "192.168.100.0/24")]
+TWO = [LabNetwork(), LabNetwork("second", "virbr1", "192.168.100.0/24")]
 
 
 @pytest.mark.parametrize("lab", [{"networks": TWO}], indirect=True)

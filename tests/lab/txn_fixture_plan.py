@@ -17,7 +17,8 @@ NEW_CONF = 'firewall_backend = "nftables"\n'
 OLD_CONF = 'firewall_backend = "iptables"\n'
 LIBVIRT_CHAINS = {"filter": ("LIBVIRT_INP", "LIBVIRT_OUT", "LIBVIRT_FWX", "LIBVIRT_FWI", "LIBVIRT_FWO"),
                   "nat": ("LIBVIRT_PRT",), "mangle": ("LIBVIRT_PRT",)}
-BUILTINS = {"filter": ("INPUT", "FORWARD", "OUTPUT"), "nat": ("POSTROUTING",), "mangle": ("POSTROUTING",)}
+# The built-in chains that jump to libvirt's chains in the fixture.
+JUMPING_BUILTINS = {"filter": ("INPUT", "FORWARD", "OUTPUT"), "nat": ("POSTROUTING",), "mangle": ("POSTROUTING",)}
 
 
 def nft_commands(lab, text: str) -> list[dict]:
@@ -45,7 +46,8 @@ def nft_commands(lab, text: str) -> list[dict]:
 def removal(lab, family: int) -> tuple[str, list[tuple[str, str]]]:
     fragments, chains = [], []
     for table, names in LIBVIRT_CHAINS.items():
-        builtins = {b: lab.iptables("-t", table, "-S", b, family=family).stdout.splitlines() for b in BUILTINS[table]}
+        builtins = {b: lab.iptables("-t", table, "-S", b, family=family).stdout.splitlines()
+                    for b in JUMPING_BUILTINS[table]}
         rules = {n: lab.iptables("-t", table, "-S", n, family=family).stdout.splitlines() for n in names}
         fragments.append(build.ipt_chain_removal(table, rules, builtins))
         chains += [(table, n) for n in names]

@@ -1,6 +1,6 @@
 """The lab: throwaway KVM-host look-alikes in network namespaces, probed with real packets.
 
-Topology of ``Lab()`` (one network; each extra `Network` adds a bridge and a guest)::
+Topology of ``Lab()`` (one network; each extra `LabNetwork` adds a bridge and a guest)::
 
     guest0 ns (vnm-guest0-PID-RAND)     host ns (vnm-host-PID-RAND)            wan ns (vnm-wan-PID-RAND)
     eth0 192.168.122.10/24  --veth--  vnet0 ─┐                                 eth0 203.0.113.1/24
@@ -9,7 +9,7 @@ Topology of ``Lab()`` (one network; each extra `Network` adds a bridge and a gue
                                              default via 203.0.113.1
                                              net.ipv4.ip_forward=1
 
-- Network i: ``Network(name, bridge, cidr)``; gateway = first address, guest = address + 10,
+- LabNetwork i: ``LabNetwork(name, bridge, cidr)``; gateway = first address, guest = address + 10,
   DHCP range .2 - last-but-one. Guest i's veth is `vnet<i>` on the host side.
 - The uplink is called `eth0` by default (``Lab(uplink="enp1s0")`` mimics another host).
 - wan has no route back to guest subnets, so guest -> wan traffic is answered only if the host
@@ -41,16 +41,16 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["Lab", "Network", "ProbeResult", "fixtures", "sweep"]
+__all__ = ["Lab", "LabNetwork", "ProbeResult", "fixtures", "sweep"]
 
 
 def __getattr__(name: str) -> Any:  # lazy: a test that needs only `fixtures` does not load the lab
     if name == "Lab":
         from tests.sandbox.lab import Lab
         return Lab
-    if name == "Network":
-        from tests.sandbox.topology import Network
-        return Network
+    if name == "LabNetwork":
+        from tests.sandbox.topology import LabNetwork
+        return LabNetwork
     if name == "ProbeResult":
         from tests.sandbox.probes import ProbeResult
         return ProbeResult

@@ -20,12 +20,12 @@ import time
 from vnetmigrate.collect.host import which
 from vnetmigrate.errors import EnvironmentProblem
 from vnetmigrate.netns import entered
-from tests.sandbox.topology import REMOTE_IP, Network
+from tests.sandbox.topology import REMOTE_IP, LabNetwork
 
 PROBE_NAME = "remote.vnm.test"
 
 
-def config(net: Network, directory: str, ping_check: bool = True) -> str:
+def config(net: LabNetwork, directory: str, ping_check: bool = True) -> str:
     start, end = net.dhcp_range
     size = net.net.num_addresses - 3
     return "\n".join([
@@ -48,7 +48,7 @@ def config(net: Network, directory: str, ping_check: bool = True) -> str:
     ])
 
 
-def write_files(net: Network, directory: str, ping_check: bool = True) -> str:
+def write_files(net: LabNetwork, directory: str, ping_check: bool = True) -> str:
     os.makedirs(directory, mode=0o755, exist_ok=True)
     files = {f"{net.name}.conf": config(net, directory, ping_check), f"{net.name}.hostsfile": "",
              f"{net.name}.addnhosts": f"{REMOTE_IP}\t{PROBE_NAME}\n"}
@@ -81,7 +81,7 @@ def _listening(ns: str, address: str, port: int) -> bool:
     return False
 
 
-def wait_ready(ns: str, net: Network, proc, log: str, timeout: float = 5.0) -> None:
+def wait_ready(ns: str, net: LabNetwork, proc, log: str, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from vnetmigrate.netns import entered
 from tests.sandbox import namespaces, topology
-from tests.sandbox.topology import Guest, Network
+from tests.sandbox.topology import Guest, LabNetwork
 
 _ECHO = os.path.join(os.path.dirname(__file__), "echo.py")
 _CATCH = (signal.SIGTERM, signal.SIGHUP)
@@ -55,7 +55,7 @@ def _close_all() -> None:
 class LabBase:
     """Namespaces, topology and processes. Rules and probes are added by `Lab` (facade)."""
 
-    def __init__(self, networks: Sequence[Network] = (topology.DEFAULT_NETWORK,), *,
+    def __init__(self, networks: Sequence[LabNetwork] = (topology.DEFAULT_NETWORK,), *,
                  uplink: str = "eth0", ipv6: bool = False):
         self.networks = list(networks)
         topology.check_networks(self.networks, uplink)

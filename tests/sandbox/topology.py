@@ -32,7 +32,7 @@ def _ifname(name: str) -> str:
 
 
 @dataclass(frozen=True)
-class Network:
+class LabNetwork:
     """One libvirt-style NAT network: a bridge with the first address of `cidr`."""
 
     name: str = "default"
@@ -70,7 +70,7 @@ class Network:
         return self.bridge, self.cidr
 
 
-DEFAULT_NETWORK = Network()
+DEFAULT_NETWORK = LabNetwork()
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class Guest:
     """A synthetic guest: its own namespace, `eth0` plugged into the bridge via `tap`."""
 
     index: int
-    network: Network
+    network: LabNetwork
     ns: str
     tap: str       # host side of the veth, on the bridge (named like libvirt's vnetN)
     mac: str
@@ -93,7 +93,7 @@ def guest_mac(index: int) -> str:
     return f"52:54:00:76:6e:{index:02x}"  # libvirt's QEMU prefix, then "vn" and the index
 
 
-def host_batch(networks: list[Network], guests: list[Guest], uplink: str, wan_ns: str) -> list[str]:
+def host_batch(networks: list[LabNetwork], guests: list[Guest], uplink: str, wan_ns: str) -> list[str]:
     lines = ["link set lo up"]
     for net in networks:
         lines += [f"link add {net.bridge} type bridge stp_state 0",
@@ -128,7 +128,7 @@ def wan_batch() -> list[str]:
             "link set eth0 up"]
 
 
-def check_networks(networks: list[Network], uplink: str) -> None:
+def check_networks(networks: list[LabNetwork], uplink: str) -> None:
     names = [n.bridge for n in networks] + [_ifname(uplink)]
     if len(set(names)) != len(names):
         raise InputError(f"bridge/uplink names must differ: {names}")

@@ -6,7 +6,7 @@ import pytest
 
 from vnetmigrate.errors import InputError
 from tests.sandbox import topology
-from tests.sandbox.topology import Network
+from tests.sandbox.topology import LabNetwork
 from tests.sandbox.trace import parse
 
 PKT = ('iif "virbr0" oif "eth0" ether saddr 52:54:00:76:6e:00 ether daddr a2:f8:09:b9:73:dd '
@@ -62,14 +62,14 @@ def test_packets_are_told_apart_by_ip_id_and_unknown_rules_still_count():
 
 def test_topology_rejects_overlaps_and_bad_names():
     with pytest.raises(InputError):
-        topology.check_networks([Network(), Network("b", "virbr1", "192.168.122.128/25")], "eth0")
+        topology.check_networks([LabNetwork(), LabNetwork("b", "virbr1", "192.168.122.128/25")], "eth0")
     with pytest.raises(InputError):
-        topology.check_networks([Network()], "virbr0")
+        topology.check_networks([LabNetwork()], "virbr0")
     with pytest.raises(InputError):
-        Network("x", "a-very-long-bridge-name", "10.0.0.0/24")
+        LabNetwork("x", "a-very-long-bridge-name", "10.0.0.0/24")
     with pytest.raises(InputError):
-        Network("x", "br0", "10.0.0.0/30")
-    net = Network("x", "br0", "10.9.0.0/24")
+        LabNetwork("x", "br0", "10.0.0.0/30")
+    net = LabNetwork("x", "br0", "10.9.0.0/24")
     assert (net.gateway, net.guest_ip, net.dhcp_range) == ("10.9.0.1", "10.9.0.10", ("10.9.0.2", "10.9.0.254"))
     with pytest.raises(InputError):
-        Network("x", "br0", "10.9.0.1/24")  # host bits set
+        LabNetwork("x", "br0", "10.9.0.1/24")  # host bits set

@@ -120,12 +120,12 @@ def test_view_ignores_handles_counters_and_foreign_rules_in_builtin_chains():
 def test_steps_round_trip_and_carry_their_undo():
     s = steps.file("conf", "/etc/libvirt/network.conf", "new\n", None)
     assert steps.Step.from_dict(json.loads(json.dumps(s.to_dict()))) == s
-    assert s.undo == {"restore": {"nft_tables": [], "ipt_chains": [], "files": ["/etc/libvirt/network.conf"]},
+    assert s.undo_record() == {"restore": {"nft_tables": [], "ipt_chains": [], "files": ["/etc/libvirt/network.conf"]},
                       "old_content": None}
     r = steps.restart("restart", ["systemctl", "restart", "virtnetworkd"])
-    assert r.undo["restart_after_restore"] == ["systemctl", "restart", "virtnetworkd"] and r.changes_kernel
+    assert r.undo_record()["restart_after_restore"] == ["systemctl", "restart", "virtnetworkd"] and r.changes_kernel
     with pytest.raises(ValueError):
-        steps.Step("shell", "no", {})
+        steps.Step.from_dict({"kind": "shell", "title": "no", "data": {}, "touches": {}})
 
 
 def test_history_lists_outcomes_and_flags_what_needs_attention(tmp_path):

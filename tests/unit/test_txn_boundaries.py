@@ -19,7 +19,7 @@ def seen():
     boundaries.observers.pop()
 
 
-def run(tmp_path, fail_before: int | None = None) -> engine.Outcome:
+def run(tmp_path, fail_before: int | None = None) -> engine.TxnResult:
     conf = tmp_path / "root" / CONF.lstrip("/")
     conf.parent.mkdir(parents=True)
     conf.write_text(OLD)

@@ -38,7 +38,7 @@ def test_iptables_to_nftables_makes_before_it_breaks():
     assert p.summary["remove"] == {"ipv4": {"rules": 19, "chains": 7}, "ipv6": {"rules": 0, "chains": 7}}
     assert '+firewall_backend = "nftables"' in p.summary["network_conf"]
     assert not p.blockers
-    add = p.plan.steps[0].data["commands"]
+    add = p.plan.steps[0].commands
     assert add[0] == {"add": {"table": {"family": "ip", "name": "libvirt_network"}}}
 
 
@@ -49,7 +49,7 @@ def test_removal_names_only_libvirts_rules():
         return text.replace(":LIBVIRT_FWI - [0:0]", ":LIBVIRT_FWI - [0:0]\n:DOCKER-USER - [0:0]")
 
     p = plan(evidence("-A FORWARD -j DOCKER-USER\n", edit=stranger))
-    v4 = next(s for s in p.plan.steps if s.kind == "ipt" and s.data["family"] == "ipv4").data["fragment"]
+    v4 = next(s for s in p.plan.steps if s.kind == "ipt" and s.family == "ipv4").fragment
     assert "DOCKER" not in v4 and "eth9" not in v4
     assert "-X LIBVIRT_FWI" not in v4 and "-D FORWARD -j LIBVIRT_FWI" not in v4  # kept: a stranger's rule is in it
     assert "-D LIBVIRT_FWI -o virbr0 -j REJECT --reject-with icmp-port-unreachable" in v4
@@ -61,7 +61,7 @@ def test_restart_adds_guard_restart_and_dedupe():
     p = plan(evidence(), restart=["systemctl", "restart", "virtnetworkd"])
     kinds = [s.kind for s in p.plan.steps]
     assert kinds == ["nft", "verify", "ipt", "ipt", "file", "nft", "restart", "dedupe", "verify"]
-    guard = p.plan.steps[5].data["commands"]
+    guard = p.plan.steps[5].commands
     assert guard and all(c["insert"]["rule"]["chain"] == "forward" and c["insert"]["rule"]["comment"] ==
                          "vnetmigrate-guard" for c in guard)
 

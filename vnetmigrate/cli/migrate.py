@@ -8,13 +8,14 @@ from typing import Annotated, Optional
 import typer
 
 from vnetmigrate.cli.common import NetnsOpt, OutputOpt, RootOpt, emit_result, guarded, require_root
-from vnetmigrate.cli.txnopts import (NoRestartOpt, RestartOpt, StateDirOpt, Target, ToOpt, TxnFormat, TxnFormatOpt,
+from vnetmigrate.cli.txnopts import (NoRestartOpt, RestartOpt, StateDirOpt, ToOpt, TxnFormat, TxnFormatOpt,
                                      state_dir_for)
+from vnetmigrate.firewall import Backend
 
 
 @guarded("migrate")
 def migrate(
-    to: ToOpt = Target.nftables,
+    to: ToOpt = Backend.NFTABLES,
     force: Annotated[Optional[list[str]], typer.Option(
         "--force", metavar="BLOCKER_ID", help="Go ahead despite this blocker (repeat for each).")] = None,
     restart_command: RestartOpt = None,

@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from vnetmigrate.cli.common import NetnsOpt, OutputOpt, RootOpt, emit_result, guarded, require_root
-from vnetmigrate.cli.txnopts import (NoRestartOpt, RestartOpt, StateDirOpt, Target, ToOpt, TxnFormat, TxnFormatOpt,
+from vnetmigrate.cli.txnopts import (NoRestartOpt, RestartOpt, StateDirOpt, ToOpt, TxnFormat, TxnFormatOpt,
                                      state_dir_for)
+from vnetmigrate.firewall import Backend
 
 
 @guarded("plan")
 def plan(
-    to: ToOpt = Target.nftables,
+    to: ToOpt = Backend.NFTABLES,
     restart_command: RestartOpt = None,
     no_restart: NoRestartOpt = False,
     state_dir: StateDirOpt = None,

@@ -9,11 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from vnetmigrate.cli.common import OutputOpt, guarded, write_output
-
-
-class BackendName(str, Enum):
-    nftables = "nftables"
-    iptables = "iptables"
+from vnetmigrate.firewall import Backend, Family
 
 
 class RulesFormat(str, Enum):
@@ -22,17 +18,12 @@ class RulesFormat(str, Enum):
     iptables_restore = "iptables-restore"
 
 
-class Family(str, Enum):
-    ipv4 = "ipv4"
-    ipv6 = "ipv6"
-
-
 @guarded("rules")
 def rules(
     files: Annotated[list[Path], typer.Argument(
         metavar="NETWORK.xml...", help="Network definitions or status files, in the order the networks start.")],
-    backend: Annotated[BackendName, typer.Option("--backend", "-b", help="libvirt's firewall backend.")]
-    = BackendName.nftables,
+    backend: Annotated[Backend, typer.Option("--backend", "-b", help="libvirt's firewall backend.")]
+    = Backend.NFTABLES,
     libvirt_version: Annotated[Optional[str], typer.Option(
         "--libvirt-version", metavar="V", help="The libvirt release to model (default: the newest known).")] = None,
     format: Annotated[Optional[RulesFormat], typer.Option(
@@ -47,17 +38,17 @@ def rules(
     from vnetmigrate.libvirt import DEFAULT_VERSION, get_version, parse_network
 
     version = get_version(libvirt_version or DEFAULT_VERSION, backend.value)
-    fmt = format or (RulesFormat.nft if backend is BackendName.nftables else RulesFormat.iptables_restore)
-    if fmt is RulesFormat.nft and backend is not BackendName.nftables:
+    fmt = format or (RulesFormat.nft if backend is Backend.NFTABLES else RulesFormat.iptables_restore)
+    if fmt is RulesFormat.nft and backend is not Backend.NFTABLES:
         raise InputError("--format nft needs --backend nftables")
-    if fmt is RulesFormat.iptables_restore and backend is not BackendName.iptables:
+    if fmt is RulesFormat.iptables_restore and backend is not Backend.IPTABLES:
         raise InputError("--format iptables-restore needs --backend iptables")
     if family is not None and fmt is not RulesFormat.iptables_restore:
         raise InputError("--family goes with --format iptables-restore")
     networks = [parse_network(_read(path), str(path)) for path in files]
     _distinct(networks)
     if fmt is RulesFormat.json:
-        text = _json(networks, version, backend.value)
+        text = _json(networks, version, backend)
     elif fmt is RulesFormat.nft:
         text = _nft(networks, version)
     else:
@@ -93,7 +84,7 @@ def _distinct(networks) -> None:
             seen[value] = n.source
 
 
-def _header(networks, version, backend: str) -> list[str]:
+def _header(networks, version, backend: Backend) -> list[str]:
     with_rules = [n.name for n in networks if n.has_firewall]
     without = [f"{n.name} ({n.forward_mode.value})" for n in networks if not n.has_firewall]
     lines = [f"# libvirt {version.version}, {backend} backend, on a fresh host; networks in start order: "
@@ -106,7 +97,7 @@ def _header(networks, version, backend: str) -> list[str]:
 def _nft(networks, version) -> str:
     from vnetmigrate.libvirt import nft_text, tc_commands
 
-    lines = _header(networks, version, "nftables")
+    lines = _header(networks, version, Backend.NFTABLES)
     lines.append("# load with `nft -f FILE` once the bridges exist (rules match them by interface index)")
     tc = tc_commands(networks, version)
     if tc:
@@ -118,25 +109,25 @@ def _nft(networks, version) -> str:
 def _restore(networks, version, family: str | None) -> str:
     from vnetmigrate.libvirt import iptables_restore
 
-    out = _header(networks, version, "iptables")
-    for fam, tool in (("ipv4", "iptables-restore"), ("ipv6", "ip6tables-restore")):
+    out = _header(networks, version, Backend.IPTABLES)
+    for fam in Family:
         if family not in (None, fam):
             continue
-        out.append(f"# {fam}: load with `{tool} --noflush FILE`")
+        out.append(f"# {fam}: load with `{fam.iptables}-restore --noflush FILE`")
         out.append(iptables_restore(networks, version, fam).rstrip("\n"))
     return "\n".join(line for line in out if line) + "\n"
 
 
-def _json(networks, version, backend: str) -> str:
+def _json(networks, version, backend: Backend) -> str:
     from vnetmigrate.libvirt import iptables_restore, nft_commands, tc_commands
     from vnetmigrate.reports.envelope import dumps, envelope
 
     data: dict = {"libvirt_version": version.version, "backend": backend,
                   "networks": [{"name": n.name, "bridge": n.bridge, "forward_mode": n.forward_mode.value,
                                 "rules": n.has_firewall} for n in networks]}
-    if backend == "nftables":
+    if backend is Backend.NFTABLES:
         data["nftables"] = {"nftables": nft_commands(networks, version)}
         data["tc"] = [list(argv) for argv in tc_commands(networks, version)]
     else:
-        data["iptables_restore"] = {fam: iptables_restore(networks, version, fam) for fam in ("ipv4", "ipv6")}
+        data["iptables_restore"] = {fam.value: iptables_restore(networks, version, fam) for fam in Family}
     return dumps(envelope("rules", "ok", 0, data))

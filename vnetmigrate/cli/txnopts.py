@@ -8,6 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from vnetmigrate.firewall import Backend
+
 StateDirOpt = Annotated[Optional[Path], typer.Option(
     "--state-dir", metavar="DIR", help="Journals and the lock live here (default: /var/lib/vnetmigrate under --root).")]
 # rollback and history change no configuration: their --root only locates the default state dir.
@@ -31,12 +33,7 @@ class TxnFormat(str, Enum):
 TxnFormatOpt = Annotated[TxnFormat, typer.Option("--format", "-f", help="Output format: text, json or markdown.")]
 
 
-class Target(str, Enum):
-    nftables = "nftables"
-    iptables = "iptables"
-
-
-ToOpt = Annotated[Target, typer.Option("--to", help="The backend to migrate libvirt's firewall to.")]
+ToOpt = Annotated[Backend, typer.Option("--to", help="The backend to migrate libvirt's firewall to.")]
 RestartOpt = Annotated[Optional[str], typer.Option(
     "--restart-command", metavar="CMD",
     help="Command that restarts libvirt's network daemon (default: systemctl, where it runs under systemd).")]

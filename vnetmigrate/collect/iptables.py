@@ -25,10 +25,10 @@ IPTABLES_TABLES = ("filter", "nat", "mangle", "raw", "security")
 # Every built-in chain on a hook guests' packets cross (prerouting, input, forward,
 # postrouting): the packet evaluator needs their rules (vnetmigrate.evaluate), and an unread
 # base chain makes its verdicts unknown. OUTPUT only where libvirt puts rules.
-BUILTINS = {"filter": ("INPUT", "FORWARD", "OUTPUT"), "nat": ("PREROUTING", "INPUT", "POSTROUTING"),
-            "mangle": ("PREROUTING", "INPUT", "FORWARD", "POSTROUTING"), "raw": ("PREROUTING",),
-            "security": ("INPUT", "FORWARD")}
-FOLLOW_FROM = {t: tuple(c for c in names if c != "OUTPUT") for t, names in BUILTINS.items()}
+SCANNED_BUILTINS = {"filter": ("INPUT", "FORWARD", "OUTPUT"), "nat": ("PREROUTING", "INPUT", "POSTROUTING"),
+                    "mangle": ("PREROUTING", "INPUT", "FORWARD", "POSTROUTING"), "raw": ("PREROUTING",),
+                    "security": ("INPUT", "FORWARD")}
+FOLLOW_FROM = {t: tuple(c for c in names if c != "OUTPUT") for t, names in SCANNED_BUILTINS.items()}
 # kube-proxy's and CNI plugins' nat chains (thousands on a cluster node: one per service and
 # endpoint) never DNAT traffic to libvirt's subnets: not followed. Their filter chains
 # (KUBE-FORWARD, KUBE-FIREWALL, ...) are few and short, and can drop guests' traffic: followed.
@@ -72,7 +72,8 @@ def _collect_nft(host: LiveHost, family: str, nft_family: str, binary: str, chai
     if not present:
         return
     # (table, chain, follow): the chains INPUT and FORWARD reach are followed, the rest only listed
-    queue = [(t, c, c in FOLLOW_FROM.get(t, ())) for t, names in BUILTINS.items() for c in names if (t, c) in present]
+    queue = [(t, c, c in FOLLOW_FROM.get(t, ())) for t, names in SCANNED_BUILTINS.items() for c in names
+             if (t, c) in present]
     queue += sorted((t, c, False) for t, c in present if c.startswith("LIBVIRT_") or c == "DOCKER-USER")
     seen: set[tuple[str, str]] = set()
     n = 0

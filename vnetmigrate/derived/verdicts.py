@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from vnetmigrate.derived import derivation
 from vnetmigrate.evaluate import Probe, Result, after_switch, evaluate, host_probes, of_facts
 from vnetmigrate.evaluate.switch import libvirt_tables
+from vnetmigrate.firewall import Backend
 
 NOW, AFTER = "now", "after the switch"
 
@@ -52,8 +53,8 @@ def packet_verdicts(facts) -> PacketVerdicts | None:
 def _runs(facts, rs, probes: list[Probe], notes: list[tuple[str, str]]):
     """(when, ruleset, probes) to evaluate; notes say how the after-switch ruleset was made."""
     lv = facts.libvirt
-    switching = lv.effective.backend != "nftables" and lv.after_upgrade.backend == "nftables"
-    if not (switching and facts.migration_target == "nftables"):
+    switching = lv.effective.backend != Backend.NFTABLES and lv.after_upgrade.backend == Backend.NFTABLES
+    if not (switching and facts.migration_target == Backend.NFTABLES):
         yield NOW, rs, probes
     if switching:
         after = after_switch(rs, libvirt_tables(facts))

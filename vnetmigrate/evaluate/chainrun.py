@@ -11,7 +11,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 
 from vnetmigrate.evaluate import index
-from vnetmigrate.evaluate.core import Effect, Match, Opaque, Rule, State, Step, Verdict, VMap
+from vnetmigrate.evaluate.core import Effect, Hit, Match, Opaque, Rule, State, Verdict, VMap
 from vnetmigrate.evaluate.ruleset import Chain, Ruleset
 
 MAX_DEPTH = 16  # NFT_JUMP_STACK_SIZE
@@ -27,7 +27,7 @@ class TooComplex(Exception):
 class Leaf:
     verdict: str  # accept, drop, reject, unknown
     state: State
-    step: Step | None  # the rule or policy that gave the verdict
+    step: Hit | None  # the rule or policy that gave the verdict
     reason: str | None = None  # why unknown
 
     @property
@@ -109,7 +109,7 @@ class ChainRunner:
             caller, i = stack[-1]
             return self._run(base, caller, i + 1, st, stack[:-1])
         policy = base.policy or "accept"
-        step = Step(base.name, "policy", f"policy {policy}", policy)
+        step = Hit(base.name, "policy", f"policy {policy}", policy)
         return self._leaf(policy, st.step(step), step)
 
     def _unread(self, base: Chain, chain: Chain, st: State, stack: tuple) -> list[Leaf]:
@@ -123,7 +123,7 @@ class ChainRunner:
                 (["reject"] if chain.table == "filter" else [])
         for verdict in verdicts:
             s = st.assume(f"{why}: assumed it ends in {verdict}")
-            step = Step(chain.name, "(rules not read)", "", verdict)
+            step = Hit(chain.name, "(rules not read)", "", verdict)
             out += self._leaf(verdict, s.step(step), step, why)
         return out
 
@@ -158,13 +158,13 @@ def run_rule(rule: Rule, st: State) -> list[tuple[State, object]]:
         elif isinstance(op, Effect):
             live = [op.apply(s) for s in live]
         elif isinstance(op, Verdict):
-            return out + [(s.step(Step(rule.chain, rule.where, str(rule.text), str(op))), op) for s in live]
+            return out + [(s.step(Hit(rule.chain, rule.where, str(rule.text), str(op))), op) for s in live]
         elif isinstance(op, VMap):
             for s in live:
                 out += _vmap(rule, op, s)
             return out
         elif isinstance(op, Opaque):
-            return out + [(s.step(Step(rule.chain, rule.where, str(rule.text), None)), op) for s in live]
+            return out + [(s.step(Hit(rule.chain, rule.where, str(rule.text), None)), op) for s in live]
     return out + [(s, None) for s in live]
 
 
@@ -176,7 +176,7 @@ def _vmap(rule: Rule, vmap: VMap, st: State) -> list[tuple[State, object]]:
         for s in live:
             for ok, s2 in vmap.test(s, element):
                 if ok:
-                    out.append((s2.step(Step(rule.chain, rule.where, str(rule.text), str(verdict))), verdict))
+                    out.append((s2.step(Hit(rule.chain, rule.where, str(rule.text), str(verdict))), verdict))
                 else:
                     nxt.append(s2)
         live = nxt

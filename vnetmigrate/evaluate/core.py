@@ -16,7 +16,7 @@ from vnetmigrate.evaluate.packet import Iface, Packet
 
 
 @dataclass(frozen=True)
-class Step:
+class Hit:
     """One rule that matched (or a policy that applied), for the evidence path."""
 
     chain: str  # "ip filter DOCKER-USER": where the rule lives, as `nft monitor trace` names it
@@ -40,7 +40,7 @@ class State:
     mark: int | None = 0  # None: unknown
     ct_mark: int | None = 0
     assumed: tuple[str, ...] = ()
-    path: tuple[Step, ...] = ()
+    path: tuple[Hit, ...] = ()
 
     def with_(self, **changes) -> "State":
         """dataclasses.replace without __init__: states are copied on every rule that decides."""
@@ -52,7 +52,7 @@ class State:
     def assume(self, text: str) -> "State":
         return self.with_(assumed=self.assumed + (text,))
 
-    def step(self, s: Step) -> "State":
+    def step(self, s: Hit) -> "State":
         return self.with_(path=self.path + (s,))
 
     @property

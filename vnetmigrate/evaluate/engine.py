@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from vnetmigrate.evaluate.chainrun import ChainRunner, Leaf, TooComplex
-from vnetmigrate.evaluate.core import Effect, Match, State, Step, Verdict
+from vnetmigrate.evaluate.core import Effect, Hit, Match, State, Verdict
 from vnetmigrate.evaluate.packet import Packet
-from vnetmigrate.evaluate.result import Outcome, Pass, Result, reduce
+from vnetmigrate.evaluate.result import Pass, Result, Walk, reduce
 from vnetmigrate.evaluate.ruleset import Chain, Ruleset
 
 # Devices each hook knows for a packet from a guest or the outside (ip_output passes the input
@@ -111,10 +111,10 @@ def _drop_or_reject(r: Result) -> Result:
     return replace(r, verdict="unknown", decided_by=None, reasons=(why,), blocked=True)
 
 
-def _walk(runner: ChainRunner, chains: list[Chain], pkt: Packet) -> list[Outcome]:
+def _walk(runner: ChainRunner, chains: list[Chain], pkt: Packet) -> list[Walk]:
     first = start_state(pkt)
     pending = [(first, (), {"iif": pkt.iif, "oif": pkt.oif})]
-    final: list[Outcome] = []
+    final: list[Walk] = []
     for chain in chains:
         nxt = []
         for st, passes, mem in pending:
@@ -124,15 +124,15 @@ def _walk(runner: ChainRunner, chains: list[Chain], pkt: Packet) -> list[Outcome
                 if leaf.verdict == "accept":
                     nxt.append((leaf.state.with_(path=()), p, mem2))
                 else:
-                    final.append(Outcome(leaf.verdict, p, leaf.state.assumed, leaf.reason))
+                    final.append(Walk(leaf.verdict, p, leaf.state.assumed, leaf.reason))
         pending = nxt
     for st, passes, _mem in pending:
-        final.append(Outcome("accept", passes, st.assumed))
+        final.append(Walk("accept", passes, st.assumed))
     return final
 
 
 def _pass(chain: Chain, leaf: Leaf) -> Pass:
-    end = leaf.step or Step(chain.name, "?", "", leaf.verdict)
+    end = leaf.step or Hit(chain.name, "?", "", leaf.verdict)
     return Pass(chain.name, chain.hook or "l2", chain.prio or 0, end, leaf.verdict, leaf.state.path, chain.kind)
 
 

@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from vnetmigrate.evaluate import fields
 from vnetmigrate.evaluate.core import Effect, Match, Op, Opaque, Rule, Verdict
+from vnetmigrate.firewall import Family
 from vnetmigrate.rules.iptables import IptRule
 
 NO_VERDICT = ("LOG", "NFLOG", "ULOG", "TRACE", "CHECKSUM", "TCPMSS", "AUDIT", "CLASSIFY", "DSCP", "TOS", "TTL",
@@ -29,7 +30,7 @@ MODELLED = ("tcp", "udp", "sctp", "dccp", "multiport", "conntrack", "state", "co
 
 def compile_rule(rule: IptRule, where_chain: str, chains: frozenset[str] | set[str]) -> Rule:
     """`chains`: the user chains of the rule's table (a target naming one is a jump)."""
-    family = "ip" if rule.family == "ipv4" else "ip6"
+    family = Family(rule.family).nft
     parsed = rule.parse()
     ops: list[Op] = []
     for module, name, values, neg in parsed.opts:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field, replace
 
+from vnetmigrate.firewall import Family
+
 Addr = ipaddress.IPv4Address | ipaddress.IPv6Address
 EPHEMERAL = (32768, 60999)  # Linux's default ip_local_port_range
 # Names an uplink never has here: lo, and the bridges/veths of libvirt, Docker, Podman, LXD,
@@ -109,7 +111,7 @@ class Packet:
 
     @property
     def nfproto(self) -> str:
-        return "ipv4" if self.family == "ip" else "ipv6"
+        return Family.of_nft(self.family).value
 
 
 def addr(text: str) -> Addr:

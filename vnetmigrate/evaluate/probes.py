@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from vnetmigrate.evaluate.packet import EPHEMERAL, Iface, Packet
+from vnetmigrate.firewall import Family
 
 INPUT = ("prerouting", "input")
 FORWARD = ("prerouting", "forward", "postrouting")
@@ -65,7 +66,7 @@ def network_probes(net, bridges: tuple[str, ...], remote: dict[str, str] | None 
     up = Iface.named(net.forward_dev) if net.forward_dev else Iface.uplink(bridges)
     forwards = net.forward_mode in ("nat", "route")
     for iface in (ipaddress.ip_interface(a) for a in net.bridge_addresses):
-        fam = "ip" if iface.version == 4 else "ip6"
+        fam = Family.of_version(iface.version).nft
         guest = ipaddress.ip_address((guests or {}).get(fam) or guest_address(iface.network))
         far, gw = ipaddress.ip_address(remote[fam]), iface.ip
         eph, icmp = EPHEMERAL, ("icmp" if fam == "ip" else "ipv6-icmp")
@@ -115,7 +116,7 @@ def port_forward_probe(net, pf, bridges: tuple[str, ...], remote: dict[str, str]
     if not net.bridge or pf.destination is None:
         return None
     dest = ipaddress.ip_address(pf.destination)
-    fam = "ip" if dest.version == 4 else "ip6"
+    fam = Family.of_version(dest.version).nft
     m, p = _DEST.search(pf.text), _PROTO.search(pf.text)
     port = int(m.group(2)) if m and m.group(2) else _orig_port(pf.text)
     proto = (p.group(1) or p.group(2)) if p else "tcp"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vnetmigrate.evaluate.core import Step
+from vnetmigrate.evaluate.core import Hit
 from vnetmigrate.evaluate.packet import Packet
 
 
@@ -16,9 +16,9 @@ class Pass:
     base: str  # "ip filter FORWARD"
     hook: str
     prio: int
-    end: Step
+    end: Hit
     verdict: str
-    steps: tuple[Step, ...] = ()  # the rules that matched on the way (jumps included)
+    steps: tuple[Hit, ...] = ()  # the rules that matched on the way (jumps included)
     kind: str = "nft"  # the base chain's owner: nft, iptables-nft or iptables-legacy
 
     def __str__(self) -> str:
@@ -26,8 +26,9 @@ class Pass:
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """One way through every hook (more than one when something could not be decided)."""
+class Walk:
+    """One walk of the packet through every hook (a packet has more than one when something could
+    not be decided)."""
 
     verdict: str  # accept, drop, reject, unknown
     passes: tuple[Pass, ...]
@@ -68,7 +69,7 @@ def _split(assumption: str) -> tuple[str, str]:
     return cond, value
 
 
-def reduce(packet: Packet, outcomes: list[Outcome], blockers: tuple[Pass, ...], notes=()) -> Result:
+def reduce(packet: Packet, outcomes: list[Walk], blockers: tuple[Pass, ...], notes=()) -> Result:
     verdicts = {o.verdict for o in outcomes}
     blocked = True if verdicts <= {"drop", "reject"} else (False if verdicts == {"accept"} else None)
     first = outcomes[0]
@@ -83,7 +84,7 @@ def reduce(packet: Packet, outcomes: list[Outcome], blockers: tuple[Pass, ...], 
     return Result(packet, "unknown", None, first.passes, tuple(reasons), blocked, blockers, tuple(notes))
 
 
-def _relevant(outcomes: list[Outcome], key: str = "verdict") -> list[str]:
+def _relevant(outcomes: list[Walk], key: str = "verdict") -> list[str]:
     """The undecided conditions whose answer changes the verdict (or the deciding rule)."""
     by_cond: dict[str, dict[str, set]] = {}
     for o in outcomes:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from vnetmigrate.evaluate import iptcompile, nftcompile
 from vnetmigrate.evaluate.core import Rule
+from vnetmigrate.firewall import Family
 from vnetmigrate.rules.iptables_save import IptablesSave
 from vnetmigrate.rules.nft_ruleset import NftRuleset
 
@@ -72,13 +73,9 @@ class Ruleset:
         return replace(self, chains=chains, memo={})
 
 
-def _ipt_family(family: str) -> str:
-    return "ip" if family == "ipv4" else "ip6"
-
-
 def _ipt_chains(save: IptablesSave, kind: str, base_info: dict[tuple[str, str], dict] | None) -> list[Chain]:
     out = []
-    fam = _ipt_family(save.family)
+    fam = Family(save.family).nft
     for table in save.tables:
         names = frozenset(c.name for c in table.chains)
         for c in table.chains:
@@ -102,7 +99,7 @@ def _ipt_chains(save: IptablesSave, kind: str, base_info: dict[tuple[str, str], 
 def from_facts(nft: NftRuleset | None, saves: tuple[IptablesSave, ...] | list[IptablesSave]) -> Ruleset:
     chains: list[Chain] = []
     problems = []
-    managed = {(_ipt_family(s.family), t.name): s for s in saves if s.source == "nft" for t in s.tables}
+    managed = {(Family(s.family).nft, t.name): s for s in saves if s.source == "nft" for t in s.tables}
     if nft is None:
         problems.append("the nftables ruleset could not be read: other tables' base chains are unknown")
     base_info: dict[tuple[str, str], dict[tuple[str, str], dict]] = {}
@@ -120,7 +117,7 @@ def from_facts(nft: NftRuleset | None, saves: tuple[IptablesSave, ...] | list[Ip
         chains += [_native(c) for c in table.chains]
     for save in saves:
         if save.source == "nft":
-            fam = _ipt_family(save.family)
+            fam = Family(save.family).nft
             info = {}
             for t in save.tables:
                 if (fam, t.name) in base_info:

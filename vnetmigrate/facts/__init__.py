@@ -48,6 +48,7 @@ from vnetmigrate.facts.ufw import UfwFacts
 from vnetmigrate.facts.ufw import build as build_ufw
 from vnetmigrate.facts.units import Units
 from vnetmigrate.facts.units import build as build_units
+from vnetmigrate.firewall import Backend, Family
 
 if TYPE_CHECKING:
     from vnetmigrate.facts.networks import LibvirtNetworks
@@ -91,7 +92,7 @@ class HostFacts:
     errors: tuple[dict[str, str], ...] = field(default=())
     # plan/migrate: the backend `migrate --to` moves libvirt to; libvirt.after_upgrade is then
     # that backend, and checks say "after the migration" (vnetmigrate.scan.for_migration).
-    migration_target: str | None = None
+    migration_target: Backend | None = None
 
     def missing(self, names: tuple[str, ...]) -> list[str]:
         return [n for n in names if getattr(self, n) is None]
@@ -143,7 +144,7 @@ def _iptables_nft(ev: Evidence, family: str) -> IptablesSave | None:
         table, chain = rec.argv[2], rec.argv[4]
         chains.append(parse_listing(family, table, chain, rec.stdout, rec.display))
     managed = {c.table for c in chains}
-    nft_family = "ip" if family == "ipv4" else "ip6"
+    nft_family = Family(family).nft
     names: dict[str, list[tuple[str, str | None]]] = {}
     chain_rec = ev.command(NFT_CHAINS)
     if chain_rec is not None and chain_rec.ok:

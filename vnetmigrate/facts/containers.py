@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.specs import CONTAINERS_CONFS
+from vnetmigrate.firewall import Backend
 from vnetmigrate.rules.iptables_save import IptablesSave
 from vnetmigrate.rules.nft_ruleset import NftRuleset
 
@@ -18,7 +19,7 @@ _DRIVER = re.compile(r'^\s*firewall_driver\s*=\s*"([^"]*)"')
 class Presence:
     name: str
     evidence: tuple[str, ...]  # tables/chains/files that show it
-    userspace: str  # "nftables" or "iptables"
+    userspace: Backend  # what it writes its rules with
 
 
 def _tables(nft: NftRuleset | None, names: tuple[str, ...]) -> list[str]:
@@ -42,15 +43,15 @@ def build(ev: Evidence, nft: NftRuleset | None, saves: list[IptablesSave], tools
                 driver, where = m.group(1), f"{path}:{n}"
     netavark = _tables(nft, ("netavark",)) + _chains(saves, "NETAVARK")
     if netavark or driver or tools.get("podman"):
-        userspace = "nftables" if (driver == "nftables" or _tables(nft, ("netavark",))) else "iptables"
+        userspace = Backend.NFTABLES if (driver == "nftables" or _tables(nft, ("netavark",))) else Backend.IPTABLES
         ev_list = tuple(netavark) + ((f"{where}: firewall_driver = \"{driver}\"",) if driver else ())
         out.append(Presence("podman", ev_list or ("podman is installed",), userspace))
     kube = _tables(nft, ("kube-proxy",))
     kube_chains = _chains(saves, "KUBE-")
     if kube or kube_chains:
-        out.append(Presence("kube-proxy", tuple(kube + kube_chains), "nftables" if kube else "iptables"))
+        out.append(Presence("kube-proxy", tuple(kube + kube_chains), Backend.NFTABLES if kube else Backend.IPTABLES))
     for name in ("lxd", "incus"):
         tables = _tables(nft, (name,))
         if tables:
-            out.append(Presence(name, tuple(tables), "nftables"))
+            out.append(Presence(name, tuple(tables), Backend.NFTABLES))
     return tuple(out)

@@ -8,14 +8,17 @@ from dataclasses import dataclass, field
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.facts.networks import NetworkFiles
 from vnetmigrate.facts.system import OsRelease, SystemFacts
+from vnetmigrate.firewall import Backend
 from vnetmigrate.libvirt.summary import NetworkSummary, of_network, of_status
 from vnetmigrate.specs import DAEMON_VERSION_T, LIB_DIRS, LIBVIRT_DAEMONS
 NFTABLES_SINCE = (10, 4, 0)  # libvirt 10.4.0 added the nftables backend
+NFT_FIRST = (Backend.NFTABLES, Backend.IPTABLES)  # firewall_backend_priority orders
+IPT_FIRST = (Backend.IPTABLES, Backend.NFTABLES)
 
 
 @dataclass(frozen=True)
 class BackendChoice:
-    backend: str | None  # "nftables", "iptables" or None (libvirt cannot pick one)
+    backend: Backend | None  # None: libvirt cannot pick one
     reason: str
     assumption: bool = False  # True when the distribution's build-time priority was assumed
 
@@ -24,7 +27,7 @@ class BackendChoice:
 class LibvirtFacts:
     version: tuple[int, int, int] | None
     network_conf_present: bool
-    configured_backend: str | None
+    configured_backend: Backend | None
     configured_line: int | None
     effective: BackendChoice
     after_upgrade: BackendChoice
@@ -54,7 +57,7 @@ def parse_version(text: str) -> tuple[int, int, int] | None:
     return (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
 
 
-def distro_priority(os: OsRelease) -> tuple[tuple[str, ...], str]:
+def distro_priority(os: OsRelease) -> tuple[tuple[Backend, ...], str]:
     """The build-time firewall_backend_priority of the distribution's libvirt, and why."""
     name = os.pretty_name or os.id or "unknown distribution"
     try:
@@ -63,29 +66,28 @@ def distro_priority(os: OsRelease) -> tuple[tuple[str, ...], str]:
         major = 0
     if os.id == "fedora":
         if major >= 41 or os.version_id in (None, "rawhide"):
-            return ("nftables", "iptables"), f"{name} builds libvirt preferring nftables (Fedora 41 change)"
-        return ("iptables",), f"{name} predates Fedora 41's switch: libvirt builds prefer iptables"
+            return NFT_FIRST, f"{name} builds libvirt preferring nftables (Fedora 41 change)"
+        return (Backend.IPTABLES,), f"{name} predates Fedora 41's switch: libvirt builds prefer iptables"
     if os.id in ("debian", "ubuntu") or "debian" in os.id_like:
-        return ("iptables", "nftables"), f"{name}: Debian-family libvirt lists iptables first (seen with Debian 13's 11.3)"
+        return IPT_FIRST, f"{name}: Debian-family libvirt lists iptables first (seen with Debian 13's 11.3)"
     if os.id and "tumbleweed" in os.id:
-        return ("nftables", "iptables"), f"{name} builds libvirt preferring nftables"
-    return ("nftables", "iptables"), f"{name}: assumed upstream libvirt's default priority (nftables, iptables)"
+        return NFT_FIRST, f"{name} builds libvirt preferring nftables"
+    return NFT_FIRST, f"{name}: assumed upstream libvirt's default priority (nftables, iptables)"
 
 
 def choose(version, configured, priority, reason_priority, tools, assumed) -> BackendChoice:
-    binary = {"nftables": "nft", "iptables": "iptables"}
     if version is not None and version < NFTABLES_SINCE:
-        return BackendChoice("iptables", f"libvirt {'.'.join(map(str, version))} predates the nftables "
+        return BackendChoice(Backend.IPTABLES, f"libvirt {'.'.join(map(str, version))} predates the nftables "
                                          "backend (10.4.0): iptables is its only backend")
     if configured:
-        if not tools.get(binary[configured]):
-            return BackendChoice(None, f"network.conf requests {configured} but `{binary[configured]}` is not "
+        if not tools.get(configured.binary):
+            return BackendChoice(None, f"network.conf requests {configured} but `{configured.binary}` is not "
                                        "installed: libvirt's network driver will fail to start")
         return BackendChoice(configured, f"firewall_backend = \"{configured}\" in network.conf")
     for backend in priority:
-        if tools.get(binary[backend]):
+        if tools.get(backend.binary):
             return BackendChoice(backend, f"firewall_backend is unset; {reason_priority}; "
-                                          f"`{binary[backend]}` is installed", assumption=assumed)
+                                          f"`{backend.binary}` is installed", assumption=assumed)
     return BackendChoice(None, "neither nft nor iptables is installed: libvirt cannot create firewall rules")
 
 
@@ -95,7 +97,7 @@ def build(ev: Evidence, system: SystemFacts, files: NetworkFiles) -> LibvirtFact
     configured, line, conf_error = None, None, files.conf_error
     setting = files.conf.firewall_backend if files.conf is not None else None
     if setting is not None:
-        configured, line = str(setting.value), setting.line
+        configured, line = Backend(setting.value), setting.line
     priority, why = distro_priority(system.os)
     assumed = "assumed" in why
     networks = _networks(files)
@@ -103,7 +105,7 @@ def build(ev: Evidence, system: SystemFacts, files: NetworkFiles) -> LibvirtFact
     active = [n for n in networks if n.active and n.creates_rules]
     recorded = sorted({n.status_backend for n in active if n.status_backend})
     if version is None and configured is None and active and not recorded:
-        effective = BackendChoice("iptables", "libvirt's version could not be read, but the status files of its "
+        effective = BackendChoice(Backend.IPTABLES, "libvirt's version could not be read, but the status files of its "
                                   "active networks carry no removal recipe, which libvirt writes since it has two "
                                   "backends: it predates the nftables backend", assumption=True)
     elif version is None and configured is None and len(recorded) == 1:
@@ -113,7 +115,7 @@ def build(ev: Evidence, system: SystemFacts, files: NetworkFiles) -> LibvirtFact
     elif version is None and effective.backend is not None:
         effective = BackendChoice(effective.backend, effective.reason + " (libvirt's version could not be "
                                   "read: assumed >= 10.4, which has both backends)", assumption=True)
-    after = choose(None, configured, ("nftables", "iptables"),
+    after = choose(None, configured, NFT_FIRST,
                    "a libvirt >= 10.4 that prefers nftables (Fedora >= 41, upstream default)", system.tools, False)
     return LibvirtFacts(version=version, network_conf_present=files.conf_present,
                         configured_backend=configured, configured_line=line, effective=effective,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vnetmigrate.firewall import NFT_FAMILIES
 from vnetmigrate.rules.iptables import IptRule
 from vnetmigrate.rules.iptables_save import IptablesSave
 from vnetmigrate.rules.nft import NftRule
@@ -21,7 +22,6 @@ LIBVIRT_CHAINS = {
     "mangle": ("LIBVIRT_PRT",),
 }
 NFT_TABLE = "libvirt_network"
-NFT_FAMILIES = ("ip", "ip6")
 
 
 @dataclass(frozen=True)

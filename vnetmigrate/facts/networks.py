@@ -114,7 +114,7 @@ def model_view(files: NetworkFiles, libvirt_version: tuple[int, ...] | None, cur
         elif libvirt_version is not None and tuple(libvirt_version[:2]) < RECIPES_SINCE:
             backend = Backend.IPTABLES
         else:
-            backend = Backend(current or "iptables")
+            backend = Backend(current or Backend.IPTABLES)
         active.append(ActiveNetwork(f.status.network, backend, f))
     names = {a.network.name for a in active}
     return LibvirtNetworks(

@@ -58,7 +58,7 @@ def build(networks: LibvirtNetworks, lv: LibvirtFacts | None, saves: list[Iptabl
     return HostOwnership(own, tuple(problems), tuple(networks.networks))
 
 
-def restart_pending(lv) -> dict[str, str]:
+def restart_pending(lv) -> dict[str, Backend]:
     """Active networks whose status file names another backend than network.conf sets:
     {network: the status file's backend} (`lv`: vnetmigrate.facts.libvirt.LibvirtFacts)."""
     if lv is None or lv.configured_backend is None or lv.effective.backend != lv.configured_backend:

@@ -12,8 +12,10 @@ import re
 from dataclasses import dataclass
 
 from vnetmigrate.errors import InputError
+from vnetmigrate.firewall import Backend
 from vnetmigrate.specs import NETWORK_CONF as PATH
-BACKENDS = ("nftables", "iptables")
+
+BACKENDS = tuple(b.value for b in Backend)
 _SETTING = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*?)\s*$")
 _STRING = re.compile(r"""^("([^"\\]*)"|'([^'\\]*)')\s*(#.*)?$""")
 _NUMBER = re.compile(r"^-?[0-9]+\s*(#.*)?$")

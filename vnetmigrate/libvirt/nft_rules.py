@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vnetmigrate.firewall import NFT_FAMILIES, Family
 from vnetmigrate.libvirt.model import Network
 from vnetmigrate.rules.nft import Counter, Ct, Masquerade, Match, Meta, Payload, Snat, Verdict
 from vnetmigrate.rules.nft import Statement as Expr
@@ -35,7 +36,7 @@ from vnetmigrate.libvirt.rules_common import (LOCAL_BROADCAST, LOCAL_MULTICAST, 
 from vnetmigrate.libvirt.versions import LibvirtVersion
 
 TABLE = "libvirt_network"
-FAMILIES = ("ip", "ip6")
+FAMILIES = NFT_FAMILIES  # libvirt's nftables backend makes its table in both IP families
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class NftRule:
 
 
 def _fam(version: int) -> str:
-    return "ip" if version == 4 else "ip6"
+    return Family.of_version(version).nft
 
 
 def _rule(fam: str, chain: str, *exprs: Expr) -> NftRule:

@@ -23,6 +23,7 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from vnetmigrate.firewall import Family
 from vnetmigrate.rules.iptables_save import IptablesSave
 from vnetmigrate.rules.nft_ruleset import NftRuleset
 from vnetmigrate.libvirt.iptables_rules import PRIVATE_CHAINS as IPT_CHAINS
@@ -90,7 +91,7 @@ def classify(active: Sequence[tuple[Network, Backend]], version: LibvirtVersion,
     for save in saves:
         items += _iptables_items(save, exp)
     if nft is not None:
-        covered = {("ip" if s.family == "ipv4" else "ip6", t.name) for s in saves if s.source == "nft" for t in s.tables}
+        covered = {(Family(s.family).nft, t.name) for s in saves if s.source == "nft" for t in s.tables}
         items += _nft_items(nft, exp, covered)
     missing = _missing(exp, checked_ipt={s.family for s in saves}, checked_nft=nft is not None)
     return Ownership(tuple(items), tuple(missing), version.version)
@@ -103,7 +104,7 @@ def _container_owner(backend: Backend, exp: Expected) -> tuple[Owner, str]:
 
 
 def _iptables_items(save: IptablesSave, exp: Expected) -> list[Item]:
-    fam = 4 if save.family == "ipv4" else 6
+    fam = Family(save.family).version
     owner, why = _container_owner(Backend.IPTABLES, exp)
     out = []
     for table in save.tables:
@@ -172,7 +173,7 @@ def _is_private_jump(stmts: tuple[nft.Statement, ...]) -> bool:
 def _missing(exp: Expected, checked_ipt: set[str], checked_nft: bool) -> list[Missing]:
     out = []
     for (fam, table, chain, _key), nets in exp.ipt.remaining():
-        if ("ipv4" if fam == 4 else "ipv6") in checked_ipt:
+        if Family.of_version(fam) in checked_ipt:
             rule = exp.ipt_rules[(fam, table, chain, _key)]
             out += [Missing(n, Backend.IPTABLES, f"ipv{fam} {table} {chain}", rule.restore_line()) for n in nets]
     if checked_nft:

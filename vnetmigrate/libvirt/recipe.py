@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from vnetmigrate.firewall import Family
 from vnetmigrate.libvirt.fwremoval import RemovalAction, RemovalRecipe
 from vnetmigrate.rules.iptables import IptRule, canonical
 from vnetmigrate.rules.iptables_save import parse_save
@@ -33,7 +34,7 @@ class RecipeMatch:
     @property
     def describe(self) -> str:
         if isinstance(self.live, IptRule):
-            return f"{'ip6tables' if self.live.family == 'ipv6' else 'iptables'} -t {self.live.table} {self.live.text}"
+            return f"{Family(self.live.family).iptables} -t {self.live.table} {self.live.text}"
         if isinstance(self.live, dict):
             return f"nft rule {self.live.get('family')} {self.live.get('table')} {self.live.get('chain')} handle {self.live.get('handle')}"
         return self.live or ""
@@ -71,7 +72,7 @@ def match_removal(recipe: RemovalRecipe, *, iptables_save: Mapping[int, str] | N
                 live = nft.get(action.nft_rule_ref)
                 out.append(RecipeMatch(action, PRESENT if live else MISSING, live))
         elif action.layer in ("ipv4", "ipv6"):
-            fam = 4 if action.layer == "ipv4" else 6
+            fam = Family(action.layer).version
             if fam not in saved:
                 out.append(RecipeMatch(action, UNCHECKED))
                 continue

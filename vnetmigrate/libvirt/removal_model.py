@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from vnetmigrate.firewall import Family
 from vnetmigrate.libvirt.fwremoval import RemovalAction, RemovalGroup, RemovalRecipe
 from vnetmigrate.libvirt.iptables_rules import network_rules as ipt_network_rules
 from vnetmigrate.libvirt.model import Network
@@ -29,7 +30,6 @@ from vnetmigrate.libvirt.rules_common import bridge_of, firewalled
 from vnetmigrate.libvirt.tc import checksum_filter
 from vnetmigrate.libvirt.versions import Backend, LibvirtVersion, as_backend, get_version
 
-_LAYER = {4: "ipv4", 6: "ipv6", "ip": "ipv4", "ip6": "ipv6"}
 # 5 chains + 3 jump rules created by the private-chain setup on a fresh host.
 FIRST_RULE_HANDLE = len(PRIVATE_CHAINS) + sum(1 for _c, parent, _b in PRIVATE_CHAINS if parent) + 1
 
@@ -41,7 +41,8 @@ def iptables_removal(net: Network, version: LibvirtVersion) -> RemovalRecipe:
     main = [r for r in rules if not r.ignore_errors]
     for part in (checksum, main):
         if part:
-            actions = tuple(RemovalAction(_LAYER[r.family], r.argv("--delete")) for r in reversed(part))
+            actions = tuple(RemovalAction(Family.of_version(r.family).value, r.argv("--delete"))
+                            for r in reversed(part))
             groups.append(RemovalGroup(True, actions))
     return RemovalRecipe(Backend.IPTABLES, tuple(groups))
 
@@ -63,7 +64,7 @@ def expected_removals(networks: Iterable[Network], version: str | LibvirtVersion
         for rule in nft_network_rules(net, ver):
             handle = handles[rule.family]
             handles[rule.family] += 1
-            actions.append(RemovalAction(_LAYER[rule.family], (
+            actions.append(RemovalAction(Family.of_nft(rule.family).value, (
                 "delete", "rule", rule.family, TABLE, rule.chain, "handle", str(handle))))
         actions.reverse()
         if ver.nft_checksum == "tc":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from vnetmigrate.firewall import Backend
 from vnetmigrate.libvirt.model import ForwardMode, Network, NetworkStatus
 from vnetmigrate.libvirt.xml import parse_network, parse_status
 
@@ -24,7 +25,7 @@ class NetworkSummary:
     forward_dev: str | None
     subnets: tuple[str, ...]  # "192.168.122.0/24", "2001:db8::/64"
     bridge_addresses: tuple[str, ...]  # "192.168.122.1/24"
-    status_backend: str | None = None  # backend of the saved fwRemoval recipe (status files)
+    status_backend: Backend | None = None  # backend of the saved fwRemoval recipe (status files)
     autostart: bool = False
     definition_path: str | None = None
     status_path: str | None = None
@@ -55,11 +56,11 @@ def summarize(text: str, origin: str, status: bool) -> NetworkSummary:
 
 def of_status(parsed: NetworkStatus, origin: str) -> NetworkSummary:
     """The summary of an already parsed status file (an active network)."""
-    backend = parsed.removal.backend.value if parsed.removal is not None else None
+    backend = parsed.removal.backend if parsed.removal is not None else None
     return of_network(parsed.network, origin, active=True, status_backend=backend)
 
 
-def of_network(net: Network, origin: str, active: bool, status_backend: str | None = None) -> NetworkSummary:
+def of_network(net: Network, origin: str, active: bool, status_backend: Backend | None = None) -> NetworkSummary:
     """The summary of an already parsed network: a definition, or with active=True a status file's."""
     subnets, addrs = [], []
     for ip in net.ips:

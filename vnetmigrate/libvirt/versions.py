@@ -20,17 +20,10 @@ and branch on it in iptables_rules.py / nft_rules.py (they take the LibvirtVersi
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
 from vnetmigrate.errors import InputError
-
-
-class Backend(str, enum.Enum):
-    """``firewall_backend`` in /etc/libvirt/network.conf."""
-
-    IPTABLES = "iptables"
-    NFTABLES = "nftables"
+from vnetmigrate.firewall import Backend
 
 
 @dataclass(frozen=True)

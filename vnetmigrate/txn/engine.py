@@ -25,7 +25,7 @@ from vnetmigrate.txn.fsutil import atomic_write
 from vnetmigrate.txn.journal import Journal
 from vnetmigrate.txn.snapshot import Touched
 from vnetmigrate.txn.statedir import StateDir, StateDirError
-from vnetmigrate.txn.steps import Plan
+from vnetmigrate.txn.steps import Plan, Step
 
 SNAPSHOT = "snapshot.json"
 
@@ -56,7 +56,9 @@ AS_JOURNALED = Restart()
 
 
 @dataclass
-class Outcome:
+class TxnResult:
+    """How running or rolling back one transaction ended."""
+
     txn_id: str
     status: str                     # committed, rolled-back, needs-attention
     error: str | None = None
@@ -76,7 +78,7 @@ class Outcome:
 
 
 def run(plan: Plan, state: StateDir, root: Path, *, netns: str | None = None, command: str = "migrate",
-        before_step: Callable[[int], None] | None = None) -> Outcome:
+        before_step: Callable[[int], None] | None = None) -> TxnResult:
     """Apply `plan` (the caller holds the state dir's lock and has entered the namespace)."""
     touched = plan.touched
     txn_dir = state.new_txn_dir()
@@ -104,7 +106,7 @@ def run(plan: Plan, state: StateDir, root: Path, *, netns: str | None = None, co
             try:
                 if before_step is not None:
                     before_step(i)
-                intents.append(jr.append("intent", step=i, do=step.to_dict(), undo=step.undo))
+                intents.append(jr.append("intent", step=i, do=step.to_dict(), undo=step.undo_record()))
                 boundaries.reached("before", i)
                 # The fingerprint is compared last, right before the step acts (after its intent
                 # is on disk): what someone changes any earlier is seen, and the window left
@@ -116,7 +118,7 @@ def run(plan: Plan, state: StateDir, root: Path, *, netns: str | None = None, co
                     raise Conflict(f"the firewall changed since the plan was made: step {i + 1} "
                                    f"({step.title}) was not run")
                 started = time.monotonic()
-                result = execute.run_step(step, root)
+                result = step.apply(root)
                 result["seconds"] = round(time.monotonic() - started, 4)
                 boundaries.reached("after", i)
                 if step.changes_kernel:
@@ -136,13 +138,13 @@ def run(plan: Plan, state: StateDir, root: Path, *, netns: str | None = None, co
             out = rollback(jr, snap, intents, root, reason=f"the commit could not be recorded: {exc.message}")
             out.txn_id, out.error = txn_dir.name, exc.message
             return out
-        return Outcome(txn_dir.name, "committed")
+        return TxnResult(txn_dir.name, "committed")
     finally:
         jr.close()
 
 
 def rollback(jr: Journal, snap: dict[str, Any], intents: list[dict[str, Any]], root: Path,
-             reason: str, how: Restart = AS_JOURNALED) -> Outcome:
+             reason: str, how: Restart = AS_JOURNALED) -> TxnResult:
     """Undo every started step in reverse, then verify the touched objects equal the snapshot.
 
     `how`: whether and how to restart libvirt's daemon again if a step restarted it.
@@ -157,7 +159,7 @@ def rollback(jr: Journal, snap: dict[str, Any], intents: list[dict[str, Any]], r
     for intent in reversed(intents):
         boundaries.reached("undo", intent["step"])
         try:
-            execute.undo_step(intent, snap, root)
+            Step.from_dict(intent["do"]).undo(snap, root)
         except Exception as exc:
             errors.append(f"step {intent['step'] + 1}: {_message(exc)}")
             _note(jr, errors, "undo-failed", step=intent["step"], error=_message(exc))
@@ -187,11 +189,11 @@ def rollback(jr: Journal, snap: dict[str, Any], intents: list[dict[str, Any]], r
                      "--to BACKEND` (the backend network.conf names) to remove the copies it re-creates on top")
     if errors or diffs:
         _note(jr, errors, "rollback-failed", errors=errors, differences=diffs)
-        return Outcome("", "needs-attention", rollback_errors=errors, differences=diffs, notes=notes)
+        return TxnResult("", "needs-attention", rollback_errors=errors, differences=diffs, notes=notes)
     _note(jr, errors, "rolled-back", verified=True)
     if errors:  # only the journal failed: the host is back, but the record says otherwise
-        return Outcome("", "needs-attention", rollback_errors=errors, notes=notes)
-    return Outcome("", "rolled-back", notes=notes)
+        return TxnResult("", "needs-attention", rollback_errors=errors, notes=notes)
+    return TxnResult("", "rolled-back", notes=notes)
 
 
 def _message(exc: BaseException) -> str:
@@ -216,7 +218,7 @@ def load_snapshot(txn_dir: Path) -> dict[str, Any]:
                                      hint="nothing was changed; restore the host by hand from the journal")
 
 
-def roll_back(summary: journal.Summary, root: Path, reason: str, how: Restart = AS_JOURNALED) -> Outcome:
+def roll_back(summary: journal.Summary, root: Path, reason: str, how: Restart = AS_JOURNALED) -> TxnResult:
     """Roll back a recorded transaction (interrupted, or committed and not yet rolled back)."""
     never_ran = {r["step"] for r in summary.records if r["rec"] == "failed" and r.get("ran") is False}
     intents = [r for r in summary.records if r["rec"] == "intent" and r["step"] not in never_ran]
@@ -225,7 +227,7 @@ def roll_back(summary: journal.Summary, root: Path, reason: str, how: Restart = 
         if not intents:
             jr.append("rollback", reason=reason)
             jr.append("rolled-back", verified=True, note="no step had started")
-            return Outcome(summary.id, "rolled-back")
+            return TxnResult(summary.id, "rolled-back")
         out = rollback(jr, load_snapshot(summary.path), intents, root, reason, how)
         out.txn_id = summary.id
         return out

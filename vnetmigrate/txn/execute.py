@@ -1,4 +1,5 @@
-"""Run steps and their undos against the live host (inside the transaction's namespace)."""
+"""What steps' `apply` and `undo` (steps.py) do to the live host, inside the transaction's namespace:
+write files, run commands, restore a snapshot, remove duplicates, verify."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from vnetmigrate.firewall import Backend, Family
 from vnetmigrate.txn import kernel, restore, snapshot
 from vnetmigrate.txn.fsutil import atomic_write, remove_durably
 from vnetmigrate.txn.kernel import KernelError
 from vnetmigrate.txn.snapshot import Touched
-from vnetmigrate.txn.steps import Step
 
 RESTART_TIMEOUT = 180
 
@@ -19,39 +20,10 @@ def local(root: Path, path: str) -> Path:
     return root / path.lstrip("/")
 
 
-def run_step(step: Step, root: Path) -> dict[str, Any]:
-    """Apply one step; return what the journal's `done` record keeps about it."""
-    d = step.data
-    if step.kind == "nft":
-        kernel.nft_apply(d["commands"])
-        return {}
-    if step.kind == "ipt":
-        kernel.ipt_restore(d["family"], d["fragment"])
-        return {}
-    if step.kind == "file":
-        write_file(root, d["path"], d["content"])
-        return {}
-    if step.kind == "legacy":
-        for table, chains in d["tables"].items():
-            kernel.legacy_remove(d["family"], table, chains)
-        return {}
-    if step.kind == "restart":
-        run_command(d["argv"])
-        return {}
-    if step.kind == "dedupe":
-        return _dedupe(d["backend"], root, d["status_dir"])
-    if step.kind == "verify":
-        problems = VERIFIERS[d["check"]](**d["args"])
-        if problems:
-            raise KernelError(f"verification failed ({step.title}): " + "; ".join(problems))
-        return {}
-    raise ValueError(step.kind)
-
-
-def _dedupe(backend: str, root: Path, status_dir: str) -> dict[str, Any]:
+def dedupe(backend: Backend | str, root: Path, status_dir: str) -> dict[str, Any]:
     from vnetmigrate.txn import livecheck
 
-    if backend == "nftables":
+    if Backend(backend) is Backend.NFTABLES:
         directory = local(root, status_dir)
         texts = [p.read_text() for p in sorted(directory.glob("*.xml"))] if directory.is_dir() else []
         cmds = livecheck.nft_dedupe(texts)
@@ -107,7 +79,7 @@ def restart_again(argv: list[str], settle: dict[str, Any] | None, snap: dict[str
     try:
         run_command(argv)
     finally:  # the guard goes, whether the daemon came back or not
-        _dedupe(settle["backend"], root, settle["status_dir"])
+        dedupe(settle["backend"], root, settle["status_dir"])
 
 
 def restore_to(snap: dict[str, Any], touched: Touched, root: Path) -> None:
@@ -139,23 +111,12 @@ def restore_to(snap: dict[str, Any], touched: Touched, root: Path) -> None:
 
 def _drop_empty_table(family: str, table: str) -> None:
     """An iptables-nft table the transaction created goes again if nothing else is in it."""
-    fam = snapshot.FAMILY_NFT[family]
+    fam = Family(family).nft
     chains = [c for c in kernel.chains() if c["family"] == fam and c["table"] == table]
     if not chains or any(c.get("hook") is None for c in chains):
         return
     if all(not kernel.ipt_list(family, table, c["name"]) for c in chains):
         kernel.nft_apply([{"delete": {"table": {"family": fam, "name": table}}}])
-
-
-def undo_step(intent: dict[str, Any], snap: dict[str, Any], root: Path) -> None:
-    undo = intent["undo"]
-    touched = Touched.from_dict(undo["restore"])
-    if "old_content" in undo:
-        path = intent["do"]["data"]["path"]
-        if snapshot.read_file(root, path) != undo["old_content"]:
-            write_file(root, path, undo["old_content"])
-        touched = Touched(touched.nft_tables, touched.ipt_chains, ())
-    restore_to(snap, touched, root)
 
 
 # -- verification checks (data: a name and arguments) ---------------------------------------

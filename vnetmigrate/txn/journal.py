@@ -30,9 +30,9 @@ from typing import Any
 
 from vnetmigrate.txn.fsutil import fsync_dir, reserve
 from vnetmigrate.txnstore import JOURNAL as NAME
-from vnetmigrate.txnstore import KINDS, TERMINAL, JournalCorrupt, StateDirError, Summary, explain, read
+from vnetmigrate.txnstore import RECORD_KINDS, TERMINAL, JournalCorrupt, StateDirError, Summary, explain, read
 
-__all__ = ["NAME", "KINDS", "TERMINAL", "Journal", "JournalCorrupt", "JournalWriteError", "Summary", "read"]
+__all__ = ["NAME", "RECORD_KINDS", "TERMINAL", "Journal", "JournalCorrupt", "JournalWriteError", "Summary", "read"]
 RESERVE = 4 * 1024 * 1024
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from vnetmigrate.firewall import Backend, Family
 from vnetmigrate.rules.iptables_save import IptablesSave
 from vnetmigrate.rules.nft_ruleset import NftRuleset
 from vnetmigrate.libvirt import IptablesState, NftState, iptables_restore, nft_commands
@@ -77,11 +78,11 @@ def legacy_removal(save: IptablesSave, own: dict[str, Owner]) -> tuple[dict[str,
     return tables, shared
 
 
-def duplicates(backend: str, facts) -> int:
+def duplicates(backend: Backend, facts) -> int:
     """How many of libvirt's rules of `backend` are there twice (or more) in the same chain."""
     from collections import Counter
 
-    if backend == "nftables":
+    if backend is Backend.NFTABLES:
         rules = [(r.family, r.chain, r.canon())
                  for fam in FAMILIES if facts.nft is not None and (t := facts.nft.table(fam, TABLE)) is not None
                  for c in t.chains for r in c.rules or ()]
@@ -196,10 +197,10 @@ def ipt_guard(networks: Sequence[Network], version) -> dict[str, str]:
     inserts each network's reject before its accept when its daemon restarts)."""
     from vnetmigrate.libvirt.iptables_rules import network_rules
 
-    lines: dict[str, list[str]] = {"ipv4": [], "ipv6": []}
+    lines: dict[str, list[str]] = {f.value: [] for f in Family}
     for net in networks:
         for rule in network_rules(net, version):
             if rule.table == "filter" and rule.chain.startswith("LIBVIRT_FW") and rule.spec[-2:] == ("--jump", "ACCEPT"):
-                lines["ipv4" if rule.family == 4 else "ipv6"].append(" ".join(("-A", IPT_GUARD, *rule.spec)))
+                lines[Family.of_version(rule.family).value].append(" ".join(("-A", IPT_GUARD, *rule.spec)))
     return {fam: f"*filter\n:{IPT_GUARD} - [0:0]\n-I FORWARD 1 -j {IPT_GUARD}\n" + "\n".join(body) + "\nCOMMIT\n"
             for fam, body in lines.items() if body}

@@ -9,10 +9,10 @@ lacks, duplicates and leftovers, and containers of the backend that was left.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Sequence
 from typing import Any
 
+from vnetmigrate.firewall import Family
 from vnetmigrate.rules.iptables_save import IptablesSave, assemble, parse_listing
 from vnetmigrate.rules.nft_ruleset import NftRuleset, parse_documents
 from vnetmigrate.libvirt import get_version, parse_status
@@ -22,15 +22,15 @@ from vnetmigrate.libvirt.ownership import Owner, Ownership, classify
 from vnetmigrate.libvirt.versions import Backend
 from vnetmigrate.txn import kernel
 from vnetmigrate.txn.libvirt_steps import GUARD, IPT_GUARD
+from vnetmigrate.txn.snapshot import without_counters
 
-FAMILY_NFT = {"ipv4": "ip", "ipv6": "ip6"}
 IPT_TABLES = {t for t, _p, _c in IPT_CHAINS}
 
 
 def live_iptables(chains: list[dict]) -> list[IptablesSave]:
     wanted = {(t, p) for t, p, _c in IPT_CHAINS} | {(t, c) for t, _p, c in IPT_CHAINS}
     saves = []
-    for family, fam in FAMILY_NFT.items():
+    for family, fam in ((f.value, f.nft) for f in Family):
         present = {(c["table"], c["name"]) for c in chains if c["family"] == fam and c["table"] in IPT_TABLES}
         listed = [parse_listing(family, t, c, _show(family, fam, t, c), f"{family} {t} {c}")
                   for t, c in sorted(present & wanted)]
@@ -125,7 +125,7 @@ def ipt_dedupe() -> dict[str, str]:
     chains = kernel.chains()
     for save in live_iptables(chains):
         blocks = []
-        if any(c["family"] == FAMILY_NFT[save.family] and c["table"] == "filter" and c["name"] == IPT_GUARD
+        if any(c["family"] == Family(save.family).nft and c["table"] == "filter" and c["name"] == IPT_GUARD
                for c in chains):
             blocks.append(f"*filter\n-D FORWARD -j {IPT_GUARD}\n-F {IPT_GUARD}\n-X {IPT_GUARD}\nCOMMIT\n")
         for table in save.tables:
@@ -178,7 +178,7 @@ def live_nft_lines() -> list[str]:
             elif line == "}" or not line or line.startswith(("type ", "table ", "policy ")):
                 continue
             elif chain is not None:
-                out.append(f"{fam} {chain} {_COUNTER.sub('counter', line)}")
+                out.append(f"{fam} {chain} {without_counters(line)}")
     return sorted(out)
 
 
@@ -200,4 +200,3 @@ def nft_listing_problems(expected: list[str], final: bool, accept: Sequence[str]
     return out[:20] + ([f"... and {len(out) - 20} more"] if len(out) > 20 else [])
 
 
-_COUNTER = re.compile(r"counter packets \d+ bytes \d+")

@@ -15,18 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vnetmigrate.errors import InputError
+from vnetmigrate.firewall import Backend, Family
 from vnetmigrate.libvirt import netconf
 from vnetmigrate.specs import NETWORK_CONF, NETWORK_STATUS
 from vnetmigrate.libvirt.ownership import classify
-from vnetmigrate.libvirt.versions import Backend, nearest_version
+from vnetmigrate.libvirt.versions import nearest_version
 from vnetmigrate.txn import libvirt_steps as ls
 from vnetmigrate.txn import steps
 from vnetmigrate.txn.kept import BLOCKER as KEPT_BLOCKER
 from vnetmigrate.txn.kept import kept
 from vnetmigrate.txn.snapshot import Touched
-
-OTHER = {"nftables": "iptables", "iptables": "nftables"}
-
 
 @dataclass(frozen=True)
 class Blocker:
@@ -41,7 +39,7 @@ class Blocker:
 
 @dataclass(frozen=True)
 class MigrationPlan:
-    target: str
+    target: Backend
     plan: steps.Plan
     summary: dict[str, Any]
     blockers: tuple[Blocker, ...] = ()
@@ -58,9 +56,10 @@ class MigrationPlan:
                 "fingerprint": self.plan.fingerprint}
 
 
-def build(facts, target: str, restart: list[str] | None, restart_why: str) -> MigrationPlan:
+def build(facts, target: Backend | str, restart: list[str] | None, restart_why: str) -> MigrationPlan:
     """`facts`: the scan's HostFacts (vnetmigrate.scan.analyse)."""
-    source = OTHER[target]
+    target = Backend(target)
+    source = target.other
     lv = facts.libvirt
     networks = facts.networks
     if networks is None:  # the facts' errors say why
@@ -75,27 +74,27 @@ def build(facts, target: str, restart: list[str] | None, restart_why: str) -> Mi
         version, exact = nearest_version(version_tuple, target)
     except Exception as exc:  # no modelled version has the target backend
         return _refused(target, Blocker("backend-unsupported", str(exc), forcible=False))
-    if version_tuple is not None and tuple(version_tuple[:2]) < (10, 4) and target == "nftables":
+    if version_tuple is not None and tuple(version_tuple[:2]) < (10, 4) and target is Backend.NFTABLES:
         blockers.append(Blocker("libvirt-without-nftables", f"libvirt {lv.version_text} has no nftables backend "
                                 "(10.4 and later have it)", forcible=False))
     if not exact:
         shown = lv.version_text if lv is not None and lv.version_text else "of unknown version"
         notes.append(f"libvirt {shown} is modelled as {version.version}")
-    binary = {"nftables": "nft", "iptables": "iptables"}[target]
+    binary = target.binary
     tools = facts.system.tools if facts.system is not None else {}
     if tools and not tools.get(binary):
         blockers.append(Blocker("target-tool-missing", f"`{binary}` is not installed: libvirt's {target} backend "
                                 "needs it, its network driver would fail to start", forcible=False))
     saves = list(facts.iptables.saves) if facts.iptables is not None else []
-    if target == "iptables" and facts.system is not None and facts.system.iptables_variant == "legacy":
+    if target is Backend.IPTABLES and facts.system is not None and facts.system.iptables_variant == "legacy":
         blockers.append(Blocker("legacy-iptables-target", "`iptables` is iptables-legacy here: adding libvirt's "
                                 "rules to legacy tables is not supported yet", forcible=False))
     # A network moves unless the kernel already has every rule the target backend gives it
     # (its status file may still name the old backend: migrated with --no-restart).
     if _has_containers(target, facts):
-        as_target = classify([(n, Backend(target)) for n, _b in active], version, iptables=saves, nft=facts.nft,
+        as_target = classify([(n, target) for n, _b in active], version, iptables=saves, nft=facts.nft,
                              known=known)
-        lacking = {m.network for m in as_target.missing if m.backend.value == target}
+        lacking = {m.network for m in as_target.missing if m.backend is target}
     else:  # nothing of the target backend exists yet: every network moves (saves a classification)
         lacking = {n.name for n, _b in active}
     moving = [n for n, _b in active if n.name in lacking]
@@ -114,14 +113,14 @@ def build(facts, target: str, restart: list[str] | None, restart_why: str) -> Mi
                                "networks_moved": [n.name for n in moving],
                                "networks_already": [n.name for n in staying]}
     # make
-    if target == "nftables":
+    if target is Backend.NFTABLES:
         cmds = ls.nft_add(moving, version, facts.nft) if moving else []
         summary["add"] = {"nftables_commands": len(cmds)}
         if cmds:
             plan_steps.append(steps.nft(f"add the nftables rules of {len(moving)} network(s)", cmds, ls.nft_touched()))
     else:
         added = 0
-        for family in ("ipv4", "ipv6"):
+        for family in Family:
             frag = ls.ipt_add(moving, version, family, ls.ipt_save(saves, family)) if moving else ""
             added += sum(1 for ln in frag.splitlines() if ln.startswith(("-I", "-A")))
             if frag:
@@ -133,8 +132,8 @@ def build(facts, target: str, restart: list[str] | None, restart_why: str) -> Mi
                                   expected_nft, version.version, final=False))
     # break
     removed: dict[str, Any] = {}
-    if target == "nftables":
-        for family in ("ipv4", "ipv6"):
+    if target is Backend.NFTABLES:
+        for family in Family:
             save = ls.ipt_save(saves, family)
             if save is None:
                 continue
@@ -176,18 +175,19 @@ def build(facts, target: str, restart: list[str] | None, restart_why: str) -> Mi
     if old != new:
         plan_steps.append(steps.file(f"set firewall_backend = \"{target}\" in network.conf", NETWORK_CONF, new, old))
     everything = Touched(nft_tables=tuple(ls.nft_touched()),
-                         ipt_chains=tuple((f, t, c) for f in ("ipv4", "ipv6")
+                         ipt_chains=tuple((f.value, t, c) for f in Family
                                           for t, c in [*sorted(ls.IPT_CHAIN_NAMES), ("filter", ls.IPT_GUARD)]))
     summary["restart"] = restart
     if plan_steps and restart is not None and every:
-        if target == "nftables":
+        if target is Backend.NFTABLES:
             plan_steps.append(steps.nft("guard guests' traffic while the daemon re-creates its rules",
                                         ls.nft_guard(every, version), ls.nft_touched()))
         else:
             for family, frag in ls.ipt_guard(every, version).items():
                 plan_steps.append(steps.ipt(f"guard guests' {family} traffic while the daemon re-creates its rules",
                                             family, frag, [("filter", ls.IPT_GUARD)]))
-        back = {"nft": ls.nft_guard(every, version)} if source == "nftables" else {"ipt": ls.ipt_guard(every, version)}
+        back = {"nft": ls.nft_guard(every, version)} if source is Backend.NFTABLES else \
+            {"ipt": ls.ipt_guard(every, version)}
         plan_steps.append(steps.restart("restart libvirt's network daemon", restart, everything,
                                         settle={"backend": source, "status_dir": NETWORK_STATUS, "guard": back}))
         plan_steps.append(steps.dedupe(f"remove the guard and the copies of the {target} rules the daemon "
@@ -224,24 +224,24 @@ class _ExpectedLines:
         return self._lines
 
 
-def _verify(title: str, target: str, status_texts: list[str], expected_nft: _ExpectedLines, version: str,
+def _verify(title: str, target: Backend, status_texts: list[str], expected_nft: _ExpectedLines, version: str,
             final: bool, accept: list[str] | None = None) -> steps.Step:
     """nftables: the live `nft list` text against the model's listing (20 ms for 100 networks);
     iptables: the model's ownership classification of the live chains (of the status files).
     `accept`: containers of the old backend kept on purpose (vnetmigrate.txn.kept)."""
     extra = {"accept": accept} if accept else {}
-    if target == "nftables":
+    if target is Backend.NFTABLES:
         return steps.verify(title, "nft-listing", expected=list(expected_nft()), final=final, **extra)
     return steps.verify(title, "libvirt-rules", status_files=status_texts, version=version, backend=target,
                         final=final, **extra)
 
 
-def _has_containers(backend: str, facts) -> bool:
-    if backend == "nftables":
+def _has_containers(backend: Backend, facts) -> bool:
+    if backend is Backend.NFTABLES:
         return facts.nft is not None and any(t.name == "libvirt_network" for t in facts.nft.tables)
     saves = facts.iptables.saves if facts.iptables is not None else ()
     return any(c.name.startswith("LIBVIRT_") for s in saves for c in s.chains())
 
 
-def _refused(target: str, blocker: Blocker) -> MigrationPlan:
+def _refused(target: Backend, blocker: Blocker) -> MigrationPlan:
     return MigrationPlan(target, steps.Plan(f"migrate to {target}", ()), {}, (blocker,))

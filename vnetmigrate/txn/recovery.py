@@ -15,7 +15,7 @@ from pathlib import Path
 
 from vnetmigrate.netns import entered
 from vnetmigrate.txn import engine, journal, snapshot
-from vnetmigrate.txn.engine import AS_JOURNALED, Outcome, Restart
+from vnetmigrate.txn.engine import AS_JOURNALED, Restart, TxnResult
 from vnetmigrate.txn.snapshot import Touched
 from vnetmigrate.txn.statedir import StateDir, StateDirError
 
@@ -45,7 +45,7 @@ def superseded(summary: journal.Summary, later: list[journal.Summary]) -> StateD
              f"{summary.id}'s snapshot anyway with `vnetmigrate rollback {summary.id} --force`")
 
 
-def recover(state: StateDir, reason: str, retry: bool = False, how: Restart = AS_JOURNALED) -> list[Outcome]:
+def recover(state: StateDir, reason: str, retry: bool = False, how: Restart = AS_JOURNALED) -> list[TxnResult]:
     """Roll back every interrupted transaction, newest first (the caller holds the lock).
 
     With `retry`, transactions whose rollback failed before are tried again too. Refused
@@ -60,7 +60,7 @@ def recover(state: StateDir, reason: str, retry: bool = False, how: Restart = AS
     return [roll_back_one(s, reason, how) for s in reversed(every) if s.status in wanted]
 
 
-def roll_back_one(summary: journal.Summary, reason: str, how: Restart = AS_JOURNALED) -> Outcome:
+def roll_back_one(summary: journal.Summary, reason: str, how: Restart = AS_JOURNALED) -> TxnResult:
     netns, root = _where(summary)
     with entered(netns):
         return engine.roll_back(summary, root, reason, how)
@@ -71,7 +71,7 @@ def latest_committed(state: StateDir) -> journal.Summary | None:
     return committed[-1] if committed else None
 
 
-def roll_back_committed(state: StateDir, summary: journal.Summary, how: Restart = AS_JOURNALED) -> Outcome:
+def roll_back_committed(state: StateDir, summary: journal.Summary, how: Restart = AS_JOURNALED) -> TxnResult:
     """Undo a committed transaction: only the newest, and only if nobody changed its objects since."""
     newest = latest_committed(state)
     if newest is None or newest.id != summary.id:

@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from vnetmigrate.errors import VnmError
+from vnetmigrate.firewall import Family
 from vnetmigrate.txn import kernel
 
-BUILTINS = {"filter": ("INPUT", "FORWARD", "OUTPUT"),
-            "nat": ("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"),
-            "mangle": ("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"),
-            "raw": ("PREROUTING", "OUTPUT"), "security": ("INPUT", "FORWARD", "OUTPUT")}
-FAMILY_NFT = {"ipv4": "ip", "ipv6": "ip6"}
+# Every built-in chain of each iptables table (the jumps to libvirt's chains can be in any).
+BUILTIN_CHAINS = {"filter": ("INPUT", "FORWARD", "OUTPUT"),
+                  "nat": ("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"),
+                  "mangle": ("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"),
+                  "raw": ("PREROUTING", "OUTPUT"), "security": ("INPUT", "FORWARD", "OUTPUT")}
 
 
 @dataclass(frozen=True)
@@ -86,11 +87,11 @@ def ipt_table(family: str, table: str, user_chains: list[str], live_chains: list
     """
     if family.endswith("-legacy"):
         return _legacy_table(family, table, user_chains)
-    nft_family = FAMILY_NFT[family]
+    nft_family = Family(family).nft
     present = {c["name"] for c in live_chains if c["family"] == nft_family and c["table"] == table}
     chains = {c: (kernel.ipt_list(family, table, c) if c in present else None) for c in user_chains}
     builtins = {}
-    for b in BUILTINS.get(table, ()):
+    for b in BUILTIN_CHAINS.get(table, ()):
         if b not in present:
             continue
         text = "" if full else kernel.nft_list_text(f"chain {nft_family} {table} {b}", json_output=False) or ""
@@ -239,7 +240,7 @@ def probe(touched: Touched) -> str:
     """
     h = hashlib.sha256()
     for family, name in touched.nft_tables:
-        h.update(_volatile(kernel.nft_list_text(f"table {family} {name}", json_output=False) or "absent").encode())
+        h.update(without_counters(kernel.nft_list_text(f"table {family} {name}", json_output=False) or "absent").encode())
     if touched.ipt_chains:
         live = {(c["family"], c["table"], c["name"]) for c in kernel.chains()}
         for key, user_chains in touched.ipt_tables().items():
@@ -248,21 +249,21 @@ def probe(touched: Touched) -> str:
                 part = _legacy_table(family, table, user_chains)
                 h.update(json.dumps([key, view({"nft": {}, "files": {}, "ipt": {key: part}})]).encode())
                 continue
-            fam = FAMILY_NFT[family]
-            for chain in [*user_chains, *BUILTINS.get(table, ())]:
+            fam = Family(family).nft
+            for chain in [*user_chains, *BUILTIN_CHAINS.get(table, ())]:
                 text = None
                 if (fam, table, chain) in live:
                     text = kernel.nft_list_text(f"chain {fam} {table} {chain}", json_output=False)
                 if text is not None and chain not in user_chains:  # built-in: only the jumps to ours
                     text = "\n".join(ln for ln in text.splitlines() if _jumps_to(ln, user_chains))
-                h.update(f"{key} {chain} {_volatile(text or 'absent')}".encode())
+                h.update(f"{key} {chain} {without_counters(text or 'absent')}".encode())
     return h.hexdigest()[:16]
 
 
 _COUNTER = re.compile(r"counter packets \d+ bytes \d+")
 
 
-def _volatile(text: str) -> str:
+def without_counters(text: str) -> str:
     """nft text without what changes by itself: packet counters."""
     return _COUNTER.sub("counter", text)
 

@@ -1,113 +1,281 @@
-"""Steps are data (design principle 4): what to do, what it touches, and its undo.
+"""Steps are data until applied (design principle 4): one frozen dataclass per kind of change,
+with what it touches, how it is applied and how it is undone.
 
-Pure functions build them; `execute.py` runs them. Each step's undo is a record too: restore
-the objects it touches to the transaction's snapshot (plus, for a file, the old content kept
-in the journal). Undo by state is right whether or not the step's effect happened.
+Pure functions build them (the lower-case builders below; `planner.py`); the engine journals
+each one (`to_dict`, and `undo_record`: what undoing it needs) before calling `apply`, and on
+rollback rebuilds it from the journal (`Step.from_dict`) and calls `undo`. Every undo restores
+the objects the step touches to the transaction's snapshot (plus, for a file, the old content
+kept in the journal): undo by state is right whether or not the step's effect happened.
 
-    nft      one libnftables JSON batch = one `json_cmd` = one kernel transaction
-    ipt      one `iptables-nft-restore --noflush` (or ip6tables) fragment
-    legacy   remove chains (and the jumps to them) from legacy x_tables through python-iptables,
-             one commit per table; only tables the kernel already has. Its undo restores them
-             with `iptables-legacy-restore --noflush` (python-iptables would create the family's
-             other legacy tables when it writes libvirt's CHECKSUM rule, see HACKING.md)
-    file     write a file atomically under --root
-    restart  run a command (restart libvirt's network daemon)
-    verify   compare the live state with an expectation; changes nothing
-    dedupe   remove the extra copies of libvirt's rules a daemon restart re-created on top of
-             ours (computed from the live state when it runs: which copy libvirt recorded)
+    nft      NftStep      one libnftables JSON batch = one `json_cmd` = one kernel transaction
+    ipt      IptStep      one `iptables-nft-restore --noflush` (or ip6tables) fragment
+    legacy   LegacyStep   remove chains (and the jumps to them) from legacy x_tables through
+                          python-iptables, one commit per table; only tables the kernel already
+                          has. Its undo restores them with `iptables-legacy-restore --noflush`
+                          (python-iptables would create the family's other legacy tables when it
+                          writes libvirt's CHECKSUM rule, see HACKING.md)
+    file     FileStep     write a file atomically under --root
+    restart  RestartStep  run a command (restart libvirt's network daemon)
+    verify   VerifyStep   compare the live state with an expectation; changes nothing
+    dedupe   DedupeStep   remove the extra copies of libvirt's rules a daemon restart re-created
+                          on top of ours (computed from the live state when it runs: which copy
+                          libvirt recorded)
+
+The journal keeps each step as {"kind", "title", "data", "touches"}: that format is what
+journals on disk hold, so `to_data`/`from_data` keep it exactly (tests/unit/test_txn_steps.py
+rolls back a journal written before these classes existed).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, ClassVar
 
+from vnetmigrate.firewall import Backend, Family
+from vnetmigrate.txn import execute, kernel, snapshot
 from vnetmigrate.txn.snapshot import Touched
 
-KINDS = ("nft", "ipt", "legacy", "file", "restart", "verify", "dedupe")
-KERNEL_KINDS = ("nft", "ipt", "legacy", "restart", "dedupe")
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Step:
-    kind: str
+    """One change of a plan. Subclasses set `kind`, their fields, `apply` and `to_data`."""
+
+    kind: ClassVar[str]
+    changes_kernel: ClassVar[bool] = True  # the engine checks for foreign changes before it runs
     title: str
-    data: dict[str, Any]
     touches: Touched = field(default_factory=Touched)
 
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"unknown step kind {self.kind!r}")
+    def apply(self, root: Path) -> dict[str, Any]:
+        """Make the change; return what the journal's `done` record keeps about it."""
+        raise NotImplementedError
 
-    @property
-    def changes_kernel(self) -> bool:
-        return self.kind in KERNEL_KINDS
+    def undo(self, snap: dict[str, Any], root: Path) -> None:
+        """Bring what the step touches back to the snapshot (idempotent)."""
+        execute.restore_to(snap, self.touches, root)
 
-    @property
-    def undo(self) -> dict[str, Any]:
-        """The undo record written to the journal before the step runs."""
-        undo: dict[str, Any] = {"restore": self.touches.to_dict()}
-        if self.kind == "file":
-            undo["old_content"] = self.data["old_content"]
-        if self.kind == "restart":
-            undo["restart_after_restore"] = self.data["argv"]
-            if self.data.get("settle"):
-                undo["settle"] = self.data["settle"]
-        return undo
+    def undo_record(self) -> dict[str, Any]:
+        """What undoing the step needs, written to the journal before the step runs."""
+        return {"restore": self.touches.to_dict()}
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "title": self.title, "data": self.data, "touches": self.touches.to_dict()}
+    def to_data(self) -> dict[str, Any]:
+        """The step's `data` in the journal: journals on disk hold this shape, keep it readable."""
+        raise NotImplementedError
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Step":
-        return cls(d["kind"], d["title"], d["data"], Touched.from_dict(d["touches"]))
+    def from_data(cls, title: str, data: dict[str, Any], touches: Touched) -> "Step":
+        """The step back from its journal `data` (the inverse of `to_data`)."""
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "title": self.title, "data": self.to_data(), "touches": self.touches.to_dict()}
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> "Step":
+        """The step a journal's intent record (its `do`) or a plan's `to_dict` describes."""
+        kind = KINDS.get(d.get("kind"))  # type: ignore[arg-type]
+        if kind is None:
+            raise ValueError(f"unknown step kind {d.get('kind')!r}")
+        return kind.from_data(d["title"], d["data"], Touched.from_dict(d["touches"]))
 
 
-def nft(title: str, commands: list[dict[str, Any]], tables: list[tuple[str, str]]) -> Step:
-    return Step("nft", title, {"commands": commands}, Touched(nft_tables=tuple(tables)))
+@dataclass(frozen=True, kw_only=True)
+class NftStep(Step):
+    kind: ClassVar[str] = "nft"
+    commands: list[dict[str, Any]]
+
+    def apply(self, root: Path) -> dict[str, Any]:
+        kernel.nft_apply(self.commands)
+        return {}
+
+    def to_data(self) -> dict[str, Any]:
+        return {"commands": self.commands}
+
+    @classmethod
+    def from_data(cls, title: str, data: dict[str, Any], touches: Touched) -> "NftStep":
+        return cls(title=title, touches=touches, commands=data["commands"])
 
 
-def ipt(title: str, family: str, fragment: str, chains: list[tuple[str, str]]) -> Step:
+@dataclass(frozen=True, kw_only=True)
+class IptStep(Step):
+    kind: ClassVar[str] = "ipt"
+    family: Family
+    fragment: str
+
+    def apply(self, root: Path) -> dict[str, Any]:
+        kernel.ipt_restore(self.family.value, self.fragment)
+        return {}
+
+    def to_data(self) -> dict[str, Any]:
+        return {"family": self.family.value, "fragment": self.fragment}
+
+    @classmethod
+    def from_data(cls, title: str, data: dict[str, Any], touches: Touched) -> "IptStep":
+        return cls(title=title, touches=touches, family=Family(data["family"]), fragment=data["fragment"])
+
+
+@dataclass(frozen=True, kw_only=True)
+class LegacyStep(Step):
+    kind: ClassVar[str] = "legacy"
+    family: Family
+    tables: dict[str, list[str]]  # table -> the chains to remove
+
+    @property
+    def key(self) -> str:
+        return legacy_key(self.family)
+
+    def apply(self, root: Path) -> dict[str, Any]:
+        for table, chains in self.tables.items():
+            kernel.legacy_remove(self.key, table, chains)
+        return {}
+
+    def to_data(self) -> dict[str, Any]:
+        return {"family": self.key, "tables": self.tables}
+
+    @classmethod
+    def from_data(cls, title: str, data: dict[str, Any], touches: Touched) -> "LegacyStep":
+        return cls(title=title, touches=touches, family=Family(data["family"].removesuffix("-legacy")),
+                   tables=data["tables"])
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileStep(Step):
+    kind: ClassVar[str] = "file"
+    changes_kernel: ClassVar[bool] = False
+    path: str
+    content: str | None      # None: remove the file
+    old_content: str | None  # None: it was absent; the undo writes it back
+
+    def apply(self, root: Path) -> dict[str, Any]:
+        execute.write_file(root, self.path, self.content)
+        return {}
+
+    def undo(self, snap: dict[str, Any], root: Path) -> None:
+        if snapshot.read_file(root, self.path) != self.old_content:
+            execute.write_file(root, self.path, self.old_content)
+        execute.restore_to(snap, replace(self.touches, files=()), root)
+
+    def undo_record(self) -> dict[str, Any]:
+        return {**super().undo_record(), "old_content": self.old_content}
+
+    def to_data(self) -> dict[str, Any]:
+        return {"path": self.path, "content": self.content, "old_content": self.old_content}
+
+    @classmethod
+    def from_data(cls, title: str, data: dict[str, Any], touches: Touched) -> "FileStep":
+        return cls(title=title, touches=touches, path=data["path"], content=data["content"],
+                   old_content=data["old_content"])
+
+
+@dataclass(frozen=True, kw_only=True)
+class RestartStep(Step):
+    """Its undo restores the snapshot; the engine then restarts the daemon again (`settle`)."""
+
+    kind: ClassVar[str] = "restart"
+    argv: list[str]
+    # How a rollback restarts the daemon again under the old configuration:
+    # {"backend": old backend, "status_dir": ..., "guard": {"nft": [...], "ipt": {family: fragment}}}
+    # — guard its traffic, restart, then remove the guard and the copies it re-created.
+    settle: dict[str, Any] | None = None
+
+    def apply(self, root: Path) -> dict[str, Any]:
+        execute.run_command(self.argv)
+        return {}
+
+    def undo_record(self) -> dict[str, Any]:
+        return {**super().undo_record(), "restart_after_restore": self.argv,
+                **({"settle": self.settle} if self.settle else {})}
+
+    def to_data(self) -> dict[str, Any]:
+        return {"argv": self.argv, **({"settle": self.settle} if self.settle else {})}
+
+    @classmethod
+    def from_data(cls, title: str, data: dict[str, Any], touches: Touched) -> "RestartStep":
+        return cls(title=title, touches=touches, argv=data["argv"], settle=data.get("settle"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class VerifyStep(Step):
+    kind: ClassVar[str] = "verify"
+    changes_kernel: ClassVar[bool] = False
+    check: str  # a name in execute.VERIFIERS
+    args: dict[str, Any]
+
+    def apply(self, root: Path) -> dict[str, Any]:
+        problems = execute.VERIFIERS[self.check](**self.args)
+        if problems:
+            raise kernel.KernelError(f"verification failed ({self.title}): " + "; ".join(problems))
+        return {}
+
+    def to_data(self) -> dict[str, Any]:
+        return {"check": self.check, "args": self.args}
+
+    @classmethod
+    def from_data(cls, title: str, data: dict[str, Any], touches: Touched) -> "VerifyStep":
+        return cls(title=title, touches=touches, check=data["check"], args=data["args"])
+
+
+@dataclass(frozen=True, kw_only=True)
+class DedupeStep(Step):
+    kind: ClassVar[str] = "dedupe"
+    backend: Backend
+    status_dir: str
+
+    def apply(self, root: Path) -> dict[str, Any]:
+        return execute.dedupe(self.backend, root, self.status_dir)
+
+    def to_data(self) -> dict[str, Any]:
+        return {"backend": self.backend.value, "status_dir": self.status_dir}
+
+    @classmethod
+    def from_data(cls, title: str, data: dict[str, Any], touches: Touched) -> "DedupeStep":
+        return cls(title=title, touches=touches, backend=Backend(data["backend"]), status_dir=data["status_dir"])
+
+
+KINDS: dict[str, type[Step]] = {k.kind: k for k in (NftStep, IptStep, LegacyStep, FileStep, RestartStep,
+                                                    VerifyStep, DedupeStep)}
+
+
+def nft(title: str, commands: list[dict[str, Any]], tables: list[tuple[str, str]]) -> NftStep:
+    return NftStep(title=title, commands=commands, touches=Touched(nft_tables=tuple(tables)))
+
+
+def ipt(title: str, family: Family | str, fragment: str, chains: list[tuple[str, str]]) -> IptStep:
     """`chains`: the (table, user chain) pairs the fragment changes, with the jumps to them."""
-    if family not in ("ipv4", "ipv6"):
-        raise ValueError(family)
-    return Step("ipt", title, {"family": family, "fragment": fragment},
-                Touched(ipt_chains=tuple((family, t, c) for t, c in chains)))
+    fam = Family(family)
+    return IptStep(title=title, family=fam, fragment=fragment,
+                   touches=Touched(ipt_chains=tuple((fam.value, t, c) for t, c in chains)))
 
 
-def legacy(title: str, family: str, tables: dict[str, list[str]]) -> Step:
-    """Remove the named chains of legacy tables; `family` "ipv4" or "ipv6"."""
-    fam = f"{family}-legacy"
-    return Step("legacy", title, {"family": fam, "tables": tables},
-                Touched(ipt_chains=tuple((fam, t, c) for t, chains in tables.items() for c in chains)))
+def legacy_key(family: Family) -> str:
+    """How the kernel module and the snapshot name a family's legacy tables: "ipv4-legacy"."""
+    return f"{family.value}-legacy"
 
 
-def file(title: str, path: str, content: str | None, old_content: str | None) -> Step:
+def legacy(title: str, family: Family | str, tables: dict[str, list[str]]) -> LegacyStep:
+    """Remove the named chains of legacy tables of `family`."""
+    key = legacy_key(Family(family))
+    return LegacyStep(title=title, family=Family(family), tables=tables,
+                      touches=Touched(ipt_chains=tuple((key, t, c) for t, chains in tables.items() for c in chains)))
+
+
+def file(title: str, path: str, content: str | None, old_content: str | None) -> FileStep:
     """Write `content` to `path` (None: remove it); `old_content` (None: it was absent) is the undo."""
-    return Step("file", title, {"path": path, "content": content, "old_content": old_content},
-                Touched(files=(path,)))
+    return FileStep(title=title, path=path, content=content, old_content=old_content, touches=Touched(files=(path,)))
 
 
 def restart(title: str, argv: list[str], touches: Touched = Touched(),
-            settle: dict[str, Any] | None = None) -> Step:
-    """Run `argv`; `touches`: what the command may change (libvirt's tables and chains).
-
-    `settle` says how a rollback restarts the daemon again under the old configuration:
-    {"backend": old backend, "status_dir": ..., "guard": {"nft": [...], "ipt": {family: fragment}}}
-    — guard its traffic, restart, then remove the guard and the copies it re-created.
-    """
-    data: dict[str, Any] = {"argv": list(argv)}
-    if settle:
-        data["settle"] = settle
-    return Step("restart", title, data, touches)
+            settle: dict[str, Any] | None = None) -> RestartStep:
+    """Run `argv`; `touches`: what the command may change (libvirt's tables and chains)."""
+    return RestartStep(title=title, argv=list(argv), settle=settle or None, touches=touches)
 
 
-def verify(title: str, check: str, **args: Any) -> Step:
-    return Step("verify", title, {"check": check, "args": args})
+def verify(title: str, check: str, **args: Any) -> VerifyStep:
+    return VerifyStep(title=title, check=check, args=args)
 
 
-def dedupe(title: str, backend: str, status_dir: str, touches: Touched) -> Step:
-    return Step("dedupe", title, {"backend": backend, "status_dir": status_dir}, touches)
+def dedupe(title: str, backend: Backend | str, status_dir: str, touches: Touched) -> DedupeStep:
+    return DedupeStep(title=title, backend=Backend(backend), status_dir=status_dir, touches=touches)
 
 
 @dataclass(frozen=True)

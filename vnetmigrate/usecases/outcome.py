@@ -20,7 +20,7 @@ class TxnOutcome:
 
     @classmethod
     def of(cls, outcome) -> TxnOutcome:
-        """From the engine's outcome (vnetmigrate.txn.engine.Outcome)."""
+        """From the engine's result (vnetmigrate.txn.engine.TxnResult)."""
         return cls(outcome.txn_id, outcome.status, outcome.error, outcome.failed_step,
                    tuple(outcome.rollback_errors), tuple(outcome.differences), tuple(outcome.notes))
 
