@@ -9,6 +9,8 @@ runs `vnetmigrate migrate ...` with an observer on the engine's step boundaries
     <step>:after    after step <step> ran, before its completion is recorded
     commit          after every step, before the commit record
     <step>:undo     during a rollback, before step <step> is undone
+    <step>:undone   during a rollback, after step <step> was undone, before that is recorded
+    rolled-back     a rollback verified, before its final record
 
 `VNETMIGRATE_TEST_RUN_AT=<boundary>` with `VNETMIGRATE_TEST_RUN=<shell command>` instead runs
 that command at the boundary and goes on: another program changing the firewall at the worst

@@ -1,7 +1,8 @@
 """Run a plan as a transaction: snapshot, journal, steps, verification, rollback, recovery.
 
 Recovery rule (documented in vnetmigrate(8)): an interrupted transaction — a journal without
-commit, rolled-back or rollback-failed — is always rolled back to the fully-old state, by the
+commit, rolled-back or rollback-failed, or one whose rollback (also of a committed
+transaction) started after its last outcome and never finished — is always rolled back to the fully-old state, by the
 next `rollback` or `migrate` (which then starts afresh). Rolling back needs only the journal
 and the snapshot, and every undo is state-based, so it is right wherever the crash came;
 rolling forward would need the plan's assumptions to still hold, which nobody can check
@@ -157,6 +158,7 @@ def rollback(jr: Journal, snap: dict[str, Any], intents: list[dict[str, Any]], r
           **({"restart": restart, "restart_how": how.describe()} if journaled is not None else {}))
     settle: dict[str, Any] | None = None
     for intent in reversed(intents):
+        _note(jr, errors, "undoing", step=intent["step"])
         boundaries.reached("undo", intent["step"])
         try:
             Step.from_dict(intent["do"]).undo(snap, root)
@@ -164,6 +166,7 @@ def rollback(jr: Journal, snap: dict[str, Any], intents: list[dict[str, Any]], r
             errors.append(f"step {intent['step'] + 1}: {_message(exc)}")
             _note(jr, errors, "undo-failed", step=intent["step"], error=_message(exc))
         else:
+            boundaries.reached("undone", intent["step"])
             _note(jr, errors, "undone", step=intent["step"])
         settle = settle or intent["undo"].get("settle")
     # Only what the started steps touched is restored and compared: a step that never ran
@@ -190,6 +193,7 @@ def rollback(jr: Journal, snap: dict[str, Any], intents: list[dict[str, Any]], r
     if errors or diffs:
         _note(jr, errors, "rollback-failed", errors=errors, differences=diffs)
         return TxnResult("", "needs-attention", rollback_errors=errors, differences=diffs, notes=notes)
+    boundaries.reached("rolled-back")
     _note(jr, errors, "rolled-back", verified=True)
     if errors:  # only the journal failed: the host is back, but the record says otherwise
         return TxnResult("", "needs-attention", rollback_errors=errors, notes=notes)
