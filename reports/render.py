@@ -8,11 +8,17 @@ FORMATS = ("text", "json", "markdown", "html")
 
 
 def render(doc: dict[str, Any], fmt: str) -> str:
-    """`doc` is a scan envelope (status ok, warnings or blockers); the formats import lazily."""
+    """`doc` is a scan envelope (status ok, warnings or blockers); the formats import lazily.
+
+    Every format but JSON (which escapes them itself) gets the document sanitized first: no
+    control byte from the data reaches the output (vnetmigrate.reports.sanitize)."""
     if fmt == "json":
         from vnetmigrate.reports.envelope import dumps
 
         return dumps(doc)
+    from vnetmigrate.reports.sanitize import sanitized
+
+    doc = sanitized(doc)
     if fmt == "text":
         from vnetmigrate.reports.terminal import to_text
 

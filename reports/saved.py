@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from vnetmigrate import bounded
 from vnetmigrate.errors import InputError
 from vnetmigrate.exitcodes import ExitCode
 from vnetmigrate.reports import schema
@@ -24,16 +25,20 @@ SHOWN_PROBLEMS = 3
 
 def load_scan(path: Path) -> dict[str, Any]:
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
+        raw = bounded.read_bytes(path, bounded.DOCUMENT_LIMIT)
+    except FileNotFoundError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}")
+    except bounded.Unreadable as exc:
+        raise InputError(f"cannot read {exc.message}")
     try:
-        doc = json.loads(raw.decode("utf-8"))
+        doc = bounded.load_json(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise InputError(f"{path} is not a saved scan: it is not UTF-8 text")
     except json.JSONDecodeError as exc:
         raise InputError(f"{path} is not a saved scan: malformed JSON at line {exc.lineno}, "
                          f"column {exc.colno}: {exc.msg}", hint=HINT)
+    except bounded.TooDeep as exc:
+        raise InputError(f"{path} is not a saved scan: its JSON is {exc}", hint=HINT)
     return check_scan(doc, str(path))
 
 

@@ -6,11 +6,11 @@ alike. The wording shared by the formats lives here so they cannot drift apart.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from vnetmigrate.matrix import ROWS
+from vnetmigrate.reports.sanitize import printable  # noqa: F401  (re-exported: renderers import it from here)
 
 MATRIX_TITLE = "Compatibility matrix (Fedora 41 change)"
 MATRIX_COLUMNS = ("#", "kernel module", "firewall mgmt userspace", "libvirt backend", "result", "this host")
@@ -19,12 +19,6 @@ SEVERITY_HEADINGS = {"blocker": "Blockers", "warning": "Warnings", "info": "Info
 PLACEMENTS = (("now", "now"), ("after", "after the switch"))
 COORDINATES = ("kernel", "userspace", "backend")
 REPAIRABLE = "repair can apply this"
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def printable(text: str) -> str:
-    """`text` with control characters shown as \\xNN: a saved scan must not drive a terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@
 runs `vnetmigrate migrate ...` with an observer on the engine's step boundaries
 (vnetmigrate/txn/boundaries.py) that kills the process where the variable says:
 
+    created         after the journal is created, before its begin record
     <step>:before   after step <step>'s intent is on disk, before it runs
     <step>:after    after step <step> ran, before its completion is recorded
     commit          after every step, before the commit record

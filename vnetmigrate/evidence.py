@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from vnetmigrate import bounded
 from vnetmigrate.errors import InputError
 
 FORMAT = "vnetmigrate-evidence"
@@ -153,11 +154,11 @@ class Evidence:
         root = Path(directory)
         where = f"evidence {root}"
         try:
-            manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+            manifest = bounded.read_json(root / "manifest.json")
         except FileNotFoundError:
             raise InputError(f"{where}: no manifest.json (not a directory saved by --save-evidence)")
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InputError(f"{where}: manifest.json is unreadable: {exc}")
+        except bounded.Unreadable as exc:
+            raise InputError(f"{where}: manifest.json is unreadable: {exc.reason}")
         try:
             return cls._from_manifest(root, manifest)
         except (KeyError, TypeError, AttributeError) as exc:
@@ -205,22 +206,15 @@ def _relative(path: str) -> str:
     return "/".join(parts)
 
 
-MAX_STORED = 256 * 1024 * 1024
-
-
 def _read_stored(root: Path, stored: str) -> str:
     if not isinstance(stored, str):
         raise ValueError("stored name is not a string")
     target = (root / stored).resolve()
     if not target.is_relative_to(root.resolve()):
         raise ValueError(f"stored path {stored!r} escapes the evidence directory")
-    if not target.exists():
-        raise ValueError(f"stored file {stored!r} is missing")
-    if not target.is_file():  # a FIFO or device would block or never end
-        raise ValueError(f"stored path {stored!r} is not a regular file")
-    if target.stat().st_size > MAX_STORED:
-        raise ValueError(f"stored file {stored!r} is larger than {MAX_STORED // (1024 * 1024)} MiB")
     try:
-        return target.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ValueError(f"stored file {stored!r} is not UTF-8 text")
+        return bounded.read_text(target, bounded.DOCUMENT_LIMIT)  # a FIFO or device would block or never end
+    except FileNotFoundError:
+        raise ValueError(f"stored file {stored!r} is missing")
+    except bounded.Unreadable as exc:
+        raise ValueError(f"stored file {stored!r} {exc.reason}")

@@ -4,21 +4,24 @@ the transaction engine (vnetmigrate.txn.statedir, vnetmigrate.txn.journal, which
 
     STATE_DIR/txn/<id>/journal.jsonl  the append-only journal of one transaction
 
-Reading takes no lock and writes nothing.
+Reading takes no lock and writes nothing. A state dir another user could have changed is
+refused (`trusted`): root follows what a journal says. Files are read with
+vnetmigrate.bounded, without following symbolic links.
 """
 
 from __future__ import annotations
 
 import calendar
 import errno
-import json
 import os
 import re
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vnetmigrate import bounded
 from vnetmigrate.errors import VnmError
 
 DEFAULT = "/var/lib/vnetmigrate"
@@ -55,6 +58,11 @@ class JournalCorrupt(StateDirError):
     pass
 
 
+class JournalNeverBegan(JournalCorrupt):
+    """Not one whole record: the run was killed between creating the journal and writing its
+    begin record, before any change (the begin record precedes every step)."""
+
+
 def explain(exc: OSError) -> str:
     if exc.errno == errno.ENOSPC:
         return "no space left on its filesystem"
@@ -63,12 +71,77 @@ def explain(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
+def _owners() -> set[int]:
+    return {0, os.geteuid()}
+
+
+_HINT = "use a state dir only root can change (choose another with --state-dir DIR)"
+
+
+def trusted(path: str | os.PathLike[str]) -> None:
+    """Refuse (StateDirError) a state dir that another user could change.
+
+    It and every directory above it up to / must be owned by root (or the user running
+    vnetmigrate), none writable by group or others (above the state dir, unless sticky, like
+    /tmp), and no symbolic link on the way owned by anyone else: otherwise another user could
+    replace a journal (and so what a rollback writes) or plant a link where root then writes.
+    Checked from / down, component by component with lstat (a link is judged as a link, then
+    where it leads); stops at the first component that does not exist yet (what is created
+    below a trusted directory is created by us).
+    """
+    try:
+        _trusted_chain(os.path.abspath(path), Path(path), depth=0)
+    except OSError as exc:
+        raise StateDirError(f"state dir {path} cannot be checked: {explain(exc)}", hint=_HINT)
+
+
+def _trusted_chain(absolute: str, named: Path, depth: int) -> None:
+    if depth > 8:
+        raise StateDirError(f"state dir {named}: too many symbolic links on the way")
+    current = "/"
+    parts = [p for p in absolute.split("/") if p]
+    _check_dir(current, os.lstat(current), named, last=not parts)
+    for i, part in enumerate(parts):
+        nxt = os.path.join(current, part)
+        try:
+            st = os.lstat(nxt)
+        except FileNotFoundError:
+            return
+        last = i == len(parts) - 1
+        if stat.S_ISLNK(st.st_mode):
+            if st.st_uid not in _owners():
+                raise StateDirError(f"state dir {named} is not safe: {nxt} is a symbolic link owned by uid "
+                                    f"{st.st_uid}", hint=_HINT)
+            # The link is ours: judge where it leads, and the rest of the path from there.
+            _trusted_chain(os.path.join(os.path.realpath(nxt), *parts[i + 1:]), named, depth + 1)
+            return
+        if not stat.S_ISDIR(st.st_mode):
+            return  # not a directory: readable and StateDir.ensure say so in their own words
+        _check_dir(nxt, st, named, last)
+        current = nxt
+
+
+def _check_dir(path: str, st: os.stat_result, named: Path, last: bool) -> None:
+    if st.st_uid not in _owners():
+        raise StateDirError(f"state dir {named} is not safe: {path} is owned by uid {st.st_uid}, not root",
+                            hint=_HINT)
+    writable = st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    if writable and (last or not st.st_mode & stat.S_ISVTX):
+        who = "group and others" if st.st_mode & stat.S_IWGRP and st.st_mode & stat.S_IWOTH else \
+            "its group" if st.st_mode & stat.S_IWGRP else "others"
+        raise StateDirError(f"state dir {named} is not safe: {path} is writable by {who} "
+                            f"(mode {stat.S_IMODE(st.st_mode):04o})", hint=_HINT)
+
+
 def readable(path: Path) -> bool:
     """Whether there is anything to read (history, scan and rollback never create the directory).
 
-    A path that exists but is no directory is an error, not an empty state dir.
+    A path that exists but is no directory is an error, not an empty state dir; one that
+    another user could change is refused (`trusted`).
     """
     txn_root = path / TXN
+    trusted(path)
+    trusted(txn_root)
     if txn_root.is_dir():
         return True
     for p in (path, txn_root):
@@ -87,7 +160,7 @@ def txn_dirs(path: Path) -> list[Path]:
         names = os.listdir(txn_root)
     except OSError as exc:
         raise StateDirError(f"cannot list {txn_root}: {explain(exc)}")
-    dirs = [txn_root / n for n in names if (txn_root / n / JOURNAL).exists()]
+    dirs = [txn_root / n for n in names if not (txn_root / n).is_symlink() and (txn_root / n / JOURNAL).exists()]
     return sorted(dirs, key=_age)
 
 
@@ -98,9 +171,9 @@ def _age(directory: Path) -> tuple[int, float, str]:
     begun = 0.0
     if micros is not None and "." not in directory.name.split("Z-", 1)[0]:
         try:
-            with open(directory / JOURNAL, "rb") as fh:
-                begun = float(json.loads(fh.readline()).get("time") or 0)
-        except (OSError, ValueError, TypeError, AttributeError):
+            first = bounded.read_bytes(directory / JOURNAL, bounded.DOCUMENT_LIMIT, nofollow=True)
+            begun = float(bounded.load_json(first.split(b"\n", 1)[0]).get("time") or 0)
+        except (OSError, ValueError, TypeError, AttributeError, VnmError):
             pass
     return (micros if micros is not None else -1, begun, directory.name)
 
@@ -153,9 +226,13 @@ class Summary:
 def read(directory: Path) -> Summary:
     path = directory / JOURNAL
     try:
-        data = path.read_bytes()
-    except OSError as exc:
+        data = bounded.read_bytes(path, bounded.DOCUMENT_LIMIT, nofollow=True)
+    except FileNotFoundError as exc:
         raise JournalCorrupt(f"cannot read the journal {path}: {explain(exc)}")
+    except bounded.Unreadable as exc:
+        raise JournalCorrupt(f"cannot read the journal {exc.message}",
+                             hint="nothing was changed; move that transaction directory aside after checking "
+                                  "the host by hand")
     lines = data.split(b"\n")
     if lines and lines[-1] != b"":
         lines = lines[:-1]  # torn tail: never acknowledged
@@ -164,7 +241,7 @@ def read(directory: Path) -> Summary:
         if not raw:
             continue
         try:
-            rec = json.loads(raw)
+            rec = bounded.load_json(raw)
             if not isinstance(rec, dict) or rec.get("rec") not in RECORD_KINDS:
                 raise ValueError("not a journal record")
             if rec["rec"] in ("intent", "done", "failed", "undoing", "undone", "undo-failed") and not isinstance(rec.get("step"), int):
@@ -174,7 +251,10 @@ def read(directory: Path) -> Summary:
                                  hint="nothing was changed; move that transaction directory aside after "
                                       "checking the host by hand")
         records.append(rec)
-    if not records or records[0]["rec"] != "begin":
+    if not records:
+        raise JournalNeverBegan(f"journal {path} holds no record: its transaction never began",
+                                hint="the next `vnetmigrate migrate` or `rollback` sets it aside")
+    if records[0]["rec"] != "begin":
         raise JournalCorrupt(f"journal {path} is corrupt: it does not start with a begin record",
                              hint="nothing was changed; move that transaction directory aside after checking "
                                   "the host by hand")

@@ -88,7 +88,8 @@ def main() -> None:
             rows["  its nftables step"].append(next(r for r in done if r["rec"] == "done" and r["step"] == 0)
                                                 ["result"]["seconds"])
             start = time.perf_counter()
-            back = subprocess.run([*vnm, "rollback", *common], capture_output=True, text=True)
+            back = subprocess.run([*vnm, "rollback", "--netns", lab.host, "--root", str(root), *common],
+                                  capture_output=True, text=True)
             rows["vnetmigrate rollback"].append(time.perf_counter() - start)
             if back.returncode != 0:
                 raise SystemExit(f"rollback failed: {back.stdout[-2000:]} {back.stderr[-2000:]}")

@@ -160,3 +160,33 @@ def test_scan_of_another_root_executes_nothing_of_it_and_reads_libvirts_version_
     _, doc = scan(lab, root)
     assert not marker.exists()
     assert doc["data"]["facts"]["libvirt"]["version"] == "11.3.0"
+
+
+def test_a_hanging_tool_cannot_keep_scan_past_its_deadline(lab, tmp_path):
+    """A stand-in for a hung `iptables-nft` (a script that sleeps, first on PATH) once kept scan
+    running past 15 minutes: 60 s per call and no overall limit. With --deadline, scan ends in
+    time and says "cannot tell" for what it could not read."""
+    import os
+    import time
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("iptables-nft", "ip6tables-nft"):
+        (bin_dir / name).write_text("#!/bin/sh\nexec sleep 600\n")
+        (bin_dir / name).chmod(0o755)
+    lab.iptables_restore(fixtures.DOCKER_28)  # iptables-nft chains scan must list
+    lab.nft(fixtures.libvirt_nftables())
+    root = make_root(tmp_path / "root", "nftables", docker=True)
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "vnetmigrate", "scan", "--netns", lab.host, "--root", str(root),
+                           "--format", "json", "--deadline", "4"],
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+                          env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    elapsed = time.monotonic() - started
+    assert elapsed < 20, elapsed
+    doc = valid_envelope(proc.stdout)
+    assert proc.returncode in (ExitCode.WARNINGS, ExitCode.BLOCKERS), proc.stderr
+    assert doc["status"] != "ok"
+    assert any("deadline" in e["message"] for e in doc["errors"]), doc["errors"]
+    if doc["status"] == "warnings":
+        assert doc["data"]["verdict"].startswith("cannot tell yet")

@@ -7,6 +7,7 @@ restores the original listing, crashes and bad input leave a consistent host.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -45,7 +46,7 @@ class Host:
         hooked = crash_at is not None or meddle is not None
         program = crashpoint.VNM if hooked else [sys.executable, "-m", "vnetmigrate"]
         argv = [*program, *args, "--state-dir", str(self.state)]
-        if args[0] in ("plan", "migrate"):
+        if args[0] in ("plan", "migrate", "rollback"):  # rollback: where the journals say they ran
             argv += ["--netns", self.lab.host, "--root", str(self.root)]
         if args[0] == "migrate" and "iptables" not in args:
             # This kernel lacks act_csum: libvirt 11's own nftables backend could not start a
@@ -199,6 +200,48 @@ def test_second_migration_refuses_while_the_first_holds_the_lock(host):
     assert host.state_now() == before
 
 
+def test_a_migration_killed_before_its_begin_record_is_set_aside_by_the_next(host):
+    """Killed between creating its journal and writing the begin record, a migration left an
+    empty journal that blocked every later command until someone moved it aside. The next
+    migrate sets it aside (nothing had changed) and says so, removes the temporary files of
+    atomic writes a killed run leaves (planted here: a kill inside atomic_write has no
+    boundary of its own), and migrates."""
+    before = host.state_now()
+    killed = host.vnm("migrate", "--no-restart", crash_at="created")
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    assert host.state_now() == before
+    (txn,) = (host.state / "txn").iterdir()
+    assert (txn / "journal.jsonl").read_bytes() == b""
+    temp = host.root / "etc/libvirt/.network.conf.k2j4x9.vnm-tmp"
+    temp.write_text('firewall_backend = "nftables"\n')
+    again = host.vnm("migrate", "--no-restart")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"transaction {txn.name} never began" in again.stderr and f"removed {temp}" in again.stderr
+    assert (host.state / "aside" / txn.name / "journal.jsonl").exists() and not temp.exists()
+    (committed,) = txn_ids(host)  # the new one; the set-aside one is no transaction any more
+    assert committed != txn.name
+
+
+def test_migrations_with_different_state_dirs_exclude_each_other_per_namespace(host, tmp_path):
+    """Two runs with their own --state-dir once migrated one host at once (4 of 50 ended in a
+    spurious exit 6): the lock is the network namespace's, not the state dir's."""
+    from vnetmigrate.txn.hostlock import HostLock
+    from vnetmigrate.txn.statedir import StateDir
+
+    before = host.state_now()
+    other = ["--state-dir", str(tmp_path / "other-state"), "--netns", host.lab.host, "--root", str(host.root)]
+    StateDir(tmp_path / "other-state").ensure()  # so rollback has a state dir to lock
+    with HostLock(host.lab.host):
+        for argv in (["migrate", "--no-restart", "--force", "nftables-prerequisites"], ["rollback"]):
+            proc = vnm(*argv, *other)
+            assert proc.returncode == 1, proc.stdout + proc.stderr
+            assert "another vnetmigrate (pid" in proc.stderr and f"network namespace {host.lab.host}" in proc.stderr
+    assert host.state_now() == before
+    with HostLock(None):  # another namespace's lock does not stop this one
+        proc = vnm("migrate", "--no-restart", "--force", "nftables-prerequisites", *other)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_bad_input_and_environment_one_error_nothing_changed(host, tmp_path):
     before = host.state_now()
     conf = host.root / "etc/libvirt/network.conf"
@@ -337,10 +380,27 @@ def test_every_command_defaults_to_the_state_dir_under_root(host):
     proc = vnm("migrate", "--no-restart", "--netns", host.lab.host, *where, "--force", "nftables-prerequisites")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (txn,) = (default / "txn").iterdir()
+    assert (txn / "snapshot.json").stat().st_mode & 0o777 == 0o600  # it holds rulesets and configuration
+    assert default.stat().st_mode & 0o777 == 0o700
     hist = valid_envelope(vnm("history", *where, "--format", "json").stdout)
     assert [t["id"] for t in hist["data"]["transactions"]] == [txn.name]
     assert hist["data"]["state_dir"] == str(default)
-    back = vnm("rollback", *where)
+    migrated = host.state_now()
+    # The journal says where the transaction ran: a command line naming elsewhere is refused
+    # (a journal is data: it must not choose where root writes), and says what would match.
+    elsewhere = vnm("rollback", *where)
+    assert elsewhere.returncode == 1 and f"--netns {host.lab.host}" in elsewhere.stderr, elsewhere.stderr
+    assert "refused, nothing was changed" in elsewhere.stderr and host.state_now() == migrated
+    journal = txn / "journal.jsonl"
+    lines = journal.read_text().splitlines(keepends=True)
+    genuine = lines[0]
+    lines[0] = genuine.replace(json.dumps(str(host.root))[1:-1], "/")  # a crafted journal: the host's /
+    journal.write_text("".join(lines))
+    crafted = vnm("rollback", "--netns", host.lab.host, *where)
+    assert crafted.returncode == 1 and "ran with --root / " in crafted.stderr, crafted.stderr
+    assert host.state_now() == migrated
+    journal.write_text(genuine + "".join(lines[1:]))
+    back = vnm("rollback", "--netns", host.lab.host, *where)
     assert back.returncode == 0 and txn.name in back.stdout, back.stdout + back.stderr
     assert host.state_now() == before
 
@@ -432,14 +492,21 @@ def test_rollback_never_restores_an_old_snapshot_over_a_later_committed_transact
     assert host.state_now() == before
 
 
-@pytest.mark.parametrize("kind", ["latin-1", "directory", "symlink"])
+# Longer than the 16 MiB a configuration file is read up to (vnetmigrate.bounded.CONFIG_LIMIT).
+OVERSIZED = b"firewall_backend = \"iptables\"\n" + b"#" * (16 * 1024 * 1024 + 100) + b"\n"
+
+
+@pytest.mark.parametrize("kind", ["latin-1", "directory", "symlink", "oversized"])
 def test_a_network_conf_migrate_cannot_rewrite_stops_plan_and_migrate(host, kind):
     """A Latin-1 comment would be corrupted by a rewrite, a directory or a link would be
-    replaced: an unforcible blocker, and the file is left exactly as it was."""
+    replaced, a file over the read limit would be cut short (it was: migrate committed the
+    first 16 MiB): an unforcible blocker, and the file is left exactly as it was."""
     conf = host.root / "etc/libvirt/network.conf"
     latin = b"# r\xe9seau de l'h\xf4te\nfirewall_backend = \"iptables\"\n"
     if kind == "latin-1":
         conf.write_bytes(latin)
+    elif kind == "oversized":
+        conf.write_bytes(OVERSIZED)
     elif kind == "directory":
         conf.unlink()
         conf.mkdir()
@@ -457,6 +524,9 @@ def test_a_network_conf_migrate_cannot_rewrite_stops_plan_and_migrate(host, kind
     assert {"ipt": host.saves(), "nft": nft_view(host.lab.host)} == kernel and txn_ids(host) == []
     if kind == "latin-1":
         assert conf.read_bytes() == latin
+    elif kind == "oversized":
+        assert conf.read_bytes() == OVERSIZED
+        assert "larger than 16 MiB" in blockers["network-conf-unusable"]["title"]
     elif kind == "directory":
         assert conf.is_dir()
     else:

@@ -26,6 +26,10 @@ class World:
         self.ns, self.root, self.state = ns, tmp / "root", tmp / "state"
         sc.setup_old(ns, self.root)
 
+    def where(self) -> list[str]:
+        """rollback's options: the state dir, and where the transactions ran (their journals must agree)."""
+        return ["--state-dir", str(self.state), "--netns", self.ns, "--root", str(self.root)]
+
     def snapshot(self) -> dict:
         conf = self.root / "etc/libvirt/network.conf"
         return {**kernel_state(self.ns), "conf": conf.read_text() if conf.exists() else None}
@@ -62,7 +66,7 @@ def test_commit_then_rollback(world, new_state):
     assert out.status == "committed" and out.exit_code == 0
     assert world.snapshot() == new_state != old
     assert foreign(new_state) == foreign(old)
-    proc = vnm("rollback", "--state-dir", str(world.state))
+    proc = vnm("rollback", *world.where())
     assert proc.returncode == 0, proc.stderr
     assert world.snapshot() == old
     hist = vnm("history", "--state-dir", str(world.state))
@@ -76,7 +80,7 @@ def test_crash_then_rollback_or_fresh_run(world, new_state, point):
     assert crashed.returncode == -9, crashed.stderr
     hist = vnm("history", "--state-dir", str(world.state))
     assert "incomplete" in hist.stdout and hist.returncode == 6
-    proc = vnm("rollback", "--state-dir", str(world.state))
+    proc = vnm("rollback", *world.where())
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert world.snapshot() == old
     # Crash again; this time a fresh run finishes the job (it rolls back first, then applies).
@@ -96,7 +100,7 @@ def test_crash_during_a_rollback_is_finished_by_the_next_rollback(world, step):
     assert world.snapshot() != old or step == 0
     hist = vnm("history", "--state-dir", str(world.state))
     assert "incomplete" in hist.stdout
-    proc = vnm("rollback", "--state-dir", str(world.state))
+    proc = vnm("rollback", *world.where())
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert world.snapshot() == old
 
@@ -171,7 +175,7 @@ def test_second_migration_refuses_while_one_holds_the_lock(world):
         proc = scenario(world.ns, world.state, world.root)
         assert proc.returncode == 1
         assert f"another vnetmigrate (pid {holder.pid})" in proc.stderr
-        assert vnm("rollback", "--state-dir", str(world.state)).returncode == 1
+        assert vnm("rollback", *world.where()).returncode == 1
         assert world.snapshot() == old
     finally:
         holder.kill()
@@ -194,7 +198,8 @@ def test_full_or_read_only_state_dir(world, options, match):
     from vnetmigrate.txn.statedir import StateDirError
 
     world.state.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", options, "vnm-test", str(world.state)], check=True)
+    # mode=0700: a tmpfs root is 1777, and a state dir others can write to is refused
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"{options},mode=0700", "vnm-test", str(world.state)], check=True)
     try:
         if "ro" not in options.split(","):
             (world.state / "txn").mkdir()
@@ -216,7 +221,7 @@ def test_corrupt_journal_is_one_clear_error(world):
     journal = next((world.state / "txn").glob("*/journal.jsonl"))
     with open(journal, "a") as fh:
         fh.write("{not json\n")
-    proc = vnm("rollback", "--state-dir", str(world.state))
+    proc = vnm("rollback", *world.where())
     assert proc.returncode == 1
     assert proc.stderr.count("\n") <= 2 and "is corrupt at line" in proc.stderr and "Traceback" not in proc.stderr
     assert world.snapshot() == crashed != old
@@ -225,7 +230,7 @@ def test_corrupt_journal_is_one_clear_error(world):
 def test_state_dir_filling_up_during_the_transaction_does_not_stop_its_journal(world):
     """The journal reserved its space when it was created: records still land on a full disk."""
     world.state.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "vnm-test", str(world.state)], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m,mode=0700", "vnm-test", str(world.state)], check=True)
     try:
         def fill(i: int) -> None:
             if i == 2:

@@ -139,7 +139,8 @@ def test_real_libvirt_switched_to_nftables_and_back(tmp_path):
             # Undo it exactly (the daemon restarted again under iptables), then migrate again.
             with PingStream(outside.guest, REMOTE) as stream:
                 time.sleep(0.2)
-                undo = subprocess.run([*vnm, "rollback", "--state-dir", str(tmp_path / "state")],
+                undo = subprocess.run([*vnm, "rollback", "--state-dir", str(tmp_path / "state"), "--netns", peer.netns,
+                                       "--root", str(peer.state_dir)],
                                       capture_output=True, text=True, cwd=REPO)
                 time.sleep(0.2)
             assert undo.returncode == 0, undo.stdout + undo.stderr

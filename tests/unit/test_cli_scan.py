@@ -131,3 +131,9 @@ def test_json_error_goes_where_the_report_would_have_gone(tmp_path):
     assert res.exit_code == ExitCode.ERROR and res.stdout == ""
     doc = valid_envelope(out.read_text())
     assert doc["status"] == "error" and doc["exit_code"] == 1
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0.5", "soon"])
+def test_deadline_must_be_a_number_of_seconds(value):
+    res = runner.invoke(app, ["scan", "--deadline", value])
+    assert res.exit_code in (1, 2) and "deadline" in res.stderr and "Traceback" not in res.stderr

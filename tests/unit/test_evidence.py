@@ -64,7 +64,7 @@ def test_fifo_or_binary_stored_files_are_refused_not_read(tmp_path):
     target = tmp_path / "commands" / "tools.stdout"
     target.unlink()
     os.mkfifo(target)  # reading it would block forever
-    with pytest.raises(InputError, match="is not a regular file"):
+    with pytest.raises(InputError, match="is a FIFO, not a regular file"):
         Evidence.load(tmp_path)
     target.unlink()
     target.write_bytes(b"\xff\xfe not text")

@@ -52,6 +52,12 @@ def _reader_gone() -> None:
 
 
 def write_output(text: str, output: Path | None) -> None:
+    """Print a command's output (or write it to `output`), with every control byte its data
+    could carry made visible (vnetmigrate.reports.sanitize): journals, scans and host files
+    are data, never terminal commands."""
+    from vnetmigrate.reports.sanitize import printable
+
+    text = printable(text)
     if output is None:
         try:
             sys.stdout.write(text)
@@ -89,9 +95,10 @@ def _to_terminal(render: Callable[[Any], None]) -> None:
 def emit(doc: dict[str, Any], fmt: str, output: Path | None) -> None:
     """The one place a report is printed: a scan envelope, in `fmt`, to `output` or standard output."""
     if fmt == "text" and output is None:
+        from vnetmigrate.reports.sanitize import sanitized
         from vnetmigrate.reports.terminal import render as to_terminal
 
-        _to_terminal(lambda console: to_terminal(doc, console))
+        _to_terminal(lambda console: to_terminal(sanitized(doc), console))
         return
     from vnetmigrate.reports.render import render
 
@@ -111,6 +118,15 @@ def emit_result(result: Any, fmt: str, output: Path | None) -> int:
     return int(result.exit_code)
 
 
+def notes_to_stderr(command: str) -> Callable[[str], None]:
+    """A listener that prints a use case's housekeeping notes on standard error, sanitised."""
+    from vnetmigrate.reports.sanitize import printable
+
+    def say(note: str) -> None:
+        sys.stderr.write(printable(f"vnetmigrate {command}: note: {note}") + "\n")
+    return say
+
+
 def fail(command: str, exc: VnmError, fmt: str, output: Path | None = None) -> None:
     code = int(exc.exit_code)
     if fmt == "json":
@@ -121,9 +137,11 @@ def fail(command: str, exc: VnmError, fmt: str, output: Path | None = None) -> N
             write_output(dumps(doc), output)
         except VnmError:
             sys.stdout.write(dumps(doc))
-    sys.stderr.write(f"vnetmigrate {command}: error: {exc.message}\n")
+    from vnetmigrate.reports.sanitize import printable
+
+    sys.stderr.write(printable(f"vnetmigrate {command}: error: {exc.message}") + "\n")
     if exc.hint:
-        sys.stderr.write(f"hint: {exc.hint}\n")
+        sys.stderr.write(printable(f"hint: {exc.hint}") + "\n")
     raise typer.Exit(code)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vnetmigrate.cli.common import NetnsOpt, OutputOpt, RootOpt, emit_result, guarded, require_root
+from vnetmigrate.cli.common import NetnsOpt, OutputOpt, RootOpt, emit_result, guarded, notes_to_stderr, require_root
 from vnetmigrate.cli.txnopts import (NoRestartOpt, RestartOpt, StateDirOpt, ToOpt, TxnFormat, TxnFormatOpt,
                                      state_dir_for)
 from vnetmigrate.firewall import Backend
@@ -33,5 +33,6 @@ def migrate(
 
     require_root("migrate")
     opts = Options(to.value, netns, root, state_dir_for(state_dir, root), restart_command, no_restart)
-    run = usecase.dry_run if dry_run else usecase.migrate
-    return emit_result(run(opts, tuple(force or ())), format.value, output)
+    if dry_run:
+        return emit_result(usecase.dry_run(opts, tuple(force or ())), format.value, output)
+    return emit_result(usecase.migrate(opts, tuple(force or ()), say=notes_to_stderr("migrate")), format.value, output)

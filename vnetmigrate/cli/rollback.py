@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from vnetmigrate.cli.common import OutputOpt, emit_result, guarded, require_root
-from vnetmigrate.cli.txnopts import StateDirOpt, StateRootOpt, TxnFormat, TxnFormatOpt, state_dir_for
+from vnetmigrate.cli.common import OutputOpt, emit_result, guarded, notes_to_stderr, require_root
+from vnetmigrate.cli.txnopts import StateDirOpt, TxnFormat, TxnFormatOpt, state_dir_for
 
 
 @guarded("rollback")
@@ -25,7 +25,12 @@ def rollback(
         "--force", help="Roll back ID although a committed transaction followed it (restores ID's snapshot "
                         "over that one's changes).")] = False,
     state_dir: StateDirOpt = None,
-    root: StateRootOpt = Path("/"),
+    netns: Annotated[Optional[str], typer.Option(
+        "--netns", metavar="NAME", help="The network namespace the transaction ran in (as `ip netns` names it); "
+                                        "it must be the one its journal records.")] = None,
+    root: Annotated[Path, typer.Option(
+        "--root", metavar="DIR", help="The host's root the transaction ran with (it must be the one its journal "
+                                      "records); the default state dir is /var/lib/vnetmigrate under DIR.")] = Path("/"),
     format: TxnFormatOpt = TxnFormat.text,
     output: OutputOpt = None,
 ) -> int:
@@ -33,5 +38,6 @@ def rollback(
     from vnetmigrate.usecases.rollback import rollback as usecase
 
     require_root("rollback")
-    result = usecase(state_dir_for(state_dir, root), txn_id, restart_command, no_restart, force)
+    result = usecase(state_dir_for(state_dir, root), txn_id, restart_command, no_restart, force, netns, root,
+                     say=notes_to_stderr("rollback"))
     return emit_result(result, format.value, output)

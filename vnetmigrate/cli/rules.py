@@ -58,12 +58,13 @@ def rules(
 
 
 def _read(path: Path) -> str:
+    from vnetmigrate import bounded
     from vnetmigrate.errors import InputError
 
     try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text")
+        return bounded.read_text(path, bounded.CONFIG_LIMIT)
+    except bounded.Unreadable as exc:
+        raise InputError(f"cannot read {exc.message}" if exc.errno else exc.message)
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}")
 

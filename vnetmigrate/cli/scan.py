@@ -22,6 +22,10 @@ def scan(
     state_dir: Annotated[Optional[Path], typer.Option(
         "--state-dir", metavar="DIR", help="Where migrate keeps its journals (default: "
                                            "/var/lib/vnetmigrate under --root).")] = None,
+    deadline: Annotated[float, typer.Option(
+        "--deadline", metavar="SECONDS", min=1,
+        help="Stop reading the host after SECONDS; what is unread by then is reported as "
+             "\"cannot tell\" (default: 120).")] = 120.0,
     format: FormatOpt = Format.text,
     output: OutputOpt = None,
 ) -> int:
@@ -31,17 +35,19 @@ def scan(
     from vnetmigrate.reports.envelope import scan_envelope
     from vnetmigrate.scan import analyse
 
+    if deadline != deadline or deadline == float("inf"):  # NaN passes click's min=1
+        raise InputError(f"--deadline {deadline}: not a number of seconds")
     if from_dir is not None:
-        if netns or save_evidence or state_dir or root != Path("/"):
-            raise InputError("--from analyses saved evidence: it cannot be combined with --netns, --root, --state-dir "
-                             "or --save-evidence")
+        if netns or save_evidence or state_dir or root != Path("/") or deadline != 120.0:
+            raise InputError("--from analyses saved evidence: it cannot be combined with --netns, --root, --state-dir, "
+                             "--save-evidence or --deadline")
         ev = Evidence.load(from_dir)
         ev.meta["source"] = "saved"
     else:
         require_root("scan", hint="run it with sudo, or analyse saved evidence with --from DIR")
         if not root.is_dir():
             raise InputError(f"--root {root}: not a directory")
-        ev = _collect(str(root), netns, str(state_dir) if state_dir else None)
+        ev = _collect(str(root), netns, str(state_dir) if state_dir else None, deadline)
         if save_evidence is not None:
             try:
                 ev.save(save_evidence)
@@ -52,14 +58,14 @@ def scan(
     return int(result.exit_code)
 
 
-def _collect(root: str, netns: str | None, state_dir: str | None):
+def _collect(root: str, netns: str | None, state_dir: str | None, deadline: float):
     from vnetmigrate.collect import collect_live
 
     if not sys.stderr.isatty():
-        return collect_live(root=root, netns=netns, state_dir=state_dir)
+        return collect_live(root=root, netns=netns, state_dir=state_dir, deadline=deadline)
     from rich.console import Console
 
     console = Console(stderr=True)
     with console.status("reading the host...") as status:
-        return collect_live(root=root, netns=netns, state_dir=state_dir,
+        return collect_live(root=root, netns=netns, state_dir=state_dir, deadline=deadline,
                             progress=lambda unit: status.update(f"reading {unit}..."))

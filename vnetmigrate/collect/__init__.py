@@ -28,9 +28,15 @@ COLLECTORS = (("system", system.collect), ("libvirt", libvirt.collect), ("docker
               ("managers", managers.collect), ("kernel", kernel.collect), ("transactions", txnstate.collect))
 
 
+# Collection normally takes seconds; a hung tool (60 s per call) once kept a scan going for
+# more than 15 minutes. Past this, what is unread is reported as unknown (`scan --deadline`).
+DEADLINE = 120.0
+
+
 def collect_live(root: str = "/", netns: str | None = None, progress=None,
-                 state_dir: str | None = None) -> Evidence:
-    """Read the live host (in `netns`, with files under `root`) into Evidence."""
+                 state_dir: str | None = None, deadline: float | None = DEADLINE) -> Evidence:
+    """Read the live host (in `netns`, with files under `root`) into Evidence, within
+    `deadline` seconds (LiveHost)."""
     ev = Evidence(meta={
         "tool_version": __version__,
         "collected_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -41,7 +47,7 @@ def collect_live(root: str = "/", netns: str | None = None, progress=None,
         "state_dir": state_dir,
     })
     with entered(netns):
-        host = LiveHost(ev, root=root, nft=NftJson())
+        host = LiveHost(ev, root=root, nft=NftJson(), deadline=deadline)
         ev.meta["nft_via"] = host.nft.via
         start = time.monotonic()
         for name, collector in COLLECTORS:

@@ -10,16 +10,15 @@ from __future__ import annotations
 import errno
 import json
 import os
-import stat
 import subprocess
 import time
 from pathlib import Path
 
+from vnetmigrate import bounded
 from vnetmigrate.evidence import CommandRecord, Evidence, FileRecord
 from vnetmigrate.programs import EXTRA_PATH, which
 
 __all__ = ["LiveHost", "NftJson", "which"]
-_MAX_FILE = 16 * 1024 * 1024
 
 
 class NftJson:
@@ -48,7 +47,7 @@ class NftJson:
     def available(self) -> bool:
         return self.binding or which("nft") is not None
 
-    def cmd(self, text: str) -> tuple[int | None, str, str, str | None]:
+    def cmd(self, text: str, timeout: float = 120) -> tuple[int | None, str, str, str | None]:
         """Run one nft command with JSON output: (rc, stdout, stderr, error)."""
         if self._nft is not None:
             rc, out, err = self._nft.cmd(text)
@@ -56,31 +55,61 @@ class NftJson:
         nft = which("nft")
         if nft is None:
             return None, "", "", "nft is not installed and python3-nftables is missing"
-        proc = subprocess.run([nft, "-j", "-a", *text.split()], capture_output=True, text=True,
-                              timeout=120, stdin=subprocess.DEVNULL)
+        try:
+            proc = subprocess.run([nft, "-j", "-a", *text.split()], capture_output=True, text=True,
+                                  timeout=timeout, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            return None, "", "", f"timed out after {timeout:.0f} s"
         return proc.returncode, proc.stdout, proc.stderr, None
 
 
 class LiveHost:
-    """Reads the live host (optionally another filesystem root) into an Evidence."""
+    """Reads the live host (optionally another filesystem root) into an Evidence.
 
-    def __init__(self, evidence: Evidence, root: str = "/", nft: NftJson | None = None):
+    `deadline` (seconds from now; None: none) bounds the whole collection, not only each
+    command: a command that would start after it is not run, one running at it is stopped,
+    and both are recorded as errors, so the analysis says "cannot tell" for what they read.
+    """
+
+    def __init__(self, evidence: Evidence, root: str = "/", nft: NftJson | None = None,
+                 deadline: float | None = None):
         self.ev = evidence
         self.root = Path(root)
         self.nft = nft or NftJson()
+        self.deadline = deadline
+        self._ends = None if deadline is None else time.monotonic() + deadline
+        self._missed = 0
+
+    def _budget(self, key: str, argv: tuple[str, ...], timeout: float) -> float | CommandRecord:
+        """The time `key` may take; a record of it not run once the deadline has passed."""
+        if self._ends is None:
+            return timeout
+        left = self._ends - time.monotonic()
+        if left > 0:
+            return min(timeout, left)
+        self._missed += 1
+        if self._missed == 1:
+            self.ev.add_error("collect.deadline", f"the scan's deadline of {self.deadline:g} s passed: what was not "
+                                                  "read by then is unknown (see the commands not run)")
+        return self.ev.add_command(CommandRecord(key, argv, None,
+                                                 error=f"not run: the deadline of {self.deadline:g} s had passed"))
 
     # -- commands -----------------------------------------------------------
     def run(self, key: str, argv: list[str], timeout: float = 60) -> CommandRecord:
         exe = which(argv[0])
         if exe is None:
             return self.ev.add_command(CommandRecord(key, tuple(argv), None, error=f"{argv[0]}: not installed"))
+        budget = self._budget(key, tuple(argv), timeout)
+        if isinstance(budget, CommandRecord):
+            return budget
+        timeout = budget
         start = time.monotonic()
         try:
             proc = subprocess.run([exe, *argv[1:]], capture_output=True, timeout=timeout,
                                   stdin=subprocess.DEVNULL, env=_command_env())
         except subprocess.TimeoutExpired:
             return self.ev.add_command(CommandRecord(key, tuple(argv), None, duration=timeout,
-                                                     error=f"timed out after {timeout:.0f} s"))
+                                                     error=f"timed out after {timeout:.3g} s"))
         except OSError as exc:
             return self.ev.add_command(CommandRecord(key, tuple(argv), None, error=str(exc)))
         return self.ev.add_command(CommandRecord(
@@ -90,8 +119,11 @@ class LiveHost:
 
     def nft_json(self, key: str, text: str) -> tuple[CommandRecord, dict | None]:
         """One nft listing as JSON; the parsed document is returned beside the record."""
+        budget = self._budget(key, ("nft", "-j", *text.split()), 120)
+        if isinstance(budget, CommandRecord):
+            return budget, None
         start = time.monotonic()
-        rc, out, err, error = self.nft.cmd(text)
+        rc, out, err, error = self.nft.cmd(text, timeout=budget)
         rec = self.ev.add_command(CommandRecord(
             key, ("nft", "-j", *text.split()), rc, stdout=out, stderr=err, error=error,
             duration=round(time.monotonic() - start, 4), via=self.nft.via))
@@ -112,21 +144,21 @@ class LiveHost:
     def read(self, path: str, kernel: bool = False) -> FileRecord:
         """Read `path` (under --root unless it is live kernel state).
 
-        Only regular files are read (a FIFO or device planted under --root must not block or
-        be consumed), in chunks: one huge read() of a /proc/sys file fails with ENOMEM. A file
-        that exists but cannot be read is recorded as an error of collection, not as absent.
+        Read with vnetmigrate.bounded: only regular files (a FIFO or device planted under --root
+        must not block or be consumed), whole or not at all (a file over the limit is refused,
+        never cut short). A file that exists but cannot be read is recorded as an error of
+        collection, not as absent.
         """
         local = self._local(path, kernel)
         try:
-            data = _read_regular(local)
+            data = bounded.read_bytes(local, bounded.CONFIG_LIMIT)
         except FileNotFoundError:
             return self.ev.add_file(FileRecord(path, None, "absent"))
-        except IsADirectoryError:
-            return self.ev.add_file(FileRecord(path, None, "is a directory"))
-        except OSError as exc:
-            why = exc.strerror or str(exc)
-            self.ev.add_error("collect.files", f"{path}: {why}")
-            return self.ev.add_file(FileRecord(path, None, why))
+        except bounded.Unreadable as exc:
+            if exc.errno == errno.EISDIR:
+                return self.ev.add_file(FileRecord(path, None, "is a directory"))
+            self.ev.add_error("collect.files", f"{path}: {exc.reason}")
+            return self.ev.add_file(FileRecord(path, None, exc.reason))
         return self.ev.add_file(FileRecord(path, data.decode("utf-8", "replace")))
 
     def listdir(self, path: str, suffix: str = "", kernel: bool = False, read: bool = True,
@@ -146,26 +178,6 @@ class LiveHost:
 
     def exists(self, path: str) -> bool:
         return self._local(path, False).exists()
-
-
-def _read_regular(local: Path) -> bytes:
-    fd = os.open(local, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise IsADirectoryError(errno.EISDIR, "is a directory")
-        if not stat.S_ISREG(st.st_mode):
-            raise OSError(errno.EINVAL, "not a regular file")
-        chunks, total = [], 0
-        while total < _MAX_FILE:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
 
 
 def _command_env() -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 `txn.engine` calls every callable in `observers` as `observer(where, step)` at each boundary:
 
+    ("created", None) the journal exists (empty), its begin record is not written yet
     ("before", i)   step i's intent is on disk, the step has not run yet
     ("after", i)    step i ran, its completion is not recorded yet
     ("commit", None) every step is done, the commit record is not written yet
@@ -11,7 +12,8 @@
     ("rolled-back", None)  every undo is done and verified, the final record is not written yet
 
 An observer runs in the engine's thread, inside the transaction, so it must be quick and must
-not raise: an exception at "before" or "after" fails that step (the transaction rolls back);
+not raise: an exception at "created" removes the transaction before it began, one at
+"before" or "after" fails that step (the transaction rolls back);
 anywhere else it escapes the engine and leaves an interrupted transaction, which the next
 `rollback` or `migrate` rolls back. Progress reporting can hang on this seam; the test tier
 uses it to SIGKILL a migration at an exact boundary (tests/crashpoint.py). The package itself

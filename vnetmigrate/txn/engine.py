@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from vnetmigrate import bounded
 from vnetmigrate.errors import VnmError
 from vnetmigrate.exitcodes import ExitCode
 from vnetmigrate.txn import boundaries, execute, journal, snapshot
@@ -88,9 +89,11 @@ def run(plan: Plan, state: StateDir, root: Path, *, netns: str | None = None, co
         # Files the transaction reads but never writes (libvirt's status files): kept for
         # whoever repairs the host by hand, not restored.
         snap["reference"] = {p: snapshot.read_file(root, p) for p in plan.meta.get("reference_files", ())}
-        atomic_write(txn_dir / SNAPSHOT, json.dumps(snap, sort_keys=True))
+        atomic_write(txn_dir / SNAPSHOT, json.dumps(snap, sort_keys=True), mode=0o600)  # rulesets, configuration
         jr = Journal.create(txn_dir)
-        jr.append("begin", command=command, title=plan.title, steps=len(plan.steps), netns=netns, root=str(root),
+        boundaries.reached("created")
+        jr.append("begin", command=command, title=plan.title, steps=len(plan.steps), netns=netns,
+                  root=os.path.abspath(root),
                   pid=os.getpid(), fingerprint=plan.fingerprint, meta=plan.meta, touched=touched.to_dict())
     except BaseException as exc:
         # Nothing has changed yet: leave no trace that could look like an interrupted transaction.
@@ -215,10 +218,12 @@ def _note(jr: Journal, sink: list[str], rec: str, **fields: Any) -> None:
 
 
 def load_snapshot(txn_dir: Path) -> dict[str, Any]:
+    path = txn_dir / SNAPSHOT
     try:
-        return json.loads((txn_dir / SNAPSHOT).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise journal.JournalCorrupt(f"the snapshot of transaction {txn_dir.name} is unreadable: {exc}",
+        return bounded.read_json(path, nofollow=True)
+    except (OSError, bounded.Unreadable) as exc:
+        why = exc.message if isinstance(exc, bounded.Unreadable) else f"{path}: {exc.strerror or exc}"
+        raise journal.JournalCorrupt(f"the snapshot of transaction {txn_dir.name} is unreadable: {why}",
                                      hint="nothing was changed; restore the host by hand from the journal")
 
 

@@ -7,9 +7,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from vnetmigrate import bounded
 from vnetmigrate.firewall import Backend, Family
 from vnetmigrate.txn import kernel, restore, snapshot
-from vnetmigrate.txn.fsutil import atomic_write, remove_durably
+from vnetmigrate.txn.fsutil import OutsideRoot, atomic_write, remove_durably, under_root
 from vnetmigrate.txn.kernel import KernelError
 from vnetmigrate.txn.snapshot import Touched
 
@@ -17,7 +18,11 @@ RESTART_TIMEOUT = 180
 
 
 def local(root: Path, path: str) -> Path:
-    return root / path.lstrip("/")
+    """`path` under `root`; a path from a (crafted) journal leading outside it is refused."""
+    try:
+        return under_root(root, path)
+    except OutsideRoot as exc:
+        raise KernelError(f"refused: {exc}")
 
 
 def dedupe(backend: Backend | str, root: Path, status_dir: str) -> dict[str, Any]:
@@ -25,7 +30,8 @@ def dedupe(backend: Backend | str, root: Path, status_dir: str) -> dict[str, Any
 
     if Backend(backend) is Backend.NFTABLES:
         directory = local(root, status_dir)
-        texts = [p.read_text() for p in sorted(directory.glob("*.xml"))] if directory.is_dir() else []
+        texts = [bounded.read_text(p, bounded.CONFIG_LIMIT) for p in sorted(directory.glob("*.xml"))] \
+            if directory.is_dir() else []
         cmds = livecheck.nft_dedupe(texts)
         if cmds:
             kernel.nft_apply(cmds)

@@ -10,6 +10,26 @@ from pathlib import Path
 FALLOC_FL_KEEP_SIZE = 1
 
 
+class OutsideRoot(ValueError):
+    """A path (from a journal) that would lead outside the root its transaction recorded."""
+
+
+def under_root(root: str | os.PathLike[str], path: str) -> Path:
+    """`path` (absolute, on the host) as a path under `root`, refusing any way out of it:
+    `..` components, and symbolic links (in the directories leading to it) that resolve
+    outside `root`. A journal is data: a crafted one must not make a rollback write elsewhere."""
+    if not isinstance(path, str) or not path.startswith("/") or "\0" in path:
+        raise OutsideRoot(f"{path!r} is not an absolute path")
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise OutsideRoot(f"{path!r} leads outside --root {root}")
+    base = Path(os.path.realpath(root))
+    target = Path(root, *parts)
+    if not Path(os.path.realpath(target.parent)).is_relative_to(base):
+        raise OutsideRoot(f"{path!r} leads outside --root {root} (through a symbolic link)")
+    return target
+
+
 def fsync_dir(path: str | os.PathLike[str]) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:

@@ -26,15 +26,20 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import time
 from pathlib import Path
 from typing import Any
 
+from vnetmigrate import bounded
+from vnetmigrate.errors import VnmError
 from vnetmigrate.txn.fsutil import fsync_dir, reserve
 from vnetmigrate.txnstore import JOURNAL as NAME
-from vnetmigrate.txnstore import RECORD_KINDS, TERMINAL, JournalCorrupt, StateDirError, Summary, explain, read
+from vnetmigrate.txnstore import (RECORD_KINDS, TERMINAL, JournalCorrupt, JournalNeverBegan, StateDirError, Summary,
+                                  explain, read)
 
-__all__ = ["NAME", "RECORD_KINDS", "TERMINAL", "Journal", "JournalCorrupt", "JournalWriteError", "Summary", "read"]
+__all__ = ["NAME", "RECORD_KINDS", "TERMINAL", "Journal", "JournalCorrupt", "JournalNeverBegan", "JournalWriteError",
+           "Summary", "read"]
 RESERVE = 4 * 1024 * 1024
 
 
@@ -53,7 +58,8 @@ class Journal:
     def create(cls, directory: Path) -> "Journal":
         path = directory / NAME
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o600)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW,
+                         0o600)
         except OSError as exc:
             raise JournalWriteError(f"cannot create the journal {path}: {explain(exc)}")
         try:
@@ -69,10 +75,20 @@ class Journal:
     def append_to(cls, directory: Path) -> "Journal":
         path = directory / NAME
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
-            _drop_torn_tail(path, fd)
+            # Never through a link, never a FIFO (O_NONBLOCK: its open would wait for a reader).
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError as exc:
             raise JournalWriteError(f"cannot open the journal {path}: {explain(exc)}")
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise JournalWriteError(f"cannot open the journal {path}: not a regular file")
+            _drop_torn_tail(path, fd)
+        except OSError as exc:
+            os.close(fd)
+            raise JournalWriteError(f"cannot open the journal {path}: {explain(exc)}")
+        except VnmError:
+            os.close(fd)
+            raise
         return cls(path, fd)
 
     def append(self, rec: str, **fields: Any) -> dict[str, Any]:
@@ -96,8 +112,10 @@ class Journal:
 
 def _drop_torn_tail(path: Path, fd: int) -> None:
     """Cut a final record that lacks its newline (a write cut short by a crash)."""
-    with open(path, "rb") as fh:
-        data = fh.read()
+    try:
+        data = bounded.read_bytes(path, bounded.DOCUMENT_LIMIT, nofollow=True)
+    except bounded.Unreadable as exc:
+        raise JournalWriteError(f"cannot open the journal {exc.message}")
     if data and not data.endswith(b"\n"):
         os.ftruncate(fd, data.rfind(b"\n") + 1)
         os.fsync(fd)

@@ -1,7 +1,9 @@
 """Finish interrupted transactions and undo committed ones, where they ran.
 
 A transaction is rolled back in the network namespace and under the root its journal
-records, whatever the current command line says: that is where its changes are.
+records: that is where its changes are. The command line must name the same ones
+(`Where`): a journal is data, and one crafted or copied from elsewhere must not choose where
+root writes. A mismatch is refused, naming the options that match.
 
 Rolling back restores a transaction's snapshot. An unfinished transaction with a committed
 one after it (a rollback failed, then a later migration committed anyway) would restore its
@@ -11,17 +13,119 @@ forces it.
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
+from vnetmigrate.libvirt import netconf
 from vnetmigrate.netns import entered
 from vnetmigrate.txn import engine, journal, snapshot
 from vnetmigrate.txn.engine import AS_JOURNALED, Restart, TxnResult
 from vnetmigrate.txn.snapshot import Touched
-from vnetmigrate.txn.statedir import StateDir, StateDirError
+from vnetmigrate.txn.fsutil import OutsideRoot, fsync_dir, remove_durably, under_root
+from vnetmigrate.txn.statedir import StateDir, StateDirError, make_private_dir
 
 
-def _where(summary: journal.Summary) -> tuple[str | None, Path]:
+@dataclass(frozen=True)
+class Where:
+    """Where the invoking command works: its --netns and --root."""
+
+    netns: str | None
+    root: Path
+
+    def check(self, summary: journal.Summary) -> None:
+        netns, root = summary.begin.get("netns"), summary.begin.get("root") or "/"
+        if not isinstance(root, str) or (netns is not None and not isinstance(netns, str)):
+            raise journal.JournalCorrupt(f"journal of transaction {summary.id}: its netns or root is malformed")
+        if netns != self.netns or os.path.realpath(root) != os.path.realpath(self.root):
+            host = " (the host's network namespace)"
+            ran = f"--root {root}" + (f" --netns {netns}" if netns else host)
+            now = f"--root {self.root}" + (f" --netns {self.netns}" if self.netns else host)
+            raise StateDirError(
+                f"transaction {summary.id} ran with {ran}, this command with {now}: refused, nothing was changed",
+                hint=f"run `vnetmigrate rollback {summary.id} --root {root}"
+                     + (f" --netns {netns}" if netns else "") + "` to roll it back where it ran")
+
+
+def _where(summary: journal.Summary, where: Where | None) -> tuple[str | None, Path]:
+    if where is not None:
+        where.check(summary)
+        return where.netns, where.root
     return summary.begin.get("netns"), Path(summary.begin.get("root") or "/")
+
+
+ASIDE = "aside"
+TEMP_SUFFIX = ".vnm-tmp"  # what fsutil.atomic_write's temporary files end with
+
+
+def tidy(state: StateDir, root: Path) -> list[str]:
+    """Clear what killed runs left that touched nothing; what was done, as sentences.
+
+    A transaction whose journal holds no whole record (or that has no journal) was killed
+    before its begin record, so before any change: its directory is moved to STATE/aside/.
+    Temporary files of atomic writes (`.NAME.*.vnm-tmp`) are removed from the transaction
+    directories and from beside every file a transaction writes under `root`. The caller
+    holds the locks: no other run is writing any of them.
+    """
+    notes: list[str] = [f"removed {p}, the write test of a killed run" for p in sorted(state.path.glob(".probe-*"))
+                        if _dead(p.name.removeprefix(".probe-")) and p.is_file() and not p.is_symlink()
+                        and remove_durably(p)]
+    if not state.txn_root.is_dir():
+        return notes
+    written = {netconf.PATH}
+    for d in sorted(state.txn_root.iterdir()):
+        if d.is_symlink() or not d.is_dir():
+            continue
+        notes += _remove_temp(d, "*")
+        try:
+            if os.path.lexists(d / journal.NAME):
+                written.update(_written_files(journal.read(d).begin))
+                continue
+        except journal.JournalNeverBegan:
+            pass
+        except journal.JournalCorrupt:
+            continue
+        aside = state.path / ASIDE
+        make_private_dir(aside)
+        os.rename(d, aside / d.name)
+        fsync_dir(state.txn_root)
+        notes.append(f"transaction {d.name} never began (killed before its journal's first record, so before any "
+                     f"change): set aside to {aside / d.name}")
+    for path in sorted(written):
+        try:
+            target = under_root(root, path)
+        except OutsideRoot:
+            continue
+        notes += _remove_temp(target.parent, target.name)
+    return notes
+
+
+def _dead(pid: str) -> bool:
+    """Whether no process has this pid (a probe file's owner): its probe file is a leftover."""
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def _written_files(begin: dict) -> list[str]:
+    """The files a journal's begin record says its transaction touches (a crafted one: none)."""
+    touched = begin.get("touched")
+    files = touched.get("files") if isinstance(touched, dict) else None
+    return [f for f in files if isinstance(f, str)] if isinstance(files, list) else []
+
+
+def _remove_temp(directory: Path, name: str) -> list[str]:
+    out = []
+    for tmp in sorted(directory.glob(f".{name}.*{TEMP_SUFFIX}")) if directory.is_dir() else ():
+        if tmp.is_file() and not tmp.is_symlink() and remove_durably(tmp):
+            out.append(f"removed {tmp}, a temporary file a killed run left")
+    return out
 
 
 def summaries(state: StateDir) -> list[journal.Summary]:
@@ -45,7 +149,8 @@ def superseded(summary: journal.Summary, later: list[journal.Summary]) -> StateD
              f"{summary.id}'s snapshot anyway with `vnetmigrate rollback {summary.id} --force`")
 
 
-def recover(state: StateDir, reason: str, retry: bool = False, how: Restart = AS_JOURNALED) -> list[TxnResult]:
+def recover(state: StateDir, reason: str, retry: bool = False, how: Restart = AS_JOURNALED,
+            where: Where | None = None) -> list[TxnResult]:
     """Roll back every interrupted transaction, newest first (the caller holds the lock).
 
     With `retry`, transactions whose rollback failed before are tried again too. Refused
@@ -57,11 +162,17 @@ def recover(state: StateDir, reason: str, retry: bool = False, how: Restart = AS
         later = [t for t in every[i + 1:] if t.status == "committed"]
         if s.status in wanted and later:
             raise superseded(s, later)
-    return [roll_back_one(s, reason, how) for s in reversed(every) if s.status in wanted]
+    chosen = [s for s in reversed(every) if s.status in wanted]
+    for s in chosen if where is not None else ():  # every one checked before any is touched
+        where.check(s)
+    return [roll_back_one(s, reason, how, where) for s in chosen]
 
 
-def roll_back_one(summary: journal.Summary, reason: str, how: Restart = AS_JOURNALED) -> TxnResult:
-    netns, root = _where(summary)
+def roll_back_one(summary: journal.Summary, reason: str, how: Restart = AS_JOURNALED,
+                  where: Where | None = None) -> TxnResult:
+    """`where`: the command line's --netns and --root, which must be the journal's (None:
+    trust the journal, for callers inside the project)."""
+    netns, root = _where(summary, where)
     with entered(netns):
         return engine.roll_back(summary, root, reason, how)
 
@@ -71,13 +182,14 @@ def latest_committed(state: StateDir) -> journal.Summary | None:
     return committed[-1] if committed else None
 
 
-def roll_back_committed(state: StateDir, summary: journal.Summary, how: Restart = AS_JOURNALED) -> TxnResult:
+def roll_back_committed(state: StateDir, summary: journal.Summary, how: Restart = AS_JOURNALED,
+                        where: Where | None = None) -> TxnResult:
     """Undo a committed transaction: only the newest, and only if nobody changed its objects since."""
     newest = latest_committed(state)
     if newest is None or newest.id != summary.id:
         raise StateDirError(f"transaction {summary.id} is not the newest committed one ({newest.id if newest else 'none'}): "
                             "undo the newer one first")
-    netns, root = _where(summary)
+    netns, root = _where(summary, where)
     commit = next(r for r in reversed(summary.records) if r["rec"] == "commit")
     with entered(netns):
         now = snapshot.probe(Touched.from_dict(summary.begin["touched"]))

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vnetmigrate import bounded
 from vnetmigrate.errors import VnmError
 from vnetmigrate.firewall import Family
 from vnetmigrate.txn import kernel
+from vnetmigrate.txn.fsutil import OutsideRoot, under_root
 
 # Every built-in chain of each iptables table (the jumps to libvirt's chains can be in any).
 BUILTIN_CHAINS = {"filter": ("INPUT", "FORWARD", "OUTPUT"),
@@ -123,29 +123,23 @@ class FileUnusable(VnmError):
 
 def read_file(root: Path, path: str) -> str | None:
     """The text of `path` under `root`, None when it is absent; FileUnusable when it is not a
-    regular file or not UTF-8 (the journal keeps text, and a lossy decode would corrupt it)."""
-    target = root / path.lstrip("/")
+    regular file, not UTF-8 (the journal keeps text, and a lossy decode would corrupt it) or
+    longer than a configuration file can be (read whole or not at all)."""
+    target = _under(root, path)
     try:
-        fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO must not block
+        return bounded.read_text(target, bounded.CONFIG_LIMIT)
     except FileNotFoundError:
         return None
-    except OSError as exc:
-        raise FileUnusable(f"cannot read {target}: {exc.strerror or exc}")
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        kind = "a directory" if stat.S_ISDIR(mode) else "a special file"
-        raise FileUnusable(f"{target} is {kind}, not a regular file")
-    with os.fdopen(fd, "rb") as fh:
-        try:
-            data = fh.read()
-        except OSError as exc:
-            raise FileUnusable(f"cannot read {target}: {exc.strerror or exc}")
+    except bounded.Unreadable as exc:
+        why = f"{exc.reason}: rewriting it would corrupt it" if "UTF-8" in exc.reason else exc.reason
+        raise FileUnusable(f"{target} {why}" if not why.startswith("cannot") else f"cannot read {target}: {why}")
+
+
+def _under(root: Path, path: str) -> Path:
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise FileUnusable(f"{target} is not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start}): "
-                           "rewriting it would corrupt it")
+        return under_root(root, path)
+    except OutsideRoot as exc:
+        raise FileUnusable(f"refused: {exc}")
 
 
 def written_file_problem(root: Path, path: str) -> str | None:
@@ -154,7 +148,7 @@ def written_file_problem(root: Path, path: str) -> str | None:
     Besides what read_file refuses, a symbolic link: the atomic rename would replace the link
     by a regular file, and a rollback could not bring the link back.
     """
-    target = root / path.lstrip("/")
+    target = _under(root, path)
     if target.is_symlink():
         return f"{target} is a symbolic link: migrate would replace it by a regular file"
     try:

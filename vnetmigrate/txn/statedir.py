@@ -15,6 +15,9 @@ time breaks ties.
 
 The lock is an flock on an open file, so the kernel releases it when the holder dies, even by
 SIGKILL: a crashed migration never leaves a stale lock, only an incomplete journal.
+
+The state dir is trusted only when it deserves it (vnetmigrate.txnstore.trusted says when);
+it is created 0700 whatever the umask, and files in it are opened with O_NOFOLLOW.
 """
 
 from __future__ import annotations
@@ -22,14 +25,16 @@ from __future__ import annotations
 import fcntl
 import os
 import secrets
+import stat
 import time
 from pathlib import Path
 
 from vnetmigrate import txnstore
 from vnetmigrate.txn.fsutil import fsync_dir
-from vnetmigrate.txnstore import DEFAULT, TXN, StateDirError, default_dir, explain, id_micros
+from vnetmigrate.txnstore import DEFAULT, TXN, StateDirError, default_dir, explain, id_micros, trusted
 
-__all__ = ["DEFAULT", "TXN", "StateDir", "StateDirError", "default_dir", "explain", "id_micros", "new_id"]
+__all__ = ["DEFAULT", "TXN", "StateDir", "StateDirError", "default_dir", "explain", "id_micros",
+           "make_private_dir", "new_id", "trusted"]
 _clock = time.time_ns  # tests replace it
 
 
@@ -39,6 +44,22 @@ def new_id(existing: list[str]) -> str:
     micros = max([micros, *((t + 1) for n in existing if (t := id_micros(n)) is not None)])
     seconds, fraction = divmod(micros, 1_000_000)
     return f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(seconds))}.{fraction:06d}Z-{secrets.token_hex(3)}"
+
+
+def make_private_dir(path: Path) -> None:
+    """Create `path` 0700 (and missing parents 0755) whatever the umask."""
+    missing = []
+    p = path
+    while not os.path.lexists(p):
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        mode = 0o700 if d == path else 0o755
+        try:
+            os.mkdir(d, mode)
+        except FileExistsError:
+            continue
+        os.chmod(d, mode)
 
 
 class StateDir:
@@ -54,14 +75,20 @@ class StateDir:
     def ensure(self) -> "StateDir":
         """Create the directory if needed and prove it can be written (before any change)."""
         try:
+            trusted(self.path)
             if self.path.exists() and not self.path.is_dir():
                 raise StateDirError(f"state dir {self.path} is not a directory")
-            self.txn_root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            make_private_dir(self.path)
+            make_private_dir(self.txn_root)
+            trusted(self.path)
+            trusted(self.txn_root)
             probe = self.path / f".probe-{os.getpid()}"
-            with open(probe, "w") as fh:
-                fh.write("probe\n")
-                fh.flush()
-                os.fsync(fh.fileno())
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            try:
+                os.write(fd, b"probe\n")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             os.unlink(probe)
             os.listdir(self.txn_root)
         except StateDirError:
@@ -72,16 +99,20 @@ class StateDir:
         return self
 
     def readable(self) -> bool:
-        """Whether there is anything to read (txnstore.readable)."""
+        """Whether there is anything to read (txnstore.readable; refuses an untrusted state dir)."""
         return txnstore.readable(self.path)
 
     # -- the lock ---------------------------------------------------------------
     def lock(self) -> None:
         path = self.path / "lock"
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            # O_NOFOLLOW: a link planted here was once followed, and the file it named truncated.
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
         except OSError as exc:
             raise StateDirError(f"cannot open the lock file {path}: {explain(exc)}")
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise StateDirError(f"cannot use the lock file {path}: not a regular file")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

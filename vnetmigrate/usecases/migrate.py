@@ -4,10 +4,10 @@ the plan as one journaled, verified transaction."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 from vnetmigrate.exitcodes import ExitCode
-from vnetmigrate.usecases.outcome import TxnOutcome
+from vnetmigrate.usecases.outcome import TxnOutcome, quiet
 from vnetmigrate.usecases.plan import TXN_BLOCKER, Options, PlanResult, prepare
 
 REFUSED_TXN = "a transaction in the state dir needs attention; nothing was changed"
@@ -40,13 +40,19 @@ def dry_run(opts: Options, force: tuple[str, ...] = ()) -> MigrateResult:
     return MigrateResult(plan, plan.exit_code, dry_run=True)
 
 
-def migrate(opts: Options, force: tuple[str, ...] = ()) -> MigrateResult:
+def migrate(opts: Options, force: tuple[str, ...] = (), say: Callable[[str], None] = quiet) -> MigrateResult:
+    """Roll back interrupted transactions, plan, and migrate unless blocked. `say` hears what
+    recovery tidied first (recovery.tidy): housekeeping, not part of the result."""
     from vnetmigrate.netns import entered
     from vnetmigrate.txn import engine, recovery
+    from vnetmigrate.txn.hostlock import HostLock
     from vnetmigrate.txn.statedir import StateDir
 
-    with StateDir(opts.state_dir) as state:
-        recovered = tuple(TxnOutcome.of(o) for o in recovery.recover(state, "interrupted transaction found by migrate"))
+    with HostLock(opts.netns), StateDir(opts.state_dir) as state:
+        for note in recovery.tidy(state, opts.root):
+            say(note)
+        recovered = tuple(TxnOutcome.of(o) for o in recovery.recover(
+            state, "interrupted transaction found by migrate", where=recovery.Where(opts.netns, opts.root)))
         prepared = prepare(opts, force)
         plan = prepared.result
         if any(not o.rolled_back for o in recovered):

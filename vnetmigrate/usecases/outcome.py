@@ -32,3 +32,8 @@ class TxnOutcome:
         return {"id": self.id, "status": self.status, "error": self.error, "failed_step": self.failed_step,
                 "rollback_errors": list(self.rollback_errors), "differences": list(self.differences),
                 "notes": list(self.notes)}
+
+
+
+def quiet(note: str) -> None:
+    """The default listener of what recovery tidied: nobody."""
