@@ -48,6 +48,11 @@ def backend_effective(facts: HostFacts):
         return
     note = " (assumed: the distribution's build-time priority is not recorded on the host)" \
         if choice.assumption else ""
+    from vnetmigrate.libvirt.versions import resolve
+
+    modelled = resolve(tuple(lv.version[:2]) if lv.version else None)[1]
+    if modelled:
+        note += f". The rules libvirt makes: {modelled}"
     yield Finding("backend-effective", Severity.INFO, f"libvirt uses its {choice.backend} backend",
                   choice.reason + note, evidence=tuple(_version_evidence(facts)))
 
@@ -59,12 +64,12 @@ def backend_switch_on_upgrade(facts: HostFacts):
     now, after = lv.effective.backend, lv.after_upgrade.backend
     if not lv.installed or now != Backend.IPTABLES or after != Backend.NFTABLES:
         return
+    target = f"libvirt {lv.upgrade_to[0]}.{lv.upgrade_to[1]}" if lv.upgrade_to else "a libvirt that prefers nftables"
     yield Finding(
         "backend-switch-on-upgrade", Severity.WARNING,
-        "Upgrading to a libvirt that prefers nftables will switch this host to the nftables backend",
-        "firewall_backend is not set in network.conf, so a libvirt >= 10.4 built to prefer nftables "
-        "(Fedora 41 and later, upstream default) moves every network's rules into the "
-        "`libvirt_network` tables at its next restart. Check the findings below for what breaks then, "
-        "or pin the current backend before upgrading.",
+        f"Upgrading to {target} will switch this host to the nftables backend",
+        "firewall_backend is not set in network.conf, so the upgrade moves every network's rules into the "
+        f"`libvirt_network` tables at libvirt's next restart ({lv.after_upgrade.reason}). Check the findings "
+        "below for what breaks then, or pin the current backend before upgrading.",
         evidence=(_conf_evidence(facts),),
         workarounds=(Workaround("Keep the iptables backend across the upgrade", (pin_backend(Backend.IPTABLES),)),))

@@ -1,9 +1,12 @@
 """What the kernel and userspace must offer before libvirt can use its nftables backend.
 
-nf_tables for the tables themselves; for libvirt >= 11, tc with the u32 classifier, the htb
-qdisc and the csum action: libvirt adds `tc filter ... action csum ip and udp` for every
-network, and when that fails the network does not start (seen here: this kernel lacks
-CONFIG_NET_ACT_CSUM, and libvirt 11.3 then cannot start any network with the nftables backend).
+nf_tables for the tables themselves; for the releases with the DHCP checksum fix (11.x and
+later, docs/libvirt-versions.md), tc with the u32 classifier, the htb qdisc and the csum
+action: libvirt adds `tc filter ... action csum ip and udp` for every network, and when that
+fails the network does not start (seen here: this kernel lacks CONFIG_NET_ACT_CSUM, and libvirt
+11.3 and 12.9 then cannot start any network with the nftables backend). A 10.x host whose
+nftables networks work without tc breaks on the upgrade that brings the fix: that is judged
+before the upgrade.
 """
 
 from __future__ import annotations
@@ -19,6 +22,38 @@ TC_NEEDS = {"CONFIG_NET_ACT_CSUM": "the csum action (act_csum)", "CONFIG_NET_CLS
             "CONFIG_NET_SCH_HTB": "the htb qdisc"}
 
 
+def _release_needing_tc(facts: HostFacts, when: str) -> tuple[bool, str]:
+    """Whether the libvirt that runs the nftables backend `when` adds tc filters, and which it is."""
+    from vnetmigrate.libvirt.versions import NEWEST_KNOWN, resolve
+
+    lv = facts.libvirt
+    if when == "now" or facts.migration_target is not None:
+        release = tuple(lv.version[:2]) if lv.version else None
+        which = f"libvirt {lv.version_text}" if lv.version else "libvirt"
+    elif lv.upgrade_to is not None:
+        release, which = lv.upgrade_to, f"libvirt {lv.upgrade_to[0]}.{lv.upgrade_to[1]}"
+    else:
+        # The distribution's next libvirt: its release is unknown; every release after 11.3
+        # checked has the fix, so judge by the newest known.
+        release, which = NEWEST_KNOWN, "the libvirt an upgrade brings (11.x and later)"
+    return resolve(release)[0].nft_checksum == "tc", which
+
+
+def _extra_modules(facts: HostFacts) -> tuple[str, ...]:
+    """RHEL 10 without kernel-modules-extra: the iptables backend needs it first."""
+    from vnetmigrate.facts.kernel import rhel10_xt_missing
+
+    return ("dnf install kernel-modules-extra",) if rhel10_xt_missing(facts.kernel, facts.system.os) else ()
+
+
+def _upgrade_breaks(facts: HostFacts) -> bool:
+    """A host on nftables now without tc filters (10.x) whose upgrade keeps nftables."""
+    lv = facts.libvirt
+    return (facts.migration_target is None and lv.effective.backend is Backend.NFTABLES
+            and lv.after_upgrade.backend is Backend.NFTABLES and not _release_needing_tc(facts, "now")[0]
+            and _release_needing_tc(facts, "after the upgrade")[0])
+
+
 @check("nftables-prerequisites", "The nftables backend's kernel and userspace prerequisites", Severity.BLOCKER,
        needs=("kernel", "libvirt", "system"), optional=("migration_target",),
        applies_to_backend=Backend.NFTABLES)
@@ -27,9 +62,10 @@ def nftables_prerequisites(facts: HostFacts):
     if when is None:
         return
     k, lv = facts.kernel, facts.libvirt
-    # The switch of an older libvirt comes with an upgrade, most likely to 11 or later (Debian 13:
-    # 11.3, Fedora 42: 11.0): judge by what that version needs.
-    version_11 = lv.version is None or lv.version >= (11, 0, 0) or (when != "now" and lv.version < (10, 4, 0))
+    version_11, which = _release_needing_tc(facts, when)
+    if not version_11 and _upgrade_breaks(facts):
+        when = "after the upgrade"
+        version_11, which = _release_needing_tc(facts, when)
     missing, unknown, ev = [], [], []
     needs = {"CONFIG_NF_TABLES": "nf_tables"}
     if version_11:
@@ -49,7 +85,6 @@ def nftables_prerequisites(facts: HostFacts):
         ev.append(Citation("command", "tc", "not installed"))
     if k.config_source is None:
         ev.append(Citation("file", "/proc/config.gz, /boot/config-" + (k.release or "RELEASE"), "unreadable"))
-    which = f"libvirt {lv.version_text}" if lv.version and lv.version >= (10, 4, 0) else "libvirt 11 and later"
     if missing:
         yield Finding(
             "nftables-prerequisites", Severity.BLOCKER,
@@ -58,7 +93,7 @@ def nftables_prerequisites(facts: HostFacts):
             "daemon restart stay 'active' without their rules (guests lose NAT).",
             evidence=tuple(ev),
             workarounds=(Workaround("Keep libvirt on its iptables backend on this kernel",
-                                    (pin_backend(Backend.IPTABLES), restart_libvirt_network())),
+                                    _extra_modules(facts) + (pin_backend(Backend.IPTABLES), restart_libvirt_network())),
                          Workaround("Or boot a kernel built with CONFIG_NET_ACT_CSUM, CONFIG_NET_CLS_U32 and "
                                     "CONFIG_NET_SCH_HTB, and install iproute2")))
     elif unknown:

@@ -87,12 +87,30 @@ def for_migration(facts: HostFacts, target: Backend | str) -> HostFacts:
     return replace(facts, libvirt=replace(lv, after_upgrade=after), migration_target=target)
 
 
-def analyse(ev: Evidence, migration_target: str | None = None) -> ScanResult:
+def for_upgrade(facts: HostFacts, target: tuple[int, int]) -> HostFacts:
+    """The facts with "after the upgrade" meaning an upgrade to libvirt `target` (scan
+    --target-version): its backend by this distribution's build priority, its needs."""
+    from dataclasses import replace
+
+    from vnetmigrate.facts.libvirt import after_upgrade
+
+    lv = facts.libvirt
+    if lv is None or facts.system is None:
+        return facts
+    after = after_upgrade(facts.system.os, lv.configured_backend, facts.system.tools, target)
+    return replace(facts, libvirt=replace(lv, after_upgrade=after, upgrade_to=tuple(target[:2])))
+
+
+def analyse(ev: Evidence, migration_target: str | None = None,
+            target_version: tuple[int, int] | None = None) -> ScanResult:
     """Scan's analysis; with `migration_target` (plan, migrate) the host is judged as it will be
-    after `migrate --to migration_target` instead of after a libvirt upgrade."""
+    after `migrate --to migration_target` instead of after a libvirt upgrade; with
+    `target_version` (scan --target-version) after an upgrade to that libvirt release."""
     from vnetmigrate.checks import REGISTRY, run_all
 
     facts = build(ev)
+    if target_version is not None:
+        facts = for_upgrade(facts, target_version)
     if migration_target is not None:
         facts = for_migration(facts, migration_target)
     outcome = run_all(facts)

@@ -72,6 +72,9 @@ MODULES_BUILTIN_T = _declare("MODULES_BUILTIN_T", "/lib/modules/{release}/module
                              "kernel")
 SCHED_MODULES_T = _declare("SCHED_MODULES_T", "/lib/modules/{release}/kernel/net/sched", "listing", "kernel",
                            "kernel")
+# The x_tables modules of libvirt's iptables rules (RHEL 10 ships them in kernel-modules-extra).
+NETFILTER_MODULES_T = _declare("NETFILTER_MODULES_T", "/lib/modules/{release}/kernel/net/netfilter", "listing",
+                               "kernel", "kernel")
 
 # -- rulesets -------------------------------------------------------------------------------
 NFT_CHAINS = _declare("NFT_CHAINS", "nft.chains", "command", "nft", "__init__")

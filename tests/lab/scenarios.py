@@ -110,7 +110,7 @@ table inet filter {
 
 IPTABLES_SERVICES = SYSCONFIG_IPTABLES  # iptables-services' stock /etc/sysconfig/iptables
 FEDORA_41 = 'NAME="Fedora Linux"\nID=fedora\nVERSION_ID=41\nPRETTY_NAME="Fedora Linux 41"\n'
-DEBIAN_13 = 'PRETTY_NAME="Debian GNU/Linux 13 (trixie)"\nID=debian\nVERSION_ID="13"\n'
+FEDORA_40 = 'NAME="Fedora Linux"\nID=fedora\nVERSION_ID=40\nPRETTY_NAME="Fedora Linux 40"\n'
 WANTS = "etc/systemd/system/multi-user.target.wants"
 
 
@@ -153,7 +153,10 @@ def build(lab, scenario: Scenario, backend: str) -> Host:
     fedora = backend == "nftables"
     status = (f"<networkstatus>\n{NETWORK_XML}<firewall name='fwRemoval' backend='{backend}'>"
               "<group ignoreErrors='yes'/></firewall>\n</networkstatus>\n")
-    files = {"/etc/os-release": FEDORA_41 if fedora else DEBIAN_13,
+    # The iptables variant is a host whose distribution's next libvirt prefers nftables (Fedora
+    # 40 -> 41), so scan judges the switch; a Debian host would keep iptables (nothing to judge).
+    # Its other files stay at the Debian paths, which scan reads on every distribution.
+    files = {"/etc/os-release": FEDORA_41 if fedora else FEDORA_40,
              "/etc/libvirt/network.conf": '# lab\nfirewall_backend = "nftables"\n' if fedora
              else '# lab\n#firewall_backend = "nftables"\n',
              "/etc/libvirt/qemu/networks/default.xml": NETWORK_XML,

@@ -42,11 +42,17 @@ NETWORK_XML = textwrap.dedent("""\
     """)
 
 
-def make_root(base: Path, backend: str, docker: bool) -> Path:
-    """A filesystem root as a host with libvirt's default network active under `backend`."""
+FEDORA_41 = 'ID=fedora\nVERSION_ID=41\nPRETTY_NAME="Fedora Linux 41"\n'
+
+
+def make_root(base: Path, backend: str, docker: bool, os_release: str = FEDORA_41, pinned: bool = True,
+              libvirt: str | None = None) -> Path:
+    """A filesystem root as a host with libvirt's default network active under `backend`
+    (`pinned`: firewall_backend set in network.conf; `libvirt`: its release, as the file name of
+    its library tells it, e.g. "10.6.0")."""
     files = {
-        "etc/os-release": 'ID=fedora\nVERSION_ID=41\nPRETTY_NAME="Fedora Linux 41"\n',
-        "etc/libvirt/network.conf": f'# lab\nfirewall_backend = "{backend}"\n',
+        "etc/os-release": os_release,
+        "etc/libvirt/network.conf": f'# lab\nfirewall_backend = "{backend}"\n' if pinned else "# as shipped\n",
         "etc/libvirt/qemu/networks/default.xml": NETWORK_XML,
         "etc/libvirt/qemu/networks/autostart/default.xml": NETWORK_XML,
         "run/libvirt/network/default.xml": (
@@ -56,6 +62,9 @@ def make_root(base: Path, backend: str, docker: bool) -> Path:
     }
     if docker:
         files["etc/docker/daemon.json"] = "{}\n"
+    if libvirt:
+        major, minor, micro = map(int, libvirt.split("."))
+        files[f"usr/lib64/libvirt.so.0.{major * 1000 + minor}.{micro}"] = ""
     for rel, text in files.items():
         path = base / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -160,6 +169,38 @@ def test_scan_of_another_root_executes_nothing_of_it_and_reads_libvirts_version_
     _, doc = scan(lab, root)
     assert not marker.exists()
     assert doc["data"]["facts"]["libvirt"]["version"] == "11.3.0"
+
+
+def test_libvirt_10_host_on_nftables_without_act_csum_is_blocked_before_its_upgrade(lab, tmp_path):
+    """libvirt 10.6's nftables backend runs no tc: its guests work on this kernel (no act_csum)
+    now; the upgrade to a release with the tc checksum filter would stop every network."""
+    lab.nft(fixtures.libvirt_nftables())
+    assert lab.ping().ok and lab.tcp().ok
+    code, doc = scan(lab, make_root(tmp_path, "nftables", docker=False, libvirt="10.6.0"))
+    blocker = finding(doc, "nftables-prerequisites")
+    assert blocker is not None and blocker["severity"] == "blocker", doc["data"]["findings"]
+    assert "after the upgrade" in blocker["title"] and "act_csum" in blocker["title"]
+    assert code == ExitCode.BLOCKERS
+    assert "10.6 is modelled as 10.9" in doc["data"]["facts"]["libvirt"]["modelled_as"]
+    assert finding(doc, "libvirt-rules-missing") is None  # 10.x: no tc filter expected now
+
+
+DEBIAN_13 = 'PRETTY_NAME="Debian GNU/Linux 13 (trixie)"\nID=debian\nVERSION_ID="13"\n'
+FEDORA_40 = 'ID=fedora\nVERSION_ID=40\nPRETTY_NAME="Fedora Linux 40"\n'
+
+
+@pytest.mark.parametrize("os_release,switch", [(DEBIAN_13, False), (FEDORA_40, True)], ids=["debian-13", "fedora-40"])
+def test_switch_warning_only_where_the_distribution_switches(lab, tmp_path, os_release, switch):
+    """firewall_backend unset, iptables now: Debian's next libvirt keeps iptables, Fedora 41's
+    prefers nftables."""
+    lab.iptables_restore(fixtures.libvirt_iptables_v4())
+    lab.iptables_restore(fixtures.libvirt_iptables_v6(), family=6)
+    _, doc = scan(lab, make_root(tmp_path, "iptables", docker=False, os_release=os_release, pinned=False,
+                                 libvirt="11.3.0" if os_release == DEBIAN_13 else "10.1.0"))
+    assert (finding(doc, "backend-switch-on-upgrade") is not None) == switch, doc["data"]["findings"]
+    assert doc["data"]["facts"]["libvirt"]["after_upgrade_backend"] == ("nftables" if switch else "iptables")
+    assert doc["data"]["matrix"]["after"] != doc["data"]["matrix"]["now"] if switch else \
+        doc["data"]["matrix"]["after"] == doc["data"]["matrix"]["now"]
 
 
 def test_a_hanging_tool_cannot_keep_scan_past_its_deadline(lab, tmp_path):

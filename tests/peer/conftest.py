@@ -37,7 +37,7 @@ def no_leaked_peer():
 @pytest.fixture(scope="session")
 def fresh_recording(tmp_path_factory) -> tuple[Path, list[str]]:
     """Everything tests/data/libvirt holds, recorded anew from real libvirt (once a session)."""
-    require_peer("9.0", "11.3")
+    require_peer("9.0", "11.3", "12.9")
     from tests.peer.record import record
     out = tmp_path_factory.mktemp("libvirt-recording")
     start = time.monotonic()

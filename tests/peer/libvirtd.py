@@ -18,12 +18,13 @@ Each instance owns:
 
 libvirt 9.0 is Debian 12's ``libvirtd`` from this machine (iptables backend only: it has no
 network.conf). libvirt 11.3 is Debian 13's ``libvirtd`` in the debootstrap root made by
-setup-peer.sh, run with ``chroot`` inside the namespaces. Debian ships the network driver
-as a module of the monolithic libvirtd in both releases (no virtnetworkd binary).
+setup-peer.sh, run with ``chroot`` inside the namespaces; libvirt 12.9 is trixie-backports'
+``libvirtd`` in a copy of that root. Debian ships the network driver as a module of the
+monolithic libvirtd in all three (no virtnetworkd binary).
 
 Nothing here touches the machine's own /etc/libvirt, /run/libvirt, /var/lib/libvirt or the
 root namespace's firewall: inside the private mount namespace the machine's / (9.0) or the
-cached root (11.3) is remounted read-only, so a stray write fails instead of landing.
+cached root (11.3, 12.9) is remounted read-only, so a stray write fails instead of landing.
 
 Also a command line, for tools that must restart the daemon like a service manager would:
     python3 tests/peer/libvirtd.py restart STATE_DIR      (see restart_command())
@@ -48,10 +49,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 PEER_CACHE = Path(os.environ.get("VNM_PEER_CACHE", "/var/cache/vnetmigrate/peer"))
 TRIXIE_ROOT = PEER_CACHE / "trixie-root"
+TRIXIE_BPO_ROOT = PEER_CACHE / "trixie-bpo-root"
+# The versions that run in a chroot of their own (9.0 is this machine's own libvirt).
+ROOTS = {"11.3": TRIXIE_ROOT, "12.9": TRIXIE_BPO_ROOT}
+ROOT_STAMPS = {"11.3": "vnm-peer-root v1:", "12.9": "vnm-peer-bpo-root v1:"}
 ROOT_STAMP_PREFIX = "vnm-peer-root v1:"
 STATE_BASE = Path("/run/vnm-peer")
 NETNS_PREFIX = "vnm-peer-"
-VERSIONS = ("9.0", "11.3")
+VERSIONS = ("9.0", "11.3", "12.9")
 BACKENDS = ("iptables", "nftables", None)
 # Commands run inside the peer see only this environment: no locale surprises in the
 # outputs we record, no PATH from the test runner's venv.
@@ -92,10 +97,10 @@ def unavailable_reason(version: str) -> str | None:
             if not os.path.isdir(d):
                 return f"{d} is missing (a mount point for the peer): run tests/peer/setup-peer.sh"
         return None
-    if version == "11.3":
-        stamp = TRIXIE_ROOT / ".vnm-peer-stamp"
-        if not stamp.is_file() or not stamp.read_text().startswith(ROOT_STAMP_PREFIX):
-            return f"no Debian 13 peer root at {TRIXIE_ROOT}: run tests/peer/setup-peer.sh"
+    if version in ROOTS:
+        stamp = ROOTS[version] / ".vnm-peer-stamp"
+        if not stamp.is_file() or not stamp.read_text().startswith(ROOT_STAMPS[version]):
+            return f"no peer root for libvirt {version} at {ROOTS[version]}: run tests/peer/setup-peer.sh"
         return None
     return f"unknown libvirt version {version!r}"
 
@@ -183,10 +188,10 @@ class PeerLibvirt:
             raise ValueError("libvirt 9.0 has no nftables backend (it arrived in 10.4)")
         self.version = version
         self.backend = backend
-        self.tc_shim = tc_shim and version == "11.3"
+        self.tc_shim = tc_shim and version in ROOTS
         self.netns = f"{NETNS_PREFIX}{os.getpid()}-{secrets.token_hex(3)}"
         self.state_dir = STATE_BASE / self.netns
-        self.root = TRIXIE_ROOT if version == "11.3" else Path("/")
+        self.root = ROOTS.get(version, Path("/"))
         self.holder_pid: int | None = None
         self._holder: subprocess.Popen | None = None
         self._owner = True
@@ -332,7 +337,7 @@ class PeerLibvirt:
     def _mount_plan(self) -> list[list[str]]:
         s, r = str(self.state_dir), str(self.root).rstrip("/")
         plan: list[list[str]] = [["private", "/"]]
-        if self.version == "11.3":
+        if self.version in ROOTS:
             plan += [["bind", r, r], ["ro", r],
                      ["proc", f"{r}/proc"], ["sysfs", f"{r}/sys"], ["rbind", "/dev", f"{r}/dev"],
                      ["tmpfs", f"{r}/tmp"]]
@@ -342,7 +347,7 @@ class PeerLibvirt:
             plan += [["tmpfs", "/tmp"], ["proc", "/proc"], ["umount", "/sys"], ["sysfs", "/sys"]]
         for d in _LIBVIRT_DIRS:
             plan.append(["bind", f"{s}/{d}", f"{r}/{d}"])
-        if self.version == "11.3":
+        if self.version in ROOTS:
             plan.append(["bind", f"{s}/run", f"{r}/run"])
             if self.tc_shim:
                 # The real tc stays reachable for the shim at /run/vnm-peer/tc.real.
@@ -354,10 +359,10 @@ class PeerLibvirt:
         return plan
 
     def _seed_etc_libvirt(self) -> None:
-        # 11.3: the package's own /etc/libvirt (commented defaults, as a fresh install has);
-        # 9.0: empty (this machine's /etc/libvirt is never read).
-        if self.version == "11.3":
-            shutil.copytree(TRIXIE_ROOT / "etc/libvirt", self.etc_libvirt, dirs_exist_ok=True,
+        # 11.3, 12.9: the package's own /etc/libvirt (commented defaults, as a fresh install
+        # has); 9.0: empty (this machine's /etc/libvirt is never read).
+        if self.version in ROOTS:
+            shutil.copytree(self.root / "etc/libvirt", self.etc_libvirt, dirs_exist_ok=True,
                             symlinks=True)
         conf = self.etc_libvirt / "libvirtd.conf"
         text = conf.read_text() if conf.exists() else ""
@@ -377,7 +382,7 @@ class PeerLibvirt:
             self.backend = backend
             return  # 9.0 has no network.conf: iptables is its only backend
         conf = self.etc_libvirt / "network.conf"
-        default = (TRIXIE_ROOT / "etc/libvirt/network.conf").read_text()
+        default = (self.root / "etc/libvirt/network.conf").read_text()
         if backend is not None:
             default += f'\nfirewall_backend = "{backend}"\n'
         conf.write_text(default)
@@ -388,12 +393,12 @@ class PeerLibvirt:
         if not self.holder_pid:
             raise PeerError("the peer is not running")
         argv = ["nsenter", f"--target={self.holder_pid}", "--mount", "--net", "--pid"]
-        if self.version == "11.3":
+        if self.version in ROOTS:
             argv += ["chroot", str(self.root)]
         return argv
 
     def exec_argv(self, argv: list[str]) -> list[str]:
-        """The argv that runs `argv` inside the peer (its namespaces, and root for 11.3)."""
+        """The argv that runs `argv` inside the peer (its namespaces, and its root for 11.3/12.9)."""
         return [*self._prefix(), *argv]
 
     def exec(self, argv: list[str], *, check: bool = False, input: str | None = None,

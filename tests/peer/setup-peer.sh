@@ -4,8 +4,10 @@
 #   * Debian 12 (this machine): libvirt 9.0's daemon + virsh from apt (iptables backend only).
 #   * Debian 13 "trixie" root built with debootstrap: libvirt 11.3's network daemon
 #     (both backends), virsh, nftables, iptables, dnsmasq, iproute2.
+#   * A copy of that root upgraded to trixie-backports' libvirt (12.9): the same tools, the
+#     newer daemon.
 #
-# Idempotent: rerunning re-checks the host packages and reuses a valid trixie root.
+# Idempotent: rerunning re-checks the host packages and reuses valid roots.
 # Run as root. Nothing here starts a daemon or touches the host firewall: the packages
 # installed have no init scripts that run on install (and a policy-rc.d denies any), and
 # the trixie root is only built, never run.
@@ -18,10 +20,15 @@ set -euo pipefail
 
 CACHE=${VNM_PEER_CACHE:-/var/cache/vnetmigrate/peer}
 ROOT=$CACHE/trixie-root
+BPO_ROOT=$CACHE/trixie-bpo-root
+BPO_PACKAGES="libvirt-daemon-driver-network libvirt-daemon libvirt-clients"
 # Bump when the package list or the root's preparation changes: a root with another stamp
 # is rebuilt.
 ROOT_PACKAGES="libvirt-daemon-driver-network libvirt-clients nftables iptables dnsmasq-base iproute2"
 STAMP="vnm-peer-root v1: $ROOT_PACKAGES"
+# The backports root: a copy of the trixie root with these packages from trixie-backports;
+# rebuilt when the trixie root's stamp or this one changes.
+BPO_STAMP="vnm-peer-bpo-root v1: $BPO_PACKAGES on $STAMP"
 HOST_PACKAGES="libvirt-daemon libvirt-clients dnsmasq-base debootstrap iptables nftables iproute2 util-linux python3-nftables"
 
 log() { printf 'setup-peer: %s\n' "$*" >&2; }
@@ -119,8 +126,8 @@ ensure_mount_points() {
 
 # --- the trixie root (libvirt 11.3) -------------------------------------------------
 root_is_valid() {
-    local root=$1 b
-    [ -f "$root/.vnm-peer-stamp" ] && [ "$(cat "$root/.vnm-peer-stamp")" = "$STAMP" ] || return 1
+    local root=$1 stamp=${2:-$STAMP} b
+    [ -f "$root/.vnm-peer-stamp" ] && [ "$(cat "$root/.vnm-peer-stamp")" = "$stamp" ] || return 1
     [ "$(stat -c %a "$root")" = 755 ] || return 1
     for b in usr/sbin/libvirtd usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_network.so usr/bin/virsh usr/sbin/nft usr/sbin/iptables usr/sbin/dnsmasq usr/sbin/tc; do
         [ -e "$root/$b" ] || return 1
@@ -179,11 +186,55 @@ build_root() {
     fi
 }
 
+# --- the trixie-backports root (libvirt 12.x) ----------------------------------------
+# A copy of the valid trixie root, trixie-backports added to the copy's own apt sources (the
+# same mirror), and the daemon packages upgraded from there. As for the trixie root, apt
+# runs in a throwaway mount namespace with a policy-rc.d inside the copy: nothing starts.
+build_bpo_root() {
+    local mirror=${VNM_PEER_MIRROR:-$(find_mirror | head -n1)}
+    [ -n "$mirror" ] || die "no Debian mirror found in /etc/apt/sources.list{,.d/*.sources}; set VNM_PEER_MIRROR"
+    local tmp
+    tmp=$(mktemp -d "$CACHE/trixie-bpo-root.tmp.XXXXXX")
+    rmdir "$tmp"
+    cp -a "$ROOT" "$tmp"
+    chmod 755 "$tmp"
+    echo "deb $mirror trixie-backports main" > "$tmp/etc/apt/sources.list.d/trixie-backports.list"
+    printf '#!/bin/sh\nexit 101\n' > "$tmp/usr/sbin/policy-rc.d"
+    chmod 755 "$tmp/usr/sbin/policy-rc.d"
+    log "apt-get install -t trixie-backports in a copy of the trixie root: $BPO_PACKAGES"
+    # shellcheck disable=SC2086
+    if ! unshare --mount --propagation private sh -c '
+            mount -t proc proc "$1/proc" && shift &&
+            chroot "$0" env DEBIAN_FRONTEND=noninteractive LC_ALL=C sh -c "apt-get update -q &&
+                apt-get install -y -q --no-install-recommends -t trixie-backports \$*" sh "$@"' \
+            "$tmp" "$tmp" $BPO_PACKAGES > "$CACHE/apt-bpo.log" 2>&1; then
+        tail -n 30 "$CACHE/apt-bpo.log" >&2
+        rm -rf --one-file-system "$tmp"
+        die "apt-get install in the trixie-backports root failed (log: $CACHE/apt-bpo.log)"
+    fi
+    rm -f "$tmp/usr/sbin/policy-rc.d"
+    rm -rf "$tmp"/var/cache/apt/archives/*.deb "$tmp"/var/lib/apt/lists/*_Packages
+    echo "$BPO_STAMP" > "$tmp/.vnm-peer-stamp"
+    if ! root_is_valid "$tmp" "$BPO_STAMP"; then
+        rm -rf --one-file-system "$tmp"
+        die "the new trixie-backports root does not run libvirtd"
+    fi
+    if [ -e "$BPO_ROOT" ]; then
+        local old="$CACHE/trixie-bpo-root.old.$$"
+        mv "$BPO_ROOT" "$old"
+        mv "$tmp" "$BPO_ROOT"
+        rm -rf --one-file-system "$old"
+    else
+        mv "$tmp" "$BPO_ROOT"
+    fi
+}
+
 # A killed build leaves only trixie-root.tmp.* (never a half trixie-root): remove those,
 # after unmounting anything debootstrap had mounted inside (rm never crosses a mount).
 remove_leftovers() {
     local d m
-    for d in "$CACHE"/trixie-root.tmp.* "$CACHE"/trixie-root.old.*; do
+    for d in "$CACHE"/trixie-root.tmp.* "$CACHE"/trixie-root.old.* \
+             "$CACHE"/trixie-bpo-root.tmp.* "$CACHE"/trixie-bpo-root.old.*; do
         [ -e "$d" ] || continue
         awk -v p="$d/" 'index($2, p) == 1 { print $2 }' /proc/mounts | sort -r |
             while read -r m; do umount -l "$m"; done
@@ -209,8 +260,16 @@ main() {
         build_root
         log "trixie root built in $(since "$t") s"
     fi
+    if [ "${VNM_PEER_REBUILD:-0}" != 1 ] && root_is_valid "$BPO_ROOT" "$BPO_STAMP"; then
+        log "trixie-backports root valid: $BPO_ROOT"
+    else
+        t=$(date +%s.%N)
+        build_bpo_root
+        log "trixie-backports root built in $(since "$t") s"
+    fi
     log "libvirt 9.0: $(libvirtd --version 2>/dev/null || echo missing)"
     log "libvirt 11.3: $(chroot "$ROOT" /usr/sbin/libvirtd --version)"
+    log "libvirt 12.x: $(chroot "$BPO_ROOT" /usr/sbin/libvirtd --version)"
     log "done in $(since "$t_start") s"
 }
 

@@ -1,4 +1,4 @@
-"""The real backend switch of libvirt 11.3, recorded.
+"""The real backend switch of libvirt 11.3 and 12.9, recorded.
 
 Each scenario starts a few corpus networks under one firewall_backend, writes the other
 one into network.conf and restarts the daemon, as an admin (or a distribution upgrade)
@@ -36,6 +36,10 @@ class Scenario:
     tc_shim: bool
     about: str
 
+    @property
+    def version(self) -> str:
+        return self.id.split("-", 1)[0]
+
 
 SCENARIOS = (
     Scenario("11.3-switch", "iptables", "nftables", True,
@@ -44,12 +48,16 @@ SCENARIOS = (
              "nftables -> iptables (the documented revert path), then a daemon restart"),
     Scenario("11.3-switch-no-act-csum", "iptables", "nftables", False,
              "iptables -> nftables on a kernel without act_csum (no tc shim)"),
+    Scenario("12.9-switch", "iptables", "nftables", True,
+             "iptables -> nftables with active networks, then a daemon restart"),
+    Scenario("12.9-switch-no-act-csum", "iptables", "nftables", False,
+             "iptables -> nftables on a kernel without act_csum (no tc shim)"),
 )
 
 
 def run(scenario: Scenario, out: Path) -> dict:
     """Run one scenario inside a fresh peer, writing before/ and after/ into `out`."""
-    with PeerLibvirt("11.3", scenario.before, tc_shim=scenario.tc_shim) as peer:
+    with PeerLibvirt(scenario.version, scenario.before, tc_shim=scenario.tc_shim) as peer:
         for net in NETWORKS:
             peer.define_and_start((NETWORKS_DIR / f"{net}.xml").read_text())
         snapshot(peer, out / "before", list(NETWORKS))
@@ -71,7 +79,7 @@ def record_scenario(scenario: Scenario, out: Path) -> list[str]:
         shutil.rmtree(out)
     result = run(scenario, out)
     write(out / "scenario.json", normalise.dump_json({
-        "scenario": scenario.id, "about": scenario.about, "libvirt_version": "11.3",
+        "scenario": scenario.id, "about": scenario.about, "libvirt_version": scenario.version,
         "networks": list(NETWORKS), "firewall_backend_before": scenario.before,
         "firewall_backend_after": scenario.after, "tc_shim": scenario.tc_shim}))
     inactive = [n["name"] for n in result["net_list"] if n["state"] != "active"]

@@ -101,20 +101,32 @@ class Outside:
         self.namespaces.delete([self.guest, self.wan])
 
 
-def reference_nft() -> dict:
-    """What real libvirt 11.3 itself creates for the same networks with its nftables backend."""
-    with PeerLibvirt("11.3", "nftables") as ref:
+def reference_nft(version: str) -> dict:
+    """What real libvirt itself creates for the same networks with its nftables backend."""
+    with PeerLibvirt(version, "nftables") as ref:
         for xml in networks():
             ref.define_and_start(xml)
         return libvirt_nft(ref.netns)
 
 
-def test_real_libvirt_switched_to_nftables_and_back(tmp_path):
-    require_peer("11.3")
-    expected = reference_nft()
-    with PeerLibvirt("11.3", "iptables") as peer:
+def show_library(peer: PeerLibvirt) -> str:
+    """Make the peer's libvirt library visible under --root (the state dir) by its real file
+    name, which is how scan and migrate read libvirt's release under another root."""
+    lib = next((peer.root / "usr/lib/x86_64-linux-gnu").glob("libvirt.so.0.*.*"))
+    where = peer.state_dir / "usr/lib/x86_64-linux-gnu" / lib.name
+    where.parent.mkdir(parents=True, exist_ok=True)
+    where.symlink_to(lib)
+    return lib.name
+
+
+@pytest.mark.parametrize("version", ["11.3", "12.9"])
+def test_real_libvirt_switched_to_nftables_and_back(tmp_path, version):
+    require_peer(version)
+    expected = reference_nft(version)
+    with PeerLibvirt(version, "iptables") as peer:
         for xml in networks():
             peer.define_and_start(xml)
+        show_library(peer)
         outside = Outside(peer.netns)
         try:
             assert outside.ping()
@@ -129,8 +141,12 @@ def test_real_libvirt_switched_to_nftables_and_back(tmp_path):
                                        "json"], capture_output=True, text=True, cwd=REPO)
                 time.sleep(0.2)
             assert proc.returncode == 0, proc.stdout + proc.stderr
-            steps = [s["kind"] for s in valid_envelope(proc.stdout, "txn-v1")["data"]["steps"]]
+            data = valid_envelope(proc.stdout, "txn-v1")["data"]
+            steps = [s["kind"] for s in data["steps"]]
             assert "restart" in steps and "dedupe" in steps
+            # the host's own release, modelled exactly (12.9: the table comment, 11.3: none)
+            assert not [n for n in data["notes"] if "modelled as" in n], data["notes"]
+            assert data["summary"]["libvirt_version"] == version
             assert stream.lost == [] and len(stream.sent) > 50, f"lost {len(stream.lost)} of {len(stream.sent)}"
             assert libvirt_nft(peer.netns) == expected
             assert not [ln for ln in ipt_listing(peer.netns) if "LIBVIRT" in ln]

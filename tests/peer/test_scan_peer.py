@@ -35,7 +35,8 @@ def ids(doc, severity=None) -> set[str]:
     return {f["id"] for f in doc["data"]["findings"] if severity is None or f["severity"] == severity}
 
 
-@pytest.mark.parametrize("version,backend", [("9.0", "iptables"), ("11.3", "iptables"), ("11.3", "nftables")])
+@pytest.mark.parametrize("version,backend", [("9.0", "iptables"), ("11.3", "iptables"), ("11.3", "nftables"),
+                                             ("12.9", "iptables"), ("12.9", "nftables")])
 def test_healthy_peer_scans_without_errors_and_without_rule_findings(version, backend):
     require_peer(version)
     with PeerLibvirt(version, backend) as peer:
@@ -53,9 +54,10 @@ def test_healthy_peer_scans_without_errors_and_without_rule_findings(version, ba
                            "libvirt-leftover-chains", "libvirt-rules-both-backends"}, doc["data"]["findings"]
 
 
-def test_real_switch_to_nftables_leaves_chains_that_scan_names():
-    require_peer("11.3")
-    with PeerLibvirt("11.3", "iptables") as peer:
+@pytest.mark.parametrize("version", ["11.3", "12.9"])
+def test_real_switch_to_nftables_leaves_chains_that_scan_names(version):
+    require_peer(version)
+    with PeerLibvirt(version, "iptables") as peer:
         for xml in NETWORKS:
             peer.define_and_start(xml)
         peer.set_backend("nftables")
@@ -67,10 +69,11 @@ def test_real_switch_to_nftables_leaves_chains_that_scan_names():
     assert "libvirt-rules-missing" not in ids(doc)
 
 
-def test_real_switch_without_act_csum_is_a_blocker_naming_each_network():
+@pytest.mark.parametrize("version", ["11.3", "12.9"])
+def test_real_switch_without_act_csum_is_a_blocker_naming_each_network(version):
     """Without the tc shim, as on this kernel: networks stay 'active' with no rules at all."""
-    require_peer("11.3")
-    with PeerLibvirt("11.3", "iptables", tc_shim=False) as peer:
+    require_peer(version)
+    with PeerLibvirt(version, "iptables", tc_shim=False) as peer:
         for xml in NETWORKS:
             peer.define_and_start(xml)
         peer.set_backend("nftables")

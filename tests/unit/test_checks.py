@@ -6,6 +6,7 @@ from vnetmigrate.checks import all_checks, run_all
 from vnetmigrate.evidence import CommandRecord
 from vnetmigrate.facts import build
 from vnetmigrate.findings import Severity
+from vnetmigrate.scan import analyse
 from tests.unit.builders import (DEBIAN_13, DEFAULT_NET, LEFTOVER_IPT, LIBVIRT_IPT, ipt, libvirt_nft,
                                  make_evidence, status_xml)
 
@@ -303,9 +304,26 @@ def test_unreadable_kernel_config_is_said_not_guessed():
     assert f.severity == Severity.WARNING and "Cannot tell" in f.title
 
 
-def test_libvirt_10_needs_no_tc_and_iptables_backend_needs_nothing():
+def test_libvirt_10_on_nftables_is_blocked_before_the_upgrade_that_brings_tc():
+    """10.x's nftables backend runs no tc: it works on this kernel now, and breaks with the
+    upgrade to a release with the DHCP checksum fix (11.x and later)."""
     ev = kernel_host(CONFIG + "# CONFIG_NET_ACT_CSUM is not set\n", libvirt_version="10.6.0")
-    assert "nftables-prerequisites" not in ids(ev)
+    (f,) = [f for f in run_all(build(ev)).findings if f.id == "nftables-prerequisites"]
+    assert f.severity == Severity.BLOCKER and "after the upgrade" in f.title and "act_csum" in f.title
+    assert "11.x and later" in f.summary
+    result = analyse(ev, target_version=(11, 3))
+    (f,) = [f for f in result.findings if f.id == "nftables-prerequisites"]
+    assert "libvirt 11.3 needs" in f.summary
+    # an upgrade within 10.x keeps working without tc
+    assert "nftables-prerequisites" not in {f.id for f in analyse(ev, target_version=(10, 9)).findings}
+    # no tc binary (iproute2's tc split off): the same blocker, for the same reason
+    ev = kernel_host(CONFIG + "CONFIG_NET_ACT_CSUM=m\n", libvirt_version="10.6.0",
+                     tools=("nft", "iptables"))
+    (f,) = [f for f in run_all(build(ev)).findings if f.id == "nftables-prerequisites"]
+    assert "the tc binary" in f.title and "after the upgrade" in f.title
+
+
+def test_iptables_backend_needs_nothing():
     ev = make_evidence(files=libvirt_files(IPT_CONF), ipv4_save=ipt(LIBVIRT_IPT))
     ev.meta["kernel_release"] = "6.18.0"
     assert "nftables-prerequisites" not in ids(ev)
@@ -316,4 +334,80 @@ def test_upgrade_from_libvirt_9_is_judged_by_what_libvirt_11_needs():
     ev.files["/etc/libvirt/network.conf"] = __import__("vnetmigrate.evidence", fromlist=["x"]).FileRecord(
         "/etc/libvirt/network.conf", "# shipped, unset\n")
     (f,) = [f for f in run_all(build(ev)).findings if f.id == "nftables-prerequisites"]
-    assert "after the switch" in f.title and "libvirt 11 and later" in f.summary
+    assert "after the switch" in f.title and "11.x and later" in f.summary
+
+
+# -- after the upgrade, per distribution -------------------------------------------------------
+FEDORA_40 = 'NAME="Fedora Linux"\nID=fedora\nVERSION_ID=40\nPRETTY_NAME="Fedora Linux 40"\n'
+RHEL_9 = 'NAME="Red Hat Enterprise Linux"\nID="rhel"\nID_LIKE="fedora"\nVERSION_ID="9.5"\n'
+RHEL_10 = 'NAME="Red Hat Enterprise Linux"\nID="rhel"\nID_LIKE="centos fedora"\nVERSION_ID="10.0"\n'
+ROCKY_10 = 'NAME="Rocky Linux"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="10.0"\n'
+SLES_15 = 'NAME="SLES"\nID="sles"\nID_LIKE="suse"\nVERSION_ID="15.6"\n'
+TUMBLEWEED = 'NAME="openSUSE Tumbleweed"\nID="opensuse-tumbleweed"\nID_LIKE="opensuse suse"\nVERSION_ID="20250101"\n'
+UBUNTU_2410 = 'NAME="Ubuntu"\nID=ubuntu\nID_LIKE=debian\nVERSION_ID="24.10"\n'
+ARCH = 'NAME="Arch Linux"\nID=arch\n'
+
+
+@pytest.mark.parametrize("os_release, version, after, switch", [
+    (DEBIAN_13, "11.3.0", "iptables", False),      # Debian's build lists iptables first (recorded)
+    (UBUNTU_2410, "10.6.0", "iptables", False),
+    (FEDORA_40, "10.1.0", "nftables", True),       # Fedora 41's libvirt prefers nftables
+    (RHEL_9, "10.10.0", "iptables", False),
+    (RHEL_10, "10.10.0", "nftables", False),       # already on nftables: no switch to announce
+    (ROCKY_10, "11.3.0", "nftables", False),
+    (SLES_15, "10.0.0", "iptables", False),
+    (TUMBLEWEED, "11.3.0", "nftables", False),
+    (ARCH, "11.3.0", None, False),                 # cannot tell
+])
+def test_after_the_upgrade_follows_the_distribution(os_release, version, after, switch):
+    files = libvirt_files(None)
+    files["/etc/os-release"] = os_release
+    ev = make_evidence(files=files, ipv4_save=ipt(LIBVIRT_IPT), libvirt_version=version)
+    facts = build(ev)
+    assert facts.libvirt.after_upgrade.backend == after, facts.libvirt.after_upgrade.reason
+    if after is None:
+        assert "cannot tell" in facts.libvirt.after_upgrade.reason
+    assert ("backend-switch-on-upgrade" in ids(ev)) == switch
+
+
+def test_target_version_models_a_chosen_upgrade():
+    files = libvirt_files(None)
+    files["/etc/os-release"] = FEDORA_40
+    ev = make_evidence(files=files, ipv4_save=ipt(LIBVIRT_IPT), libvirt_version="10.1.0")
+    # an upgrade to 10.3 has no nftables backend: nothing switches
+    result = analyse(ev, target_version=(10, 3))
+    assert result.facts.libvirt.after_upgrade.backend == "iptables"
+    assert "backend-switch-on-upgrade" not in {f.id for f in result.findings}
+    result = analyse(ev, target_version=(12, 9))
+    (f,) = [f for f in result.findings if f.id == "backend-switch-on-upgrade"]
+    assert "libvirt 12.9" in f.title and result.matrix.after.row != result.matrix.now.row
+
+
+def test_modelled_as_notice_is_in_the_backend_finding_and_the_json():
+    files = libvirt_files(IPT_CONF)
+    ev = make_evidence(files=files, ipv4_save=ipt(LIBVIRT_IPT), libvirt_version="12.4.0")
+    result = analyse(ev)
+    (f,) = [f for f in result.findings if f.id == "backend-effective"]
+    assert "libvirt 12.4 is modelled as 12.9" in f.summary
+    from vnetmigrate.facts.serialize import facts_to_dict
+    assert "modelled as 12.9" in facts_to_dict(result.facts)["libvirt"]["modelled_as"]
+    ev = make_evidence(files=files, ipv4_save=ipt(LIBVIRT_IPT), libvirt_version="11.3.0")
+    assert facts_to_dict(analyse(ev).facts)["libvirt"]["modelled_as"] is None
+
+
+def test_rhel10_without_kernel_modules_extra_gets_it_in_the_iptables_workaround():
+    from tests.unit.builders import KERNEL
+
+    ev = kernel_host(CONFIG + "# CONFIG_NET_ACT_CSUM is not set\n")
+    ev.meta["kernel_release"] = KERNEL
+    from vnetmigrate.evidence import FileRecord
+
+    ev.add_file(FileRecord("/etc/os-release", RHEL_10))
+    ev.add_file(FileRecord(f"/boot/config-{KERNEL}", CONFIG + "# CONFIG_NET_ACT_CSUM is not set\n"))
+    ev.listings[f"/lib/modules/{KERNEL}/kernel/net/netfilter"] = ["nf_tables.ko.xz"]
+    (f,) = [f for f in run_all(build(ev)).findings if f.id == "nftables-prerequisites"]
+    assert f.workarounds[0].commands[0] == "dnf install kernel-modules-extra"
+    ev.listings[f"/lib/modules/{KERNEL}/kernel/net/netfilter"] = ["xt_CHECKSUM.ko", "xt_conntrack.ko",
+                                                                   "xt_MASQUERADE.ko"]
+    (f,) = [f for f in run_all(build(ev)).findings if f.id == "nftables-prerequisites"]
+    assert "kernel-modules-extra" not in " ".join(f.workarounds[0].commands)

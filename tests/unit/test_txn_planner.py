@@ -95,3 +95,49 @@ def test_plan_judges_the_host_after_the_migration_although_network_conf_pins_ipt
     back = analyse(ev, migration_target="iptables")
     assert "docker-forward-drop" not in {b.id for b in blockers(planner.build(back.facts, "iptables", None,
                                                                                     "test"), back)}
+
+
+RHEL_10 = 'NAME="Red Hat Enterprise Linux"\nID="rhel"\nID_LIKE="centos fedora"\nVERSION_ID="10.0"\n'
+NFT_DATA = Path(__file__).resolve().parents[1] / "data/libvirt/11.3-nftables/default"
+
+
+def rhel10_on_nftables(netfilter_modules: list[str]):
+    """A RHEL 10 host on libvirt's nftables backend (recorded 11.3 state), with these files in
+    /lib/modules/RELEASE/kernel/net/netfilter."""
+    from tests.unit.builders import KERNEL, libvirt_nft
+
+    files = {"/etc/os-release": RHEL_10, "/etc/libvirt/network.conf": 'firewall_backend = "nftables"\n',
+             "/run/libvirt/network/default.xml": (NFT_DATA / "status/default.xml").read_text()}
+    ev = make_evidence(files=files, nft_objects=tuple(libvirt_nft()))
+    ev.listings[f"/lib/modules/{KERNEL}/kernel/net/netfilter"] = netfilter_modules
+    return ev
+
+
+def test_migration_to_iptables_on_rhel10_without_kernel_modules_extra_is_refused():
+    p = plan(rhel10_on_nftables(["nf_tables.ko.xz", "nft_chain_nat.ko.xz"]), target="iptables")
+    (b,) = [b for b in p.blockers if b.id == "iptables-modules-missing"]
+    assert not b.forcible and "kernel-modules-extra" in b.title
+    assert "xt_CHECKSUM" in b.title and "xt_MASQUERADE" in b.title
+    with_extra = ["nf_tables.ko.xz", "xt_CHECKSUM.ko.xz", "xt_conntrack.ko.xz", "xt_MASQUERADE.ko.xz"]
+    assert "iptables-modules-missing" not in {b.id for b in plan(rhel10_on_nftables(with_extra), "iptables").blockers}
+
+
+def test_the_plan_creates_what_the_hosts_release_creates():
+    """12.x: libvirt's tables with their comment; 10.x and 11.x without; the release is the
+    host's (no 'modelled as' note when the model is exact for it)."""
+    def plan_for(release):
+        v4 = (DATA / "iptables-save.txt").read_text()
+        files = {"/etc/libvirt/network.conf": CONF,
+                 "/run/libvirt/network/default.xml": (DATA / "status/default.xml").read_text()}
+        ev = make_evidence(files=files, ipv4_save=v4, ipv6_save=(DATA / "ip6tables-save.txt").read_text(),
+                           libvirt_version=release)
+        return plan(ev)
+
+    p = plan_for("12.9.0")
+    assert p.summary["libvirt_version"] == "12.9"
+    assert p.plan.steps[0].commands[0]["add"]["table"]["comment"].startswith("Managed by libvirt")
+    assert not [n for n in p.notes if "modelled as" in n]
+    p = plan_for("10.6.0")
+    assert p.summary["libvirt_version"] == "10.9"
+    assert "comment" not in p.plan.steps[0].commands[0]["add"]["table"]
+    assert [n for n in p.notes if "10.6 is modelled as 10.9" in n]

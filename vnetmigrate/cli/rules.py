@@ -25,7 +25,7 @@ def rules(
     backend: Annotated[Backend, typer.Option("--backend", "-b", help="libvirt's firewall backend.")]
     = Backend.NFTABLES,
     libvirt_version: Annotated[Optional[str], typer.Option(
-        "--libvirt-version", metavar="V", help="The libvirt release to model (default: the newest known).")] = None,
+        "--libvirt-version", metavar="V", help="The libvirt release to model, any from 9.0 on (default: 11.3).")] = None,
     format: Annotated[Optional[RulesFormat], typer.Option(
         "--format", "-f", help="nft, iptables-restore (the backend's default) or json.")] = None,
     family: Annotated[Optional[Family], typer.Option(
@@ -36,8 +36,11 @@ def rules(
     from vnetmigrate.errors import InputError
     from vnetmigrate.exitcodes import ExitCode
     from vnetmigrate.libvirt import DEFAULT_VERSION, get_version, parse_network
+    from vnetmigrate.libvirt.versions import modelled_notice
 
-    version = get_version(libvirt_version or DEFAULT_VERSION, backend.value)
+    release = (libvirt_version or DEFAULT_VERSION).strip()
+    version = get_version(release, backend.value)
+    notice = modelled_notice(release)
     fmt = format or (RulesFormat.nft if backend is Backend.NFTABLES else RulesFormat.iptables_restore)
     if fmt is RulesFormat.nft and backend is not Backend.NFTABLES:
         raise InputError("--format nft needs --backend nftables")
@@ -48,11 +51,11 @@ def rules(
     networks = [parse_network(_read(path), str(path)) for path in files]
     _distinct(networks)
     if fmt is RulesFormat.json:
-        text = _json(networks, version, backend)
+        text = _json(networks, version, backend, release, notice)
     elif fmt is RulesFormat.nft:
-        text = _nft(networks, version)
+        text = _nft(networks, version, release, notice)
     else:
-        text = _restore(networks, version, family.value if family else None)
+        text = _restore(networks, version, family.value if family else None, release, notice)
     write_output(text, output)
     return int(ExitCode.OK)
 
@@ -85,20 +88,22 @@ def _distinct(networks) -> None:
             seen[value] = n.source
 
 
-def _header(networks, version, backend: Backend) -> list[str]:
+def _header(networks, version, backend: Backend, release: str, notice: str | None) -> list[str]:
     with_rules = [n.name for n in networks if n.has_firewall]
     without = [f"{n.name} ({n.forward_mode.value})" for n in networks if not n.has_firewall]
-    lines = [f"# libvirt {version.version}, {backend} backend, on a fresh host; networks in start order: "
+    lines = [f"# libvirt {release.lstrip('v')}, {backend} backend, on a fresh host; networks in start order: "
              + (", ".join(with_rules) or "none with rules")]
+    if notice:
+        lines.append(f"# {notice}")
     if without:
         lines.append("# no rules for: " + ", ".join(without))
     return lines
 
 
-def _nft(networks, version) -> str:
+def _nft(networks, version, release: str, notice: str | None) -> str:
     from vnetmigrate.libvirt import nft_text, tc_commands
 
-    lines = _header(networks, version, Backend.NFTABLES)
+    lines = _header(networks, version, Backend.NFTABLES, release, notice)
     lines.append("# load with `nft -f FILE` once the bridges exist (rules match them by interface index)")
     tc = tc_commands(networks, version)
     if tc:
@@ -107,10 +112,10 @@ def _nft(networks, version) -> str:
     return "\n".join(lines) + "\n" + nft_text(networks, version)
 
 
-def _restore(networks, version, family: str | None) -> str:
+def _restore(networks, version, family: str | None, release: str, notice: str | None) -> str:
     from vnetmigrate.libvirt import iptables_restore
 
-    out = _header(networks, version, Backend.IPTABLES)
+    out = _header(networks, version, Backend.IPTABLES, release, notice)
     for fam in Family:
         if family not in (None, fam):
             continue
@@ -119,11 +124,14 @@ def _restore(networks, version, family: str | None) -> str:
     return "\n".join(line for line in out if line) + "\n"
 
 
-def _json(networks, version, backend: Backend) -> str:
+def _json(networks, version, backend: Backend, release: str, notice: str | None) -> str:
     from vnetmigrate.libvirt import iptables_restore, nft_commands, tc_commands
     from vnetmigrate.reports.envelope import dumps, envelope
 
-    data: dict = {"libvirt_version": version.version, "backend": backend,
+    # libvirt_version: the registered behaviour the rules come from; libvirt_release: the
+    # release asked for; modelled_as: why they differ, when the model is not exact for it.
+    data: dict = {"libvirt_version": version.version, "libvirt_release": release.lstrip("v"),
+                  "modelled_as": notice, "backend": backend,
                   "networks": [{"name": n.name, "bridge": n.bridge, "forward_mode": n.forward_mode.value,
                                 "rules": n.has_firewall} for n in networks]}
     if backend is Backend.NFTABLES:

@@ -22,6 +22,9 @@ def scan(
     state_dir: Annotated[Optional[Path], typer.Option(
         "--state-dir", metavar="DIR", help="Where migrate keeps its journals (default: "
                                            "/var/lib/vnetmigrate under --root).")] = None,
+    target_version: Annotated[Optional[str], typer.Option(
+        "--target-version", metavar="X.Y", help="Judge \"after the upgrade\" for this libvirt release (default: "
+                                                 "the distribution's next libvirt).")] = None,
     deadline: Annotated[float, typer.Option(
         "--deadline", metavar="SECONDS", min=1,
         help="Stop reading the host after SECONDS; what is unread by then is reported as "
@@ -33,8 +36,12 @@ def scan(
     from vnetmigrate.errors import InputError
     from vnetmigrate.evidence import Evidence
     from vnetmigrate.reports.envelope import scan_envelope
+    from vnetmigrate.libvirt.versions import OLDEST, parse_release
     from vnetmigrate.scan import analyse
 
+    target = parse_release(target_version) if target_version is not None else None
+    if target is not None and target < OLDEST:
+        raise InputError(f"--target-version {target_version}: releases from {OLDEST[0]}.{OLDEST[1]} on are modelled")
     if deadline != deadline or deadline == float("inf"):  # NaN passes click's min=1
         raise InputError(f"--deadline {deadline}: not a number of seconds")
     if from_dir is not None:
@@ -53,7 +60,7 @@ def scan(
                 ev.save(save_evidence)
             except OSError as exc:
                 raise InputError(f"cannot save evidence to {save_evidence}: {exc.strerror or exc}")
-    result = analyse(ev)
+    result = analyse(ev, target_version=target)
     emit(scan_envelope(result), format.value, output)
     return int(result.exit_code)
 

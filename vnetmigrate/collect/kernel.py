@@ -3,7 +3,8 @@ libvirt >= 11 tc's u32 classifier, htb qdisc and csum action (the DHCP checksum 
 
 Kernel state is always the live kernel's, whatever --root says. The kernel configuration is
 read from /proc/config.gz or /boot/config-RELEASE, keeping only the lines that matter; modules
-from /lib/modules/RELEASE (modules.builtin and the net/sched directory).
+from /lib/modules/RELEASE (modules.builtin, the net/sched directory, and net/netfilter for the
+xt modules libvirt's iptables backend needs: RHEL 10 ships them in kernel-modules-extra).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import re
 
 from vnetmigrate.collect.host import LiveHost
 from vnetmigrate.evidence import FileRecord
-from vnetmigrate.specs import BOOT_CONFIG_T, KERNEL_CONFIG, MODULES_BUILTIN_T, SCHED_MODULES_T
+from vnetmigrate.specs import (BOOT_CONFIG_T, KERNEL_CONFIG, MODULES_BUILTIN_T, NETFILTER_MODULES_T,
+                               SCHED_MODULES_T)
 
 RELEVANT = re.compile(r"^(# )?CONFIG_(NF_TABLES|NFT_[A-Z_]+|NET_ACT_CSUM|NET_CLS_U32|NET_SCH_HTB|NET_CLS_ACT)\b")
 
@@ -38,3 +40,4 @@ def collect(host: LiveHost) -> None:
         host.ev.add_file(FileRecord(boot.path, _relevant(boot.content)))
     host.read(MODULES_BUILTIN_T.format(release=release), kernel=True)
     host.listdir(SCHED_MODULES_T.format(release=release), kernel=True, read=False)
+    host.listdir(NETFILTER_MODULES_T.format(release=release), kernel=True, read=False)

@@ -52,7 +52,10 @@ def libvirt_tables(facts) -> list[dict] | None:
 
     if facts.ownership is None or facts.libvirt is None:
         return None
-    version, _exact = nearest_version(facts.libvirt.version, Backend.NFTABLES)
+    # scan --target-version: the chosen release's rules; else the host's own release's.
+    release = facts.libvirt.upgrade_to if facts.migration_target is None and facts.libvirt.upgrade_to \
+        else facts.libvirt.version
+    version, _exact = nearest_version(release, Backend.NFTABLES)
     return nft_commands(facts.ownership.active, version)
 
 

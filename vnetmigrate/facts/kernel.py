@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vnetmigrate.evidence import Evidence
-from vnetmigrate.specs import BOOT_CONFIG_T, KERNEL_CONFIG, MODULES_BUILTIN_T, SCHED_MODULES_T
+from vnetmigrate.specs import (BOOT_CONFIG_T, KERNEL_CONFIG, MODULES_BUILTIN_T, NETFILTER_MODULES_T,
+                               SCHED_MODULES_T)
 
 
 @dataclass(frozen=True)
@@ -20,12 +21,20 @@ class KernelFacts:
     release: str | None
     config_source: str | None  # the file the configuration came from, None when unreadable
     features: dict[str, Feature]
+    # The x_tables modules libvirt's iptables backend loads (its CHECKSUM, conntrack and
+    # MASQUERADE rules), present (file or built in) or not; None when net/netfilter was not read.
+    xt_modules: dict[str, bool] | None = None
+
+    @property
+    def xt_missing(self) -> tuple[str, ...]:
+        return tuple(m for m, present in (self.xt_modules or {}).items() if not present)
 
     def state(self, config: str) -> str | None:
         f = self.features.get(config)
         return f.state if f else None
 
 
+XT_MODULES = ("xt_CHECKSUM", "xt_conntrack", "xt_MASQUERADE")
 MODULES = {"CONFIG_NF_TABLES": "nf_tables", "CONFIG_NET_ACT_CSUM": "act_csum", "CONFIG_NET_CLS_U32": "cls_u32",
            "CONFIG_NET_SCH_HTB": "sch_htb"}
 
@@ -64,4 +73,23 @@ def build(ev: Evidence) -> KernelFacts:
             elif f"/{module}.ko" in builtin:
                 state, where = "y", f"{builtin_path}: {module}"
         features[key] = Feature(key, state, where)
-    return KernelFacts(release, source, features)
+    netfilter = ev.listing(NETFILTER_MODULES_T.format(release=release))
+    xt = None
+    if netfilter is not None:
+        names = {n.split(".")[0] for n in netfilter}
+        xt = {m: m in names or f"/{m}.ko" in builtin for m in XT_MODULES}
+    return KernelFacts(release, source, features, xt)
+
+
+def rhel10_xt_missing(kernel: KernelFacts | None, os) -> tuple[str, ...]:
+    """The xt modules libvirt's iptables backend needs that a RHEL 10 (or rebuild) host lacks:
+    there iptables-nft needs them from kernel-modules-extra, which a default install leaves out.
+    Empty elsewhere, and when the modules directory could not be read."""
+    if kernel is None or os is None:
+        return ()
+    rhel = os.id in ("rhel", "centos", "rocky", "almalinux", "ol") or "rhel" in os.id_like
+    try:
+        major = int((os.version_id or "0").split(".")[0])
+    except ValueError:
+        major = 0
+    return kernel.xt_missing if rhel and major >= 10 else ()

@@ -35,6 +35,9 @@ class LibvirtFacts:
     errors: tuple[str, ...] = field(default=())
     version_source: str | None = None  # the command (or library file) that told the version
     conf_error: str | None = None  # network.conf is malformed: libvirt's network driver will not start
+    # The release "after the upgrade" is judged for: chosen with `scan --target-version`, else
+    # None (the distribution's next libvirt, release unknown).
+    upgrade_to: tuple[int, int] | None = None
 
     @property
     def version_text(self) -> str | None:
@@ -57,22 +60,55 @@ def parse_version(text: str) -> tuple[int, int, int] | None:
     return (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
 
 
-def distro_priority(os: OsRelease) -> tuple[tuple[Backend, ...], str]:
-    """The build-time firewall_backend_priority of the distribution's libvirt, and why."""
-    name = os.pretty_name or os.id or "unknown distribution"
+_RHEL_FAMILY = ("rhel", "centos", "rocky", "almalinux", "ol", "fedora-asahi-remix")
+_SLE_IDS = ("sles", "sled", "sle-micro", "opensuse-leap")
+_TUMBLEWEED_IDS = ("opensuse-tumbleweed", "opensuse-slowroll")
+
+
+def _major(os: OsRelease) -> int:
     try:
-        major = int((os.version_id or "0").split(".")[0])
+        return int((os.version_id or "0").split(".")[0])
     except ValueError:
-        major = 0
+        return 0
+
+
+def distro_priority(os: OsRelease) -> tuple[tuple[str, ...], str]:
+    """The build-time firewall_backend_priority of the distribution's libvirt, and why
+    (docs/libvirt-versions.md has the sources)."""
+    name = os.pretty_name or os.id or "unknown distribution"
+    major = _major(os)
     if os.id == "fedora":
         if major >= 41 or os.version_id in (None, "rawhide"):
             return NFT_FIRST, f"{name} builds libvirt preferring nftables (Fedora 41 change)"
         return (Backend.IPTABLES,), f"{name} predates Fedora 41's switch: libvirt builds prefer iptables"
+    if os.id in _RHEL_FAMILY or "rhel" in os.id_like:
+        if major >= 10:
+            return NFT_FIRST, f"{name} builds libvirt preferring nftables (RHEL 10 and later)"
+        return IPT_FIRST, f"{name}: RHEL {major or ''} builds of libvirt list iptables first"
     if os.id in ("debian", "ubuntu") or "debian" in os.id_like:
-        return IPT_FIRST, f"{name}: Debian-family libvirt lists iptables first (seen with Debian 13's 11.3)"
-    if os.id and "tumbleweed" in os.id:
+        return IPT_FIRST, f"{name}: Debian-family libvirt lists iptables first (seen with Debian 13's 11.3 and 12.9)"
+    if os.id in _TUMBLEWEED_IDS:
         return NFT_FIRST, f"{name} builds libvirt preferring nftables"
+    if os.id in _SLE_IDS or "suse" in os.id_like:
+        return IPT_FIRST, f"{name}: SUSE's libvirt for SLE 15 lists iptables first"
     return NFT_FIRST, f"{name}: assumed upstream libvirt's default priority (nftables, iptables)"
+
+
+def upgrade_priority(os: OsRelease) -> tuple[tuple[Backend, ...] | None, str]:
+    """The firewall_backend_priority of the next libvirt this host's distribution ships (its
+    next release: Fedora 40 -> 41 brings nftables), and why; None when it cannot be told.
+    Never a switch the distribution will not make: Debian, Ubuntu, RHEL <= 9 and SLE keep
+    iptables first."""
+    name = os.pretty_name or os.id or "an unknown distribution"
+    if os.id == "fedora":
+        return NFT_FIRST, f"{name}: Fedora 41 and later build libvirt preferring nftables"
+    known = os.id in _RHEL_FAMILY or "rhel" in os.id_like or os.id in ("debian", "ubuntu") \
+        or "debian" in os.id_like or os.id in _TUMBLEWEED_IDS or os.id in _SLE_IDS or "suse" in os.id_like
+    if known:
+        priority, why = distro_priority(os)
+        return priority, why
+    return None, (f"cannot tell which backend {name}'s next libvirt prefers (upstream's default is nftables; "
+                  "distributions override it)")
 
 
 def choose(version, configured, priority, reason_priority, tools, assumed) -> BackendChoice:
@@ -89,6 +125,21 @@ def choose(version, configured, priority, reason_priority, tools, assumed) -> Ba
             return BackendChoice(backend, f"firewall_backend is unset; {reason_priority}; "
                                           f"`{backend.binary}` is installed", assumption=assumed)
     return BackendChoice(None, "neither nft nor iptables is installed: libvirt cannot create firewall rules")
+
+
+def after_upgrade(os: OsRelease, configured: str | None, tools, target: tuple[int, int] | None = None) -> BackendChoice:
+    """The backend libvirt uses after an upgrade: to `target` when one is chosen, else to the
+    distribution's next libvirt."""
+    if target is not None and target < NFTABLES_SINCE[:2]:
+        return BackendChoice(Backend.IPTABLES, f"libvirt {target[0]}.{target[1]} predates the nftables backend (10.4.0): "
+                                         "iptables is its only backend")
+    if configured:
+        return choose(None, configured, (), "", tools, False)
+    priority, why = upgrade_priority(os)
+    if priority is None:
+        return BackendChoice(None, why, assumption=True)
+    where = f"libvirt {target[0]}.{target[1]}" if target else "the next libvirt"
+    return choose(None, None, priority, f"{where} of this distribution: {why}", tools, False)
 
 
 def build(ev: Evidence, system: SystemFacts, files: NetworkFiles) -> LibvirtFacts:
@@ -115,8 +166,7 @@ def build(ev: Evidence, system: SystemFacts, files: NetworkFiles) -> LibvirtFact
     elif version is None and effective.backend is not None:
         effective = BackendChoice(effective.backend, effective.reason + " (libvirt's version could not be "
                                   "read: assumed >= 10.4, which has both backends)", assumption=True)
-    after = choose(None, configured, NFT_FIRST,
-                   "a libvirt >= 10.4 that prefers nftables (Fedora >= 41, upstream default)", system.tools, False)
+    after = after_upgrade(system.os, configured, system.tools)
     return LibvirtFacts(version=version, network_conf_present=files.conf_present,
                         configured_backend=configured, configured_line=line, effective=effective,
                         after_upgrade=after, networks=networks,

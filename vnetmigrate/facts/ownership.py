@@ -3,7 +3,8 @@
 Takes libvirt's networks as facts.networks parsed them (the active ones with the backend
 their rules are in, the inactive known ones) and the typed rulesets, and classifies every
 live table, chain and rule with vnetmigrate.libvirt.ownership. The model version is the
-registered one nearest below the host's libvirt.
+registered behaviour of the host's libvirt release (versions.resolve, with its 'modelled as'
+notice when the model is not exact for it).
 
 A restart pending: network.conf names another backend than an active network's status file
 (`vnetmigrate migrate --no-restart`, or the setting edited and no daemon restarted since).
@@ -23,7 +24,7 @@ from vnetmigrate.facts.networks import LibvirtNetworks
 from vnetmigrate.rules.nft_ruleset import NftRuleset
 from vnetmigrate.libvirt.model import Network
 from vnetmigrate.libvirt.ownership import Owner, Ownership, classify
-from vnetmigrate.libvirt.versions import Backend, nearest_version
+from vnetmigrate.libvirt.versions import Backend, resolve
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,9 @@ def build(networks: LibvirtNetworks, lv: LibvirtFacts | None, saves: list[Iptabl
     """Classify the live state of a scanned host."""
     version_tuple = lv.version if lv is not None else None
     problems = list(networks.problems)
-    version, exact = nearest_version(version_tuple)
-    if not exact:
-        shown = ".".join(map(str, version_tuple)) if version_tuple else "unknown"
-        problems.append(f"libvirt {shown} is modelled as {version.version}")
+    version, notice = resolve(tuple(version_tuple[:2]) if version_tuple else None)
+    if notice:
+        problems.append(notice)
     active, known = networks.pairs, list(networks.known)
     pending = restart_pending(lv)
     if not pending:

@@ -22,6 +22,15 @@ def _system(facts: HostFacts) -> dict[str, Any] | None:
     }
 
 
+def _modelled_as(lv) -> str | None:
+    """How the model reads this host's libvirt release, when it is not exact for it."""
+    from vnetmigrate.libvirt.versions import resolve
+
+    if not lv.installed:
+        return None
+    return resolve(tuple(lv.version[:2]) if lv.version else None)[1]
+
+
 def _libvirt(facts: HostFacts) -> dict[str, Any] | None:
     lv = facts.libvirt
     if lv is None:
@@ -36,6 +45,8 @@ def _libvirt(facts: HostFacts) -> dict[str, Any] | None:
         "effective_assumed": lv.effective.assumption,
         "after_upgrade_backend": lv.after_upgrade.backend,
         "after_upgrade_reason": lv.after_upgrade.reason,
+        "upgrade_to": ".".join(map(str, lv.upgrade_to)) if lv.upgrade_to else None,
+        "modelled_as": _modelled_as(lv),
         "networks": [{
             "name": n.name, "active": n.active, "autostart": n.autostart, "bridge": n.bridge,
             "forward_mode": n.forward_mode, "forward_dev": n.forward_dev, "subnets": list(n.subnets),

@@ -67,6 +67,8 @@ def nft_listing_text(networks: Iterable[Network], version, failed: Collection[st
     chains = expected_nft(networks, version, failed)
     if not chains:
         return ""
+    comment = get_version(version, Backend.NFTABLES).nft_table_comment
+    head = f'\tcomment "{comment}"\n' if comment else ""
     out = []
     for fam in FAMILIES:
         blocks = []
@@ -78,5 +80,5 @@ def nft_listing_text(networks: Iterable[Network], version, failed: Collection[st
             lines += [f"\t\t{listed_rule_text(r)}" for r in chains[(fam, name)]]
             lines.append("\t}")
             blocks.append("\n".join(lines))
-        out.append(f"table {fam} {TABLE} {{\n" + "\n\n".join(blocks) + "\n}")
+        out.append(f"table {fam} {TABLE} {{\n" + head + "\n\n".join(blocks) + "\n}")
     return "\n".join(out) + "\n"

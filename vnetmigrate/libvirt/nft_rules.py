@@ -1,4 +1,4 @@
-"""The nftables backend's rules (libvirt 11.3), in the order libvirt adds them.
+"""The nftables backend's rules (libvirt 10.4 to 12.x), in the order libvirt adds them.
 
 Source: network_nftables.c. Tables ``ip libvirt_network`` and ``ip6 libvirt_network``
 (never ``inet``). Private chains, created if missing (nftablesSetupPrivateChains), in this
@@ -14,13 +14,14 @@ Per network, every rule ``insert``-ed at the head of its chain:
 2. ip6: the same three if the network has an IPv6 address or ``<network ipv6='yes'>``.
 3. Per ``<ip>``: NAT: guest_output ``ip saddr NET iif BR [oifname DEV] counter accept``,
    guest_input ``[iifname DEV] oif BR ip daddr NET ct state related,established counter
-   accept``, then guest_nat masquerade all / udp / tcp (``meta l4proto P`` first, ``to
+   accept`` (DEV by name since a release after 10.4.0, which used ``oif``/``iif``), then guest_nat masquerade all / udp / tcp (``meta l4proto P`` first, ``to
    :1024-65535`` or ``snat to A-B[:ports]``), [ip: return for 255.255.255.255/32], return for
    local multicast. Route: guest_output as above, guest_input ``ip daddr NET [iifname DEV]
    oif BR counter accept``.
 
 Unlike the iptables backend there are no rules for DHCP, DNS or TFTP to the host and no
-CHECKSUM rule: 11.x fixes DHCP checksums with a tc filter instead (tc.py).
+CHECKSUM rule: 11.x and later fix DHCP checksums with a tc filter instead (tc.py), 10.x not at
+all. 12.x tables carry a comment (nft_commands.py). Per release: versions.py.
 """
 
 from __future__ import annotations
@@ -88,26 +89,29 @@ def _general(fam: str, br: str) -> list[NftRule]:
     ]
 
 
-def _masquerade(fam, sub, dev, snat, ports, proto) -> NftRule:
+def _masquerade(fam, sub, dev, snat, ports, proto, by_name=True) -> NftRule:
     exprs: list[Expr] = [Match(Meta("l4proto"), proto)] if proto else []
     exprs += [Match(Payload(fam, "saddr"), sub), Match(Payload(fam, "daddr"), sub, "!=")]
-    exprs += [_iface("oifname", dev)] if dev else []
+    exprs += [_iface("oifname" if by_name else "oif", dev)] if dev else []
     port_range = ports if proto else None
     exprs.append(Counter())
     exprs.append(Snat(snat[0], snat[1], port_range) if snat else Masquerade(port_range))
     return NftRule(fam, "guest_nat", tuple(exprs))
 
 
-def _dont_masquerade(fam, sub, dev, dest) -> NftRule:
-    exprs: list[Expr] = [_iface("oifname", dev)] if dev else []
+def _dont_masquerade(fam, sub, dev, dest, by_name=True) -> NftRule:
+    exprs: list[Expr] = [_iface("oifname" if by_name else "oif", dev)] if dev else []
     exprs += [Match(Payload(fam, "saddr"), sub), Match(Payload(fam, "daddr"), dest), Counter(), Verdict("return")]
     return NftRule(fam, "guest_nat", tuple(exprs))
 
 
-def _ip_specific(net: Network, br: str) -> list[NftRule]:
+def _ip_specific(net: Network, br: str, version: LibvirtVersion) -> list[NftRule]:
     dev = forward_dev_of(net)
-    out_dev = [_iface("oifname", dev)] if dev else []
-    in_dev = [_iface("iifname", dev)] if dev else []
+    # 10.4.0 matched <forward dev> by index like the bridge; later releases by name (the
+    # device may not exist yet when the rules are loaded).
+    by_name = version.nft_forward_dev_by_name
+    out_dev = [_iface("oifname" if by_name else "oif", dev)] if dev else []
+    in_dev = [_iface("iifname" if by_name else "iif", dev)] if dev else []
     rules: list[NftRule] = []
     for ip in net.ips:
         kind = ip_rule_kind(net, ip)
@@ -125,10 +129,10 @@ def _ip_specific(net: Network, br: str) -> list[NftRule]:
                         Match(Ct("state"), ("related", "established")), Counter(), Verdict("accept"))
         rules += [allow_out, related]
         snat, ports = snat_range(net, ip), nat_port_range(net)
-        rules += [_masquerade(fam, sub, dev, snat, ports, p) for p in (None, "udp", "tcp")]
+        rules += [_masquerade(fam, sub, dev, snat, ports, p, by_name) for p in (None, "udp", "tcp")]
         if ip.version == 4:
-            rules.append(_dont_masquerade(fam, sub, dev, LOCAL_BROADCAST))
-        rules.append(_dont_masquerade(fam, sub, dev, LOCAL_MULTICAST[ip.version]))
+            rules.append(_dont_masquerade(fam, sub, dev, LOCAL_BROADCAST, by_name))
+        rules.append(_dont_masquerade(fam, sub, dev, LOCAL_MULTICAST[ip.version], by_name))
     return rules
 
 
@@ -140,4 +144,4 @@ def network_rules(net: Network, version: LibvirtVersion) -> list[NftRule]:
     rules = _general("ip", br)
     if net.has_ipv6_rules:
         rules += _general("ip6", br)
-    return rules + _ip_specific(net, br)
+    return rules + _ip_specific(net, br, version)

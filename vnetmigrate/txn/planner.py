@@ -72,8 +72,11 @@ def build(facts, target: Backend | str, restart: list[str] | None, restart_why: 
     blockers = _preflight(facts, target)
     notes: list[str] = [restart_why]
     if not exact:
-        shown = lv.version_text if lv is not None and lv.version_text else "of unknown version"
-        notes.append(f"libvirt {shown} is modelled as {version.version}")
+        from vnetmigrate.libvirt.versions import resolve
+
+        version_tuple = lv.version if lv is not None else None
+        notes.append(resolve(tuple(version_tuple[:2]) if version_tuple else None, target)[1]
+                     or f"libvirt is modelled as {version.version}")
     ctx = _Context.of(facts, target, version)
     moving = ctx.moving()
     moved = {n.name for n in moving}
@@ -111,6 +114,14 @@ def _preflight(facts, target: Backend) -> list[Blocker]:
     if tools and not tools.get(binary):
         blockers.append(Blocker("target-tool-missing", f"`{binary}` is not installed: libvirt's {target} backend "
                                 "needs it, its network driver would fail to start", forcible=False))
+    from vnetmigrate.facts.kernel import rhel10_xt_missing
+
+    xt_missing = rhel10_xt_missing(facts.kernel, facts.system.os if facts.system else None)
+    if target is Backend.IPTABLES and xt_missing:
+        blockers.append(Blocker("iptables-modules-missing", f"the kernel modules {', '.join(xt_missing)} are not "
+                                "installed: on RHEL 10 and its rebuilds iptables-nft needs them from "
+                                "kernel-modules-extra for libvirt's iptables rules (CHECKSUM, conntrack, "
+                                "MASQUERADE); install it first (`dnf install kernel-modules-extra`)", forcible=False))
     if target is Backend.IPTABLES and facts.system is not None and facts.system.iptables_variant == "legacy":
         blockers.append(Blocker("legacy-iptables-target", "`iptables` is iptables-legacy here: adding libvirt's "
                                 "rules to legacy tables is not supported yet", forcible=False))

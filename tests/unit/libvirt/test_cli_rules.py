@@ -72,7 +72,8 @@ def test_json_envelope(files):
     (["-f", "iptables-restore"], "needs --backend iptables"),
     (["--family", "ipv4"], "--family goes with"),
     (["--libvirt-version", "9.0"], "libvirt 9.0 has no nftables backend"),
-    (["--libvirt-version", "12.0"], "not modelled"),
+    (["--libvirt-version", "8.10"], "not modelled"),
+    (["--libvirt-version", "latest"], "not modelled"),
 ])
 def test_usage_errors(files, args, msg):
     res = run(*args, *files)
@@ -127,3 +128,31 @@ def test_outputs_load_into_a_kernel(files):
         expected = expected_iptables(nets(files), "11.3")
         for fam in (4, 6):
             assert len(list(parse_save(a.save(fam), f"ipv{fam}", "nft").rules())) == sum(len(v) for k, v in expected.items() if k[0] == fam)
+
+
+def test_every_release_prints_its_own_rules(files):
+    """10.4 matches <forward dev> by index and runs no tc; 10.6 (modelled as 10.9, said so)
+    matches it by name; 11.x adds the tc filters; 12.x comments its tables."""
+    by_release = {}
+    for release in ("10.4.0", "10.6.0", "11.3", "12.4.0"):
+        res = run("--libvirt-version", release, *files)
+        assert res.exit_code == ExitCode.OK, res.stderr
+        by_release[release] = res.stdout
+    assert 'oif "wan0"' in by_release["10.4.0"] and 'iif "wan0"' in by_release["10.4.0"]
+    assert "oifname" not in by_release["10.4.0"] and "oifname" in by_release["10.6.0"]
+    assert "# libvirt 10.6.0, nftables backend" in by_release["10.6.0"]
+    assert "# libvirt 10.6 is modelled as 10.9" in by_release["10.6.0"]
+    assert "modelled as" not in by_release["10.4.0"] + by_release["11.3"]
+    assert "tc filter" not in by_release["10.4.0"] + by_release["10.6.0"]
+    assert "tc filter add" in by_release["11.3"] and "tc filter add" in by_release["12.4.0"]
+    assert "Managed by libvirt" in by_release["12.4.0"] and "Managed by libvirt" not in by_release["11.3"]
+    doc = json.loads(run("-f", "json", "--libvirt-version", "12.4.0", *files).stdout)
+    assert (doc["data"]["libvirt_version"], doc["data"]["libvirt_release"]) == ("12.9", "12.4.0")
+    assert "12.4 is modelled as 12.9" in doc["data"]["modelled_as"]
+    assert {"add": {"table": {"family": "ip", "name": "libvirt_network",
+                              "comment": "Managed by libvirt for virtual networks: "
+                                         "https://libvirt.org/firewall.html#the-virtual-network-driver"}}} \
+        in doc["data"]["nftables"]["nftables"]
+    assert doc["data"]["tc"]
+    doc = json.loads(run("-f", "json", "--libvirt-version", "10.6", *files).stdout)
+    assert doc["data"]["tc"] == [] and doc["data"]["libvirt_version"] == "10.9"

@@ -12,6 +12,7 @@ against the recorded iptables-save and ip6tables-save listings, and against the 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 
@@ -30,11 +31,13 @@ _CHAIN_COUNTERS = re.compile(r"^(:\S+ \S+) \[\d+:\d+\]$", re.M)
 
 
 def comparable_json(doc: dict) -> list:
-    """`nft -j list ruleset` objects without metainfo (nft's version), handles and counts."""
-    def strip(obj):
+    """`nft -j list ruleset` objects without metainfo (nft's version), handles and counts, and
+    without table comments: nft 1.0.6 (this machine) leaves them out of its JSON listing while
+    1.1.3 (the 12.9 recordings) prints them; the text listing, compared too, shows them."""
+    def strip(obj, table=False):
         if isinstance(obj, dict):
-            return {k: ({} if k == "counter" and isinstance(v, dict) else strip(v))
-                    for k, v in obj.items() if k != "handle"}
+            return {k: ({} if k == "counter" and isinstance(v, dict) else strip(v, k == "table"))
+                    for k, v in obj.items() if k != "handle" and not (table and k == "comment")}
         if isinstance(obj, list):
             return [strip(v) for v in obj]
         return obj
@@ -44,6 +47,17 @@ def comparable_json(doc: dict) -> list:
 def comparable_save(text: str) -> str:
     """iptables-save without its comment lines (tool version, time) and chain counters."""
     return _CHAIN_COUNTERS.sub(r"\1 [0:0]", _SAVE_NOISE.sub("", text))
+
+
+@functools.cache
+def json_table_comments() -> bool:
+    """Whether this machine's libnftables keeps a table comment given in JSON input."""
+    try:
+        with netns() as ns:
+            ns.nft_json([{"add": {"table": {"family": "ip", "name": "probe", "comment": "c"}}}])
+            return 'comment "c"' in ns.ruleset()
+    except Exception:
+        return False
 
 
 @pytest.mark.parametrize("form", ["text", "json"])
@@ -60,7 +74,12 @@ def test_nftables_backend(rec, form):
             cmds = nft_commands(rec.attempted, rec.version, failed=rec.failed)
             if cmds:
                 ns.nft_json(cmds)
-        assert ns.ruleset() == rec.text("nft-ruleset.nft")
+        want = rec.text("nft-ruleset.nft")
+        if form == "json" and not json_table_comments():
+            # libnftables 1.0.6 drops a table's comment from JSON input (the text form above
+            # loads it): compare the rest.
+            want = "".join(line for line in want.splitlines(keepends=True) if not line.startswith("\tcomment "))
+        assert ns.ruleset() == want
         listed = json.loads(ns.run("nft", "-j", "list", "ruleset").stdout)
         assert comparable_json(listed) == comparable_json(json.loads(rec.text("nft-ruleset.json")))
 
