@@ -1,4 +1,4 @@
-"""`migrate --to iptables` on the state real libvirt 11.3 leaves after switching itself to
+"""`migrate --to iptables` on the state real libvirt 11.3 (and 12.9) leaves after switching itself to
 nftables (tests/peer/switch.py's scenarios, run live here): its libvirt_network tables plus the
 emptied LIBVIRT_* chains and their jumps, status files naming nftables, network.conf set to it.
 
@@ -35,11 +35,14 @@ def flush_leftover_chains(ns: str) -> None:
             in_ns(ns, tool, "-t", table, "-F")
 
 
-@pytest.mark.parametrize("tc_shim,flushed", [(True, False), (False, False), (True, True)],
-                         ids=["good-switch", "silent-switch-no-act-csum", "good-switch-chains-flushed"])
-def test_back_to_iptables_after_libvirts_own_switch(tmp_path, tc_shim, flushed):
-    require_peer("11.3")
-    with PeerLibvirt("11.3", "iptables", tc_shim=tc_shim) as peer:
+@pytest.mark.parametrize("version,tc_shim,flushed",
+                         [("11.3", True, False), ("11.3", False, False), ("11.3", True, True),
+                          ("12.9", True, False), ("12.9", False, False)],
+                         ids=["11.3-good-switch", "11.3-silent-switch-no-act-csum", "11.3-good-switch-chains-flushed",
+                              "12.9-good-switch", "12.9-silent-switch-no-act-csum"])
+def test_back_to_iptables_after_libvirts_own_switch(tmp_path, version, tc_shim, flushed):
+    require_peer(version)
+    with PeerLibvirt(version, "iptables", tc_shim=tc_shim) as peer:
         for net in NETWORKS:
             peer.define_and_start((NETWORKS_DIR / f"{net}.xml").read_text())
         outside = Outside(peer.netns)
