@@ -10,6 +10,12 @@ runs `vnetmigrate migrate ...` with an observer on the engine's step boundaries
     <step>:after    after step <step> ran, before its completion is recorded
     commit          after every step, before the commit record
     <step>:undo     during a rollback, before step <step> is undone
+    <step>:undone   during a rollback, after step <step> was undone, before that is recorded
+    rolled-back     a rollback verified, before its final record
+
+`VNETMIGRATE_TEST_RUN_AT=<boundary>` with `VNETMIGRATE_TEST_RUN=<shell command>` instead runs
+that command at the boundary and goes on: another program changing the firewall at the worst
+moment (after a step's fingerprint check, before the step runs).
 
 SIGKILL, not an exception: no `finally`, no atexit, no flush — what a power cut or the OOM
 killer leaves. The installed package knows nothing of the variable: only processes started
@@ -25,6 +31,7 @@ import sys
 from vnetmigrate.txn import boundaries
 
 ENV = "VNETMIGRATE_TEST_CRASH_AT"
+RUN_AT, RUN = "VNETMIGRATE_TEST_RUN_AT", "VNETMIGRATE_TEST_RUN"
 VNM = [sys.executable, "-m", "tests.crashpoint"]    # run with cwd = the repository
 
 
@@ -41,8 +48,25 @@ def arm(spec: str | None = None) -> None:
     boundaries.observers.append(kill_here)
 
 
+def arm_meddler() -> None:
+    """Run the shell command $VNETMIGRATE_TEST_RUN once at the boundary $VNETMIGRATE_TEST_RUN_AT
+    names (the engine's thread is inside the transaction's namespace: so is the command)."""
+    spec, command = os.environ.get(RUN_AT), os.environ.get(RUN)
+    if not spec or not command:
+        return
+
+    def run_here(where: str, step: int | None) -> None:
+        if (where if step is None else f"{step}:{where}") == spec:
+            import subprocess
+
+            subprocess.run(["/bin/sh", "-c", command], check=True)
+
+    boundaries.observers.append(run_here)
+
+
 def main() -> None:
     arm()
+    arm_meddler()
     from vnetmigrate.cli import main as vnetmigrate_main
 
     vnetmigrate_main()

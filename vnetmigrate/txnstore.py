@@ -28,7 +28,7 @@ DEFAULT = "/var/lib/vnetmigrate"
 TXN = "txn"
 JOURNAL = "journal.jsonl"
 _ID = re.compile(r"^(\d{8}T\d{6})(?:\.(\d{6}))?Z-")
-RECORD_KINDS = {"begin", "snapshot", "intent", "done", "failed", "rollback", "undone", "undo-failed",
+RECORD_KINDS = {"begin", "snapshot", "intent", "done", "failed", "rollback", "undoing", "undone", "undo-failed",
                 "commit", "rolled-back", "rollback-failed"}
 TERMINAL = {"commit": "committed", "rolled-back": "rolled-back", "rollback-failed": "needs-attention"}
 
@@ -189,9 +189,14 @@ class Summary:
 
     @property
     def status(self) -> str:
+        """The last outcome recorded; "incomplete" when none, or when a rollback started after
+        it and never finished (a rollback of a committed transaction killed half-way leaves the
+        host between the two states: it is interrupted like a migration, and resumed the same way)."""
         for rec in reversed(self.records):
             if rec["rec"] in TERMINAL:
                 return TERMINAL[rec["rec"]]
+            if rec["rec"] == "rollback":
+                return "incomplete"
         return "incomplete"
 
     @property
@@ -239,7 +244,7 @@ def read(directory: Path) -> Summary:
             rec = bounded.load_json(raw)
             if not isinstance(rec, dict) or rec.get("rec") not in RECORD_KINDS:
                 raise ValueError("not a journal record")
-            if rec["rec"] in ("intent", "done", "failed", "undone", "undo-failed") and not isinstance(rec.get("step"), int):
+            if rec["rec"] in ("intent", "done", "failed", "undoing", "undone", "undo-failed") and not isinstance(rec.get("step"), int):
                 raise ValueError("record without a step number")
         except (ValueError, UnicodeDecodeError) as exc:
             raise JournalCorrupt(f"journal {path} is corrupt at line {n}: {exc}",

@@ -33,13 +33,18 @@ class Host:
         self.lab, self.root, self.state = lab, tmp / "root", tmp / "state"
         libvirt_host.install(lab, self.root)
 
-    def vnm(self, *args: str, env: dict | None = None, crash_at: str | None = None) -> subprocess.CompletedProcess:
-        """Run the CLI; `crash_at`: SIGKILL it at that step boundary (tests/crashpoint.py)."""
+    def vnm(self, *args: str, env: dict | None = None, crash_at: str | None = None,
+            meddle: tuple[str, str] | None = None) -> subprocess.CompletedProcess:
+        """Run the CLI; `crash_at`: SIGKILL it at that step boundary; `meddle`: (boundary, shell
+        command) run at that boundary, as another program would (tests/crashpoint.py)."""
         import os
 
         if crash_at is not None:
             env = {**(env or {}), crashpoint.ENV: crash_at}
-        program = crashpoint.VNM if crash_at is not None else [sys.executable, "-m", "vnetmigrate"]
+        if meddle is not None:
+            env = {**(env or {}), crashpoint.RUN_AT: meddle[0], crashpoint.RUN: meddle[1]}
+        hooked = crash_at is not None or meddle is not None
+        program = crashpoint.VNM if hooked else [sys.executable, "-m", "vnetmigrate"]
         argv = [*program, *args, "--state-dir", str(self.state)]
         if args[0] in ("plan", "migrate", "rollback"):  # rollback: where the journals say they ran
             argv += ["--netns", self.lab.host, "--root", str(self.root)]
@@ -572,3 +577,37 @@ def test_after_migrate_no_restart_scan_keeps_the_new_rules_and_asks_for_a_restar
     assert not [c for c in commands if "libvirt_network" in c and "delete" in c], commands
     assert "Nothing to do" in host.vnm("migrate", "--no-restart").stdout and host.state_now() == migrated
     assert host.lab.ping().ok
+
+
+def rollback_crash_points(host) -> list[str]:
+    n = len(valid_envelope(host.vnm("plan", "--format", "json").stdout)["data"]["steps"])
+    return [f"{i}:{w}" for i in reversed(range(n)) for w in ("undo", "undone")] + ["rolled-back"]
+
+
+def test_a_killed_rollback_of_a_committed_migration_is_finished_by_the_next_rollback(host):
+    """SIGKILL at every boundary of `rollback` (before each undo, after it, before the final
+    record): the journal says interrupted, scan and history say so, and the next `rollback`
+    (bare, or naming the transaction) brings back the fully-old state."""
+    before = host.state_now()
+    points = rollback_crash_points(host)
+    assert len(points) == 13
+    half_way = 0
+    for n, point in enumerate(points):
+        assert host.vnm("migrate", "--no-restart").returncode == 0, point
+        migrated = host.state_now()
+        crashed = host.vnm("rollback", crash_at=point)
+        assert crashed.returncode == -9, (point, crashed.stdout, crashed.stderr)
+        half_way += host.state_now() not in (migrated, before)
+        history = host.vnm("history", "--format", "json")
+        latest = max(valid_envelope(history.stdout)["data"]["transactions"], key=lambda t: t["id"])
+        assert latest["status"] == "incomplete", (point, latest)
+        if n in (0, len(points) // 2, len(points) - 1):  # scan names it (0.5 s each)
+            scan = subprocess.run([sys.executable, "-m", "vnetmigrate", "scan", "--netns", host.lab.host, "--root",
+                                   str(host.root), "--state-dir", str(host.state), "--format", "json"],
+                                  capture_output=True, text=True, cwd=REPO)
+            assert "interrupted-transaction" in {f["id"] for f in valid_envelope(scan.stdout)["data"]["findings"]}
+        again = host.vnm("rollback", *([latest["id"]] if n % 2 else []))
+        assert again.returncode == 0, (point, again.stdout, again.stderr)
+        assert host.state_now() == before, point
+        assert host.lab.ping().ok, point
+    assert half_way >= 8  # the kills left the host between the states, not just before or after

@@ -48,7 +48,8 @@ def removal(lab, family: int) -> tuple[str, list[tuple[str, str]]]:
     for table, names in LIBVIRT_CHAINS.items():
         builtins = {b: lab.iptables("-t", table, "-S", b, family=family).stdout.splitlines()
                     for b in JUMPING_BUILTINS[table]}
-        fragments.append(build.ipt_chain_removal(table, names, builtins))
+        rules = {n: lab.iptables("-t", table, "-S", n, family=family).stdout.splitlines() for n in names}
+        fragments.append(build.ipt_chain_removal(table, rules, builtins))
         chains += [(table, n) for n in names]
     return "".join(fragments), chains
 

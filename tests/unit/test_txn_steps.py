@@ -75,4 +75,4 @@ def test_a_transaction_an_older_version_left_interrupted_is_rolled_back(tmp_path
     assert (root / "restart.log").read_text() == "restarted\nrestarted\n"  # restarted again, as journaled
     assert not (root / "etc/other.conf").exists()
     recs = [r["rec"] for r in journal.read(txn).records]
-    assert recs[-4:] == ["rollback", "undone", "undone", "rolled-back"]
+    assert recs[-6:] == ["rollback", "undoing", "undone", "undoing", "undone", "rolled-back"]

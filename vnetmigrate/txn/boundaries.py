@@ -6,7 +6,10 @@
     ("before", i)   step i's intent is on disk, the step has not run yet
     ("after", i)    step i ran, its completion is not recorded yet
     ("commit", None) every step is done, the commit record is not written yet
-    ("undo", i)     during a rollback, step i is about to be undone (steps go in reverse)
+    ("undo", i)     during a rollback, step i is about to be undone (steps go in reverse); its
+                    "undoing" record is on disk
+    ("undone", i)   step i was undone, its "undone" record is not written yet
+    ("rolled-back", None)  every undo is done and verified, the final record is not written yet
 
 An observer runs in the engine's thread, inside the transaction, so it must be quick and must
 not raise: an exception at "created" removes the transaction before it began, one at

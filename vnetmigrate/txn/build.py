@@ -7,12 +7,15 @@ from collections.abc import Iterable, Mapping
 from vnetmigrate.txn.snapshot import jump_target
 
 
-def ipt_chain_removal(table: str, chains: Iterable[str], builtins: Mapping[str, list[str]]) -> str:
+def ipt_chain_removal(table: str, chains: Mapping[str, list[str]], builtins: Mapping[str, list[str]]) -> str:
     """An iptables-restore fragment removing `chains` and every jump to them from `builtins`.
 
-    `builtins` maps each built-in chain to its live `iptables -S` rule lines. Only the jumps
-    to the named chains are deleted (by their exact specification); every other rule of the
-    built-in chains stays. Each chain is flushed, then deleted, in one transaction.
+    `chains` maps each chain to remove to its `iptables -S` rule lines as the plan saw them;
+    `builtins` maps each built-in chain to its live `iptables -S` rule lines. Every rule is
+    deleted by its exact specification, never by flushing: a rule someone adds to one of these
+    chains after the plan was made is not named, so the chain is not empty when it is deleted
+    and the kernel refuses the table's whole transaction ("Device or resource busy"): the step
+    fails and nothing of it happens, instead of deleting a rule nobody saw (HACKING.md).
     """
     names = list(chains)
     if not names:
@@ -21,7 +24,8 @@ def ipt_chain_removal(table: str, chains: Iterable[str], builtins: Mapping[str, 
     for builtin, rules in builtins.items():
         lines += ["-D" + ln[2:] for ln in rules if jump_target(ln) in names]
     for name in names:
-        lines += [f"-F {name}", f"-X {name}"]
+        lines += ["-D" + ln[2:] for ln in chains[name] if ln.startswith("-A ")]
+    lines += [f"-X {name}" for name in names]
     lines.append("COMMIT")
     return "\n".join(lines) + "\n"
 

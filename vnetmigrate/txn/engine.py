@@ -1,7 +1,8 @@
 """Run a plan as a transaction: snapshot, journal, steps, verification, rollback, recovery.
 
 Recovery rule (documented in vnetmigrate(8)): an interrupted transaction — a journal without
-commit, rolled-back or rollback-failed — is always rolled back to the fully-old state, by the
+commit, rolled-back or rollback-failed, or one whose rollback (also of a committed
+transaction) started after its last outcome and never finished — is always rolled back to the fully-old state, by the
 next `rollback` or `migrate` (which then starts afresh). Rolling back needs only the journal
 and the snapshot, and every undo is state-based, so it is right wherever the crash came;
 rolling forward would need the plan's assumptions to still hold, which nobody can check
@@ -109,13 +110,17 @@ def run(plan: Plan, state: StateDir, root: Path, *, netns: str | None = None, co
             try:
                 if before_step is not None:
                     before_step(i)
-                if step.changes_kernel:
-                    now = snapshot.probe(touched)
-                    if now != baseline:
-                        raise Conflict(f"the firewall changed since the plan was made: step {i + 1} "
-                                       f"({step.title}) was not run")
                 intents.append(jr.append("intent", step=i, do=step.to_dict(), undo=step.undo_record()))
                 boundaries.reached("before", i)
+                # The fingerprint is compared last, right before the step acts (after its intent
+                # is on disk): what someone changes any earlier is seen, and the window left
+                # is this process's own, without a write or fsync in it.
+                if step.changes_kernel and snapshot.probe(touched) != baseline:
+                    # It never ran: its undo would restore its objects to the snapshot and take
+                    # the other program's change with it.
+                    intents.pop()
+                    raise Conflict(f"the firewall changed since the plan was made: step {i + 1} "
+                                   f"({step.title}) was not run")
                 started = time.monotonic()
                 result = step.apply(root)
                 result["seconds"] = round(time.monotonic() - started, 4)
@@ -125,7 +130,8 @@ def run(plan: Plan, state: StateDir, root: Path, *, netns: str | None = None, co
                 jr.append("done", step=i, result=result)
             except (Exception, KeyboardInterrupt) as exc:
                 message = _message(exc)
-                _note(jr, [], "failed", step=i, error=message)
+                # `ran: false`: the step was refused before it acted; no undo of it, ever.
+                _note(jr, [], "failed", step=i, error=message, **({"ran": False} if isinstance(exc, Conflict) else {}))
                 out = rollback(jr, snap, intents, root, reason=f"step {i + 1} failed: {message}")
                 out.txn_id, out.error, out.failed_step = txn_dir.name, message, i
                 return out
@@ -155,6 +161,7 @@ def rollback(jr: Journal, snap: dict[str, Any], intents: list[dict[str, Any]], r
           **({"restart": restart, "restart_how": how.describe()} if journaled is not None else {}))
     settle: dict[str, Any] | None = None
     for intent in reversed(intents):
+        _note(jr, errors, "undoing", step=intent["step"])
         boundaries.reached("undo", intent["step"])
         try:
             Step.from_dict(intent["do"]).undo(snap, root)
@@ -162,6 +169,7 @@ def rollback(jr: Journal, snap: dict[str, Any], intents: list[dict[str, Any]], r
             errors.append(f"step {intent['step'] + 1}: {_message(exc)}")
             _note(jr, errors, "undo-failed", step=intent["step"], error=_message(exc))
         else:
+            boundaries.reached("undone", intent["step"])
             _note(jr, errors, "undone", step=intent["step"])
         settle = settle or intent["undo"].get("settle")
     # Only what the started steps touched is restored and compared: a step that never ran
@@ -188,6 +196,7 @@ def rollback(jr: Journal, snap: dict[str, Any], intents: list[dict[str, Any]], r
     if errors or diffs:
         _note(jr, errors, "rollback-failed", errors=errors, differences=diffs)
         return TxnResult("", "needs-attention", rollback_errors=errors, differences=diffs, notes=notes)
+    boundaries.reached("rolled-back")
     _note(jr, errors, "rolled-back", verified=True)
     if errors:  # only the journal failed: the host is back, but the record says otherwise
         return TxnResult("", "needs-attention", rollback_errors=errors, notes=notes)
@@ -220,7 +229,8 @@ def load_snapshot(txn_dir: Path) -> dict[str, Any]:
 
 def roll_back(summary: journal.Summary, root: Path, reason: str, how: Restart = AS_JOURNALED) -> TxnResult:
     """Roll back a recorded transaction (interrupted, or committed and not yet rolled back)."""
-    intents = [r for r in summary.records if r["rec"] == "intent"]
+    never_ran = {r["step"] for r in summary.records if r["rec"] == "failed" and r.get("ran") is False}
+    intents = [r for r in summary.records if r["rec"] == "intent" and r["step"] not in never_ran]
     jr = Journal.append_to(summary.path)
     try:
         if not intents:

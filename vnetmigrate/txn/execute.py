@@ -152,16 +152,17 @@ def _ipt_rule_counts(family: str, table: str, chains: dict[str, int]) -> list[st
     return out
 
 
-def _libvirt_rules(status_files: list[str], version: str, backend: str, final: bool = False) -> list[str]:
+def _libvirt_rules(status_files: list[str], version: str, backend: str, final: bool = False,
+                   accept: list[str] = ()) -> list[str]:
     from vnetmigrate.txn import livecheck
 
-    return livecheck.problems(status_files, version, backend, final)
+    return livecheck.problems(status_files, version, backend, final, accept)
 
 
-def _nft_listing(expected: list[str], final: bool = False) -> list[str]:
+def _nft_listing(expected: list[str], final: bool = False, accept: list[str] = ()) -> list[str]:
     from vnetmigrate.txn import livecheck
 
-    return livecheck.nft_listing_problems(expected, final)
+    return livecheck.nft_listing_problems(expected, final, accept)
 
 
 VERIFIERS = {"nft-rule-counts": _nft_rule_counts, "ipt-rule-counts": _ipt_rule_counts,

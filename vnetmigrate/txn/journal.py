@@ -10,6 +10,8 @@ before the next change to the host starts:
     done       step i completed (its result, the fingerprint of the state after it)
     failed     step i failed (the error)
     rollback   rolling back starts (why)
+    undoing    step i is about to be undone (a rollback's intent; every undo is state-based, so a
+               killed rollback is resumed by undoing every started step again)
     undone     step i was undone          undo-failed   undoing step i failed (the error)
     commit     the transaction completed and was verified
     rolled-back        every started step was undone and the old state verified

@@ -55,7 +55,8 @@ def ipt_removal(save: IptablesSave, own: dict[str, Owner]) -> tuple[str, list[tu
                 lines += ["-D" + r.text[2:] for r in chain.rules if own.get(r.where()) in LIBVIRTS]
         counts["rules"] += sum(len(c.rules) for c in ours if c.name in whole) + len(lines)
         counts["chains"] += len(whole)
-        text = build.ipt_chain_removal(table.name, whole, builtins)
+        text = build.ipt_chain_removal(table.name, {c.name: [r.text for r in c.rules] for c in ours
+                                                          if c.name in whole}, builtins)
         if lines:
             text = (text[:-len("COMMIT\n")] if text else f"*{table.name}\n") + "\n".join(lines) + "\nCOMMIT\n"
         fragments.append(text)
@@ -125,7 +126,13 @@ def nft_add(networks: Sequence[Network], version, nft: NftRuleset | None) -> lis
 
 
 def nft_removal(nft: NftRuleset, own: dict[str, Owner]) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """Delete libvirt_network tables that hold only libvirt's objects; else libvirt's rules by handle."""
+    """Delete libvirt's rules by handle; then, where a libvirt_network table held only libvirt's
+    objects, its chains and the table, in the same batch.
+
+    Never `delete table` alone: it would take a rule or chain someone added after the plan was
+    made along with it. Named one by one, such a late addition keeps its chain (or the table)
+    non-empty, the kernel refuses the whole batch (EBUSY) and the step fails with nothing done.
+    """
     cmds: list[dict[str, Any]] = []
     counts = {"rules": 0, "tables": 0}
     for fam in FAMILIES:
@@ -134,7 +141,8 @@ def nft_removal(nft: NftRuleset, own: dict[str, Owner]) -> tuple[list[dict[str, 
             continue
         rules = [r for c in table.chains for r in c.rules or ()]
         chains_ours = all(own.get(f"{fam} {TABLE} {c.name}") in LIBVIRTS for c in table.chains)
-        if chains_ours and all(own.get(r.where()) in LIBVIRTS for r in rules):
+        whole = chains_ours and all(own.get(r.where()) in LIBVIRTS for r in rules)
+        if whole and any(r.handle is None for r in rules):  # no handles (a saved listing): cannot name them
             cmds.append({"delete": {"table": {"family": fam, "name": TABLE}}})
             counts["tables"] += 1
             counts["rules"] += len(rules)
@@ -144,6 +152,10 @@ def nft_removal(nft: NftRuleset, own: dict[str, Owner]) -> tuple[list[dict[str, 
                 cmds.append({"delete": {"rule": {"family": fam, "table": TABLE, "chain": r.chain,
                                                  "handle": r.handle}}})
                 counts["rules"] += 1
+        if whole:
+            cmds += [{"delete": {"chain": {"family": fam, "table": TABLE, "name": c.name}}} for c in table.chains]
+            cmds.append({"delete": {"table": {"family": fam, "name": TABLE}}})
+            counts["tables"] += 1
     return cmds, counts
 
 

@@ -9,6 +9,7 @@ lacks, duplicates and leftovers, and containers of the backend that was left.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any
 
 from vnetmigrate.firewall import Family
@@ -61,18 +62,23 @@ def classify_live(status_files: list[str], version: str, backend: str) -> tuple[
     return classify(nets, get_version(version), iptables=live_iptables(chains), nft=nft), nft
 
 
-def problems(status_files: list[str], version: str, backend: str, final: bool) -> list[str]:
+def problems(status_files: list[str], version: str, backend: str, final: bool,
+             accept: Sequence[str] = ()) -> list[str]:
     """What is wrong with libvirt's rules for `backend` (empty: all good).
 
     Always: every rule an active network needs is there. `final`: also nothing left over —
-    no duplicate, no rule or container of the other backend.
+    no duplicate, no rule or container of the other backend, but the containers `accept` names
+    ("family libvirt_network": kept because someone else's objects are in it, vnetmigrate.txn.kept)
+    with their chains and the jumps to them.
     """
     own, _nft = classify_live(status_files, version, backend)
     out = [f"missing in {m.where}: {m.text} (network {m.network})" for m in own.missing
            if m.backend.value == backend]
     if final:
         for item in own.items:
-            if item.owner is Owner.LEFTOVER:
+            kept = any(item.where == a or item.where.startswith(a + " ") for a in accept) and \
+                (item.kind in ("table", "chain") or item.reason.startswith("jump to libvirt's chain"))
+            if item.owner is Owner.LEFTOVER and not kept:
                 out.append(f"left over: {item.where} ({item.reason})")
     return out[:20] + ([f"... and {len(out) - 20} more"] if len(out) > 20 else [])
 
@@ -176,8 +182,9 @@ def live_nft_lines() -> list[str]:
     return sorted(out)
 
 
-def nft_listing_problems(expected: list[str], final: bool) -> list[str]:
-    """Every expected rule is live (and with `final`: nothing else is, no LIBVIRT_* chain either)."""
+def nft_listing_problems(expected: list[str], final: bool, accept: Sequence[str] = ()) -> list[str]:
+    """Every expected rule is live (and with `final`: nothing else is, no LIBVIRT_* chain either,
+    but those `accept` names, "family table chain": kept on purpose, vnetmigrate.txn.kept)."""
     from collections import Counter
 
     want, have = Counter(expected), Counter(live_nft_lines())
@@ -185,7 +192,7 @@ def nft_listing_problems(expected: list[str], final: bool) -> list[str]:
     if final:
         out += [f"not expected (a duplicate or a leftover): {line}" for line in sorted(have - want)]
         out += [f"left over: {c['family']} {c['table']} {c['name']}" for c in kernel.chains()
-                if c["name"].startswith("LIBVIRT_")]
+                if c["name"].startswith("LIBVIRT_") and f"{c['family']} {c['table']} {c['name']}" not in accept]
         for family in ("ipv4-legacy", "ipv6-legacy"):
             for table in sorted(kernel.legacy_tables(family)):
                 out += [f"left over: {family} {table} {ln.split()[1]}" for ln in

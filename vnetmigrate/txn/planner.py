@@ -22,6 +22,8 @@ from vnetmigrate.libvirt.ownership import classify
 from vnetmigrate.libvirt.versions import nearest_version
 from vnetmigrate.txn import libvirt_steps as ls
 from vnetmigrate.txn import steps
+from vnetmigrate.txn.kept import BLOCKER as KEPT_BLOCKER
+from vnetmigrate.txn.kept import kept
 from vnetmigrate.txn.snapshot import Touched
 from vnetmigrate.words import plural
 
@@ -84,11 +86,14 @@ def build(facts, target: Backend | str, restart: list[str] | None, restart_why: 
                                "networks_already": [n.name for n in ctx.every if n.name not in moved]}
     plan_steps = _make(ctx, moving, summary)
     plan_steps += _break(ctx, summary, blockers)
+    keep = kept(target, ctx.saves, facts.nft, ctx.owners)
+    if keep.reasons:
+        blockers.append(Blocker(KEPT_BLOCKER, keep.blocker_title(target.other)))
     plan_steps += _switch_conf(networks, target, summary)
     plan_steps += _restart(ctx, restart, bool(plan_steps), summary)
     if plan_steps and ctx.every:
         plan_steps.append(ctx.verify(f"libvirt's rules are exactly what every active network needs ({target})",
-                                     final=True))
+                                     final=True, accept=list(keep.accept)))
     title = f"migrate libvirt's firewall to {target}"
     refs = list(networks.status_paths)
     return MigrationPlan(target, steps.Plan(title, tuple(plan_steps), meta={"to": target, "reference_files": refs}),
@@ -170,8 +175,9 @@ class _Context:
         lacking = {m.network for m in as_target.missing if m.backend is self.target}
         return [n for n in self.every if n.name in lacking]
 
-    def verify(self, title: str, final: bool) -> steps.Step:
-        return _verify(title, self.target, self.status_texts, self.expected_nft, self.version.version, final)
+    def verify(self, title: str, final: bool, accept: list[str] | None = None) -> steps.Step:
+        return _verify(title, self.target, self.status_texts, self.expected_nft, self.version.version, final,
+                       accept)
 
 
 def _make(ctx: _Context, moving: list, summary: dict[str, Any]) -> list[steps.Step]:
@@ -298,13 +304,15 @@ class _ExpectedLines:
 
 
 def _verify(title: str, target: Backend, status_texts: list[str], expected_nft: _ExpectedLines, version: str,
-            final: bool) -> steps.Step:
+            final: bool, accept: list[str] | None = None) -> steps.Step:
     """nftables: the live `nft list` text against the model's listing (20 ms for 100 networks);
-    iptables: the model's ownership classification of the live chains (of the status files)."""
+    iptables: the model's ownership classification of the live chains (of the status files).
+    `accept`: containers of the old backend kept on purpose (vnetmigrate.txn.kept)."""
+    extra = {"accept": accept} if accept else {}
     if target is Backend.NFTABLES:
-        return steps.verify(title, "nft-listing", expected=list(expected_nft()), final=final)
+        return steps.verify(title, "nft-listing", expected=list(expected_nft()), final=final, **extra)
     return steps.verify(title, "libvirt-rules", status_files=status_texts, version=version, backend=target,
-                        final=final)
+                        final=final, **extra)
 
 
 def _has_containers(backend: Backend, facts) -> bool:
