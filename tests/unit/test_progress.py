@@ -48,8 +48,11 @@ def test_a_transaction_shows_its_steps_through_the_engines_boundaries():
         boundaries.observers.append(p.boundary)
         try:
             boundaries.reached("before", 2)
-            assert str(status.status) == "running step 3..."
+            assert str(status.status) == "running step 3..."  # no step count announced
+            boundaries.reached("planned", 7)
+            boundaries.reached("before", 2)
+            assert str(status.status) == "running step 3 of 7..."
             boundaries.reached("undo", 0)
-            assert str(status.status) == "undoing step 1..."
+            assert str(status.status) == "undoing step 1 of 7..."
         finally:
             boundaries.observers.remove(p.boundary)

@@ -40,14 +40,14 @@ def run(tmp_path, fail_before: int | None = None) -> engine.TxnResult:
 def test_a_committed_run_passes_every_boundary_in_order(tmp_path, seen):
     out = run(tmp_path)
     assert out.status == "committed"
-    assert seen == [("created", None), ("before", 0), ("after", 0), ("before", 1), ("after", 1), ("commit", None)]
+    assert seen == [("created", None), ("planned", 2), ("before", 0), ("after", 0), ("before", 1), ("after", 1), ("commit", None)]
     assert (tmp_path / "root" / CONF.lstrip("/")).read_text() == NEW
 
 
 def test_an_observer_that_raises_fails_the_step_and_the_undo_boundaries_come_in_reverse(tmp_path, seen):
     out = run(tmp_path, fail_before=1)
     assert out.status == "rolled-back" and out.failed_step == 1 and "stop here" in out.error
-    assert seen == [("created", None), ("before", 0), ("after", 0), ("before", 1), ("undo", 1), ("undone", 1),
+    assert seen == [("created", None), ("planned", 2), ("before", 0), ("after", 0), ("before", 1), ("undo", 1), ("undone", 1),
                     ("undo", 0), ("undone", 0), ("rolled-back", None)]
     assert (tmp_path / "root" / CONF.lstrip("/")).read_text() == OLD
 

@@ -19,6 +19,7 @@ class Progress:
     def __init__(self, status=None):
         self._status = status
         self.started = time.monotonic()
+        self._steps: int | None = None  # the running transaction's step count, once the engine says it
 
     def say(self, text: str) -> None:
         if self._status is not None:
@@ -27,13 +28,18 @@ class Progress:
     def reading(self, unit: str, n: int, total: int) -> None:
         self.say(f"reading {unit} (step {n} of {total})...")
 
+    def _of(self, step: int) -> str:
+        return f"{step + 1} of {self._steps}" if self._steps else str(step + 1)
+
     def boundary(self, where: str, step: int | None) -> None:
         """An observer of the transaction engine's step boundaries: it must be quick and never raise."""
         try:
-            if where == "before" and step is not None:
-                self.say(f"running step {step + 1}...")
+            if where == "planned":
+                self._steps = step
+            elif where == "before" and step is not None:
+                self.say(f"running step {self._of(step)}...")
             elif where == "undo" and step is not None:
-                self.say(f"undoing step {step + 1}...")
+                self.say(f"undoing step {self._of(step)}...")
             elif where == "commit":
                 self.say("committing...")
         except Exception:  # noqa: BLE001 - a progress line must never fail a transaction step

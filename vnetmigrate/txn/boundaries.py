@@ -3,6 +3,9 @@
 `txn.engine` calls every callable in `observers` as `observer(where, step)` at each boundary:
 
     ("created", None) the journal exists (empty), its begin record is not written yet
+    ("planned", n)  the transaction has n steps (for progress output: "step i of n"): while
+                    it runs, once its begin record is on disk and before any step; when a
+                    recorded transaction is rolled back later, before its rollback starts
     ("before", i)   step i's intent is on disk, the step has not run yet
     ("after", i)    step i ran, its completion is not recorded yet
     ("commit", None) every step is done, the commit record is not written yet

@@ -105,6 +105,7 @@ def run(plan: Plan, state: StateDir, root: Path, *, netns: str | None = None, co
     try:
         jr.append("snapshot", file=SNAPSHOT, fingerprint=snapshot.fingerprint(snap))
         baseline = plan.fingerprint or snapshot.probe(touched)
+        boundaries.reached("planned", len(plan.steps))
         intents: list[dict[str, Any]] = []
         for i, step in enumerate(plan.steps):
             try:
@@ -237,6 +238,8 @@ def roll_back(summary: journal.Summary, root: Path, reason: str, how: Restart = 
             jr.append("rollback", reason=reason)
             jr.append("rolled-back", verified=True, note="no step had started")
             return TxnResult(summary.id, "rolled-back")
+        if isinstance(summary.begin.get("steps"), int):
+            boundaries.reached("planned", summary.begin["steps"])
         out = rollback(jr, load_snapshot(summary.path), intents, root, reason, how)
         out.txn_id = summary.id
         return out
