@@ -17,13 +17,11 @@ so they never touch this machine's /run). The directory is trusted like the stat
 
 from __future__ import annotations
 
-import fcntl
 import os
-import stat
 from pathlib import Path
 
 from vnetmigrate.netns import entered
-from vnetmigrate.txn.statedir import make_private_dir
+from vnetmigrate.txn.statedir import make_private_dir, take_lock
 from vnetmigrate.txnstore import StateDirError, explain, trusted
 
 DEFAULT = "/run/vnetmigrate"
@@ -56,23 +54,7 @@ class HostLock:
             raise StateDirError(f"cannot create the lock directory {directory}: {explain(exc)}")
         where = f"network namespace {self.netns}" if self.netns else "the host's network namespace"
         path = directory / f"netns-{namespace_inode(self.netns)}.lock"
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
-        except OSError as exc:
-            raise StateDirError(f"cannot open the lock file {path}: {explain(exc)}")
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise StateDirError(f"cannot use the lock file {path}: not a regular file")
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
-            os.close(fd)
-            raise StateDirError(f"another vnetmigrate (pid {holder}) is changing the firewall of {where}: it holds "
-                                f"the lock {path}", hint="wait for it to finish; nothing was changed")
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._fd = fd
+        self._fd = take_lock(path, f"the firewall of {where}")
         return self
 
     def __exit__(self, *exc: object) -> None:

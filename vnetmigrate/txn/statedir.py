@@ -104,25 +104,7 @@ class StateDir:
 
     # -- the lock ---------------------------------------------------------------
     def lock(self) -> None:
-        path = self.path / "lock"
-        try:
-            # O_NOFOLLOW: a link planted here was once followed, and the file it named truncated.
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
-        except OSError as exc:
-            raise StateDirError(f"cannot open the lock file {path}: {explain(exc)}")
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise StateDirError(f"cannot use the lock file {path}: not a regular file")
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
-            os.close(fd)
-            raise StateDirError(f"another vnetmigrate (pid {holder}) is changing this host: it holds the lock "
-                                f"{path}", hint="wait for it to finish; nothing was changed")
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._lock_fd = fd
+        self._lock_fd = take_lock(self.path / "lock", "this host")
 
     def unlock(self) -> None:
         if self._lock_fd is not None:
@@ -164,3 +146,27 @@ class StateDir:
             raise StateDirError(f"no transaction {txn_id!r} in {self.txn_root}",
                                 hint="`vnetmigrate history` lists them")
         return path
+
+
+def take_lock(path: Path, changing: str) -> int:
+    """An exclusive flock on `path` (created 0600), with this process's pid written in it; the
+    open descriptor, whose closing releases the lock. Taken by another process: refused, naming
+    its pid and what it is changing (`changing`)."""
+    try:
+        # O_NOFOLLOW: a link planted here was once followed, and the file it named truncated.
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
+    except OSError as exc:
+        raise StateDirError(f"cannot open the lock file {path}: {explain(exc)}")
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise StateDirError(f"cannot use the lock file {path}: not a regular file")
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+        os.close(fd)
+        raise StateDirError(f"another vnetmigrate (pid {holder}) is changing {changing}: it holds the lock "
+                            f"{path}", hint="wait for it to finish; nothing was changed")
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
