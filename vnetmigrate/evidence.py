@@ -153,6 +153,9 @@ class Evidence:
     def load(cls, directory: str | os.PathLike[str]) -> "Evidence":
         root = Path(directory)
         where = f"evidence {root}"
+        if os.path.lexists(root) and not root.is_dir():
+            raise InputError(f"{root}: neither a directory saved by `scan --save-evidence` nor a bundle written by "
+                             "`vnetmigrate bundle` (a gzip-compressed tar)")
         try:
             manifest = bounded.read_json(root / "manifest.json")
         except FileNotFoundError:
