@@ -18,6 +18,7 @@ from vnetmigrate.errors import InputError
 from vnetmigrate.exitcodes import ExitCode
 from vnetmigrate.reports.envelope import envelope
 from vnetmigrate.reports.fleet.summary import HostSummary
+from vnetmigrate.reports.fleet.view import error_line
 
 SEVERITIES = ("blocker", "warning", "info")
 STATUS_RANK = {"ok": 0, "warnings": 1, "blockers": 2}
@@ -75,7 +76,7 @@ class Fleet:
 
     def envelope(self) -> dict[str, Any]:
         if not self._hosts:
-            first = f": {self.errors[0]['unit']}: {self.errors[0]['message']}" if self.errors else ""
+            first = f": {error_line(self.errors[0])}" if self.errors else ""
             raise InputError(f"no host scan could be read among {self.files} file(s){first}",
                              hint="give files written by `vnetmigrate scan --format json`, directories of them, "
                                   "or evidence saved by `scan --save-evidence`")
