@@ -22,8 +22,10 @@ Printed, not asserted. Run as root:
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -45,6 +47,13 @@ def main() -> None:
     args = ap.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("run as root: the benchmark builds network namespaces")
+    # migrate and rollback lock the lab namespace host-wide under /run/vnetmigrate: like the
+    # tests (tests/conftest.py), the benchmark keeps its locks in a directory of its own.
+    from vnetmigrate.txn.hostlock import ENV
+
+    lock_dir = tempfile.mkdtemp(prefix="vnm-bench-locks-")
+    atexit.register(shutil.rmtree, lock_dir, True)
+    os.environ[ENV] = lock_dir
     from vnetmigrate.libvirt import iptables_restore, nft_text, parse_network
     from tests.sandbox import Lab, LabNetwork
 
