@@ -35,6 +35,11 @@ class Image:
             counts.update(zip(*channels))
         return counts
 
+    def inked(self, colours: Counter | None = None) -> float:
+        """The share of pixels that are not white (from `colours()` when already counted)."""
+        colours = self.colours() if colours is None else colours
+        return sum(n for c, n in colours.items() if c != (255, 255, 255)) / (self.width * self.height)
+
 
 def decode(data: bytes) -> Image:
     if not data.startswith(SIGNATURE):

@@ -50,7 +50,7 @@ def test_wide_screenshot_shows_a_red_verdict_and_the_counts_as_bars(seen):
     img = png.decode(seen["wide"])
     assert (img.width, img.height) == (1280, 2400)
     colours = img.colours()
-    inked = sum(n for c, n in colours.items() if c != WHITE) / (img.width * img.height)
+    inked = img.inked(colours)
     assert inked > 0.1, f"only {inked:.0%} of the page is not blank"
     assert colours[css_colour("blocker-bg")] > 30_000, "no red verdict panel"
     assert colours[css_colour("blocker")] > 2_000, "no red bars, badges or verdicts"

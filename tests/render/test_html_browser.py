@@ -53,7 +53,7 @@ def test_screenshot_shows_the_verdict_matrix_and_blocker(seen):
     img = png.decode(seen["docker"])
     assert (img.width, img.height) == (1280, 1600)
     colours = img.colours()
-    inked = sum(n for c, n in colours.items() if c != WHITE) / (img.width * img.height)
+    inked = img.inked(colours)
     assert inked > 0.2, f"only {inked:.0%} of the page is not blank"
     assert len(colours) > 50  # text is antialiased: a rendered page has many shades
     assert colours[css_colour("host-row")] > 20_000, "the host's matrix row is not highlighted"
