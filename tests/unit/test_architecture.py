@@ -21,7 +21,7 @@ BASE = "base"  # the top-level modules: errors, evidence, specs, findings, progr
 # and vnetmigrate.rules, the typed rule languages every part reads rules through
 # Top-level modules that are not base: the scan pipeline, what judges its findings, the entry point
 TOP = {"scan": "usecase", "matrix": "usecase", "bundlefile": "usecase", "__main__": "cli"}
-PARTS = ("collect", "facts", "derived", "checks", "reports", "cli", "libvirt", "evaluate", "txn", "usecases")
+PARTS = ("collect", "facts", "derived", "checks", "reports", "cli", "libvirt", "evaluate", "txn", "repair", "usecases")
 
 ALLOWED = {
     BASE: {BASE},
@@ -32,10 +32,13 @@ ALLOWED = {
     "derived": {BASE, "libvirt", "evaluate", "facts"},  # facts computed from facts, for the checks
     "checks": {BASE, "libvirt", "evaluate", "facts", "derived"},
     "txn": {BASE, "libvirt", "evaluate", "facts"},
+    # repair: findings + facts -> steps of the transaction engine (it never collects or renders)
+    "repair": {BASE, "libvirt", "evaluate", "facts", "derived", "txn"},
     "usecase": {BASE, "libvirt", "evaluate", "facts", "derived", "checks", "usecase"},
     # plan, migrate, rollback, history (vnetmigrate/usecases): beside scan, but they also read the
     # live host (collect) and change it (txn); reports render their typed results.
-    "usecases": {BASE, "libvirt", "evaluate", "collect", "facts", "derived", "checks", "txn", "usecase"},
+    "usecases": {BASE, "libvirt", "evaluate", "collect", "facts", "derived", "checks", "txn", "repair",
+                 "usecase"},
     "reports": {BASE, "libvirt", "evaluate", "facts", "derived", "checks", "usecase", "usecases"},
     "cli": {BASE, "libvirt", "evaluate", "collect", "facts", "derived", "checks", "txn", "usecase", "usecases",
             "reports"},
