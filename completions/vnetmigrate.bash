@@ -4,7 +4,7 @@ _vnetmigrate() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} cmd="" i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case ${COMP_WORDS[i]} in
-            scan|report|rules|plan|migrate|rollback|history|fleet|bundle) cmd=${COMP_WORDS[i]}; break ;;
+            scan|report|rules|plan|migrate|repair|rollback|history|fleet|bundle) cmd=${COMP_WORDS[i]}; break ;;
         esac
     done
     # The value of an option
@@ -40,6 +40,14 @@ _vnetmigrate() {
         "migrate --root") COMPREPLY=($(compgen -d -- "$cur")); return ;;
         "migrate --format"|"migrate -f") COMPREPLY=($(compgen -W "text json markdown" -- "$cur")); return ;;
         "migrate --output"|"migrate -o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "repair --only") COMPREPLY=(); return ;;
+        "repair --skip") COMPREPLY=(); return ;;
+        "repair --netns") COMPREPLY=($(compgen -W "$(ip netns list 2>/dev/null | cut -d" " -f1)" -- "$cur")); return ;;
+        "repair --root") COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        "repair --state-dir") COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        "repair --restart-command") COMPREPLY=(); return ;;
+        "repair --format"|"repair -f") COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
+        "repair --output"|"repair -o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "rollback --restart-command") COMPREPLY=(); return ;;
         "rollback --state-dir") COMPREPLY=($(compgen -d -- "$cur")); return ;;
         "rollback --netns") COMPREPLY=($(compgen -W "$(ip netns list 2>/dev/null | cut -d" " -f1)" -- "$cur")); return ;;
@@ -60,7 +68,7 @@ _vnetmigrate() {
         "bundle --format"|"bundle -f") COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
     esac
     if [ -z "$cmd" ]; then
-        COMPREPLY=($(compgen -W "scan report rules plan migrate rollback history fleet bundle --version --debug -h --help" -- "$cur"))
+        COMPREPLY=($(compgen -W "scan report rules plan migrate repair rollback history fleet bundle --version --debug -h --help" -- "$cur"))
         return
     fi
     case "$cmd" in
@@ -91,6 +99,12 @@ _vnetmigrate() {
         migrate)
             if [[ $cur == -* ]]; then
                 COMPREPLY=($(compgen -W "--to --force --restart-command --no-restart --state-dir --netns --root --dry-run --format -f --output -o --quiet -q --verbose -v -h --help" -- "$cur"))
+            else
+                COMPREPLY=()
+            fi ;;
+        repair)
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W "--dry-run --yes -y --only --skip --netns --root --state-dir --restart-command --no-restart --format -f --output -o --quiet -q --verbose -v -h --help" -- "$cur"))
             else
                 COMPREPLY=()
             fi ;;

@@ -18,8 +18,10 @@ from vnetmigrate.usecases.history import NEEDS_ATTENTION, HistoryResult
 from vnetmigrate.usecases.migrate import MigrateResult
 from vnetmigrate.usecases.outcome import TxnOutcome
 from vnetmigrate.usecases.plan import Count, PlanResult
+from vnetmigrate.usecases.repair import RepairResult, Verdict
 from vnetmigrate.usecases.rollback import RollbackResult
 from vnetmigrate.reports import view
+from vnetmigrate.words import plural
 
 BAD, GOOD, DIM, HEAD = "bold red", "bold green", "dim", "bold"
 
@@ -130,7 +132,108 @@ def history_lines(r: HistoryResult) -> list[Text]:
     return out
 
 
+def repair_plan_lines(r: RepairResult) -> list[Text]:
+    """What repair found and what it will change: per finding its remedy (and why this way),
+    the steps, and the findings it leaves with the reason."""
+    out = []
+    for o in r.recovered:
+        out.append(_line(("Interrupted transaction found first:", HEAD)))
+        out += [Text("  ") + ln for ln in outcome_lines(o)]
+    if r.before is not None:
+        out.append(_line(("Scan: ", HEAD), r.before.verdict))
+    if r.remedies:
+        out.append(_line(("Repairs:", HEAD)))
+        for rem in r.remedies:
+            out.append(_line(f"  {rem.finding}", (": ", ""), rem.summary))
+            out.append(_line(("    why: ", DIM), rem.why))
+            if rem.covers:
+                out.append(_line(("    also repairs: ", DIM), ", ".join(rem.covers)))
+        out.append(_line(("Steps:", HEAD)))
+        out += [_line(f"  {st.index}. ", (f"[{st.kind}]", DIM), f" {st.title}") for st in r.steps]
+        out.append(_line(f"  restart: {' '.join(r.restart) if r.restart else 'none'}"))
+    elif not r.refused:
+        out.append(_line(("Nothing to repair.", GOOD if r.before and r.before.exit_code == 0 else HEAD)))
+    if r.left:
+        out.append(_line(("Left as they are:", HEAD)))
+        out += [_line(f"  {x.severity} {x.finding}: ", x.reason) for x in r.left]
+    out += [_line(("Note:", DIM), f" {note}") for note in r.notes]
+    return out
+
+
+def repair_result_lines(r: RepairResult) -> list[Text]:
+    """repair's last word: dry run, refused, its transaction's outcome, and the scan after it."""
+    if r.dry_run:
+        return [_line(("Dry run: nothing was changed.", HEAD))]
+    if r.refused:
+        return [_line(("Refused:", BAD), f" {r.refused}.")]
+    out = []
+    t = r.transaction
+    if t is not None and t.status == "committed":
+        out.append(_line((f"Transaction {t.id} committed: repaired, verified.", GOOD),
+                         f" (undo: vnetmigrate rollback {t.id})"))
+    elif t is not None:
+        failed = f"step {t.failed_step + 1}" if t.failed_step is not None else "the commit"
+        out.append(_line(f"Transaction {t.id} ", ("FAILED", BAD), f" at {failed}: {t.error}"))
+        if t.rolled_back:
+            out.append(_line("  everything it did was rolled back; the old state is verified back"))
+        else:
+            out.append(_line("  its ", ("ROLLBACK IS INCOMPLETE", BAD), ": the host needs attention"))
+        out += detail_lines(t)
+    if r.after is not None:
+        out += verdict_lines("Scan after the repair: " if t is not None else "Scan: ", r.after)
+    return out
+
+
+def verdict_lines(head: str, v: Verdict) -> list[Text]:
+    style = GOOD if v.exit_code == 0 else BAD if v.exit_code == 4 else "yellow"
+    out = [_line((head, HEAD), (v.verdict, style))]
+    out += [_line(f"  {sev} {fid}: {title}") for fid, sev, title in v.findings if sev != "info"]
+    return out
+
+
+def repair_headline(r: RepairResult) -> Text:
+    """The one line that says how it ended (--quiet prints only this)."""
+    t = r.transaction
+    if r.dry_run:
+        return _line((f"Repair plan (dry run): {plural(len(r.remedies), 'repair')}, {plural(len(r.steps), 'step')}; "
+                      f"{plural(len(r.left), 'finding')} left", HEAD))
+    if r.refused:
+        return _line(("Repair refused:", BAD), f" {r.refused}")
+    if t is None:
+        if any(not o.rolled_back for o in r.recovered):
+            return _line(("Repair stopped:", BAD), " an interrupted transaction could not be rolled back")
+        return _line(("Nothing to repair: ", HEAD), r.after.verdict if r.after else "")
+    if t.status == "committed":
+        return _line((f"Repaired ({plural(len(r.remedies), 'repair')}, transaction {t.id}); scan after: ", GOOD),
+                     r.after.verdict if r.after else "")
+    if t.rolled_back:
+        return _line(("Repair FAILED and was rolled back", BAD), f" (transaction {t.id})")
+    return _line(("Repair FAILED and its ROLLBACK IS INCOMPLETE", BAD), f" (transaction {t.id})")
+
+
+def repair_lines(r: RepairResult) -> list[Text]:
+    return [repair_headline(r), *repair_plan_lines(r), *repair_result_lines(r)]
+
+
+def _plain(lines_: list[Text]) -> str:
+    buf = io.StringIO()
+    console = Console(file=buf, highlight=False, width=80, force_terminal=False, color_system=None)
+    for line in lines_:
+        console.print(line, soft_wrap=True)
+    return "\n".join(line.rstrip() for line in buf.getvalue().split("\n"))
+
+
+def repair_plan_text(r: RepairResult) -> str:
+    return _plain(repair_plan_lines(r))
+
+
+def repair_outcome_text(r: RepairResult) -> str:
+    return _plain([repair_headline(r), *repair_result_lines(r)])
+
+
 def lines(result) -> list[Text]:
+    if isinstance(result, RepairResult):
+        return repair_lines(result)
     if isinstance(result, PlanResult):
         return plan_lines(result)
     if isinstance(result, MigrateResult):

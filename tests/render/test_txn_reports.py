@@ -154,3 +154,22 @@ def test_history_cli_in_every_format_and_to_a_file(tmp_path, fmt):
     if fmt == "json":
         assert [t["status"] for t in valid_envelope(written, "history-v1")["data"]["transactions"]] == [
             "corrupt", "incomplete", "committed"]
+
+
+def test_repair_text_says_what_why_and_what_is_left_then_how_it_ended(tmp_path):
+    out = results(tmp_path)
+    back = txn_terminal.to_text(out["repair rolled back"])
+    assert back.startswith("Repair FAILED and was rolled back (transaction ")
+    assert "  libvirt-rules-missing: move libvirt back to its iptables backend" in back
+    assert "    why: the nftables backend cannot work on this host (see nftables-prerequisites)" in back
+    assert "    also repairs: nftables-prerequisites, libvirt-leftover-chains" in back
+    assert "  5. [file] set firewall_backend = \"iptables\" in network.conf" in back
+    assert "  blocker ip-forwarding-off: no automatic repair: see the scan's workarounds" in back
+    assert "everything it did was rolled back; the old state is verified back" in back
+    done = txn_terminal.to_text(out["repair committed"])
+    assert done.startswith("Repaired (1 repair, transaction 20260101T000000.000000Z-aaaaaa); scan after: ready\n")
+    assert "Interrupted transaction found first:" in done and done.rstrip().endswith("Scan after the repair: ready")
+    assert "(undo: vnetmigrate rollback 20260101T000000.000000Z-aaaaaa)" in done
+    dry = txn_terminal.to_text(out["repair dry-run"])
+    assert dry.startswith("Repair plan (dry run): 1 repair, 10 steps; 1 finding left\n")
+    assert dry.rstrip().endswith("Dry run: nothing was changed.")

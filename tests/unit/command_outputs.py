@@ -56,6 +56,30 @@ def plans() -> dict[str, Any]:
     return out
 
 
+def repairs() -> dict[str, Any]:
+    """RepairResults of the plans repair makes for a recorded silent switch (libvirt 11.3 without
+    act_csum: back to iptables) and a good one (its leftover chains), in each way one can end."""
+    from dataclasses import replace as changed
+
+    from tests.unit.test_repair_plan import CSUM_MISSING, CSUM_PRESENT, opts, silent_switch, with_kernel
+    from tests.unit.test_checks import NFT_CONF, recorded_host
+    from vnetmigrate.scan import analyse
+    from vnetmigrate.usecases import repair
+
+    restart = ["systemctl", "restart", "libvirtd"]
+    back, _ = repair.planned(analyse(silent_switch(CSUM_MISSING)), opts(), restart, "test")
+    good = analyse(with_kernel(recorded_host("11.3-switch", "after", NFT_CONF), CSUM_PRESENT))
+    chains, _ = repair.planned(good, opts(), None, "no daemon runs")
+    after = repair.Verdict("ready", 0, ())
+    return {
+        "repair dry-run": changed(back, dry_run=True, exit_code=ExitCode.BLOCKERS),
+        "repair committed": changed(chains, transaction=COMMITTED, after=after, recovered=(ROLLED_BACK,)),
+        "repair rolled back": changed(back, transaction=ROLLED_BACK, exit_code=ExitCode.ROLLED_BACK),
+        "repair not confirmed": changed(back, refused=repair.NOT_CONFIRMED, exit_code=ExitCode.ERROR),
+        "repair stuck": changed(back, transaction=STUCK, exit_code=ExitCode.NEEDS_ATTENTION),
+    }
+
+
 def journals(state_dir: Path) -> Path:
     """A state dir with a committed, an unfinished and a corrupt transaction."""
     def write(name: str, *records: dict) -> None:
@@ -88,7 +112,7 @@ def results(tmp: Path) -> dict[str, Any]:
         "rollback two": RollbackResult(tmp, (ROLLED_BACK, STUCK)),
         "history empty": history.history(tmp / "none"),
         "history three": history.history(journals(tmp / "state")),
-    }
+    } | repairs()
     return out
 
 
@@ -114,6 +138,6 @@ def documents(tmp: Path) -> dict[str, dict[str, Any]]:
 
     docs["bundle redacted"] = json.loads(to_json(assemble(scenarios.docker_evidence(), [], tmp / "b.tar.gz",
                                                           redact=True)))
-    for command in ("scan", "plan", "migrate", "rollback", "history", "rules", "fleet", "bundle"):
+    for command in ("scan", "plan", "migrate", "repair", "rollback", "history", "rules", "fleet", "bundle"):
         docs[f"{command} error"] = envelope(command, "error", 1, None, [{"unit": command, "message": "it failed"}])
     return docs

@@ -43,8 +43,8 @@ def docs(tmp_path_factory) -> dict[str, dict[str, Any]]:
 
 
 def test_every_command_has_a_published_schema():
-    assert NAMES == ["bundle-manifest-v1", "bundle-v1", "fleet-v1", "history-v1", "plan-v1", "rules-v1", "scan-v1",
-                     "txn-v1"]
+    assert NAMES == ["bundle-manifest-v1", "bundle-v1", "fleet-v1", "history-v1", "plan-v1", "repair-v1", "rules-v1",
+                     "scan-v1", "txn-v1"]
     assert set(SCHEMAS.values()) | {"bundle-manifest-v1"} == set(NAMES)  # the manifest is a file in a bundle
 
 
@@ -130,6 +130,14 @@ BROKEN = [
     ("fleet six", "command", "scan"),
     ("bundle redacted", "data.redaction.macs", -1),
     ("bundle redacted", "data.withheld", "none"),
+    ("repair committed", "status", "blockers"),
+    ("repair committed", "data.after.exit_code", 1),
+    ("repair committed", "data.remedies.0.covers", "libvirt-leftover-rules"),
+    ("repair dry-run", "data.left.0.reason", DROP),
+    ("repair dry-run", "data.remedies.0.steps.0", 0),
+    ("repair rolled back", "data.transaction.status", "undone"),
+    ("repair not confirmed", "data.before.findings.0.severity", "fatal"),
+    ("repair error", "data", {}),
 ]
 
 

@@ -25,6 +25,15 @@ class Progress:
         if self._status is not None:
             self._status.update(text)
 
+    def pause(self) -> None:
+        """Take the line off the terminal (while the command asks a question)."""
+        if self._status is not None:
+            self._status.stop()
+
+    def resume(self) -> None:
+        if self._status is not None:
+            self._status.start()
+
     def reading(self, unit: str, n: int, total: int) -> None:
         self.say(f"reading {unit} (step {n} of {total})...")
 

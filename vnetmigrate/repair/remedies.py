@@ -37,6 +37,7 @@ class RepairContext:
     restart: tuple[str, ...] | None = None
     restart_why: str = ""
     named: frozenset[str] = frozenset()   # the finding ids --only names (empty: none named)
+    found: frozenset[str] = frozenset()   # the id of every finding the scan reported
 
 
 @dataclass(frozen=True)

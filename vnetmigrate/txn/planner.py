@@ -260,9 +260,7 @@ def _restart(ctx: _Context, restart: list[str] | None, changing: bool, summary: 
     copies it re-created on ours; or, with nothing else to change, only the copies a restart
     since an earlier --no-restart migration left."""
     target, version, every = ctx.target, ctx.version, ctx.every
-    everything = Touched(nft_tables=tuple(ls.nft_touched()),
-                         ipt_chains=tuple((f.value, t, c) for f in Family
-                                          for t, c in [*sorted(ls.IPT_CHAIN_NAMES), ("filter", ls.IPT_GUARD)]))
+    everything = everything_touched()
     summary["restart"] = restart
     if changing and restart is not None and every:
         out: list[steps.Step] = []
@@ -324,3 +322,21 @@ def _has_containers(backend: Backend, facts) -> bool:
 
 def _refused(target: Backend, blocker: Blocker) -> MigrationPlan:
     return MigrationPlan(target, steps.Plan(f"migrate to {target}", ()), {}, (blocker,))
+
+
+# -- for vnetmigrate.repair: the planner's pieces a repair reuses ---------------------------------
+
+def everything_touched() -> Touched:
+    """Every table and chain libvirt's daemon may change when it restarts (and the guard chain)."""
+    return Touched(nft_tables=tuple(ls.nft_touched()),
+                   ipt_chains=tuple((f.value, t, c) for f in Family
+                                    for t, c in [*sorted(ls.IPT_CHAIN_NAMES), ("filter", ls.IPT_GUARD)]))
+
+
+def verify_rules(facts, backend: Backend | str, title: str, final: bool = False) -> steps.Step:
+    """A step checking every active network's rules in `backend` against the model (as a
+    migration's verification does); `final`: nothing left over either."""
+    backend = Backend(backend)
+    lv = facts.libvirt
+    version, _exact = nearest_version(lv.version if lv is not None else None, backend)
+    return _Context.of(facts, backend, version).verify(title, final=final)
