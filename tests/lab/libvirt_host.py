@@ -28,7 +28,9 @@ def install(lab, root: Path, conf: str | None = CONF, rules: bool = True) -> Non
 # No libvirt runs in the lab. These reproduce what real libvirt 11.3 leaves (tests/data/libvirt,
 # recorded from it) and what its network daemon does when it restarts: it adds every active
 # network's rules in the backend network.conf names, on top of whatever is there (it checks
-# only its tables, chains and jumps: HACKING.md), and rewrites the status file.
+# only its tables, chains and jumps: HACKING.md), and rewrites the status file. With the
+# nftables backend on a kernel without act_csum (this machine's) it adds none and writes a
+# status file without a removal recipe: the recorded silent failure (11.3-switch-no-act-csum).
 
 SWITCHED = DATA.parents[1] / "11.3-switch-no-act-csum/after"
 STATUS_OF = {"iptables": DATA / "status/default.xml",
@@ -75,11 +77,16 @@ def add_rules(ns: str, backend: str) -> None:
             subprocess.run(["ip", "netns", "exec", ns, restore, "--noflush"], input=frag, text=True, check=True)
 
 
-def restart(ns: str, root: Path) -> None:
-    """libvirt's network daemon restarting: the configured backend's rules on top, its status file."""
+def restart(ns: str, root: Path, act_csum: bool = False) -> None:
+    """libvirt's network daemon restarting: the configured backend's rules on top, its status
+    file; `act_csum`: whether the kernel has it (the lab's stands in for one that has)."""
     backend = configured(root)
+    status = root / "run/libvirt/network/default.xml"
+    if backend == "nftables" and not act_csum:
+        status.write_text((SWITCHED / "status/default.xml").read_text())
+        return
     add_rules(ns, backend)
-    (root / "run/libvirt/network/default.xml").write_text(STATUS_OF[backend].read_text())
+    status.write_text(STATUS_OF[backend].read_text())
 
 
 def silent_switch(lab, root: Path) -> None:
@@ -92,7 +99,16 @@ def silent_switch(lab, root: Path) -> None:
     (root / "run/libvirt/network/default.xml").write_text((SWITCHED / "status/default.xml").read_text())
 
 
-if __name__ == "__main__":  # the lab's --restart-command: python -m tests.lab.libvirt_host restart NS ROOT
+def restart_command(ns: str, root: Path, act_csum: bool = False) -> str:
+    """The lab's --restart-command: this emulation, as a command line (run from the repository)."""
+    import shlex
     import sys
 
-    restart(sys.argv[2], Path(sys.argv[3]))
+    return shlex.join([sys.executable, "-m", "tests.lab.libvirt_host", "restart", ns, str(root),
+                       *(["act_csum"] if act_csum else [])])
+
+
+if __name__ == "__main__":  # python -m tests.lab.libvirt_host restart NS ROOT [act_csum]
+    import sys
+
+    restart(sys.argv[2], Path(sys.argv[3]), act_csum="act_csum" in sys.argv[4:])

@@ -227,3 +227,73 @@ def probe_names(scenario: Scenario) -> tuple[str, ...]:
 def probe_all(lab, scenario: Scenario, expect_fail: tuple[str, ...], lost: float, ok: float = 1.0) -> dict:
     """Every probe of the scenario; those expected to fail get the short timeout."""
     return {name: probe(lab, name, lost if name in expect_fail else ok) for name in probe_names(scenario)}
+
+
+# -- libvirt's own breakage, and what `vnetmigrate repair` does about it (tests/lab/test_repair.py) --
+#
+# | breakage       | how the lab host is broken (libvirt_host's emulation of 11.3)                    | scan before                        | probes failing before | repaired by (remedy)                       |
+# |----------------|-----------------------------------------------------------------------------------|------------------------------------|-----------------------|--------------------------------------------|
+# | silent-switch  | switched to nftables on this kernel (no act_csum): no rules, empty LIBVIRT_* chains | libvirt-rules-missing (+ prereqs)  | ping tcp udp          | libvirt-rules-missing: back to iptables, pinned |
+# | flushed        | iptables backend, LIBVIRT_* chains flushed by another program                      | libvirt-rules-missing              | ping tcp udp          | libvirt-rules-missing: re-created          |
+# | leftover-chains| nftables backend (act_csum assumed), the empty LIBVIRT_* chains a switch leaves     | libvirt-leftover-chains            | -                     | libvirt-leftover-chains                    |
+# | duplicates     | iptables backend, every rule twice (a restart on top of the rules)                 | libvirt-leftover-rules (copies)    | -                     | libvirt-leftover-rules: dedupe             |
+# | both-backends  | iptables backend, plus a copy of the rules in libvirt_network                       | libvirt-rules-both-backends        | -                     | libvirt-rules-both-backends                |
+# | restart-pending| `migrate --no-restart` to nftables: network.conf and the daemon disagree           | libvirt-restart-pending            | -                     | libvirt-restart-pending (--only): pinned   |
+
+@dataclass(frozen=True)
+class Breakage:
+    id: str
+    about: str
+    findings: tuple[str, ...]      # scan reports at least these before the repair
+    fails: tuple[str, ...]         # the probes that fail before the repair (every probe passes after)
+    repaired_by: str               # the finding whose remedy repair plans
+    options: tuple[str, ...] = ()  # repair's options besides --yes
+    act_csum: bool = False         # the emulated daemon's kernel has act_csum (restarts into nftables work)
+
+
+REPAIR_PROBES = ("dhcp", "ping", "tcp", "udp")
+BREAKAGES = (
+    Breakage("silent-switch", "libvirt 11.3 switched itself to nftables on a kernel without act_csum",
+             ("libvirt-rules-missing", "nftables-prerequisites", "libvirt-leftover-chains"), FORWARDED,
+             "libvirt-rules-missing"),
+    Breakage("flushed", "iptables backend, its LIBVIRT_* chains flushed by another program",
+             ("libvirt-rules-missing",), FORWARDED, "libvirt-rules-missing"),
+    Breakage("leftover-chains", "nftables backend with the empty LIBVIRT_* chains a switch leaves",
+             ("libvirt-leftover-chains",), (), "libvirt-leftover-chains", act_csum=True),
+    Breakage("duplicates", "iptables backend, every rule added twice", ("libvirt-leftover-rules",), (),
+             "libvirt-leftover-rules"),
+    Breakage("both-backends", "iptables backend, plus a copy of its rules in libvirt_network",
+             ("libvirt-rules-both-backends", "libvirt-leftover-rules"), (), "libvirt-rules-both-backends"),
+    Breakage("restart-pending", "`migrate --no-restart` to nftables: network.conf and the daemon disagree",
+             ("libvirt-restart-pending",), (), "libvirt-restart-pending",
+             options=("--only", "libvirt-restart-pending", "--no-restart")),
+)
+BREAKAGE = {b.id: b for b in BREAKAGES}
+
+
+def break_libvirt(lab, root: Path, breakage: Breakage, vnm) -> None:
+    """Load the broken state `breakage` names into a started lab, its files under `root`.
+    `vnm`: runs the CLI against this host (restart-pending is made by migrate itself)."""
+    from tests.lab import libvirt_host
+
+    lab.start_dnsmasq(ping_check=False)
+    if breakage.id == "silent-switch":
+        libvirt_host.silent_switch(lab, root)
+        return
+    if breakage.id == "leftover-chains":
+        libvirt_host.silent_switch(lab, root)
+        libvirt_host.restart(lab.host, root, act_csum=True)  # the switch that worked: nftables rules
+        return
+    libvirt_host.install(lab, root)
+    if breakage.id == "flushed":
+        for table, chains in (("filter", ("LIBVIRT_FWX", "LIBVIRT_FWI", "LIBVIRT_FWO", "LIBVIRT_INP",
+                                          "LIBVIRT_OUT")), ("nat", ("LIBVIRT_PRT",)), ("mangle", ("LIBVIRT_PRT",))):
+            for chain in chains:
+                lab.iptables("-t", table, "-F", chain)
+    elif breakage.id == "duplicates":
+        libvirt_host.restart(lab.host, root)  # the daemon restarted: every rule again, on top
+    elif breakage.id == "both-backends":
+        libvirt_host.add_rules(lab.host, "nftables")
+    elif breakage.id == "restart-pending":
+        proc = vnm("migrate", "--no-restart", "--force", "nftables-prerequisites")
+        assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -46,7 +46,7 @@ class Host:
         hooked = crash_at is not None or meddle is not None
         program = crashpoint.VNM if hooked else [sys.executable, "-m", "vnetmigrate"]
         argv = [*program, *args, "--state-dir", str(self.state)]
-        if args[0] in ("plan", "migrate", "rollback"):  # rollback: where the journals say they ran
+        if args[0] in ("plan", "migrate", "repair", "rollback"):  # rollback: where the journals say they ran
             argv += ["--netns", self.lab.host, "--root", str(self.root)]
         if args[0] == "migrate" and "iptables" not in args:
             # This kernel lacks act_csum: libvirt 11's own nftables backend could not start a

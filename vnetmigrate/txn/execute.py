@@ -78,8 +78,14 @@ def restart_again(argv: list[str], settle: dict[str, Any] | None, snap: dict[str
         restore_to(snap, touched, root)
         return
     guard = settle.get("guard") or {}
-    if guard.get("nft"):
-        kernel.nft_apply(guard["nft"])
+    # Only where the restored state has libvirt's table: the old state may have none (libvirt
+    # 11's silent switch on a kernel without act_csum leaves no rule to guard), and a guard
+    # rule cannot go into a table that is not there.
+    present = {key for key, table in (snap.get("nft") or {}).items() if table is not None}
+    nft_guard = [c for c in guard.get("nft") or ()
+                 if f"{c['insert']['rule']['family']} {c['insert']['rule']['table']}" in present]
+    if nft_guard:
+        kernel.nft_apply(nft_guard)
     for family, fragment in (guard.get("ipt") or {}).items():
         kernel.ipt_restore(family, fragment)
     try:

@@ -220,7 +220,13 @@ def differences(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
     out = []
     for section in ("nft", "ipt", "files"):
         for key in sorted(b[section]):
-            if a[section].get(key) != b[section].get(key):
+            want, have = a[section].get(key), b[section].get(key)
+            if section == "ipt" and isinstance(want, dict) and isinstance(have, dict) and "chains" in have:
+                # Only the chains `actual` captured: a rollback of the first steps compares what
+                # they touched, and the snapshot names every chain of the plan (e.g. the guard's).
+                want = {**want, "chains": {c: v for c, v in (want.get("chains") or {}).items()
+                                           if c in have["chains"]}}
+            if want != have:
                 out.append(f"{section} {key}")
     return out
 
