@@ -37,7 +37,7 @@ def restart_or_pin(facts, finding, ctx: RepairContext) -> Remedy | NotRepairable
                              "daemon by hand, then scan again")
     (now,) = running
     configured = Backend(lv.configured_backend)
-    if configured is Backend.NFTABLES and PREREQUISITES in ctx.found:
+    if configured is Backend.NFTABLES and PREREQUISITES in ctx.blocking:
         return _pin(facts, finding, now, configured, "the configured nftables backend cannot work on this host "
                     "(nftables-prerequisites): restarting into it would leave the networks without rules")
     if ctx.restart is None:

@@ -36,7 +36,7 @@ def missing_rules(facts, finding, ctx: RepairContext) -> Remedy | NotRepairable:
         by_backend.setdefault(Backend(m.backend), set()).add(m.network)
     if not by_backend:
         return NotRepairable(finding.id, "no rule is missing any more")
-    if Backend.NFTABLES in by_backend and PREREQUISITES in ctx.found:
+    if Backend.NFTABLES in by_backend and PREREQUISITES in ctx.blocking:
         return _back_to_iptables(facts, finding, ctx, sorted(by_backend[Backend.NFTABLES]))
     return _recreate(facts, finding, by_backend)
 

@@ -38,6 +38,7 @@ class RepairContext:
     restart_why: str = ""
     named: frozenset[str] = frozenset()   # the finding ids --only names (empty: none named)
     found: frozenset[str] = frozenset()   # the id of every finding the scan reported
+    blocking: frozenset[str] = frozenset()  # those of them reported as blockers
 
 
 @dataclass(frozen=True)

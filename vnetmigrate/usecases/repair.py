@@ -240,7 +240,8 @@ def plan_remedies(scan, opts: Options, argv: list[str] | None, restart_why: str)
 
     builders = registry.load_all()
     ctx = registry.RepairContext(opts.root, opts.netns, tuple(argv) if argv is not None else None, restart_why,
-                                 frozenset(opts.only), frozenset(f.id for f in scan.findings))
+                                 frozenset(opts.only), frozenset(f.id for f in scan.findings),
+                                 frozenset(f.id for f in scan.findings if f.severity.value == "blocker"))
     first: dict[str, Any] = {}
     for f in scan.findings:
         first.setdefault(f.id, f)
