@@ -32,7 +32,9 @@ def both_backends(facts: HostFacts):
         "accept or reject traffic libvirt no longer intends.",
         evidence=tuple(ev),
         workarounds=(Workaround("Let libvirt rebuild its rules from its saved recipes",
-                                (restart_libvirt_network(),)),))
+                                (restart_libvirt_network(),)),
+                     Workaround("Or remove the copy in the backend libvirt does not use (libvirt's rules only)",
+                                repairable=True, id="remove-inactive-copy")))
 
 
 def _likely_cause(facts: HostFacts, backend: str) -> str:
@@ -67,7 +69,10 @@ def rules_missing(facts: HostFacts):
             workarounds=(Workaround("Restart libvirt's network daemon so it re-creates the rules, then scan again",
                                     (restart_libvirt_network(),)),
                          Workaround("If they are still missing, restart the network to see libvirt's error",
-                                    (f"virsh net-destroy {quote_args([name])} && virsh net-start {quote_args([name])}",))))
+                                    (f"virsh net-destroy {quote_args([name])} && virsh net-start {quote_args([name])}",)),
+                         Workaround("Or re-create them from libvirt's model, verified (where this kernel cannot run the "
+                                    "backend, move libvirt back to iptables and pin it instead)",
+                                    repairable=True, id="recreate-missing-rules")))
 
 
 @check("libvirt-unexpected-rules", "Rules inside libvirt's chains that libvirt did not create", Severity.WARNING,

@@ -90,7 +90,7 @@ def finding_article(f: dict[str, Any]) -> str:
         out.append(f'<p><strong>Evidence</strong></p><ul class="evidence">{items}</ul>')
     for i, w in enumerate(f["workarounds"], 1):
         repair = (f' <span class="repairable">{e(view.REPAIRABLE)}</span>'
-                  if w["repairable"] and view.HAS_REPAIR else "")
+                  if view.can_repair(f, w) else "")
         out.append(f'<p><strong>Workaround {i}:</strong> {inline(w["hint"])}{repair}</p>')
         if w["commands"]:
             out.append(f'<pre><code>{e(chr(10).join(w["commands"]))}</code></pre>')

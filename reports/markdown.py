@@ -83,7 +83,7 @@ def finding(f: dict[str, Any]) -> list[str]:
         out += [f"- {where(e)}" + (f": {inline(e.detail)}" if e.detail else "") for e in lines]
         out.append("")
     for i, w in enumerate(f["workarounds"], 1):
-        repair = f" *({view.REPAIRABLE})*" if w["repairable"] and view.HAS_REPAIR else ""
+        repair = f" *({view.REPAIRABLE})*" if view.can_repair(f, w) else ""
         out += [f"**Workaround {i}:** {inline(w['hint'])}{repair}", ""]
         if w["commands"]:
             out += [fenced(w["commands"]), ""]

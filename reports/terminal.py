@@ -75,7 +75,7 @@ def print_finding(f: dict[str, Any], console: Console) -> None:
             console.print(hang("    - ", Text.assemble((printable(e.where), "bold"),
                                                      (": " + printable(e.detail)) if e.detail else "")))
     for i, w in enumerate(f["workarounds"], 1):
-        hint = printable(w["hint"]) + (f"  [{view.REPAIRABLE}]" if w["repairable"] and view.HAS_REPAIR else "")
+        hint = printable(w["hint"]) + (f"  [{view.REPAIRABLE}]" if view.can_repair(f, w) else "")
         console.print(Padding(Text.assemble((f"Workaround {i}: ", "bold"), hint), (0, 0, 0, 2)))
         for cmd in w["commands"]:
             console.print(Text(f"    $ {printable(cmd)}", style="green"), soft_wrap=True)

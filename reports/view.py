@@ -21,8 +21,18 @@ SEVERITY_HEADINGS = {"blocker": "Blockers", "warning": "Warnings", "info": "Info
 PLACEMENTS = (("now", "now"), ("after", "after the switch"))
 COORDINATES = ("kernel", "userspace", "backend")
 COORDINATE_LABELS = {"kernel": "kernel", "userspace": "userspace", "backend": "libvirt backend"}
-REPAIRABLE = "repair can apply this"  # shown only when a `repair` command exists
-HAS_REPAIR = False
+REPAIRABLE = "repair can apply this"  # shown only where this vnetmigrate's `repair` has the remedy
+
+
+def can_repair(finding: dict, workaround: dict) -> bool:
+    """Whether `vnetmigrate repair` (of this version) applies this workaround: the check marks
+    it repairable and the repair command has a remedy for the finding (a saved scan of a newer
+    version may mark more than this one can do)."""
+    if not workaround.get("repairable"):
+        return False
+    from vnetmigrate.usecases.repair import repairable_ids
+
+    return finding.get("id") in repairable_ids()
 
 
 @dataclass(frozen=True)

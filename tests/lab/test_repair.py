@@ -151,3 +151,33 @@ fi
 """)
     script.chmod(0o755)
     return str(script)
+
+
+def test_on_a_terminal_it_shows_the_plan_asks_and_only_yes_changes_the_host(host):
+    import os
+    import pty
+
+    break_libvirt(host.lab, host.root, BREAKAGE["silent-switch"], host.vnm)
+    before = state(host)
+    argv = [sys.executable, "-m", "vnetmigrate", "repair", "--netns", host.lab.host, "--root", str(host.root),
+            "--state-dir", str(host.state)]
+    outputs = {}
+    for answer in ("n", "yes"):
+        leader, follower = pty.openpty()
+        try:
+            proc = subprocess.Popen(argv, stdin=follower, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    cwd=REPO)
+            os.write(leader, f"{answer}\n".encode())
+            out, err = proc.communicate(timeout=120)
+        finally:
+            os.close(follower)
+            os.close(leader)
+        outputs[answer] = (proc.returncode, out, err, state(host))
+    code, out, err, after_no = outputs["n"]
+    assert after_no == before
+    assert code == 1 and "Apply these 4 steps? [y/N] Repair refused: not confirmed; nothing was changed" in out, out
+    assert "libvirt-rules-missing: move libvirt back to its iptables backend" in out
+    code, out, err, _state = outputs["yes"]
+    assert "Apply these 4 steps? [y/N] Repaired (1 repair, transaction " in out, out + err
+    assert out.count("Repairs:") == 1  # the plan is not printed twice
+    assert code == 0 and state(host) != before and failing(host.lab) == set()

@@ -4,6 +4,7 @@ import re
 
 from tests.render import scenarios
 from vnetmigrate.reports.markdown import code, render
+from vnetmigrate.usecases.repair import repairable_ids
 
 
 def report(evidence):
@@ -83,4 +84,5 @@ def test_answer_first_blockers_listed_and_backticks_as_code():
     assert "Blockers:\n\n1. " in head and "(`docker-forward-drop`)" in head
     assert "Next: apply the first workaround of each blocker, then rerun `vnetmigrate scan`; " in head
     assert "\\`" not in md.replace("\\`tick\\`", "")  # no escaped backticks shown literally
-    assert "repair can apply this" not in md  # no `repair` command yet
+    docker = next(ln for ln in md.splitlines() if "e.g. in a unit that runs after docker.service" in ln)
+    assert ("repair can apply this" in docker) == ("docker-forward-drop" in repairable_ids())

@@ -7,6 +7,7 @@ from rich.console import Console
 
 from tests.render import scenarios
 from vnetmigrate.reports.terminal import render, to_text
+from vnetmigrate.usecases.repair import repairable_ids
 
 SGR = re.compile(r"\x1b\[([0-9;]*)m")
 
@@ -72,7 +73,9 @@ def test_two_placement_lines_with_the_reason_of_what_changes_findings_and_comman
     text = to_text(scenarios.envelope(scenarios.docker_evidence()))
     assert text.index("BLOCKER") < text.index("WARNING") < text.index("INFO")
     assert "$ iptables-nft -I DOCKER-USER -i virbr0 -j ACCEPT" in text  # one line, however wide
-    assert "repair can apply this" not in text  # no `repair` command yet
+    # Docker's workaround is repairable where repair has its remedy (the persistent ones)
+    docker = next(ln for ln in text.splitlines() if "e.g. in a unit that runs after docker.service" in ln)
+    assert ("repair can apply this" in docker) == ("docker-forward-drop" in repairable_ids())
     assert "1 blocker, 1 warning, 2 info; exit code 4" in text
 
 
@@ -107,3 +110,15 @@ def test_many_alike_evidence_lines_become_one_line_with_a_count():
     assert lines[0].detail == "first: -A LIBVIRT_PRT 1"
     assert view.kept_lines([f"ip libvirt_network guest_input handle {i}" for i in range(9)]) == [
         "kept 9 rules that are not libvirt's, in ip libvirt_network guest_input (--format json lists them)"]
+
+
+def test_the_workarounds_repair_applies_say_so():
+    from tests.unit.test_checks import NFT_CONF, recorded_host
+    from vnetmigrate.reports.envelope import scan_envelope
+    from vnetmigrate.scan import analyse
+
+    doc = scan_envelope(analyse(recorded_host("11.3-switch-no-act-csum", "after", NFT_CONF)))
+    text = to_text(doc, width=200)
+    assert "Remove the empty chains and the jumps to them  [repair can apply this]" in text
+    assert "Or re-create them from libvirt's model, verified" in text
+    assert "Restart libvirt's network daemon so it re-creates the rules, then scan again  [" not in text

@@ -117,6 +117,13 @@ class RepairResult:
                 "after": self.after.to_dict() if self.after else None, "notes": list(self.notes)}
 
 
+def repairable_ids() -> frozenset[str]:
+    """The findings repair can act on: each remedy's, and the interrupted transaction it rolls back first."""
+    from vnetmigrate.repair import remedies
+
+    return frozenset(remedies.load_all()) | {TXN_BLOCKER}
+
+
 def check_options(opts: Options) -> None:
     """Bad input, before anything is read: one readable error."""
     from vnetmigrate.errors import InputError
