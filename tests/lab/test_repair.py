@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import pytest
 
 from tests.lab import libvirt_host
 from tests.lab.scenarios import BREAKAGE, BREAKAGES, REPAIR_PROBES, break_libvirt, probe
 from tests.lab.test_migrate import Host
+from tests.lab.pingstream import PingStream
 from tests.lab.txn_support import REPO
+from tests.sandbox.topology import REMOTE_IP
 from tests.unit.schema_check import valid_envelope
 
 pytestmark = pytest.mark.lab
@@ -50,7 +53,14 @@ def test_repair_fixes_it_for_good_and_rollback_undoes_it_exactly(host, breakage)
     assert breakage.repaired_by in [r["finding"] for r in planned["remedies"]], dry.stdout + dry.stderr
     assert dry.returncode == planned["before"]["exit_code"] and state(host) == before  # a dry run changes nothing
 
-    proc = host.vnm("repair", "--yes", *breakage.options, "--format", "json")
+    if breakage.fails:  # guests are cut off until the repair: nothing to lose
+        proc = host.vnm("repair", "--yes", *breakage.options, "--format", "json")
+    else:  # guests work: the repair must not lose a packet of theirs
+        with PingStream(lab.guest().ns, REMOTE_IP) as stream:
+            time.sleep(0.1)
+            proc = host.vnm("repair", "--yes", *breakage.options, "--format", "json")
+            time.sleep(0.1)
+        assert len(stream.sent) > 20 and stream.lost == [], f"lost {len(stream.lost)} of {len(stream.sent)}"
     data = valid_envelope(proc.stdout, "repair-v1")["data"]
     assert data["transaction"]["status"] == "committed", proc.stdout + proc.stderr
     assert [s["kind"] for s in data["steps"]] == [s["kind"] for s in planned["steps"]]

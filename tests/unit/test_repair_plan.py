@@ -119,3 +119,19 @@ def test_only_and_skip_choose_the_findings():
 def test_bad_options_are_one_readable_error(kw, message):
     with pytest.raises(InputError, match=message.replace("(", r"\(")):
         repair.check_options(opts(**kw))
+
+
+@pytest.mark.skipif(__import__("os").geteuid() != 0, reason="repair needs root before it reads its options")
+@pytest.mark.parametrize("argv, code, message", [
+    (["repair"], 1, "there is no terminal to confirm on: pass --yes"),
+    (["repair", "--yes", "--only", "Bad Id"], 1, "--only 'Bad Id': not a finding id"),
+    (["repair", "--dry-run", "--restart-command", "true", "--no-restart"], 1, "exclude each other"),
+    (["repair", "--format", "markdown"], 2, "markdown"),
+])
+def test_repair_cli_refuses_bad_input_with_one_line_before_reading_the_host(tmp_path, argv, code, message):
+    from tests.unit.cli_runner import cli_runner
+    from vnetmigrate.cli import app
+
+    result = cli_runner().invoke(app, [*argv, "--root", str(tmp_path), "--state-dir", str(tmp_path / "state")])
+    assert result.exit_code == code and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "state").exists()

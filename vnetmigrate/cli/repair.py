@@ -54,11 +54,11 @@ def repair(
     require_root("repair")
     opts = usecase.Options(netns, root, state_dir_for(state_dir, root), restart_command, no_restart,
                            tuple(only or ()), tuple(skip or ()))
+    usecase.check_options(opts)
     interactive = not yes and not dry_run
     if interactive and not sys.stdin.isatty():
         raise InputError("repair changes the host and there is no terminal to confirm on: pass --yes to apply "
                          "without asking", hint="`vnetmigrate repair --dry-run` shows what it would change")
-    usecase.check_options(opts)
     shown: list[bool] = []
     with progress("reading the host and repairing", State.verbosity) as line:
         result = usecase.repair(opts, dry_run=dry_run, say=notes_to_stderr("repair"),

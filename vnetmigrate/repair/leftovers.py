@@ -35,9 +35,14 @@ def remove_leftovers(facts, finding, ctx: RepairContext) -> Remedy | NotRepairab
     if not made:
         return NotRepairable(finding.id, "nothing there is libvirt's and left over: "
                              + ("; ".join(kept) if kept else "the objects it names are in use"))
-    backend = facts.libvirt.effective.backend if facts.libvirt is not None else None
-    if backend is not None and facts.networks is not None and facts.networks.active:
-        made.append(planner.verify_rules(facts, backend, f"every active network still has its {backend} rules"))
+    # The backend the active networks' rules are in: still complete after the removal. (Not
+    # where some are missing already: that is libvirt-rules-missing's, which runs first.)
+    own = facts.ownership.ownership
+    in_use = {Backend(b) for _n, b in facts.networks.pairs} if facts.networks is not None else set()
+    if len(in_use) == 1:
+        (backend,) = in_use
+        if not any(Backend(m.backend) is backend for m in own.missing):
+            made.append(planner.verify_rules(facts, backend, f"every active network still has its {backend} rules"))
     why = ("the model classifies each of them as libvirt's and needed by no active network (or a second copy of "
            "one that is); the libvirt backend in use keeps every rule it needs")
     if kept:
