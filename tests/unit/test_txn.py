@@ -117,6 +117,21 @@ def test_view_ignores_handles_counters_and_foreign_rules_in_builtin_chains():
     assert snapshot.differences(a, b) == ["files /etc/x"]
 
 
+def test_differences_compare_only_the_chains_the_rollback_captured():
+    """A plan's snapshot names every chain of the plan (a restart's VNM_GUARD too); a rollback of
+    its first steps captures what those touched: the others are not compared (they made a
+    rollback after a crash before any step report "differs from the snapshot")."""
+    plan = {"nft": {}, "files": {},
+            "ipt": {"ipv4 filter": {"present": True, "chains": {"LIBVIRT_FWX": [], "VNM_GUARD": ["-A VNM_GUARD -j X"]},
+                                    "builtins": {"FORWARD": ["-A FORWARD -j VNM_GUARD", "-A FORWARD -j LIBVIRT_FWX"]}}}}
+    first = {"nft": {}, "files": {},
+             "ipt": {"ipv4 filter": {"present": True, "chains": {"LIBVIRT_FWX": []},
+                                     "builtins": {"FORWARD": ["-A FORWARD -j LIBVIRT_FWX"]}}}}
+    assert snapshot.differences(plan, first) == []
+    first["ipt"]["ipv4 filter"]["chains"]["LIBVIRT_FWX"] = ["-A LIBVIRT_FWX -j ACCEPT"]
+    assert snapshot.differences(plan, first) == ["ipt ipv4 filter"]
+
+
 def test_steps_round_trip_and_carry_their_undo():
     s = steps.file("conf", "/etc/libvirt/network.conf", "new\n", None)
     assert steps.Step.from_dict(json.loads(json.dumps(s.to_dict()))) == s

@@ -224,8 +224,10 @@ def differences(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
             if section == "ipt" and isinstance(want, dict) and isinstance(have, dict) and "chains" in have:
                 # Only the chains `actual` captured: a rollback of the first steps compares what
                 # they touched, and the snapshot names every chain of the plan (e.g. the guard's).
-                want = {**want, "chains": {c: v for c, v in (want.get("chains") or {}).items()
-                                           if c in have["chains"]}}
+                kept = set(have["chains"])
+                jumps = {b: [ln for ln in lines if jump_target(ln) in kept] for b, lines in want["jumps"].items()}
+                want = {"chains": {c: v for c, v in want["chains"].items() if c in kept},
+                        "jumps": {b: j for b, j in jumps.items() if j}}
             if want != have:
                 out.append(f"{section} {key}")
     return out
