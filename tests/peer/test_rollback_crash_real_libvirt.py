@@ -1,12 +1,14 @@
 """A `rollback` SIGKILLed at any of its step boundaries is finished by the next `rollback`, on real libvirt.
 
 One libvirt 11.3 daemon serves every kill point of a direction: migrate (committed, the daemon
-restarted under the new backend), `rollback` killed at one boundary (tests/crashpoint.py), then
-`history` and `scan` must call that transaction interrupted, and the next `rollback` must bring the
-host back to exactly the state before the migration: the whole ruleset (`nft -j list ruleset`
-without handles and counters, which holds the iptables-nft tables too), network.conf byte for
-byte, the status files naming the old backend, and a guest's pings going out. That state is the
-next kill point's starting state, so nothing is restarted between kill points.
+restarted under the new backend), then `rollback` killed at a boundary (tests/crashpoint.py), the
+next `rollback` killed at the next boundary, and so on for up to five (every killed run resumed
+by the next, which undoes every started step again); then `history` and `scan` must call that
+transaction interrupted, and a plain `rollback` must bring the host back to exactly the state
+before the migration: the whole ruleset (`nft -j list ruleset` without handles and counters;
+each network's rules in their order, the networks' blocks in any, as after any restart of the
+daemon), network.conf byte for byte, the status files naming the old backend, and a guest's pings going
+out. That state is the next migration's starting state, so nothing is restarted in between.
 
 Both directions: a host on iptables migrated to nftables, and one on nftables migrated back to
 iptables (`migrate --to iptables`). The peer's `tc` is a shim (this kernel lacks act_csum, see
@@ -141,8 +143,8 @@ STEPS = 9  # migrate's steps on this host, either way (the test checks)
 
 
 def test_a_killed_rollback_on_real_libvirt_is_finished_by_the_next_rollback(tmp_path):
-    """iptables -> nftables, every boundary: one migration per three kill points (each killed
-    rollback resumed by the next one, the third by a rollback that finishes)."""
+    """iptables -> nftables, every boundary: one migration per five kill points (each killed
+    rollback resumed by the next one, the fifth by a rollback that finishes), four in all."""
     require_peer("11.3")
     with PeerLibvirt("11.3", "iptables") as lv:
         for xml in networks():
@@ -154,8 +156,8 @@ def test_a_killed_rollback_on_real_libvirt_is_finished_by_the_next_rollback(tmp_
             assert host.outside.ping()
             points = kill_points(STEPS)
             half_way = 0
-            for i in range(0, len(points), 3):
-                moved, kinds = crash_cycle(host, "nftables", before, points[i:i + 3])
+            for i in range(0, len(points), 5):
+                moved, kinds = crash_cycle(host, "nftables", before, points[i:i + 5])
                 assert len(kinds) == STEPS and "restart" in kinds, kinds
                 half_way += moved
             assert len(points) == 19
