@@ -84,16 +84,14 @@ def test_rule_added_to_a_libvirt_chain_after_the_fingerprint_check_survives(host
     assert "libvirt_network" not in ns_run(host.lab.host, ["nft", "list", "tables"])
 
 
-@pytest.mark.parametrize("late", [LATE_NFT, "ip libvirt_network guest_nat ip saddr 10.9.9.9 accept"],
-                         ids=["rule-in-a-chain", "rule-in-a-base-chain"])
-def test_rule_added_to_libvirt_nftables_table_after_the_fingerprint_check_survives(host, late):
+def test_rule_added_to_libvirt_nftables_table_after_the_fingerprint_check_survives(host):
     assert host.vnm("migrate", "--no-restart").returncode == 0
     migrated = host.saves()
     removal = step_index(host, "nft", "--to", "iptables")
-    proc = host.vnm("migrate", "--to", "iptables", "--no-restart", meddle=(f"{removal}:checked", f"nft add rule {late}"))
+    proc = host.vnm("migrate", "--to", "iptables", "--no-restart", meddle=(f"{removal}:checked", f"nft add rule {LATE_NFT}"))
     refused_by_the_kernel(proc, removal, "it holds something this change does not name")
-    table, chain = late.split()[1], late.split()[2]
-    assert "ip saddr 10.9.9.9 accept" in ns_run(host.lab.host, ["nft", "list", "chain", "ip", table, chain])
+    chain = ns_run(host.lab.host, ["nft", "list", "chain", "ip", "libvirt_network", "guest_output"])
+    assert "ip saddr 10.9.9.9 accept" in chain
     assert host.saves() == migrated
 
 

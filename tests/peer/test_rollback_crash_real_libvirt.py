@@ -2,7 +2,7 @@
 
 One libvirt 11.3 daemon serves every kill point of a direction: migrate (committed, the daemon
 restarted under the new backend), then `rollback` killed at a boundary (tests/crashpoint.py), the
-next `rollback` killed at the next boundary, and so on for up to five (every killed run resumed
+next `rollback` killed at the next boundary, and so on for up to seven (every killed run resumed
 by the next, which undoes every started step again); then `history` and `scan` must call that
 transaction interrupted, and a plain `rollback` must bring the host back to exactly the state
 before the migration: the whole ruleset (`nft -j list ruleset` without handles and counters;
@@ -143,8 +143,8 @@ STEPS = 9  # migrate's steps on this host, either way (the test checks)
 
 
 def test_a_killed_rollback_on_real_libvirt_is_finished_by_the_next_rollback(tmp_path):
-    """iptables -> nftables, every boundary: one migration per five kill points (each killed
-    rollback resumed by the next one, the fifth by a rollback that finishes), four in all."""
+    """iptables -> nftables, every boundary: one migration per seven kill points (each killed
+    rollback resumed by the next one, the seventh by a rollback that finishes), three in all."""
     require_peer("11.3")
     with PeerLibvirt("11.3", "iptables") as lv:
         for xml in networks():
@@ -156,8 +156,8 @@ def test_a_killed_rollback_on_real_libvirt_is_finished_by_the_next_rollback(tmp_
             assert host.outside.ping()
             points = kill_points(STEPS)
             half_way = 0
-            for i in range(0, len(points), 5):
-                moved, kinds = crash_cycle(host, "nftables", before, points[i:i + 5])
+            for i in range(0, len(points), 7):
+                moved, kinds = crash_cycle(host, "nftables", before, points[i:i + 7])
                 assert len(kinds) == STEPS and "restart" in kinds, kinds
                 half_way += moved
             assert len(points) == 19
