@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -146,3 +147,31 @@ def test_chain_removal_names_its_rules_so_the_kernel_refuses_it_over_an_unseen_o
     subprocess.run(["ip", "netns", "exec", lab.host, "iptables-nft-restore", "--noflush"], input=fragment,
                    check=True, capture_output=True, text=True)
     assert "LIBVIRT_FWO" not in lab.iptables_save(family=4)
+
+
+def test_an_ipt_step_changes_table_by_table_and_says_which_changed(lab):
+    """Each COMMIT block is its own kernel transaction: a late rule in the first table's chain
+    refuses the step with nothing changed (no undo), one in a later table's chain leaves the
+    earlier tables changed and says which (only they are restored by the rollback)."""
+    from vnetmigrate.netns import entered
+    from vnetmigrate.txn import build, kernel, steps
+
+    lab.iptables_restore("*filter\n:LIBVIRT_FWO - [0:0]\n-A FORWARD -j LIBVIRT_FWO\n-A LIBVIRT_FWO -i virbr0 -j ACCEPT\n"
+                         "COMMIT\n*nat\n:LIBVIRT_PRT - [0:0]\n-A POSTROUTING -j LIBVIRT_PRT\n"
+                         "-A LIBVIRT_PRT -s 192.168.122.0/24 -j MASQUERADE\nCOMMIT\n")
+    fragment = "".join(build.ipt_chain_removal(t, {c: lab.iptables("-t", t, "-S", c).stdout.splitlines()},
+                                               {b: lab.iptables("-t", t, "-S", b).stdout.splitlines()})
+                       for t, c, b in (("filter", "LIBVIRT_FWO", "FORWARD"), ("nat", "LIBVIRT_PRT", "POSTROUTING")))
+    step = steps.ipt("remove", "ipv4", fragment, [("filter", "LIBVIRT_FWO"), ("nat", "LIBVIRT_PRT")])
+    lab.iptables("-A", "LIBVIRT_FWO", "-s", "10.9.9.9/32", "-j", "ACCEPT")
+    before = lab.iptables_save(family=4)
+    with entered(lab.host), pytest.raises(kernel.NothingChanged):
+        step.apply(Path("/"))
+    assert lab.iptables_save(family=4) == before
+    lab.iptables("-D", "LIBVIRT_FWO", "-s", "10.9.9.9/32", "-j", "ACCEPT")
+    lab.iptables("-t", "nat", "-A", "LIBVIRT_PRT", "-s", "10.9.9.9/32", "-j", "RETURN")
+    with entered(lab.host), pytest.raises(kernel.PartlyChanged) as partly:
+        step.apply(Path("/"))
+    assert partly.value.changed.ipt_chains == (("ipv4", "filter", "LIBVIRT_FWO"),)
+    after = lab.iptables_save(family=4)
+    assert "LIBVIRT_FWO" not in after and "-A LIBVIRT_PRT -s 10.9.9.9/32 -j RETURN" in after
