@@ -75,9 +75,10 @@ def removal(facts, own) -> tuple[list[steps.Step], list[str], list[str]]:
         done.append(f"{save.family}{' legacy' if save.source == 'legacy' else ''}: "
                     f"{plural(counts['rules'], 'rule')}, {plural(counts['chains'], 'chain')}")
     if facts.nft is not None:
-        cmds, counts = ls.nft_removal(facts.nft, {w: Owner.LEFTOVER for w in gone})
+        cmds, counts, exact = ls.nft_removal(facts.nft, {w: Owner.LEFTOVER for w in gone})
         if cmds:
-            made.append(steps.nft("remove libvirt's leftover nftables rules and tables", cmds, ls.nft_touched()))
+            made.append(steps.nft("remove libvirt's leftover nftables rules and tables", cmds, ls.nft_touched(),
+                                  exact=exact))
             done.append(f"nftables: {plural(counts['rules'], 'rule')}, {plural(counts['tables'], 'table')}")
     kept += [f"{i.where} ({i.reason})" for i in own.items if i.owner is Owner.UNEXPECTED]
     for backend in _backends_of(copies):
