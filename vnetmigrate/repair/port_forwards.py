@@ -1,8 +1,12 @@
 """Port forwards into NAT guests under libvirt's nftables backend (finding port-forward-nat-guest).
 
-An accept for DNATed connections to each forwarded guest, first in libvirt's `guest_input` chain
-(ahead of its reject), kept there by vnetmigrate's libvirt network hook: libvirt re-inserts its
-own rules at the head of the chain when a network starts, and a reboot empties the table.
+An accept for DNATed connections to each forwarded guest, first in libvirt's `forward` base chain,
+ahead of its jump to `guest_input` (whose reject would end the connection), kept there across
+reboots by vnetmigrate's libvirt network hook. Not in `guest_input` itself: libvirt 11.3 removes
+and re-inserts a network's rules at the head of `guest_input` whenever the network or its daemon
+restarts, which leaves an accept there behind the reject, and no hook runs after a daemon restart
+re-inserted them; the jumps in `forward` are created once with the table and never re-inserted
+(seen with real libvirt 11.3, docs/other-firewalls.md §9).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ def accept_lines(facts: HostFacts) -> list[str]:
             continue
         fam = "ip6" if ":" in p.destination else "ip"
         # oifname, not oif: at boot the hook may run before this bridge exists.
-        lines.append(f'nft {fam} libvirt_network guest_input oifname "{nat[p.network].bridge}" '
+        lines.append(f'nft {fam} libvirt_network forward oifname "{nat[p.network].bridge}" '
                      f"{fam} daddr {p.destination} ct status dnat accept")
     return list(dict.fromkeys(lines))
 
@@ -41,7 +45,8 @@ def port_forward_nat_guest(facts: HostFacts, finding: Finding, ctx: RepairContex
                             "guest_input's reject", lines)
     except FileUnusable as exc:
         return NotRepairable(finding.id, exc.message)
-    return Remedy(finding.id, f"accept DNATed connections into {len(lines)} guest address(es) in guest_input, "
-                  "kept there by a libvirt network hook",
-                  "libvirt's table cannot be given the rule for good: libvirt re-inserts its own rules ahead of "
-                  "it when the network starts, and a reboot empties the table; the hook runs right after.", kept)
+    return Remedy(finding.id, "accept DNATed connections to the forwarded guests ahead of guest_input's reject, "
+                  "kept by a libvirt network hook",
+                  "The accept goes first in libvirt's forward chain, which libvirt leaves alone when a network or "
+                  "its daemon restarts (in guest_input they re-insert their reject ahead of it); a reboot empties "
+                  "the table, and the hook puts the accept back when the network starts.", kept)
