@@ -79,6 +79,14 @@ def repair(lab, root: Path, state: Path, ids: tuple[str, ...], facts_as=None):
     return built
 
 
+def blockers(lab, root: Path) -> set[str]:
+    from vnetmigrate.collect import collect_live
+    from vnetmigrate.scan import analyse
+
+    result = analyse(collect_live(root=str(root), netns=lab.host))
+    return {f.id for f in result.findings if f.severity.value == "blocker"}
+
+
 def rollback(lab, root: Path, state: Path, env: dict | None = None) -> None:
     proc = vnm("rollback", "--state-dir", str(state), "--netns", lab.host, "--root", str(root), env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -111,6 +119,7 @@ def test_docker_drop_and_port_forward_kept_by_the_hook_across_a_reboot_then_roll
     built = repair(lab, root, state, ("docker-forward-drop", "port-forward-nat-guest"))
     assert "DOCKER-USER" in built[0].summary and "hook" in built[1].summary
     assert failing(lab, (*ALL, "port-forward")) == []
+    assert blockers(lab, root) == {"nftables-prerequisites"}  # the scan after the repair: the kernel's only
     hook = root / HOOK.lstrip("/")
     assert os.access(hook, os.X_OK) and sorted(p.name for p in (root / RULES_DIR.lstrip("/")).iterdir()) == [
         "docker-forward-drop.rules", "port-forward-nat-guest.rules"]
@@ -189,8 +198,9 @@ def test_ufw_rules_added_with_ufw_persist_and_are_deleted_with_ufw(lab, tmp_path
     assert failing(lab, ("dhcp", "tcp"))
     before_kernel, before_ufw = kernel_state(lab.host), host.ufw.files()
 
-    repair(lab, root, state, ("ufw-blocks-guests",))
+    built = repair(lab, root, state, ("ufw-blocks-guests",))
     assert failing(lab, ALL) == []
+    assert host.ufw.files()["/etc/ufw/user.rules"] != before_ufw["/etc/ufw/user.rules"]
     assert "-A ufw-user-input -i virbr0 -j ACCEPT" in host.ufw.files()["/etc/ufw/user.rules"]
 
     boot()
@@ -199,6 +209,9 @@ def test_ufw_rules_added_with_ufw_persist_and_are_deleted_with_ufw(lab, tmp_path
     rollback(lab, root, state, env=env)
     assert host.ufw.files() == before_ufw  # ufw's files byte for byte, changed by ufw only
     assert kernel_state(lab.host) == before_kernel
+    for step in built[0].steps:  # an undo whose step never took effect succeeds, changing nothing
+        step.undo({"nft": {}, "ipt": {}, "files": {}}, root)
+    assert host.ufw.files() == before_ufw
     assert failing(lab, ("dhcp", "tcp"))
 
 
