@@ -13,8 +13,9 @@ from __future__ import annotations
 import posixpath
 from pathlib import Path
 
+from vnetmigrate.firewall import Family
 from vnetmigrate.txn import execute, steps
-from vnetmigrate.txn.snapshot import read_file
+from vnetmigrate.txn.snapshot import BUILTIN_CHAINS, Touched, read_file
 
 HOOK = "/etc/libvirt/hooks/network.d/vnetmigrate"
 RULES_DIR = "/etc/libvirt/hooks/vnetmigrate.d"
@@ -34,6 +35,18 @@ def rules_path(name: str) -> str:
     return f"{RULES_DIR}/{name}.rules"
 
 
+def iptables_chains(lines: list[str]) -> Touched:
+    """The iptables chains the rules lines go into, as the transaction's snapshot names them."""
+    chains = []
+    for line in lines:
+        program, table, chain = line.split()[:3]
+        if program == "nft" or chain in BUILTIN_CHAINS.get(table, ()):
+            continue  # a snapshot restores user chains whole: not libvirt's table, not FORWARD
+        family = (Family.IPV6 if program.startswith("ip6") else Family.IPV4).value
+        chains.append((f"{family}-legacy" if program.endswith("-legacy") else family, table, chain))
+    return Touched(ipt_chains=tuple(dict.fromkeys(chains)))
+
+
 def kept_by_hook(root: Path, name: str, why: str, lines: list[str]) -> tuple[steps.Step, ...]:
     """Steps that keep `lines` (PROGRAM TABLE CHAIN RULE..., see the hook) in place from now on.
 
@@ -50,5 +63,5 @@ def kept_by_hook(root: Path, name: str, why: str, lines: list[str]) -> tuple[ste
            "libvirt network starts; `vnetmigrate rollback` removes it.\n" + "".join(f"{ln}\n" for ln in lines)
     out.append(steps.install(f"write {path}: the rules the hook puts back at every network start", path, text,
                              read_file(root, path), 0o644, missing_dirs(root, path)))
-    out.append(steps.hook(f"put the rules of {path} in place now", path))
+    out.append(steps.hook(f"put the rules of {path} in place now", path, iptables_chains(lines)))
     return tuple(out)

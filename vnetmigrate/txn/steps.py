@@ -360,9 +360,11 @@ def command(title: str, argv: list[str], undo_argv: list[str], undone_if: tuple[
     return CommandStep(title=title, argv=list(argv), undo_argv=list(undo_argv), undone_if=tuple(undone_if))
 
 
-def hook(title: str, rules: str) -> HookStep:
-    """Apply the rules file `rules` now, as the installed libvirt hook will at every network start."""
-    return HookStep(title=title, rules=rules)
+def hook(title: str, rules: str, touches: Touched = Touched()) -> HookStep:
+    """Apply the rules file `rules` now, as the installed libvirt hook will at every network start.
+    `touches`: the iptables chains its rules go into (snapshotted, and compared after a rollback);
+    never libvirt's nft table, which a restore would re-create with new handles."""
+    return HookStep(title=title, rules=rules, touches=touches)
 
 
 def install(title: str, path: str, content: str, old_content: str | None, mode: int,
