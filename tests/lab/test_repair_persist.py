@@ -20,19 +20,21 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from tests.lab import repair_driver
 from tests.lab.scenarios import BY_ID, build, probe
 from tests.lab.test_lab_scan import NETWORK_XML
-from tests.lab.txn_support import kernel_state, vnm
+from tests.lab.txn_support import REPO, kernel_state, vnm
 from tests.sandbox import fixtures
 from tests.sandbox.inbound import port_forward_rules
 from vnetmigrate.programs import which
 from vnetmigrate.repair import remedies
 from vnetmigrate.repair.hookrules import HOOK, RULES_DIR
-from vnetmigrate.txn.steps import Plan
 
 pytestmark = pytest.mark.lab
 LOST = 0.3
@@ -56,25 +58,7 @@ def failing(lab, names) -> list[str]:
 
 def repair(lab, root: Path, state: Path, ids: tuple[str, ...], facts_as=None):
     """Scan the lab, build the remedies of `ids` and run them as one transaction."""
-    from vnetmigrate.collect import collect_live
-    from vnetmigrate.netns import entered
-    from vnetmigrate.scan import analyse
-    from vnetmigrate.txn import engine
-    from vnetmigrate.txn.statedir import StateDir
-
-    result = analyse(collect_live(root=str(root), netns=lab.host))
-    facts = facts_as(result.facts) if facts_as else result.facts
-    ctx = remedies.RepairContext(root, lab.host)
-    built = []
-    for fid in ids:
-        finding = next(f for f in result.findings if f.id == fid)
-        assert any(w.repairable for w in finding.workarounds), finding
-        remedy = remedies.load_all()[fid](facts, finding, ctx)
-        assert isinstance(remedy, remedies.Remedy), remedy
-        built.append(remedy)
-    plan = Plan("repair " + " ".join(ids), tuple(s for r in built for s in r.steps))
-    with entered(lab.host), StateDir(state) as st:
-        out = engine.run(plan, st, root, netns=lab.host, command="repair")
+    built, out = repair_driver.run(lab.host, root, state, ids, facts_as)
     assert out.status == "committed", out.to_dict()
     return built
 
@@ -259,3 +243,22 @@ def test_nftables_service_config_deletes_only_its_own_table_after_repair(lab, tm
     rollback(lab, root, state)
     assert tree(root) == before_files
     assert kernel_state(lab.host) == before_kernel
+
+
+def test_a_repair_killed_at_any_step_boundary_is_rolled_back_exactly(lab, tmp_path):
+    """SIGKILL (tests/crashpoint.py) before and after each step of the Docker + port-forward
+    repair, and before its commit; `vnetmigrate rollback` then restores ruleset and files."""
+    host = build(lab, BY_ID["docker"], "nftables")
+    lab.iptables_restore(port_forward_rules(lab.guest(0)))
+    root = host.write_root(tmp_path / "root")
+    before_kernel, before_files = kernel_state(lab.host), tree(root)
+    ids = ("docker-forward-drop", "port-forward-nat-guest")
+    points = [f"{i}:{w}" for i in range(6) for w in ("before", "after")] + ["commit"]
+    for n, point in enumerate(points):
+        state = tmp_path / f"state{n}"
+        proc = subprocess.run([sys.executable, "-m", "tests.lab.repair_driver", lab.host, str(root), str(state), *ids],
+                              capture_output=True, text=True, cwd=REPO, timeout=120,
+                              env={**os.environ, "VNETMIGRATE_TEST_CRASH_AT": point})
+        assert proc.returncode == -9, (point, proc.stdout + proc.stderr)
+        rollback(lab, root, state)
+        assert (tree(root), kernel_state(lab.host)) == (before_files, before_kernel), point
