@@ -57,9 +57,13 @@ def docker_forward_drop(facts: HostFacts, finding: Finding, ctx: RepairContext) 
     if version is not None and version >= NO_DROP_SINCE and facts.docker.daemon_json_error is None:
         try:
             old = read_file(ctx.root, DOCKER_DAEMON_JSON)
+            config = json.loads(old) if old and old.strip() else {}
         except FileUnusable as exc:
             return NotRepairable(finding.id, exc.message)
-        config = dict(facts.docker.daemon_json or {})
+        except json.JSONDecodeError as exc:
+            return NotRepairable(finding.id, f"{DOCKER_DAEMON_JSON} is not valid JSON (line {exc.lineno}: {exc.msg})")
+        if not isinstance(config, dict):
+            return NotRepairable(finding.id, f"{DOCKER_DAEMON_JSON} is not a JSON object")
         config[NO_DROP_KEY] = True
         policy = [steps.command(f"reset {fam} filter FORWARD's policy to ACCEPT (Docker set it to DROP)",
                                 [iptables_binary(fam, src), "-w", "-P", "FORWARD", "ACCEPT"],
