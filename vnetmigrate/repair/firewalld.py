@@ -14,8 +14,9 @@ from vnetmigrate.txn import steps
 
 GOOD_ZONES = ("libvirt", "libvirt-routed", "trusted")
 ZONE = "libvirt"
-# firewall-cmd's answer (exit 0 with --permanent --remove-interface it is an error code) when
-# the permanent binding to undo is not there: the step never took effect.
+# firewalld's error codes (as firewall-cmd prints them) for removing a permanent binding that is
+# not there: the step never took effect, so its undo has nothing to do. Not seen here: firewalld
+# needs D-Bus and cannot run in this workplace.
 NOT_THERE = ("UNKNOWN_INTERFACE", "NOT_ENABLED")
 
 
