@@ -247,7 +247,9 @@ def test_nftables_service_config_deletes_only_its_own_table_after_repair(lab, tm
 
 def test_a_repair_killed_at_any_step_boundary_is_rolled_back_exactly(lab, tmp_path):
     """SIGKILL (tests/crashpoint.py) before and after each step of the Docker + port-forward
-    repair, and before its commit; `vnetmigrate rollback` then restores ruleset and files."""
+    repair, and before its commit; the rollback then restores ruleset and files."""
+    from vnetmigrate.usecases.rollback import rollback as rollback_usecase
+
     host = build(lab, BY_ID["docker"], "nftables")
     lab.iptables_restore(port_forward_rules(lab.guest(0)))
     root = host.write_root(tmp_path / "root")
@@ -260,5 +262,6 @@ def test_a_repair_killed_at_any_step_boundary_is_rolled_back_exactly(lab, tmp_pa
                               capture_output=True, text=True, cwd=REPO, timeout=120,
                               env={**os.environ, "VNETMIGRATE_TEST_CRASH_AT": point})
         assert proc.returncode == -9, (point, proc.stdout + proc.stderr)
-        rollback(lab, root, state)
+        undone = rollback_usecase(state, netns=lab.host, root=root)  # in-process: the CLI's is tested above
+        assert undone.exit_code == 0, (point, undone.to_data())
         assert (tree(root), kernel_state(lab.host)) == (before_files, before_kernel), point
