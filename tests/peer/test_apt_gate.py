@@ -16,6 +16,9 @@ the upgrade needs no mirror.
   gate refuses and apt changes nothing.
 - Healthy: network.conf unset (Debian's libvirt keeps iptables): the gate allows it and apt
   installs 12.9.
+
+Then `apt-get remove vnetmigrate` goes through the hook (no libvirt in it: nothing to judge), and
+the package's prerm removes the hook, which would otherwise break every later apt run.
 """
 
 from __future__ import annotations
@@ -67,6 +70,14 @@ def _upgrade(root: Path, peer: PeerLibvirt) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, env=OS_ENV, stdin=subprocess.DEVNULL, timeout=300)
 
 
+def _remove_vnetmigrate(root: Path) -> subprocess.CompletedProcess:
+    """apt-get remove vnetmigrate: the hook sees a transaction without libvirt, the prerm removes it."""
+    return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                           'mount -t proc proc "$0/proc" && exec chroot "$0" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin '
+                           'LC_ALL=C DEBIAN_FRONTEND=noninteractive apt-get remove -y -q vnetmigrate', str(root)],
+                          capture_output=True, text=True, env=OS_ENV, stdin=subprocess.DEVNULL, timeout=120)
+
+
 def _installed(root: Path) -> str:
     return subprocess.run(["chroot", str(root), "dpkg-query", "-W", "-f", "${Version}",
                            "libvirt-daemon-driver-network"], capture_output=True, text=True, check=True).stdout
@@ -100,6 +111,9 @@ def test_apt_refuses_the_libvirt_upgrade_on_a_blocked_host_and_installs_it_on_a_
             assert allowed.returncode == 0, allowed.stdout[-3000:] + allowed.stderr
             assert _installed(root) == NEW
             version = peer.exec(["/usr/sbin/libvirtd", "--version"], check=True).stdout
+        removed = _remove_vnetmigrate(root)
+        assert removed.returncode == 0, removed.stdout + removed.stderr
+        assert not (root / "etc/apt/apt.conf.d/80vnetmigrate-gate").exists()  # the prerm took the hook along
     print(f"apt upgrade refused in {refused_s:.1f} s, allowed and installed in {allowed_s:.1f} s", file=sys.stderr)
     print(refused.stdout[-1500:], refused.stderr[-1500:], file=sys.stderr)
 
