@@ -2,7 +2,8 @@
 installed, the gate put in front of apt with `vnetmigrate gate install --apt`, and an upgrade to
 trixie-backports' libvirt 12.9 run by apt itself.
 
-The root is an overlay of the cached Debian 13 peer root (never written). Real libvirt 11.3 runs
+The root is an overlay of the cached Debian 13 peer root (never written) and of the cached
+layer of the .deb's apt installation (tests/peer/debroot.py installed_root). Real libvirt 11.3 runs
 from it (PeerLibvirt) with the `default` network active; apt runs in a private mount namespace
 inside the peer's network namespace, with the peer's /etc/libvirt, /run and /var/lib/libvirt
 mounted where the root has them: the gate that apt calls is the packaged /usr/bin/vnetmigrate
@@ -32,7 +33,7 @@ import pytest
 
 from tests.packaging_tree import OS_ENV
 from tests.peer.cases import NETWORKS_DIR
-from tests.peer.debroot import apt_install, built_deb, overlay_root
+from tests.peer.debroot import built_deb, installed_root
 from tests.peer.libvirtd import PEER_CACHE, PeerLibvirt
 from tests.peer.require import require_peer
 
@@ -88,8 +89,7 @@ def test_apt_refuses_the_libvirt_upgrade_on_a_blocked_host_and_installs_it_on_a_
     if not (BPO_DEBS / "Packages").is_file():
         pytest.skip(f"{BPO_DEBS} is missing: run tests/peer/setup-peer.sh")
     deb, _ = built_deb(tmp_path)
-    with overlay_root(tmp_path / "overlay") as root:
-        apt_install(root, deb)
+    with installed_root(tmp_path / "overlay", deb) as (root, _apt_seconds):
         install = subprocess.run(["chroot", str(root), "vnetmigrate", "gate", "install", "--apt"],
                                  capture_output=True, text=True, env=OS_ENV)
         assert install.returncode == 0, install.stderr
