@@ -53,7 +53,7 @@ def _lazy(module: str, name: str):
     return getattr(importlib.import_module(f"vnetmigrate.cli.{module}"), name)
 
 
-for _name in ("plan", "migrate", "rollback", "history", "fleet", "bundle"):
+for _name in ("plan", "migrate", "rollback", "history", "fleet", "bundle", "gate"):
     app.command(_name, cls=Command)(_lazy(_name, _name))
 
 
