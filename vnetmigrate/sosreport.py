@@ -87,6 +87,19 @@ NOT_COLLECTED = {
     specs.TXN_JOURNALS: "sos knows nothing of vnetmigrate's transaction journals",
 }
 
+# Sources that only exist when one of these packages is installed: where the report's package
+# list has none of them, the source is absent from the host, not merely uncollected.
+OWNERS = {
+    specs.UFW_DEFAULTS: ("ufw",),
+    specs.FIREWALLD_ZONE_DIRS[1]: ("firewalld",), specs.FIREWALLD_POLICY_DIRS[1]: ("firewalld",),
+    specs.FIREWALLD_STATE: ("firewalld",), specs.FIREWALLD_ZONE_T: ("firewalld",),
+    **{p: ("iptables-services",) for p in specs.IPTABLES_SERVICES_FILES},
+    **{p: ("iptables-persistent", "netfilter-persistent") for p in specs.NETFILTER_PERSISTENT_FILES},
+    specs.SHOREWALL_CONF: ("shorewall", "shorewall6", "shorewall-core"),
+    **{p: ("ferm",) for p in specs.FERM_CONFS},
+    specs.CONTAINERS_CONFS[1]: ("containers-common", "golang-github-containers-common", "podman", "buildah"),
+}
+
 # Packages -> the tools scan looks for (Debian and RPM names).
 PACKAGE_TOOLS = {
     "nftables": ("nft",),
@@ -199,6 +212,10 @@ def evidence(texts: dict[str, str], links: set[str], origin: str) -> Evidence:
         ev.meta["hostname"] = texts[HOSTNAME].strip()
     _files(ev, texts, links)
     packages = _packages(texts)
+    if packages:
+        for source, owners in OWNERS.items():
+            if not any(p in packages for p in owners):
+                ev.meta["not_collected"].pop(source, None)
     _tools(ev, packages)
     _sysctls(ev, texts)
     _rulesets(ev, texts.get(NFT))

@@ -31,6 +31,8 @@ IFACE_KEYS = ("iifname", "oifname", "iif", "oif", "iiftype", "oiftype")
 PAYLOAD_PROTOCOLS = ("ip", "ip6", "tcp", "udp", "th", "icmp", "icmpv6", "ether", "sctp", "udplite", "vlan", "arp")
 OPERATORS = ("==", "!=", "<", ">", "<=", ">=")
 BITMASK_CT = ("state", "status")
+# Expression operators scan does not read (concatenations, bit operations): a rule using one is refused.
+COMPOUND = (".", "&", "|", "^", "and", "or", "xor", "<<", ">>", "/", "map", "vmap", ":")
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*",?|[{};]|[^\s{};"]+')
 _HANDLE = re.compile(r"\s*# handle (\d+)\s*$")
 
@@ -275,6 +277,8 @@ def _match(toks: _Tokens, left: dict[str, Any], bitmask: bool = False) -> dict[s
     if toks.peek() is None:
         toks.fail("a match without a value")
     right = _value(toks, bitmask)
+    if toks.peek() in COMPOUND:
+        toks.fail(f"the expression operator {toks.peek()!r} is not understood")
     if op is None:
         op = "in" if bitmask else "=="
     return {"match": {"op": op, "left": left, "right": right}}
@@ -282,6 +286,8 @@ def _match(toks: _Tokens, left: dict[str, Any], bitmask: bool = False) -> dict[s
 
 def _value(toks: _Tokens, bitmask: bool = False) -> Any:
     tok = toks.take()
+    if tok in COMPOUND or tok in OPERATORS:
+        toks.fail(f"the expression operator {tok!r} is not understood")
     if tok == "{":
         items = []
         while True:
