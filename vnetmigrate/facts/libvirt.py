@@ -36,6 +36,7 @@ class LibvirtFacts:
     errors: tuple[str, ...] = field(default=())
     version_source: str | None = None  # the command (or library file) that told the version
     conf_error: str | None = None  # network.conf is malformed: libvirt's network driver will not start
+    conf_not_collected: str | None = None  # why network.conf is unknown (a sos report lacks it)
     # The release "after the upgrade" is judged for: chosen with `scan --target-version`, else
     # None (the distribution's next libvirt, release unknown).
     upgrade_to: tuple[int, int] | None = None
@@ -174,7 +175,7 @@ def build(ev: Evidence, system: SystemFacts, files: NetworkFiles) -> LibvirtFact
                         configured_backend=configured, configured_line=line, effective=effective,
                         after_upgrade=after, networks=networks,
                         errors=files.definition_problems + files.status_problems, version_source=version_source,
-                        conf_error=conf_error)
+                        conf_error=conf_error, conf_not_collected=files.conf_not_collected)
 
 
 def _without_conf(why: str, recorded, active, effective: BackendChoice) -> tuple[BackendChoice, BackendChoice]:
