@@ -157,3 +157,21 @@ def test_a_directory_that_is_not_a_sos_report_is_still_evidence_or_refused(tmp_p
     (tmp_path / "d").mkdir()
     res = cli("report", str(tmp_path / "d"))
     assert res.exit_code == ExitCode.ERROR and "no manifest.json" in res.stderr
+
+
+def test_links_in_an_extracted_directory_are_never_followed(tmp_path):
+    report = tmp_path / "sosreport-x"
+    import shutil
+
+    shutil.copytree(DATA / "11.3-unset-docker/sosreport", report, symlinks=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "evil.xml").write_text("<network><name>evil</name></network>")
+    nets = report / "etc/libvirt/qemu/networks"
+    shutil.rmtree(nets)
+    nets.symlink_to(outside)  # the whole directory is a link out of the report
+    (report / "run/libvirt/network/stolen.xml").symlink_to(outside / "evil.xml")
+    ev = sosreport.load(tmp_path)  # the report's parent: its one sos report is found
+    assert not any("evil" in (r.content or "") for r in ev.files.values())
+    assert ev.listing("/etc/libvirt/qemu/networks") == []
+    assert "stolen.xml" in ev.listing("/run/libvirt/network") and ev.file("/run/libvirt/network/stolen.xml") is None
