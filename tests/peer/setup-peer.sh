@@ -6,6 +6,8 @@
 #     (both backends), virsh, nftables, iptables, dnsmasq, iproute2.
 #   * A copy of that root upgraded to trixie-backports' libvirt (12.9): the same tools, the
 #     newer daemon.
+#   * A copy of the trixie root with Debian 13's sos (sosreport, procps, xz-utils): the sos
+#     report tests run real sos against a peer libvirt (tests/peer/sos.py).
 #
 # Idempotent: rerunning re-checks the host packages and reuses valid roots.
 # Run as root. Nothing here starts a daemon or touches the host firewall: the packages
