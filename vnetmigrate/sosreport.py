@@ -45,6 +45,7 @@ UNAME = "sos_commands/kernel/uname_-a"
 HOSTNAME = "sos_commands/host/hostname"
 MAX_MEMBERS = 500_000  # sos reports hold tens of thousands of small files
 VIA = "sos"
+LIBVIRT_TABLE = "libvirt_network"
 
 # Host paths sos copies (sos 4.9's plugins; the file names are in docs/sos-reports.md).
 COPIED = [
@@ -298,8 +299,16 @@ def _rulesets(ev: Evidence, text: str | None) -> None:
     except InputError as exc:
         ev.add_command(CommandRecord(specs.NFT_CHAINS, display, None, error=exc.message, via=VIA))
         return
-    unreadable = [e for t in tables if not nft_iptables.managed(t.family, t.name) for e in t.errors]
-    chains_doc, listings = nft_text.documents(tables, lambda f, n: not nft_iptables.managed(f, n))
+    # A table with a rule the text parser refuses keeps its chains (hooks, policies) but not its
+    # rules: the evaluator then assumes any verdict for packets crossing it ("cannot tell"), as
+    # for chains a live scan does not read. libvirt's own table must be read whole: ownership
+    # would count its unread rules as missing.
+    partly = {(t.family, t.name): t.errors[0] for t in tables if t.errors and not nft_iptables.managed(t.family, t.name)}
+    unreadable = [e for (family, name), e in partly.items() if name == LIBVIRT_TABLE]
+    chains_doc, listings = nft_text.documents(
+        tables, lambda f, n: not nft_iptables.managed(f, n) and (f, n) not in partly)
+    for (family, name), error in sorted(partly.items()):
+        ev.add_error("sos.nft", f"the rules of table {family} {name} were not read: {error}")
     if unreadable:
         ev.add_command(CommandRecord(specs.NFT_CHAINS, display, None, error=unreadable[0], via=VIA))
     else:
