@@ -30,7 +30,13 @@ VERDICT_WORDS = ("accept", "drop", "return", "continue")
 IFACE_KEYS = ("iifname", "oifname", "iif", "oif", "iiftype", "oiftype")
 PAYLOAD_PROTOCOLS = ("ip", "ip6", "tcp", "udp", "th", "icmp", "icmpv6", "ether", "sctp", "udplite", "vlan", "arp")
 OPERATORS = ("==", "!=", "<", ">", "<=", ">=")
-BITMASK_CT = ("state", "status")
+BITMASK_CT = ("state", "status", "event")
+BITMASK_PAYLOAD = (("tcp", "flags"),)  # nft's JSON matches bitmasks with "in"
+# Words that start an expression: as a value (`meta mark set ct mark`) they are refused; protocol
+# names are values after `ip protocol`, `ip6 nexthdr` and `meta l4proto`.
+EXPRESSIONS = PAYLOAD_PROTOCOLS + IFACE_KEYS + ("ct", "meta", "fib", "numgen", "jhash", "symhash", "rt", "socket",
+                                                "osf", "exthdr", "mark", "ipsec", "tunnel", "dccp")
+PROTOCOL_KEYS = ("protocol", "nexthdr", "l4proto")
 # Expression operators scan does not read (concatenations, bit operations): a rule using one is refused.
 COMPOUND = (".", "&", "|", "^", "and", "or", "xor", "<<", ">>", "/", "map", "vmap", ":")
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*",?|[{};]|[^\s{};"]+')
@@ -221,7 +227,7 @@ def parse_rule(line: str, family: str, where: str) -> tuple[list[dict[str, Any]]
                 toks.take()
                 expr.append({"mangle": {"key": left, "value": _value(toks)}})
             else:
-                expr.append(_match(toks, left))
+                expr.append(_match(toks, left, bitmask=(word, fld) in BITMASK_PAYLOAD))
         elif word == "ct":
             key = toks.take()
             if key in ("original", "reply"):
@@ -237,7 +243,10 @@ def parse_rule(line: str, family: str, where: str) -> tuple[list[dict[str, Any]]
                 if tok != ".":
                     flags.append(tok)
             result = toks.take()
-            expr.append(_match(toks, {"fib": {"result": result, "flags": flags}}))
+            m = _match(toks, {"fib": {"result": result, "flags": flags}})
+            if result in ("oif", "oifname") and m["match"]["right"] in ("missing", "exists"):
+                m["match"]["right"] = m["match"]["right"] == "exists"  # nft's JSON: a boolean
+            expr.append(m)
         elif word == "counter":
             body = {}
             while toks.peek() in ("packets", "bytes"):
@@ -276,7 +285,8 @@ def _match(toks: _Tokens, left: dict[str, Any], bitmask: bool = False) -> dict[s
     op = toks.take() if _is_op(toks.peek()) else None
     if toks.peek() is None:
         toks.fail("a match without a value")
-    right = _value(toks, bitmask)
+    body = next(iter(left.values()))
+    right = _value(toks, bitmask, protocol=body.get("key", body.get("field")) in PROTOCOL_KEYS)
     if toks.peek() in COMPOUND:
         toks.fail(f"the expression operator {toks.peek()!r} is not understood")
     if op is None:
@@ -284,10 +294,12 @@ def _match(toks: _Tokens, left: dict[str, Any], bitmask: bool = False) -> dict[s
     return {"match": {"op": op, "left": left, "right": right}}
 
 
-def _value(toks: _Tokens, bitmask: bool = False) -> Any:
+def _value(toks: _Tokens, bitmask: bool = False, protocol: bool = False) -> Any:
     tok = toks.take()
     if tok in COMPOUND or tok in OPERATORS:
         toks.fail(f"the expression operator {tok!r} is not understood")
+    if tok in EXPRESSIONS and not (protocol and tok in PAYLOAD_PROTOCOLS):
+        toks.fail(f"an expression as a value ({tok!r}) is not understood")
     if tok == "{":
         items = []
         while True:
@@ -302,7 +314,7 @@ def _value(toks: _Tokens, bitmask: bool = False) -> Any:
                 continue
             if t.endswith(",") and len(t) > 1:  # "53," inside { 53, 67 }
                 toks.items[toks.i] = t[:-1]
-            items.append(_value(toks))
+            items.append(_value(toks, protocol=protocol))
         return {"set": items}
     if tok.startswith('"'):
         return _unquote(tok)
@@ -314,6 +326,8 @@ def _value(toks: _Tokens, bitmask: bool = False) -> Any:
 def _scalar(tok: str, toks: _Tokens) -> Any:
     if tok.isdigit():
         return int(tok)
+    if re.fullmatch(r"0x[0-9a-fA-F]+", tok):  # marks: nft's JSON gives the number
+        return int(tok, 16)
     if "/" in tok:
         addr, _, length = tok.rpartition("/")
         if _is_address(addr) and length.isdigit():
