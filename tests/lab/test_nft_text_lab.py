@@ -46,6 +46,8 @@ table inet fwlike {
         ip6 daddr { ::/96, 2002::/24 } reject with icmpv6 addr-unreachable
         tcp flags syn tcp option maxseg size set rt mtu
         ct state vmap { invalid : drop, established : accept }
+        meta l4proto vmap { tcp : jump filter_IN_public, udp : goto filter_IN_public, icmp : continue }
+        iifname vmap { "virbr0" : accept, "docker0" : drop }
         iifname . oifname { "virbr0" . "eth0" } accept
         meta mark set ct mark
     }

@@ -118,7 +118,8 @@ def test_a_listing_with_handles_sets_and_named_priorities_parses():
 
 
 @pytest.mark.parametrize("rule", ["tcp flags syn / syn,ack drop", "limit rate 5/second accept",
-                                  "iifname . oifname @pairs accept", "meta mark set mark and 0xff accept"])
+                                  "iifname . oifname @pairs accept", "meta mark set mark and 0xff accept",
+                                  "meta mark set ct mark", "ct state vmap @verdicts"])
 def test_what_is_not_understood_is_refused_with_its_line(rule):
     (t,) = nft_text.parse_ruleset(f"table ip x {{\n\tchain c {{\n\t\t{rule}\n\t}}\n}}\n")
     assert t.rules == [] and len(t.errors) == 1 and "line 3" in t.errors[0]

@@ -38,7 +38,7 @@ EXPRESSIONS = PAYLOAD_PROTOCOLS + IFACE_KEYS + ("ct", "meta", "fib", "numgen", "
                                                 "osf", "exthdr", "mark", "ipsec", "tunnel", "dccp")
 PROTOCOL_KEYS = ("protocol", "nexthdr", "l4proto")
 # Expression operators scan does not read (concatenations, bit operations): a rule using one is refused.
-COMPOUND = (".", "&", "|", "^", "and", "or", "xor", "<<", ">>", "/", "map", "vmap", ":")
+COMPOUND = (".", "&", "|", "^", "and", "or", "xor", "<<", ">>", "/", "map", "vmap", ":")  # vmap: read by _vmap only
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*",?|[{};]|[^\s{};"]+')
 _HANDLE = re.compile(r"\s*# handle (\d+)\s*$")
 
@@ -282,6 +282,8 @@ def _is_op(tok: str | None) -> bool:
 
 
 def _match(toks: _Tokens, left: dict[str, Any], bitmask: bool = False) -> dict[str, Any]:
+    if toks.peek() == "vmap":
+        return _vmap(toks, left)
     op = toks.take() if _is_op(toks.peek()) else None
     if toks.peek() is None:
         toks.fail("a match without a value")
@@ -292,6 +294,40 @@ def _match(toks: _Tokens, left: dict[str, Any], bitmask: bool = False) -> dict[s
     if op is None:
         op = "in" if bitmask else "=="
     return {"match": {"op": op, "left": left, "right": right}}
+
+
+def _vmap(toks: _Tokens, key: dict[str, Any]) -> dict[str, Any]:
+    """`KEY vmap { VALUE : VERDICT, ... }` (firewalld writes these): a verdict statement."""
+    toks.take()
+    if toks.take() != "{":
+        toks.fail("a named verdict map is not read")
+    body = next(iter(key.values()))
+    protocol = body.get("key", body.get("field")) in PROTOCOL_KEYS
+    pairs = []
+    while toks.peek() != "}":
+        if toks.peek() is None:
+            toks.fail("a verdict map is not closed")
+        value = _value(toks, protocol=protocol)
+        if toks.take() != ":":
+            toks.fail("a verdict map without ':'")
+        word = toks.take()
+        last = word.endswith(",")
+        word = word.rstrip(",")
+        if word in VERDICT_WORDS:
+            verdict: dict[str, Any] = {word: None}
+        elif word in ("jump", "goto"):
+            target = toks.take()
+            last = target.endswith(",")
+            verdict = {word: {"target": _unquote(target.rstrip(","))}}
+        else:
+            toks.fail(f"a verdict map's verdict {word!r} is not understood")
+        pairs.append([value, verdict])
+        if not last and toks.peek() not in ("}", ","):
+            toks.fail("a verdict map entry without ','")
+        if toks.peek() == ",":
+            toks.take()
+    toks.take()
+    return {"vmap": {"key": key, "data": {"set": pairs}}}
 
 
 def _value(toks: _Tokens, bitmask: bool = False, protocol: bool = False) -> Any:
