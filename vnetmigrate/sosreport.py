@@ -109,12 +109,15 @@ PACKAGE_TOOLS = {
     "iptables-nft": ("iptables", "ip6tables", "iptables-nft", "iptables-nft-save", "ip6tables-nft-save"),
     "iptables-legacy": ("iptables-legacy", "iptables-legacy-save"),
     "ebtables": ("ebtables",), "iproute2": ("tc",), "iproute": ("tc",), "iproute-tc": ("tc",),
-    "libvirt-daemon": ("libvirtd",), "libvirt-daemon-driver-network": ("virtnetworkd",),
+    "libvirt-daemon": ("libvirtd",),
     "libvirt-clients": ("virsh",), "libvirt-client": ("virsh",),
     "dnsmasq-base": ("dnsmasq",), "dnsmasq": ("dnsmasq",),
     "docker.io": ("dockerd", "docker"), "docker-ce": ("dockerd",), "docker-ce-cli": ("docker",), "moby-engine": ("dockerd", "docker"),
     "podman": ("podman",), "ufw": ("ufw",), "firewalld": ("firewall-cmd", "firewalld"), "systemd": ("systemctl",),
 }
+# Fedora's and RHEL's network driver package carries virtnetworkd; Debian's has none (its
+# libvirtd loads the driver as a module).
+RPM_PACKAGE_TOOLS = {"libvirt-daemon-driver-network": ("virtnetworkd",)}
 LIBVIRT_PACKAGES = ("libvirt-daemon", "libvirt-daemon-driver-network", "libvirt-libs", "libvirt0")
 _DPKG_LINE = re.compile(r"^[a-z]i\s+(\S+?)(?::\S+)?\s+(\S+)\s")
 
@@ -212,12 +215,12 @@ def evidence(texts: dict[str, str], links: set[str], origin: str) -> Evidence:
     if texts.get(HOSTNAME, "").strip():
         ev.meta["hostname"] = texts[HOSTNAME].strip()
     _files(ev, texts, links)
-    packages = _packages(texts)
+    packages, source = _packages(texts)
     if packages:
         for source, owners in OWNERS.items():
             if not any(p in packages for p in owners):
                 ev.meta["not_collected"].pop(source, None)
-    _tools(ev, packages)
+    _tools(ev, packages, source)
     _sysctls(ev, texts)
     _rulesets(ev, texts.get(NFT))
     return ev
@@ -245,26 +248,28 @@ def _files(ev: Evidence, texts: dict[str, str], links: set[str]) -> None:
         ev.add_file(FileRecord(path, None, error=f"not collected by sos: {NOT_COLLECTED[path]}"))
 
 
-def _packages(texts: dict[str, str]) -> dict[str, str]:
+def _packages(texts: dict[str, str]) -> tuple[dict[str, str], str]:
+    """Installed packages (name -> version) and the sos file that listed them."""
     out = {}
     for line in texts.get(DPKG, "").splitlines():
         m = _DPKG_LINE.match(line)
         if m and line.startswith("ii"):
             out[m.group(1)] = m.group(2)
-    for line in texts.get(RPM, "").splitlines():  # "name-version-release.arch  date ..."
+    if out:
+        return out, DPKG
+    for line in texts.get(RPM, "").splitlines():  # "name-version-release.arch<TAB>date ..."
         m = re.match(r"^(\S+?)-(\d[^-\s]*)-(\S+)\s", line)
         if m:
             out[m.group(1)] = m.group(2)
-    return out
+    return out, RPM
 
 
-def _tools(ev: Evidence, packages: dict[str, str]) -> None:
-    source = DPKG if packages and any(k in packages for k in ("dpkg", "apt")) else RPM
+def _tools(ev: Evidence, packages: dict[str, str], source: str) -> None:
     if not packages:
         ev.meta["not_collected"][specs.TOOLS] = "the report has no package list (dpkg or rpm plugin)"
         return
     tools: dict[str, str | None] = {}
-    for package, names in PACKAGE_TOOLS.items():
+    for package, names in {**PACKAGE_TOOLS, **(RPM_PACKAGE_TOOLS if source == RPM else {})}.items():
         if package in packages:
             for name in names:
                 tools[name] = f"(package {package} {packages[package]})"

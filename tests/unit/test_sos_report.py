@@ -201,3 +201,19 @@ def test_a_table_with_a_rule_not_understood_keeps_its_chains_and_the_analysis_sa
 
 
 REC = DATA / "11.3-nftables-docker" / "sosreport"
+
+
+def test_an_rpm_package_list_gives_the_tools_and_libvirts_version():
+    """sos's rpm plugin writes `rpm -qa --qf "%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}\\t..."` as package-data."""
+    data = "\n".join(f"{n}\tMon 01 Dec 2025\t1764547200\tRed Hat, Inc.\tbuild.example\t(none)\t(none)" for n in (
+        "libvirt-daemon-driver-network-10.10.0-7.el10.x86_64", "libvirt-daemon-10.10.0-7.el10.x86_64",
+        "nftables-1.1.1-4.el10.x86_64", "iptables-nft-1.8.11-8.el10.x86_64", "firewalld-2.3.0-1.el10.noarch",
+        "python3-nftables-1.1.1-4.el10.x86_64", "rpm-4.19.1.1-12.el10.x86_64"))
+    ev = sosreport.evidence({sosreport.RPM: data + "\n"}, set(), "test")
+    tools = json.loads(ev.command("tools").stdout)
+    assert {"nft", "iptables-nft", "firewall-cmd", "virtnetworkd", "libvirtd"} <= set(tools)
+    assert "iptables-legacy" not in tools and "ufw" not in tools
+    assert ev.command("libvirtd.version").stdout.split()[1] == "10.10.0"
+    debian = sosreport.evidence({sosreport.DPKG: "ii  libvirt-daemon-driver-network 11.3.0-3 amd64 x\n"
+                                                 "ii  dpkg 1.22 amd64 x\n"}, set(), "test")
+    assert "virtnetworkd" not in json.loads(debian.command("tools").stdout)  # Debian's libvirtd loads the driver
