@@ -215,12 +215,12 @@ def evidence(texts: dict[str, str], links: set[str], origin: str) -> Evidence:
     if texts.get(HOSTNAME, "").strip():
         ev.meta["hostname"] = texts[HOSTNAME].strip()
     _files(ev, texts, links)
-    packages, source = _packages(texts)
+    packages, listed_by = _packages(texts)
     if packages:
-        for source, owners in OWNERS.items():
+        for spec, owners in OWNERS.items():
             if not any(p in packages for p in owners):
-                ev.meta["not_collected"].pop(source, None)
-    _tools(ev, packages, source)
+                ev.meta["not_collected"].pop(spec, None)
+    _tools(ev, packages, listed_by)
     _sysctls(ev, texts)
     _rulesets(ev, texts.get(NFT))
     return ev
