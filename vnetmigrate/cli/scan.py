@@ -16,8 +16,8 @@ def scan(
     netns: NetnsOpt = None,
     root: RootOpt = Path("/"),
     from_dir: Annotated[Optional[Path], typer.Option(
-        "--from", metavar="DIR|BUNDLE", help="Analyse evidence saved by --save-evidence, or a bundle written by "
-                                            "`vnetmigrate bundle`; no live access at all.")] = None,
+        "--from", metavar="DIR|BUNDLE", help="Analyse evidence saved by --save-evidence, a bundle written by "
+                                            "`vnetmigrate bundle`, or a sos report; no live access at all.")] = None,
     save_evidence: Annotated[Optional[Path], typer.Option(
         "--save-evidence", metavar="DIR", help="Also save the raw evidence collected into DIR.")] = None,
     state_dir: Annotated[Optional[Path], typer.Option(
