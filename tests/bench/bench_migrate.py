@@ -26,7 +26,7 @@ round then runs, in an order that rotates from round to round:
 
 Printed, not asserted; `--json FILE` writes the figures for tests/bench/table.py. Run as root:
 
-    .venv/bin/python -m tests.bench.bench_migrate [--networks 10,100,500] [--rounds 5]
+    .venv/bin/python -m tests.bench.bench_migrate [--networks 10,100,500] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -208,7 +208,7 @@ def measure(count: int, rounds: int, vnm: str, baseline: str | None = None, warm
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--networks", default="10,100,500", help="comma-separated sizes")
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON (tests/bench/results.py)")
     ap.add_argument("--baseline-command", metavar="PATH", help="another vnetmigrate install, timed in the same rounds")
     args = ap.parse_args()
