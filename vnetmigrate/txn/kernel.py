@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from typing import Any
 
 from vnetmigrate.errors import EnvironmentProblem, VnmError
 from vnetmigrate.programs import which
 from vnetmigrate.specs import TABLES_NAMES
+from vnetmigrate.txn import nftgen
 
 # Families of iptables rules: iptables-nft, and legacy x_tables (only where the kernel already
 # lists the table in /proc/net/ip*_tables_names: opening a missing one would create it).
@@ -117,6 +119,38 @@ def nft_list_text(what: str, json_output: bool = True) -> str | None:
     return out
 
 
+_COUNTER = re.compile(r"counter packets \d+ bytes \d+")
+
+
+def without_counters(text: str) -> str:
+    """nft text without what changes by itself: packet counters."""
+    return _COUNTER.sub("counter", text)
+
+
+# The last plain listing of each object, with the (namespace cookie, generation) it was made at.
+_STABLE: dict[str, tuple[tuple[int, int], str | None]] = {}
+
+
+def nft_list_stable(what: str) -> str | None:
+    """`nft list WHAT` as plain text without packet counters; None when it does not exist.
+
+    Reused while the namespace's nftables generation is the one it was listed at (txn/nftgen.py):
+    nothing has committed since, so it is still what the kernel holds. The fingerprints before
+    and after each step and the verification after it list the same tables: one listing serves.
+    """
+    before = nftgen.current()
+    cached = _STABLE.get(what)
+    if before is not None and cached is not None and cached[0] == before:
+        return cached[1]
+    raw = nft_list_text(what, json_output=False)
+    text = None if raw is None else without_counters(raw)
+    if before is not None and nftgen.current() == before:  # nothing committed while listing
+        _STABLE[what] = (before, text)
+    else:
+        _STABLE.pop(what, None)
+    return text
+
+
 def chains() -> list[dict[str, Any]]:
     """Every chain of every table (no rules): 10 ms even on a 50,000-rule host."""
     doc = nft_list("chains") or {}
@@ -140,6 +174,25 @@ def ipt_show(family: str, table: str, chain: str) -> str:
     if proc.returncode != 0:
         raise KernelError(f"`{IPT[family][0]} -t {table} -S {chain}` failed: {proc.stderr.strip()}")
     return proc.stdout
+
+
+SAVE = {"ipv4": "iptables-nft-save", "ipv6": "ip6tables-nft-save"}
+
+
+def ipt_save_rules(family: str, table: str) -> dict[str, list[str]]:
+    """Every chain's rules of one iptables-nft table from one `iptables-nft-save -t TABLE`: the
+    same `-A` lines `-S CHAIN` prints (checked by tests/lab/test_txn_listings.py), one
+    process instead of one per chain."""
+    proc = subprocess.run([_tool(SAVE[family]), "-t", table], capture_output=True, text=True, timeout=60)
+    if proc.returncode != 0:
+        raise KernelError(f"`{SAVE[family]} -t {table}` failed: {proc.stderr.strip()}")
+    rules: dict[str, list[str]] = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith(":"):
+            rules.setdefault(line[1:].split(" ", 1)[0], [])
+        elif line.startswith("-A "):
+            rules.setdefault(line.split(" ", 2)[1], []).append(line)
+    return rules
 
 
 def ipt_show_table(family: str, table: str) -> str:

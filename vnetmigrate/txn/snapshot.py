@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 from vnetmigrate import bounded
 from vnetmigrate.errors import VnmError
 from vnetmigrate.firewall import Family
-from vnetmigrate.txn import kernel, nftgen
+from vnetmigrate.txn import kernel
 from vnetmigrate.txn.fsutil import OutsideRoot, under_root
 
 # Every built-in chain of each iptables table (the jumps to libvirt's chains can be in any).
@@ -88,15 +87,29 @@ def ipt_table(family: str, table: str, user_chains: list[str], live_chains: list
     if family.endswith("-legacy"):
         return _legacy_table(family, table, user_chains)
     nft_family = Family(family).nft
-    present = {c["name"] for c in live_chains if c["family"] == nft_family and c["table"] == table}
-    chains = {c: (kernel.ipt_list(family, table, c) if c in present else None) for c in user_chains}
+    mine = [c for c in live_chains if c["family"] == nft_family and c["table"] == table]
+    present = {c["name"] for c in mine}
+    saved: dict[str, list[str]] | None = None
+    if present and all(c.get("hook") is not None or c["name"] in user_chains for c in mine):
+        # No other program's user chain in the table: one save of it lists no rule we would
+        # not list chain by chain, in one process instead of one per chain.
+        saved = kernel.ipt_save_rules(family, table)
+
+    def listing(chain: str) -> list[str]:
+        if saved is None:
+            return kernel.ipt_list(family, table, chain)
+        if chain not in saved:  # gone since it was seen: as `-S CHAIN` would say
+            raise kernel.KernelError(f"chain {chain} of {family} table {table} disappeared while it was read")
+        return list(saved[chain])
+
+    chains = {c: (listing(c) if c in present else None) for c in user_chains}
     builtins = {}
     for b in BUILTIN_CHAINS.get(table, ()):
         if b not in present:
             continue
-        text = "" if full else kernel.nft_list_text(f"chain {nft_family} {table} {b}", json_output=False) or ""
+        text = "" if full else kernel.nft_list_stable(f"chain {nft_family} {table} {b}") or ""
         jumps = full or any(_jumps_to(ln, user_chains) for ln in text.splitlines())
-        builtins[b] = kernel.ipt_list(family, table, b) if jumps else []
+        builtins[b] = listing(b) if jumps else []
     return {"present": bool(present), "chains": chains, "builtins": builtins}
 
 
@@ -231,73 +244,29 @@ def probe(touched: Touched) -> str:
     Everything comes from libnftables in this process (iptables-nft chains are nftables
     chains too) as plain `nft list` text with packet counters cut out: no process started,
     no JSON parsed, so it can run before every kernel-changing step (1,000 rules: ~10 ms).
-    The listings are reused while the namespace's nftables generation is the one they were
-    made at (txn/nftgen.py): nothing has committed since, so they are still what the kernel
-    holds. Legacy tables are read every time.
+    A listing is reused while the namespace's nftables generation is unchanged
+    (kernel.nft_list_stable); legacy tables are read every time.
     """
     h = hashlib.sha256()
-    pieces = _nft_pieces(touched)
-    for piece in pieces["tables"]:
-        h.update(piece)
-    for key, user_chains in touched.ipt_tables().items():
-        family, table = key.split()
-        if family.endswith("-legacy"):
-            part = _legacy_table(family, table, user_chains)
-            h.update(json.dumps([key, view({"nft": {}, "files": {}, "ipt": {key: part}})]).encode())
-            continue
-        for piece in pieces[key]:
-            h.update(piece)
+    for family, name in touched.nft_tables:
+        h.update((kernel.nft_list_stable(f"table {family} {name}") or "absent").encode())
+    if touched.ipt_chains:
+        live = {(c["family"], c["table"], c["name"]) for c in kernel.chains()}
+        for key, user_chains in touched.ipt_tables().items():
+            family, table = key.split()
+            if family.endswith("-legacy"):
+                part = _legacy_table(family, table, user_chains)
+                h.update(json.dumps([key, view({"nft": {}, "files": {}, "ipt": {key: part}})]).encode())
+                continue
+            fam = Family(family).nft
+            for chain in [*user_chains, *BUILTIN_CHAINS.get(table, ())]:
+                text = None
+                if (fam, table, chain) in live:
+                    text = kernel.nft_list_stable(f"chain {fam} {table} {chain}")
+                if text is not None and chain not in user_chains:  # built-in: only the jumps to ours
+                    text = "\n".join(ln for ln in text.splitlines() if _jumps_to(ln, user_chains))
+                h.update(f"{key} {chain} {text or 'absent'}".encode())
     return h.hexdigest()[:16]
-
-
-# The last listings per touched set: (namespace cookie, generation, touched) -> pieces.
-_LISTED: dict[Touched, tuple[tuple[int, int], dict[str, list[bytes]]]] = {}
-
-
-def _nft_pieces(touched: Touched) -> dict[str, list[bytes]]:
-    """What `probe` hashes of nftables, listed now or reused from a listing at this generation."""
-    before = nftgen.current()
-    cached = _LISTED.get(touched)
-    if before is not None and cached is not None and cached[0] == before:
-        return cached[1]
-    pieces = _list_nft_pieces(touched)
-    # Kept only if nothing committed while listing: then every piece is of generation `before`.
-    if before is not None and nftgen.current() == before:
-        _LISTED[touched] = (before, pieces)
-    else:
-        _LISTED.pop(touched, None)
-    return pieces
-
-
-def _list_nft_pieces(touched: Touched) -> dict[str, list[bytes]]:
-    pieces: dict[str, list[bytes]] = {"tables": [
-        without_counters(kernel.nft_list_text(f"table {family} {name}", json_output=False) or "absent").encode()
-        for family, name in touched.nft_tables]}
-    if not touched.ipt_chains:
-        return pieces
-    live = {(c["family"], c["table"], c["name"]) for c in kernel.chains()}
-    for key, user_chains in touched.ipt_tables().items():
-        family, table = key.split()
-        if family.endswith("-legacy"):
-            continue
-        fam = Family(family).nft
-        out = pieces[key] = []
-        for chain in [*user_chains, *BUILTIN_CHAINS.get(table, ())]:
-            text = None
-            if (fam, table, chain) in live:
-                text = kernel.nft_list_text(f"chain {fam} {table} {chain}", json_output=False)
-            if text is not None and chain not in user_chains:  # built-in: only the jumps to ours
-                text = "\n".join(ln for ln in text.splitlines() if _jumps_to(ln, user_chains))
-            out.append(f"{key} {chain} {without_counters(text or 'absent')}".encode())
-    return pieces
-
-
-_COUNTER = re.compile(r"counter packets \d+ bytes \d+")
-
-
-def without_counters(text: str) -> str:
-    """nft text without what changes by itself: packet counters."""
-    return _COUNTER.sub("counter", text)
 
 
 def _jumps_to(line: str, chains: list[str]) -> bool:

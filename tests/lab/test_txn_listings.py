@@ -1,13 +1,17 @@
-"""The fingerprint migrate compares before each kernel step (txn/snapshot.py `probe`) reuses its
-listings while the namespace's nftables generation is unchanged (txn/nftgen.py). These tests
-hold it to what the fingerprint is for: every change to a touched object is still seen, also
-right after a reused listing, through nft, iptables-nft and iptables-legacy; changes elsewhere
-are not; and the generation is the kernel's, per namespace."""
+"""How the transaction engine reads the kernel cheaply, held to what it reads for.
+
+The fingerprint migrate compares before each kernel step (txn/snapshot.py `probe`) reuses its
+listings while the namespace's nftables generation is unchanged (txn/nftgen.py): every change
+to a touched object is still seen, also right after a reused listing, through nft,
+iptables-nft and iptables-legacy; changes elsewhere are not; the generation is the kernel's,
+per namespace. A snapshot reads an iptables-nft table holding no other program's chain with
+one `iptables-nft-save` instead of `-S` per chain: the same rules, line for line."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -112,6 +116,32 @@ def test_changes_elsewhere_and_packet_counters_leave_the_fingerprint_alone(ns):
     assert probe(ns, t) == first
     ns_run(ns, ["nft", "delete", "table", "inet", "elsewhere"])
     ns_run(ns, ["iptables-nft", "-D", "INPUT", "-p", "tcp", "-j", "ACCEPT"])
+
+
+def test_a_capture_reads_what_iptables_S_prints_chain_by_chain(ns):
+    from vnetmigrate.netns import entered
+    from vnetmigrate.txn import kernel, snapshot
+
+    tricky = ["-A", "FORWARD", "-m", "comment", "--comment", "two words", "!", "-s", "192.0.2.0/24", "-p", "tcp",
+              "--dport", "22", "-j", "LOG", "--log-prefix", "a b "]
+    ns_run(ns, ["iptables-nft", *tricky])
+    try:
+        t = touched()
+        with entered(ns):
+            saved = snapshot.capture(t, Path("/"), full=True)["ipt"]["ipv4 filter"]
+            by_chain = {c: kernel.ipt_list("ipv4", "filter", c) for c in ("LIBVIRT_FWX", "LIBVIRT_OUT", "INPUT",
+                                                                          "FORWARD", "OUTPUT")}
+        assert saved["chains"] == {c: by_chain[c] for c in ("LIBVIRT_FWX", "LIBVIRT_OUT")}
+        assert saved["builtins"] == {c: by_chain[c] for c in ("INPUT", "FORWARD", "OUTPUT")}
+        assert ('-A FORWARD ! -s 192.0.2.0/24 -p tcp -m comment --comment "two words" -m tcp --dport 22 -j LOG '
+                '--log-prefix "a b "') in saved["builtins"]["FORWARD"]
+        # Another program's chain in the table: read chain by chain, the same lines.
+        ns_run(ns, ["iptables-nft", "-N", "DOCKER-USER"])
+        with entered(ns):
+            assert snapshot.capture(t, Path("/"), full=True)["ipt"]["ipv4 filter"] == saved
+    finally:
+        ns_run(ns, ["iptables-nft", "-D", *tricky[1:]])
+        subprocess.run(["ip", "netns", "exec", ns, "iptables-nft", "-X", "DOCKER-USER"], capture_output=True)
 
 
 def test_legacy_tables_have_no_generation_and_are_read_every_time(ns):
