@@ -202,7 +202,8 @@ def measure(count: int, rounds: int, vnm: str, baseline: str | None = None, warm
     return {"shape": f"{count} NAT networks, iptables -> nftables ({len(host.commands)} nftables commands)",
             "networks": count, "rounds": rounds,
             "figures": {k: round(v, 4) for k, v in med.items()},
-            "ratios": {k: round(v, 2) for k, v in ratios.items()}}
+            "ratios": {k: round(v, 2) for k, v in ratios.items()},
+            "each_round": {k: [round(x, 4) for x in v] for k, v in times.items()}}
 
 
 def main() -> None:
