@@ -176,25 +176,6 @@ def ipt_show(family: str, table: str, chain: str) -> str:
     return proc.stdout
 
 
-SAVE = {"ipv4": "iptables-nft-save", "ipv6": "ip6tables-nft-save"}
-
-
-def ipt_save_rules(family: str, table: str) -> dict[str, list[str]]:
-    """Every chain's rules of one iptables-nft table from one `iptables-nft-save -t TABLE`: the
-    same `-A` lines `-S CHAIN` prints (checked by tests/lab/test_txn_listings.py), one
-    process instead of one per chain."""
-    proc = subprocess.run([_tool(SAVE[family]), "-t", table], capture_output=True, text=True, timeout=60)
-    if proc.returncode != 0:
-        raise KernelError(f"`{SAVE[family]} -t {table}` failed: {proc.stderr.strip()}")
-    rules: dict[str, list[str]] = {}
-    for line in proc.stdout.splitlines():
-        if line.startswith(":"):
-            rules.setdefault(line[1:].split(" ", 1)[0], [])
-        elif line.startswith("-A "):
-            rules.setdefault(line.split(" ", 2)[1], []).append(line)
-    return rules
-
-
 def ipt_show_table(family: str, table: str) -> str:
     """`iptables -t TABLE -S`: every chain of one table (legacy tables are small)."""
     proc = subprocess.run([_tool(IPT[family][0]), "-w", "-t", table, "-S"], capture_output=True, text=True,

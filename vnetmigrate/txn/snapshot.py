@@ -87,29 +87,15 @@ def ipt_table(family: str, table: str, user_chains: list[str], live_chains: list
     if family.endswith("-legacy"):
         return _legacy_table(family, table, user_chains)
     nft_family = Family(family).nft
-    mine = [c for c in live_chains if c["family"] == nft_family and c["table"] == table]
-    present = {c["name"] for c in mine}
-    saved: dict[str, list[str]] | None = None
-    if present and all(c.get("hook") is not None or c["name"] in user_chains for c in mine):
-        # No other program's user chain in the table: one save of it lists no rule we would
-        # not list chain by chain, in one process instead of one per chain.
-        saved = kernel.ipt_save_rules(family, table)
-
-    def listing(chain: str) -> list[str]:
-        if saved is None:
-            return kernel.ipt_list(family, table, chain)
-        if chain not in saved:  # gone since it was seen: as `-S CHAIN` would say
-            raise kernel.KernelError(f"chain {chain} of {family} table {table} disappeared while it was read")
-        return list(saved[chain])
-
-    chains = {c: (listing(c) if c in present else None) for c in user_chains}
+    present = {c["name"] for c in live_chains if c["family"] == nft_family and c["table"] == table}
+    chains = {c: (kernel.ipt_list(family, table, c) if c in present else None) for c in user_chains}
     builtins = {}
     for b in BUILTIN_CHAINS.get(table, ()):
         if b not in present:
             continue
         text = "" if full else kernel.nft_list_stable(f"chain {nft_family} {table} {b}") or ""
         jumps = full or any(_jumps_to(ln, user_chains) for ln in text.splitlines())
-        builtins[b] = listing(b) if jumps else []
+        builtins[b] = kernel.ipt_list(family, table, b) if jumps else []
     return {"present": bool(present), "chains": chains, "builtins": builtins}
 
 
