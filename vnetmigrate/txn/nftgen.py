@@ -5,7 +5,7 @@ answers with that count; `nft monitor` prints it as "new generation N"). Whateve
 table, chain or rule — nft, libnftables, iptables-nft — commits, so while the generation stays
 the same no nftables object has changed: a fingerprint listed at generation N still holds
 (txn/snapshot.py). Packet counters change without a commit; fingerprints cut them out anyway.
-Legacy x_tables are not nf_tables and have no generation (docs/kernel-and-tools.md §7).
+Legacy x_tables are not nf_tables and have no generation (docs/kernel-and-tools.md §8).
 
 Python 3.11 has no netlink helpers for nfnetlink: one request, one answer, packed by hand.
 """
