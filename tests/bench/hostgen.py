@@ -67,11 +67,16 @@ def iptables_text(total_rules: int) -> tuple[str, int, int]:
 
 
 NET_XML = ("<network><name>net{i}</name><forward mode='nat'/><bridge name='vbr{i}'/>"
-           "<ip address='10.200.{i}.1' netmask='255.255.255.0'/></network>\n")
+           "<ip address='10.{hi}.{lo}.1' netmask='255.255.255.0'/></network>\n")
+
+
+def net_xml(i: int) -> str:
+    """Network i's definition: subnets 10.200.0.0/24 on, 256 per second octet."""
+    return NET_XML.format(i=i, hi=200 + i // 256, lo=i % 256)
 
 
 def libvirt_networks(count: int) -> list:
-    return [parse_network(NET_XML.format(i=i), f"net{i}.xml") for i in range(count)]
+    return [parse_network(net_xml(i), f"net{i}.xml") for i in range(count)]
 
 
 def write_root(root: Path, networks: int) -> None:
@@ -80,7 +85,7 @@ def write_root(root: Path, networks: int) -> None:
     (root / "etc/libvirt/network.conf").write_text('firewall_backend = "nftables"\n')
     (root / "etc/os-release").write_text('ID=fedora\nVERSION_ID=41\nPRETTY_NAME="Fedora Linux 41"\n')
     for i in range(networks):
-        net = NET_XML.format(i=i)
+        net = net_xml(i)
         (root / f"etc/libvirt/qemu/networks/net{i}.xml").write_text(net)
         (root / f"run/libvirt/network/net{i}.xml").write_text(
             f"<networkstatus>{net}<firewall name='fwRemoval' backend='nftables'/></networkstatus>\n")
