@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -180,6 +181,7 @@ def main() -> None:
         shapes = [s for s in SHAPES if s.id in wanted]
     else:
         shapes = [s for s in SHAPES if args.big or not s.big]
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # still delete the namespace when stopped
     out = sys.stderr if args.json == "-" else sys.stdout
     sink = sys.stdout if args.json == "-" else (open(args.json, "a") if args.json else None)
     try:
