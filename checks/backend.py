@@ -18,6 +18,8 @@ def _conf_evidence(facts: HostFacts) -> Citation:
                         f'firewall_backend = "{lv.configured_backend}"')
     if lv.network_conf_present:
         return Citation("file", netconf.PATH, "firewall_backend is not set")
+    if lv.conf_not_collected:
+        return Citation("file", netconf.PATH, f"not collected: {lv.conf_not_collected}")
     return Citation("file", netconf.PATH, "absent")
 
 

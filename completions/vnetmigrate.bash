@@ -4,7 +4,7 @@ _vnetmigrate() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} cmd="" i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case ${COMP_WORDS[i]} in
-            scan|report|rules|plan|migrate|repair|rollback|history|fleet|bundle) cmd=${COMP_WORDS[i]}; break ;;
+            scan|report|rules|plan|migrate|repair|rollback|history|fleet|bundle|gate) cmd=${COMP_WORDS[i]}; break ;;
         esac
     done
     # The value of an option
@@ -66,9 +66,17 @@ _vnetmigrate() {
         "bundle --root") COMPREPLY=($(compgen -d -- "$cur")); return ;;
         "bundle --state-dir") COMPREPLY=($(compgen -d -- "$cur")); return ;;
         "bundle --format"|"bundle -f") COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
+        "gate --incoming") COMPREPLY=(); return ;;
+        "gate --installed") COMPREPLY=(); return ;;
+        "gate --package") COMPREPLY=(); return ;;
+        "gate --dnf5-action") COMPREPLY=(); return ;;
+        "gate --root") COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        "gate --netns") COMPREPLY=($(compgen -W "$(ip netns list 2>/dev/null | cut -d" " -f1)" -- "$cur")); return ;;
+        "gate --config") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "gate --format"|"gate -f") COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
     esac
     if [ -z "$cmd" ]; then
-        COMPREPLY=($(compgen -W "scan report rules plan migrate repair rollback history fleet bundle --version --debug -h --help" -- "$cur"))
+        COMPREPLY=($(compgen -W "scan report rules plan migrate repair rollback history fleet bundle gate --version --debug -h --help" -- "$cur"))
         return
     fi
     case "$cmd" in
@@ -131,6 +139,12 @@ _vnetmigrate() {
                 COMPREPLY=($(compgen -W "--output -o --redact --netns --root --state-dir --format -f -h --help" -- "$cur"))
             else
                 COMPREPLY=()
+            fi ;;
+        gate)
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W "--incoming --installed --package --apt-hook --dnf5-action --apt --dnf --root --netns --config --format -f -h --help" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "check install remove" -- "$cur"))
             fi ;;
     esac
 }

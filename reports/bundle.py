@@ -39,4 +39,8 @@ def to_text(result: Any) -> str:
         r = d["redaction"]
         lines.append(f"Redacted: {r['addresses']} addresses, {r['macs']} MAC addresses, {r['names']} names; "
                      f"the map is {d['redaction_map']} (keep it: it is not in the archive)")
+        if r.get("coincidences"):
+            lines.append(f"Coincidences: {r['coincidences']} original values equal another value's replacement "
+                         "(the addresses fill most of their range); the map lists them: a search for one of "
+                         "them in the archive may find that replacement")
     return "\n".join(lines) + "\n"

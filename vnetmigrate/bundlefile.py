@@ -20,6 +20,7 @@ import gzip
 import hashlib
 import io
 import json
+import lzma
 import os
 import stat
 import tarfile
@@ -173,6 +174,48 @@ def _members(path: Path, where: str) -> dict[str, bytes]:
     return out
 
 
+def read_members(path: Path, where: str, keep, max_members: int = MAX_MEMBERS) -> tuple[dict[str, bytes], set[str]]:
+    """Another tool's archive (a sos report: gzip or xz) within the bundle's limits: the regular
+    members `keep(name)` maps to a name, read into memory; the names of link members it maps
+    (read never). Nothing is extracted to disk, so a member's path cannot escape anything."""
+    try:
+        packed = bounded.read_bytes(path, MAX_ARCHIVE)
+    except bounded.Unreadable as exc:
+        raise InputError(f"{where}: {exc.reason}")
+    except OSError as exc:
+        raise InputError(f"{where}: cannot read: {exc.strerror or exc}")
+    out: dict[str, bytes] = {}
+    links: set[str] = set()
+    total = count = 0
+    try:
+        with tarfile.open(fileobj=io.BytesIO(packed), mode="r:*") as tar:
+            while (info := tar.next()) is not None:
+                count += 1
+                if count > max_members:
+                    raise InputError(f"{where}: more than {max_members} members")
+                name = keep(info.name)
+                if name is None:
+                    continue
+                if info.issym() or info.islnk():
+                    links.add(name)
+                    continue
+                if not info.isreg() or name in out:
+                    continue
+                if info.size > MAX_MEMBER:
+                    raise InputError(f"{where}: member {info.name!r} is larger than {MAX_MEMBER // 2**20} MiB")
+                total += info.size
+                if total > MAX_TOTAL:
+                    raise InputError(f"{where}: its contents exceed {MAX_TOTAL // 2**20} MiB")
+                fh = tar.extractfile(info)
+                data = fh.read() if fh is not None else b""
+                if len(data) != info.size:
+                    raise EOFError("member shorter than its header says")
+                out[name] = data
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError) as exc:
+        raise InputError(f"{where}: corrupt or truncated archive ({type(exc).__name__}: {_one_line(exc)})")
+    return out, links
+
+
 def _safe_name(name: str) -> bool:
     pure = PurePosixPath(name)
     return (not name.startswith("/") and "\\" not in name and "\0" not in name
@@ -198,7 +241,11 @@ def load_bundle_evidence(path: Path) -> Evidence:
 
 
 def load_evidence(path: Path) -> Evidence:
-    """Saved evidence: a directory written by --save-evidence, or a bundle."""
+    """Saved evidence: a directory written by --save-evidence, a bundle, or a sos report."""
+    from vnetmigrate import sosreport
+
+    if sosreport.is_sos(path):
+        return sosreport.load(path)
     if path.is_file() and is_bundle(path):
         return load_bundle_evidence(path)
     return Evidence.load(path)

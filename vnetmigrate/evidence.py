@@ -155,7 +155,7 @@ class Evidence:
         where = f"evidence {root}"
         if os.path.lexists(root) and not root.is_dir():
             raise InputError(f"{root}: neither a directory saved by `scan --save-evidence` nor a bundle written by "
-                             "`vnetmigrate bundle` (a gzip-compressed tar)")
+                             "`vnetmigrate bundle` (a gzip-compressed tar) nor a sos report (.tar.xz)")
         try:
             manifest = bounded.read_json(root / "manifest.json")
         except FileNotFoundError:

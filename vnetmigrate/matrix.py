@@ -78,11 +78,11 @@ def _kernel(facts: HostFacts) -> Coordinate:
     if sysf is None:
         return Coordinate(None, "system facts are missing")
     if sysf.iptables_variant == "legacy":
-        return Coordinate(Backend.IPTABLES, "`iptables -V` reports the legacy variant: rules go to x_tables")
+        return Coordinate(Backend.IPTABLES, f"`{sysf.variant_source}` reports the legacy variant: rules go to x_tables")
     if sysf.iptables_variant == "nf_tables":
         legacy = " (legacy x_tables are also in use: " + ", ".join(
             f"{f}: {' '.join(t)}" for f, t in sysf.legacy_tables.items() if t) + ")" if sysf.legacy_in_use else ""
-        return Coordinate(Backend.NFTABLES, "`iptables -V` reports nf_tables" + legacy)
+        return Coordinate(Backend.NFTABLES, f"`{sysf.variant_source}` reports nf_tables" + legacy)
     if sysf.legacy_in_use:
         return Coordinate(Backend.IPTABLES, "legacy x_tables are in use (/proc/net/ip_tables_names)")
     return Coordinate(Backend.NFTABLES, "iptables is not installed; only nftables can be in use")

@@ -17,7 +17,10 @@ A redacted bundle must still analyse to the same findings, so the mapping keeps 
 
 The first bit of every mapped network part is always flipped, so no address maps onto itself,
 and a key is drawn until no mapped address or MAC equals any original one: a search of the
-redacted bundle for any original finds nothing.
+redacted bundle for any original finds nothing. Where the bundle's addresses fill most of
+their range, some replacement must equal an original used elsewhere (a "coincidence"): those
+originals are counted and listed in the map, so whoever searches for them knows that a hit
+may be another value's replacement.
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ class Redactor:
     _name_re: re.Pattern[str] | None = None
     _memo: dict[str, str] = field(default_factory=dict)
     coincidences: int = 0
+    coincident: set[str] = field(default_factory=set)  # originals that are also some other original's image
     _bits: dict[tuple[int, int, int], int] = field(default_factory=dict)
 
     # -- learning -----------------------------------------------------------
@@ -116,11 +120,12 @@ class Redactor:
         images must land on originals (pigeonhole): then the key with the fewest such
         coincidences after a few tries is kept, and `coincidences` says how many there are."""
         attempts = ATTEMPTS if len(self.originals) <= DENSE else 1
-        best: tuple[int, bytes] | None = None
+        best: tuple[int, bytes, set[str]] | None = None
         for attempt in range(attempts):
-            hits = self._coincidences()
+            coincident = self._coincident()
+            hits = len(coincident)
             if best is None or hits < best[0]:
-                best = (hits, self.key)
+                best = (hits, self.key, coincident)
             if hits == 0 or attempt == attempts - 1:
                 break
             self.key = secrets.token_bytes(32)
@@ -131,6 +136,7 @@ class Redactor:
             self._memo.clear()
             self._bits.clear()
         self.coincidences = best[0] if best else 0
+        self.coincident = best[2] if best else set()
         self.addresses.clear()
         self.macs.clear()
         ordered = sorted(self.names, key=lambda n: (-len(n), n))
@@ -138,14 +144,14 @@ class Redactor:
         self._name_re = re.compile(r"(?<![A-Za-z0-9-])(" + "|".join(re.escape(n) for n in ordered) +
                                    r")(?![A-Za-z0-9-])", re.IGNORECASE) if ordered else None
 
-    def _coincidences(self) -> int:
-        """How many originals some other original maps onto (kept ones, such as netmasks, excepted)."""
+    def _coincident(self) -> set[str]:
+        """The originals some other original maps onto (kept ones, such as netmasks, excepted)."""
         images = set()
         for a in self.originals:
             image = self._map_address(a) if _parse(a) else self._map_mac(a)
             if image != a:
                 images.add(image)
-        return len(images & self.originals)
+        return images & self.originals
 
     # -- applying -----------------------------------------------------------
     def apply(self, text: str) -> str:
@@ -221,11 +227,12 @@ class Redactor:
         return ":".join(f"{o:02x}" for o in new)
 
     def counts(self) -> dict[str, int]:
-        return {"addresses": len(self.addresses), "macs": len(self.macs), "names": len(self.name_map)}
+        return {"addresses": len(self.addresses), "macs": len(self.macs), "names": len(self.name_map),
+                "coincidences": len(self.coincident)}
 
-    def mapping(self) -> dict[str, dict[str, str]]:
+    def mapping(self) -> dict[str, dict[str, str] | list[str]]:
         return {"addresses": dict(sorted(self.addresses.items())), "macs": dict(sorted(self.macs.items())),
-                "names": dict(sorted(self.name_map.items()))}
+                "names": dict(sorted(self.name_map.items())), "coincidences": sorted(self.coincident)}
 
 
 def _parse(text: str):

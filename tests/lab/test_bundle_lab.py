@@ -119,7 +119,8 @@ def test_secrets_stay_out_and_redaction_leaves_no_original(lab, tmp_path):
     assert sorted((f["id"], f["severity"]) for f in red_doc["data"]["findings"]) == \
         sorted((f["id"], f["severity"]) for f in plain_doc["data"]["findings"])
     print(f"\nredaction: {out['redaction']} replaced; originals: {len(addresses)} addresses, {len(macs)} MACs, "
-          f"{len(names)} names; found in the redacted archive: {len(found)}")
+          f"{len(names)} names; found in the redacted archive: {len(found)}; "
+          f"coincidences: {out['redaction']['coincidences']}")
 
 
 def _identifying(address: str) -> bool:

@@ -5,10 +5,13 @@
         apt_install(root, deb)                      # apt resolves the Depends from Debian 13
         with PeerLibvirt("11.3", "nftables", root=root) as peer: ...
 
+    with installed_root(tmp_path / "ov", deb) as (root, seconds):   # the same, apt's work cached
+
 The cached peer root itself is never written: the root is an overlay whose lower layer is the
 cached root and whose upper layer lives in the test's temporary directory. The built .deb is
 cached per digest of the files it is made from (tests/packaging_tree.py), the .debs apt
-downloads in a cache directory of their own; both under the peer cache's parent.
+downloads in a cache directory of their own, and the root with the .deb installed as an overlay
+layer per .deb (installed_root); all under the peer cache's parent.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from tests.peer.libvirtd import PEER_CACHE, TRIXIE_ROOT
 
 DEB_CACHE = PEER_CACHE.parent / "deb"
 APT_ARCHIVES = PEER_CACHE.parent / "deb-test-apt-archives"
+# The upper layer of `apt-get install the.deb` over the trixie root, kept per .deb and root.
+INSTALLED_LAYERS = PEER_CACHE.parent / "deb-installed-layer"
 
 
 def _run(argv, **kw) -> subprocess.CompletedProcess:
@@ -62,8 +67,9 @@ def built_deb(tmp: Path) -> tuple[Path, float | None]:
 
 
 @contextlib.contextmanager
-def overlay_root(work: Path, base: Path = TRIXIE_ROOT):
-    """A writable root whose writes land in `work` (an overlay over `base`), removed after."""
+def overlay_root(work: Path, base: Path | str = TRIXIE_ROOT):
+    """A writable root whose writes land in `work` (an overlay over `base`, which may list
+    several lower layers, top first, separated by ':'), removed after."""
     upper, scratch, merged = work / "upper", work / "work", work / "root"
     for d in (upper, scratch, merged):
         d.mkdir(parents=True)
@@ -107,3 +113,42 @@ def apt_install(root: Path, deb: Path) -> tuple[str, float]:
                  str(root), str(deb), str(APT_ARCHIVES)], timeout=600)
     assert proc.returncode == 0, f"apt-get install of {deb.name} in Debian 13 failed:\n{proc.stdout}{proc.stderr}"
     return proc.stdout + proc.stderr, time.monotonic() - start
+
+
+def _layer_key(deb: Path) -> str:
+    import hashlib
+
+    stamp = (TRIXIE_ROOT / ".vnm-peer-stamp").read_bytes()
+    return f"{deb.parent.name}-{hashlib.sha256(stamp).hexdigest()[:12]}"
+
+
+@contextlib.contextmanager
+def installed_root(work: Path, deb: Path):
+    """A writable Debian 13 root with the .deb installed by apt, and the seconds apt took (None:
+    the installation came from the cache). The installation is done once per .deb (and trixie
+    root): its overlay's upper layer is kept under INSTALLED_LAYERS and used, read-only, as the
+    middle layer of every later overlay (lowerdir=layer:trixie-root), as container images stack
+    theirs. The three layers used last are kept (trees tested side by side on one machine each
+    have their own .deb); older ones go."""
+    layer = INSTALLED_LAYERS / _layer_key(deb)
+    seconds = None
+    if not (layer / "upper").is_dir():
+        staging = INSTALLED_LAYERS / f".{layer.name}.{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        with overlay_root(staging / "build") as root:
+            _log, seconds = apt_install(root, deb)
+            # the overlay's upper layer, moved out before overlay_root removes the build directory
+            _run(["umount", str(root)])
+            os.rename(staging / "build" / "upper", staging / "upper")
+            (staging / "build" / "root").mkdir(exist_ok=True)
+        try:
+            staging.rename(layer)
+        except OSError:  # another run made the same layer meanwhile
+            shutil.rmtree(staging, ignore_errors=True)
+    os.utime(layer)
+    kept = sorted((d for d in INSTALLED_LAYERS.iterdir() if not d.name.startswith(".")),
+                  key=lambda d: d.stat().st_mtime, reverse=True)
+    for old in kept[3:]:
+        shutil.rmtree(old, ignore_errors=True)
+    with overlay_root(work, base=f"{layer / 'upper'}:{TRIXIE_ROOT}") as root:
+        yield root, seconds

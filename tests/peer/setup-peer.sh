@@ -6,6 +6,8 @@
 #     (both backends), virsh, nftables, iptables, dnsmasq, iproute2.
 #   * A copy of that root upgraded to trixie-backports' libvirt (12.9): the same tools, the
 #     newer daemon.
+#   * A copy of the trixie root with Debian 13's sos (sosreport, procps, xz-utils): the sos
+#     report tests run real sos against a peer libvirt (tests/peer/sos.py).
 #
 # Idempotent: rerunning re-checks the host packages and reuses valid roots.
 # Run as root. Nothing here starts a daemon or touches the host firewall: the packages
@@ -29,7 +31,17 @@ STAMP="vnm-peer-root v1: $ROOT_PACKAGES"
 # The backports root: a copy of the trixie root with these packages from trixie-backports;
 # rebuilt when the trixie root's stamp or this one changes.
 BPO_STAMP="vnm-peer-bpo-root v1: $BPO_PACKAGES on $STAMP"
-HOST_PACKAGES="libvirt-daemon libvirt-clients dnsmasq-base debootstrap iptables nftables iproute2 util-linux python3-nftables"
+# The same upgrade as a local file repository (the .debs apt downloads for it, and their
+# Packages index): the apt gate's peer test upgrades an overlay of the trixie root from it,
+# with no mirror. Re-downloaded when this stamp changes.
+BPO_DEBS=$CACHE/trixie-bpo-debs
+BPO_DEBS_STAMP="vnm-peer-bpo-debs v1: $BPO_PACKAGES on $STAMP"
+# The sos root: a copy of the trixie root with Debian 13's sos report tool (tests/peer/sos.py
+# runs it against a peer libvirt's rules); rebuilt when the trixie root's stamp or this one changes.
+SOS_ROOT=$CACHE/trixie-sos-root
+SOS_PACKAGES="sosreport xz-utils procps"
+SOS_STAMP="vnm-peer-sos-root v1: $SOS_PACKAGES on $STAMP"
+HOST_PACKAGES="libvirt-daemon libvirt-clients dnsmasq-base debootstrap iptables nftables iproute2 util-linux python3-nftables dpkg-dev"
 
 log() { printf 'setup-peer: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -229,12 +241,99 @@ build_bpo_root() {
     fi
 }
 
+# --- the trixie-backports upgrade as a local repository --------------------------------
+bpo_debs_valid() {
+    [ -f "$BPO_DEBS/.vnm-peer-stamp" ] && [ "$(cat "$BPO_DEBS/.vnm-peer-stamp")" = "$BPO_DEBS_STAMP" ] &&
+        [ -s "$BPO_DEBS/Packages" ]
+}
+
+# apt-get install --download-only of the backports packages in a throwaway overlay of the
+# trixie root (its upper layer in a temporary directory; the cached root is never written),
+# with apt's archive directory bind-mounted to the new cache: exactly the .debs that upgrade
+# needs on top of the trixie root, then indexed by dpkg-scanpackages.
+cache_bpo_debs() {
+    local mirror=${VNM_PEER_MIRROR:-$(find_mirror | head -n1)}
+    [ -n "$mirror" ] || die "no Debian mirror found in /etc/apt/sources.list{,.d/*.sources}; set VNM_PEER_MIRROR"
+    local work out
+    work=$(mktemp -d "$CACHE/trixie-bpo-debs-work.tmp.XXXXXX")
+    out=$(mktemp -d "$CACHE/trixie-bpo-debs.tmp.XXXXXX")
+    chmod 755 "$work" "$out"
+    mkdir -p "$work/upper" "$work/work" "$work/root" "$out/partial"
+    log "apt-get install --download-only -t trixie-backports (in an overlay of the trixie root): $BPO_PACKAGES"
+    # shellcheck disable=SC2086
+    if ! unshare --mount --propagation private sh -c '
+            set -e
+            root=$0 work=$1 out=$2 mirror=$3; shift 3
+            mount -t overlay overlay -o "lowerdir=$root,upperdir=$work/upper,workdir=$work/work" "$work/root"
+            mount -t proc proc "$work/root/proc"
+            mount --bind "$out" "$work/root/var/cache/apt/archives"
+            echo "deb $mirror trixie-backports main" > "$work/root/etc/apt/sources.list.d/trixie-backports.list"
+            chroot "$work/root" env LC_ALL=C apt-get update -q
+            chroot "$work/root" env DEBIAN_FRONTEND=noninteractive LC_ALL=C \
+                apt-get install -y -q --download-only --no-install-recommends -t trixie-backports "$@"' \
+            "$ROOT" "$work" "$out" "$mirror" $BPO_PACKAGES > "$CACHE/apt-bpo-debs.log" 2>&1; then
+        tail -n 30 "$CACHE/apt-bpo-debs.log" >&2
+        rm -rf --one-file-system "$work" "$out"
+        die "downloading the trixie-backports packages failed (log: $CACHE/apt-bpo-debs.log)"
+    fi
+    rm -rf --one-file-system "$work"
+    rm -rf "$out/partial" "$out/lock"
+    (cd "$out" && dpkg-scanpackages --multiversion . /dev/null > Packages 2>/dev/null)
+    [ -s "$out/Packages" ] || { rm -rf "$out"; die "no trixie-backports packages were downloaded"; }
+    echo "$BPO_DEBS_STAMP" > "$out/.vnm-peer-stamp"
+    rm -rf "$BPO_DEBS"
+    mv "$out" "$BPO_DEBS"
+}
+
+# --- the sos root (Debian 13's sos) ----------------------------------------------------
+# Built like the backports root: a copy of the valid trixie root, apt in a throwaway mount
+# namespace, a policy-rc.d so nothing starts, swapped in whole.
+sos_root_is_valid() {
+    [ -f "$SOS_ROOT/.vnm-peer-stamp" ] && [ "$(cat "$SOS_ROOT/.vnm-peer-stamp")" = "$SOS_STAMP" ] || return 1
+    [ -x "$SOS_ROOT/usr/bin/sos" ] && [ -x "$SOS_ROOT/usr/bin/xz" ] && [ -x "$SOS_ROOT/usr/sbin/libvirtd" ]
+}
+
+build_sos_root() {
+    local tmp
+    tmp=$(mktemp -d "$CACHE/trixie-sos-root.tmp.XXXXXX")
+    rmdir "$tmp"
+    cp -a "$ROOT" "$tmp"
+    chmod 755 "$tmp"
+    printf '#!/bin/sh\nexit 101\n' > "$tmp/usr/sbin/policy-rc.d"
+    chmod 755 "$tmp/usr/sbin/policy-rc.d"
+    log "apt-get install in a copy of the trixie root: $SOS_PACKAGES"
+    # shellcheck disable=SC2086
+    if ! unshare --mount --propagation private sh -c '
+            mount -t proc proc "$1/proc" && shift &&
+            chroot "$0" env DEBIAN_FRONTEND=noninteractive LC_ALL=C sh -c "apt-get update -q &&
+                apt-get install -y -q --no-install-recommends \$*" sh "$@"' \
+            "$tmp" "$tmp" $SOS_PACKAGES > "$CACHE/apt-sos.log" 2>&1; then
+        tail -n 30 "$CACHE/apt-sos.log" >&2
+        rm -rf --one-file-system "$tmp"
+        die "apt-get install in the sos root failed (log: $CACHE/apt-sos.log)"
+    fi
+    rm -f "$tmp/usr/sbin/policy-rc.d"
+    rm -rf "$tmp"/var/cache/apt/archives/*.deb "$tmp"/var/lib/apt/lists/*_Packages
+    echo "$SOS_STAMP" > "$tmp/.vnm-peer-stamp"
+    if [ -e "$SOS_ROOT" ]; then
+        local old="$CACHE/trixie-sos-root.old.$$"
+        mv "$SOS_ROOT" "$old"
+        mv "$tmp" "$SOS_ROOT"
+        rm -rf --one-file-system "$old"
+    else
+        mv "$tmp" "$SOS_ROOT"
+    fi
+    sos_root_is_valid || die "the new sos root has no sos"
+}
+
 # A killed build leaves only trixie-root.tmp.* (never a half trixie-root): remove those,
 # after unmounting anything debootstrap had mounted inside (rm never crosses a mount).
 remove_leftovers() {
     local d m
     for d in "$CACHE"/trixie-root.tmp.* "$CACHE"/trixie-root.old.* \
-             "$CACHE"/trixie-bpo-root.tmp.* "$CACHE"/trixie-bpo-root.old.*; do
+             "$CACHE"/trixie-bpo-root.tmp.* "$CACHE"/trixie-bpo-root.old.* \
+             "$CACHE"/trixie-bpo-debs.tmp.* "$CACHE"/trixie-bpo-debs-work.tmp.* \
+             "$CACHE"/trixie-sos-root.tmp.* "$CACHE"/trixie-sos-root.old.*; do
         [ -e "$d" ] || continue
         awk -v p="$d/" 'index($2, p) == 1 { print $2 }' /proc/mounts | sort -r |
             while read -r m; do umount -l "$m"; done
@@ -267,9 +366,24 @@ main() {
         build_bpo_root
         log "trixie-backports root built in $(since "$t") s"
     fi
+    if [ "${VNM_PEER_REBUILD:-0}" != 1 ] && bpo_debs_valid; then
+        log "trixie-backports packages cached: $BPO_DEBS"
+    else
+        t=$(date +%s.%N)
+        cache_bpo_debs
+        log "trixie-backports packages cached in $(since "$t") s: $(ls "$BPO_DEBS"/*.deb | wc -l) .debs"
+    fi
+    if [ "${VNM_PEER_REBUILD:-0}" != 1 ] && sos_root_is_valid; then
+        log "sos root valid: $SOS_ROOT"
+    else
+        t=$(date +%s.%N)
+        build_sos_root
+        log "sos root built in $(since "$t") s"
+    fi
     log "libvirt 9.0: $(libvirtd --version 2>/dev/null || echo missing)"
     log "libvirt 11.3: $(chroot "$ROOT" /usr/sbin/libvirtd --version)"
     log "libvirt 12.x: $(chroot "$BPO_ROOT" /usr/sbin/libvirtd --version)"
+    log "sos: $(chroot "$SOS_ROOT" dpkg-query -W -f='${Version}' sosreport)"
     log "done in $(since "$t_start") s"
 }
 

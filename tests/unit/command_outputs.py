@@ -138,6 +138,26 @@ def documents(tmp: Path) -> dict[str, dict[str, Any]]:
 
     docs["bundle redacted"] = json.loads(to_json(assemble(scenarios.docker_evidence(), [], tmp / "b.tar.gz",
                                                           redact=True)))
-    for command in ("scan", "plan", "migrate", "repair", "rollback", "history", "rules", "fleet", "bundle"):
+    docs |= gate_documents(tmp)
+    for command in ("scan", "plan", "migrate", "repair", "rollback", "history", "rules", "fleet", "bundle", "gate"):
         docs[f"{command} error"] = envelope(command, "error", 1, None, [{"unit": command, "message": "it failed"}])
+    return docs
+
+
+def gate_documents(tmp: Path) -> dict[str, dict[str, Any]]:
+    """gate: its decision on the real pipeline (a Fedora 40 host with Docker's DROP, judged for
+    Fedora 41's libvirt 11.6), and the files `gate install` writes under a root."""
+    from tests.unit.test_gate import _fedora
+    from vnetmigrate.gate.policy import Policy
+    from vnetmigrate.reports.gate import to_json
+    from vnetmigrate.usecases.gate import Request, decide
+
+    req = Request(root=tmp, incoming="11.6.0-1.fc41", installed="10.1.0-1.fc40",
+                  packages=("libvirt-daemon-driver-network",))
+    docs = {"gate refused": json.loads(to_json(decide(req, Policy("block", None), _fedora(docker=True)))),
+            "gate allowed": json.loads(to_json(decide(req, Policy("warn", "/etc/vnetmigrate/gate.conf"),
+                                                      _fedora(docker=False))))}
+    (tmp / "gate-root/etc/apt").mkdir(parents=True)
+    docs["gate install"] = json.loads(CliRunner().invoke(__import__("vnetmigrate.cli", fromlist=["app"]).app, [
+        "gate", "install", "--apt", "--root", str(tmp / "gate-root"), "-f", "json"]).stdout)
     return docs

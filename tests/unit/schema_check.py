@@ -19,7 +19,7 @@ from vnetmigrate.reports import schema
 # Which published schema describes each command's --format json.
 SCHEMAS = {"scan": "scan-v1", "report": "scan-v1", "plan": "plan-v1", "migrate": "txn-v1", "rollback": "txn-v1",
            "history": "history-v1", "rules": "rules-v1", "fleet": "fleet-v1",
-           "bundle": "bundle-v1", "repair": "repair-v1"}
+           "bundle": "bundle-v1", "repair": "repair-v1", "gate": "gate-v1"}
 
 
 @lru_cache(maxsize=None)

@@ -20,7 +20,7 @@ PACKAGES = {"vnetmigrate": REPO / "vnetmigrate", "vnetmigrate.checks": REPO / "c
 BASE = "base"  # the top-level modules: errors, evidence, specs, findings, programs, txnstore, ...
 # and vnetmigrate.rules, the typed rule languages every part reads rules through
 # Top-level modules that are not base: the scan pipeline, what judges its findings, the entry point
-TOP = {"scan": "usecase", "matrix": "usecase", "bundlefile": "usecase", "__main__": "cli"}
+TOP = {"scan": "usecase", "matrix": "usecase", "bundlefile": "usecase", "sosreport": "usecase", "__main__": "cli"}
 PARTS = ("collect", "facts", "derived", "checks", "reports", "cli", "libvirt", "evaluate", "txn", "repair", "usecases")
 
 ALLOWED = {

@@ -135,7 +135,10 @@ def test_redaction_replaces_every_original_and_keeps_the_findings(tmp_path):
     assert "192.168.122.1" in addresses and len(addresses) > 2
     originals = addresses | {GUEST_MAC, HOSTNAME, "kvm-prod-17"}
     assert [o for o in originals if o in redacted] == []
-    assert red.redaction == {k: len(v) for k, v in mapping.items()} and all(red.redaction.values())
+    assert red.redaction == {k: len(v) for k, v in mapping.items()}
+    assert all(red.redaction[k] for k in ("addresses", "macs", "names")) and red.redaction["coincidences"] == 0
+    print(f"\nredaction: {red.redaction['addresses']} addresses, {red.redaction['macs']} MACs, "
+          f"{red.redaction['names']} names replaced; originals found: 0; coincidences: 0")
     assert findings(valid_envelope(cli("report", str(red.archive), "-f", "json").stdout)) == \
         findings(valid_envelope(cli("report", str(plain.archive), "-f", "json").stdout))
 
@@ -165,6 +168,32 @@ def test_redaction_keeps_subnet_structure_and_special_ranges():
     assert r.apply(kept) == kept
     assert r.apply("52:54:00:3a:9c:11") != "52:54:00:3a:9c:11" and r.apply("ff:ff:ff:ff:ff:ff") == "ff:ff:ff:ff:ff:ff"
     assert r.apply("52:54:00:3a:9c:11 and 52:54:00:3a:9c:11").split(" and ")[0] == r.apply("52:54:00:3a:9c:11")
+
+
+def test_coincidences_are_counted_listed_and_shown_where_a_range_is_full(tmp_path):
+    """Every /24 of 192.168/16: the mapping is a permutation of the 256 networks (the first
+    mapped bit always flips), so every original is some other network's replacement."""
+    r = Redactor()
+    r.learn(" ".join(f"192.168.{i}.0/24 192.168.{i}.1" for i in range(256)))
+    r.settle()
+    assert r.coincidences == len(r.coincident) == 512 and r.counts()["coincidences"] == 512
+    assert r.mapping()["coincidences"] == sorted(r.coincident)
+    assert all(r.apply(a) != a for a in ("192.168.7.1", "192.168.200.0/24"))  # never a fixed point
+    assert {r.apply(f"192.168.{i}.1") for i in range(256)} == {f"192.168.{i}.1" for i in range(256)}
+    sparse = Redactor()
+    sparse.learn("192.168.122.0/24 192.168.122.1 10.77.5.0/24")
+    sparse.settle()
+    assert sparse.coincidences == 0 and sparse.mapping()["coincidences"] == []
+    ev = docker_host()
+    ev.add_file(FileRecord("/etc/dense.conf", " ".join(f"192.168.{i}.1/24" for i in range(256))))
+    res = cli_bundle_text(ev, tmp_path)
+    assert "Coincidences:" in res and "the map lists them" in res
+
+
+def cli_bundle_text(ev: Evidence, tmp_path: Path) -> str:
+    from vnetmigrate.reports.bundle import to_text
+
+    return to_text(assemble(ev, [], tmp_path / "dense.tar.gz", redact=True))
 
 
 def test_a_hung_command_is_recorded_and_the_bundle_completes(tmp_path):

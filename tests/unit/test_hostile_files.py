@@ -99,6 +99,11 @@ def test_json_nesting_is_bounded():
     with pytest.raises(bounded.TooDeep):
         bounded.load_json("[" * 65 + "]" * 65)
     assert bounded.load_json("[" * 64 + "]" * 64) is not None
+    wide = {"a": [1, {"b": []}], "c": "[[[[", "d": [{}] * 1000}  # brackets in strings do not nest
+    assert [bounded.depth(v) for v in (7, "x", [], wide, {"x": [[[]]]})] == [0, 0, 1, 4, 4]
+    assert bounded.load_json('{"a": ' * 64 + "0" + "}" * 64) is not None
+    with pytest.raises(bounded.TooDeep):
+        bounded.load_json('{"a": [' * 33 + "0" + "]}" * 33)  # 66 levels, objects and arrays mixed
 
 
 # -- item 2: nothing silently truncated ----------------------------------------------

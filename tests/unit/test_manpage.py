@@ -33,7 +33,7 @@ def tagged_options(lines: list[str]) -> set[str]:
     found = set()
     for i, line in enumerate(lines[:-1]):
         if line == ".TP":
-            found.update(re.findall(r"--([a-z][a-z-]*)", lines[i + 1].replace("\\-", "-")))
+            found.update(re.findall(r"--([a-z][a-z0-9-]*)", lines[i + 1].replace("\\-", "-")))
     return found
 
 

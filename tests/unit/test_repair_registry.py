@@ -17,11 +17,6 @@ def test_load_all_imports_each_module_of_the_package_once():
     assert remedies.load_all() is first
 
 
-# Marked repairable by their checks, repaired by the persistent workarounds of issue 11 item 6
-# (built beside these remedies; drop each id here once its remedy is registered).
-PERSISTENT_PENDING = {"docker-forward-drop", "ufw-blocks-guests", "port-forward-nat-guest"}
-
-
 def test_every_workaround_marked_repairable_has_a_remedy_and_the_reverse():
     """scan's "repair can apply this" must be true: for each finding the checks report on real
     recorded hosts, a repairable workaround means a registered remedy (or the recovery repair
@@ -42,6 +37,6 @@ def test_every_workaround_marked_repairable_has_a_remedy_and_the_reverse():
             if any(w.repairable for w in f.workarounds):
                 marked.add(f.id)
     assert {"libvirt-rules-missing", "libvirt-leftover-chains", "libvirt-leftover-rules"} <= marked
-    assert marked - PERSISTENT_PENDING <= repairable_ids()
+    assert marked <= repairable_ids()
     unmarked = (found & set(remedies.load_all())) - marked - remedies.NAMED_ONLY - {"libvirt-unexpected-rules"}
     assert unmarked == set()

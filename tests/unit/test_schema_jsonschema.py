@@ -43,8 +43,8 @@ def docs(tmp_path_factory) -> dict[str, dict[str, Any]]:
 
 
 def test_every_command_has_a_published_schema():
-    assert NAMES == ["bundle-manifest-v1", "bundle-v1", "fleet-v1", "history-v1", "plan-v1", "repair-v1", "rules-v1",
-                     "scan-v1", "txn-v1"]
+    assert NAMES == ["bundle-manifest-v1", "bundle-v1", "fleet-v1", "gate-v1", "history-v1", "plan-v1", "repair-v1",
+                     "rules-v1", "scan-v1", "txn-v1"]
     assert set(SCHEMAS.values()) | {"bundle-manifest-v1"} == set(NAMES)  # the manifest is a file in a bundle
 
 
@@ -138,6 +138,14 @@ BROKEN = [
     ("repair rolled back", "data.transaction.status", "undone"),
     ("repair not confirmed", "data.before.findings.0.severity", "fatal"),
     ("repair error", "data", {}),
+    ("gate refused", "data.decision", "maybe"),
+    ("gate refused", "data.blockers.0.id", 7),
+    ("gate refused", "data.backend.after", "ebtables"),
+    ("gate allowed", "data.policy", "strict"),
+    ("gate allowed", "data.incoming", None),
+    ("gate install", "data.files.0.change", "deleted"),
+    ("gate install", "data.files", DROP),
+    ("gate install", "status", "allowed-ish"),
 ]
 
 

@@ -1,61 +1,29 @@
-"""The vnetmigrate command line. Commands import their heavy modules lazily so that
-`vnetmigrate --help` stays close to a bare interpreter start."""
+"""The vnetmigrate command line.
+
+`vnetmigrate --version` and `vnetmigrate --help` alone are answered without importing typer
+(cli/fast.py): typer, its click and pydantic layers and the commands' modules cost more start-up
+than the answer. Everything else runs the typer app (cli/typerapp.py), imported here on first
+use: `from vnetmigrate.cli import app` works as before.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
-
-from vnetmigrate import __version__
-from vnetmigrate.cli.common import State
-from vnetmigrate.cli.report import report
-from vnetmigrate.cli.rules import rules
-from vnetmigrate.cli.scan import scan
-from vnetmigrate.cli.usage import Command, Group
-
-app = typer.Typer(
-    name="vnetmigrate",
-    help="Inspect, migrate and repair libvirt's virtual-network firewall (iptables <-> nftables).",
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    cls=Group,
-    rich_markup_mode=None,  # plain help: readable at 80 columns and in a pipe, no boxes
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"vnetmigrate {__version__}")
-        raise typer.Exit(0)
-
-
-@app.callback()
-def root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
-) -> None:
-    State.debug = debug
-
-
-app.command("scan", cls=Command)(scan)
-app.command("report", cls=Command)(report)
-app.command("rules", cls=Command)(rules)
-
-
-def _lazy(module: str, name: str):
-    """Register a command whose module is imported only when it is chosen."""
-    import importlib
-
-    return getattr(importlib.import_module(f"vnetmigrate.cli.{module}"), name)
-
-
-for _name in ("plan", "migrate", "repair", "rollback", "history", "fleet", "bundle"):
-    app.command(_name, cls=Command)(_lazy(_name, _name))
+import sys  # nothing else: `typing` alone costs a few ms of start-up
 
 
 def main() -> None:
+    from vnetmigrate.cli import fast
+
+    if fast.answer(sys.argv[1:]):
+        return
+    from vnetmigrate.cli.typerapp import app
+
     app(prog_name="vnetmigrate")
+
+
+def __getattr__(name: str) -> object:
+    if name == "app":
+        from vnetmigrate.cli.typerapp import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

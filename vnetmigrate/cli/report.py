@@ -13,9 +13,9 @@ from vnetmigrate.cli.common import Format, FormatOpt, OutputOpt, QuietOpt, Verbo
 @guarded("report")
 def report(
     source: Annotated[Path, typer.Argument(
-        metavar="SCAN.json|EVIDENCE_DIR|BUNDLE", show_default=False,
-        help="A scan saved with `scan --format json`, evidence saved with `scan --save-evidence`, or a "
-             "bundle written by `vnetmigrate bundle`.")],
+        metavar="SCAN.json|EVIDENCE_DIR|BUNDLE|SOSREPORT", show_default=False,
+        help="A scan saved with `scan --format json`, evidence saved with `scan --save-evidence`, a "
+             "bundle written by `vnetmigrate bundle`, or a sos report (archive or extracted directory).")],
     format: FormatOpt = Format.text,
     output: OutputOpt = None,
     quiet: QuietOpt = False,  # read by guarded(): State.verbosity
@@ -26,7 +26,9 @@ def report(
     from vnetmigrate.errors import InputError
     from vnetmigrate.reports.saved import STATUS_EXIT
 
-    if source.is_dir() or is_bundle(source):
+    from vnetmigrate.sosreport import is_sos
+
+    if source.is_dir() or is_bundle(source) or is_sos(source):
         from vnetmigrate.reports.envelope import scan_envelope
         from vnetmigrate.scan import analyse
 

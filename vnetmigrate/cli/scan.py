@@ -16,8 +16,8 @@ def scan(
     netns: NetnsOpt = None,
     root: RootOpt = Path("/"),
     from_dir: Annotated[Optional[Path], typer.Option(
-        "--from", metavar="DIR|BUNDLE", help="Analyse evidence saved by --save-evidence, or a bundle written by "
-                                            "`vnetmigrate bundle`; no live access at all.")] = None,
+        "--from", metavar="DIR|BUNDLE", help="Analyse evidence saved by --save-evidence, a bundle written by "
+                                            "`vnetmigrate bundle`, or a sos report; no live access at all.")] = None,
     save_evidence: Annotated[Optional[Path], typer.Option(
         "--save-evidence", metavar="DIR", help="Also save the raw evidence collected into DIR.")] = None,
     state_dir: Annotated[Optional[Path], typer.Option(
@@ -36,6 +36,14 @@ def scan(
     verbose: VerboseOpt = False,
 ) -> int:
     """Inspect the host read-only: will guests keep working, now and after the switch to nftables?"""
+    from vnetmigrate.gcpause import paused
+
+    with paused():  # the model of a big host is millions of objects that live until the end
+        return _scan(netns, root, from_dir, save_evidence, state_dir, target_version, deadline, format, output)
+
+
+def _scan(netns, root: Path, from_dir: Path | None, save_evidence: Path | None, state_dir: Path | None,
+          target_version: str | None, deadline: float, format, output) -> int:
     from vnetmigrate.bundlefile import load_evidence
     from vnetmigrate.errors import InputError
     from vnetmigrate.reports.envelope import scan_envelope

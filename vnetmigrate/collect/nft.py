@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from vnetmigrate.collect.host import LiveHost
 from vnetmigrate.specs import IPT_CHAIN_T, NFT_CHAIN_T, NFT_CHAINS, NFT_TABLE_T, prefix
-from vnetmigrate.rules.nft import jump_targets, parse_statements
+from vnetmigrate.rules.nft import raw_jump_targets
 
 # ingress/egress: netdev (and inet ingress) chains see guests' frames on the bridge or uplink
 HOOKS = ("prerouting", "input", "forward", "output", "postrouting", "ingress", "egress")
@@ -72,7 +72,7 @@ def _follow(host: LiveHost, start: list[tuple[str, str, str]]) -> None:
         if doc is None:
             continue
         for rule in _objects(doc, "rule"):
-            for target in jump_targets(parse_statements(rule.get("expr", []))):
+            for target in raw_jump_targets(rule.get("expr", [])):
                 queue.append((family, table, target))
 
 

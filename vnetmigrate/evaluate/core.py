@@ -81,6 +81,10 @@ class Match:
     needs_iface: tuple[str, str] | None = None
     # (family, "saddr"/"daddr", AddrSet) when it requires an address in a set: the same, for addresses
     needs_addr: tuple | None = None
+    # (which, proto, intervals) when it requires a transport protocol and a port in intervals
+    needs_port: tuple | None = None
+    # intervals of IP protocol numbers it requires (a packet of another known protocol fails it)
+    needs_proto: tuple[tuple[int, int], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,16 @@ class Rule:
     def addr_gate(self) -> tuple[tuple, ...]:
         """Address sets the rule requires before it does anything (fast skipping)."""
         return tuple(op.needs_addr for op in self._leading_matches() if op.needs_addr)
+
+    @cached_property
+    def port_gate(self) -> tuple[tuple, ...]:
+        """Ports the rule requires before it does anything (fast skipping)."""
+        return tuple(op.needs_port for op in self._leading_matches() if op.needs_port)
+
+    @cached_property
+    def proto_gate(self) -> tuple[tuple[tuple[int, int], ...], ...]:
+        """Transport protocols the rule requires before it does anything (fast skipping)."""
+        return tuple(op.needs_proto for op in self._leading_matches() if op.needs_proto)
 
     def _leading_matches(self) -> list[Match]:
         out = []

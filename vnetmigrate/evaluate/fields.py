@@ -58,16 +58,20 @@ def addr(which: str, family: str, rhs: Any, negate: bool, text: str) -> Match:
 
 
 def l4proto(op: str, rhs: Any, text: str) -> Match:
-    cmp = values.comparer(op, rhs, values.L4)
+    nums = values.NumSet(rhs, values.L4) if op in ("==", "in") else None
+    cmp = nums.covers if nums is not None else values.comparer(op, rhs, values.L4)
 
     def test(st: State) -> Branches:
         v = values.L4.get(st.pkt.l4proto)
         return tri(st, None if v is None else cmp((v, v)), text)
-    return Match(test, text)
+    # a known protocol outside the set fails the match (one value is never partly covered)
+    gate = tuple(nums.intervals) if nums is not None and nums.intervals else None
+    return Match(test, text, needs_proto=gate)
 
 
 def port(proto: str, which: str, op: str, rhs: Any, text: str) -> Match:
-    cmp = values.comparer(op, rhs)
+    nums = values.NumSet(rhs) if op in ("==", "in") else None
+    cmp = nums.covers if nums is not None else values.comparer(op, rhs)
     protos = PORT_PROTOS.get(proto, ())
 
     def test(st: State) -> Branches:
@@ -76,7 +80,10 @@ def port(proto: str, which: str, op: str, rhs: Any, text: str) -> Match:
             return tri(st, None, text) if proto == "th" and st.pkt.l4proto in ("icmp", "ipv6-icmp") else [(False, st)]
         iv = st.pkt.sport if which == "sport" else st.pkt.dport
         return tri(st, None if iv is None else cmp(iv), text)
-    return Match(test, text)
+    # it fails other protocols (`th` aside: ICMP is unknown) and ports outside its intervals
+    gate = (which, protos[0], tuple(nums.intervals)) if nums is not None and nums.intervals and len(protos) == 1 \
+        else None
+    return Match(test, text, needs_port=gate)
 
 
 def icmp_type(family: str, op: str, rhs: Any, text: str) -> Match:

@@ -1,28 +1,37 @@
 """Which rules of a chain can match a packet, without trying every one.
 
 A host with 100 networks has chains of hundreds of rules, each for one bridge or subnet
-(libvirt writes one per network). Rules are indexed once per ruleset by what their first
-match requires — an interface name, or an address prefix or range — and a packet state
-looks up its candidates; the rest cannot match. Rules with neither stay candidates always.
-The index only skips rules; the order and every match are still the evaluator's.
+(libvirt writes one per network); a hand-written or generated firewall has tens of thousands,
+each for one address, interface or port. Rules are indexed once per ruleset by what one of
+their leading matches requires — an interface name, else an address prefix or range, else a
+protocol and port, else a protocol — and a packet state looks up its candidates; the rest
+cannot match. Rules with none stay candidates always. The index only skips rules; the order
+and every match are still the evaluator's.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+
 from vnetmigrate.evaluate.core import State
 from vnetmigrate.evaluate.ruleset import Chain, Ruleset
+from vnetmigrate.evaluate.values import L4
 
 
 def candidates(rs: Ruleset, chain: Chain, st: State) -> list[int]:
     """Indices of the rules of `chain` that may match `st`, in order."""
-    key = ("candidates", chain.scope, chain.chain, st.iif, st.oif, st.pkt.family, int(st.pkt.saddr),
-           int(st.pkt.daddr))
+    pkt = st.pkt
+    key = ("candidates", chain.scope, chain.chain, st.iif, st.oif, pkt.family, int(pkt.saddr), int(pkt.daddr),
+           pkt.l4proto, pkt.sport, pkt.dport)
     memo = rs.memo
     if key not in memo:
-        ungated, sides, by_addr = _index(rs, chain)
+        ungated, sides, by_addr, by_port, by_proto = _index(rs, chain)
         found = set(ungated).union(_side(rs, chain, sides, "iif", st.iif), _side(rs, chain, sides, "oif", st.oif))
-        for which, addr in (("saddr", st.pkt.saddr), ("daddr", st.pkt.daddr)):
+        for which, addr in (("saddr", pkt.saddr), ("daddr", pkt.daddr)):
             found.update(_lookup(by_addr.get((addr.version, which)), addr))
+        for which, iv in (("sport", pkt.sport), ("dport", pkt.dport)):
+            found.update(_port_lookup(by_port.get((which, pkt.l4proto)), iv))
+        found.update(_proto_lookup(by_proto, L4.get(pkt.l4proto)))
         memo[key] = sorted(found)
     return memo[key]
 
@@ -30,7 +39,7 @@ def candidates(rs: Ruleset, chain: Chain, st: State) -> list[int]:
 def _index(rs: Ruleset, chain: Chain):
     key = ("index", chain.scope, chain.chain)
     if key not in rs.memo:
-        ungated, sides, by_addr = [], {"iif": {}, "oif": {}}, {}
+        ungated, sides, by_addr, by_port, by_proto = [], {"iif": {}, "oif": {}}, {}, {}, ({}, [], [])
         for i, rule in enumerate(chain.rules or ()):
             if rule.iface_gate:
                 which, name = rule.iface_gate[0]
@@ -39,9 +48,27 @@ def _index(rs: Ruleset, chain: Chain):
                 _family, which, addrs = rule.addr_gate[0]
                 for version, lo, hi in addrs.ranges:
                     _insert(by_addr.setdefault((version, which), ({}, [])), version, lo, hi, i)
+            elif rule.port_gate:
+                which, proto, intervals = rule.port_gate[0]
+                exact, ranges, every = by_port.setdefault((which, proto), ({}, [], []))
+                every.append(i)
+                for lo, hi in intervals:
+                    if lo == hi:
+                        exact.setdefault(lo, []).append(i)
+                    else:
+                        ranges.append((lo, hi, i))
+            elif rule.proto_gate:
+                exact, ranges, every = by_proto
+                every.append(i)
+                for lo, hi in rule.proto_gate[0]:
+                    if lo == hi:
+                        exact.setdefault(lo, []).append(i)
+                    else:
+                        ranges.append((lo, hi, i))
             else:
                 ungated.append(i)
-        rs.memo[key] = (ungated, sides, by_addr)
+        by_port = {k: (exact, sorted(exact), ranges, every) for k, (exact, ranges, every) in by_port.items()}
+        rs.memo[key] = (ungated, sides, by_addr, by_port, by_proto)
     return rs.memo[key]
 
 
@@ -76,3 +103,26 @@ def _lookup(index: tuple[dict, list] | None, addr) -> list[int]:
     bits, n = addr.max_prefixlen, int(addr)
     out = [r for plen, table in prefixes.items() for r in table.get(n >> (bits - plen), ())]
     return out + [r for lo, hi, r in others if lo <= n <= hi]
+
+
+def _port_lookup(index: tuple[dict, list, list, list] | None, iv: tuple[int, int] | None) -> list[int]:
+    """Rules whose ports may overlap `iv` (None: the packet's port is unknown, every rule)."""
+    if index is None:
+        return []
+    exact, ports, ranges, every = index
+    if iv is None:
+        return every
+    lo, hi = iv
+    if lo == hi:
+        out = list(exact.get(lo, ()))
+    else:
+        out = [r for p in ports[bisect_left(ports, lo):bisect_right(ports, hi)] for r in exact[p]]
+    return out + [r for a, b, r in ranges if not (b < lo or hi < a)]
+
+
+def _proto_lookup(index: tuple[dict, list, list], number: int | None) -> list[int]:
+    """Rules that may match a packet of IP protocol `number` (None: not known, every rule)."""
+    exact, ranges, every = index
+    if number is None:
+        return every
+    return exact.get(number, []) + [r for a, b, r in ranges if a <= number <= b]

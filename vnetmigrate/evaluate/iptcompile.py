@@ -11,6 +11,7 @@ matches are unknown; other targets are opaque. Both are reported by name.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 
 from vnetmigrate.evaluate import fields
 from vnetmigrate.evaluate.core import Effect, Match, Op, Opaque, Rule, Verdict
@@ -28,6 +29,21 @@ MODELLED = ("tcp", "udp", "sctp", "dccp", "multiport", "conntrack", "state", "co
             "icmp6", "mark", "connmark", "pkttype", "iprange")
 
 
+class RuleText:
+    """A rule's `-A CHAIN ...` text, rendered only when a reason or evidence quotes it (a big
+    host has tens of thousands of rules; quoting each word of each costs seconds)."""
+
+    __slots__ = ("rule",)
+
+    def __init__(self, rule: IptRule):
+        self.rule = rule
+
+    def __str__(self) -> str:
+        return self.rule.text
+
+    __format__ = lambda self, spec: format(str(self), spec)  # noqa: E731
+
+
 def compile_rule(rule: IptRule, where_chain: str, chains: frozenset[str] | set[str]) -> Rule:
     """`chains`: the user chains of the rule's table (a target naming one is a jump)."""
     family = Family(rule.family).nft
@@ -40,14 +56,17 @@ def compile_rule(rule: IptRule, where_chain: str, chains: frozenset[str] | set[s
         elif module is None and name in CORE:
             ops.append(_core(CORE[name], family, values[0], neg, " ".join((["!"] if neg else []) + [name, values[0]])))
         elif module in MODELLED:
-            ops.append(_module_option(module, name, list(values), neg, family))
+            ops.append(_module_option(module, name, tuple(values), neg, family))
         elif module is None or not name.startswith("--"):
             ops.append(fields.unknown(f"`{' '.join((name, *values))}`"))
     if parsed.target is not None:
         ops += _target(parsed.target, list(parsed.target_args), parsed.goto, rule.table, chains)
-    return Rule(where_chain, f"rule {rule.index}", rule.text, tuple(ops))
+    return Rule(where_chain, f"rule {rule.index}", RuleText(rule), tuple(ops))
 
 
+# Matches are pure (their tests read only the state they are given): rules repeating an option
+# (`-p tcp`, `-o docker0`, `--ctstate NEW`) share one compiled match.
+@lru_cache(maxsize=16384)
 def _core(kind: str, family: str, value: str, neg: bool, text: str) -> Match:
     if kind in ("iif", "oif"):
         return fields.iface(kind, [value[:-1] + "*" if value.endswith("+") else value], neg, text)
@@ -67,7 +86,8 @@ def _ports(text: str) -> list[object]:
     return out
 
 
-def _module_option(module: str, opt: str, vals: list[str], neg: bool, family: str) -> Op:
+@lru_cache(maxsize=16384)
+def _module_option(module: str, opt: str, vals: tuple[str, ...], neg: bool, family: str) -> Op:
     value = vals[0] if vals else ""
     text = f"-m {module} " + ("! " if neg else "") + " ".join([opt, *vals])
     op = "!=" if neg else "=="

@@ -39,8 +39,29 @@ class Text:
     __format__ = lambda self, spec: format(str(self), spec)  # noqa: E731
 
 
+# Operations are pure (their tests read only the state they are given): statements repeated
+# across rules (`accept`, `tcp dport 8080`, `oifname "eth0"`) share one compiled operation.
+# Only statements with a plain-text or no right-hand side are shared: 1 == True == 1.0 as keys.
+_SHARED: dict[tuple[str, nft.Statement], Op] = {}
+_SHARED_MAX = 65536
+
+
+def _shared(family: str, st: nft.Statement) -> Op:
+    if isinstance(st, nft.Match) and type(st.right) is str or isinstance(st, (nft.Verdict, nft.Counter)):
+        try:
+            op = _SHARED.get((family, st))
+        except TypeError:  # an expression holding JSON (unhashable)
+            return _statement(family, st)
+        if op is None:
+            op = _statement(family, st)
+            if len(_SHARED) < _SHARED_MAX:
+                _SHARED[(family, st)] = op
+        return op
+    return _statement(family, st)
+
+
 def compile_rule(rule: NftRule) -> Rule:
-    ops = tuple(_statement(rule.family, st) for st in rule.stmts)
+    ops = tuple(_shared(rule.family, st) for st in rule.stmts)
     return Rule(f"{rule.family} {rule.table} {rule.chain}", f"handle {rule.handle}" if rule.handle is not None else "rule",
                 Text(rule.stmts, rule.comment), ops)
 

@@ -34,6 +34,9 @@ def name_matches(name: str, pattern: str) -> bool:
     return name == pattern.replace("\\*", "*")
 
 
+_NO_SPLITS: dict[frozenset[str], tuple[frozenset[str], tuple[str, ...]]] = {}
+
+
 @dataclass(frozen=True)
 class Iface:
     """A concrete interface, or "some interface" known (not) to match some name patterns."""
@@ -59,7 +62,8 @@ class Iface:
         if pattern in self.no:
             return False
         if not wildcard(pattern):
-            if any(name_matches(pattern, p) for p in self.no):
+            exact, prefixes = self._no_split()
+            if pattern in exact or pattern.startswith(prefixes):  # name_matches(pattern, p) for some p in no
                 return False
             if any(not name_matches(pattern, p) for p in self.yes):
                 return False
@@ -70,6 +74,16 @@ class Iface:
         if any(wildcard(p) and prefix.startswith(p[:-1]) for p in self.no):
             return False
         return None
+
+    def _no_split(self) -> tuple[frozenset[str], tuple[str, ...]]:
+        """`no` as exact names and wildcard prefixes: an uplink is tested against each interface
+        name of a big ruleset, and `no` holds every libvirt bridge (each probe has its uplink,
+        all alike: split once per distinct `no`)."""
+        split = _NO_SPLITS.get(self.no)
+        if split is None:
+            split = _NO_SPLITS[self.no] = (frozenset(p.replace("\\*", "*") for p in self.no if not wildcard(p)),
+                                           tuple(p[:-1] for p in self.no if wildcard(p)))
+        return split
 
     def assume(self, pattern: str, matches: bool) -> "Iface":
         if matches and not wildcard(pattern):

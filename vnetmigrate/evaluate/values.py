@@ -54,8 +54,43 @@ class AddrSet:
         return any(ver == v and lo <= n <= hi for ver, lo, hi in self.ranges)
 
 
+def _v4(text: Any) -> int | None:
+    """A plain dotted-quad IPv4 address as an integer; None for any other form, which
+    `ipaddress` then judges (a big host's rules name tens of thousands of addresses)."""
+    if not isinstance(text, str):
+        return None
+    parts = text.split(".")
+    if len(parts) != 4:
+        return None
+    n = 0
+    for part in parts:
+        if not (part.isascii() and part.isdigit()) or len(part) > 3 or (len(part) > 1 and part[0] == "0"):
+            return None
+        octet = int(part)
+        if octet > 255:
+            return None
+        n = n << 8 | octet
+    return n
+
+
+def _v4_prefix(addr: Any, length: Any) -> tuple[int, int, int] | None:
+    """(4, first, last) of a plain IPv4 address with a prefix length, as ip_network(strict=False)."""
+    n = _v4(addr)
+    if n is None:
+        return None
+    if isinstance(length, str):
+        length = int(length) if length.isascii() and length.isdigit() else None
+    if not isinstance(length, int) or isinstance(length, bool) or not 0 <= length <= 32:
+        return None
+    host = (1 << (32 - length)) - 1
+    return 4, n & ~host, (n & ~host) | host
+
+
 def _addr_range(e: Any) -> tuple[int, int, int] | None:
     """(ip version, first, last) of an address, prefix or range element; None if not one."""
+    fast = _fast_range(e)
+    if fast is not None:
+        return fast
     try:
         if isinstance(e, str):
             net = network(e)
@@ -69,6 +104,15 @@ def _addr_range(e: Any) -> tuple[int, int, int] | None:
     except (ValueError, TypeError):
         return None
     return net.version, int(net.network_address), int(net.broadcast_address)
+
+
+def _fast_range(e: Any) -> tuple[int, int, int] | None:
+    if isinstance(e, str):
+        addr, slash, length = e.partition("/")
+        return _v4_prefix(addr, length if slash else 32)
+    if isinstance(e, dict) and "prefix" in e and isinstance(e["prefix"], dict):
+        return _v4_prefix(e["prefix"].get("addr"), e["prefix"].get("len"))
+    return None
 
 
 def number(v: Any, names: dict[str, int] | None = None) -> int | None:

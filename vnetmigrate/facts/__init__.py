@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from vnetmigrate.errors import InputError
 from vnetmigrate.evidence import Evidence
-from vnetmigrate.specs import (IPT_CHAIN_T, LEGACY_TABLE_T, NFT_CHAIN_T, NFT_CHAINS, NFT_TABLE_T, TOOLS, TXN_JOURNALS,
+from vnetmigrate.specs import (CATALOGUE, IPT_CHAIN_T, LEGACY_TABLE_T, NFT_CHAIN_T, NFT_CHAINS, NFT_TABLE_T, TOOLS, TXN_JOURNALS,
                                family_prefix, prefix)
 from vnetmigrate.facts.docker import DockerFacts
 from vnetmigrate.facts.docker import build as build_docker
@@ -194,12 +194,31 @@ def _libvirt(ev: Evidence, parts: dict[str, object], attempt) -> None:
     attempt("networks", lambda: model_view(files, lv.version if lv else None, lv.effective.backend if lv else None))
 
 
+# The facts modules that read each part's evidence (specs.CATALOGUE names them per source).
+_PART_MODULES = {"ufw": "ufw", "firewalld": "firewalld", "nftables_service": "nftservice", "persist": "persist",
+                 "containers": "containers", "nwfilter": "nwfilter", "port_forwards": "portfwd", "docker": "docker",
+                 "system": "system"}
+
+
+def not_collected(ev: Evidence, part: str) -> list[str]:
+    """The sources of a part that the evidence's producer did not collect at all (a sos report
+    lacks some: vnetmigrate/sosreport.py), with why: that part cannot be told, and absent files
+    must not be read as "not configured"."""
+    missing = ev.meta.get("not_collected") or {}
+    module = _PART_MODULES.get(part)
+    if not missing or module is None:
+        return []
+    return [f"{s.what} ({missing[s.what]})" for s in CATALOGUE if module in s.parsers and s.what in missing]
+
+
 def build(ev: Evidence) -> HostFacts:
     errors: list[dict[str, str]] = []
     parts: dict[str, object] = {}
 
     def attempt(name: str, fn):
         try:
+            if missing := not_collected(ev, name):
+                raise InputError("not collected: " + "; ".join(missing))
             parts[name] = fn()
         except InputError as exc:
             errors.append({"unit": f"facts.{name}", "message": exc.message})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from vnetmigrate.errors import InputError
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.facts.networks import NetworkFiles
 from vnetmigrate.facts.system import OsRelease, SystemFacts
@@ -35,6 +36,7 @@ class LibvirtFacts:
     errors: tuple[str, ...] = field(default=())
     version_source: str | None = None  # the command (or library file) that told the version
     conf_error: str | None = None  # network.conf is malformed: libvirt's network driver will not start
+    conf_not_collected: str | None = None  # why network.conf is unknown (a sos report lacks it)
     # The release "after the upgrade" is judged for: chosen with `scan --target-version`, else
     # None (the distribution's next libvirt, release unknown).
     upgrade_to: tuple[int, int] | None = None
@@ -167,11 +169,30 @@ def build(ev: Evidence, system: SystemFacts, files: NetworkFiles) -> LibvirtFact
         effective = BackendChoice(effective.backend, effective.reason + " (libvirt's version could not be "
                                   "read: assumed >= 10.4, which has both backends)", assumption=True)
     after = after_upgrade(system.os, configured, system.tools)
+    if files.conf_not_collected:
+        effective, after = _without_conf(files.conf_not_collected, recorded, active, effective)
     return LibvirtFacts(version=version, network_conf_present=files.conf_present,
                         configured_backend=configured, configured_line=line, effective=effective,
                         after_upgrade=after, networks=networks,
                         errors=files.definition_problems + files.status_problems, version_source=version_source,
-                        conf_error=conf_error)
+                        conf_error=conf_error, conf_not_collected=files.conf_not_collected)
+
+
+def _without_conf(why: str, recorded, active, effective: BackendChoice) -> tuple[BackendChoice, BackendChoice]:
+    """network.conf was not collected (a sos report): the backend in use only from the removal
+    recipes of the active networks' status files, and nothing about the upgrade (a pinned
+    backend and an unset one look alike in the status files)."""
+    where = f"network.conf was not collected ({why})"
+    if len(recorded) == 1:
+        now = BackendChoice(recorded[0], f"{where}; the status files of the active networks say their rules were "
+                                         f"made by the {recorded[0]} backend", assumption=True)
+    elif not active and effective.backend is not None:
+        now = BackendChoice(effective.backend, effective.reason + f" (assumed: {where})", assumption=True)
+    else:
+        raise InputError(f"cannot tell which backend libvirt uses: {where}, and the status files of the active "
+                         "networks do not name one backend")
+    return now, BackendChoice(None, f"cannot tell which backend libvirt uses after the upgrade: {where}",
+                              assumption=True)
 
 
 LIB_VERSION = re.compile(r"^libvirt\.so\.0\.(\d+)\.(\d+)$")

@@ -48,6 +48,7 @@ class NetworkFiles:
     conf: netconf.NetworkConf | None  # None: absent or malformed (conf_error)
     conf_present: bool
     conf_error: str | None = None
+    conf_not_collected: str | None = None  # why network.conf is unknown (a sos report lacks it)
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,8 @@ def read(ev: Evidence) -> NetworkFiles:
         autostart=frozenset(n[:-4] for n in ev.listing(NETWORK_AUTOSTART) or []),
         status_paths=tuple(rec.path for rec in ev.files_in(NETWORK_STATUS, ".xml")),
         status_problems=tuple(status_problems), definition_problems=tuple(definition_problems),
-        conf=conf, conf_present=conf_rec is not None and conf_rec.exists, conf_error=conf_error)
+        conf=conf, conf_present=conf_rec is not None and conf_rec.exists, conf_error=conf_error,
+        conf_not_collected=(ev.meta.get("not_collected") or {}).get(NETWORK_CONF))
 
 
 def model_view(files: NetworkFiles, libvirt_version: tuple[int, ...] | None, current: str | None) -> LibvirtNetworks:

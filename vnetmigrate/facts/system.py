@@ -33,6 +33,7 @@ class SystemFacts:
     ipv6_forwarding: bool | None = None
     legacy_tables: dict[str, tuple[str, ...]] = field(default_factory=dict)  # family -> names
     nft_via: str | None = None  # "libnftables" or "exec" (the nft binary's JSON)
+    variant_source: str = "iptables -V"  # what told iptables_variant (a sos report: nft's listing)
 
     def has(self, tool: str) -> bool:
         return bool(self.tools.get(tool))
@@ -70,11 +71,12 @@ def build(ev: Evidence) -> SystemFacts:
     tools = json.loads(tools_rec.stdout) if tools_rec and tools_rec.ok else {}
     if not isinstance(tools, dict) or not all(isinstance(v, (str, type(None))) for v in tools.values()):
         raise InputError("the list of installed tools is malformed (expected an object of paths)")
-    variant = None
+    variant, source = None, "iptables -V"
     rec = ev.command(IPTABLES_VERSION)
     if rec and rec.ok:
         m = re.search(r"\((nf_tables|legacy)\)", rec.stdout)
         variant = m.group(1) if m else "legacy"  # iptables < 1.8 prints no variant: legacy
+        source = rec.display
     legacy = {}
     for family, path in TABLES_NAMES.items():
         text = ev.text(path)
@@ -83,4 +85,4 @@ def build(ev: Evidence) -> SystemFacts:
         os=parse_os_release(ev.text(OS_RELEASE)), tools=tools, iptables_variant=variant,
         ip_forward=_flag(ev.text(IP_FORWARD)),
         ipv6_forwarding=_flag(ev.text(IPV6_FORWARDING)),
-        legacy_tables=legacy, nft_via=ev.meta.get("nft_via"))
+        legacy_tables=legacy, nft_via=ev.meta.get("nft_via"), variant_source=source)

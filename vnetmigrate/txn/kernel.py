@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from typing import Any
 
 from vnetmigrate.errors import EnvironmentProblem, VnmError
 from vnetmigrate.programs import which
 from vnetmigrate.specs import TABLES_NAMES
+from vnetmigrate.txn import nftgen
 
 # Families of iptables rules: iptables-nft, and legacy x_tables (only where the kernel already
 # lists the table in /proc/net/ip*_tables_names: opening a missing one would create it).
@@ -130,6 +132,38 @@ def nft_list_text(what: str, json_output: bool = True) -> str | None:
             return None
         raise KernelError(f"`nft list {what}` failed: {err.strip()}")
     return out
+
+
+_COUNTER = re.compile(r"counter packets \d+ bytes \d+")
+
+
+def without_counters(text: str) -> str:
+    """nft text without what changes by itself: packet counters."""
+    return _COUNTER.sub("counter", text)
+
+
+# The last plain listing of each object, with the (namespace cookie, generation) it was made at.
+_STABLE: dict[str, tuple[tuple[int, int], str | None]] = {}
+
+
+def nft_list_stable(what: str) -> str | None:
+    """`nft list WHAT` as plain text without packet counters; None when it does not exist.
+
+    Reused while the namespace's nftables generation is the one it was listed at (txn/nftgen.py):
+    nothing has committed since, so it is still what the kernel holds. The fingerprints before
+    and after each step and the verification after it list the same tables: one listing serves.
+    """
+    before = nftgen.current()
+    cached = _STABLE.get(what)
+    if before is not None and cached is not None and cached[0] == before:
+        return cached[1]
+    raw = nft_list_text(what, json_output=False)
+    text = None if raw is None else without_counters(raw)
+    if before is not None and nftgen.current() == before:  # nothing committed while listing
+        _STABLE[what] = (before, text)
+    else:
+        _STABLE.pop(what, None)
+    return text
 
 
 def chains() -> list[dict[str, Any]]:

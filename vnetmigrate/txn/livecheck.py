@@ -22,7 +22,6 @@ from vnetmigrate.libvirt.ownership import Owner, Ownership, classify
 from vnetmigrate.libvirt.versions import Backend
 from vnetmigrate.txn import kernel
 from vnetmigrate.txn.libvirt_steps import GUARD, IPT_GUARD
-from vnetmigrate.txn.snapshot import without_counters
 
 IPT_TABLES = {t for t, _p, _c in IPT_CHAINS}
 
@@ -169,7 +168,7 @@ def expected_nft_lines_of(nets: list, version: str) -> list[str]:
 def live_nft_lines() -> list[str]:
     out = []
     for fam in FAMILIES:
-        text = kernel.nft_list_text(f"table {fam} {TABLE}", json_output=False) or ""
+        text = kernel.nft_list_stable(f"table {fam} {TABLE}") or ""
         chain = None
         for raw in text.splitlines():
             line = raw.strip()
@@ -178,7 +177,7 @@ def live_nft_lines() -> list[str]:
             elif line == "}" or not line or line.startswith(("type ", "table ", "policy ")):
                 continue
             elif chain is not None:
-                out.append(f"{fam} {chain} {without_counters(line)}")
+                out.append(f"{fam} {chain} {line}")  # nft_list_stable has no packet counters
     return sorted(out)
 
 

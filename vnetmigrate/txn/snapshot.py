@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,7 +93,7 @@ def ipt_table(family: str, table: str, user_chains: list[str], live_chains: list
     for b in BUILTIN_CHAINS.get(table, ()):
         if b not in present:
             continue
-        text = "" if full else kernel.nft_list_text(f"chain {nft_family} {table} {b}", json_output=False) or ""
+        text = "" if full else kernel.nft_list_stable(f"chain {nft_family} {table} {b}") or ""
         jumps = full or any(_jumps_to(ln, user_chains) for ln in text.splitlines())
         builtins[b] = kernel.ipt_list(family, table, b) if jumps else []
     return {"present": bool(present), "chains": chains, "builtins": builtins}
@@ -255,10 +254,12 @@ def probe(touched: Touched) -> str:
     Everything comes from libnftables in this process (iptables-nft chains are nftables
     chains too) as plain `nft list` text with packet counters cut out: no process started,
     no JSON parsed, so it can run before every kernel-changing step (1,000 rules: ~10 ms).
+    A listing is reused while the namespace's nftables generation is unchanged
+    (kernel.nft_list_stable); legacy tables are read every time.
     """
     h = hashlib.sha256()
     for family, name in touched.nft_tables:
-        h.update(without_counters(kernel.nft_list_text(f"table {family} {name}", json_output=False) or "absent").encode())
+        h.update((kernel.nft_list_stable(f"table {family} {name}") or "absent").encode())
     if touched.ipt_chains:
         live = {(c["family"], c["table"], c["name"]) for c in kernel.chains()}
         for key, user_chains in touched.ipt_tables().items():
@@ -271,19 +272,11 @@ def probe(touched: Touched) -> str:
             for chain in [*user_chains, *BUILTIN_CHAINS.get(table, ())]:
                 text = None
                 if (fam, table, chain) in live:
-                    text = kernel.nft_list_text(f"chain {fam} {table} {chain}", json_output=False)
+                    text = kernel.nft_list_stable(f"chain {fam} {table} {chain}")
                 if text is not None and chain not in user_chains:  # built-in: only the jumps to ours
                     text = "\n".join(ln for ln in text.splitlines() if _jumps_to(ln, user_chains))
-                h.update(f"{key} {chain} {without_counters(text or 'absent')}".encode())
+                h.update(f"{key} {chain} {text or 'absent'}".encode())
     return h.hexdigest()[:16]
-
-
-_COUNTER = re.compile(r"counter packets \d+ bytes \d+")
-
-
-def without_counters(text: str) -> str:
-    """nft text without what changes by itself: packet counters."""
-    return _COUNTER.sub("counter", text)
 
 
 def _jumps_to(line: str, chains: list[str]) -> bool:

@@ -1,0 +1,53 @@
+"""The benchmark's host builders (tests/bench/hostgen.py) build what bench_scan says they do.
+
+One small host holds every kind of rule the big shapes are made of: Docker/kube-proxy chains
+off the guests' path, native rules in chains `inet filter` forward jumps to, iptables-nft rules
+in a chain FORWARD jumps to, beside three libvirt networks. The kernel lists them back, and the
+evaluator decides every guest's packet without any generated rule deciding it: the big shapes
+make every probe get past all their rules (the worst case the benchmark means to time), and a
+rule that matched a guest would measure an early exit instead.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.bench.hostgen import build_host, iptables_text
+from vnetmigrate.collect import collect_live
+from vnetmigrate.evaluate import evaluate, host_probes, of_facts
+from vnetmigrate.facts import build
+
+pytestmark = pytest.mark.lab
+
+GENERATED = ("rules0", "HOST-FORWARD")  # the chains holding generated rules on the path
+
+
+def test_bench_host_builders_make_the_rules_they_promise(lab_ready, tmp_path):
+    from tests.sandbox import namespaces
+
+    ns = namespaces.new_name("bench")
+    namespaces.create([ns])
+    try:
+        counts = build_host(ns, tmp_path, networks=3, offpath_rules=300, native_rules=60, native_chains=3,
+                            iptables_path_rules=50)
+        chains = json.loads(namespaces.run(ns, ["nft", "-j", "list", "chains"]).stdout)["nftables"]
+        native = [c["chain"]["name"] for c in chains if "chain" in c and c["chain"]["table"] == "filter"
+                  and c["chain"]["family"] == "inet"]
+        assert sorted(native) == ["forward", "rules0000", "rules0001", "rules0002"]
+        listed = namespaces.run(ns, ["iptables-nft", "-S", "HOST-FORWARD"]).stdout.splitlines()
+        assert sum(line.startswith("-A HOST-FORWARD ") for line in listed) == 50
+        assert counts["networks"] == 3 and counts["rules"] == iptables_text(300)[1] + 60 + 3 + 50 + 1
+
+        facts = build(collect_live(root=str(tmp_path), netns=ns))
+        rs = of_facts(facts)
+        probes = host_probes(facts)
+        assert len(probes) == 3 * 9
+        for probe in probes:
+            result = evaluate(rs, probe.packet)
+            assert result.known, f"{probe.id}: {result.reasons}"
+            decided = [p.end.chain for p in result.path]
+            assert not any(g in chain for chain in decided for g in GENERATED), f"{probe.id}: {decided}"
+    finally:
+        namespaces.delete([ns])

@@ -1,0 +1,133 @@
+"""How the transaction engine reads the kernel cheaply, held to what it reads for.
+
+The fingerprint migrate compares before each kernel step (txn/snapshot.py `probe`) reuses its
+listings while the namespace's nftables generation is unchanged (txn/nftgen.py): every change
+to a touched object is still seen, also right after a reused listing, through nft,
+iptables-nft and iptables-legacy; changes elsewhere are not; the generation is the kernel's,
+per namespace. A snapshot reads an iptables-nft table holding no other program's chain with
+one `iptables-nft-save` instead of `-S` per chain: the same rules, line for line."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from tests.lab.txn_support import namespace, ns_run, skip_unless_lab
+
+pytestmark = pytest.mark.lab
+
+IPT = """*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:LIBVIRT_FWX - [0:0]
+:LIBVIRT_OUT - [0:0]
+-A FORWARD -j LIBVIRT_FWX
+-A OUTPUT -j LIBVIRT_OUT
+-A LIBVIRT_OUT -p udp -j ACCEPT
+-A LIBVIRT_FWX -i virbr0 -o virbr0 -j ACCEPT
+COMMIT
+"""
+
+
+@pytest.fixture(scope="module")
+def ns():
+    skip_unless_lab()
+    with namespace() as name:
+        ns_run(name, ["iptables-nft-restore"], input=IPT)
+        ns_run(name, ["nft", "add table ip libvirt_network; add chain ip libvirt_network forward; "
+                            "add rule ip libvirt_network forward counter accept"])
+        yield name
+
+
+def probe(ns: str, touched) -> str:
+    from vnetmigrate.netns import entered
+    from vnetmigrate.txn import snapshot
+
+    with entered(ns):
+        return snapshot.probe(touched)
+
+
+def generation(ns: str):
+    from vnetmigrate.netns import entered
+    from vnetmigrate.txn import nftgen
+
+    with entered(ns):
+        return nftgen.current()
+
+
+def send_one_udp_packet(ns: str) -> None:
+    import socket
+
+    from vnetmigrate.netns import entered
+
+    ns_run(ns, ["ip", "link", "set", "lo", "up"])
+    with entered(ns), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.sendto(b"x", ("127.0.0.1", 9))
+
+
+def touched(legacy: bool = False):
+    from vnetmigrate.txn.snapshot import Touched
+
+    chains = (("ipv4", "filter", "LIBVIRT_FWX"), ("ipv4", "filter", "LIBVIRT_OUT")) + ((("ipv4-legacy", "filter", "LIBVIRT_FWX"),) if legacy else ())
+    return Touched((("ip", "libvirt_network"),), chains)
+
+
+def test_generation_counts_commits_of_nft_and_iptables_nft_per_namespace(ns):
+    cookie, gen = generation(ns)
+    ns_run(ns, ["nft", "list", "ruleset"])  # listing commits nothing
+    assert generation(ns) == (cookie, gen)
+    ns_run(ns, ["nft", "add", "table", "inet", "elsewhere"])
+    ns_run(ns, ["iptables-nft", "-A", "INPUT", "-j", "ACCEPT"])
+    assert generation(ns) == (cookie, gen + 2)
+    with namespace() as other:
+        assert generation(other)[0] != cookie  # another namespace, another cookie
+    ns_run(ns, ["iptables-nft", "-D", "INPUT", "-j", "ACCEPT"])
+    ns_run(ns, ["nft", "delete", "table", "inet", "elsewhere"])
+
+
+def test_every_change_to_a_touched_object_is_seen_right_after_a_reused_listing(ns):
+    t = touched()
+    first = probe(ns, t)
+    assert probe(ns, t) == first  # reused: nothing committed
+    ns_run(ns, ["iptables-nft", "-A", "LIBVIRT_FWX", "-i", "virbr9", "-j", "ACCEPT"])
+    changed = probe(ns, t)
+    assert changed != first
+    ns_run(ns, ["iptables-nft", "-D", "LIBVIRT_FWX", "-i", "virbr9", "-j", "ACCEPT"])
+    assert probe(ns, t) == first  # the same state gives the same fingerprint, listed afresh
+    ns_run(ns, ["nft", "add", "rule", "ip", "libvirt_network", "forward", "drop"])
+    assert probe(ns, t) not in (first, changed)
+    ns_run(ns, ["nft", "flush chain ip libvirt_network forward; add rule ip libvirt_network forward counter accept"])
+    assert probe(ns, t) == first
+
+
+def test_changes_elsewhere_and_packet_counters_leave_the_fingerprint_alone(ns):
+    t = touched()
+    first = probe(ns, t)
+    ns_run(ns, ["nft", "add table inet elsewhere; add chain inet elsewhere c; add rule inet elsewhere c accept"])
+    ns_run(ns, ["iptables-nft", "-A", "INPUT", "-p", "tcp", "-j", "ACCEPT"])
+    counted = "counter packets 1 "
+    assert counted not in ns_run(ns, ["nft", "list", "chain", "ip", "filter", "LIBVIRT_OUT"])
+    send_one_udp_packet(ns)  # counted by LIBVIRT_OUT's rule: its listing changes, no commit
+    assert counted in ns_run(ns, ["nft", "list", "chain", "ip", "filter", "LIBVIRT_OUT"])
+    assert probe(ns, t) == first
+    ns_run(ns, ["nft", "delete", "table", "inet", "elsewhere"])
+    ns_run(ns, ["iptables-nft", "-D", "INPUT", "-p", "tcp", "-j", "ACCEPT"])
+
+
+def test_legacy_tables_have_no_generation_and_are_read_every_time(ns):
+    if shutil.which("iptables-legacy") is None:
+        pytest.skip("iptables-legacy is missing")
+    ns_run(ns, ["iptables-legacy", "-N", "LIBVIRT_FWX"])
+    try:
+        t = touched(legacy=True)
+        gen = generation(ns)
+        first = probe(ns, t)
+        subprocess.run(["ip", "netns", "exec", ns, "iptables-legacy", "-A", "LIBVIRT_FWX", "-j", "ACCEPT"], check=True)
+        assert generation(ns) == gen  # x_tables commits nothing to nf_tables
+        assert probe(ns, t) != first
+    finally:
+        ns_run(ns, ["iptables-legacy", "-F", "LIBVIRT_FWX"])
+        ns_run(ns, ["iptables-legacy", "-X", "LIBVIRT_FWX"])
