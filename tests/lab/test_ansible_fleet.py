@@ -1,0 +1,153 @@
+"""The Ansible collection (ansible/) run by the real engine (ansible-core) over SSH against a fleet of
+ten lab hosts, each with its own network namespace, mount namespace and sshd (tests/lab/fleet.py).
+
+The example playbook, ansible/playbooks/careful_migration.yml, must leave the healthy hosts
+migrated and verified, the blocked ones untouched and reported, and the host that breaks half-way
+(Docker starts on it right after its migration committed, and its FORWARD DROP cuts the guests
+off under nftables) rolled back. What the playbook reports is checked against the hosts
+themselves: network.conf, the kernel's rules and packets from each host's guest.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+import time
+
+import pytest
+
+from tests.lab.fleet import REPO, SSHD, Fleet, FleetHost, HostSpec
+from tests.lab.txn_support import nft_view
+from tests.sandbox import fixtures
+from vnetmigrate import txnstore
+
+pytestmark = pytest.mark.lab
+
+# Inventory order is rollout order: h01 is the canary; the waves are 1, 25% and the rest of the
+# hosts that pass the preflight, so the host that breaks (h09) is in the last, large wave.
+SPECS = [
+    HostSpec("h01"),
+    HostSpec("h02"),
+    HostSpec("h03", docker="drop+workaround"),   # Docker's DROP with the DOCKER-USER workaround: fine
+    HostSpec("h04", docker="drop"),              # Docker's DROP alone: blocker docker-forward-drop
+    HostSpec("h05", libvirt="11.3.0"),           # 11.x's nftables backend needs act_csum: this kernel lacks it
+    HostSpec("h06"),
+    HostSpec("h07", docker="drop+workaround"),
+    HostSpec("h08"),
+    HostSpec("h09"),                             # breaks half-way (below)
+    HostSpec("h10"),
+]
+HELD = {"h04": "docker-forward-drop", "h05": "nftables-prerequisites"}
+BROKEN = "h09"
+PLAYBOOK = "ansible/playbooks/careful_migration.yml"
+
+
+def ansible_ready() -> str | None:
+    if not (REPO / ".venv/bin/ansible-playbook").exists():
+        return "ansible-core is not installed in .venv (the test extras: ./bootstrap test)"
+    if shutil.which(SSHD) is None or shutil.which("ssh") is None:
+        return "OpenSSH's sshd and ssh are needed (apt-get install openssh-server openssh-client)"
+    return None
+
+
+def host_state(h: FleetHost) -> dict:
+    saves = {f: re.sub(r"\[\d+:\d+\]", "[0:0]", h.lab.iptables_save(family=f)) for f in (4, 6)}
+    return {"ipt": saves, "nft": nft_view(h.lab.host), "conf": h.network_conf.read_text()}
+
+
+def break_after_commit(h: FleetHost, done: threading.Event, stop: threading.Event) -> None:
+    """Docker starts on `h` right after its migration commits (as on a host where Docker comes up
+    with the upgrade): its FORWARD DROP, without the DOCKER-USER workaround, drops guest traffic
+    under libvirt's nftables backend. The check after the migration is what must catch it."""
+    txn_root = h.state_dir / txnstore.TXN
+    while not stop.is_set():
+        for d in sorted(txn_root.glob("*")) if txn_root.is_dir() else ():
+            try:
+                summary = txnstore.read(d)
+            except txnstore.StateDirError:
+                continue  # being written
+            if summary.begin.get("command") == "migrate" and summary.status == "committed":
+                h.lab.iptables_restore(fixtures.DOCKER_28)
+                done.set()
+                return
+        time.sleep(0.02)
+
+
+def playbook_output(proc) -> str:
+    return f"exit {proc.returncode}\n--- stdout\n{proc.stdout[-12000:]}\n--- stderr\n{proc.stderr[-4000:]}"
+
+
+def test_careful_rollout_over_ssh_migrates_holds_back_and_rolls_back(lab_ready):
+    reason = ansible_ready()
+    if reason:
+        pytest.skip(reason)
+    with Fleet(SPECS) as fleet:
+        hosts = {h.name: h for h in fleet.hosts}
+        before = {name: host_state(h) for name, h in hosts.items()}
+        assert all(h.lab.ping().ok for h in fleet.hosts)
+        inventory = fleet.inventory(fleet.tmp / "inventory", extra="vnetmigrate_no_restart=true")
+        report = fleet.tmp / "summary.json"
+        broke, stop = threading.Event(), threading.Event()
+        watcher = threading.Thread(target=break_after_commit, args=(hosts[BROKEN], broke, stop), daemon=True)
+        watcher.start()
+        try:
+            proc = fleet.ansible(["ansible-playbook", "-i", str(inventory), str(REPO / PLAYBOOK),
+                                  "-e", f"vnetmigrate_report={report}"])
+        finally:
+            stop.set()
+            watcher.join()
+        out = playbook_output(proc)
+        # The preflight shows each plan (--diff): network.conf's diff and the rules.
+        assert '-firewall_backend = "iptables"\n+firewall_backend = "nftables"' in proc.stdout, out
+        assert "+ 28 nftables commands\n- ipv4: 7 chains, 19 rules\n- ipv6: 7 chains\n" in proc.stdout, out
+        assert broke.is_set(), out
+        # Exit 2: a host failed (h09, rolled back); the rollout went on because one host of the
+        # last wave is below max_fail_percentage.
+        assert proc.returncode == 2, out
+        summary = json.loads(report.read_text())
+        migrated = [n for n in hosts if n not in HELD and n != BROKEN]
+        for name in migrated:
+            assert summary[name] == "migrated to nftables, verified", (name, out)
+        for name, blocker in HELD.items():
+            assert summary[name] == f"held back, untouched: {blocker}", (name, out)
+        assert summary[BROKEN].startswith("rolled back: verification failed: guests are broken now"), out
+        assert "docker-forward-drop" in summary[BROKEN], out
+        recap = dict(re.findall(r"^(h\d\d)\s+: (ok=.*)$", proc.stdout, re.M))
+        assert {n for n, line in recap.items() if "failed=0" not in line} == {BROKEN}, out
+
+        # What the hosts say, not what the playbook said.
+        for name in migrated:
+            h = hosts[name]
+            now = host_state(h)
+            assert 'firewall_backend = "nftables"' in now["conf"], name
+            assert {"ip libvirt_network", "ip6 libvirt_network"} <= set(now["nft"]), name
+            assert "LIBVIRT" not in now["ipt"][4], name
+            assert h.lab.ping().ok and h.lab.tcp().ok, name
+        for name in HELD:
+            assert host_state(hosts[name]) == before[name], name
+            assert not hosts[name].state_dir.exists(), name  # not even a journal
+        h = hosts[BROKEN]
+        now = host_state(h)
+        assert now["conf"] == before[BROKEN]["conf"]
+        assert "ip libvirt_network" not in now["nft"] or not now["nft"]["ip libvirt_network"]
+        libvirt_lines = [ln for ln in now["ipt"][4].splitlines() if "LIBVIRT" in ln]
+        assert libvirt_lines == [ln for ln in before[BROKEN]["ipt"][4].splitlines() if "LIBVIRT" in ln]
+        assert ":FORWARD DROP" in now["ipt"][4]  # Docker is still there: rolled back, not cleaned up
+        assert h.lab.ping().ok and h.lab.tcp().ok  # under iptables, Docker's DROP does not cut the guests off
+
+        # Idempotent: migrating the migrated hosts again changes nothing.
+        again = fleet.ansible(["ansible", "-i", str(inventory), ",".join(migrated), "-m",
+                               "vnetmigrate.kvm.vnetmigrate_migrate", "-a", "no_restart=true", "--diff"])
+        assert again.returncode == 0, playbook_output(again)
+        assert len(re.findall(r"^h\d\d \| SUCCESS =>", again.stdout, re.M)) == len(migrated), again.stdout
+        assert '"changed": false' in again.stdout and '"changed": true' not in again.stdout
+
+        # A held-back host in check mode: `plan`, which refuses in one line and changes nothing.
+        check = fleet.ansible(["ansible", "-i", str(inventory), "h05", "-m", "vnetmigrate.kvm.vnetmigrate_migrate",
+                               "-a", "no_restart=true", "--check"])
+        assert check.returncode == 2, playbook_output(check)
+        assert '"msg": "migrate would refuse: blockers: nftables-prerequisites: libvirt\'s nftables backend cannot ' \
+               'work on this host after the migration: missing the csum action (act_csum)"' in check.stdout, check.stdout
+        assert host_state(hosts["h05"]) == before["h05"]
