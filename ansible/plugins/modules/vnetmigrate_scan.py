@@ -43,19 +43,20 @@ options:
   target_version:
     description:
       - Judge "after the upgrade" for this libvirt release (C(--target-version X.Y)) instead of
-        the next one of the host's distribution. The host's own release (I(libvirt_version) of an
-        earlier scan) judges the host as it is, without an upgrade: what a check right after a
-        migration wants to know.
+        the next one of the host's distribution. The host's own release (I(libvirt_version) of
+        an earlier scan) judges the host as it is, without an upgrade, which is what a check
+        right after a migration wants to know.
     type: str
   output:
     description:
-      - Also write the JSON scan to this file on the managed host (as C(--output) would); collect it with
-        M(ansible.builtin.fetch) and read a fleet at once with C(vnetmigrate fleet).
+      - Also write the JSON scan to this file on the managed host (as C(--output) would);
+        collect it with M(ansible.builtin.fetch) and read a fleet at once with
+        C(vnetmigrate fleet).
     type: path
 notes:
   - Supports check mode (it only reads; I(output) is not written in check mode).
-  - The exit code of the scan (0 ready, 3 steps first, 4 blockers) is returned as I(exit_code), not as C(rc):
-    Ansible counts a non-zero C(rc) as a failure, and blockers are data.
+  - The exit code of the scan (0 ready, 3 steps first, 4 blockers) is returned as I(exit_code),
+    not as C(rc), because Ansible counts a non-zero C(rc) as a failure and blockers are data.
 seealso:
   - module: vnetmigrate.kvm.vnetmigrate_migrate
 """
