@@ -43,6 +43,8 @@ MGMT = ipaddress.IPv4Network("198.18.0.0/24")
 CONTROLLER_IP = "198.18.0.1"
 REPO = Path(__file__).resolve().parents[2]
 SSHD = "/usr/sbin/sshd"
+SWITCHED = libvirt_host.DATA.parents[1] / "11.3-switch-no-act-csum/after"  # recorded from real libvirt 11.3
+SWITCHED_CONF = '# libvirt network.conf (lab)\n#firewall_backend = "nftables"\nfirewall_backend = "nftables"\n'
 
 
 @dataclass
@@ -50,6 +52,10 @@ class HostSpec:
     name: str
     libvirt: str = "10.9.0"
     docker: str | None = None  # None, "drop" (Docker's FORWARD DROP), "drop+workaround" (with DOCKER-USER accepts)
+    # "switched": what real libvirt 11.3 leaves when it switched itself to nftables on a kernel
+    # without act_csum (network.conf says nftables, the network is active without any rule,
+    # the LIBVIRT_* chains stay empty, the status file has no removal recipe): guests are cut off.
+    state: str = "iptables"
 
 
 @dataclass
@@ -155,7 +161,13 @@ class Fleet:
         d = self.tmp / spec.name
         h = FleetHost(spec, lab, addr, d)
         root = d / "libvirt-root"
-        libvirt_host.install(lab, root)
+        if spec.state == "switched":
+            for family, name in ((4, "iptables-save.txt"), (6, "ip6tables-save.txt")):
+                lab.iptables_restore((SWITCHED / name).read_text(), family=family)
+            libvirt_host.install(lab, root, conf=SWITCHED_CONF, rules=False)
+            (root / "run/libvirt/network/default.xml").write_text((SWITCHED / "status/default.xml").read_text())
+        else:
+            libvirt_host.install(lab, root)
         (d / "varlib/upper").mkdir(parents=True)
         (d / "varlib/work").mkdir()
         (root / "etc/libvirt").rename(d / "etc-libvirt")
