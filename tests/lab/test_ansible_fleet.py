@@ -20,7 +20,7 @@ import pytest
 
 from tests.lab.fleet import REPO, SSHD, Fleet, FleetHost, HostSpec
 from tests.lab.txn_support import nft_view
-from tests.sandbox import fixtures
+from tests.sandbox import fixtures, namespaces
 from vnetmigrate import txnstore
 
 pytestmark = pytest.mark.lab
@@ -147,6 +147,18 @@ def test_careful_rollout_over_ssh_migrates_holds_back_and_rolls_back(lab_ready):
         assert len(re.findall(r"^h\d\d \| SUCCESS =>", again.stdout, re.M)) == len(migrated), again.stdout
         assert '"changed": false' in again.stdout and '"changed": true' not in again.stdout
 
+        # Rollback in check mode (history): h01's committed migration would be rolled back; h09's
+        # migration, named by its id, was rolled back already.
+        (h09_txn,) = [d.name for d in (hosts[BROKEN].state_dir / txnstore.TXN).iterdir()
+                      if txnstore.read(d).begin.get("command") == "migrate"]
+        probe = fleet.ansible(["ansible", "-i", str(inventory), f"h01,{BROKEN}", "--check", "-m",
+                               "vnetmigrate.kvm.vnetmigrate_rollback", "-a", "id={{ txn[inventory_hostname] | default(omit) }}",
+                               "-e", json.dumps({"txn": {BROKEN: h09_txn}})])
+        assert probe.returncode == 0, playbook_output(probe)
+        assert re.search(r"^h01 \| CHANGED =>", probe.stdout, re.M) and re.search(rf"^{BROKEN} \| SUCCESS =>",
+                                                                                 probe.stdout, re.M), probe.stdout
+        assert host_state(hosts["h01"])["conf"].endswith('firewall_backend = "nftables"\n')
+
         # A held-back host in check mode: `plan`, which refuses in one line and changes nothing.
         check = fleet.ansible(["ansible", "-i", str(inventory), "h05", "-m", "vnetmigrate.kvm.vnetmigrate_migrate",
                                "-a", "no_restart=true", "--check"])
@@ -154,3 +166,17 @@ def test_careful_rollout_over_ssh_migrates_holds_back_and_rolls_back(lab_ready):
         assert '"msg": "migrate would refuse: blockers: nftables-prerequisites: libvirt\'s nftables backend cannot ' \
                'work on this host after the migration: missing the csum action (act_csum)"' in check.stdout, check.stdout
         assert host_state(hosts["h05"]) == before["h05"]
+
+
+def test_the_fleet_leaves_nothing_behind_when_the_test_fails(lab_ready):
+    reason = ansible_ready()
+    if reason:
+        pytest.skip(reason)
+    fleet = Fleet([HostSpec("h01"), HostSpec("h02", state="switched")])
+    with pytest.raises(RuntimeError, match="the test failed here"):
+        with fleet:
+            sshds = [h.sshd for h in fleet.hosts]
+            names = [fleet.controller] + [ns for h in fleet.hosts for ns in h.lab.namespaces]
+            raise RuntimeError("the test failed here")
+    assert all(p.poll() is not None for p in sshds)
+    assert not set(names) & set(namespaces.existing()) and not fleet.tmp.exists()
