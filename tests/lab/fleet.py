@@ -26,6 +26,7 @@ the mount namespaces end with their last process, so no mount outlives the fleet
 from __future__ import annotations
 
 import ipaddress
+import json
 import shutil
 import socket
 import subprocess
@@ -215,14 +216,16 @@ class Fleet:
                 time.sleep(0.05)
 
     # -- use ----------------------------------------------------------------------------
-    def inventory(self, path: Path, group: str = "kvm_hosts", extra: str = "") -> Path:
-        lines = [f"[{group}]"]
-        lines += [f"{h.name} ansible_host={h.addr}" for h in self.hosts]
-        lines += ["", f"[{group}:vars]", "ansible_user=root",
-                  f"ansible_ssh_private_key_file={self.tmp}/keys/client_ed25519",
-                  "ansible_python_interpreter=/usr/bin/python3",
-                  "ansible_remote_tmp=/run/ansible", extra]
-        path.write_text("\n".join(lines) + "\n")
+    def inventory(self, path: Path, group: str = "kvm_hosts", **group_vars: object) -> Path:
+        """A YAML inventory (JSON is YAML): every host by its management address, as root with the
+        throwaway key. (INI would run each value through Python's literal_eval, which warns
+        "invalid decimal literal" about every IPv4 address.)"""
+        doc = {group: {"hosts": {h.name: {"ansible_host": h.addr} for h in self.hosts},
+                       "vars": {"ansible_user": "root",
+                                "ansible_ssh_private_key_file": f"{self.tmp}/keys/client_ed25519",
+                                "ansible_python_interpreter": "/usr/bin/python3",
+                                "ansible_remote_tmp": "/run/ansible", **group_vars}}}
+        path.write_text(json.dumps(doc, indent=1) + "\n")
         return path
 
     def ansible_env(self) -> dict[str, str]:
@@ -240,7 +243,7 @@ class Fleet:
                 "ANSIBLE_SSH_CONTROL_PATH_DIR": str(home / "cp"), "ANSIBLE_PIPELINING": "True",
                 "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=60s -o StrictHostKeyChecking=no "
                                     "-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
-                "ANSIBLE_FORKS": "10", "ANSIBLE_RETRY_FILES_ENABLED": "False", "ANSIBLE_NOCOLOR": "1",
+                "ANSIBLE_FORKS": "16", "ANSIBLE_RETRY_FILES_ENABLED": "False", "ANSIBLE_NOCOLOR": "1",
                 "ANSIBLE_DEPRECATION_WARNINGS": "False"}
 
     def ansible(self, argv: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
