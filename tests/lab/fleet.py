@@ -246,7 +246,7 @@ class Fleet:
                 "ANSIBLE_FORKS": "16", "ANSIBLE_RETRY_FILES_ENABLED": "False", "ANSIBLE_NOCOLOR": "1",
                 "ANSIBLE_DEPRECATION_WARNINGS": "False"}
 
-    def ansible(self, argv: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
+    def ansible(self, argv: list[str], timeout: float = 600) -> subprocess.CompletedProcess:
         """Run an ansible command (ansible-playbook, ansible) in the controller namespace."""
         with entered(self.controller):
             return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=self.tmp,

@@ -100,7 +100,9 @@ status:
   type: str
   sample: ok
 fixes:
-  description: The finding ids the repair fixes (in check mode, would fix), each remedy's finding and those it covers.
+  description: The findings the repair fixes (in check mode, would fix), one per remedy. A remedy may make
+    other findings moot too (I(remedies[].covers)), for instance by moving libvirt back to iptables,
+    which answers a missing nftables prerequisite without providing it.
   returned: always
   type: list
   elements: str
@@ -145,9 +147,8 @@ OK_CODES = (0, 3, 4)  # healthy afterwards, or findings remain (listed in `left`
 def _fixes(remedies):
     ids = []
     for r in remedies:
-        for fid in [r.get("finding")] + list(r.get("covers") or []):
-            if fid and fid not in ids:
-                ids.append(fid)
+        if r.get("finding") and r["finding"] not in ids:
+            ids.append(r["finding"])
     return ids
 
 
