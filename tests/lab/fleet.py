@@ -45,6 +45,10 @@ CONTROLLER_IP = "198.18.0.1"
 REPO = Path(__file__).resolve().parents[2]
 SSHD = "/usr/sbin/sshd"
 SWITCHED = libvirt_host.DATA.parents[1] / "11.3-switch-no-act-csum/after"  # recorded from real libvirt 11.3
+LEFTOVER_NFT = """add table ip libvirt_network
+add chain ip libvirt_network forward { type filter hook forward priority 0; policy accept; }
+add chain ip libvirt_network guest_output
+"""
 SWITCHED_CONF = '# libvirt network.conf (lab)\n#firewall_backend = "nftables"\nfirewall_backend = "nftables"\n'
 
 
@@ -53,7 +57,8 @@ class HostSpec:
     name: str
     libvirt: str = "10.9.0"
     docker: str | None = None  # None, "drop" (Docker's FORWARD DROP), "drop+workaround" (with DOCKER-USER accepts)
-    # "switched": what real libvirt 11.3 leaves when it switched itself to nftables on a kernel
+    # "leftover": libvirt's (empty) nftables tables left beside its iptables rules by an earlier
+    # switch and switch back; "switched": what real libvirt 11.3 leaves when it switched itself to nftables on a kernel
     # without act_csum (network.conf says nftables, the network is active without any rule,
     # the LIBVIRT_* chains stay empty, the status file has no removal recipe): guests are cut off.
     state: str = "iptables"
@@ -169,6 +174,8 @@ class Fleet:
             (root / "run/libvirt/network/default.xml").write_text((SWITCHED / "status/default.xml").read_text())
         else:
             libvirt_host.install(lab, root)
+        if spec.state == "leftover":
+            lab.nft(LEFTOVER_NFT)
         (d / "varlib/upper").mkdir(parents=True)
         (d / "varlib/work").mkdir()
         (root / "etc/libvirt").rename(d / "etc-libvirt")
