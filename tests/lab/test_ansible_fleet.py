@@ -11,6 +11,7 @@ themselves: network.conf, the kernel's rules and packets from each host's guest.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import threading
@@ -86,6 +87,9 @@ def test_careful_rollout_over_ssh_migrates_holds_back_and_rolls_back(lab_ready):
         pytest.skip(reason)
     with Fleet(SPECS) as fleet:
         hosts = {h.name: h for h in fleet.hosts}
+        # Each host's sshd (and what it runs) has a mount namespace of its own, not this one.
+        mounts = {os.stat(f"/proc/{h.sshd.pid}/ns/mnt").st_ino for h in fleet.hosts}
+        assert len(mounts) == len(SPECS) and os.stat("/proc/self/ns/mnt").st_ino not in mounts
         before = {name: host_state(h) for name, h in hosts.items()}
         assert [h.name for h in fleet.hosts if not h.lab.ping().ok] == ["h11"]  # its guests are cut off
         inventory = fleet.inventory(fleet.tmp / "inventory.yml", vnetmigrate_no_restart=True)
