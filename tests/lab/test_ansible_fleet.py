@@ -122,6 +122,10 @@ def test_careful_rollout_over_ssh_migrates_holds_back_and_rolls_back(lab_ready):
                                        "to nftables))"), out
         assert summary[BROKEN].startswith("rolled back: verification failed: guests are broken now"), out
         assert "docker-forward-drop" in summary[BROKEN], out
+        # Waves: the canary alone, then 25% of the hosts that passed the preflight, then the rest.
+        waves = [sorted(re.findall(r"^changed: \[(h\d\d)\]", play.split("TASK [Migrate]")[1].split("\nTASK [")[0], re.M))
+                 for play in proc.stdout.split("PLAY [Migrate in waves")[1:]]
+        assert waves == [["h01"], ["h02", "h03"], ["h06", "h07", "h08", "h09", "h10"]], out
         recap = dict(re.findall(r"^(h\d\d)\s+: (ok=.*)$", proc.stdout, re.M))
         assert {n for n, line in recap.items() if "failed=0" not in line} == {BROKEN}, out
 
