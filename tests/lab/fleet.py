@@ -6,7 +6,8 @@ nftables/iptables, libvirt's recorded rules and status file of tests/lab/libvirt
 - a management address on a veth into one controller namespace (a bridge there, 198.18.0.0/24,
   the benchmarking range); Ansible runs inside the controller namespace, so nothing touches the
   machine's own interfaces;
-- its own mount namespace, made by `unshare --mount` around its sshd, in which a tmpfs covers
+- its own host name (a UTS namespace: scans name it) and its own mount namespace, made by
+  `unshare --mount --uts` around its sshd, in which a tmpfs covers
   /run (its own /run/libvirt, /run/vnetmigrate lock, /run/sshd), per-host directories are bound
   over /etc/libvirt and /usr/local/sbin, and an overlay over /var/lib keeps its state dir
   (/var/lib/vnetmigrate) in a per-host upper directory: every host's `vnetmigrate` runs with the
@@ -90,6 +91,7 @@ class FleetHost:
 def _mount_script(h: FleetHost) -> str:
     d = h.dir
     return f"""set -e
+hostname {h.name}
 mount -t tmpfs -o mode=0755 vnm-fleet-run /run
 mkdir -p /run/libvirt /run/sshd /run/ansible
 mount --bind {d}/run-libvirt /run/libvirt
@@ -196,7 +198,8 @@ class Fleet:
         namespaces.ip_batch(lab.host, [f"addr add {addr}/{MGMT.prefixlen} dev mgmt0", "link set mgmt0 up"])
         (d / "ssh").mkdir()
         (d / "ssh/sshd_config").write_text(_sshd_config(h, self.tmp / "keys"))
-        h.sshd = lab.spawn(lab.host, ["unshare", "--mount", "--propagation", "private", "sh", "-c", _mount_script(h)],
+        h.sshd = lab.spawn(lab.host, ["unshare", "--mount", "--uts", "--propagation", "private", "sh", "-c",
+                                           _mount_script(h)],
                            stdout=subprocess.DEVNULL, stderr=open(d / "sshd.log", "w"))
         return h
 

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import threading
 import time
 
@@ -22,6 +23,7 @@ import pytest
 from tests.lab.fleet import REPO, SSHD, Fleet, FleetHost, HostSpec
 from tests.lab.txn_support import nft_view
 from tests.sandbox import fixtures, namespaces
+from tests.unit.schema_check import valid_envelope
 from vnetmigrate import txnstore
 
 pytestmark = pytest.mark.lab
@@ -93,13 +95,13 @@ def test_careful_rollout_over_ssh_migrates_holds_back_and_rolls_back(lab_ready):
         before = {name: host_state(h) for name, h in hosts.items()}
         assert [h.name for h in fleet.hosts if not h.lab.ping().ok] == ["h11"]  # its guests are cut off
         inventory = fleet.inventory(fleet.tmp / "inventory.yml", vnetmigrate_no_restart=True)
-        report = fleet.tmp / "summary.json"
+        report, scans = fleet.tmp / "summary.json", fleet.tmp / "scans"
         broke, stop = threading.Event(), threading.Event()
         watcher = threading.Thread(target=break_after_commit, args=(hosts[BROKEN], broke, stop), daemon=True)
         watcher.start()
         try:
             proc = fleet.ansible(["ansible-playbook", "-i", str(inventory), str(REPO / PLAYBOOK),
-                                  "-e", f"vnetmigrate_report={report}"])
+                                  "-e", f"vnetmigrate_report={report} vnetmigrate_scans_dir={scans}"])
         finally:
             stop.set()
             watcher.join()
@@ -128,6 +130,13 @@ def test_careful_rollout_over_ssh_migrates_holds_back_and_rolls_back(lab_ready):
         assert waves == [["h01"], ["h02", "h03"], ["h06", "h07", "h08", "h09", "h10"]], out
         recap = dict(re.findall(r"^(h\d\d)\s+: (ok=.*)$", proc.stdout, re.M))
         assert {n for n, line in recap.items() if "failed=0" not in line} == {BROKEN}, out
+
+        # The preflight's scans, one file per host on the controller, read as one fleet.
+        read = subprocess.run([str(REPO / ".venv/bin/vnetmigrate"), "fleet", str(scans), "--format", "json"],
+                              capture_output=True, text=True, timeout=120)
+        fleet_doc = valid_envelope(read.stdout, "fleet-v1")["data"]
+        assert read.returncode == 4 and fleet_doc["host_count"] == len(SPECS), read.stdout[-3000:]
+        assert fleet_doc["by_finding"]["libvirt-rules-missing"] == ["h11"], fleet_doc["by_finding"]
 
         # What the hosts say, not what the playbook said.
         for name in migrated:
