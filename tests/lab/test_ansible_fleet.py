@@ -1,11 +1,14 @@
 """The Ansible collection (ansible/) run by the real engine (ansible-core) over SSH against a fleet of
-ten lab hosts, each with its own network namespace, mount namespace and sshd (tests/lab/fleet.py).
+eleven lab hosts, each with its own network namespace and address, its own mount namespace (its own
+/etc/libvirt, /run/libvirt and /var/lib/vnetmigrate), host name and sshd (tests/lab/fleet.py).
 
 The example playbook, ansible/playbooks/careful_migration.yml, must leave the healthy hosts
 migrated and verified, the blocked ones untouched and reported, and the host that breaks half-way
 (Docker starts on it right after its migration committed, and its FORWARD DROP cuts the guests
 off under nftables) rolled back. What the playbook reports is checked against the hosts
-themselves: network.conf, the kernel's rules and packets from each host's guest.
+themselves: network.conf, the kernel's rules and packets from each host's guest. Then the
+modules alone: migrate is idempotent and refuses a held-back host in one line, rollback's check
+mode.
 """
 
 from __future__ import annotations
