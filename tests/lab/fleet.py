@@ -227,9 +227,8 @@ class Fleet:
 
     # -- use ----------------------------------------------------------------------------
     def inventory(self, path: Path, group: str = "kvm_hosts", **group_vars: object) -> Path:
-        """A YAML inventory (JSON is YAML): every host by its management address, as root with the
-        throwaway key. (INI would run each value through Python's literal_eval, which warns
-        "invalid decimal literal" about every IPv4 address.)"""
+        """A YAML inventory (JSON is YAML; INI would guess each value's type): every host by its
+        management address, as root with the throwaway key."""
         doc = {group: {"hosts": {h.name: {"ansible_host": h.addr} for h in self.hosts},
                        "vars": {"ansible_user": "root",
                                 "ansible_ssh_private_key_file": f"{self.tmp}/keys/client_ed25519",
