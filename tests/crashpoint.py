@@ -7,6 +7,7 @@ runs `vnetmigrate migrate ...` with an observer on the engine's step boundaries
 
     created         after the journal is created, before its begin record
     <step>:before   after step <step>'s intent is on disk, before it runs
+    <step>:checked  after step <step>'s fingerprint check, right before it acts
     <step>:after    after step <step> ran, before its completion is recorded
     commit          after every step, before the commit record
     <step>:undo     during a rollback, before step <step> is undone
@@ -15,7 +16,7 @@ runs `vnetmigrate migrate ...` with an observer on the engine's step boundaries
 
 `VNETMIGRATE_TEST_RUN_AT=<boundary>` with `VNETMIGRATE_TEST_RUN=<shell command>` instead runs
 that command at the boundary and goes on: another program changing the firewall at the worst
-moment (after a step's fingerprint check, before the step runs).
+moment (`<step>:checked`: after a step's fingerprint check, before the step acts).
 
 SIGKILL, not an exception: no `finally`, no atexit, no flush — what a power cut or the OOM
 killer leaves. The installed package knows nothing of the variable: only processes started

@@ -9,6 +9,7 @@ transaction ever began, so nothing on the kernel side is read or changed.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -26,6 +27,15 @@ def vnm(*args: str) -> subprocess.CompletedProcess:
                           timeout=60, stdin=subprocess.DEVNULL)
 
 
+CONF = "/etc/libvirt/network.conf"
+
+
+def snapshot_of(conf: str) -> dict:
+    """What migrate's snapshot holds of a transaction that touches only network.conf."""
+    return {"touched": {"nft_tables": [], "ipt_chains": [], "files": [CONF]}, "nft": {}, "ipt": {},
+            "files": {CONF: conf}}
+
+
 @pytest.fixture
 def killed(tmp_path):
     """A state dir and root as a run killed right after creating its journal leaves them."""
@@ -37,7 +47,7 @@ def killed(tmp_path):
     txn = state / "txn" / TXN
     txn.mkdir(parents=True)
     state.chmod(0o700)
-    (txn / "snapshot.json").write_text("{}")
+    (txn / "snapshot.json").write_text(json.dumps(snapshot_of(conf.read_text())))
     (txn / ".snapshot.json.a1b2c3.vnm-tmp").write_text("{")
     (state / ".probe-4194305").write_text("probe\n")  # above any pid_max: its writer is gone
     return root, state, txn
@@ -67,3 +77,21 @@ def test_a_journal_with_records_but_no_begin_is_still_corrupt(killed):
     proc = vnm("rollback", "--state-dir", str(state), "--root", str(root))
     assert proc.returncode == 1 and "does not start with a begin record" in proc.stderr, proc.stderr
     assert txn.exists()
+
+
+@pytest.mark.parametrize("journal", [b"", b'{"rec":"begin","ti'], ids=["emptied", "cut-in-its-begin"])
+def test_a_journal_emptied_on_disk_after_its_changes_is_refused_not_set_aside(killed, journal):
+    """Empty (or cut inside its first record), but network.conf no longer holds what the snapshot
+    does: the transaction may well have run. Setting it aside would say "before any change"
+    without looking; the live state is compared, and the command refuses, naming the file."""
+    root, state, txn = killed
+    conf = root / "etc/libvirt/network.conf"
+    conf.write_text('firewall_backend = "nftables"\n')  # what the migration wrote
+    (txn / "journal.jsonl").write_bytes(journal)
+    proc = vnm("rollback", "--state-dir", str(state), "--root", str(root))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
+    assert f"journal of transaction {TXN} holds no record, yet what it touches differs from its snapshot " \
+           f"(files {CONF})" in proc.stderr, proc.stderr
+    assert "move" in proc.stderr and "aside" in proc.stderr
+    assert txn.is_dir() and (txn / "journal.jsonl").read_bytes() == journal and not (state / "aside").exists()
+    assert conf.read_text() == 'firewall_backend = "nftables"\n'

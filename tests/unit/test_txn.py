@@ -117,6 +117,29 @@ def test_view_ignores_handles_counters_and_foreign_rules_in_builtin_chains():
     assert snapshot.differences(a, b) == ["files /etc/x"]
 
 
+def test_differences_in_any_order_and_only_of_the_chains_captured():
+    """After libvirt's daemon re-created its rules, two networks' blocks may come in another order
+    (`any_order`); a chain the live capture does not name (a step that never ran touched it) is
+    not compared, though another chain of its table is."""
+    rule = lambda bridge: {"rule": {"family": "ip", "table": "libvirt_network", "chain": "guest_output",  # noqa: E731
+                                    "expr": [{"match": {"op": "==", "left": {"meta": {"key": "iif"}}, "right": bridge}},
+                                             {"accept": None}]}}
+    a = {"nft": {"ip libvirt_network": [rule("virbr0"), rule("virbr1")]},
+         "ipt": {"ipv4 filter": {"present": True, "chains": {"LIBVIRT_FWO": ["-A LIBVIRT_FWO -i virbr0 -j ACCEPT",
+                                                                            "-A LIBVIRT_FWO -i virbr1 -j ACCEPT"],
+                                                            "NEVER_TOUCHED": None}, "builtins": {}}},
+         "files": {}}
+    b = {"nft": {"ip libvirt_network": [rule("virbr1"), rule("virbr0")]},
+         "ipt": {"ipv4 filter": {"present": True, "chains": {"LIBVIRT_FWO": ["-A LIBVIRT_FWO -i virbr1 -j ACCEPT",
+                                                                            "-A LIBVIRT_FWO -i virbr0 -j ACCEPT"]},
+                                 "builtins": {}}},
+         "files": {}}
+    assert snapshot.differences(a, b) == ["nft ip libvirt_network", "ipt ipv4 filter"]
+    assert snapshot.differences(a, b, any_order=True) == []
+    b["nft"]["ip libvirt_network"].append(rule("virbr0"))  # a copy too many is no reordering
+    assert snapshot.differences(a, b, any_order=True) == ["nft ip libvirt_network"]
+
+
 def test_steps_round_trip_and_carry_their_undo():
     s = steps.file("conf", "/etc/libvirt/network.conf", "new\n", None)
     assert steps.Step.from_dict(json.loads(json.dumps(s.to_dict()))) == s

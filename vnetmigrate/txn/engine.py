@@ -22,7 +22,7 @@ from typing import Any, Callable
 from vnetmigrate import bounded
 from vnetmigrate.errors import VnmError
 from vnetmigrate.exitcodes import ExitCode
-from vnetmigrate.txn import boundaries, execute, journal, snapshot
+from vnetmigrate.txn import boundaries, execute, journal, kernel, snapshot
 from vnetmigrate.txn.fsutil import atomic_write
 from vnetmigrate.txn.journal import Journal
 from vnetmigrate.txn.snapshot import Touched
@@ -122,6 +122,8 @@ def run(plan: Plan, state: StateDir, root: Path, *, netns: str | None = None, co
                     intents.pop()
                     raise Conflict(f"the firewall changed since the plan was made: step {i + 1} "
                                    f"({step.title}) was not run")
+                if step.changes_kernel:
+                    boundaries.reached("checked", i)
                 started = time.monotonic()
                 result = step.apply(root)
                 result["seconds"] = round(time.monotonic() - started, 4)
@@ -131,8 +133,18 @@ def run(plan: Plan, state: StateDir, root: Path, *, netns: str | None = None, co
                 jr.append("done", step=i, result=result)
             except (Exception, KeyboardInterrupt) as exc:
                 message = _message(exc)
-                # `ran: false`: the step was refused before it acted; no undo of it, ever.
-                _note(jr, [], "failed", step=i, error=message, **({"ran": False} if isinstance(exc, Conflict) else {}))
+                extra: dict[str, Any] = {}
+                if isinstance(exc, (Conflict, kernel.NothingChanged)):
+                    # `ran: false`: the step was refused before it acted, or the kernel refused
+                    # all of it; no undo of it, ever (it would take what someone else added).
+                    extra = {"ran": False}
+                    if intents and intents[-1]["step"] == i:
+                        intents.pop()
+                elif isinstance(exc, kernel.PartlyChanged) and intents and intents[-1]["step"] == i:
+                    # Only what its transactions that happened touched is restored and compared.
+                    extra = {"changed": exc.changed.to_dict()}
+                    intents[-1] = _narrowed(intents[-1], extra["changed"])
+                _note(jr, [], "failed", step=i, error=message, **extra)
                 out = rollback(jr, snap, intents, root, reason=f"step {i + 1} failed: {message}")
                 out.txn_id, out.error, out.failed_step = txn_dir.name, message, i
                 return out
@@ -149,10 +161,14 @@ def run(plan: Plan, state: StateDir, root: Path, *, netns: str | None = None, co
 
 
 def rollback(jr: Journal, snap: dict[str, Any], intents: list[dict[str, Any]], root: Path,
-             reason: str, how: Restart = AS_JOURNALED) -> TxnResult:
+             reason: str, how: Restart = AS_JOURNALED, unsure: Touched = Touched()) -> TxnResult:
     """Undo every started step in reverse, then verify the touched objects equal the snapshot.
 
     `how`: whether and how to restart libvirt's daemon again if a step restarted it.
+    `unsure`: objects of steps the journal does not show starting, though it cannot show that
+    they never ran (its forward run ends without an outcome: killed, or the journal lost its
+    tail). They are compared with the snapshot too, never restored: equal, nothing of them
+    happened; different, someone must look (another program changed them, or they ran).
     """
     errors: list[str] = []
     journaled = next((i["undo"]["restart_after_restore"] for i in intents
@@ -173,11 +189,13 @@ def rollback(jr: Journal, snap: dict[str, Any], intents: list[dict[str, Any]], r
             boundaries.reached("undone", intent["step"])
             _note(jr, errors, "undone", step=intent["step"])
         settle = settle or intent["undo"].get("settle")
-    # Only what the started steps touched is restored and compared: a step that never ran
-    # changed nothing, and someone else's change to its objects is not ours to undo.
+    # Only what the started steps touched is restored: a step that never ran changed nothing,
+    # and someone else's change to its objects is not ours to undo. Compared: that, and what
+    # the journal cannot vouch for (`unsure`).
     touched = Touched()
     for intent in intents:
         touched = touched.union(Touched.from_dict(intent["undo"]["restore"]))
+    compared = touched.union(unsure)
     if restart is not None:
         # The daemon was restarted under the new configuration: restart it under the old one,
         # then restore again what it re-created on top of the restored state.
@@ -186,9 +204,19 @@ def rollback(jr: Journal, snap: dict[str, Any], intents: list[dict[str, Any]], r
         except Exception as exc:
             errors.append(f"restart after rollback: {_message(exc)}")
     try:
-        diffs = snapshot.differences(snap, snapshot.capture(touched, root))
+        # After libvirt's daemon re-created its rules, only the order of its networks' blocks
+        # may differ from the snapshot (it changes from one daemon start to the next).
+        diffs = snapshot.differences(snap, snapshot.capture(compared, root), any_order=bool(restart and settle))
     except Exception as exc:
         diffs = [f"the state could not be read back: {_message(exc)}"]
+    ours = {f"nft {f} {t}" for f, t in touched.nft_tables} | {f"ipt {k}" for k in touched.ipt_tables()} | \
+        {f"files {p}" for p in touched.files}
+    strangers = [d for d in diffs if d not in ours and d.split(" ", 1)[0] in ("nft", "ipt", "files")
+                 and unsure != Touched()]
+    if strangers:
+        errors.append(f"{', '.join(strangers)}: no started step touches it (the journal says), yet it differs from "
+                      "the snapshot: another program changed it, or the journal lost records; check by hand, then "
+                      "run `vnetmigrate rollback` again")
     notes = []
     if journaled is not None and restart is None:
         notes.append("libvirt's network daemon was not restarted (--no-restart): its status files still name the "
@@ -231,20 +259,44 @@ def load_snapshot(txn_dir: Path) -> dict[str, Any]:
 def roll_back(summary: journal.Summary, root: Path, reason: str, how: Restart = AS_JOURNALED) -> TxnResult:
     """Roll back a recorded transaction (interrupted, or committed and not yet rolled back)."""
     never_ran = {r["step"] for r in summary.records if r["rec"] == "failed" and r.get("ran") is False}
-    intents = [r for r in summary.records if r["rec"] == "intent" and r["step"] not in never_ran]
+    partly = {r["step"]: r["changed"] for r in summary.records
+              if r["rec"] == "failed" and isinstance(r.get("changed"), dict)}
+    intents = [_narrowed(r, partly[r["step"]]) if r["step"] in partly else r
+               for r in summary.records if r["rec"] == "intent" and r["step"] not in never_ran]
+    unsure = _unsure(summary)
+    snap = load_snapshot(summary.path) if intents or unsure != Touched() else None
     jr = Journal.append_to(summary.path)
     try:
-        if not intents:
+        if snap is None:  # the run stopped before any step (the journal says so): nothing to compare
             jr.append("rollback", reason=reason)
             jr.append("rolled-back", verified=True, note="no step had started")
             return TxnResult(summary.id, "rolled-back")
         if isinstance(summary.begin.get("steps"), int):
             boundaries.reached("planned", summary.begin["steps"])
-        out = rollback(jr, load_snapshot(summary.path), intents, root, reason, how)
+        out = rollback(jr, snap, intents, root, reason, how, unsure)
         out.txn_id = summary.id
         return out
     finally:
         jr.close()
+
+
+def _narrowed(intent: dict[str, Any], changed: dict[str, Any]) -> dict[str, Any]:
+    """A step's intent whose undo restores only `changed` (a step the kernel partly refused)."""
+    return {**intent, "do": {**intent["do"], "touches": changed}, "undo": {**intent["undo"], "restore": changed}}
+
+
+FORWARD = {"begin", "snapshot", "intent", "done"}
+
+
+def _unsure(summary: journal.Summary) -> Touched:
+    """What the transaction touches, when its journal ends in the middle of its forward run:
+    a step after the last recorded one either never ran (the run was killed) or ran and its
+    records were lost (a journal truncated on disk); only the live state can tell. Nothing
+    when the journal records how the forward run ended (a failure, a commit, a rollback)."""
+    if any(r["rec"] not in FORWARD for r in summary.records):
+        return Touched()
+    touched = summary.begin.get("touched")
+    return Touched.from_dict(touched) if isinstance(touched, dict) else Touched()
 
 
 def incomplete(state: StateDir) -> list[journal.Summary]:

@@ -31,6 +31,21 @@ class KernelError(VnmError):
     """The kernel (or nft / iptables) refused a change or a listing."""
 
 
+class NothingChanged(KernelError):
+    """The kernel refused a change whole, in one transaction: none of it happened, so the step
+    that asked for it has nothing to undo (and undoing it would take what someone else added to
+    its objects meanwhile: the reason it was refused)."""
+
+
+class PartlyChanged(KernelError):
+    """The first kernel transactions of a change happened, a later one was refused whole:
+    `changed` names the objects the ones that happened touch (all a rollback may restore)."""
+
+    def __init__(self, message: str, changed: Any):
+        super().__init__(message)
+        self.changed = changed
+
+
 def _binding():
     try:
         import nftables  # type: ignore[import-not-found]

@@ -125,16 +125,19 @@ def nft_add(networks: Sequence[Network], version, nft: NftRuleset | None) -> lis
     return nft_commands(networks, version, nft_state(nft))
 
 
-def nft_removal(nft: NftRuleset, own: dict[str, Owner]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+def nft_removal(nft: NftRuleset, own: dict[str, Owner]) -> tuple[list[dict[str, Any]], dict[str, int], bool]:
     """Delete libvirt's rules by handle; then, where a libvirt_network table held only libvirt's
-    objects, its chains and the table, in the same batch.
+    objects, its chains and the table, in the same batch. The third value says whether the
+    batch can be made exact (steps.nft's `exact`): every object named, none by a lone `delete table`.
 
-    Never `delete table` alone: it would take a rule or chain someone added after the plan was
-    made along with it. Named one by one, such a late addition keeps its chain (or the table)
-    non-empty, the kernel refuses the whole batch (EBUSY) and the step fails with nothing done.
+    Never `delete table` alone where handles are known: it would take a rule or chain someone
+    added after the plan was made along with it. Named one by one and deleted non-recursively
+    (nfdelete.py), such a late addition keeps its chain (or the table) non-empty, the kernel
+    refuses the whole batch (EBUSY) and the step fails with nothing done.
     """
     cmds: list[dict[str, Any]] = []
     counts = {"rules": 0, "tables": 0}
+    exact = True
     for fam in FAMILIES:
         table = nft.table(fam, TABLE)
         if table is None:
@@ -146,6 +149,7 @@ def nft_removal(nft: NftRuleset, own: dict[str, Owner]) -> tuple[list[dict[str, 
             cmds.append({"delete": {"table": {"family": fam, "name": TABLE}}})
             counts["tables"] += 1
             counts["rules"] += len(rules)
+            exact = False
             continue
         for r in rules:
             if own.get(r.where()) in LIBVIRTS and r.handle is not None:
@@ -156,7 +160,7 @@ def nft_removal(nft: NftRuleset, own: dict[str, Owner]) -> tuple[list[dict[str, 
             cmds += [{"delete": {"chain": {"family": fam, "table": TABLE, "name": c.name}}} for c in table.chains]
             cmds.append({"delete": {"table": {"family": fam, "name": TABLE}}})
             counts["tables"] += 1
-    return cmds, counts
+    return cmds, counts, exact
 
 
 def nft_touched() -> list[tuple[str, str]]:

@@ -232,10 +232,10 @@ def _break(ctx: _Context, summary: dict[str, Any], blockers: list[Blocker]) -> l
                 broken.append(steps.legacy(f"remove libvirt's LIBVIRT_* chains from the legacy {save.family} "
                                            "tables", save.family, tables))
     elif ctx.facts.nft is not None:
-        cmds, counts = ls.nft_removal(ctx.facts.nft, ctx.owners)
+        cmds, counts, exact = ls.nft_removal(ctx.facts.nft, ctx.owners)
         removed["nftables"] = counts
         if cmds:
-            broken.append(steps.nft("remove libvirt's nftables rules", cmds, ls.nft_touched()))
+            broken.append(steps.nft("remove libvirt's nftables rules", cmds, ls.nft_touched(), exact=exact))
     summary["remove"] = removed
     summary["unexpected_kept"] = [i.where for i in ctx.own.items if i.owner.value == "unexpected"]
     return broken

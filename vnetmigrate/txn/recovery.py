@@ -58,11 +58,14 @@ ASIDE = "aside"
 TEMP_SUFFIX = ".vnm-tmp"  # what fsutil.atomic_write's temporary files end with
 
 
-def tidy(state: StateDir, root: Path) -> list[str]:
+def tidy(state: StateDir, root: Path, netns: str | None = None) -> list[str]:
     """Clear what killed runs left that touched nothing; what was done, as sentences.
 
     A transaction whose journal holds no whole record (or that has no journal) was killed
-    before its begin record, so before any change: its directory is moved to STATE/aside/.
+    before its begin record, so before any change, or its journal lost its records on disk:
+    when what its snapshot holds equals the live state (in `netns`, under `root`: the
+    command's), its directory is moved to STATE/aside/; otherwise it is refused (JournalCorrupt),
+    naming what differs.
     Temporary files of atomic writes (`.NAME.*.vnm-tmp`) are removed from the transaction
     directories and from beside every file a transaction writes under `root`. The caller
     holds the locks: no other run is writing any of them.
@@ -85,12 +88,13 @@ def tidy(state: StateDir, root: Path) -> list[str]:
             pass
         except journal.JournalCorrupt:
             continue
+        _unchanged_since(d, root, netns)
         aside = state.path / ASIDE
         make_private_dir(aside)
         os.rename(d, aside / d.name)
         fsync_dir(state.txn_root)
         notes.append(f"transaction {d.name} never began (killed before its journal's first record, so before any "
-                     f"change): set aside to {aside / d.name}")
+                     f"change; what it would touch equals its snapshot): set aside to {aside / d.name}")
     for path in sorted(written):
         try:
             target = under_root(root, path)
@@ -98,6 +102,27 @@ def tidy(state: StateDir, root: Path) -> list[str]:
             continue
         notes += _remove_temp(target.parent, target.name)
     return notes
+
+
+def _unchanged_since(txn_dir: Path, root: Path, netns: str | None) -> None:
+    """Refuse (JournalCorrupt) unless what the transaction's snapshot holds is the live state.
+
+    A run killed before its begin record changed nothing; a journal emptied or cut on disk
+    looks the same. Only the live state tells them apart: the snapshot is written before the
+    journal is created, so a transaction without one was tampered with.
+    """
+    hint = (f"nothing was changed; check the host by hand (`vnetmigrate scan`; its snapshot is "
+            f"{txn_dir / engine.SNAPSHOT}), then move {txn_dir} aside")
+    snap = engine.load_snapshot(txn_dir)
+    try:
+        with entered(netns):
+            diffs = snapshot.differences(snap, snapshot.capture(Touched.from_dict(snap["touched"]), root))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise journal.JournalCorrupt(f"the snapshot of transaction {txn_dir.name} is malformed ({exc})", hint=hint)
+    if diffs:
+        raise journal.JournalCorrupt(
+            f"journal of transaction {txn_dir.name} holds no record, yet what it touches differs from its snapshot "
+            f"({', '.join(diffs)}): it may have been emptied on disk after changing the host", hint=hint)
 
 
 def _dead(pid: str) -> bool:

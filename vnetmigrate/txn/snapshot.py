@@ -214,15 +214,39 @@ def fingerprint(snap: dict[str, Any]) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-def differences(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
-    """The objects captured in `actual` whose state differs from `expected` (empty: the same)."""
-    a, b = view(expected), view(actual)
+def differences(expected: dict[str, Any], actual: dict[str, Any], any_order: bool = False) -> list[str]:
+    """The objects captured in `actual` whose state differs from `expected` (empty: the same).
+
+    `any_order`: each chain's rules may come in another order. For a state libvirt's daemon
+    re-created after a restart: it re-applies its networks in an order that changes from run
+    to run (docs/libvirt-rules.md §5), so the blocks of two networks interleave differently
+    while the rules are the same.
+    """
+    # Only what `actual` captured: of an iptables table, the chains it names (a step that never
+    # ran may have touched other chains of the same table in the snapshot).
+    ipt = {key: {**part, "chains": {c: r for c, r in part["chains"].items() if c in actual["ipt"][key]["chains"]}}
+           for key, part in expected["ipt"].items() if key in actual["ipt"]}
+    a, b = view({**expected, "ipt": ipt}), view(actual)
+    if any_order:
+        a, b = _unordered(a), _unordered(b)
     out = []
     for section in ("nft", "ipt", "files"):
         for key in sorted(b[section]):
             if a[section].get(key) != b[section].get(key):
                 out.append(f"{section} {key}")
     return out
+
+
+def _unordered(v: dict[str, Any]) -> dict[str, Any]:
+    """A view with each chain's rules sorted (nft chains and iptables user chains)."""
+    def rules(items: Any) -> Any:
+        return sorted(items, key=lambda r: json.dumps(r, sort_keys=True)) if isinstance(items, list) else items
+
+    nft = {k: t if t is None else {name: {**obj, "rules": rules(obj["rules"])} if isinstance(obj, dict) and "rules" in obj
+                                   else obj for name, obj in t.items()}
+           for k, t in v["nft"].items()}
+    ipt = {k: {**part, "chains": {c: rules(r) for c, r in part["chains"].items()}} for k, part in v["ipt"].items()}
+    return {**v, "nft": nft, "ipt": ipt}
 
 
 def probe(touched: Touched) -> str:

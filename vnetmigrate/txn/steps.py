@@ -7,7 +7,8 @@ rollback rebuilds it from the journal (`Step.from_dict`) and calls `undo`. Every
 the objects the step touches to the transaction's snapshot (plus, for a file, the old content
 kept in the journal): undo by state is right whether or not the step's effect happened.
 
-    nft      NftStep      one libnftables JSON batch = one `json_cmd` = one kernel transaction
+    nft      NftStep      one libnftables JSON batch = one `json_cmd` = one kernel transaction;
+                          `exact` removals go as one nfnetlink batch instead (nfdelete.py)
     ipt      IptStep      one `iptables-nft-restore --noflush` (or ip6tables) fragment
     legacy   LegacyStep   remove chains (and the jumps to them) from legacy x_tables through
                           python-iptables, one commit per table; only tables the kernel already
@@ -83,17 +84,25 @@ class Step:
 class NftStep(Step):
     kind: ClassVar[str] = "nft"
     commands: list[dict[str, Any]]
+    # Only deletions, of rules by handle and of chains and tables that must hold nothing else
+    # by then: the kernel refuses the whole batch over anything they do not name (nfdelete.py).
+    exact: bool = False
 
     def apply(self, root: Path) -> dict[str, Any]:
-        kernel.nft_apply(self.commands)
+        if self.exact:
+            from vnetmigrate.txn import nfdelete
+
+            nfdelete.delete_exactly(self.commands)
+        else:
+            kernel.nft_apply(self.commands)
         return {}
 
     def to_data(self) -> dict[str, Any]:
-        return {"commands": self.commands}
+        return {"commands": self.commands, **({"exact": True} if self.exact else {})}
 
     @classmethod
     def from_data(cls, title: str, data: dict[str, Any], touches: Touched) -> "NftStep":
-        return cls(title=title, touches=touches, commands=data["commands"])
+        return cls(title=title, touches=touches, commands=data["commands"], exact=data.get("exact") is True)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,7 +112,20 @@ class IptStep(Step):
     fragment: str
 
     def apply(self, root: Path) -> dict[str, Any]:
-        kernel.ipt_restore(self.family.value, self.fragment)
+        """One restore per table (each COMMIT block is one kernel transaction anyway): a block the
+        kernel refuses changed nothing, so what the step changed is exactly the blocks before it
+        (kernel.NothingChanged, kernel.PartlyChanged), and a rollback restores only those tables:
+        a rule someone added to a refused table's chains stays."""
+        done: list[str] = []
+        for table, block in _blocks(self.fragment):
+            try:
+                kernel.ipt_restore(self.family.value, block)
+            except kernel.KernelError as exc:
+                if not done:
+                    raise kernel.NothingChanged(exc.message) from exc
+                raise kernel.PartlyChanged(f"{exc.message}\n(tables {', '.join(done)} were already changed)", Touched(
+                    ipt_chains=tuple(c for c in self.touches.ipt_chains if c[1] in done))) from exc
+            done.append(table)
         return {}
 
     def to_data(self) -> dict[str, Any]:
@@ -112,6 +134,20 @@ class IptStep(Step):
     @classmethod
     def from_data(cls, title: str, data: dict[str, Any], touches: Touched) -> "IptStep":
         return cls(title=title, touches=touches, family=Family(data["family"]), fragment=data["fragment"])
+
+
+def _blocks(fragment: str) -> list[tuple[str, str]]:
+    """An iptables-restore fragment as (table, its `*table` ... `COMMIT` block), in order."""
+    out: list[tuple[str, str]] = []
+    lines: list[str] = []
+    for line in fragment.splitlines():
+        lines.append(line)
+        if line.strip() == "COMMIT":
+            out.append((lines[0].lstrip("*").strip(), "\n".join(lines) + "\n"))
+            lines = []
+    if any(ln.strip() for ln in lines):  # no COMMIT: restore refuses it, and says why
+        out.append(("?", "\n".join(lines) + "\n"))
+    return out
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -236,8 +272,9 @@ KINDS: dict[str, type[Step]] = {k.kind: k for k in (NftStep, IptStep, LegacyStep
                                                     VerifyStep, DedupeStep)}
 
 
-def nft(title: str, commands: list[dict[str, Any]], tables: list[tuple[str, str]]) -> NftStep:
-    return NftStep(title=title, commands=commands, touches=Touched(nft_tables=tuple(tables)))
+def nft(title: str, commands: list[dict[str, Any]], tables: list[tuple[str, str]], exact: bool = False) -> NftStep:
+    """`exact`: `commands` only delete, and the kernel must refuse them over anything they do not name."""
+    return NftStep(title=title, commands=commands, touches=Touched(nft_tables=tuple(tables)), exact=exact)
 
 
 def ipt(title: str, family: Family | str, fragment: str, chains: list[tuple[str, str]]) -> IptStep:

@@ -49,7 +49,7 @@ def migrate(opts: Options, force: tuple[str, ...] = (), say: Callable[[str], Non
     from vnetmigrate.txn.statedir import StateDir
 
     with HostLock(opts.netns), StateDir(opts.state_dir) as state:
-        for note in recovery.tidy(state, opts.root):
+        for note in recovery.tidy(state, opts.root, opts.netns):
             say(note)
         recovered = tuple(TxnOutcome.of(o) for o in recovery.recover(
             state, "interrupted transaction found by migrate", where=recovery.Where(opts.netns, opts.root)))

@@ -55,7 +55,7 @@ def rollback(state_dir: Path, txn_id: str | None = None, restart_command: str | 
                                 hint="`vnetmigrate history --state-dir DIR` lists them")
         return RollbackResult(state_dir, ())
     with HostLock(netns), StateDir(state_dir) as state:
-        for note in recovery.tidy(state, root):
+        for note in recovery.tidy(state, root, netns):
             say(note)
         if txn_id is not None:
             summary = journal.read(state.txn_dir(txn_id))

@@ -1,0 +1,127 @@
+"""Delete nftables rules, chains and tables exactly: one kernel transaction that fails whole if
+anything it does not name is in them.
+
+`nft delete chain` and `delete table` are recursive (nft 1.0.6, kernel 6.18): they take every
+rule of the chain, every chain of the table, with them, so a rule another program added after
+the plan was made would go unseen. The kernel has a flag for the opposite, NLM_F_NONREC: a
+chain (table) that still holds anything when its deletion comes is refused with EBUSY, and the
+whole batch with it. libnftables never sets it, so this module speaks nfnetlink itself: each
+rule by handle, then each chain and the table with NLM_F_NONREC, in one batch. A rule added to
+one of the chains at any moment before the batch makes the kernel refuse it, and nothing of it
+happens (docs/kernel-and-tools.md §7).
+
+Only `delete` commands of libnftables JSON (rule with handle, chain by name, table) are taken.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import struct
+from typing import Any
+
+from vnetmigrate.txn.kernel import KernelError, NothingChanged
+
+NETLINK_NETFILTER = 12
+NFNL_SUBSYS_NFTABLES = 10
+NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END = 16, 17
+NFT_MSG_DELTABLE, NFT_MSG_DELCHAIN, NFT_MSG_DELRULE = 2, 5, 8
+NLM_F_REQUEST, NLM_F_ACK, NLM_F_NONREC = 0x1, 0x4, 0x100
+NLMSG_ERROR = 2
+# Attribute numbers (linux/netfilter/nf_tables.h).
+NFTA_TABLE_NAME = 1
+NFTA_CHAIN_TABLE, NFTA_CHAIN_NAME = 1, 3
+NFTA_RULE_TABLE, NFTA_RULE_CHAIN, NFTA_RULE_HANDLE = 1, 2, 3
+FAMILIES = {"inet": 1, "ip": 2, "arp": 3, "netdev": 5, "bridge": 7, "ip6": 10}
+REPLY_TIMEOUT = 10.0   # seconds: the kernel answers a batch at once; never wait forever
+
+
+def _attr(kind: int, payload: bytes) -> bytes:
+    size = 4 + len(payload)
+    return struct.pack("=HH", size, kind) + payload + b"\0" * (-size % 4)
+
+
+def _name(kind: int, text: str) -> bytes:
+    return _attr(kind, text.encode() + b"\0")
+
+
+def _message(kind: int, flags: int, seq: int, family: int, attrs: bytes = b"", res_id: int = 0) -> bytes:
+    body = struct.pack("=BBH", family, 0, socket.htons(res_id)) + attrs
+    return struct.pack("=IHHII", 16 + len(body), kind, flags, seq, 0) + body
+
+
+def _encode(command: dict[str, Any], seq: int) -> tuple[bytes, str]:
+    """One libnftables `delete` command as a netlink message, and how to name it in an error."""
+    (verb, what), = command.items()
+    (kind, obj), = what.items()
+    if verb != "delete" or kind not in ("rule", "chain", "table"):
+        raise ValueError(f"not a deletion this module makes: {command}")
+    family = FAMILIES[obj["family"]]
+    if kind == "rule":
+        attrs = _name(NFTA_RULE_TABLE, obj["table"]) + _name(NFTA_RULE_CHAIN, obj["chain"]) + \
+            _attr(NFTA_RULE_HANDLE, struct.pack(">Q", int(obj["handle"])))
+        return (_message(NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_DELRULE, NLM_F_REQUEST | NLM_F_ACK, seq, family, attrs),
+                f"delete rule {obj['family']} {obj['table']} {obj['chain']} handle {obj['handle']}")
+    if kind == "chain":
+        attrs = _name(NFTA_CHAIN_TABLE, obj["table"]) + _name(NFTA_CHAIN_NAME, obj["name"])
+        return (_message(NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_DELCHAIN, NLM_F_REQUEST | NLM_F_ACK | NLM_F_NONREC, seq,
+                         family, attrs), f"delete chain {obj['family']} {obj['table']} {obj['name']}")
+    return (_message(NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_DELTABLE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_NONREC, seq,
+                     family, _name(NFTA_TABLE_NAME, obj["name"])), f"delete table {obj['family']} {obj['name']}")
+
+
+def delete_exactly(commands: list[dict[str, Any]]) -> None:
+    """Run libnftables `delete` commands as one batch, chains and tables non-recursively.
+
+    NothingChanged when the kernel refuses it (one transaction: nothing of it happened): EBUSY
+    names the chain or table that holds something the commands do not name, ENOENT an object
+    already gone. KernelError when netlink itself failed.
+    Runs in the network namespace of the calling thread (the socket is made here).
+    """
+    if not commands:
+        return
+    seq0 = 1
+    named: dict[int, str] = {}
+    parts = [_message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, seq0, 0, res_id=NFNL_SUBSYS_NFTABLES)]
+    for i, command in enumerate(commands, seq0 + 1):
+        data, named[i] = _encode(command, i)
+        parts.append(data)
+    parts.append(_message(NFNL_MSG_BATCH_END, NLM_F_REQUEST, seq0 + len(commands) + 1, 0, res_id=NFNL_SUBSYS_NFTABLES))
+    try:
+        with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_NETFILTER) as sock:
+            sock.settimeout(REPLY_TIMEOUT)
+            sock.bind((0, 0))
+            sock.sendall(b"".join(parts))
+            errors = _replies(sock, set(named))
+    except OSError as exc:
+        raise KernelError(f"nftables could not be changed over netlink: {exc.strerror or exc}")
+    if errors:
+        raise NothingChanged("nftables refused the change, nothing of it was made: " + "; ".join(
+            f"{named.get(seq, 'the batch')}: {_why(code)}" for seq, code in sorted(errors.items())))
+
+
+def _replies(sock: socket.socket, expected: set[int]) -> dict[int, int]:
+    """Every acknowledgement of the batch: {sequence number: errno} of those that failed."""
+    errors: dict[int, int] = {}
+    waiting = set(expected)
+    while waiting:
+        data = sock.recv(65536)
+        offset = 0
+        while offset + 16 <= len(data):
+            size, kind, _flags, seq, _pid = struct.unpack_from("=IHHII", data, offset)
+            if kind == NLMSG_ERROR:
+                (code,) = struct.unpack_from("=i", data, offset + 16)
+                if code:
+                    errors[seq] = -code
+                if seq not in waiting:  # the batch as a whole was refused (e.g. EPERM)
+                    return errors
+                waiting.discard(seq)
+            offset += max(16, (size + 3) & ~3)
+    return errors
+
+
+def _why(code: int) -> str:
+    if code == errno.EBUSY:
+        return "it holds something this change does not name (added after the plan was made?)"
+    return os.strerror(code)
