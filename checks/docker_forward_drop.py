@@ -100,7 +100,7 @@ def docker_forward_drop(facts: HostFacts):
         Workaround("Tell Docker not to set the DROP policy (Docker >= 28): add \"ip-forward-no-drop\": true "
                    f"to {specs.DOCKER_DAEMON_JSON}, restart Docker, then reset the policy",
                    (json_file_set(specs.DOCKER_DAEMON_JSON, "ip-forward-no-drop", True), "systemctl restart docker",
-                    *reset)),
+                    *reset), repairable=True, id="ip-forward-no-drop"),
         Workaround("Enable forwarding before dockerd starts so it never sets the policy",
                    (forwarding_at_boot(), "sysctl --system", *reset)),
         Workaround("Move Docker to its nftables backend (Docker >= 29, experimental): add \"firewall-backend\": "

@@ -42,4 +42,4 @@ def firewalld_zones(facts: HostFacts):
             evidence=tuple(ev + [Citation("fact", b, f"zone {z}") for b, z in wrong.items()]),
             workarounds=(Workaround("Move the bridges to the libvirt zone", tuple(
                 f"firewall-cmd --zone=libvirt --change-interface={b} --permanent" for b in wrong) +
-                ("firewall-cmd --reload",)),))
+                ("firewall-cmd --reload",), repairable=True, id="bind-libvirt-zone"),))

@@ -45,4 +45,5 @@ def _workaround(svc, path: str) -> Workaround:
         "Replace `flush ruleset` by deleting only the tables the configuration defines, then reload "
         "and let libvirt re-create its rules",
         (f"sed -i -E 's/^[[:space:]]*flush ruleset.*/{replacement}/' {path}",
-         "systemctl reload nftables.service", restart_libvirt_network()))
+         "systemctl reload nftables.service", restart_libvirt_network()),
+        repairable=True, id="delete-own-tables")

@@ -11,8 +11,24 @@ from vnetmigrate.firewall import Backend
 from vnetmigrate.words import plural
 
 
+def _accepted(facts: HostFacts, p) -> bool:
+    """Whether libvirt's table already accepts DNATed connections to the guest ahead of
+    guest_input's reject: first in its `forward` chain (where `vnetmigrate repair` keeps such a
+    rule) or in `guest_input` before the reject."""
+    fam = "ip6" if ":" in (p.destination or "") else "ip"
+    for name in ("forward", "guest_input"):
+        chain = facts.nft.chain(fam, "libvirt_network", name) if facts.nft else None
+        for rule in (chain.rules or ()) if chain else ():
+            words = rule.text.split()
+            if "reject" in words or "jump" in words:
+                break
+            if "accept" in words and "dnat" in words and p.destination in words:
+                return True
+    return False
+
+
 @check("port-forward-nat-guest", "Port forwards into NAT guests break under the nftables backend",
-       Severity.BLOCKER, needs=("port_forwards", "libvirt"), optional=("migration_target",),
+       Severity.BLOCKER, needs=("port_forwards", "libvirt"), optional=("migration_target", "nft"),
        applies_to_backend=Backend.NFTABLES)
 def port_forward_nat_guest(facts: HostFacts):
     when = nftables_when(facts)
@@ -24,6 +40,16 @@ def port_forward_nat_guest(facts: HostFacts):
         return
     if when is None:
         return  # the iptables backend lets an ACCEPT before LIBVIRT_FWI through: nothing breaks
+    done = [p for p in dnat if when == "now" and _accepted(facts, p)]
+    if done and len(done) == len(dnat) and not hooks:
+        yield Finding(
+            "port-forward-nat-guest", Severity.INFO, "Port forwards into NAT guests are accepted ahead of "
+            "guest_input's reject",
+            "libvirt's table accepts DNATed connections to every forwarded guest before its reject. Keep the "
+            "accept persistent: a reboot empties the table (`vnetmigrate repair` keeps it with a libvirt hook).",
+            evidence=tuple(Citation("rule", p.where, p.text) for p in dnat))
+        return
+    dnat = [p for p in dnat if p not in done]
     ev = tuple(Citation("rule" if p.source != "hook" else "file", p.where,
                         p.text + (f"  -> network {p.network}" if p.network else "")) for p in dnat + hooks)
     cmds = []

@@ -98,6 +98,8 @@ def family_prefix(template: str, family: str) -> str:
 
 # -- other firewall managers ----------------------------------------------------------------
 DOCKER_DAEMON_JSON = _declare("DOCKER_DAEMON_JSON", "/etc/docker/daemon.json", "file", "docker", "docker")
+# `dockerd --version` (live root only, like libvirt's daemon): which daemon.json keys it knows.
+DOCKER_VERSION = _declare("DOCKER_VERSION", "dockerd.version", "command", "docker", "docker")
 UFW_CONF = _declare("UFW_CONF", "/etc/ufw/ufw.conf", "file", "managers", "ufw")
 UFW_DEFAULTS = _declare("UFW_DEFAULTS", "/etc/default/ufw", "file", "managers", "ufw")
 UFW_USER_RULES = _declare("UFW_USER_RULES", "/etc/ufw/user.rules", "file", "managers", "ufw")

@@ -11,6 +11,7 @@ tree digest), apt ~30-60 s.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -47,6 +48,8 @@ def test_the_deb_installs_with_apt_on_debian_13_and_scans_real_libvirt_11_3(tmp_
         print(f"apt-get install in Debian 13: {apt_seconds:.1f} s", file=sys.stderr)
         for path in INSTALLED_FILES:
             assert (root / path).is_file(), path
+        # The libvirt hook `vnetmigrate repair` installs comes from the package, executable.
+        assert os.access(root / "usr/lib/python3/dist-packages/vnetmigrate/data/libvirt-network-hook", os.X_OK)
 
         with PeerLibvirt("11.3", "nftables", root=root) as peer:
             peer.define_and_start((NETWORKS_DIR / "default.xml").read_text())

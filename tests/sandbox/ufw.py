@@ -63,18 +63,37 @@ class LabUfw:
         with open(self.default, "w") as fh:
             fh.write(DEFAULTS)
 
+    def _script(self, args: str) -> str:
+        """The shell command that runs ufw with `args` (shell words) confined to the lab."""
+        # The system's ufw, never a wrapper put first on PATH (wrapper() below).
+        real = shutil.which("ufw", path="/usr/sbin:/usr/bin:/sbin:/bin") or "ufw"
+        inner = f'mount -t tmpfs tmpfs /run && exec {shlex.quote(real)} "$@"'
+        return (f"mount --bind {shlex.quote(self.etc)} /etc/ufw && "
+                f"mount --bind {shlex.quote(self.default)} /etc/default/ufw && "
+                f"exec nsenter --net={shlex.quote(os.path.join(NETNS_RUN_DIR, self.ns))} sh -c {shlex.quote(inner)} "
+                f"ufw {args}")
+
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """`ufw ARGS` as root of the lab host, e.g. run("--force", "enable")."""
-        inner = "mount -t tmpfs tmpfs /run && exec " + shlex.join([which("ufw") or "ufw", *args])
-        script = (f"mount --bind {shlex.quote(self.etc)} /etc/ufw && "
-                  f"mount --bind {shlex.quote(self.default)} /etc/default/ufw && "
-                  f"exec nsenter --net={shlex.quote(os.path.join(NETNS_RUN_DIR, self.ns))} sh -c {shlex.quote(inner)}")
+        script = self._script(shlex.join(args))
         proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script],
                               capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
         if check and proc.returncode != 0:
             raise EnvironmentProblem(f"`ufw {' '.join(args)}` failed in {self.ns} (exit {proc.returncode}): "
                                      f"{(proc.stderr or proc.stdout).strip()}")
         return proc
+
+    def wrapper(self, directory: str) -> str:
+        """An executable `ufw` in `directory` that runs `ufw "$@"` confined like run(): put it first
+        on PATH and a program that runs `ufw` (vnetmigrate repair's command steps) changes this
+        lab's ufw, never the machine's."""
+        path = os.path.join(directory, "ufw")
+        script = self._script('"$@"').replace("'", "'\\''")
+        with open(path, "w") as fh:
+            fh.write("#!/bin/sh\n# ufw confined to a vnetmigrate lab (tests/sandbox/ufw.py)\n"
+                     f"exec unshare --mount --propagation private -- sh -c '{script}' ufw \"$@\"\n")
+        os.chmod(path, 0o755)
+        return path
 
     def files(self) -> dict[str, str]:
         """The ufw files as a scanned host holds them: {"/etc/ufw/NAME": text, "/etc/default/ufw": text}."""

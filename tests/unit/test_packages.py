@@ -91,6 +91,9 @@ def test_the_rpm_builds_from_the_sdist_and_is_rpmlint_clean(sdist, tmp_path):
                  f"/usr/share/licenses/vnetmigrate-{__version__}/LICENSE"):
         assert path in files, path
     assert f"{sitelib}/vnetmigrate/checks/registry.py" in files
+    # The libvirt hook `vnetmigrate repair` installs comes from the package, executable.
+    modes = _run(["rpm", "-qp", "--queryformat", "[%{FILEMODES:perms} %{FILENAMES}\\n]", str(rpm)]).stdout
+    assert f"-rwxr-xr-x {sitelib}/vnetmigrate/data/libvirt-network-hook" in modes.splitlines(), modes
     assert not [f for f in files if "/tests/" in f or "sandbox" in f]
     requires = _run(["rpm", "-qpR", str(rpm)]).stdout.splitlines()
     assert "python3-typer >= 0.15" in requires and "python3-nftables" in requires, requires

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from vnetmigrate.evidence import Evidence
-from vnetmigrate.specs import DOCKER_DAEMON_JSON
+from vnetmigrate.specs import DOCKER_DAEMON_JSON, DOCKER_VERSION
 from vnetmigrate.rules.iptables_save import IptablesSave
 
 DOCKER_CHAIN_PREFIX = "DOCKER"
@@ -19,6 +20,7 @@ class DockerFacts:
     daemon_json: dict[str, Any] | None  # None: absent or unreadable
     daemon_json_error: str | None = None
     chains: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "ipv4"/"ipv6" -> chain names
+    version: tuple[int, int] | None = None  # (major, minor) from `dockerd --version`; None: unknown
 
     def setting(self, key: str, default: Any) -> Any:
         return (self.daemon_json or {}).get(key, default)
@@ -26,6 +28,16 @@ class DockerFacts:
     @property
     def present(self) -> bool:
         return self.installed or self.daemon_json is not None or any(self.chains.values())
+
+
+_VERSION = re.compile(r"\bversion (\d+)\.(\d+)")
+
+
+def _version(ev: Evidence) -> tuple[int, int] | None:
+    """"Docker version 28.3.2, build 578ccf6" -> (28, 3)."""
+    rec = ev.command(DOCKER_VERSION)
+    m = _VERSION.search(rec.stdout) if rec is not None and rec.ok else None
+    return (int(m.group(1)), int(m.group(2))) if m else None
 
 
 def build(ev: Evidence, saves: list[IptablesSave], tools: dict[str, str | None]) -> DockerFacts:
@@ -45,4 +57,4 @@ def build(ev: Evidence, saves: list[IptablesSave], tools: dict[str, str | None])
                 chains.setdefault(save.family, set()).add(chain.name)
     installed = bool(tools.get("dockerd"))  # the docker client alone manages no firewall
     return DockerFacts(installed=installed, daemon_json=data, daemon_json_error=error,
-                       chains={f: tuple(sorted(c)) for f, c in chains.items()})
+                       chains={f: tuple(sorted(c)) for f, c in chains.items()}, version=_version(ev))

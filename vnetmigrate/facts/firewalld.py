@@ -22,6 +22,7 @@ class FirewalldFacts:
     backend_line: int | None
     zones: frozenset[str]
     zone_of: dict[str, str] = field(default_factory=dict)  # interface -> zone (zone files or firewall-cmd)
+    permanent_zone_of: dict[str, str] = field(default_factory=dict)  # interface -> zone, from zone files only
 
     @property
     def has_libvirt_zone(self) -> bool:
@@ -56,8 +57,9 @@ def build(ev: Evidence, units: Units, nft: NftRuleset | None, tools: dict[str, s
             for iface in root.findall("interface"):
                 if iface.get("name"):
                     zone_of.setdefault(iface.get("name"), name)
+    permanent = dict(zone_of)
     for key, rec in ev.commands.items():
         if key.startswith(prefix(FIREWALLD_ZONE_T)) and rec.ok:
             zone_of[key[len(prefix(FIREWALLD_ZONE_T)):]] = rec.stdout.strip()
     installed = bool(tools.get("firewalld") or tools.get("firewall-cmd")) or conf is not None
-    return FirewalldFacts(installed, running, why, backend, line, frozenset(zones), zone_of)
+    return FirewalldFacts(installed, running, why, backend, line, frozenset(zones), zone_of, permanent)

@@ -4,10 +4,12 @@ write files, run commands, restore a snapshot, remove duplicates, verify."""
 from __future__ import annotations
 
 import subprocess
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from vnetmigrate import bounded
+from vnetmigrate.programs import which
 from vnetmigrate.firewall import Backend, Family
 from vnetmigrate.txn import kernel, restore, snapshot
 from vnetmigrate.txn.fsutil import OutsideRoot, atomic_write, remove_durably, under_root
@@ -42,16 +44,73 @@ def dedupe(backend: Backend | str, root: Path, status_dir: str) -> dict[str, Any
     return {"removed": sum(f.count("\n-D ") for f in fragments.values())}
 
 
-def write_file(root: Path, path: str, content: str | None) -> None:
+def write_file(root: Path, path: str, content: str | None, mode: int | None = None) -> None:
     target = local(root, path)
     try:
         if content is None:
             remove_durably(target)
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(target, content)
+            atomic_write(target, content, mode=mode)
     except OSError as exc:
         raise KernelError(f"cannot write {target}: {exc.strerror or exc}")
+
+
+def remove_empty_dirs(root: Path, dirs: tuple[str, ...] | list[str]) -> None:
+    """Remove `dirs` (outermost first, as created) innermost first, each only while empty."""
+    for d in reversed(list(dirs)):
+        try:
+            local(root, d).rmdir()
+        except FileNotFoundError:
+            pass
+        except OSError:  # not empty: someone else put a file there since; keep it
+            return
+
+
+# Programs a command step may run, by name from PATH. A journal is data: a crafted one must
+# not make a rollback run anything else.
+PROGRAMS = frozenset({"ufw", "firewall-cmd", "iptables-nft", "ip6tables-nft", "iptables-legacy",
+                      "ip6tables-legacy"})
+# The libvirt network hook `vnetmigrate repair` installs, as shipped in the package; a hook step
+# runs this copy (not the installed one, which a rollback may already have removed).
+HOOK_SCRIPT = "data/libvirt-network-hook"
+
+
+def hook_script() -> str:
+    return (resources.files("vnetmigrate") / HOOK_SCRIPT).read_text(encoding="utf-8")
+
+
+def run_program(argv: list[str], undone_if: tuple[str, ...] = ()) -> str:
+    """Run a command step's `argv`; its output. A failure whose output contains one of
+    `undone_if` (the program saying there is nothing to undo) counts as success."""
+    program = argv[0] if argv else ""
+    if program not in PROGRAMS:
+        raise KernelError(f"refused: a command step may not run {program!r}")
+    exe = which(program)
+    if exe is None:
+        raise KernelError(f"`{program}` is not installed")
+    return _run([exe, *argv[1:]], " ".join(argv), undone_if)
+
+
+def run_hook(root: Path, op: str, rules: str) -> str:
+    """Run the shipped hook on one rules file under `root`: `--apply` puts its rules back (each
+    deleted wherever it is, then inserted first in its chain), `--remove` deletes them."""
+    if op not in ("--apply", "--remove"):
+        raise KernelError(f"refused: unknown hook operation {op!r}")
+    path = local(root, rules)
+    return _run(["sh", "-c", hook_script(), "vnetmigrate-hook", op, str(path)], f"libvirt hook {op} {path}")
+
+
+def _run(argv: list[str], display: str, undone_if: tuple[str, ...] = ()) -> str:
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=RESTART_TIMEOUT,
+                              stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise KernelError(f"`{display}` could not run: {exc}")
+    output = proc.stdout + proc.stderr
+    if proc.returncode != 0 and not any(m in output for m in undone_if):
+        raise KernelError(f"`{display}` failed (exit {proc.returncode}): {output.strip()[-500:]}")
+    return output
 
 
 def run_command(argv: list[str]) -> None:

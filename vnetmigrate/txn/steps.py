@@ -21,6 +21,13 @@ kept in the journal): undo by state is right whether or not the step's effect ha
     dedupe   DedupeStep   remove the extra copies of libvirt's rules a daemon restart re-created
                           on top of ours (computed from the live state when it runs: which copy
                           libvirt recorded)
+    command  CommandStep  run a program that keeps its own state (ufw, firewall-cmd, iptables); its
+                          undo is an exact inverse command, journaled with it (the state it changes
+                          is not one the snapshot can capture)
+    hook     HookStep     put the rules of one file of the repair's libvirt network hook in place
+                          now (the shipped hook's --apply); undo: the hook's --remove
+    install  InstallStep  a FileStep with a file mode (an executable hook) that also removes, on
+                          undo, the directories it had to create
 
 The journal keeps each step as {"kind", "title", "data", "touches"}: that format is what
 journals on disk hold, so `to_data`/`from_data` keep it exactly (tests/unit/test_txn_steps.py
@@ -268,8 +275,92 @@ class DedupeStep(Step):
         return cls(title=title, touches=touches, backend=Backend(data["backend"]), status_dir=data["status_dir"])
 
 
+@dataclass(frozen=True, kw_only=True)
+class CommandStep(Step):
+    """Run `argv`; the undo runs `undo_argv`, its exact inverse (`ufw allow ...` / `ufw delete
+    allow ...`). An undo that finds its work already done (the step never took effect) must
+    succeed: its program says so with exit 0, or with output containing one of `undone_if`."""
+
+    kind: ClassVar[str] = "command"
+    argv: list[str]
+    undo_argv: list[str]
+    undone_if: tuple[str, ...] = ()
+
+    def apply(self, root: Path) -> dict[str, Any]:
+        execute.run_program(self.argv)
+        return {}
+
+    def undo(self, snap: dict[str, Any], root: Path) -> None:
+        execute.run_program(self.undo_argv, undone_if=self.undone_if)
+        execute.restore_to(snap, self.touches, root)
+
+    def undo_record(self) -> dict[str, Any]:
+        return {**super().undo_record(), "argv": self.undo_argv}
+
+    def to_data(self) -> dict[str, Any]:
+        return {"argv": self.argv, "undo_argv": self.undo_argv, "undone_if": list(self.undone_if)}
+
+    @classmethod
+    def from_data(cls, title: str, data: dict[str, Any], touches: Touched) -> "CommandStep":
+        return cls(title=title, touches=touches, argv=list(data["argv"]), undo_argv=list(data["undo_argv"]),
+                   undone_if=tuple(data.get("undone_if", ())))
+
+
+@dataclass(frozen=True, kw_only=True)
+class HookStep(Step):
+    """Apply the rules file `rules` (under --root) with the shipped libvirt network hook, as
+    libvirt will run it when a network starts; the undo deletes exactly those rules (tagged with
+    the file's name). Rules inside libvirt's own table cannot be restored from a snapshot: that
+    would re-create the table and change the handles libvirt's removal recipe names."""
+
+    kind: ClassVar[str] = "hook"
+    rules: str
+
+    def apply(self, root: Path) -> dict[str, Any]:
+        execute.run_hook(root, "--apply", self.rules)
+        return {}
+
+    def undo(self, snap: dict[str, Any], root: Path) -> None:
+        execute.run_hook(root, "--remove", self.rules)
+        execute.restore_to(snap, self.touches, root)
+
+    def to_data(self) -> dict[str, Any]:
+        return {"rules": self.rules}
+
+    @classmethod
+    def from_data(cls, title: str, data: dict[str, Any], touches: Touched) -> "HookStep":
+        return cls(title=title, touches=touches, rules=data["rules"])
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstallStep(FileStep):
+    """Write a file with `mode`, creating `made_dirs` (outermost first) for it; the undo puts the
+    old content back (or removes the file) and removes those directories again when empty."""
+
+    kind: ClassVar[str] = "install"
+    mode: int
+    made_dirs: tuple[str, ...] = ()
+
+    def apply(self, root: Path) -> dict[str, Any]:
+        execute.write_file(root, self.path, self.content, mode=self.mode)
+        return {}
+
+    def undo(self, snap: dict[str, Any], root: Path) -> None:
+        super().undo(snap, root)
+        execute.remove_empty_dirs(root, self.made_dirs)
+
+    def to_data(self) -> dict[str, Any]:
+        return {**super().to_data(), "mode": self.mode, "made_dirs": list(self.made_dirs)}
+
+    @classmethod
+    def from_data(cls, title: str, data: dict[str, Any], touches: Touched) -> "InstallStep":
+        return cls(title=title, touches=touches, path=data["path"], content=data["content"],
+                   old_content=data["old_content"], mode=int(data["mode"]), made_dirs=tuple(data["made_dirs"]))
+
+
 KINDS: dict[str, type[Step]] = {k.kind: k for k in (NftStep, IptStep, LegacyStep, FileStep, RestartStep,
-                                                    VerifyStep, DedupeStep)}
+                                                    VerifyStep, DedupeStep, CommandStep, HookStep,
+                                                    InstallStep)}
 
 
 def nft(title: str, commands: list[dict[str, Any]], tables: list[tuple[str, str]], exact: bool = False) -> NftStep:
@@ -299,6 +390,25 @@ def legacy(title: str, family: Family | str, tables: dict[str, list[str]]) -> Le
 def file(title: str, path: str, content: str | None, old_content: str | None) -> FileStep:
     """Write `content` to `path` (None: remove it); `old_content` (None: it was absent) is the undo."""
     return FileStep(title=title, path=path, content=content, old_content=old_content, touches=Touched(files=(path,)))
+
+
+def command(title: str, argv: list[str], undo_argv: list[str], undone_if: tuple[str, ...] = ()) -> CommandStep:
+    """Run `argv` (a program of execute.PROGRAMS); `undo_argv` is its exact inverse."""
+    return CommandStep(title=title, argv=list(argv), undo_argv=list(undo_argv), undone_if=tuple(undone_if))
+
+
+def hook(title: str, rules: str, touches: Touched = Touched()) -> HookStep:
+    """Apply the rules file `rules` now, as the installed libvirt hook will at every network start.
+    `touches`: the iptables chains its rules go into (snapshotted, and compared after a rollback);
+    never libvirt's nft table, which a restore would re-create with new handles."""
+    return HookStep(title=title, rules=rules, touches=touches)
+
+
+def install(title: str, path: str, content: str, old_content: str | None, mode: int,
+            made_dirs: tuple[str, ...] = ()) -> InstallStep:
+    """Write `content` to `path` with `mode`; `made_dirs`: the directories that do not exist yet."""
+    return InstallStep(title=title, path=path, content=content, old_content=old_content, mode=mode,
+                       made_dirs=tuple(made_dirs), touches=Touched(files=(path,)))
 
 
 def restart(title: str, argv: list[str], touches: Touched = Touched(),
