@@ -45,7 +45,8 @@ def test_the_sdist_carries_man_page_tests_docs_completions_and_packaging(sdist):
     for path in ("LICENSE", "CHANGELOG.md", "README.md", "HACKING.md", "man/vnetmigrate.8",
                  "completions/vnetmigrate.bash", "completions/_vnetmigrate", "completions/vnetmigrate.fish",
                  "docs/README.md", "tests/conftest.py", "tests/unit/test_packages.py", "debian/control",
-                 "packaging/rpm/vnetmigrate.spec", "checks/registry.py", "reports/schemas/scan-v1.schema.json"):
+                 "packaging/rpm/vnetmigrate.spec", "checks/registry.py", "reports/schemas/scan-v1.schema.json",
+                 "ansible/galaxy.yml", "ansible/playbooks/careful_migration.yml"):
         assert path in names, path
     tracked_data = {p.relative_to(REPO).as_posix() for p in (REPO / "tests/data").rglob("*") if p.is_file()}
     assert tracked_data <= names, sorted(tracked_data - names)[:5]
