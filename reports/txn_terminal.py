@@ -9,6 +9,7 @@ typed results (vnetmigrate.usecases): nothing renders a saved plan later.
 from __future__ import annotations
 
 import io
+import textwrap
 
 from rich.console import Console
 from rich.text import Text
@@ -139,25 +140,35 @@ def repair_plan_lines(r: RepairResult) -> list[Text]:
     for o in r.recovered:
         out.append(_line(("Interrupted transaction found first:", HEAD)))
         out += [Text("  ") + ln for ln in outcome_lines(o)]
-    if r.before is not None:
-        out.append(_line(("Scan: ", HEAD), r.before.verdict))
+    applied = r.transaction is not None
+    if r.before is not None and (r.remedies or r.refused):
+        out.append(_line(("Scan before the repair: " if applied else "Scan: ", HEAD), r.before.verdict))
     if r.remedies:
         out.append(_line(("Repairs:", HEAD)))
         for rem in r.remedies:
-            out.append(_line(f"  {rem.finding}", (": ", ""), rem.summary))
-            out.append(_line(("    why: ", DIM), rem.why))
+            out.append(_line(*_prose(f"  {rem.finding}: ", rem.summary, "    ")))
+            out.append(_line(*_prose(("    why: ", DIM), rem.why, "         ")))
             if rem.covers:
                 out.append(_line(("    also repairs: ", DIM), ", ".join(rem.covers)))
         out.append(_line(("Steps:", HEAD)))
         out += [_line(f"  {st.index}. ", (f"[{st.kind}]", DIM), f" {st.title}") for st in r.steps]
         out.append(_line(f"  restart: {' '.join(r.restart) if r.restart else 'none'}"))
-    elif not r.refused:
+    elif not r.refused and r.dry_run:
         out.append(_line(("Nothing to repair.", GOOD if r.before and r.before.exit_code == 0 else HEAD)))
     if r.left:
         out.append(_line(("Left as they are:", HEAD)))
         out += [_line(f"  {x.severity} {x.finding}: ", x.reason) for x in r.left]
     out += [_line(("Note:", DIM), f" {note}") for note in r.notes]
     return out
+
+
+def _prose(head: str | tuple[str, str], text: str, indent: str) -> tuple[str | tuple[str, str], str]:
+    """A sentence after `head`, wrapped at 80 columns under an indent (ids and commands are
+    never in it: they stay on lines of their own)."""
+    width = len(head if isinstance(head, str) else head[0])
+    wrapped = textwrap.fill(text, 80, initial_indent=" " * width, subsequent_indent=indent,
+                            break_on_hyphens=False, break_long_words=False)
+    return head, wrapped[width:]
 
 
 def repair_result_lines(r: RepairResult) -> list[Text]:

@@ -114,6 +114,8 @@ def test_only_and_skip_choose_the_findings():
     ({"only": ("Bad Id",)}, "--only 'Bad Id': not a finding id"),
     ({"skip": ("x;rm",)}, "--skip 'x;rm': not a finding id"),
     ({"only": ("a",), "skip": ("a",)}, "--only and --skip both name a"),
+    ({"only": ("libvirt-leftover-chain",)}, "--only libvirt-leftover-chain: repair has no remedy for it"),
+    ({"skip": ("dockr-forward-drop", "zz")}, "--skip dockr-forward-drop, zz: repair has no remedy for them"),
     ({"restart_command": "true", "no_restart": True}, "exclude each other"),
 ])
 def test_bad_options_are_one_readable_error(kw, message):

@@ -139,6 +139,13 @@ def check_options(opts: Options) -> None:
                                  hint="`vnetmigrate scan` lists the findings with their ids")
     if both := sorted(set(opts.only) & set(opts.skip)):
         raise InputError(f"--only and --skip both name {', '.join(both)}")
+    known = repairable_ids()
+    for flag, ids in (("--only", opts.only), ("--skip", opts.skip)):
+        # a typo would otherwise repair nothing (--only) or everything (--skip) without a word
+        if unknown := sorted(set(ids) - known):
+            raise InputError(f"{flag} {', '.join(unknown)}: repair has no remedy for "
+                             f"{'it' if len(unknown) == 1 else 'them'}",
+                             hint="it repairs: " + ", ".join(sorted(known)))
 
 
 def repair(opts: Options, dry_run: bool = False, confirm: Callable[[RepairResult], bool] | None = None,
