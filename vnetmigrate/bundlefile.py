@@ -161,17 +161,22 @@ def _members(path: Path, where: str) -> dict[str, bytes]:
                 raise InputError(f"{where}: member {name!r} has an unsafe path")
             if name in out:
                 raise InputError(f"{where}: member {name!r} appears twice")
-            if info.size > MAX_MEMBER:
-                raise InputError(f"{where}: member {name!r} is larger than {MAX_MEMBER // 2**20} MiB")
-            total += info.size
-            if total > MAX_TOTAL:
-                raise InputError(f"{where}: its contents exceed {MAX_TOTAL // 2**20} MiB")
-            fh = tar.extractfile(info)
-            data = fh.read() if fh is not None else b""
-            if len(data) != info.size:
-                raise EOFError("member shorter than its header says")
-            out[name] = data
+            out[name], total = _member(tar, info, name, where, total)
     return out
+
+
+def _member(tar: tarfile.TarFile, info: tarfile.TarInfo, shown: str, where: str, total: int) -> tuple[bytes, int]:
+    """A regular member's bytes within the limits (`total`: the bytes read so far, returned grown)."""
+    if info.size > MAX_MEMBER:
+        raise InputError(f"{where}: member {shown!r} is larger than {MAX_MEMBER // 2**20} MiB")
+    total += info.size
+    if total > MAX_TOTAL:
+        raise InputError(f"{where}: its contents exceed {MAX_TOTAL // 2**20} MiB")
+    fh = tar.extractfile(info)
+    data = fh.read() if fh is not None else b""
+    if len(data) != info.size:
+        raise EOFError("member shorter than its header says")
+    return data, total
 
 
 def read_members(path: Path, where: str, keep, max_members: int = MAX_MEMBERS) -> tuple[dict[str, bytes], set[str]]:
@@ -201,16 +206,7 @@ def read_members(path: Path, where: str, keep, max_members: int = MAX_MEMBERS) -
                     continue
                 if not info.isreg() or name in out:
                     continue
-                if info.size > MAX_MEMBER:
-                    raise InputError(f"{where}: member {info.name!r} is larger than {MAX_MEMBER // 2**20} MiB")
-                total += info.size
-                if total > MAX_TOTAL:
-                    raise InputError(f"{where}: its contents exceed {MAX_TOTAL // 2**20} MiB")
-                fh = tar.extractfile(info)
-                data = fh.read() if fh is not None else b""
-                if len(data) != info.size:
-                    raise EOFError("member shorter than its header says")
-                out[name] = data
+                out[name], total = _member(tar, info, info.name, where, total)
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError) as exc:
         raise InputError(f"{where}: corrupt or truncated archive ({type(exc).__name__}: {_one_line(exc)})")
     return out, links
