@@ -224,3 +224,17 @@ def test_the_engine_names_the_file_it_cannot_snapshot_and_records_nothing(tmp_pa
         engine.run(plan, state, tmp_path / "root")
     assert str(tmp_path / "state") not in err.value.message
     assert state.txn_dirs() == [] and not any((tmp_path / "state/txn").iterdir())
+
+
+def test_migrate_with_a_root_that_does_not_exist_is_one_error_and_creates_nothing(tmp_path):
+    """The default state dir lies under --root: migrate created it (and so the root) before it
+    checked the root, then migrated a host made of nothing. Now the root is checked first."""
+    from vnetmigrate.errors import InputError
+    from vnetmigrate.usecases.migrate import migrate
+    from vnetmigrate.usecases.plan import Options
+
+    root = tmp_path / "no-such-root"
+    opts = Options("nftables", "vnm-never-created", root, root / "var/lib/vnetmigrate")
+    with pytest.raises(InputError, match="--root .*no-such-root: not a directory"):
+        migrate(opts)
+    assert list(tmp_path.iterdir()) == []

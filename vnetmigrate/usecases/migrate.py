@@ -8,7 +8,7 @@ from typing import Any, Callable, ClassVar
 
 from vnetmigrate.exitcodes import ExitCode
 from vnetmigrate.usecases.outcome import TxnOutcome, quiet
-from vnetmigrate.usecases.plan import TXN_BLOCKER, Options, PlanResult, prepare
+from vnetmigrate.usecases.plan import TXN_BLOCKER, Options, PlanResult, check_options, prepare
 
 REFUSED_TXN = "a transaction in the state dir needs attention; nothing was changed"
 REFUSED_BLOCKERS = "blockers found; nothing was changed (use --force BLOCKER_ID for each forcible one)"
@@ -48,6 +48,7 @@ def migrate(opts: Options, force: tuple[str, ...] = (), say: Callable[[str], Non
     from vnetmigrate.txn.hostlock import HostLock
     from vnetmigrate.txn.statedir import StateDir
 
+    check_options(opts)
     with HostLock(opts.netns), StateDir(opts.state_dir) as state:
         for note in recovery.tidy(state, opts.root, opts.netns):
             say(note)

@@ -152,16 +152,24 @@ def plan(opts: Options, force: tuple[str, ...] = ()) -> PlanResult:
     return prepare(opts, force).result
 
 
+def check_options(opts: Options) -> None:
+    """Bad input, before anything is read or written (migrate creates its state dir, which may
+    lie under --root: checked after that, a missing root would exist by then)."""
+    from vnetmigrate.errors import InputError
+
+    if not opts.root.is_dir():
+        raise InputError(f"--root {opts.root}: not a directory")
+    if opts.restart_command and opts.no_restart:
+        raise InputError("--restart-command and --no-restart exclude each other")
+
+
 def prepare(opts: Options, force: tuple[str, ...] = ()) -> Prepared:
     """Read the host, analyse it like scan (as the migration leaves it), plan, gather blockers."""
     from vnetmigrate.collect import collect_live
     from vnetmigrate.errors import InputError
     from vnetmigrate.scan import analyse
 
-    if not opts.root.is_dir():
-        raise InputError(f"--root {opts.root}: not a directory")
-    if opts.restart_command and opts.no_restart:
-        raise InputError("--restart-command and --no-restart exclude each other")
+    check_options(opts)
     ev = collect_live(root=str(opts.root), netns=opts.netns, state_dir=str(opts.state_dir))
     scan = analyse(ev, migration_target=opts.target)
     mplan = _migration(scan, opts)
