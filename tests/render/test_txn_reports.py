@@ -161,7 +161,9 @@ def test_repair_text_says_what_why_and_what_is_left_then_how_it_ended(tmp_path):
     back = txn_terminal.to_text(out["repair rolled back"])
     assert back.startswith("Repair FAILED and was rolled back (transaction ")
     assert "  libvirt-rules-missing: move libvirt back to its iptables backend" in back
-    assert "    why: the nftables backend cannot work on this host (see nftables-prerequisites)" in back
+    # the why is prose, wrapped at 80 columns under its head
+    assert "    why: the nftables backend cannot work on this host (see\n         nftables-prerequisites)" in back
+    assert max(len(line) for line in back.split("why: ")[1].split("also repairs")[0].splitlines()) <= 80
     assert "    also repairs: nftables-prerequisites, libvirt-leftover-chains" in back
     assert "  5. [file] set firewall_backend = \"iptables\" in network.conf" in back
     assert "  blocker ip-forwarding-off: no automatic repair: see the scan's workarounds" in back
