@@ -16,24 +16,12 @@ from vnetmigrate.checks._commands import (forwarding_at_boot, iptables_binary, j
 from vnetmigrate.checks._context import nftables_when
 from vnetmigrate.checks.registry import check
 from vnetmigrate.facts import HostFacts
+from vnetmigrate.facts.docker import forward_drops
 from vnetmigrate.findings import Citation, Finding, Severity, Workaround
 from vnetmigrate.firewall import Backend, Family
 
 LINKS = ("https://github.com/moby/moby/issues/52612", "https://github.com/docker/for-linux/issues/949",
          "https://fedoraproject.org/wiki/Changes/LibvirtVirtualNetworkNFTables")
-
-
-def _dropping_families(facts: HostFacts) -> list[tuple[str, str]]:
-    """(family, source) whose filter FORWARD policy is DROP, for families libvirt forwards."""
-    families = {"ipv4"}
-    if any(n.ipv6_subnets for n in facts.libvirt.networks):
-        families.add("ipv6")
-    out = []
-    for save in facts.iptables.saves:
-        chain = save.chain("filter", "FORWARD")
-        if save.family in families and chain is not None and chain.policy == "DROP":
-            out.append((save.family, save.source))
-    return out
 
 
 def _accepts(save, bridge: str) -> tuple[bool, bool]:
@@ -63,7 +51,7 @@ def docker_forward_drop(facts: HostFacts):
     when = nftables_when(facts)
     if when is None:
         return
-    dropping = _dropping_families(facts)
+    dropping = forward_drops(facts)
     if not dropping:
         return
     forwarding = [n for n in lv.networks if n.creates_rules and n.forward_mode in ("nat", "route")]

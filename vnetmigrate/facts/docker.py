@@ -5,13 +5,28 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.specs import DOCKER_DAEMON_JSON, DOCKER_VERSION
 from vnetmigrate.rules.iptables_save import IptablesSave
 
+if TYPE_CHECKING:
+    from vnetmigrate.facts import HostFacts
+
 DOCKER_CHAIN_PREFIX = "DOCKER"
+
+
+def forward_drops(facts: "HostFacts") -> list[tuple[str, str]]:
+    """(family, source) whose filter FORWARD policy is DROP, for the families libvirt forwards
+    (the docker-forward-drop check reports them, its remedy accepts around them)."""
+    families = {"ipv4"} | ({"ipv6"} if any(n.ipv6_subnets for n in facts.libvirt.networks) else set())
+    out = []
+    for save in facts.iptables.saves:
+        chain = save.chain("filter", "FORWARD")
+        if save.family in families and chain is not None and chain.policy == "DROP":
+            out.append((save.family, save.source))
+    return out
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 
 from vnetmigrate.facts import HostFacts
+from vnetmigrate.facts.docker import forward_drops
 from vnetmigrate.findings import Finding, Severity
 from vnetmigrate.repair._facts import bridges, iptables_binary
 from vnetmigrate.repair.hookrules import kept_by_hook
@@ -23,17 +24,6 @@ from vnetmigrate.txn.snapshot import FileUnusable, read_file
 
 NO_DROP_KEY = "ip-forward-no-drop"
 NO_DROP_SINCE = (28, 0)  # moby/moby#48594, Docker Engine 28.0.0
-
-
-def dropping(facts: HostFacts) -> list[tuple[str, str]]:
-    """(family, source) whose filter FORWARD policy is DROP, for the families libvirt forwards."""
-    families = {"ipv4"} | ({"ipv6"} if any(n.ipv6_subnets for n in facts.libvirt.networks) else set())
-    out = []
-    for save in facts.iptables.saves:
-        chain = save.chain("filter", "FORWARD")
-        if save.family in families and chain is not None and chain.policy == "DROP":
-            out.append((save.family, save.source))
-    return out
 
 
 def accept_lines(facts: HostFacts, drops: list[tuple[str, str]]) -> list[str]:
@@ -50,7 +40,7 @@ def accept_lines(facts: HostFacts, drops: list[tuple[str, str]]) -> list[str]:
 
 @remedy("docker-forward-drop")
 def docker_forward_drop(facts: HostFacts, finding: Finding, ctx: RepairContext) -> Remedy | NotRepairable:
-    drops = dropping(facts) if facts.iptables and facts.libvirt and facts.docker else []
+    drops = forward_drops(facts) if facts.iptables and facts.libvirt and facts.docker else []
     if finding.severity is not Severity.BLOCKER or not drops:
         return NotRepairable(finding.id, "Docker's FORWARD DROP policy does not block libvirt's guests here")
     version = facts.docker.version
