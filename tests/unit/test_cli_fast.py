@@ -67,3 +67,126 @@ def rewrite() -> None:
 
 if __name__ == "__main__":
     rewrite()
+
+
+# --- scan's fast path: a plain scan command line is parsed without typer ---
+
+def invoke(runner, entry, args, monkeypatch):
+    """typer's CliRunner.invoke, which takes the console script's main (_Entry) as it is."""
+    import typer.testing
+
+    command = typer.testing._get_command
+    with monkeypatch.context() as m:
+        m.setattr(typer.testing, "_get_command", lambda app: app if isinstance(app, _Entry) else command(app))
+        return runner.invoke(entry, args)
+
+
+class _Entry:
+    """The console script's main() where CliRunner expects a click command (it calls .main)."""
+    name = "vnetmigrate"
+
+    def main(self, args=(), prog_name=None, **_extra):
+        from vnetmigrate.cli import main
+
+        sys.argv = ["vnetmigrate", *args]
+        main()
+
+
+def _same_text(text: str, stderr: bool = False) -> str:
+    """A run's output without what differs from run to run (when it started, how long it took) or
+    from parser to parser (a --debug traceback's frames: its first and last lines stay)."""
+    text = re.sub(r'"(started_at|duration)": [^,\n}]+', r'"\1": X', text)
+    if stderr:
+        text = re.sub(r"(?m)^  .*\n", "", text)
+    return re.sub(r"done in [0-9.]+ s", "done in X s", text)
+
+
+@pytest.fixture(scope="module")
+def evidence(tmp_path_factory):
+    from tests.unit.builders import DEFAULT_NET, LEFTOVER_IPT, ipt, libvirt_nft, make_evidence, status_xml
+
+    where = tmp_path_factory.mktemp("fast") / "ev"
+    make_evidence(files={"/etc/libvirt/network.conf": 'firewall_backend = "nftables"\n',
+                         "/etc/libvirt/qemu/networks/default.xml": DEFAULT_NET,
+                         "/run/libvirt/network/default.xml": status_xml(backend="nftables")},
+                  ipv4_save=ipt(LEFTOVER_IPT, policy="DROP", docker=True), nft_objects=tuple(libvirt_nft())).save(where)
+    return str(where)
+
+
+def scan_lines(ev: str, out: str) -> list[list[str]]:
+    """Command lines of every kind the fast path takes, with their errors."""
+    return [["scan", "--from", ev], ["scan", "--from=" + ev, "--format=json"], ["scan", "--from", ev, "-f", "markdown"],
+            ["scan", "--from", ev, "-q"], ["scan", "--from", ev, "--verbose", "-f", "text"],
+            ["scan", "--from", ev, "-o", "-"], ["scan", "--from", ev, "-f", "json", "-o", out],
+            ["scan", "--from", ev, "--target-version", "12.9", "--format", "html"],
+            ["scan", "--from", ev, "--target-version", "1.2"], ["scan", "--from", ev, "-q", "-v", "-f", "json"],
+            ["scan", "--from", ev, "--netns", "x"], ["scan", "--from", ev, "--deadline", "30"],
+            ["scan", "--from", ev + "/missing", "-f", "json"], ["--debug", "scan", "--from", ev + "/missing"],
+            ["scan", "--from", ev, "--root=/", "--state-dir", "/nowhere", "--save-evidence", out]]
+
+
+def test_scan_lines_run_the_same_with_and_without_typer(evidence, tmp_path, monkeypatch):
+    from tests.unit.cli_runner import cli_runner
+    from vnetmigrate.cli import fast
+    from vnetmigrate.cli.policy import State
+    from vnetmigrate.cli.typerapp import app
+
+    runner = cli_runner()
+    for args in scan_lines(evidence, str(tmp_path / "out")):
+        assert fast.scan_options(args) is not None, args
+        runs = []
+        for entry in (app, _Entry()):
+            State.debug, State.verbosity = False, 0
+            res = invoke(runner, entry, args, monkeypatch)
+            written = (tmp_path / "out").read_text() if (tmp_path / "out").is_file() else None
+            runs.append((res.exit_code, _same_text(res.stdout), _same_text(res.stderr, stderr=True), written and _same_text(written)))
+            (tmp_path / "out").unlink(missing_ok=True)
+        assert runs[0] == runs[1], args
+        assert runs[0][0] in (1, 3, 4), (args, runs[0])  # each line ran the scan or its error policy
+
+
+def test_scan_options_are_typers(evidence, monkeypatch):
+    """What scan's body receives, option by option, from either parser."""
+    import inspect
+
+    from tests.unit.cli_runner import cli_runner
+    from vnetmigrate.cli import fast, scanrun
+    from vnetmigrate.cli.policy import State
+    from vnetmigrate.cli.typerapp import app
+
+    real = scanrun.scan
+    got = []
+    monkeypatch.setattr(scanrun, "scan", lambda *a, **kw: got.append(
+        dict(inspect.signature(real).bind(*a, **kw).arguments, debug=State.debug, verbosity=State.verbosity)) or 0)
+    for args in (["scan"], ["--debug", "scan", "--netns", "vnm-x", "--root", "/tmp/r/", "--deadline", "7.25"],
+                 ["scan", "--state-dir=/s", "--save-evidence", "ev dir", "--target-version", "11.3", "-v"],
+                 ["scan", "-o", "-", "-f", "html", "--quiet"], ["scan", "--output", "a=b", "--from", evidence]):
+        State.debug = False
+        runner = cli_runner()
+        assert runner.invoke(app, args).exit_code == 0, args
+        State.debug = False
+        with pytest.raises(SystemExit) as done:
+            fast.scan(args)
+        assert done.value.code == 0
+        assert got[0] == got[1] and len(got) == 2, args
+        got.clear()
+
+
+@pytest.mark.parametrize("args", [
+    ["scan", "--help"], ["scan", "-h"], ["scan", "-qv"], ["scan", "-fjson"], ["scan", "-f=json"], ["scan", "--format", "JSON"],
+    ["scan", "--format", "yaml"], ["scan", "--deadline", "0.5"], ["scan", "--deadline", "nan"], ["scan", "--deadline", "1e3"],
+    ["scan", "--deadline", "007"], ["scan", "--netns"], ["scan", "--netns", "--root"], ["scan", "--root", ""],
+    ["scan", "--from="], ["scan", "-q", "-q"], ["scan", "--quiet=1"], ["scan", "extra"], ["scan", "--"],
+    ["--debug", "--debug", "scan"], ["scan", "--debug"], ["report", "x"], ["--version", "scan"], []])
+def test_other_lines_go_to_typer(args):
+    from vnetmigrate.cli import fast
+
+    assert fast.scan_options(args) is None
+
+
+def test_a_plain_scan_never_imports_typer(evidence):
+    fast, slow = run(ENTRY, "scan", "--from", evidence, "-f", "json"), run(TYPER, "scan", "--from", evidence, "-f", "json")
+    assert "typer imported: False" in fast.stderr
+    assert (fast.returncode, _same_text(fast.stdout)) == (slow.returncode, _same_text(slow.stdout)) == (4, _same_text(fast.stdout))
+    bad = run(ENTRY, "scan", "--from", evidence, "--deadline", "0.5")
+    assert "typer imported: True" in bad.stderr and bad.returncode == 2

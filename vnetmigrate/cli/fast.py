@@ -1,15 +1,25 @@
-"""`vnetmigrate --version` and `vnetmigrate --help` without typer: the two answers people (and
-shell scripts) ask for most, at a bare interpreter's start-up cost.
+"""`vnetmigrate --version`, `vnetmigrate --help` and plain `vnetmigrate scan` command lines without
+typer: the answers people (and shell scripts and fleets) ask for most, without the start-up
+cost of typer, click and pydantic (about 0.1 s, a third of a small host's whole scan).
 
 HELP is typer's own top-level help as the app renders it at 80 columns or more; a unit test
 (tests/unit/test_cli_fast.py) renders it through typer and fails when it differs, and rewrites
 it when run as `python -m tests.unit.test_cli_fast`. Narrower terminals, where typer wraps the
 text differently, and anything else on the command line go to typer.
+
+`scan` is parsed here only where the command line is one typer parses the same way for sure:
+`[--debug] scan` and scan's own options, each once, long options as `--name VALUE` or
+`--name=VALUE`, short ones as separate words, values that are plain (a format typer accepts,
+a deadline that is a plain number from 1 on, no empty value, nothing that looks like an option
+but `-`). Anything else — help, a typo, an unknown option, a bad value — goes to typer, whose
+words and exit codes usage errors keep. tests/unit/test_cli_fast.py compares both parsers'
+results option by option.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 from vnetmigrate import __version__
@@ -70,3 +80,72 @@ def columns() -> int:
     except (AttributeError, ValueError, OSError):
         width = 0
     return width or 80
+
+
+# scan's options: the option words -> the keyword typer passes scan's body (cli/scanrun.py)
+SCAN_VALUES = {"--netns": "netns", "--root": "root", "--from": "from_dir", "--save-evidence": "save_evidence",
+               "--state-dir": "state_dir", "--target-version": "target_version", "--deadline": "deadline",
+               "--format": "format", "-f": "format", "--output": "output", "-o": "output"}
+SCAN_FLAGS = {"--quiet": "quiet", "-q": "quiet", "--verbose": "verbose", "-v": "verbose"}
+SCAN_PATHS = ("root", "from_dir", "save_evidence", "state_dir", "output")
+FORMATS = ("text", "json", "markdown", "html")
+PLAIN_DEADLINE = re.compile(r"[1-9][0-9]*(\.[0-9]+)?")  # from 1 on, as scan's --deadline requires
+
+
+def scan_options(args: list[str]) -> tuple[bool, dict] | None:
+    """(--debug given, the keywords typer would pass scan) for a plain scan command line; None for
+    any other, which typer parses instead."""
+    args = list(args)
+    debug = args[:1] == ["--debug"]
+    if debug:
+        args = args[1:]
+    if args[:1] != ["scan"]:
+        return None
+    given: dict[str, object] = {}
+    words = iter(args[1:])
+    for word in words:
+        name, eq, value = word.partition("=") if word.startswith("--") else (word, "", "")
+        if name in SCAN_FLAGS and not eq:
+            key, val = SCAN_FLAGS[name], True
+        elif name in SCAN_VALUES:
+            if not eq:
+                value = next(words, "")
+            if not value or (value.startswith("-") and value != "-"):
+                return None
+            key, val = SCAN_VALUES[name], value
+        else:
+            return None
+        if key in given:
+            return None
+        given[key] = val
+    if given.get("format", "text") not in FORMATS:
+        return None
+    if "deadline" in given and not PLAIN_DEADLINE.fullmatch(str(given["deadline"])):
+        return None
+    from pathlib import Path
+
+    from vnetmigrate.cli.policy import Format
+
+    options = {"netns": given.get("netns"), "target_version": given.get("target_version"),
+               "deadline": float(given.get("deadline", 120.0)), "format": Format(given.get("format", "text")),
+               "quiet": bool(given.get("quiet", False)), "verbose": bool(given.get("verbose", False))}
+    for key in SCAN_PATHS:
+        options[key] = Path(given[key]) if key in given else None
+    if options["root"] is None:
+        options["root"] = Path("/")
+    return debug, options
+
+
+def scan(args: list[str]) -> bool:
+    """Run a plain scan command line the way the typer app would (the same body under the same
+    error policy, which ends the process with the command's exit code); False for any other."""
+    parsed = scan_options(args)
+    if parsed is None:
+        return False
+    debug, options = parsed
+    from vnetmigrate.cli.policy import State, guarded
+    from vnetmigrate.cli.scanrun import scan as body
+
+    State.debug = debug
+    guarded("scan")(body)(**options)
+    return True

@@ -7,8 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vnetmigrate.cli.common import (Format, FormatOpt, NetnsOpt, OutputOpt, QuietOpt, RootOpt, State, VerboseOpt, emit,
-                                   guarded, require_root)
+from vnetmigrate.cli.common import Format, FormatOpt, NetnsOpt, OutputOpt, QuietOpt, RootOpt, VerboseOpt, guarded
 
 
 @guarded("scan")
@@ -36,54 +35,6 @@ def scan(
     verbose: VerboseOpt = False,
 ) -> int:
     """Inspect the host read-only: will guests keep working, now and after the switch to nftables?"""
-    from vnetmigrate.gcpause import paused
+    from vnetmigrate.cli.scanrun import scan as run
 
-    with paused():  # the model of a big host is millions of objects that live until the end
-        return _scan(netns, root, from_dir, save_evidence, state_dir, target_version, deadline, format, output)
-
-
-def _scan(netns, root: Path, from_dir: Path | None, save_evidence: Path | None, state_dir: Path | None,
-          target_version: str | None, deadline: float, format, output) -> int:
-    from vnetmigrate.bundlefile import load_evidence
-    from vnetmigrate.errors import InputError
-    from vnetmigrate.reports.envelope import scan_envelope
-    from vnetmigrate.libvirt.versions import OLDEST, parse_release
-    from vnetmigrate.scan import analyse
-
-    target = parse_release(target_version) if target_version is not None else None
-    if target is not None and target < OLDEST:
-        raise InputError(f"--target-version {target_version}: releases from {OLDEST[0]}.{OLDEST[1]} on are modelled")
-    if deadline != deadline or deadline == float("inf"):  # NaN passes click's min=1
-        raise InputError(f"--deadline {deadline}: not a number of seconds")
-    if from_dir is not None:
-        if netns or save_evidence or state_dir or root != Path("/") or deadline != 120.0:
-            raise InputError("--from analyses saved evidence: it cannot be combined with --netns, --root, --state-dir, "
-                             "--save-evidence or --deadline")
-        ev = load_evidence(from_dir)
-        ev.meta["source"] = "saved"
-    else:
-        require_root("scan", hint="run it with sudo, or analyse saved evidence with --from DIR")
-        if not root.is_dir():
-            raise InputError(f"--root {root}: not a directory")
-        ev = _collect(str(root), netns, str(state_dir) if state_dir else None, deadline)
-        if save_evidence is not None:
-            try:
-                ev.save(save_evidence)
-            except OSError as exc:
-                raise InputError(f"cannot save evidence to {save_evidence}: {exc.strerror or exc}")
-    from vnetmigrate.cli.progress import progress
-
-    with progress("checking the host (evaluating guests' packets)", State.verbosity):
-        result = analyse(ev, target_version=target)
-    emit(scan_envelope(result), format.value, output)
-    return int(result.exit_code)
-
-
-def _collect(root: str, netns: str | None, state_dir: str | None, deadline: float):
-    from vnetmigrate.cli.progress import progress
-    from vnetmigrate.collect import COLLECTORS, collect_live
-
-    units = [name for name, _ in COLLECTORS]
-    with progress("reading the host", State.verbosity) as p:
-        return collect_live(root=root, netns=netns, state_dir=state_dir, deadline=deadline,
-                            progress=lambda unit: p.reading(unit, units.index(unit) + 1, len(units)))
+    return run(netns, root, from_dir, save_evidence, state_dir, target_version, deadline, format, output)
