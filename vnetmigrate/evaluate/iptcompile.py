@@ -31,15 +31,19 @@ MODELLED = ("tcp", "udp", "sctp", "dccp", "multiport", "conntrack", "state", "co
 
 class RuleText:
     """A rule's `-A CHAIN ...` text, rendered only when a reason or evidence quotes it (a big
-    host has tens of thousands of rules; quoting each word of each costs seconds)."""
+    host has tens of thousands of rules; quoting each word of each costs seconds), once: every
+    probe of a network that ends on the rule quotes it again."""
 
-    __slots__ = ("rule",)
+    __slots__ = ("rule", "_text")
 
     def __init__(self, rule: IptRule):
         self.rule = rule
+        self._text: str | None = None
 
     def __str__(self) -> str:
-        return self.rule.text
+        if self._text is None:
+            self._text = self.rule.text
+        return self._text
 
     __format__ = lambda self, spec: format(str(self), spec)  # noqa: E731
 
