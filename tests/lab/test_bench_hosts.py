@@ -16,6 +16,7 @@ import pytest
 
 from tests.bench.hostgen import build_host, iptables_text
 from vnetmigrate.collect import collect_live
+from vnetmigrate.collect.host import LiveHost
 from vnetmigrate.evaluate import evaluate, host_probes, of_facts
 from vnetmigrate.facts import build
 
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.lab
 GENERATED = ("rules0", "HOST-FORWARD")  # the chains holding generated rules on the path
 
 
-def test_bench_host_builders_make_the_rules_they_promise(lab_ready, tmp_path):
+def test_bench_host_builders_make_the_rules_they_promise(lab_ready, tmp_path, monkeypatch):
     from tests.sandbox import namespaces
 
     ns = namespaces.new_name("bench")
@@ -40,7 +41,8 @@ def test_bench_host_builders_make_the_rules_they_promise(lab_ready, tmp_path):
         assert sum(line.startswith("-A HOST-FORWARD ") for line in listed) == 50
         assert counts["networks"] == 3 and counts["rules"] == iptables_text(300)[1] + 60 + 3 + 50 + 1
 
-        facts = build(collect_live(root=str(tmp_path), netns=ns))
+        ev = collect_live(root=str(tmp_path), netns=ns)
+        facts = build(ev)
         rs = of_facts(facts)
         probes = host_probes(facts)
         assert len(probes) == 3 * 9
@@ -49,5 +51,13 @@ def test_bench_host_builders_make_the_rules_they_promise(lab_ready, tmp_path):
             assert result.known, f"{probe.id}: {result.reasons}"
             decided = [p.end.chain for p in result.path]
             assert not any(g in chain for chain in decided for g in GENERATED), f"{probe.id}: {decided}"
+
+        # iptables-nft listings run several at a time: the same records as one by one
+        monkeypatch.setattr(LiveHost, "AT_ONCE", 1)
+        one_by_one = collect_live(root=str(tmp_path), netns=ns)
+        listed = [k for k in ev.commands if k.startswith("ipt.")]
+        assert len(listed) > 5 and listed == [k for k in one_by_one.commands if k.startswith("ipt.")]
+        assert [(ev.commands[k].argv, ev.commands[k].returncode, ev.commands[k].stdout) for k in listed] == \
+            [(one_by_one.commands[k].argv, one_by_one.commands[k].returncode, one_by_one.commands[k].stdout) for k in listed]
     finally:
         namespaces.delete([ns])

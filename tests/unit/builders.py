@@ -142,6 +142,9 @@ class ReplayHost:
         return self.ev.add_command(CommandRecord(key, tuple(argv), 0, stdout="".join(f"{ln}\n" for ln in
                                                                                      [head, *rules])))
 
+    def run_all(self, jobs: list[tuple[str, list[str]]], timeout: float = 60) -> list[CommandRecord]:
+        return [self.run(key, argv, timeout) for key, argv in jobs]
+
     def nft_json(self, key: str, text: str) -> tuple[CommandRecord, dict]:
         """`nft -j list table F T` / `list chain F T C` answered from the recorded objects."""
         words = text.split()

@@ -77,26 +77,40 @@ def _collect_nft(host: LiveHost, family: str, nft_family: str, binary: str, chai
     queue += sorted((t, c, False) for t, c in present if c.startswith("LIBVIRT_") or c == "DOCKER-USER")
     seen: set[tuple[str, str]] = set()
     n = 0
-    while queue:
-        table, chain, follow = queue.pop(0)
-        if (table, chain) in seen:
-            continue
-        if n >= MAX_CHAINS:
-            host.ev.add_error("collect.iptables", f"{family}: stopped after {MAX_CHAINS} chains")
-            break
-        seen.add((table, chain))
-        rec = host.run(IPT_CHAIN_T.format(family=family, n=n), [binary, "-t", table, "-S", chain])
-        n += 1
-        if not rec.ok or not follow:
-            continue
-        for line in rec.stdout.splitlines():
-            words = line.split()
-            for flag in ("-j", "-g", "--jump", "--goto"):
-                if words[:1] == ["-A"] and flag in words[:-1]:
-                    target = words[words.index(flag) + 1]
-                    if (table, target) in present and could_match(words, bridges) \
-                            and not (table == "nat" and target.startswith(NAT_NOT_FOLLOWED)):
-                        queue.append((table, target, True))
+    stopped = False
+    # Breadth first, a level at a time: a level's listings run side by side (LiveHost.run_all),
+    # numbered and followed in the order one queue taken one by one would give them.
+    while queue and not stopped:
+        level = []
+        for table, chain, follow in queue:
+            if (table, chain) in seen:
+                continue
+            if n >= MAX_CHAINS:
+                host.ev.add_error("collect.iptables", f"{family}: stopped after {MAX_CHAINS} chains")
+                stopped = True
+                break
+            seen.add((table, chain))
+            level.append((IPT_CHAIN_T.format(family=family, n=n), [binary, "-t", table, "-S", chain], table, follow))
+            n += 1
+        records = host.run_all([(key, argv) for key, argv, _table, _follow in level])
+        queue = []
+        for (_key, _argv, table, follow), rec in zip(level, records):
+            if rec.ok and follow:
+                queue += _targets(rec.stdout, table, present, bridges)
+
+
+def _targets(listing: str, table: str, present: set[tuple[str, str]], bridges: set[str]) -> list[tuple[str, str, bool]]:
+    """The chains a listed chain's rules jump or go to that could see libvirt's traffic."""
+    out = []
+    for line in listing.splitlines():
+        words = line.split()
+        for flag in ("-j", "-g", "--jump", "--goto"):
+            if words[:1] == ["-A"] and flag in words[:-1]:
+                target = words[words.index(flag) + 1]
+                if (table, target) in present and could_match(words, bridges) \
+                        and not (table == "nat" and target.startswith(NAT_NOT_FOLLOWED)):
+                    out.append((table, target, True))
+    return out
 
 
 def _collect_legacy(host: LiveHost, family: str, tables: list[str]) -> None:
