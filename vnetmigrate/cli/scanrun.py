@@ -19,7 +19,6 @@ def scan(netns: str | None = None, root: Path = Path("/"), from_dir: Path | None
 
 def _scan(netns, root: Path, from_dir: Path | None, save_evidence: Path | None, state_dir: Path | None,
           target_version: str | None, deadline: float, format, output) -> int:
-    from vnetmigrate.bundlefile import load_evidence
     from vnetmigrate.errors import InputError
     from vnetmigrate.reports.envelope import scan_envelope
     from vnetmigrate.libvirt.versions import OLDEST, parse_release
@@ -34,6 +33,8 @@ def _scan(netns, root: Path, from_dir: Path | None, save_evidence: Path | None, 
         if netns or save_evidence or state_dir or root != Path("/") or deadline != 120.0:
             raise InputError("--from analyses saved evidence: it cannot be combined with --netns, --root, --state-dir, "
                              "--save-evidence or --deadline")
+        from vnetmigrate.bundlefile import load_evidence  # tarfile and the compressors: --from only
+
         ev = load_evidence(from_dir)
         ev.meta["source"] = "saved"
     else:

@@ -14,15 +14,18 @@ def collect(host: LiveHost) -> None:
 
 
 def bridges(ev) -> set[str]:
-    """The bridge names libvirt's networks use, as far as the files say (for pruning reads)."""
+    """The bridge names libvirt's networks use, as far as the files say (for pruning reads).
+    The files are parsed as facts parse them (the parser remembers each file's result, so
+    facts/networks.py does not parse them again), without summarising them."""
     from vnetmigrate.errors import InputError
-    from vnetmigrate.libvirt.summary import summarize
+    from vnetmigrate.libvirt.xml import parse_network, parse_status
 
     found = set()
     for directory, status in ((NETWORK_DEFINITIONS, False), (NETWORK_STATUS, True)):
         for rec in ev.files_in(directory, ".xml"):
             try:
-                net = summarize(rec.content or "", rec.path, status=status)
+                text = rec.content or ""
+                net = parse_status(text, rec.path).network if status else parse_network(text, rec.path)
             except InputError:
                 continue
             if net.bridge:
