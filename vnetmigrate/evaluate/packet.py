@@ -10,6 +10,7 @@ result unknown, and the reason names the condition.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass, field, replace
 
@@ -52,7 +53,10 @@ class Iface:
 
     @classmethod
     def uplink(cls, bridges: tuple[str, ...]) -> "Iface":
-        return cls(label="the uplink", no=frozenset(bridges) | frozenset(NOT_UPLINK))
+        """Any interface but these bridges and NOT_UPLINK; one object per distinct `bridges`: every
+        network's probes have this uplink, and each copy would hash and compare its `no` (every
+        bridge of the host) again wherever interfaces key a cache."""
+        return _uplink(cls, tuple(bridges))
 
     def decide(self, pattern: str) -> bool | None:
         if self.name is not None:
@@ -99,6 +103,11 @@ class Iface:
             h = hash((self.name, self.label, self.yes, self.no))
             object.__setattr__(self, "_hash", h)
         return h
+
+
+@functools.lru_cache(maxsize=64)
+def _uplink(cls: type[Iface], bridges: tuple[str, ...]) -> Iface:
+    return cls(label="the uplink", no=frozenset(bridges) | frozenset(NOT_UPLINK))
 
 
 @dataclass(frozen=True)
