@@ -175,10 +175,13 @@ def test_scan_options_are_typers(evidence, monkeypatch):
 @pytest.mark.parametrize("args", [
     ["scan", "--help"], ["scan", "-h"], ["scan", "-qv"], ["scan", "-fjson"], ["scan", "-f=json"], ["scan", "--format", "JSON"],
     ["scan", "--format", "yaml"], ["scan", "--deadline", "0.5"], ["scan", "--deadline", "nan"], ["scan", "--deadline", "1e3"],
-    ["scan", "--deadline", "007"], ["scan", "--netns"], ["scan", "--netns", "--root"], ["scan", "--root", ""],
+    ["scan", "--deadline", "007"], ["scan", "--deadline", "1."], ["scan", "--deadline", "\u0662"],
+    ["scan", "--deadline", "5.\u0662"], ["scan", "--netns"], ["scan", "--netns", "--root"], ["scan", "--root", ""],
     ["scan", "--from="], ["scan", "-q", "-q"], ["scan", "--quiet=1"], ["scan", "extra"], ["scan", "--"],
     ["--debug", "--debug", "scan"], ["scan", "--debug"], ["report", "x"], ["--version", "scan"], []])
 def test_other_lines_go_to_typer(args):
+    """Lines whose parsing (or error) is typer's: help, combined or repeated options, values
+    that are empty, look like options, or that typer might read otherwise."""
     from vnetmigrate.cli import fast
 
     assert fast.scan_options(args) is None

@@ -19,7 +19,6 @@ results option by option.
 from __future__ import annotations
 
 import os
-import re
 import sys
 
 from vnetmigrate import __version__
@@ -89,7 +88,6 @@ SCAN_VALUES = {"--netns": "netns", "--root": "root", "--from": "from_dir", "--sa
 SCAN_FLAGS = {"--quiet": "quiet", "-q": "quiet", "--verbose": "verbose", "-v": "verbose"}
 SCAN_PATHS = ("root", "from_dir", "save_evidence", "state_dir", "output")
 FORMATS = ("text", "json", "markdown", "html")
-PLAIN_DEADLINE = re.compile(r"[1-9][0-9]*(\.[0-9]+)?")  # from 1 on, as scan's --deadline requires
 
 
 def scan_options(args: list[str]) -> tuple[bool, dict] | None:
@@ -120,7 +118,7 @@ def scan_options(args: list[str]) -> tuple[bool, dict] | None:
         given[key] = val
     if given.get("format", "text") not in FORMATS:
         return None
-    if "deadline" in given and not PLAIN_DEADLINE.fullmatch(str(given["deadline"])):
+    if "deadline" in given and not plain_seconds(str(given["deadline"])):
         return None
     from pathlib import Path
 
@@ -134,6 +132,14 @@ def scan_options(args: list[str]) -> tuple[bool, dict] | None:
     if options["root"] is None:
         options["root"] = Path("/")
     return debug, options
+
+
+def plain_seconds(text: str) -> bool:
+    """A plain decimal number from 1 on (`[1-9][0-9]*(.[0-9]+)?`), as scan's --deadline requires;
+    without `re`, which a --version answer would otherwise import."""
+    whole, dot, frac = text.partition(".")
+    digits = whole.isascii() and whole.isdigit() and whole[0] != "0"
+    return digits and (not dot or (frac.isascii() and frac.isdigit()))
 
 
 def scan(args: list[str]) -> bool:
