@@ -11,13 +11,15 @@ rule that matched a guest would measure an early exit instead.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from tests.bench.hostgen import build_host, iptables_text
 from vnetmigrate.collect import collect_live
 from vnetmigrate.collect.host import LiveHost
-from vnetmigrate.evaluate import evaluate, host_probes, of_facts
+from vnetmigrate.evaluate import evaluate, host_probes, index, of_facts
+from vnetmigrate.evaluate.engine import at, start_state
 from vnetmigrate.facts import build
 
 pytestmark = pytest.mark.lab
@@ -51,6 +53,18 @@ def test_bench_host_builders_make_the_rules_they_promise(lab_ready, tmp_path, mo
             assert result.known, f"{probe.id}: {result.reasons}"
             decided = [p.end.chain for p in result.path]
             assert not any(g in chain for chain in decided for g in GENERATED), f"{probe.id}: {decided}"
+
+        # a chain's candidates are remembered by what its index reads: the same as worked out
+        # afresh, also for packets alike but for a port a generated rule names, or the protocol
+        variants = [replace(probe.packet, **change) for probe in probes for change in
+                    ({}, {"l4proto": "tcp", "dport": (1028, 1028)}, {"l4proto": "udp", "dport": (1028, 1028)})]
+        for pkt in variants:
+            for chain in rs.chains.values():
+                if chain.rules:
+                    for st in (at(start_state(pkt), chain, {"iif": pkt.iif, "oif": pkt.oif}),
+                               start_state(pkt).with_(iif=pkt.oif, oif=pkt.iif)):
+                        assert index.candidates(rs, chain, st) == index._candidates(rs, chain, st,
+                                                                                   index._index(rs, chain))
 
         # iptables-nft listings run several at a time: the same records as one by one
         monkeypatch.setattr(LiveHost, "AT_ONCE", 1)

@@ -21,19 +21,29 @@ from vnetmigrate.evaluate.values import L4
 def candidates(rs: Ruleset, chain: Chain, st: State) -> list[int]:
     """Indices of the rules of `chain` that may match `st`, in order."""
     pkt = st.pkt
-    key = ("candidates", chain.scope, chain.chain, st.iif, st.oif, pkt.family, int(pkt.saddr), int(pkt.daddr),
-           pkt.l4proto, pkt.sport, pkt.dport)
+    index = _index(rs, chain)
+    _ungated, _sides, by_addr, by_port, by_proto = index
+    # Keyed by only what this chain's index reads: the probes of one network that differ in
+    # protocol or port share the candidates of a chain indexed by interface (libvirt's).
+    key = ("candidates", chain.scope, chain.chain, st.iif, st.oif,
+           (pkt.family, int(pkt.saddr), int(pkt.daddr)) if by_addr else None,
+           (pkt.l4proto, pkt.sport, pkt.dport) if by_port or by_proto[2] else None)
     memo = rs.memo
     if key not in memo:
-        ungated, sides, by_addr, by_port, by_proto = _index(rs, chain)
-        found = set(ungated).union(_side(rs, chain, sides, "iif", st.iif), _side(rs, chain, sides, "oif", st.oif))
-        for which, addr in (("saddr", pkt.saddr), ("daddr", pkt.daddr)):
-            found.update(_lookup(by_addr.get((addr.version, which)), addr))
-        for which, iv in (("sport", pkt.sport), ("dport", pkt.dport)):
-            found.update(_port_lookup(by_port.get((which, pkt.l4proto)), iv))
-        found.update(_proto_lookup(by_proto, L4.get(pkt.l4proto)))
-        memo[key] = sorted(found)
+        memo[key] = _candidates(rs, chain, st, index)
     return memo[key]
+
+
+def _candidates(rs: Ruleset, chain: Chain, st: State, index) -> list[int]:
+    pkt = st.pkt
+    ungated, sides, by_addr, by_port, by_proto = index
+    found = set(ungated).union(_side(rs, chain, sides, "iif", st.iif), _side(rs, chain, sides, "oif", st.oif))
+    for which, addr in (("saddr", pkt.saddr), ("daddr", pkt.daddr)):
+        found.update(_lookup(by_addr.get((addr.version, which)), addr))
+    for which, iv in (("sport", pkt.sport), ("dport", pkt.dport)):
+        found.update(_port_lookup(by_port.get((which, pkt.l4proto)), iv))
+    found.update(_proto_lookup(by_proto, L4.get(pkt.l4proto)))
+    return sorted(found)
 
 
 def _index(rs: Ruleset, chain: Chain):
