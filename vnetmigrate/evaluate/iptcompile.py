@@ -16,7 +16,7 @@ from functools import lru_cache
 from vnetmigrate.evaluate import fields
 from vnetmigrate.evaluate.core import Effect, Match, Op, Opaque, Rule, Verdict
 from vnetmigrate.firewall import Family
-from vnetmigrate.rules.iptables import IptRule
+from vnetmigrate.rules.iptables import IptRule, Parsed
 
 NO_VERDICT = ("LOG", "NFLOG", "ULOG", "TRACE", "CHECKSUM", "TCPMSS", "AUDIT", "CLASSIFY", "DSCP", "TOS", "TTL",
               "HL", "SECMARK", "CONNSECMARK")
@@ -46,8 +46,20 @@ class RuleText:
 
 def compile_rule(rule: IptRule, where_chain: str, chains: frozenset[str] | set[str]) -> Rule:
     """`chains`: the user chains of the rule's table (a target naming one is a jump)."""
-    family = Family(rule.family).nft
     parsed = rule.parse()
+    ops = match_ops(parsed, Family(rule.family).nft)
+    if parsed.target is not None:
+        ops += target_ops(parsed, rule.table, chains)
+    return Rule(where_chain, f"rule {rule.index}", RuleText(rule), tuple(ops))
+
+
+def target_ops(parsed: Parsed, table: str, chains: frozenset[str] | set[str]) -> list[Op]:
+    """The operations of a rule's target (none of them a match)."""
+    return _target(parsed.target, list(parsed.target_args), parsed.goto, table, chains)
+
+
+def match_ops(parsed: Parsed, family: str) -> list[Op]:
+    """The matches of a rule, in order (`family`: nft's ip / ip6); every one is a `Match`."""
     ops: list[Op] = []
     for module, name, values, neg in parsed.opts:
         if name == "-m":
@@ -59,9 +71,7 @@ def compile_rule(rule: IptRule, where_chain: str, chains: frozenset[str] | set[s
             ops.append(_module_option(module, name, tuple(values), neg, family))
         elif module is None or not name.startswith("--"):
             ops.append(fields.unknown(f"`{' '.join((name, *values))}`"))
-    if parsed.target is not None:
-        ops += _target(parsed.target, list(parsed.target_args), parsed.goto, rule.table, chains)
-    return Rule(where_chain, f"rule {rule.index}", RuleText(rule), tuple(ops))
+    return ops
 
 
 # Matches are pure (their tests read only the state they are given): rules repeating an option
