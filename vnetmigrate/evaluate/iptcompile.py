@@ -66,12 +66,22 @@ def match_ops(parsed: Parsed, family: str) -> list[Op]:
             if values[0] not in MODELLED:
                 ops.append(fields.unknown(f"match `-m {values[0]}`"))
         elif module is None and name in CORE:
-            ops.append(_core(CORE[name], family, values[0], neg, " ".join((["!"] if neg else []) + [name, values[0]])))
+            ops.append(core_match(name, values[0], neg, family))
         elif module in MODELLED:
-            ops.append(_module_option(module, name, tuple(values), neg, family))
+            ops.append(module_match(module, name, tuple(values), neg, family))
         elif module is None or not name.startswith("--"):
             ops.append(fields.unknown(f"`{' '.join((name, *values))}`"))
     return ops
+
+
+def core_match(name: str, value: str, neg: bool, family: str) -> Match:
+    """The match of a core option (`name`: the normalized -i, -o, -s, -d or -p)."""
+    return _core(CORE[name], family, value, neg, f"! {name} {value}" if neg else f"{name} {value}")
+
+
+def module_match(module: str, name: str, values: tuple[str, ...], neg: bool, family: str) -> Op:
+    """The match of an option of a modelled module (`name` normalized, as `parse` gives it)."""
+    return _module_option(module, name, values, neg, family)
 
 
 # Matches are pure (their tests read only the state they are given): rules repeating an option

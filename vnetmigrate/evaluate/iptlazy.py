@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from vnetmigrate.evaluate.core import Match, Op, Rule
-from vnetmigrate.evaluate.iptcompile import compile_rule, match_ops, target_ops
+from vnetmigrate.evaluate.iptcompile import compile_rule, core_match, match_ops, module_match, target_ops
 from vnetmigrate.firewall import Family
-from vnetmigrate.rules.iptables import IptRule
+from vnetmigrate.rules.iptables import _LONG, _TARGET, CORE, IptRule, Parsed
 
 Gates = tuple[tuple, tuple, tuple, tuple]  # a rule's iface_gate, addr_gate, port_gate, proto_gate
 
@@ -81,17 +81,95 @@ class LazyRules(Sequence):
         gates: list[Gates] = []
         targets: list[tuple[Op, ...]] = []
         shared: dict[tuple, tuple[Op, ...]] = {}  # targets repeat (ACCEPT, DROP, a chain): one tuple each
+        family = {"ipv4": "ip", "ipv6": "ip6"}
         for rule in self._source:
-            parsed = rule.parse()
-            gates.append(_gates(match_ops(parsed, Family(rule.family).nft)))
-            if parsed.target is None:
+            fam = family.get(rule.family) or Family(rule.family).nft
+            words = rule.args
+            parsed = None
+            g = _fast_gates(words, fam)
+            if g is None:
+                parsed = rule.parse()
+                g = _gates(match_ops(parsed, fam))
+            gates.append(g)
+            t = _fast_target(words)
+            if t is None:
+                parsed = parsed or rule.parse()
+                t = (parsed.target, parsed.target_args, parsed.goto)
+            if t[0] is None:
                 targets.append(())
                 continue
-            key = (parsed.target, parsed.target_args, parsed.goto, rule.table)
+            key = (*t, rule.table)
             if key not in shared:
-                shared[key] = tuple(target_ops(parsed, rule.table, self._chains))
+                target, args, goto = t
+                shared[key] = tuple(target_ops(Parsed((), target, goto, args), rule.table, self._chains))
             targets.append(shared[key])
         self._gates, self._targets = gates, targets
+
+
+# The fast paths below read the words of a rule as `iptables -S` prints them (core options
+# first, then matches, then the target) and give up (None: parse the rule) on anything else.
+_IFACE_FLAGS = frozenset(f for f, n in CORE.items() if n in ("-i", "-o"))
+_ADDR_WORDS = frozenset(f for f, n in CORE.items() if n in ("-s", "-d")) | {"iprange", "--src-range", "--dst-range"}
+_PORT_WORDS = frozenset(("--dport", "--sport", "--destination-port", "--source-port"))
+_PROTO_FLAGS = frozenset(f for f, n in CORE.items() if n == "-p")
+_PORT_MODULES = frozenset(("tcp", "udp", "sctp", "dccp"))
+_TARGET_FLAGS = frozenset(("-j", "--jump", "-g", "--goto"))
+_TAKES_NEXT = frozenset(CORE) | {"--comment", "-m", "--match"}  # their next word is their value, whatever it is
+_NO_GATES: Gates = ((), (), (), ())
+
+
+def _fast_gates(words: tuple[str, ...], family: str) -> Gates | None:
+    """The gate the chain index reads first (interface, else address, else port, else
+    protocol; evaluate/index.py), the others left empty; None: parse the rule instead.
+
+    The leading core options are parsed as `parse` does; a later word that could be a
+    core option, an address or port match sends the rule to the full parse, so what is
+    returned is the first gate of that kind in the compiled rule."""
+    n, i = len(words), 0
+    leading = []
+    while i < n:
+        neg = words[i] == "!"
+        j = i + 1 if neg else i
+        if j + 1 >= n or words[j] not in CORE:
+            break
+        leading.append((CORE[words[j]], words[j + 1], neg))
+        i = j + 2
+    rest = words[i:]
+    for name, value, neg in leading:
+        if name in ("-i", "-o") and not neg and (gate := core_match(name, value, neg, family).needs_iface):
+            return (gate,), (), (), ()
+    if not _IFACE_FLAGS.isdisjoint(rest):
+        return None
+    for name, value, neg in leading:
+        if name in ("-s", "-d") and not neg and (gate := core_match(name, value, neg, family).needs_addr):
+            return (), (gate,), (), ()
+    if not _ADDR_WORDS.isdisjoint(rest):
+        return None
+    if not _PORT_WORDS.isdisjoint(rest):
+        # `-m tcp --dport N` first: its port is the first port match
+        if len(rest) >= 4 and rest[0] == "-m" and rest[1] in _PORT_MODULES and rest[2] in _PORT_WORDS \
+                and not rest[3].startswith("-") and rest[3] != "!" \
+                and (len(rest) == 4 or rest[4].startswith("-") or rest[4] == "!"):
+            m = module_match(rest[1], _LONG.get(rest[2], rest[2]), (rest[3],), False, family)
+            if m.needs_port:
+                return (), (), (m.needs_port,), ()
+        return None
+    for name, value, neg in leading:
+        if name == "-p" and (gate := core_match(name, value, neg, family).needs_proto):
+            return (), (), (), (gate,)
+    if not _PROTO_FLAGS.isdisjoint(rest):
+        return None
+    return _NO_GATES
+
+
+def _fast_target(words: tuple[str, ...]) -> tuple[str, tuple[str, ...], bool] | None:
+    """(target, its words, goto) of a rule ending in `-j TARGET` with no other target word;
+    None: parse the rule instead."""
+    n = len(words)
+    if n >= 2 and words[-2] in _TARGET_FLAGS and (n < 3 or words[-3] not in _TAKES_NEXT) \
+            and _TARGET_FLAGS.isdisjoint(words[:-2]):
+        return words[-1], (), _TARGET[words[-2]]
+    return None
 
 
 def _gates(matches: list[Match]) -> Gates:
