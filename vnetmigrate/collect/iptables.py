@@ -76,6 +76,7 @@ def _collect_nft(host: LiveHost, family: str, nft_family: str, binary: str, chai
              if (t, c) in present]
     queue += sorted((t, c, False) for t, c in present if c.startswith("LIBVIRT_") or c == "DOCKER-USER")
     seen: set[tuple[str, str]] = set()
+    user_chains: dict[str, set[str]] = {}
     n = 0
     while queue:
         table, chain, follow = queue.pop(0)
@@ -89,8 +90,11 @@ def _collect_nft(host: LiveHost, family: str, nft_family: str, binary: str, chai
         n += 1
         if not rec.ok or not follow:
             continue
+        chains_here = user_chains.setdefault(table, {c for t, c in present if t == table})
         for line in rec.stdout.splitlines():
             words = line.split()
+            if chains_here.isdisjoint(words[2:]):
+                continue  # names no chain of the table (most rules of a big chain: ACCEPT, DROP)
             for flag in ("-j", "-g", "--jump", "--goto"):
                 if words[:1] == ["-A"] and flag in words[:-1]:
                     target = words[words.index(flag) + 1]

@@ -74,9 +74,11 @@ def match_ops(parsed: Parsed, family: str) -> list[Op]:
     return ops
 
 
-def core_match(name: str, value: str, neg: bool, family: str) -> Match:
-    """The match of a core option (`name`: the normalized -i, -o, -s, -d or -p)."""
-    return _core(CORE[name], family, value, neg, f"! {name} {value}" if neg else f"{name} {value}")
+def core_match(name: str, value: str, neg: bool, family: str, cached: bool = True) -> Match:
+    """The match of a core option (`name`: the normalized -i, -o, -s, -d or -p); `cached`
+    False for a value few rules share (an address, a veth), read once and dropped."""
+    build = _core if cached else _core.__wrapped__
+    return build(CORE[name], family, value, neg, f"! {name} {value}" if neg else f"{name} {value}")
 
 
 def module_match(module: str, name: str, values: tuple[str, ...], neg: bool, family: str) -> Op:

@@ -136,12 +136,12 @@ def _fast_gates(words: tuple[str, ...], family: str) -> Gates | None:
         i = j + 2
     rest = words[i:]
     for name, value, neg in leading:
-        if name in ("-i", "-o") and not neg and (gate := core_match(name, value, neg, family).needs_iface):
+        if name in ("-i", "-o") and not neg and (gate := core_match(name, value, neg, family, False).needs_iface):
             return (gate,), (), (), ()
     if not _IFACE_FLAGS.isdisjoint(rest):
         return None
     for name, value, neg in leading:
-        if name in ("-s", "-d") and not neg and (gate := core_match(name, value, neg, family).needs_addr):
+        if name in ("-s", "-d") and not neg and (gate := core_match(name, value, neg, family, False).needs_addr):
             return (), (gate,), (), ()
     if not _ADDR_WORDS.isdisjoint(rest):
         return None

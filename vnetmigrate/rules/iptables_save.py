@@ -3,11 +3,13 @@ listings (nft or legacy)."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 from vnetmigrate.errors import InputError
 from vnetmigrate.rules.iptables import IptRule, split_words
 
+intern = sys.intern
 LEGACY_WARNING = "# Warning: iptables-legacy tables present"
 
 
@@ -130,7 +132,8 @@ def parse_listing(family: str, table: str, chain: str, text: str, origin: str) -
         elif words[0] == "-N" and len(words) == 2 and words[1] == chain:
             policy = None
         elif words[0] == "-A" and len(words) >= 2 and words[1] == chain:
-            rules.append(IptRule(family, table, chain, len(rules) + 1, tuple(words[2:])))
+            # interned: a big chain repeats the same few words (-p, tcp, -j, ACCEPT) in every rule
+            rules.append(IptRule(family, table, chain, len(rules) + 1, tuple(map(intern, words[2:]))))
         else:
             raise InputError(f"{origin}: line {lineno}: unexpected line {raw!r}")
     return IptChain(family, table, chain, policy, tuple(rules))
