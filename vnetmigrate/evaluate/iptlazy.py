@@ -136,8 +136,9 @@ def _fast_gates(words: tuple[str, ...], family: str) -> Gates | None:
         i = j + 2
     rest = words[i:]
     for name, value, neg in leading:
-        if name in ("-i", "-o") and not neg and (gate := core_match(name, value, neg, family, False).needs_iface):
-            return (gate,), (), (), ()
+        # fields.iface's gate, without building the match: a plain name, not negated
+        if name in ("-i", "-o") and not neg and not value.endswith(("+", "*")):
+            return (("iif" if name == "-i" else "oif", value),), (), (), ()
     if not _IFACE_FLAGS.isdisjoint(rest):
         return None
     for name, value, neg in leading:
