@@ -4,8 +4,8 @@ A chain on the guests' path may hold tens of thousands of rules (a generated blo
 rule per pod, address or port), of which one probe meets a handful: the chain index
 (evaluate/index.py) names the candidates from each rule's gates (the interface, address,
 port or protocol its matches require) and the chain runner compiles only those. Compiling
-all 50,000 rules of such a chain up front took longer than listing them and held ~100 MB of
-closures that no probe ever ran.
+all 50,000 rules of such a chain up front took about as long as listing them (~0.5 s) and held
+~95 MB of matches that no probe ever ran.
 
 Gates come from the compiler's own match builders (`iptcompile.match_ops`) and the same
 `Rule` properties the index reads on a compiled rule, so they are the compiled rule's gates;
