@@ -76,6 +76,7 @@ def _collect_nft(host: LiveHost, family: str, nft_family: str, binary: str, chai
              if (t, c) in present]
     queue += sorted((t, c, False) for t, c in present if c.startswith("LIBVIRT_") or c == "DOCKER-USER")
     seen: set[tuple[str, str]] = set()
+    user_chains: dict[str, set[str]] = {}
     n = 0
     stopped = False
     # Breadth first, a level at a time: a level's listings run side by side (LiveHost.run_all),
@@ -96,14 +97,18 @@ def _collect_nft(host: LiveHost, family: str, nft_family: str, binary: str, chai
         queue = []
         for (_key, _argv, table, follow), rec in zip(level, records):
             if rec.ok and follow:
-                queue += _targets(rec.stdout, table, present, bridges)
+                chains_here = user_chains.setdefault(table, {c for t, c in present if t == table})
+                queue += _targets(rec.stdout, table, present, bridges, chains_here)
 
 
-def _targets(listing: str, table: str, present: set[tuple[str, str]], bridges: set[str]) -> list[tuple[str, str, bool]]:
+def _targets(listing: str, table: str, present: set[tuple[str, str]], bridges: set[str],
+             chains_here: set[str]) -> list[tuple[str, str, bool]]:
     """The chains a listed chain's rules jump or go to that could see libvirt's traffic."""
     out = []
     for line in listing.splitlines():
         words = line.split()
+        if chains_here.isdisjoint(words[2:]):
+            continue  # names no chain of the table (most rules of a big chain: ACCEPT, DROP)
         for flag in ("-j", "-g", "--jump", "--goto"):
             if words[:1] == ["-A"] and flag in words[:-1]:
                 target = words[words.index(flag) + 1]

@@ -178,12 +178,13 @@ def _changes_state(rs: Ruleset, chain: Chain) -> bool:
         if c.chain in seen or c.rules is None:
             continue
         seen.add(c.chain)
-        for rule in c.rules:
-            for op in rule.ops:
-                if isinstance(op, Effect) and op.changes:
-                    return True
-                if isinstance(op, Verdict) and op.kind in ("jump", "goto"):
-                    target = rs.lookup(c.scope, op.target or "")
-                    if target is not None:
-                        todo.append(target)
+        # a lazily compiled chain (iptlazy) gives the only ops that can be effects or verdicts
+        ops = c.rules.target_ops() if hasattr(c.rules, "target_ops") else (op for r in c.rules for op in r.ops)
+        for op in ops:
+            if isinstance(op, Effect) and op.changes:
+                return True
+            if isinstance(op, Verdict) and op.kind in ("jump", "goto"):
+                target = rs.lookup(c.scope, op.target or "")
+                if target is not None:
+                    todo.append(target)
     return False

@@ -50,16 +50,20 @@ def _index(rs: Ruleset, chain: Chain):
     key = ("index", chain.scope, chain.chain)
     if key not in rs.memo:
         ungated, sides, by_addr, by_port, by_proto = [], {"iif": {}, "oif": {}}, {}, {}, ({}, [], [])
-        for i, rule in enumerate(chain.rules or ()):
-            if rule.iface_gate:
-                which, name = rule.iface_gate[0]
+        rules = chain.rules or ()
+        # a lazily compiled chain (iptlazy) knows its rules' gates without compiling them
+        gates = rules.gates() if hasattr(rules, "gates") else \
+            ((r.iface_gate, r.addr_gate, r.port_gate, r.proto_gate) for r in rules)
+        for i, (iface_gate, addr_gate, port_gate, proto_gate) in enumerate(gates):
+            if iface_gate:
+                which, name = iface_gate[0]
                 sides[which].setdefault(name, []).append(i)
-            elif rule.addr_gate:
-                _family, which, addrs = rule.addr_gate[0]
+            elif addr_gate:
+                _family, which, addrs = addr_gate[0]
                 for version, lo, hi in addrs.ranges:
                     _insert(by_addr.setdefault((version, which), ({}, [])), version, lo, hi, i)
-            elif rule.port_gate:
-                which, proto, intervals = rule.port_gate[0]
+            elif port_gate:
+                which, proto, intervals = port_gate[0]
                 exact, ranges, every = by_port.setdefault((which, proto), ({}, [], []))
                 every.append(i)
                 for lo, hi in intervals:
@@ -67,10 +71,10 @@ def _index(rs: Ruleset, chain: Chain):
                         exact.setdefault(lo, []).append(i)
                     else:
                         ranges.append((lo, hi, i))
-            elif rule.proto_gate:
+            elif proto_gate:
                 exact, ranges, every = by_proto
                 every.append(i)
-                for lo, hi in rule.proto_gate[0]:
+                for lo, hi in proto_gate[0]:
                     if lo == hi:
                         exact.setdefault(lo, []).append(i)
                     else:

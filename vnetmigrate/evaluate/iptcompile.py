@@ -16,7 +16,7 @@ from functools import lru_cache
 from vnetmigrate.evaluate import fields
 from vnetmigrate.evaluate.core import Effect, Match, Op, Opaque, Rule, Verdict
 from vnetmigrate.firewall import Family
-from vnetmigrate.rules.iptables import IptRule
+from vnetmigrate.rules.iptables import IptRule, Parsed
 
 NO_VERDICT = ("LOG", "NFLOG", "ULOG", "TRACE", "CHECKSUM", "TCPMSS", "AUDIT", "CLASSIFY", "DSCP", "TOS", "TTL",
               "HL", "SECMARK", "CONNSECMARK")
@@ -50,22 +50,44 @@ class RuleText:
 
 def compile_rule(rule: IptRule, where_chain: str, chains: frozenset[str] | set[str]) -> Rule:
     """`chains`: the user chains of the rule's table (a target naming one is a jump)."""
-    family = Family(rule.family).nft
     parsed = rule.parse()
+    ops = match_ops(parsed, Family(rule.family).nft)
+    if parsed.target is not None:
+        ops += target_ops(parsed, rule.table, chains)
+    return Rule(where_chain, f"rule {rule.index}", RuleText(rule), tuple(ops))
+
+
+def target_ops(parsed: Parsed, table: str, chains: frozenset[str] | set[str]) -> list[Op]:
+    """The operations of a rule's target (none of them a match)."""
+    return _target(parsed.target, list(parsed.target_args), parsed.goto, table, chains)
+
+
+def match_ops(parsed: Parsed, family: str) -> list[Op]:
+    """The matches of a rule, in order (`family`: nft's ip / ip6); every one is a `Match`."""
     ops: list[Op] = []
     for module, name, values, neg in parsed.opts:
         if name == "-m":
             if values[0] not in MODELLED:
                 ops.append(fields.unknown(f"match `-m {values[0]}`"))
         elif module is None and name in CORE:
-            ops.append(_core(CORE[name], family, values[0], neg, " ".join((["!"] if neg else []) + [name, values[0]])))
+            ops.append(core_match(name, values[0], neg, family))
         elif module in MODELLED:
-            ops.append(_module_option(module, name, tuple(values), neg, family))
+            ops.append(module_match(module, name, tuple(values), neg, family))
         elif module is None or not name.startswith("--"):
             ops.append(fields.unknown(f"`{' '.join((name, *values))}`"))
-    if parsed.target is not None:
-        ops += _target(parsed.target, list(parsed.target_args), parsed.goto, rule.table, chains)
-    return Rule(where_chain, f"rule {rule.index}", RuleText(rule), tuple(ops))
+    return ops
+
+
+def core_match(name: str, value: str, neg: bool, family: str, cached: bool = True) -> Match:
+    """The match of a core option (`name`: the normalized -i, -o, -s, -d or -p); `cached`
+    False for a value few rules share (an address, a veth), read once and dropped."""
+    build = _core if cached else _core.__wrapped__
+    return build(CORE[name], family, value, neg, f"! {name} {value}" if neg else f"{name} {value}")
+
+
+def module_match(module: str, name: str, values: tuple[str, ...], neg: bool, family: str) -> Op:
+    """The match of an option of a modelled module (`name` normalized, as `parse` gives it)."""
+    return _module_option(module, name, values, neg, family)
 
 
 # Matches are pure (their tests read only the state they are given): rules repeating an option

@@ -9,9 +9,10 @@ unknown, not reaching it costs nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from vnetmigrate.evaluate import iptcompile, nftcompile
+from vnetmigrate.evaluate import iptlazy, nftcompile
 from vnetmigrate.evaluate.core import Rule
 from vnetmigrate.firewall import Family
 from vnetmigrate.rules.iptables_save import IptablesSave
@@ -34,7 +35,7 @@ class Chain:
     family: str  # nftables family: ip, ip6, inet, bridge, netdev, arp
     table: str
     chain: str
-    rules: tuple[Rule, ...] | None  # None: not read
+    rules: Sequence[Rule] | None  # None: not read; iptables chains compile on first use (iptlazy)
     hook: str | None = None
     prio: int | None = None
     policy: str | None = None  # accept / drop (base chains)
@@ -81,7 +82,7 @@ def _ipt_chains(save: IptablesSave, kind: str, base_info: dict[tuple[str, str], 
         for c in table.chains:
             name = f"{fam} {table.name} {c.name}" if kind == "iptables-nft" else \
                 f"iptables-legacy {fam} {table.name} {c.name}"
-            rules = tuple(iptcompile.compile_rule(r, name, names) for r in c.rules) if c.listed else None
+            rules = iptlazy.chain_rules(c.rules, name, names) if c.listed else None
             info = (base_info or {}).get((table.name, c.name))
             if kind == "iptables-legacy" and c.builtin and c.name in IPT_HOOKS.get(table.name, {}):
                 info = {"hook": c.name.lower(), "prio": IPT_HOOKS[table.name][c.name],

@@ -1,0 +1,195 @@
+"""An iptables chain's compiled rules, each rule compiled the first time the evaluator reads it.
+
+A chain on the guests' path may hold tens of thousands of rules (a generated block list, a
+rule per pod, address or port), of which one probe meets a handful: the chain index
+(evaluate/index.py) names the candidates from each rule's gates (the interface, address,
+port or protocol its matches require) and the chain runner compiles only those. Compiling
+all 50,000 rules of such a chain up front took about as long as listing them (~0.5 s) and held
+~95 MB of matches that no probe ever ran.
+
+Gates come from the compiler's own match builders (`iptcompile.match_ops`) and the same
+`Rule` properties the index reads on a compiled rule, so they are the compiled rule's gates;
+the targets (what `engine` reads to know whether a chain changes marks or jumps) are the
+compiler's own target operations. tests/lab/test_iptables_lazy.py compares verdicts with
+every rule compiled, on kernel state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from vnetmigrate.evaluate.core import Match, Op, Rule
+from vnetmigrate.evaluate.iptcompile import compile_rule, core_match, match_ops, module_match, target_ops
+from vnetmigrate.firewall import Family
+from vnetmigrate.rules.iptables import _LONG, _TARGET, CORE, IptRule, Parsed
+
+Gates = tuple[tuple, tuple, tuple, tuple]  # a rule's iface_gate, addr_gate, port_gate, proto_gate
+
+
+class LazyRules(Sequence):
+    """The compiled rules of one chain, in order; `rules[i]` compiles rule i once."""
+
+    __slots__ = ("_source", "_where", "_chains", "_compiled", "_gates", "_targets")
+
+    def __init__(self, source: tuple[IptRule, ...], where_chain: str, chains: frozenset[str]):
+        self._source = source
+        self._where = where_chain
+        self._chains = chains
+        self._compiled: list[Rule | None] = [None] * len(source)
+        self._gates: list[Gates] | None = None
+        self._targets: list[tuple[Op, ...]] | None = None
+
+    def __len__(self) -> int:
+        return len(self._source)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return tuple(self[j] for j in range(*i.indices(len(self))))
+        rule = self._compiled[i]
+        if rule is None:
+            rule = self._compiled[i] = compile_rule(self._source[i], self._where, self._chains)
+        return rule
+
+    def __iter__(self) -> Iterator[Rule]:
+        for i in range(len(self._source)):
+            yield self[i]
+
+    def __repr__(self) -> str:
+        done = sum(r is not None for r in self._compiled)
+        return f"<LazyRules {self._where}: {len(self)} rules, {done} compiled>"
+
+    @property
+    def compiled(self) -> int:
+        """How many rules have been compiled so far."""
+        return sum(r is not None for r in self._compiled)
+
+    def gates(self) -> list[Gates]:
+        """Each rule's gates, as its compiled `Rule` reports them (iface, addr, port, proto)."""
+        if self._gates is None:
+            self._summarize()
+        return self._gates
+
+    def target_ops(self) -> Iterator[Op]:
+        """The target operations of every rule: the only ones that can be effects or verdicts
+        (an iptables rule's matches all come before its target)."""
+        if self._targets is None:
+            self._summarize()
+        for ops in self._targets:
+            yield from ops
+
+    def _summarize(self) -> None:
+        gates: list[Gates] = []
+        targets: list[tuple[Op, ...]] = []
+        shared: dict[tuple, tuple[Op, ...]] = {}  # targets repeat (ACCEPT, DROP, a chain): one tuple each
+        family = {"ipv4": "ip", "ipv6": "ip6"}
+        for rule in self._source:
+            fam = family.get(rule.family) or Family(rule.family).nft
+            words = rule.args
+            parsed = None
+            g = _fast_gates(words, fam)
+            if g is None:
+                parsed = rule.parse()
+                g = _gates(match_ops(parsed, fam))
+            gates.append(g)
+            t = _fast_target(words)
+            if t is None:
+                parsed = parsed or rule.parse()
+                t = (parsed.target, parsed.target_args, parsed.goto)
+            if t[0] is None:
+                targets.append(())
+                continue
+            key = (*t, rule.table)
+            if key not in shared:
+                target, args, goto = t
+                shared[key] = tuple(target_ops(Parsed((), target, goto, args), rule.table, self._chains))
+            targets.append(shared[key])
+        self._gates, self._targets = gates, targets
+
+
+# The fast paths below read the words of a rule as `iptables -S` prints them (core options
+# first, then matches, then the target) and give up (None: parse the rule) on anything else.
+_IFACE_FLAGS = frozenset(f for f, n in CORE.items() if n in ("-i", "-o"))
+_ADDR_WORDS = frozenset(f for f, n in CORE.items() if n in ("-s", "-d")) | {"iprange", "--src-range", "--dst-range"}
+_PORT_WORDS = frozenset(("--dport", "--sport", "--destination-port", "--source-port"))
+_PROTO_FLAGS = frozenset(f for f, n in CORE.items() if n == "-p")
+_PORT_MODULES = frozenset(("tcp", "udp", "sctp", "dccp"))
+_TARGET_FLAGS = frozenset(("-j", "--jump", "-g", "--goto"))
+_TAKES_NEXT = frozenset(CORE) | {"--comment", "-m", "--match"}  # their next word is their value, whatever it is
+_NO_GATES: Gates = ((), (), (), ())
+
+
+def _fast_gates(words: tuple[str, ...], family: str) -> Gates | None:
+    """The gate the chain index reads first (interface, else address, else port, else
+    protocol; evaluate/index.py), the others left empty; None: parse the rule instead.
+
+    The leading core options are parsed as `parse` does; a later word that could be a
+    core option, an address or port match sends the rule to the full parse, so what is
+    returned is the first gate of that kind in the compiled rule."""
+    n, i = len(words), 0
+    leading = []
+    while i < n:
+        neg = words[i] == "!"
+        j = i + 1 if neg else i
+        if j + 1 >= n or words[j] not in CORE:
+            break
+        leading.append((CORE[words[j]], words[j + 1], neg))
+        i = j + 2
+    rest = words[i:]
+    for name, value, neg in leading:
+        # fields.iface's gate, without building the match: a plain name, not negated
+        if name in ("-i", "-o") and not neg and not value.endswith(("+", "*")):
+            return (("iif" if name == "-i" else "oif", value),), (), (), ()
+    if not _IFACE_FLAGS.isdisjoint(rest):
+        return None
+    for name, value, neg in leading:
+        if name in ("-s", "-d") and not neg and (gate := core_match(name, value, neg, family, False).needs_addr):
+            return (), (gate,), (), ()
+    if not _ADDR_WORDS.isdisjoint(rest):
+        return None
+    if not _PORT_WORDS.isdisjoint(rest):
+        # `-m tcp --dport N` first: its port is the first port match
+        if len(rest) >= 4 and rest[0] == "-m" and rest[1] in _PORT_MODULES and rest[2] in _PORT_WORDS \
+                and not rest[3].startswith("-") and rest[3] != "!" \
+                and (len(rest) == 4 or rest[4].startswith("-") or rest[4] == "!"):
+            m = module_match(rest[1], _LONG.get(rest[2], rest[2]), (rest[3],), False, family)
+            if m.needs_port:
+                return (), (), (m.needs_port,), ()
+        return None
+    for name, value, neg in leading:
+        if name == "-p" and (gate := core_match(name, value, neg, family).needs_proto):
+            return (), (), (), (gate,)
+    if not _PROTO_FLAGS.isdisjoint(rest):
+        return None
+    return _NO_GATES
+
+
+def _fast_target(words: tuple[str, ...]) -> tuple[str, tuple[str, ...], bool] | None:
+    """(target, its words, goto) of a rule ending in `-j TARGET` with no other target word;
+    None: parse the rule instead."""
+    n = len(words)
+    if n >= 2 and words[-2] in _TARGET_FLAGS and (n < 3 or words[-3] not in _TAKES_NEXT) \
+            and _TARGET_FLAGS.isdisjoint(words[:-2]):
+        return words[-1], (), _TARGET[words[-2]]
+    return None
+
+
+def _gates(matches: list[Match]) -> Gates:
+    """`Rule.iface_gate` ... `Rule.proto_gate` of a rule whose ops start with `matches` (the
+    gates read the leading matches only, and an iptables rule's matches all lead)."""
+    iface, addr, port, proto = [], [], [], []
+    for m in matches:
+        if m.needs_iface:
+            iface.append(m.needs_iface)
+        if m.needs_addr:
+            addr.append(m.needs_addr)
+        if m.needs_port:
+            port.append(m.needs_port)
+        if m.needs_proto:
+            proto.append(m.needs_proto)
+    return tuple(iface), tuple(addr), tuple(port), tuple(proto)
+
+
+def chain_rules(source: tuple[IptRule, ...], where_chain: str, chains: frozenset[str]) -> tuple | LazyRules:
+    """A listed chain's rules for the evaluator: () when it has none (an empty chain compares
+    equal to ()), else compiled on first use."""
+    return LazyRules(source, where_chain, chains) if source else ()
