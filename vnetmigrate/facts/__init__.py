@@ -110,7 +110,11 @@ def _nft(ev: Evidence) -> NftRuleset:
                     if k.startswith((prefix(NFT_TABLE_T), prefix(NFT_CHAIN_T))) and r.ok and r.stdout]
     except json.JSONDecodeError as exc:
         raise InputError(f"nft JSON output is malformed: {exc}")
-    return parse_documents(chains, listings)
+    from dataclasses import replace
+
+    from vnetmigrate.facts.nftsets import AnonymousSets
+
+    return replace(parse_documents(chains, listings), sets=AnonymousSets(ev))
 
 
 def _iptables(ev: Evidence) -> IptablesFacts:
