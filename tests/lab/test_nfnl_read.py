@@ -27,8 +27,10 @@ from tests.sandbox import namespaces
 from vnetmigrate.collect import nft as collect_nft
 from vnetmigrate.collect.nfnl_chain import ChainReader, SetFetcher
 from vnetmigrate.evidence import Evidence
+from vnetmigrate.facts import _listing
 from vnetmigrate.facts.nftsets import AnonymousSets
 from vnetmigrate.netns import entered
+from vnetmigrate.rules.nft import raw_jump_targets
 from vnetmigrate.specs import NFT_SET_T
 
 pytestmark = pytest.mark.lab
@@ -132,15 +134,18 @@ def test_chains_read_over_netlink_are_nft_listings_or_refused():
                     mine = [(c, reader.listing(c)) for c in chains]
                 finally:
                     reader.close()
-            for chain, doc in mine:
+            for chain, got in mine:
                 listed = json.loads(namespaces.run(ns, ["nft", "-j", "-a", "list", "chain", chain["family"],
                                                         chain["table"], chain["name"]]).stdout)["nftables"]
-                if doc is None:
+                if got is None:
                     refused += 1
                     continue
+                text, targets = got
                 want = [i for i in listed if "metainfo" not in i]
-                got = [i if "rule" not in i else {"rule": _inline(i["rule"], sets)} for i in doc["nftables"]]
+                got = [i if "rule" not in i else {"rule": _inline(i["rule"], sets)}
+                       for i in _listing(text)["nftables"]]  # as facts read it
                 assert got == want, (name, chain)
+                assert targets == [t for i in want if "rule" in i for t in raw_jump_targets(i["rule"]["expr"])]
                 exact += 1
                 rules += len(got) - 1
                 claimed.add(name)

@@ -27,14 +27,18 @@ class ChainReader:
 
     def __init__(self) -> None:
         self.reader = Reader()
+        self._sets: Reader | None = None  # its own socket: a rule dump is being read meanwhile
         self._flags: dict[tuple[str, str], dict[str, int]] = {}
 
     def close(self) -> None:
         self.reader.close()
+        if self._sets is not None:
+            self._sets.close()
 
     def _set_flags(self, family: str, table: str) -> dict[str, int]:
         if (family, table) not in self._flags:  # one dump of the table's sets (no elements)
-            self._flags[(family, table)] = dict(nfnl_rules.set_flags(m) for m in self.reader.sets(family, table))
+            self._sets = self._sets or Reader()
+            self._flags[(family, table)] = dict(nfnl_rules.set_flags(m) for m in self._sets.sets(family, table))
         return self._flags[(family, table)]
 
     def _by_name(self, family: str, table: str, name: str, left: Any) -> None:
@@ -43,15 +47,33 @@ class ChainReader:
             raise nfnl_rules.Unsupported(f"anonymous set {name} with flags {flags:#x}")
         return None  # by name: a named set (as nft lists it), or a plain anonymous one read later
 
-    def listing(self, chain: dict[str, Any]) -> dict[str, Any] | None:
-        """`nft -j list chain`'s document for `chain` (its object from `list chains`), or None."""
+    def listing(self, chain: dict[str, Any]) -> tuple[str, list[str]] | None:
+        """`nft -j list chain`'s document for `chain` (its object from `list chains`) as text,
+        one object a line (facts/__init__.py parses it line by line: no whole tree of 50,000
+        rules at once), and the chains its rules jump or go to; None: not exactly."""
         family, table, name = chain["family"], chain["table"], chain["name"]
+        lines = ['{"nftables": [', json.dumps({"chain": chain})]
+        targets: list[str] = []
+        replies = self.reader.rules(family, table, name)
         try:
-            rules = [nfnl_rules.rule_json(m, family, table, name, self._by_name)
-                     for m in self.reader.rules(family, table, name)]
-        except (nfnl_rules.Unsupported, NetlinkError, KeyError, IndexError, ValueError, struct.error):
+            for m in replies:
+                rule = nfnl_rules.rule_json(m, family, table, name, self._by_name)
+                targets += (st[v]["target"] for st in rule["expr"] for v in ("jump", "goto") if v in st)
+                lines.append(json.dumps({"rule": rule}))
+        except (nfnl_rules.Unsupported, KeyError, IndexError, ValueError, struct.error):
+            _drain(replies)  # the kernel refuses another dump on this socket until this one is read
             return None
-        return {"nftables": [{"chain": chain}, *({"rule": r} for r in rules)]}
+        except NetlinkError:
+            return None
+        return ",\n".join(lines).replace("[,\n", "[\n", 1) + "\n]}", targets
+
+
+def _drain(replies) -> None:
+    try:
+        for _ in replies:
+            pass
+    except NetlinkError:
+        pass
 
 
 class SetFetcher:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import socket
 import struct
+from collections.abc import Iterator
 
 from vnetmigrate.nfnetlink import FAMILIES, NETLINK_NETFILTER, NFNL_SUBSYS_NFTABLES
 from vnetmigrate.nfnetlink import message as _message
@@ -98,11 +99,15 @@ class Reader:
 
     def request(self, kind: int, family: str, body: bytes, what: str, dump: bool = True) -> list[memoryview]:
         """Every reply message's payload (after the nfgenmsg header) of one request."""
+        return list(self.replies(kind, family, body, what, dump))
+
+    def replies(self, kind: int, family: str, body: bytes, what: str, dump: bool = True) -> Iterator[memoryview]:
+        """The reply messages' payloads as they arrive (a dump of 50,000 rules is 16 MB: it is
+        not kept whole). Read them all: the socket serves one request at a time."""
         self.seq += 1
         seq = self.seq
         flags = NLM_F_REQUEST | (NLM_F_DUMP if dump else 0)
         self.sock.sendall(_message(NFNL_SUBSYS_NFTABLES << 8 | kind, flags, seq, FAMILIES[family], body))
-        out: list[memoryview] = []
         while True:
             data = memoryview(self.sock.recv(RECV_SIZE))
             offset = 0
@@ -110,20 +115,20 @@ class Reader:
                 size, mtype, _flags, mseq, _pid = struct.unpack_from("=IHHII", data, offset)
                 if mseq == seq:
                     if mtype == NLMSG_DONE:
-                        return out
+                        return
                     if mtype == NLMSG_ERROR:
                         (code,) = struct.unpack_from("=i", data, offset + 16)
                         if code:
                             raise NetlinkError(-code, what)
-                        return out
-                    out.append(data[offset + 20:offset + size])
+                        return
+                    yield data[offset + 20:offset + size]
                     if not dump:
-                        return out
+                        return
                 offset += (size + 3) & ~3
 
-    def rules(self, family: str, table: str, chain: str) -> list[memoryview]:
-        """The chain's rules (each an NFTA_RULE_* attribute block), in order."""
-        return self.request(NFT_MSG_GETRULE, family, _name(NFTA_RULE_TABLE, table) + _name(NFTA_RULE_CHAIN, chain),
+    def rules(self, family: str, table: str, chain: str) -> Iterator[memoryview]:
+        """The chain's rules (each an NFTA_RULE_* attribute block), in order, as they arrive."""
+        return self.replies(NFT_MSG_GETRULE, family, _name(NFTA_RULE_TABLE, table) + _name(NFTA_RULE_CHAIN, chain),
                             f"rules of {family} {table} {chain}")
 
     def set_info(self, family: str, table: str, name: str) -> dict[int, memoryview]:

@@ -92,9 +92,7 @@ class _Delinearizer:
 
     def run(self, exprs: list[memoryview]) -> list[dict[str, Any]]:
         for e in exprs:
-            a = attrs(e)
-            name = text(a[NFTA_EXPR_NAME])
-            data = attrs(a[NFTA_EXPR_DATA]) if NFTA_EXPR_DATA in a else {}
+            name, data = _parsed(bytes(e))
             handler = getattr(self, "_" + name, None)
             if handler is None:
                 raise Unsupported(f"expression {name}")
@@ -269,7 +267,25 @@ class _Delinearizer:
         raise Unsupported("masked match")
 
 
-def _value(v: memoryview) -> bytes:
+# Rules repeat the same expressions (`meta load l4proto => reg 1`, `immediate accept`, the
+# same port): each distinct one is parsed once.
+_PARSED: dict[bytes, tuple[str, dict[int, bytes]]] = {}
+_PARSED_MAX = 1 << 16
+
+
+def _parsed(expr: bytes) -> tuple[str, dict[int, bytes]]:
+    got = _PARSED.get(expr)
+    if got is None:
+        a = attrs(expr)
+        got = (text(a[NFTA_EXPR_NAME]),
+               {k: bytes(v) for k, v in attrs(a[NFTA_EXPR_DATA]).items()} if NFTA_EXPR_DATA in a else {})
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[expr] = got
+    return got
+
+
+def _value(v: bytes) -> bytes:
     return bytes(attrs(v)[NFTA_DATA_VALUE])
 
 

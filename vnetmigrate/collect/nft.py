@@ -81,29 +81,27 @@ def _follow(host: LiveHost, start: list[tuple[str, str, str]], chains: dict, rea
         if (family, table, name) in seen:
             continue
         seen.add((family, table, name))
-        doc = _netlink(host, NFT_CHAIN_T.format(n=n), chains.get((family, table, name)), reader)
-        if doc is None:
+        targets = _netlink(host, NFT_CHAIN_T.format(n=n), chains.get((family, table, name)), reader)
+        if targets is None:
             _, doc = host.nft_json(NFT_CHAIN_T.format(n=n), f"list chain {family} {table} {_quote(name)}")
+            targets = [t for rule in _objects(doc or {}, "rule") for t in raw_jump_targets(rule.get("expr", []))]
         n += 1
-        if doc is None:
-            continue
-        for rule in _objects(doc, "rule"):
-            for target in raw_jump_targets(rule.get("expr", [])):
-                queue.append((family, table, target))
+        queue += ((family, table, target) for target in targets)
 
 
-def _netlink(host: LiveHost, key: str, chain: dict | None, reader: ChainReader | None) -> dict | None:
-    """The chain read over netlink and recorded as its libnftables listing would be (None:
-    libnftables must list it: a rule the netlink reader does not write exactly)."""
+def _netlink(host: LiveHost, key: str, chain: dict | None, reader: ChainReader | None) -> list[str] | None:
+    """The chain read over netlink and recorded as its libnftables listing would be; the
+    chains it jumps to. None: libnftables must list it (a rule the reader does not write exactly)."""
     if chain is None or reader is None:
         return None
     start = time.monotonic()
-    doc = reader.listing(chain)
-    if doc is not None:
-        argv = ("nft", "-j", "list", "chain", chain["family"], chain["table"], chain["name"])
-        host.ev.add_command(CommandRecord(key, argv, 0, stdout=json.dumps(doc), via="netlink",
-                                          duration=round(time.monotonic() - start, 4)))
-    return doc
+    got = reader.listing(chain)
+    if got is None:
+        return None
+    text, targets = got
+    argv = ("nft", "-j", "list", "chain", chain["family"], chain["table"], chain["name"])
+    host.ev.add_command(CommandRecord(key, argv, 0, stdout=text, via="netlink", duration=round(time.monotonic() - start, 4)))
+    return targets
 
 
 def _objects(doc: dict, kind: str) -> Iterable[dict]:
