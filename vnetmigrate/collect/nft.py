@@ -7,6 +7,11 @@ chains on the hooks libvirt's traffic crosses in every other native nftables tab
 their jumps and gotos. Tables managed by iptables-nft are read with iptables-nft instead
 (their rules use xt compat expressions that nft's JSON cannot express faithfully, and
 listing one of Docker's big chains as JSON costs seconds).
+
+The followed chains of native tables are read over netlink where the reader writes every
+rule exactly as libnftables would (collect/nfnl_chain.py): libnftables fetches every set of
+a table before listing any of it, seconds on a table of thousands of anonymous sets. A chain
+the reader refuses is listed by libnftables, as before.
 """
 
 from __future__ import annotations
