@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from vnetmigrate.collect.nfnl_read import (NFTA_DATA_VALUE, NFTA_EXPR_DATA, NFTA_EXPR_NAME, NFTA_RULE_EXPRESSIONS,
-                                           NFTA_RULE_HANDLE, NFTA_RULE_USERDATA, attrs, be32, items, text)
+                                           NFTA_RULE_HANDLE, NFTA_RULE_USERDATA, attrs, be32, text)
 
 # linux/netfilter/nf_tables.h
 META_KEYS = {4: "iif", 5: "oif", 6: "iifname", 7: "oifname", 15: "nfproto", 16: "l4proto"}
@@ -63,7 +63,7 @@ def rule_json(msg: memoryview, family: str, table: str, chain: str, elements: Se
         comment = _comment(bytes(top[NFTA_RULE_USERDATA]))
         if comment is not None:
             rule["comment"] = comment
-    exprs = items(top[NFTA_RULE_EXPRESSIONS]) if NFTA_RULE_EXPRESSIONS in top else []
+    exprs = _pieces(bytes(top[NFTA_RULE_EXPRESSIONS])) if NFTA_RULE_EXPRESSIONS in top else []
     rule["expr"] = _Delinearizer(family, table, elements).run(exprs)
     return rule
 
@@ -92,7 +92,7 @@ class _Delinearizer:
 
     def run(self, exprs: list[memoryview]) -> list[dict[str, Any]]:
         for e in exprs:
-            name, data = _parsed(bytes(e))
+            name, data = _parsed(e)
             handler = getattr(self, "_" + name, None)
             if handler is None:
                 raise Unsupported(f"expression {name}")
@@ -129,7 +129,7 @@ class _Delinearizer:
         src = self.reg.pop(be32(data[1]), None)
         if src is None or be32(data[1]) != be32(data[2]):
             raise Unsupported("bitwise on a register not loaded here")
-        mask, xor = _value(data[4]), _value(data[5])
+        mask, xor = data[4], data[5]
         if any(xor):
             raise Unsupported("bitwise xor")
         self.reg[be32(data[2])] = ("masked", src, mask)
@@ -140,7 +140,7 @@ class _Delinearizer:
         op = CMP_OPS.get(be32(data[2]))
         if src is None or op is None:
             raise Unsupported("cmp")
-        value = _value(data[3])
+        value = data[3]
         if src[0] == "masked":
             self._masked(src[1], src[2], op, value)
             return
@@ -274,19 +274,38 @@ _PARSED_MAX = 1 << 16
 
 
 def _parsed(expr: bytes) -> tuple[str, dict[int, bytes]]:
+    """(name, attributes) of one expression; a compared or masked value (NFTA_DATA_VALUE
+    inside its attribute) already taken out."""
     got = _PARSED.get(expr)
     if got is None:
-        a = attrs(expr)
-        got = (text(a[NFTA_EXPR_NAME]),
-               {k: bytes(v) for k, v in attrs(a[NFTA_EXPR_DATA]).items()} if NFTA_EXPR_DATA in a else {})
+        a = dict(_pieces(expr, True))
+        name = a[NFTA_EXPR_NAME].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+        data = dict(_pieces(a[NFTA_EXPR_DATA], True)) if NFTA_EXPR_DATA in a else {}
+        for key in _VALUES.get(name, ()):
+            if key in data:
+                data[key] = dict(_pieces(data[key], True))[NFTA_DATA_VALUE]
+        got = (name, data)
         if len(_PARSED) >= _PARSED_MAX:
             _PARSED.clear()
         _PARSED[expr] = got
     return got
 
 
-def _value(v: bytes) -> bytes:
-    return bytes(attrs(v)[NFTA_DATA_VALUE])
+_VALUES = {"cmp": (3,), "bitwise": (4, 5)}  # attributes holding a nested NFTA_DATA_VALUE
+
+
+def _pieces(data: bytes, typed: bool = False) -> list:
+    """The attributes of one level of `data`: their payloads, or (type, payload) pairs."""
+    out = []
+    start, end = 0, len(data)
+    unpack = struct.unpack_from
+    while start + 4 <= end:
+        size, kind = unpack("=HH", data, start)
+        if size < 4:
+            break
+        out.append((kind & 0x3FFF, data[start + 4:start + size]) if typed else data[start + 4:start + size])
+        start += (size + 3) & ~3
+    return out
 
 
 def _ifname(v: bytes) -> str:
