@@ -26,21 +26,34 @@ class Text:
     """A rule's or statement's nft text, rendered only when a reason or evidence needs it
     (a host has thousands of rules; most are never quoted)."""
 
-    __slots__ = ("stmts", "comment", "_text", "where", "sets")
+    __slots__ = ("stmts", "comment", "_text")
 
-    def __init__(self, stmts, comment: str | None = None, where: tuple[str, str] | None = None, sets=None):
+    def __init__(self, stmts, comment: str | None = None):
         self.stmts, self.comment, self._text = stmts, comment, None
-        self.where, self.sets = where, sets  # (family, table) and the resolver of anonymous sets
 
     def __str__(self) -> str:
         if self._text is None:
-            stmts = self.stmts
-            if self.sets is not None:
-                stmts = tuple(_with_elements(st, self.where, self.sets) for st in stmts)
-            self._text = nft.render(stmts, self.comment)
+            self._text = nft.render(self._stmts(), self.comment)
         return self._text
 
+    def _stmts(self):
+        return self.stmts
+
     __format__ = lambda self, spec: format(str(self), spec)  # noqa: E731
+
+
+class SetText(Text):
+    """The text of statements naming anonymous sets ("@__set12"), with their elements in
+    place (read when the text is first needed), as `nft list` shows them."""
+
+    __slots__ = ("where", "sets")
+
+    def __init__(self, stmts, comment: str | None, where: tuple[str, str], sets):
+        super().__init__(stmts, comment)
+        self.where, self.sets = where, sets  # (family, table) and the resolver of anonymous sets
+
+    def _stmts(self):
+        return tuple(_with_elements(st, self.where, self.sets) for st in self.stmts)
 
 
 # Operations are pure (their tests read only the state they are given): statements repeated
@@ -72,7 +85,7 @@ def compile_rule(rule: NftRule, sets=None) -> Rule:
         text = Text(rule.stmts, rule.comment)
     else:
         ops = tuple(_lazy_set(where, st, sets) if _anonymous(st) else _shared(rule.family, st) for st in rule.stmts)
-        text = Text(rule.stmts, rule.comment, where, sets)
+        text = SetText(rule.stmts, rule.comment, where, sets)
     return Rule(f"{rule.family} {rule.table} {rule.chain}", f"handle {rule.handle}" if rule.handle is not None else "rule",
                 text, ops)
 
@@ -92,7 +105,7 @@ def _with_elements(st: nft.Statement, where: tuple[str, str], sets) -> nft.State
 def _lazy_set(where: tuple[str, str], st: nft.Match, sets) -> Match:
     """A lookup in an anonymous set, compiled when a packet first reaches it: only then are its
     elements read (a table may hold thousands, most never reached)."""
-    text = Text((st,), None, where, sets)
+    text = SetText((st,), None, where, sets)
     compiled: list[Match] = []
 
     def test(state: State):
