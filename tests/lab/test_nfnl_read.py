@@ -38,11 +38,11 @@ DATA = Path(__file__).parent.parent / "data" / "libvirt"
 
 MORE = """
 table ip plain {
+    set __setnamed { type ipv4_addr; elements = { 192.0.2.9 } }
     chain input {
         type filter hook input priority 0; policy accept;
         tcp dport 22 accept
         ip saddr 10.1.0.0/16 udp sport 53 accept
-        ip protocol tcp tcp dport 80 drop
         meta l4proto udp accept
         ip daddr { 10.0.0.1, 10.0.0.2, 9.0.0.1 } accept
         iifname { "zz", "eth0", "a0", "b1", "eth10", "eth9", "e" } accept
@@ -56,12 +56,16 @@ table ip plain {
         oifname "vnet*" udp sport 53 return
         ip saddr 10.0.0.0/8 counter jump more comment "to more"
         ct state established,related accept
+        ip saddr @__setnamed drop
     }
     chain more {
         udp dport != 53 continue
         goto last
     }
     chain last {
+    }
+    chain refused {
+        ip protocol tcp tcp dport 80 drop
     }
 }
 table ip6 six {
@@ -105,8 +109,8 @@ def _inline(rule: dict, sets: AnonymousSets) -> dict:
         m = st.get("match") if isinstance(st, dict) else None
         if m and isinstance(m["right"], str) and m["right"].startswith("@__set"):
             value = sets(rule["family"], rule["table"], m["right"][1:], m["left"])
-            assert value is not None, (rule, m)
-            st = {"match": {**m, "right": value}}
+            if value is not None:  # None: a named set whose name looks anonymous, by name as nft lists it
+                st = {"match": {**m, "right": value}}
         expr.append(st)
     return {**rule, "expr": expr}
 
@@ -116,6 +120,7 @@ def test_chains_read_over_netlink_are_nft_listings_or_refused():
     namespaces.create([ns])
     exact = refused = rules = loaded = 0
     claimed: set[str] = set()
+    chains_claimed: set[tuple[str, str, str]] = set()
     try:
         namespaces.run(ns, ["ip", "link", "add", "virbr0", "type", "bridge"])  # libvirt's rules name it
         for name, text in _rulesets():
@@ -149,11 +154,15 @@ def test_chains_read_over_netlink_are_nft_listings_or_refused():
                 exact += 1
                 rules += len(got) - 1
                 claimed.add(name)
+                chains_claimed.add((chain["family"], chain["table"], chain["name"]))
     finally:
         namespaces.delete([ns])
     print(f"\n{loaded} rulesets: {exact} chains ({rules} rules) read over netlink exactly, {refused} refused")
     # what the reader exists for is never refused; what it does not write is
     assert {"more", "native 300", "native 300 in 6 chains", "nftables.conf"} <= claimed
+    assert {("ip", "plain", "input"), ("ip", "plain", "more"), ("ip6", "six", "input"),
+            ("ip", "dockerlike", "forward")} <= chains_claimed
+    assert ("ip", "plain", "refused") not in chains_claimed and ("inet", "mixed", "forward") not in chains_claimed
     assert refused >= 4 and exact >= 40 and loaded >= 20
 
 

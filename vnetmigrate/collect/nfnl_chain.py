@@ -14,7 +14,7 @@ import json
 import struct
 from typing import Any
 
-from vnetmigrate.collect import nfnl_rules
+from vnetmigrate.collect import nfnl_read, nfnl_rules
 from vnetmigrate.collect.nfnl_read import NetlinkError, Reader
 from vnetmigrate.evidence import CommandRecord
 from vnetmigrate.netns import entered
@@ -52,7 +52,7 @@ class ChainReader:
         one object a line (facts/__init__.py parses it line by line: no whole tree of 50,000
         rules at once), and the chains its rules jump or go to; None: not exactly."""
         family, table, name = chain["family"], chain["table"], chain["name"]
-        lines = ['{"nftables": [', json.dumps({"chain": chain})]
+        lines = [json.dumps({"chain": chain})]
         targets: list[str] = []
         replies = self.reader.rules(family, table, name)
         try:
@@ -65,7 +65,7 @@ class ChainReader:
             return None
         except NetlinkError:
             return None
-        return ",\n".join(lines).replace("[,\n", "[\n", 1) + "\n]}", targets
+        return '{"nftables": [\n' + ",\n".join(lines) + "\n]}", targets
 
 
 def _drain(replies) -> None:
@@ -86,13 +86,19 @@ class SetFetcher:
     def __call__(self, ev, family: str, table: str, name: str, left: Any) -> CommandRecord:
         n = sum(1 for k in ev.commands if k.startswith(self.template.split("{", 1)[0]))
         argv = ("nfnetlink", "list", "set", family, table, name)
+        body: dict[str, Any] = {"family": family, "table": table, "name": name}
         try:
             with entered(self.netns), Reader() as reader:
-                fmt, order = nfnl_rules.formatter(left)
-                elems = nfnl_rules.anonymous_elements(reader, family, table, name, fmt, order)
+                info = reader.set_info(family, table, name)
+                flags = nfnl_read.be32(info[nfnl_read.NFTA_SET_FLAGS]) if nfnl_read.NFTA_SET_FLAGS in info else 0
+                if flags == PLAIN_ANONYMOUS:
+                    fmt, order = nfnl_rules.formatter(left)
+                    body["elem"] = nfnl_rules.anonymous_elements(reader, family, table, name, fmt, order)
+                else:  # a named set called "__set...": by name, as nft lists it (its elements stay unread)
+                    body["flags"] = flags
         except (nfnl_rules.Unsupported, NetlinkError, OSError, KeyError, ValueError, struct.error) as exc:
             return ev.add_command(CommandRecord(self.template.format(n=n), argv, 1, stderr=str(exc), via="netlink"))
-        body = {"set": {"family": family, "table": table, "name": name, "elem": elems}}
+        body = {"set": body}
         return ev.add_command(CommandRecord(self.template.format(n=n), argv, 0, stdout=json.dumps(body),
                                             via="netlink"))
 

@@ -25,9 +25,10 @@ class AnonymousSets:
     def _add(self, rec: CommandRecord) -> None:
         family, table, name = rec.argv[-3:]
         value = None
-        if rec.ok:
+        if rec.ok:  # no "elem": a named set whose name looks anonymous, unknown as named sets are
             try:
-                value = {"set": json.loads(rec.stdout)["set"]["elem"]}
+                body = json.loads(rec.stdout)["set"]
+                value = {"set": body["elem"]} if "elem" in body else None
             except (ValueError, KeyError, TypeError):
                 value = None
         self.known[(family, table, name)] = value
