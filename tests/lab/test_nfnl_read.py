@@ -67,6 +67,7 @@ table ip plain {
     chain refused {
         ip protocol tcp tcp dport 80 drop
     }
+
 }
 table ip6 six {
     chain input {
@@ -127,6 +128,9 @@ def test_chains_read_over_netlink_are_nft_listings_or_refused():
             namespaces.run(ns, ["nft", "flush", "ruleset"])
             if namespaces.run(ns, ["nft", "-f", "-"], input=text, check=False).returncode != 0:
                 continue  # a recording naming devices this namespace lacks
+            if name == "more":  # an xt match expression (iptables-nft 1.8.9's multiport): refused, not a failure
+                namespaces.run(ns, ["iptables-nft", "-A", "FORWARD", "-p", "tcp", "-m", "multiport", "--dports",
+                                    "80,443", "-j", "ACCEPT"])
             loaded += 1
             chains = [i["chain"] for i in json.loads(namespaces.run(ns, ["nft", "-j", "list", "chains"]).stdout)
                       ["nftables"] if "chain" in i]
@@ -162,7 +166,7 @@ def test_chains_read_over_netlink_are_nft_listings_or_refused():
     assert {"more", "native 300", "native 300 in 6 chains", "nftables.conf"} <= claimed
     assert {("ip", "plain", "input"), ("ip", "plain", "more"), ("ip6", "six", "input"),
             ("ip", "dockerlike", "forward")} <= chains_claimed
-    assert ("ip", "plain", "refused") not in chains_claimed and ("inet", "mixed", "forward") not in chains_claimed
+    assert not {("ip", "plain", "refused"), ("inet", "mixed", "forward"), ("ip", "filter", "FORWARD")} & chains_claimed
     assert refused >= 4 and exact >= 40 and loaded >= 20
 
 

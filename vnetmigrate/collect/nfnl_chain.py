@@ -60,7 +60,7 @@ class ChainReader:
                 rule = nfnl_rules.rule_json(m, family, table, name, self._by_name)
                 targets += (st[v]["target"] for st in rule["expr"] for v in ("jump", "goto") if v in st)
                 lines.append(json.dumps({"rule": rule}))
-        except (nfnl_rules.Unsupported, KeyError, IndexError, ValueError, struct.error):
+        except (nfnl_rules.Unsupported, KeyError, IndexError, ValueError, TypeError, struct.error):
             _drain(replies)  # the kernel refuses another dump on this socket until this one is read
             return None
         except NetlinkError:

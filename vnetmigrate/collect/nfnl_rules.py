@@ -93,10 +93,10 @@ class _Delinearizer:
     def run(self, exprs: list[memoryview]) -> list[dict[str, Any]]:
         for e in exprs:
             name, data = _parsed(e)
-            handler = getattr(self, "_" + name, None)
+            handler = _HANDLERS.get(name)
             if handler is None:
                 raise Unsupported(f"expression {name}")
-            handler(data)
+            handler(self, data)
         if self.reg:
             raise Unsupported("a value loaded and never used")
         return self.out
@@ -266,6 +266,10 @@ class _Delinearizer:
                     return
         raise Unsupported("masked match")
 
+
+# the kernel's expression names this module reads (any other: Unsupported)
+_HANDLERS = {name: getattr(_Delinearizer, "_" + name) for name in
+             ("meta", "payload", "ct", "bitwise", "cmp", "lookup", "counter", "immediate")}
 
 # Rules repeat the same expressions (`meta load l4proto => reg 1`, `immediate accept`, the
 # same port): each distinct one is parsed once.
