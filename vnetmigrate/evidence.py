@@ -73,6 +73,9 @@ class Evidence:
     files: dict[str, FileRecord] = field(default_factory=dict)
     listings: dict[str, list[str] | None] = field(default_factory=dict)
     errors: list[dict[str, str]] = field(default_factory=list)
+    # A live scan only: reads an anonymous nftables set when a packet check needs it and records
+    # it (collect.nfnl_chain.SetFetcher). Never saved: saved evidence holds what was read.
+    live_sets: Any = field(default=None, compare=False, repr=False)
 
     # -- building -----------------------------------------------------------
     def add_command(self, rec: CommandRecord) -> CommandRecord:

@@ -80,6 +80,9 @@ NETFILTER_MODULES_T = _declare("NETFILTER_MODULES_T", "/lib/modules/{release}/ke
 NFT_CHAINS = _declare("NFT_CHAINS", "nft.chains", "command", "nft", "__init__")
 NFT_TABLE_T = _declare("NFT_TABLE_T", "nft.table.{family}.{table}", "command", "nft", "__init__")
 NFT_CHAIN_T = _declare("NFT_CHAIN_T", "nft.chain.{n}", "command", "nft", "__init__")
+# An anonymous set's elements, read over netlink only when a packet check reaches a lookup in
+# it (chains read over netlink name their anonymous sets instead of listing them inline).
+NFT_SET_T = _declare("NFT_SET_T", "nft.set.{n}", "command", "nft", "nftsets")
 # `iptables-nft -t TABLE -S CHAIN`, the n-th chain listed of the family.
 IPT_CHAIN_T = _declare("IPT_CHAIN_T", "ipt.{family}.{n}", "command", "iptables", "__init__")
 # `iptables-legacy-save -t TABLE`, only for tables /proc/net/ip*_tables_names lists.

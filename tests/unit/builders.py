@@ -162,6 +162,10 @@ class ReplayHost:
                                                 via="libnftables"))
         return rec, doc
 
+    def netlink_chains(self) -> None:
+        """No netlink reading: the recorded objects are replayed as libnftables listings."""
+        return None
+
     def read(self, path: str, kernel: bool = False) -> FileRecord:
         return self.ev.file(path) or FileRecord(path, None, "absent")
 

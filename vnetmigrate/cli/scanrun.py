@@ -42,15 +42,15 @@ def _scan(netns, root: Path, from_dir: Path | None, save_evidence: Path | None, 
         if not root.is_dir():
             raise InputError(f"--root {root}: not a directory")
         ev = _collect(str(root), netns, str(state_dir) if state_dir else None, deadline)
-        if save_evidence is not None:
-            try:
-                ev.save(save_evidence)
-            except OSError as exc:
-                raise InputError(f"cannot save evidence to {save_evidence}: {exc.strerror or exc}")
     from vnetmigrate.cli.progress import progress
 
     with progress("checking the host (evaluating guests' packets)", State.verbosity):
         result = analyse(ev, target_version=target)
+    if save_evidence is not None:  # after the analysis: it may read anonymous sets (facts/nftsets.py)
+        try:
+            ev.save(save_evidence)
+        except OSError as exc:
+            raise InputError(f"cannot save evidence to {save_evidence}: {exc.strerror or exc}")
     emit(scan_envelope(result), format.value, output)
     return int(result.exit_code)
 

@@ -201,6 +201,15 @@ class LiveHost:
                 doc = None
         return rec, doc
 
+    def netlink_chains(self):
+        """A reader of chains over netlink (collect/nfnl_chain.py), None when no socket can be had."""
+        from vnetmigrate.collect.nfnl_chain import ChainReader
+
+        try:
+            return ChainReader()
+        except OSError:
+            return None
+
     # -- files --------------------------------------------------------------
     def _local(self, path: str, kernel: bool) -> Path:
         if kernel:

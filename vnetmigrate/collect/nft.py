@@ -7,21 +7,32 @@ chains on the hooks libvirt's traffic crosses in every other native nftables tab
 their jumps and gotos. Tables managed by iptables-nft are read with iptables-nft instead
 (their rules use xt compat expressions that nft's JSON cannot express faithfully, and
 listing one of Docker's big chains as JSON costs seconds).
+
+The followed chains of native tables are read over netlink where the reader writes every
+rule exactly as libnftables would (collect/nfnl_chain.py): libnftables fetches every set of
+a table before listing any of it, seconds on a table of thousands of anonymous sets. A chain
+the reader refuses is listed by libnftables, as before.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable
 
 from vnetmigrate.collect.host import LiveHost
-from vnetmigrate.specs import IPT_CHAIN_T, NFT_CHAIN_T, NFT_CHAINS, NFT_TABLE_T, prefix
+from vnetmigrate.collect.nfnl_chain import ChainReader, SetFetcher
+from vnetmigrate.evidence import CommandRecord
+from vnetmigrate.specs import IPT_CHAIN_T, NFT_CHAIN_T, NFT_CHAINS, NFT_SET_T, NFT_TABLE_T, prefix
 from vnetmigrate.rules.nft import raw_jump_targets
 
 # ingress/egress: netdev (and inet ingress) chains see guests' frames on the bridge or uplink
 HOOKS = ("prerouting", "input", "forward", "output", "postrouting", "ingress", "egress")
 LIBVIRT_TABLE = "libvirt_network"
 MAX_CHAINS = 2000  # a guard against pathological rulesets, not a limit seen in practice
+# Read the followed chains over netlink where the reader writes their rules exactly
+# (collect/nfnl_chain.py); False: libnftables lists every one (tests compare the two).
+READ_OVER_NETLINK = True
 
 
 def iptables_managed(host: LiveHost) -> set[tuple[str, str]]:
@@ -55,10 +66,18 @@ def collect_rules(host: LiveHost) -> None:
             continue
         if c.get("hook") in HOOKS:
             wanted.append((c["family"], c["table"], c["name"]))
-    _follow(host, wanted)
+    by_name = {(c["family"], c["table"], c["name"]): c for c in chains}
+    reader = host.netlink_chains() if READ_OVER_NETLINK else None
+    try:
+        _follow(host, wanted, by_name, reader)
+    finally:
+        if reader is not None:
+            reader.close()
+    if reader is not None:  # anonymous sets left by name: read when a packet check reaches one
+        host.ev.live_sets = SetFetcher(NFT_SET_T, host.ev.meta.get("netns"))
 
 
-def _follow(host: LiveHost, start: list[tuple[str, str, str]]) -> None:
+def _follow(host: LiveHost, start: list[tuple[str, str, str]], chains: dict, reader: ChainReader | None) -> None:
     seen: set[tuple[str, str, str]] = set()
     queue = list(start)
     n = 0
@@ -67,13 +86,27 @@ def _follow(host: LiveHost, start: list[tuple[str, str, str]]) -> None:
         if (family, table, name) in seen:
             continue
         seen.add((family, table, name))
-        _, doc = host.nft_json(NFT_CHAIN_T.format(n=n), f"list chain {family} {table} {_quote(name)}")
+        targets = _netlink(host, NFT_CHAIN_T.format(n=n), chains.get((family, table, name)), reader)
+        if targets is None:
+            _, doc = host.nft_json(NFT_CHAIN_T.format(n=n), f"list chain {family} {table} {_quote(name)}")
+            targets = [t for rule in _objects(doc or {}, "rule") for t in raw_jump_targets(rule.get("expr", []))]
         n += 1
-        if doc is None:
-            continue
-        for rule in _objects(doc, "rule"):
-            for target in raw_jump_targets(rule.get("expr", [])):
-                queue.append((family, table, target))
+        queue += ((family, table, target) for target in targets)
+
+
+def _netlink(host: LiveHost, key: str, chain: dict | None, reader: ChainReader | None) -> list[str] | None:
+    """The chain read over netlink and recorded as its libnftables listing would be; the
+    chains it jumps to. None: libnftables must list it (a rule the reader does not write exactly)."""
+    if chain is None or reader is None:
+        return None
+    start = time.monotonic()
+    got = reader.listing(chain)
+    if got is None:
+        return None
+    text, targets = got
+    argv = ("nft", "-j", "list", "chain", chain["family"], chain["table"], chain["name"])
+    host.ev.add_command(CommandRecord(key, argv, 0, stdout=text, via="netlink", duration=round(time.monotonic() - start, 4)))
+    return targets
 
 
 def _objects(doc: dict, kind: str) -> Iterable[dict]:

@@ -33,10 +33,27 @@ class Text:
 
     def __str__(self) -> str:
         if self._text is None:
-            self._text = nft.render(self.stmts, self.comment)
+            self._text = nft.render(self._stmts(), self.comment)
         return self._text
 
+    def _stmts(self):
+        return self.stmts
+
     __format__ = lambda self, spec: format(str(self), spec)  # noqa: E731
+
+
+class SetText(Text):
+    """The text of statements naming anonymous sets ("@__set12"), with their elements in
+    place (read when the text is first needed), as `nft list` shows them."""
+
+    __slots__ = ("where", "sets")
+
+    def __init__(self, stmts, comment: str | None, where: tuple[str, str], sets):
+        super().__init__(stmts, comment)
+        self.where, self.sets = where, sets  # (family, table) and the resolver of anonymous sets
+
+    def _stmts(self):
+        return tuple(_with_elements(st, self.where, self.sets) for st in self.stmts)
 
 
 # Operations are pure (their tests read only the state they are given): statements repeated
@@ -60,10 +77,42 @@ def _shared(family: str, st: nft.Statement) -> Op:
     return _statement(family, st)
 
 
-def compile_rule(rule: NftRule) -> Rule:
-    ops = tuple(_shared(rule.family, st) for st in rule.stmts)
+def compile_rule(rule: NftRule, sets=None) -> Rule:
+    """`sets`: the resolver of anonymous sets a rule read over netlink names ("@__set12")."""
+    where = (rule.family, rule.table)
+    if sets is None or not any(_anonymous(st) for st in rule.stmts):
+        ops = tuple(_shared(rule.family, st) for st in rule.stmts)
+        text = Text(rule.stmts, rule.comment)
+    else:
+        ops = tuple(_lazy_set(where, st, sets) if _anonymous(st) else _shared(rule.family, st) for st in rule.stmts)
+        text = SetText(rule.stmts, rule.comment, where, sets)
     return Rule(f"{rule.family} {rule.table} {rule.chain}", f"handle {rule.handle}" if rule.handle is not None else "rule",
-                Text(rule.stmts, rule.comment), ops)
+                text, ops)
+
+
+def _anonymous(st: nft.Statement) -> bool:
+    return isinstance(st, nft.Match) and isinstance(st.right, str) and st.right.startswith("@__set")
+
+
+def _with_elements(st: nft.Statement, where: tuple[str, str], sets) -> nft.Statement:
+    """The statement with an anonymous set's elements in place of its name (if they can be read)."""
+    if not _anonymous(st):
+        return st
+    value = sets(where[0], where[1], st.right[1:], st.left.json())
+    return st if value is None else nft.Match(st.left, value, st.op)
+
+
+def _lazy_set(where: tuple[str, str], st: nft.Match, sets) -> Match:
+    """A lookup in an anonymous set, compiled when a packet first reaches it: only then are its
+    elements read (a table may hold thousands, most never reached)."""
+    text = SetText((st,), None, where, sets)
+    compiled: list[Match] = []
+
+    def test(state: State):
+        if not compiled:
+            compiled.append(match(where[0], st.left, st.op, _with_elements(st, where, sets).right, text))
+        return compiled[0].test(state)
+    return Match(test, text)
 
 
 def _statement(family: str, st: nft.Statement) -> Op:

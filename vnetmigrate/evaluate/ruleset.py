@@ -115,7 +115,7 @@ def from_facts(nft: NftRuleset | None, saves: tuple[IptablesSave, ...] | list[Ip
                 if c.name not in names:
                     chains.append(_native(c, rules_known=False))
             continue
-        chains += [_native(c) for c in table.chains]
+        chains += [_native(c, sets=nft.sets) for c in table.chains]
     for save in saves:
         if save.source == "nft":
             fam = Family(save.family).nft
@@ -133,10 +133,10 @@ def from_facts(nft: NftRuleset | None, saves: tuple[IptablesSave, ...] | list[Ip
     return Ruleset({(c.scope, c.chain): c for c in chains}, tuple(problems))
 
 
-def _native(c, rules_known: bool = True) -> Chain:
+def _native(c, rules_known: bool = True, sets=None) -> Chain:
     rules = None
     if rules_known and c.rules is not None:
-        rules = tuple(nftcompile.compile_rule(r) for r in c.rules)
+        rules = tuple(nftcompile.compile_rule(r, sets) for r in c.rules)
     return Chain(f"{c.family} {c.table} {c.name}", "nft", c.family, c.table, c.name, rules, hook=c.hook,
                  prio=c.prio, policy=c.policy, type=c.type, handle=c.handle)
 

@@ -104,13 +104,40 @@ def _nft(ev: Evidence) -> NftRuleset:
         raise InputError("nft was not listed")
     if not rec.ok:
         raise InputError(f"`{rec.display}` failed: {rec.error or rec.stderr.strip() or rec.returncode}")
+    from dataclasses import replace
+
+    from vnetmigrate.facts.nftsets import AnonymousSets
+
     try:
         chains = json.loads(rec.stdout)
-        listings = [json.loads(r.stdout) for k, r in sorted(ev.commands.items())
+        listings = [_listing(r.stdout) for k, r in sorted(ev.commands.items())
                     if k.startswith((prefix(NFT_TABLE_T), prefix(NFT_CHAIN_T))) and r.ok and r.stdout]
+        return replace(parse_documents(chains, listings), sets=AnonymousSets(ev))
     except json.JSONDecodeError as exc:
         raise InputError(f"nft JSON output is malformed: {exc}")
-    return parse_documents(chains, listings)
+
+
+_BY_LINE = '{"nftables": [\n'
+
+
+def _listing(text: str) -> dict:
+    """A listing, parsed; one written an object a line (a chain read over netlink, possibly of
+    50,000 rules: collect/nfnl_chain.py) is parsed a line at a time, as its rules are typed,
+    so its whole tree of dictionaries never exists at once."""
+    if not text.startswith(_BY_LINE):
+        return json.loads(text)
+    if not text.endswith("\n]}"):
+        raise json.JSONDecodeError("a listing written by line does not end with ]}", text, len(text))
+
+    def items():
+        start, end = len(_BY_LINE), len(text) - 3
+        while start < end:
+            stop = text.find("\n", start, end)
+            stop = end if stop < 0 else stop
+            line = text[start:stop]
+            yield json.loads(line[:-1] if line.endswith(",") else line)
+            start = stop + 1
+    return {"nftables": items()}
 
 
 def _iptables(ev: Evidence) -> IptablesFacts:

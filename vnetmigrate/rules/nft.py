@@ -22,6 +22,7 @@ Each statement has three forms:
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Union
@@ -236,6 +237,9 @@ class Other:
 Statement = Union[Match, Counter, Verdict, Nat, Vmap, Mangle, Other]
 _NAT = ("snat", "dnat", "masquerade", "redirect")
 _COUNTER = Counter()
+# shared, not one copy a rule (a host may have 100,000 rules)
+_PLAIN_VERDICTS = {k: Verdict(k) for k in ("accept", "drop", "return", "continue")}
+_OPS = {op: op for op in ("==", "!=", "in", "<", ">", "<=", ">=")}
 
 
 def parse_statement(st: Any, family: str | None = None) -> Statement:
@@ -245,11 +249,12 @@ def parse_statement(st: Any, family: str | None = None) -> Statement:
         return Other("", st)
     kind, body = next(iter(st.items()))
     if kind == "match" and isinstance(body, dict):
-        return Match(parse_left(body.get("left")), body.get("right"), body.get("op", "=="))
+        op = body.get("op", "==")
+        return Match(parse_left(body.get("left")), body.get("right"), _OPS.get(op, op) if isinstance(op, str) else op)
     if kind == "counter":
         return _COUNTER
     if kind in ("accept", "drop", "return", "continue"):
-        return Verdict(kind)
+        return _PLAIN_VERDICTS[kind]
     if kind in ("jump", "goto"):
         return Verdict(kind, body.get("target") if isinstance(body, dict) else None)
     if kind == "reject":
@@ -350,6 +355,11 @@ def as_listed(s: Statement) -> Statement:
     return s
 
 
+def _intern(v: Any) -> Any:
+    """One string object for a name tens of thousands of rules repeat."""
+    return sys.intern(v) if type(v) is str else v
+
+
 @dataclass(frozen=True, slots=True)
 class NftRule:
     """One rule of a live ruleset (or of libnftables JSON commands)."""
@@ -363,7 +373,7 @@ class NftRule:
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> "NftRule":
-        return cls(obj["family"], obj["table"], obj["chain"], obj.get("handle"),
+        return cls(_intern(obj["family"]), _intern(obj["table"]), _intern(obj["chain"]), obj.get("handle"),
                    parse_statements(obj.get("expr", ()), obj["family"]), obj.get("comment"))
 
     @property

@@ -49,6 +49,8 @@ class NftRuleset:
     tables: tuple[NftTable, ...] = ()
     partial: bool = True  # True when only selected chains' rules were fetched
     errors: tuple[str, ...] = field(default=())
+    # the elements of anonymous sets named by reference in rules ("@__set12": facts.nftsets)
+    sets: Any = field(default=None, compare=False, repr=False)
 
     def table(self, family: str, name: str) -> NftTable | None:
         return next((t for t in self.tables if t.family == family and t.name == name), None)

@@ -129,13 +129,26 @@ class RawExpr:
 Left = Union[Payload, Meta, Ct, Fib, Masked, RawExpr]
 
 
+# The same few expressions stand in tens of thousands of rules: one (frozen) object each.
+_SHARED_LEFT: dict[tuple, Left] = {}
+
+
+def _shared(key: tuple, make) -> Left:
+    got = _SHARED_LEFT.get(key)
+    if got is None:
+        got = make()
+        if len(_SHARED_LEFT) < 4096 and all(isinstance(k, str) for k in key):
+            _SHARED_LEFT[key] = got
+    return got
+
+
 def parse_left(v: Any) -> Left:
     if isinstance(v, dict) and len(v) == 1:
         kind, body = next(iter(v.items()))
         if kind == "payload" and isinstance(body, dict) and len(body) == 2 and "protocol" in body and "field" in body:
-            return Payload(body["protocol"], body["field"])
+            return _shared(("payload", body["protocol"], body["field"]), lambda: Payload(body["protocol"], body["field"]))
         if kind == "meta" and isinstance(body, dict) and len(body) == 1 and "key" in body:
-            return Meta(body["key"])
+            return _shared(("meta", body["key"]), lambda: Meta(body["key"]))
         if kind == "ct" and isinstance(body, dict) and "key" in body and set(body) <= {"key", "dir"}:
             return Ct(body["key"], body.get("dir"))
         if kind == "fib" and isinstance(body, dict):

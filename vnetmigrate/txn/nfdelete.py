@@ -21,10 +21,12 @@ import socket
 import struct
 from typing import Any
 
+from vnetmigrate.nfnetlink import FAMILIES, NETLINK_NETFILTER, NFNL_SUBSYS_NFTABLES
+from vnetmigrate.nfnetlink import attr as _attr
+from vnetmigrate.nfnetlink import message as _message
+from vnetmigrate.nfnetlink import name_attr as _name
 from vnetmigrate.txn.kernel import KernelError, NothingChanged
 
-NETLINK_NETFILTER = 12
-NFNL_SUBSYS_NFTABLES = 10
 NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END = 16, 17
 NFT_MSG_DELTABLE, NFT_MSG_DELCHAIN, NFT_MSG_DELRULE = 2, 5, 8
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_NONREC = 0x1, 0x4, 0x100
@@ -33,22 +35,7 @@ NLMSG_ERROR = 2
 NFTA_TABLE_NAME = 1
 NFTA_CHAIN_TABLE, NFTA_CHAIN_NAME = 1, 3
 NFTA_RULE_TABLE, NFTA_RULE_CHAIN, NFTA_RULE_HANDLE = 1, 2, 3
-FAMILIES = {"inet": 1, "ip": 2, "arp": 3, "netdev": 5, "bridge": 7, "ip6": 10}
 REPLY_TIMEOUT = 10.0   # seconds: the kernel answers a batch at once; never wait forever
-
-
-def _attr(kind: int, payload: bytes) -> bytes:
-    size = 4 + len(payload)
-    return struct.pack("=HH", size, kind) + payload + b"\0" * (-size % 4)
-
-
-def _name(kind: int, text: str) -> bytes:
-    return _attr(kind, text.encode() + b"\0")
-
-
-def _message(kind: int, flags: int, seq: int, family: int, attrs: bytes = b"", res_id: int = 0) -> bytes:
-    body = struct.pack("=BBH", family, 0, socket.htons(res_id)) + attrs
-    return struct.pack("=IHHII", 16 + len(body), kind, flags, seq, 0) + body
 
 
 def _encode(command: dict[str, Any], seq: int) -> tuple[bytes, str]:

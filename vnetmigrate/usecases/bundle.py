@@ -49,6 +49,8 @@ def create(output: Path | None, root: str = "/", netns: str | None = None, state
     from vnetmigrate.netns import entered
 
     ev = collect_live(root=root, netns=netns, progress=progress, state_dir=state_dir)
+    if ev.live_sets is not None:
+        analyse(ev)  # reads the anonymous sets packet checks reach (facts/nftsets.py) before screening
     with entered(netns):
         items = extras.collect(ev, root=root, state_dir=state_dir, progress=progress)
     return assemble(ev, items, output, redact=redact, render=render)

@@ -1,0 +1,104 @@
+"""List a chain over netlink as `nft -j list chain` would, leaving anonymous sets by name.
+
+The chain's rules come from one filtered rule dump (`nfnl_read`), turned into libnftables
+JSON by `nfnl_rules`. A lookup in an anonymous set (`tcp dport { 80, 443 }`) is written as a
+reference, "@__set12", and its elements are read only if a packet check reaches it
+(`SetFetcher`): a table may hold 10,000 of them and the kernel's cost of reading each grows
+with their number. Only plain anonymous sets are left so (a hash of single values); a chain
+with anything else this reader does not write exactly is listed by libnftables instead.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from typing import Any
+
+from vnetmigrate.collect import nfnl_read, nfnl_rules
+from vnetmigrate.collect.nfnl_read import NetlinkError, Reader
+from vnetmigrate.evidence import CommandRecord
+from vnetmigrate.netns import entered
+
+PLAIN_ANONYMOUS = 0x3  # NFT_SET_ANONYMOUS | NFT_SET_CONSTANT: no intervals, maps, timeouts
+
+
+class ChainReader:
+    """Lists chains over one netlink socket; `listing` says None when it cannot be exact."""
+
+    def __init__(self) -> None:
+        self.reader = Reader()
+        self._sets: Reader | None = None  # its own socket: a rule dump is being read meanwhile
+        self._flags: dict[tuple[str, str], dict[str, int]] = {}
+
+    def close(self) -> None:
+        self.reader.close()
+        if self._sets is not None:
+            self._sets.close()
+
+    def _set_flags(self, family: str, table: str) -> dict[str, int]:
+        if (family, table) not in self._flags:  # one dump of the table's sets (no elements)
+            self._sets = self._sets or Reader()
+            self._flags[(family, table)] = dict(nfnl_rules.set_flags(m) for m in self._sets.sets(family, table))
+        return self._flags[(family, table)]
+
+    def _by_name(self, family: str, table: str, name: str, left: Any) -> None:
+        flags = self._set_flags(family, table).get(name)
+        if flags is not None and flags & nfnl_rules.ANONYMOUS and flags != PLAIN_ANONYMOUS:
+            raise nfnl_rules.Unsupported(f"anonymous set {name} with flags {flags:#x}")
+        return None  # by name: a named set (as nft lists it), or a plain anonymous one read later
+
+    def listing(self, chain: dict[str, Any]) -> tuple[str, list[str]] | None:
+        """`nft -j list chain`'s document for `chain` (its object from `list chains`) as text,
+        one object a line (facts/__init__.py parses it line by line: no whole tree of 50,000
+        rules at once), and the chains its rules jump or go to; None: not exactly."""
+        family, table, name = chain["family"], chain["table"], chain["name"]
+        lines = [json.dumps({"chain": chain})]
+        targets: list[str] = []
+        replies = self.reader.rules(family, table, name)
+        try:
+            for m in replies:
+                rule = nfnl_rules.rule_json(m, family, table, name, self._by_name)
+                targets += (st[v]["target"] for st in rule["expr"] for v in ("jump", "goto") if v in st)
+                lines.append(json.dumps({"rule": rule}))
+        except (nfnl_rules.Unsupported, KeyError, IndexError, ValueError, TypeError, struct.error):
+            _drain(replies)  # the kernel refuses another dump on this socket until this one is read
+            return None
+        except NetlinkError:
+            return None
+        return '{"nftables": [\n' + ",\n".join(lines) + "\n]}", targets
+
+
+def _drain(replies) -> None:
+    try:
+        for _ in replies:
+            pass
+    except NetlinkError:
+        pass
+
+
+class SetFetcher:
+    """Reads an anonymous set's elements when the evaluator needs them, in the scanned
+    namespace, and records what it read as evidence (`nft.set.N`)."""
+
+    def __init__(self, key_template: str, netns: str | None):
+        self.template, self.netns = key_template, netns
+
+    def __call__(self, ev, family: str, table: str, name: str, left: Any) -> CommandRecord:
+        n = sum(1 for k in ev.commands if k.startswith(self.template.split("{", 1)[0]))
+        argv = ("nfnetlink", "list", "set", family, table, name)
+        body: dict[str, Any] = {"family": family, "table": table, "name": name}
+        try:
+            with entered(self.netns), Reader() as reader:
+                info = reader.set_info(family, table, name)
+                flags = nfnl_read.be32(info[nfnl_read.NFTA_SET_FLAGS]) if nfnl_read.NFTA_SET_FLAGS in info else 0
+                if flags == PLAIN_ANONYMOUS:
+                    fmt, order = nfnl_rules.formatter(left)
+                    body["elem"] = nfnl_rules.anonymous_elements(reader, family, table, name, fmt, order)
+                else:  # a named set called "__set...": by name, as nft lists it (its elements stay unread)
+                    body["flags"] = flags
+        except (nfnl_rules.Unsupported, NetlinkError, OSError, KeyError, ValueError, struct.error) as exc:
+            return ev.add_command(CommandRecord(self.template.format(n=n), argv, 1, stderr=str(exc), via="netlink"))
+        body = {"set": body}
+        return ev.add_command(CommandRecord(self.template.format(n=n), argv, 0, stdout=json.dumps(body),
+                                            via="netlink"))
+
