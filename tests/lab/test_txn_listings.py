@@ -131,3 +131,23 @@ def test_legacy_tables_have_no_generation_and_are_read_every_time(ns):
     finally:
         ns_run(ns, ["iptables-legacy", "-F", "LIBVIRT_FWX"])
         ns_run(ns, ["iptables-legacy", "-X", "LIBVIRT_FWX"])
+
+
+def test_one_listing_with_handles_gives_the_plain_text_byte_for_byte(ns):
+    """kernel.nft_list_stable lists with handles once (iptexact.py takes them from the same
+    listing the fingerprint saw) and cuts them: the text `nft list` prints, so fingerprints
+    stay what they were; also for a comment that ends like a handle."""
+    from vnetmigrate.netns import entered
+    from vnetmigrate.txn import kernel
+
+    ns_run(ns, ["iptables-nft", "-A", "LIBVIRT_FWX", "-m", "comment", "--comment", "x # handle 7", "-j", "ACCEPT"])
+    try:
+        for what in ("table ip filter", "chain ip filter FORWARD", "chain ip filter LIBVIRT_FWX",
+                     "table ip libvirt_network"):
+            with entered(ns):
+                gen, raw = kernel.nft_list_handles(what)
+                text = kernel.nft_list_stable(what)
+            assert gen is not None and "# handle " in raw
+            assert text == kernel.without_counters(ns_run(ns, ["nft", "list", *what.split()]))
+    finally:
+        ns_run(ns, ["iptables-nft", "-D", "LIBVIRT_FWX", "-m", "comment", "--comment", "x # handle 7", "-j", "ACCEPT"])

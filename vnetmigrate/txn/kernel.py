@@ -57,18 +57,20 @@ def _binding():
         return None
 
 
-_CONTEXTS: dict[tuple[int, bool], Any] = {}
+_CONTEXTS: dict[tuple[int, bool, bool], Any] = {}
 
 
-def _context(cls, json_output: bool):
+def _context(cls, json_output: bool, handles: bool = False):
     """One libnftables context per network namespace and output mode, reused: creating one
     costs about a millisecond, and a migration lists objects some 200 times. A context talks
     to the namespace it was made in, so the namespace is part of the key."""
-    key = (os.stat("/proc/thread-self/ns/net").st_ino, json_output)
+    key = (os.stat("/proc/thread-self/ns/net").st_ino, json_output, handles)
     nft = _CONTEXTS.get(key)
     if nft is None:
         nft = cls()
         nft.set_json_output(json_output)
+        if handles:
+            nft.set_handle_output(True)
         _CONTEXTS[key] = nft
     return nft
 
@@ -114,18 +116,19 @@ def nft_list(what: str) -> dict[str, Any] | None:
     return json.loads(text) if text.strip() else {"nftables": []}
 
 
-def nft_list_text(what: str, json_output: bool = True) -> str | None:
-    """The text of `nft [-j] list WHAT`, unparsed; None when the object does not exist.
+def nft_list_text(what: str, json_output: bool = True, handles: bool = False) -> str | None:
+    """The text of `nft [-j] [-a] list WHAT`, unparsed; None when the object does not exist.
 
     Plain text (no handles) takes half the time of JSON and is a fifth of its size (1,000
     rules: 10 ms, 80 kB against 20 ms, 416 kB): what fingerprints use.
     """
     cls = _binding()
     if cls is not None:
-        rc, out, err = _context(cls, json_output).cmd(f"list {what}")
+        rc, out, err = _context(cls, json_output, handles).cmd(f"list {what}")
     else:
-        proc = subprocess.run([_tool("nft"), *(["-j"] if json_output else []), *f"list {what}".split()],
-                              capture_output=True, text=True, timeout=120)
+        flags = (["-j"] if json_output else []) + (["-a"] if handles else [])
+        proc = subprocess.run([_tool("nft"), *flags, *f"list {what}".split()], capture_output=True, text=True,
+                              timeout=120)
         rc, out, err = proc.returncode, proc.stdout, proc.stderr
     if rc != 0:
         if "No such file or directory" in err:
@@ -142,8 +145,17 @@ def without_counters(text: str) -> str:
     return _COUNTER.sub("counter", text)
 
 
-# The last plain listing of each object, with the (namespace cookie, generation) it was made at.
-_STABLE: dict[str, tuple[tuple[int, int], str | None]] = {}
+_HANDLE = re.compile(r" # handle \d+$", re.M)
+
+
+def without_handles(text: str) -> str:
+    """`nft -a list` text as `nft list` prints it: each object's trailing `# handle N` cut."""
+    return _HANDLE.sub("", text)
+
+
+# The last listing of each object, with the (namespace cookie, generation) it was made at: its
+# text with handles (`nft -a`), and without handles or packet counters.
+_STABLE: dict[str, tuple[tuple[int, int], str | None, str | None]] = {}
 
 
 def nft_list_stable(what: str) -> str | None:
@@ -153,17 +165,32 @@ def nft_list_stable(what: str) -> str | None:
     nothing has committed since, so it is still what the kernel holds. The fingerprints before
     and after each step and the verification after it list the same tables: one listing serves.
     """
+    return nft_list_stable_at(what)[2]
+
+
+def nft_list_handles(what: str) -> tuple[tuple[int, int] | None, str | None]:
+    """(generation, `nft -a list WHAT` text) from the same listing nft_list_stable keeps: the
+    handles of exactly the rules a fingerprint saw. The generation is None when the kernel
+    cannot tell it (then the text may be older than the next commit: nothing to build on)."""
+    gen, raw, _text = nft_list_stable_at(what)
+    return gen, raw
+
+
+def nft_list_stable_at(what: str) -> tuple[tuple[int, int] | None, str | None, str | None]:
+    """(generation, text with handles, text without handles or counters), listed once per
+    generation. One listing with handles serves both: cutting them gives `nft list`'s text
+    byte for byte (tests/lab/test_txn_listings.py)."""
     before = nftgen.current()
     cached = _STABLE.get(what)
     if before is not None and cached is not None and cached[0] == before:
-        return cached[1]
-    raw = nft_list_text(what, json_output=False)
-    text = None if raw is None else without_counters(raw)
+        return cached
+    raw = nft_list_text(what, json_output=False, handles=True)
+    text = None if raw is None else without_counters(without_handles(raw))
     if before is not None and nftgen.current() == before:  # nothing committed while listing
-        _STABLE[what] = (before, text)
-    else:
-        _STABLE.pop(what, None)
-    return text
+        _STABLE[what] = (before, raw, text)
+        return before, raw, text
+    _STABLE.pop(what, None)
+    return None, raw, text
 
 
 def chains() -> list[dict[str, Any]]:

@@ -94,22 +94,28 @@ class NftStep(Step):
     # Only deletions, of rules by handle and of chains and tables that must hold nothing else
     # by then: the kernel refuses the whole batch over anything they do not name (nfdelete.py).
     exact: bool = False
+    # An exact removal of iptables-nft rules (iptexact.py): the chains as the plan saw them,
+    # checked right before the batch, which carries the generation of that check.
+    expected: dict[str, Any] | None = None
 
     def apply(self, root: Path) -> dict[str, Any]:
         if self.exact:
-            from vnetmigrate.txn import nfdelete
+            from vnetmigrate.txn import iptexact, nfdelete
 
-            nfdelete.delete_exactly(self.commands)
+            generation = iptexact.check(self.expected) if self.expected else None
+            nfdelete.delete_exactly(self.commands, generation)
         else:
             kernel.nft_apply(self.commands)
         return {}
 
     def to_data(self) -> dict[str, Any]:
-        return {"commands": self.commands, **({"exact": True} if self.exact else {})}
+        return {"commands": self.commands, **({"exact": True} if self.exact else {}),
+                **({"expected": self.expected} if self.expected else {})}
 
     @classmethod
     def from_data(cls, title: str, data: dict[str, Any], touches: Touched) -> "NftStep":
-        return cls(title=title, touches=touches, commands=data["commands"], exact=data.get("exact") is True)
+        return cls(title=title, touches=touches, commands=data["commands"], exact=data.get("exact") is True,
+                   expected=data.get("expected") or None)
 
 
 @dataclass(frozen=True, kw_only=True)

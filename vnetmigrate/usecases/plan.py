@@ -170,10 +170,20 @@ def prepare(opts: Options, force: tuple[str, ...] = ()) -> Prepared:
     from vnetmigrate.scan import analyse
 
     check_options(opts)
+    generation = _generation(opts.netns)
     ev = collect_live(root=str(opts.root), netns=opts.netns, state_dir=str(opts.state_dir))
     scan = analyse(ev, migration_target=opts.target)
-    mplan = _migration(scan, opts)
+    mplan = _migration(scan, opts, generation)
     return Prepared(mplan, result_of(mplan, scan, force))
+
+
+def _generation(netns: str | None):
+    """The namespace's nftables generation before the host is read (txn/nftgen.py)."""
+    from vnetmigrate.netns import entered
+    from vnetmigrate.txn import nftgen
+
+    with entered(netns):
+        return nftgen.current()
 
 
 def result_of(mplan: MigrationPlan, scan, force: tuple[str, ...] = ()) -> PlanResult:
@@ -183,12 +193,16 @@ def result_of(mplan: MigrationPlan, scan, force: tuple[str, ...] = ()) -> PlanRe
                       blockers(mplan, scan, force), tuple(mplan.notes), mplan.plan.fingerprint)
 
 
-def _migration(scan, opts: Options) -> MigrationPlan:
-    """The planner's plan, with the blockers only the live host shows and its fingerprint."""
+def _migration(scan, opts: Options, generation=None) -> MigrationPlan:
+    """The planner's plan, with the blockers only the live host shows and its fingerprint.
+
+    `generation`: the nftables generation before the host was read. When the fingerprint's
+    listings are still of it, scan's `iptables -S` listings and they saw the same rules, and
+    the removal of libvirt's iptables-nft rules goes by handle (txn/iptexact.py)."""
     from vnetmigrate.errors import InputError
     from vnetmigrate.libvirt import netconf
     from vnetmigrate.netns import entered
-    from vnetmigrate.txn import daemon, planner, snapshot
+    from vnetmigrate.txn import daemon, iptexact, planner, snapshot
 
     extra = []
     try:
@@ -205,6 +219,8 @@ def _migration(scan, opts: Options) -> MigrationPlan:
     mplan = planner.build(scan.facts, opts.target, argv, why)
     with entered(opts.netns):
         fingerprint = snapshot.probe(mplan.plan.touched)
+        saves = scan.facts.iptables.saves if scan.facts.iptables is not None else ()
+        mplan = replace(mplan, plan=iptexact.exact_plan(mplan.plan, saves, generation))
     return replace(mplan, plan=replace(mplan.plan, fingerprint=fingerprint, meta={
         **mplan.plan.meta, "netns": opts.netns, "root": str(opts.root)}), blockers=mplan.blockers + tuple(extra))
 
