@@ -74,67 +74,65 @@ def exact_removal(fragment: str, family: str, save: IptablesSave, generation: tu
     """The nfnetlink deletions doing what the removal `fragment` (only `-D` and `-X` lines)
     does to `save` (the `-S` listings it was made from, at `generation`), and what the step
     checks before it acts (`expected`); None when that cannot be proven: another kind of line,
-    a chain not listed whole, a listing of another generation or of another length."""
+    a chain not listed whole, a listing of another generation or of another length.
+
+    A chain the fragment deletes (`-X`) loses every rule, as its `-D` lines say: each handle
+    of its listing. Of any other chain, each `-D` line is the rule at its position in the
+    chain's `-S` listing (the n-th of identical lines, the n-th such rule)."""
     fam = Family(family).nft
-    rules_del: list[dict[str, Any]] = []
-    chains_del: list[dict[str, Any]] = []
-    expected: dict[str, Any] = {}
-    listed: dict[tuple[str, str], list[tuple[int, str]]] = {}
-    positions: dict[tuple[str, str], dict[str, list[int]]] = {}  # chain -> `-A` line -> where it is
-    seen: dict[tuple[str, str, str], int] = {}
-    deleted_chains: set[tuple[str, str]] = set()
-    kept_rules: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    specs: dict[tuple[str, str], list[str]] = {}
+    deleted: list[tuple[str, str]] = []
     table = None
-
-    def chain_rules(tbl: str, name: str) -> list[tuple[int, str]] | None:
-        if (tbl, name) not in listed:
-            gen, text = listing(f"chain {fam} {tbl} {name}")
-            chain = save.chain(tbl, name)
-            got = listed_rules(text) if gen == generation and text is not None else None
-            if chain is None or not chain.listed or got is None or len(got) != len(chain.rules):
-                return None
-            listed[(tbl, name)] = got
-            where: dict[str, list[int]] = {}
-            for i, rule in enumerate(chain.rules):
-                where.setdefault(rule.text, []).append(i)
-            positions[(tbl, name)] = where
-        return listed[(tbl, name)]
-
     for line in fragment.splitlines():
         words = line.split()
         if not words or words == ["COMMIT"]:
             continue
-        if words[0].startswith("*") and len(words) == 1:
+        if len(words) == 1 and words[0].startswith("*"):
             table = words[0][1:]
-            continue
-        if table is None or len(words) < 2 or words[0] not in ("-D", "-X") or (words[0] == "-X" and len(words) != 2):
+        elif table is not None and words[0] == "-D" and len(words) > 2:
+            specs.setdefault((table, words[1]), []).append("-A" + line[2:])
+        elif table is not None and words[0] == "-X" and len(words) == 2:
+            deleted.append((table, words[1]))
+            specs.setdefault((table, words[1]), [])
+        else:
             return None
-        name = words[1]
-        got = chain_rules(table, name)
-        if got is None:
+    rules_del: list[dict[str, Any]] = []
+    expected: dict[str, Any] = {}
+    for (tbl, name), wanted in specs.items():
+        chain = save.chain(tbl, name)
+        gen, text = listing(f"chain {fam} {tbl} {name}")
+        got = listed_rules(text) if gen == generation and text is not None else None
+        if chain is None or not chain.listed or got is None or len(got) != len(chain.rules):
             return None
-        if words[0] == "-X":
-            chains_del.append({"delete": {"chain": {"family": fam, "table": table, "name": name}}})
-            deleted_chains.add((table, name))
-            continue
-        spec = "-A" + line[2:]
-        nth = seen.get((table, name, spec), 0)
-        at = positions[(table, name)].get(spec, [])
-        if nth >= len(at):
-            return None
-        seen[(table, name, spec)] = nth + 1
-        handle, text = got[at[nth]]
-        target = jump_target(spec)
-        if save.chain(table, target or "") is not None and f"jump {target}" not in text and f"goto {target}" not in text:
-            return None  # a jump whose nft text names another chain: not the same listing
-        rules_del.append({"delete": {"rule": {"family": fam, "table": table, "chain": name, "handle": handle}}})
-        kept_rules.setdefault((table, name), []).append((handle, text))
-    for (tbl, name), got in listed.items():
         key = f"{fam} {tbl} {name}"
-        if (tbl, name) in deleted_chains:
+        if (tbl, name) in deleted:
+            if len(wanted) != len(got):
+                return None
+            chosen = got
             expected[key] = {"digest": digest(got)}  # every rule of it: nothing else may be in it
-        else:  # another program's rules may come and go: only ours must be as they were
-            expected[key] = {"rules": [list(r) for r in kept_rules.get((tbl, name), [])]}
+        else:
+            where: dict[str, list[int]] = {}
+            for i, rule in enumerate(chain.rules):
+                where.setdefault(rule.text, []).append(i)
+            seen: dict[str, int] = {}
+            chosen = []
+            for spec in wanted:
+                nth = seen.get(spec, 0)
+                at = where.get(spec, [])
+                if nth >= len(at):
+                    return None
+                seen[spec] = nth + 1
+                handle, rule_text = got[at[nth]]
+                target = jump_target(spec)
+                if target is not None and target.startswith("LIBVIRT_") and f"jump {target}" not in rule_text \
+                        and f"goto {target}" not in rule_text:
+                    return None  # a jump whose nft text names another chain: not the same listing
+                chosen.append((handle, rule_text))
+            # another program's rules may come and go: only ours must be as they were
+            expected[key] = {"rules": [list(r) for r in chosen]}
+        rules_del += [{"delete": {"rule": {"family": fam, "table": tbl, "chain": name, "handle": h}}}
+                      for h, _t in chosen]
+    chains_del = [{"delete": {"chain": {"family": fam, "table": tbl, "name": name}}} for tbl, name in deleted]
     return rules_del + chains_del, expected
 
 

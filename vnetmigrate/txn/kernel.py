@@ -15,6 +15,7 @@ import subprocess
 from typing import Any
 
 from vnetmigrate.errors import EnvironmentProblem, VnmError
+from vnetmigrate.firewall import Family
 from vnetmigrate.programs import which
 from vnetmigrate.specs import TABLES_NAMES
 from vnetmigrate.txn import nftgen
@@ -89,6 +90,7 @@ def nft_apply(commands: list[dict[str, Any]]) -> None:
     `json_cmd` sets); no echo is asked for, so nothing is printed back.
     """
     text = json.dumps({"nftables": commands})
+    before = nftgen.current()
     cls = _binding()
     if cls is not None:
         nft = cls()
@@ -96,10 +98,44 @@ def nft_apply(commands: list[dict[str, Any]]) -> None:
         rc, _out, err = nft.cmd(text)
         if rc != 0:
             raise KernelError(f"nftables refused the change: {_first_error(str(err))}")
+    else:
+        proc = subprocess.run([_tool("nft"), "-j", "-f", "-"], input=text, capture_output=True, text=True,
+                              timeout=120)
+        if proc.returncode != 0:
+            raise KernelError(f"nftables refused the change: {_first_error(proc.stderr)}")
+    committed_once(before, tables_of(commands))
+
+
+def tables_of(commands: list[dict[str, Any]]) -> set[tuple[str, str]] | None:
+    """The (family, table) pairs libnftables JSON commands change; None when one does not say."""
+    out = set()
+    for command in commands:
+        for what in command.values():
+            if not isinstance(what, dict):
+                return None
+            for kind, obj in what.items():
+                name = (obj.get("name") if kind == "table" else obj.get("table")) if isinstance(obj, dict) else None
+                if name is None or "family" not in obj:
+                    return None
+                out.add((obj["family"], name))
+    return out
+
+
+def committed_once(before: tuple[int, int] | None, tables: set[tuple[str, str]] | None) -> None:
+    """After one kernel transaction of ours that changed only `tables` (None: unknown): when
+    the generation moved by exactly one, no one else committed, so every listing of another
+    table made at `before` still holds; it is kept for the new generation (a migration lists
+    libvirt's iptables chains once instead of after each of its steps)."""
+    after = nftgen.current()
+    if before is None or after is None or tables is None or after != (before[0], before[1] + 1):
         return
-    proc = subprocess.run([_tool("nft"), "-j", "-f", "-"], input=text, capture_output=True, text=True, timeout=120)
-    if proc.returncode != 0:
-        raise KernelError(f"nftables refused the change: {_first_error(proc.stderr)}")
+    for what, entry in list(_STABLE.items()):
+        words = what.split()
+        if entry[0] == before and len(words) >= 3 and (words[1], words[2]) not in tables:
+            _STABLE[what] = (after, *entry[1:])
+    for key, (gen, out) in list(_SHOWN.items()):
+        if gen == before and (Family(key[0]).nft, key[1]) not in tables:
+            _SHOWN[key] = (after, out)
 
 
 def _first_error(err: str) -> str:
@@ -209,13 +245,34 @@ def ipt_list(family: str, table: str, chain: str) -> list[str]:
     return [line for line in ipt_show(family, table, chain).splitlines() if line.startswith("-A ")]
 
 
+# The last `iptables-nft -S CHAIN` output of each chain, with the generation it was made at:
+# iptables-nft chains are nftables chains, so it holds while the generation does (like _STABLE).
+_SHOWN: dict[tuple[str, str, str], tuple[tuple[int, int], str]] = {}
+
+
 def ipt_show(family: str, table: str, chain: str) -> str:
-    """The whole output of `iptables-nft -t TABLE -S CHAIN` (-P or -N line first)."""
+    """The whole output of `iptables-nft -t TABLE -S CHAIN` (-P or -N line first); for
+    iptables-nft, reused while the namespace's nftables generation is unchanged."""
+    key = (family, table, chain)
+    nft = not family.endswith("-legacy")  # x_tables have no generation: read every time
+    before = nftgen.current() if nft else None
+    cached = _SHOWN.get(key)
+    if before is not None and cached is not None and cached[0] == before:
+        return cached[1]
     proc = subprocess.run([_tool(IPT[family][0]), "-w", "-t", table, "-S", chain], capture_output=True,
                           text=True, timeout=60)
     if proc.returncode != 0:
         raise KernelError(f"`{IPT[family][0]} -t {table} -S {chain}` failed: {proc.stderr.strip()}")
+    if before is not None and nftgen.current() == before:
+        _SHOWN[key] = (before, proc.stdout)
     return proc.stdout
+
+
+def ipt_shown(family: str, table: str, chain: str, output: str, generation: tuple[int, int] | None) -> None:
+    """What `iptables-nft -t TABLE -S CHAIN` printed while the generation was `generation`
+    (scan's listing, txn/iptexact.py's proof): what ipt_show answers while it still is."""
+    if generation is not None and not family.endswith("-legacy"):
+        _SHOWN[(family, table, chain)] = (generation, output)
 
 
 def ipt_show_table(family: str, table: str) -> str:

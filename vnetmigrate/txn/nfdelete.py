@@ -26,6 +26,7 @@ import socket
 import struct
 from typing import Any
 
+from vnetmigrate.txn import kernel, nftgen
 from vnetmigrate.txn.kernel import KernelError, NothingChanged
 
 NETLINK_NETFILTER = 12
@@ -101,6 +102,7 @@ def delete_exactly(commands: list[dict[str, Any]], generation: int | None = None
         data, named[i] = _encode(command, i)
         parts.append(data)
     parts.append(_message(NFNL_MSG_BATCH_END, NLM_F_REQUEST, seq0 + len(commands) + 1, 0, res_id=NFNL_SUBSYS_NFTABLES))
+    before = nftgen.current()
     try:
         with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_NETFILTER) as sock:
             sock.settimeout(REPLY_TIMEOUT)
@@ -114,6 +116,7 @@ def delete_exactly(commands: list[dict[str, Any]], generation: int | None = None
     if errors:
         raise NothingChanged("nftables refused the change, nothing of it was made: " + "; ".join(
             f"{named.get(seq, 'the batch')}: {_why(code)}" for seq, code in sorted(errors.items())))
+    kernel.committed_once(before, kernel.tables_of(commands))
 
 
 def _size_buffers(sock: socket.socket, batch: int, messages: int) -> None:

@@ -172,9 +172,23 @@ def prepare(opts: Options, force: tuple[str, ...] = ()) -> Prepared:
     check_options(opts)
     generation = _generation(opts.netns)
     ev = collect_live(root=str(opts.root), netns=opts.netns, state_dir=str(opts.state_dir))
+    _reuse_listings(ev, generation)
     scan = analyse(ev, migration_target=opts.target)
     mplan = _migration(scan, opts, generation)
     return Prepared(mplan, result_of(mplan, scan, force))
+
+
+def _reuse_listings(ev, generation) -> None:
+    """Scan's `iptables-nft -S CHAIN` outputs serve the transaction's snapshot for as long as
+    nothing is committed after `generation` (kernel.ipt_shown): one process less per chain."""
+    from vnetmigrate.txn import kernel
+
+    tools = {kernel.IPT[f][0]: f for f in ("ipv4", "ipv6")}
+    for rec in ev.commands.values():
+        argv = rec.argv
+        if rec.ok and len(argv) == 5 and argv[0] in tools and argv[1] == "-t" and argv[3] == "-S" \
+                and "\ufffd" not in rec.stdout:
+            kernel.ipt_shown(tools[argv[0]], argv[2], argv[4], rec.stdout, generation)
 
 
 def _generation(netns: str | None):
