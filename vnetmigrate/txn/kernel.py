@@ -236,8 +236,20 @@ def chains() -> list[dict[str, Any]]:
 
 
 def tables() -> set[tuple[str, str]]:
+    """Every (family, table). Costly on a big ruleset: libnftables 1.0.6 reads every rule of
+    every table for `list tables` (0.3 s with libvirt's rules of 300 networks, against 20 ms for
+    `list chains`); table_exists asks about one table without that."""
     doc = nft_list("tables") or {}
     return {(i["table"]["family"], i["table"]["name"]) for i in doc.get("nftables", []) if "table" in i}
+
+
+def table_exists(family: str, name: str) -> bool:
+    """Whether table `name` of `family` exists, without reading its rules: a table holding a
+    chain is known by `list chains`; one holding none is listed alone (no rule to read)."""
+    doc = nft_list("chains") or {}
+    if any(i["chain"]["family"] == family and i["chain"]["table"] == name for i in doc.get("nftables", []) if "chain" in i):
+        return True
+    return nft_list_text(f"table {family} {name}", json_output=False) is not None
 
 
 def ipt_list(family: str, table: str, chain: str) -> list[str]:

@@ -149,7 +149,10 @@ class Prepared:
 
 def plan(opts: Options, force: tuple[str, ...] = ()) -> PlanResult:
     """`plan`, and `migrate --dry-run` with its --force."""
-    return prepare(opts, force).result
+    from vnetmigrate.gcpause import paused
+
+    with paused():  # see usecases/migrate.py
+        return prepare(opts, force).result
 
 
 def check_options(opts: Options) -> None:
