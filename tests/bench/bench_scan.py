@@ -7,7 +7,8 @@ files under a temporary root; then, round by round, each command runs once in a 
 - `python -c pass` with the virtual environment's interpreter (interpreter start-up);
 - `nft -j list ruleset` (the anchor: everything the kernel holds, as JSON);
 - the shape's floor, where it has one (the narrowest listing that still holds what scan needs);
-- the INSTALLED command, `.venv/bin/vnetmigrate scan --netns NS --root ROOT --format json`.
+- the INSTALLED command, `.venv/bin/vnetmigrate scan --netns NS --root ROOT --format json`;
+- with `--baseline-tool CMD`, another install's scan (an older commit: before/after in the same rounds).
 
 Commands in the namespace run through `nsenter --net=` (one light exec, the same for all).
 Wall time is the median of the rounds; peak memory is the child's maximum resident set as GNU
@@ -27,6 +28,7 @@ then go to stderr), one JSON object per shape per line for the benchmark table's
 Run as root (the 200k shape takes minutes of the anchor's time per round; only with --big):
 
     .venv/bin/python -m tests.bench.bench_scan [--shapes a,b] [--rounds 5] [--big] [--json PATH] [--tool CMD]
+        [--baseline-tool CMD]
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from tests.bench.hostgen import build_host
 GNU_TIME = "/usr/bin/time"  # Debian package `time`
 ANCHOR = "nft -j list ruleset"
 SCAN = "vnetmigrate scan"
+BASELINE = "baseline scan"
 BASE = "python -c pass"
 
 
@@ -115,7 +118,7 @@ def load1() -> float:
     return os.getloadavg()[0]
 
 
-def bench_shape(shape: Shape, rounds: int, tool: str, out) -> dict:
+def bench_shape(shape: Shape, rounds: int, tool: str, out, baseline: str | None = None) -> dict:
     ns = f"vnm-bench-{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory(prefix="vnm-bench-") as root:
         subprocess.run(["ip", "netns", "add", ns], check=True)
@@ -131,6 +134,8 @@ def bench_shape(shape: Shape, rounds: int, tool: str, out) -> dict:
                         ANCHOR: inns + ["nft", "-j", "list", "ruleset"],
                         **{label: inns + list(argv) for label, argv in shape.floor},
                         SCAN: [tool, "scan", "--netns", ns, "--root", root, "--format", "json"]}
+            if baseline:
+                commands[BASELINE] = [baseline, "scan", "--netns", ns, "--root", root, "--format", "json"]
             before = load1()
             rows = measure_rounds(commands, rounds)
             after = load1()
@@ -138,7 +143,13 @@ def bench_shape(shape: Shape, rounds: int, tool: str, out) -> dict:
             subprocess.run(["ip", "netns", "del", ns], check=False)
     scan, anchor, base = rows[SCAN], rows[ANCHOR], rows[BASE]
     ratio = {"wall": round(scan["wall_s"] / anchor["wall_s"], 3), "memory": round(scan["peak_mb"] / anchor["peak_mb"], 3)}
-    return {"shape": shape.id, "host": shape.host, "rules": counts["rules"], "chains": counts["chains"],
+    extra = {}
+    if BASELINE in rows:
+        extra["baseline"] = {"command": baseline, "wall_s": rows[BASELINE]["wall_s"],
+                             "peak_mb": rows[BASELINE]["peak_mb"],
+                             "ratio": {"wall": round(rows[BASELINE]["wall_s"] / anchor["wall_s"], 3),
+                                       "memory": round(rows[BASELINE]["peak_mb"] / anchor["peak_mb"], 3)}}
+    return {**extra, "shape": shape.id, "host": shape.host, "rules": counts["rules"], "chains": counts["chains"],
             "networks": counts["networks"], "rounds": rounds, "load": [round(before, 2), round(after, 2)],
             "commands": rows,
             "scan": {"wall_s": scan["wall_s"], "peak_mb": scan["peak_mb"],
@@ -157,6 +168,9 @@ def print_shape(res: dict, out) -> None:
     r = res["ratio"]
     print(f"   scan / {ANCHOR}: {r['wall']:.2f}x wall, {r['memory']:.2f}x memory (goal <= 0.5x both); "
           f"scan beyond interpreter start: {res['scan']['beyond_interpreter_s']:.3f} s", file=out, flush=True)
+    if "baseline" in res:
+        b = res["baseline"]["ratio"]
+        print(f"   {BASELINE} / {ANCHOR}: {b['wall']:.2f}x wall, {b['memory']:.2f}x memory", file=out, flush=True)
 
 
 def main() -> None:
@@ -168,6 +182,8 @@ def main() -> None:
     ap.add_argument("--json", metavar="PATH", help="one JSON object per shape per line ('-': stdout)")
     ap.add_argument("--tool", default=str(Path(sys.executable).parent / "vnetmigrate"),
                     help="the vnetmigrate command to time (default: this environment's installed one)")
+    ap.add_argument("--baseline-tool", metavar="CMD",
+                    help="another vnetmigrate install (an older commit), timed in the same rounds")
     args = ap.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("run as root: the benchmark builds network namespaces")
@@ -186,7 +202,7 @@ def main() -> None:
     sink = sys.stdout if args.json == "-" else (open(args.json, "a") if args.json else None)
     try:
         for shape in shapes:
-            res = bench_shape(shape, args.rounds, args.tool, out)
+            res = bench_shape(shape, args.rounds, args.tool, out, args.baseline_tool)
             print_shape(res, out)
             if sink is not None:
                 sink.write(json.dumps(res) + "\n")

@@ -2,13 +2,15 @@
 
     sudo .venv/bin/python -m tests.bench.table                    # all (scan's big shapes too: --big)
     sudo .venv/bin/python -m tests.bench.table --only startup,migrate --rounds 3
+    sudo .venv/bin/python -m tests.bench.table --baseline /path/to/older/.venv/bin/vnetmigrate
     .venv/bin/python -m tests.bench.table --from DIR              # re-render saved results only
 
 Each benchmark runs as its own process with `--json FILE` (their printed tables go to standard
 error as they come); the JSON files are kept in `--keep DIR` when asked, and `--from DIR`
 renders such a directory again without measuring. A benchmark that is not asked for, or that
 fails, keeps the section the document already has (its old figures, with their date), so one
-command never leaves a half-empty table.
+command never leaves a half-empty table. `--baseline CMD` times another install (an older
+commit) in the same rounds as this one, for scan and migrate; the tables then show it beside.
 """
 
 from __future__ import annotations
@@ -31,12 +33,17 @@ MARK = "<!-- section: {} -->"
 COMMAND = "sudo .venv/bin/python -m tests.bench.table"
 
 
-def run_bench(name: str, out: Path, rounds: int | None, big: bool) -> bool:
+BASELINE_OPTION = {"scan": "--baseline-tool", "migrate": "--baseline-command"}
+
+
+def run_bench(name: str, out: Path, rounds: int | None, big: bool, baseline: str | None = None) -> bool:
     argv = [sys.executable, "-m", f"tests.bench.bench_{name}", "--json", str(out)]
     if rounds is not None:
         argv += ["--rounds", str(rounds)]
     if big and name == "scan":
         argv.append("--big")
+    if baseline and name in BASELINE_OPTION:
+        argv += [BASELINE_OPTION[name], baseline]
     print(f"== {' '.join(argv[2:])}", file=sys.stderr, flush=True)
     proc = subprocess.run(argv, cwd=REPO, stdout=sys.stderr)
     if proc.returncode != 0 or not out.exists():
@@ -100,7 +107,13 @@ def startup_section(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+BEFORE_HEAD = (" before |", "---|")
+BEFORE_NOTE = ("before: another install (an older commit, `--baseline`) timed in the same rounds; "
+               "its ratios are against the same anchors.")
+
+
 def migrate_section(doc: dict[str, Any]) -> str:
+    before = any("baseline migrate" in row["figures"] for row in doc["rows"])
     lines = ["## Migration", "", where(doc), "",
              "`vnetmigrate migrate --no-restart` of libvirt 11.3's NAT networks from iptables to nftables (the "
              "installed command, the whole process), against libvirt's way of creating the same rules (one `nft` "
@@ -108,7 +121,8 @@ def migrate_section(doc: dict[str, Any]) -> str:
              "round; medians (`tests/bench/bench_migrate.py`). Goals: at least 10× faster than per-rule `nft` at "
              "100 networks, the nftables step at most 1.5× one `nft -f` at 500, 10 networks well under 0.5 s.", "",
              "| networks | rounds | migrate | per-rule `nft` | per-rule / migrate | nftables step | one `nft -f` | "
-             "step / `nft -f` | rollback |", "|---|---|---|---|---|---|---|---|---|"]
+             "step / `nft -f` | rollback |" + BEFORE_HEAD[0] * before, "|---|---|---|---|---|---|---|---|---|"
+             + BEFORE_HEAD[1] * before]
     for row in doc["rows"]:
         f, r, n = row["figures"], row["ratios"], row["networks"]
         speed = r.get("per_rule_nft / migrate")
@@ -117,31 +131,43 @@ def migrate_section(doc: dict[str, Any]) -> str:
             f"| {n} | {row['rounds']} | {seconds(f['migrate'])}{goal(f['migrate'] < 0.5) if n == 10 else ''} | "
             f"{seconds(f['per_rule_nft'])} | {ratio(speed)}{goal(speed >= 10) if n == 100 else ''} | "
             f"{seconds(f['nft_step'])} | {seconds(f['nft_f'])} | {ratio(step)}{goal(step <= 1.5) if n == 500 else ''} | "
-            f"{seconds(f['rollback'])} |")
+            f"{seconds(f['rollback'])} |"
+            + (f" {seconds(f.get('baseline migrate'))}, {ratio(r.get('per_rule_nft / baseline migrate'))}; "
+               f"step {ratio(r.get('baseline nft_step / nft_f'))}; rollback {seconds(f.get('baseline rollback'))} |"
+               if before else ""))
+    if before:
+        lines += ["", BEFORE_NOTE]
     lines += ["", *(f"- {note}" for note in doc.get("notes", []))]
     return "\n".join(lines)
 
 
 def scan_section(doc: dict[str, Any]) -> str:
+    before = any("baseline" in row for row in doc["rows"])
     lines = ["## Scan", "", where(doc), "",
              "`vnetmigrate scan` (the installed command) against `nft -j list ruleset` of the same host, "
              "alternating round by round; wall time medians, peak memory maxima (`tests/bench/bench_scan.py`). "
              "Goals: at most half the anchor's wall time and memory on every shape, under 150 MB, never slower "
              "than the anchor from 10k rules up.", "",
              "| host | scan | beyond interpreter | scan peak | `nft -j list ruleset` | anchor peak | wall ratio | "
-             "memory ratio | floor |", "|---|---|---|---|---|---|---|---|---|"]
+             "memory ratio | floor |" + BEFORE_HEAD[0] * before, "|---|---|---|---|---|---|---|---|---|"
+             + BEFORE_HEAD[1] * before]
     for row in doc["rows"]:
         scan, anchor, rat = row.get("scan", {}), row.get("anchor", {}), row.get("ratio", {})
         goals = row.get("goals", {})
         floors = [f"`{name}` {seconds(c.get('wall_s'))}" for name, c in row.get("commands", {}).items()
-                  if name not in ("python -c pass", "nft -j list ruleset", "vnetmigrate scan")]
+                  if name not in ("python -c pass", "nft -j list ruleset", "vnetmigrate scan", "baseline scan")]
+        base = row.get("baseline")
         half_wall, half_mem = goals.get("half_wall"), goals.get("half_memory")
         lines.append(
             f"| {row.get('host', row.get('shape'))} | {seconds(scan.get('wall_s'))} | "
             f"{seconds(scan.get('beyond_interpreter_s'))} | {scan.get('peak_mb', 0):.0f} MB | "
             f"{seconds(anchor.get('wall_s'))} | {anchor.get('peak_mb', 0):.0f} MB | "
             f"{ratio(rat.get('wall'))}{goal(half_wall)} | {ratio(rat.get('memory'))}{goal(half_mem)} | "
-            f"{', '.join(floors) or '–'} |")
+            f"{', '.join(floors) or '–'} |"
+            + (f" {seconds(base['wall_s'])}, {base['peak_mb']:.0f} MB ({ratio(base['ratio']['wall'])}, "
+               f"{ratio(base['ratio']['memory'])}) |" if base else " – |" if before else ""))
+    if before:
+        lines += ["", BEFORE_NOTE]
     return "\n".join(lines)
 
 
@@ -182,6 +208,8 @@ def main() -> None:
     ap.add_argument("--big", action="store_true", help="scan's biggest host shapes too (minutes per round)")
     ap.add_argument("--keep", metavar="DIR", help="keep each benchmark's JSON results in DIR")
     ap.add_argument("--from", dest="source", metavar="DIR", help="render results saved with --keep; measure nothing")
+    ap.add_argument("--baseline", metavar="CMD",
+                    help="another vnetmigrate install (an older commit) timed in the same rounds by scan and migrate")
     ap.add_argument("--output", default=str(DOC))
     args = ap.parse_args()
     wanted = [b for b in args.only.split(",") if b]
@@ -195,7 +223,7 @@ def main() -> None:
         docs = {}
         for name in wanted:
             path = folder / f"{name}.json"
-            if args.source is None and not run_bench(name, path, args.rounds, args.big):
+            if args.source is None and not run_bench(name, path, args.rounds, args.big, args.baseline):
                 continue
             if (doc := load(path)) is not None:
                 docs[name] = doc

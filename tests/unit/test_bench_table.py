@@ -60,3 +60,22 @@ def test_scan_rows_come_from_one_object_per_host_shape_per_line(tmp_path):
     row = next(ln for ln in text.splitlines() if ln.startswith("| 1k rules"))
     assert row == ("| 1k rules, 10 networks | 500 ms | 480 ms | 60 MB | 200 ms | 30 MB | 2.50× ✗ | 2.00× ✗ | "
                    "`nft -j list chains` 10 ms |")
+
+
+def test_a_baseline_install_timed_in_the_same_rounds_gets_a_before_column(tmp_path):
+    line = {"shape": "small", "host": "1k rules, 10 networks", "rounds": 3, "load": [1.0, 1.5],
+            "commands": {"python -c pass": {"wall_s": 0.02}, "nft -j list ruleset": {"wall_s": 0.2},
+                         "vnetmigrate scan": {"wall_s": 0.1}, "baseline scan": {"wall_s": 0.5}},
+            "scan": {"wall_s": 0.1, "peak_mb": 20.0, "beyond_interpreter_s": 0.08},
+            "anchor": {"command": "nft -j list ruleset", "wall_s": 0.2, "peak_mb": 30.0},
+            "ratio": {"wall": 0.5, "memory": 0.67}, "goals": {"half_wall": True, "half_memory": False},
+            "baseline": {"command": "/old/vnetmigrate", "wall_s": 0.5, "peak_mb": 60.0,
+                         "ratio": {"wall": 2.5, "memory": 2.0}}}
+    (tmp_path / "scan.json").write_text(json.dumps(line) + "\n")
+    text = table.render({"scan": table.load(tmp_path / "scan.json")})
+    head = next(ln for ln in text.splitlines() if ln.startswith("| host |"))
+    row = next(ln for ln in text.splitlines() if ln.startswith("| 1k rules"))
+    assert head.endswith("| before |")
+    # the baseline's own row is not mistaken for a floor listing
+    assert row.endswith("| – | 500 ms, 60 MB (2.50×, 2.00×) |")
+    assert table.BEFORE_NOTE in text
