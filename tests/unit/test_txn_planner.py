@@ -141,3 +141,18 @@ def test_the_plan_creates_what_the_hosts_release_creates():
     assert p.summary["libvirt_version"] == "10.9"
     assert "comment" not in p.plan.steps[0].commands[0]["add"]["table"]
     assert [n for n in p.notes if "10.6 is modelled as 10.9" in n]
+
+
+def test_the_add_step_loads_the_same_commands_as_text():
+    """What the add step loads (`nft -f` text, parsed twice as fast) is the model's text of the
+    very commands its journal keeps as JSON (tests/unit/libvirt/test_kernel_corpus.py loads
+    both forms into the kernel against real libvirt's recordings)."""
+    from vnetmigrate.libvirt import nft_commands, nft_text
+    from vnetmigrate.libvirt.nft_commands import NftState
+
+    facts = build_facts(evidence())
+    step = planner.build(facts, "nftables", None, "test").plan.steps[0]
+    nets = [n for n, _b in facts.networks.pairs]
+    assert step.kind == "nft" and step.commands == nft_commands(nets, "11.3", NftState())
+    assert step.text == nft_text(nets, "11.3", NftState()) and step.text.count("\n") == len(step.commands)
+    assert type(step).from_dict(step.to_dict()) == step  # the journal keeps both

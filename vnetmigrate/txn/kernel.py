@@ -106,6 +106,21 @@ def nft_apply(commands: list[dict[str, Any]]) -> None:
     committed_once(before, tables_of(commands))
 
 
+def nft_apply_text(text: str, tables: set[tuple[str, str]] | None) -> None:
+    """Run `nft -f` text as one batch (one kernel transaction); `tables`: what it changes."""
+    before = nftgen.current()
+    cls = _binding()
+    if cls is not None:
+        rc, _out, err = cls().cmd(text)
+        if rc != 0:
+            raise KernelError(f"nftables refused the change: {_first_error(str(err))}")
+    else:
+        proc = subprocess.run([_tool("nft"), "-f", "-"], input=text, capture_output=True, text=True, timeout=120)
+        if proc.returncode != 0:
+            raise KernelError(f"nftables refused the change: {_first_error(proc.stderr)}")
+    committed_once(before, tables)
+
+
 def tables_of(commands: list[dict[str, Any]]) -> set[tuple[str, str]] | None:
     """The (family, table) pairs libnftables JSON commands change; None when one does not say."""
     out = set()

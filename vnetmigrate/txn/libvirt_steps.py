@@ -125,6 +125,17 @@ def nft_add(networks: Sequence[Network], version, nft: NftRuleset | None) -> lis
     return nft_commands(networks, version, nft_state(nft))
 
 
+def nft_add_both(networks: Sequence[Network], version, nft: NftRuleset | None) -> tuple[list[dict[str, Any]], str]:
+    """nft_add's commands as libnftables JSON (what the journal keeps) and as `nft -f` text
+    (what is loaded: libnftables 1.0.6 parses it twice as fast, and keeps the table's comment,
+    which JSON input drops; tests/unit/libvirt/test_kernel_corpus.py loads both)."""
+    from vnetmigrate.libvirt.nft_commands import command_list
+
+    cmds = command_list(networks, version, nft_state(nft))
+    lines = [c.text() for c in cmds]
+    return [c.json() for c in cmds], "\n".join(lines) + "\n" if lines else ""
+
+
 def nft_removal(nft: NftRuleset, own: dict[str, Owner]) -> tuple[list[dict[str, Any]], dict[str, int], bool]:
     """Delete libvirt's rules by handle; then, where a libvirt_network table held only libvirt's
     objects, its chains and the table, in the same batch. The third value says whether the
