@@ -14,7 +14,7 @@ from typing import Any
 from vnetmigrate.firewall import Backend, Family
 from vnetmigrate.rules.iptables_save import IptablesSave
 from vnetmigrate.rules.nft_ruleset import NftRuleset
-from vnetmigrate.libvirt import IptablesState, NftState, iptables_restore, nft_commands
+from vnetmigrate.libvirt import IptablesState, NftState, iptables_restore, nft_commands, nft_text
 from vnetmigrate.libvirt.iptables_rules import PRIVATE_CHAINS as IPT_CHAINS
 from vnetmigrate.libvirt.model import Network
 from vnetmigrate.libvirt.nft_rules import FAMILIES, TABLE
@@ -125,15 +125,12 @@ def nft_add(networks: Sequence[Network], version, nft: NftRuleset | None) -> lis
     return nft_commands(networks, version, nft_state(nft))
 
 
-def nft_add_both(networks: Sequence[Network], version, nft: NftRuleset | None) -> tuple[list[dict[str, Any]], str]:
-    """nft_add's commands as libnftables JSON (what the journal keeps) and as `nft -f` text
-    (what is loaded: libnftables 1.0.6 parses it twice as fast, and keeps the table's comment,
-    which JSON input drops; tests/unit/libvirt/test_kernel_corpus.py loads both)."""
-    from vnetmigrate.libvirt.nft_commands import command_list
-
-    cmds = command_list(networks, version, nft_state(nft))
-    lines = [c.text() for c in cmds]
-    return [c.json() for c in cmds], "\n".join(lines) + "\n" if lines else ""
+def nft_add_text(networks: Sequence[Network], version, nft: NftRuleset | None) -> str:
+    """nft_add's commands as `nft -f` text, one a line: what a migration loads (libnftables
+    1.0.6 parses it twice as fast as the JSON, and keeps the table's comment, which JSON input
+    drops; tests/unit/libvirt/test_kernel_corpus.py loads both forms against real libvirt's
+    recordings)."""
+    return nft_text(networks, version, nft_state(nft))
 
 
 def nft_removal(nft: NftRuleset, own: dict[str, Owner]) -> tuple[list[dict[str, Any]], dict[str, int], bool]:
