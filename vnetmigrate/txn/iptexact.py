@@ -4,8 +4,8 @@ An iptables-restore fragment of `-D` lines deletes each rule by its specificatio
 compares the specification with every rule of the chain, so removing libvirt's rules of 500
 networks that way took 0.7 s (the cost grows with the square of a chain's length). iptables-nft
 chains are nftables chains, and their rules have handles: the same removal as one nfnetlink
-batch (txn/nfdelete.py: rules by handle, chains with NLM_F_NONREC) takes milliseconds, and is
-one kernel transaction for every table of both families.
+batch (txn/nfdelete.py: rules by handle, chains with NLM_F_NONREC) took 0.1 s, and is one
+kernel transaction for every table of both families.
 
 Which handle a `-D` line means is known by position: `iptables-nft -S CHAIN` and `nft -a list
 chain` list a chain's rules in the kernel's order. That holds only when both listings saw the
