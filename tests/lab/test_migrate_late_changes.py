@@ -5,11 +5,14 @@ Added before the step's fingerprint check (the "before" boundary, tests/crashpoi
 migration stops before the step, rolls back everything else, and the rule is still there.
 Added after that check, right before the step's kernel transaction (the "checked" boundary):
 the removal itself names every object it deletes and lets the kernel refuse the whole
-transaction over anything else — iptables: rules deleted by their exact specification, then
-`-X` (EBUSY on a chain that still holds a rule); nftables: rules by handle, then chains and
-tables with NLM_F_NONREC (vnetmigrate/txn/nfdelete.py; `nft delete chain` alone is recursive).
-The step fails, the migration rolls back, the rule survives. The last tests prove both on the
-kernel directly.
+transaction over anything else — nftables: rules by handle, then chains and tables with
+NLM_F_NONREC (vnetmigrate/txn/nfdelete.py; `nft delete chain` alone is recursive);
+iptables-nft the same way (txn/iptexact.py), after the step compared the chains it deletes
+with what the plan saw, in a batch carrying the generation of that comparison (anything
+committed after it makes the kernel refuse the batch). Without a proof that its handles are
+the plan's, iptables rules are deleted by their exact specification, then `-X` (EBUSY on a
+chain that still holds a rule). The step fails, the migration rolls back, the rule survives.
+The last tests prove each on the kernel directly.
 """
 
 from __future__ import annotations
@@ -34,10 +37,11 @@ def host(lab, tmp_path):
 
 
 def step_index(host, kind: str, *args: str) -> int:
+    """The first step of `kind` that removes something (the removal of the backend left)."""
     from tests.unit.schema_check import valid_envelope
 
     steps = valid_envelope(host.vnm("plan", "--format", "json", *args).stdout)["data"]["steps"]
-    return next(s["index"] - 1 for s in steps if s["kind"] == kind)
+    return next(s["index"] - 1 for s in steps if s["kind"] == kind and s["title"].startswith("remove"))
 
 
 def rolled_back_before(proc, step: int) -> None:
@@ -48,7 +52,7 @@ def rolled_back_before(proc, step: int) -> None:
 
 def test_rule_added_to_a_libvirt_chain_just_before_its_removal_survives(host):
     before = host.saves()
-    removal = step_index(host, "ipt")
+    removal = step_index(host, "nft")
     proc = host.vnm("migrate", "--no-restart", meddle=(f"{removal}:before", f"iptables-nft {LATE_IPT}"))
     rolled_back_before(proc, removal)
     after = host.saves()
@@ -68,7 +72,7 @@ def test_rule_added_to_libvirt_nftables_table_just_before_its_removal_survives(h
     assert host.saves() == migrated  # the iptables rules steps 1-2 added are gone again
 
 
-def refused_by_the_kernel(proc, step: int, words: str) -> None:
+def refused_at_the_step(proc, step: int, words: str) -> None:
     assert proc.returncode == 5, proc.stdout + proc.stderr
     assert f"FAILED at step {step + 1}" in proc.stdout and words in proc.stdout, proc.stdout
     assert "changed since the plan was made" not in proc.stdout  # the fingerprint saw nothing: too early
@@ -77,9 +81,9 @@ def refused_by_the_kernel(proc, step: int, words: str) -> None:
 
 def test_rule_added_to_a_libvirt_chain_after_the_fingerprint_check_survives(host):
     before = host.saves()
-    removal = step_index(host, "ipt")
+    removal = step_index(host, "nft")
     proc = host.vnm("migrate", "--no-restart", meddle=(f"{removal}:checked", f"iptables-nft {LATE_IPT}"))
-    refused_by_the_kernel(proc, removal, "Device or resource busy")
+    refused_at_the_step(proc, removal, "is not as the plan saw it")
     after = host.saves()
     assert sorted(after[4].splitlines()) == sorted(before[4].splitlines() + [LATE_IPT])
     assert "libvirt_network" not in ns_run(host.lab.host, ["nft", "list", "tables"])
@@ -90,7 +94,7 @@ def test_rule_added_to_libvirt_nftables_table_after_the_fingerprint_check_surviv
     migrated = host.saves()
     removal = step_index(host, "nft", "--to", "iptables")
     proc = host.vnm("migrate", "--to", "iptables", "--no-restart", meddle=(f"{removal}:checked", f"nft add rule {LATE_NFT}"))
-    refused_by_the_kernel(proc, removal, "it holds something this change does not name")
+    refused_at_the_step(proc, removal, "it holds something this change does not name")
     chain = ns_run(host.lab.host, ["nft", "list", "chain", "ip", "libvirt_network", "guest_output"])
     assert "ip saddr 10.9.9.9 accept" in chain
     assert host.saves() == migrated

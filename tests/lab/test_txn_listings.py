@@ -4,8 +4,9 @@ The fingerprint migrate compares before each kernel step (txn/snapshot.py `probe
 listings while the namespace's nftables generation is unchanged (txn/nftgen.py): every change
 to a touched object is still seen, also right after a reused listing, through nft,
 iptables-nft and iptables-legacy; changes elsewhere are not; the generation is the kernel's,
-per namespace. A snapshot reads an iptables-nft table holding no other program's chain with
-one `iptables-nft-save` instead of `-S` per chain: the same rules, line for line."""
+per namespace. `iptables-nft -S CHAIN` outputs are reused the same way, and after a commit of
+its own that moved the generation by exactly one, the engine keeps its listings of the tables
+that commit did not touch."""
 
 from __future__ import annotations
 
@@ -131,3 +132,66 @@ def test_legacy_tables_have_no_generation_and_are_read_every_time(ns):
     finally:
         ns_run(ns, ["iptables-legacy", "-F", "LIBVIRT_FWX"])
         ns_run(ns, ["iptables-legacy", "-X", "LIBVIRT_FWX"])
+
+
+def test_one_listing_with_handles_gives_the_plain_text_byte_for_byte(ns):
+    """kernel.nft_list_stable lists with handles once (iptexact.py takes them from the same
+    listing the fingerprint saw) and cuts them: the text `nft list` prints, so fingerprints
+    stay what they were; also for a comment that ends like a handle."""
+    from vnetmigrate.netns import entered
+    from vnetmigrate.txn import kernel
+
+    ns_run(ns, ["iptables-nft", "-A", "LIBVIRT_FWX", "-m", "comment", "--comment", "x # handle 7", "-j", "ACCEPT"])
+    try:
+        for what in ("table ip filter", "chain ip filter FORWARD", "chain ip filter LIBVIRT_FWX",
+                     "table ip libvirt_network"):
+            with entered(ns):
+                gen, raw = kernel.nft_list_handles(what)
+                text = kernel.nft_list_stable(what)
+            assert gen is not None and "# handle " in raw
+            assert text == kernel.without_counters(ns_run(ns, ["nft", "list", *what.split()]))
+    finally:
+        ns_run(ns, ["iptables-nft", "-D", "LIBVIRT_FWX", "-m", "comment", "--comment", "x # handle 7", "-j", "ACCEPT"])
+
+
+def test_iptables_listings_are_reused_only_while_nothing_committed(ns):
+    from vnetmigrate.netns import entered
+    from vnetmigrate.txn import kernel
+
+    with entered(ns):
+        first = kernel.ipt_show("ipv4", "filter", "LIBVIRT_OUT")
+        assert kernel.ipt_show("ipv4", "filter", "LIBVIRT_OUT") is first  # reused
+    ns_run(ns, ["iptables-nft", "-A", "LIBVIRT_OUT", "-p", "tcp", "-j", "ACCEPT"])
+    try:
+        with entered(ns):
+            assert "-A LIBVIRT_OUT -p tcp -j ACCEPT" in kernel.ipt_show("ipv4", "filter", "LIBVIRT_OUT")
+    finally:
+        ns_run(ns, ["iptables-nft", "-D", "LIBVIRT_OUT", "-p", "tcp", "-j", "ACCEPT"])
+    with entered(ns):
+        assert kernel.ipt_show("ipv4", "filter", "LIBVIRT_OUT") == first
+
+
+def test_our_own_commit_keeps_the_listings_of_other_tables_and_no_one_elses(ns):
+    """kernel.committed_once: after one transaction of ours on table A, a listing of table B
+    made just before it is still the kernel's (reused, and right); a commit by someone else in
+    between, to B, is never hidden by it."""
+    from vnetmigrate.netns import entered
+    from vnetmigrate.txn import kernel, nftgen
+
+    add = [{"add": {"rule": {"family": "ip", "table": "libvirt_network", "chain": "forward",
+                             "expr": [{"accept": None}]}}}]
+    with entered(ns):
+        chain = kernel.nft_list_stable("chain ip filter LIBVIRT_FWX")
+        gen = nftgen.current()
+        kernel.nft_apply(add)
+        assert nftgen.current() == (gen[0], gen[1] + 1)
+        assert kernel.nft_list_handles("chain ip filter LIBVIRT_FWX")[0] == nftgen.current()  # kept, not listed
+        assert kernel.nft_list_stable("chain ip filter LIBVIRT_FWX") == chain
+    ns_run(ns, ["iptables-nft", "-A", "LIBVIRT_FWX", "-i", "virbr7", "-j", "ACCEPT"])  # someone else, on B
+    try:
+        with entered(ns):
+            kernel.nft_apply(add)  # ours, on A, right after
+            assert "virbr7" in kernel.nft_list_stable("chain ip filter LIBVIRT_FWX")
+    finally:
+        ns_run(ns, ["iptables-nft", "-D", "LIBVIRT_FWX", "-i", "virbr7", "-j", "ACCEPT"])
+        ns_run(ns, ["nft", "flush chain ip libvirt_network forward; add rule ip libvirt_network forward counter accept"])

@@ -38,8 +38,8 @@ def test_iptables_to_nftables_makes_before_it_breaks():
     assert p.summary["remove"] == {"ipv4": {"rules": 19, "chains": 7}, "ipv6": {"rules": 0, "chains": 7}}
     assert '+firewall_backend = "nftables"' in p.summary["network_conf"]
     assert not p.blockers
-    add = p.plan.steps[0].commands
-    assert add[0] == {"add": {"table": {"family": "ip", "name": "libvirt_network"}}}
+    add = p.plan.steps[0].text.splitlines()  # `nft -f` text: test_the_add_step_loads_the_models_commands
+    assert add[0].startswith("add table ip libvirt_network")
 
 
 def test_removal_names_only_libvirts_rules():
@@ -135,9 +135,27 @@ def test_the_plan_creates_what_the_hosts_release_creates():
 
     p = plan_for("12.9.0")
     assert p.summary["libvirt_version"] == "12.9"
-    assert p.plan.steps[0].commands[0]["add"]["table"]["comment"].startswith("Managed by libvirt")
+    assert p.plan.steps[0].text.splitlines()[0].startswith('add table ip libvirt_network { comment "Managed by libvirt')
     assert not [n for n in p.notes if "modelled as" in n]
     p = plan_for("10.6.0")
     assert p.summary["libvirt_version"] == "10.9"
-    assert "comment" not in p.plan.steps[0].commands[0]["add"]["table"]
+    assert p.plan.steps[0].text.splitlines()[0] == "add table ip libvirt_network"
     assert [n for n in p.notes if "10.6 is modelled as 10.9" in n]
+
+
+def test_the_add_step_loads_the_models_commands():
+    """The add step loads the model's `nft -f` text of its commands (libnftables parses it twice
+    as fast as their JSON; tests/unit/libvirt/test_kernel_corpus.py loads both forms against
+    real libvirt's recordings), and its journal keeps that text."""
+    from vnetmigrate.libvirt import nft_commands, nft_text
+    from vnetmigrate.libvirt.nft_commands import NftState
+    from vnetmigrate.txn.steps import Step
+
+    facts = build_facts(evidence())
+    p = planner.build(facts, "nftables", None, "test")
+    step = p.plan.steps[0]
+    nets = [n for n, _b in facts.networks.pairs]
+    assert step.kind == "nft" and step.text == nft_text(nets, "11.3", NftState())
+    assert step.text.count("\n") == len(nft_commands(nets, "11.3", NftState())) == \
+        p.summary["add"]["nftables_commands"]
+    assert step.to_dict()["data"] == {"text": step.text} and Step.from_dict(step.to_dict()) == step

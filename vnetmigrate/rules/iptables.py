@@ -17,6 +17,7 @@ reordered). Options it does not know are kept verbatim.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -207,5 +208,8 @@ def split_words(line: str, where: str) -> list[str]:
         raise InputError(f"{where}: {exc}: {line!r}")
 
 
+_NEEDS_QUOTES = re.compile(r"[ \"'\\]")
+
+
 def quote(word: str) -> str:
-    return shlex.quote(word) if word and word != "!" and any(c in word for c in " \"'\\") else word
+    return shlex.quote(word) if word and word != "!" and _NEEDS_QUOTES.search(word) else word

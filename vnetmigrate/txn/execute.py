@@ -4,6 +4,7 @@ write files, run commands, restore a snapshot, remove duplicates, verify."""
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -159,8 +160,14 @@ def restore_to(snap: dict[str, Any], touched: Touched, root: Path) -> None:
     Make before break here too: objects the snapshot has are restored first, objects it
     lacks are removed last, so rolling back a migration never leaves guests without rules.
     """
-    live = snapshot.capture(touched, root, full=True)
+    # A table the snapshot lacks only has to go: whether it exists is all that is read of it
+    # (its listing is what a rollback of 500 networks' tables spent most of its time on).
+    absent = {(f, t) for f, t in touched.nft_tables if f"{f} {t}" in snap["nft"] and snap["nft"][f"{f} {t}"] is None}
+    live = snapshot.capture(replace(touched, nft_tables=tuple(k for k in touched.nft_tables if k not in absent)),
+                            root, full=True)
     fill, drop = [], []
+    for family, name in sorted(k for k in absent if kernel.table_exists(*k)):
+        drop.append(lambda f=family, n=name: kernel.nft_apply([{"delete": {"table": {"family": f, "name": n}}}]))
     for key in live["nft"]:
         cmds = restore.nft_table(key, snap["nft"][key], live["nft"][key])
         if cmds:

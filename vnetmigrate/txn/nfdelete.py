@@ -11,6 +11,11 @@ one of the chains at any moment before the batch makes the kernel refuse it, and
 happens (docs/kernel-and-tools.md §7).
 
 Only `delete` commands of libnftables JSON (rule with handle, chain by name, table) are taken.
+
+Given the ruleset generation the caller checked the state at (txn/nftgen.py), the batch also
+carries it (NFNL_BATCH_GENID): the kernel then refuses the whole batch if anything at all was
+committed since, under the same lock it commits with (ERESTART). That binds rule handles to
+what was checked: a rule replaced in place (`iptables -R`, `nft replace rule`) keeps its handle.
 """
 
 from __future__ import annotations
@@ -25,9 +30,11 @@ from vnetmigrate.nfnetlink import FAMILIES, NETLINK_NETFILTER, NFNL_SUBSYS_NFTAB
 from vnetmigrate.nfnetlink import attr as _attr
 from vnetmigrate.nfnetlink import message as _message
 from vnetmigrate.nfnetlink import name_attr as _name
+from vnetmigrate.txn import kernel, nftgen
 from vnetmigrate.txn.kernel import KernelError, NothingChanged
 
 NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END = 16, 17
+NFNL_BATCH_GENID = 1   # attribute of the batch's begin message (linux/netfilter/nfnetlink.h)
 NFT_MSG_DELTABLE, NFT_MSG_DELCHAIN, NFT_MSG_DELRULE = 2, 5, 8
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_NONREC = 0x1, 0x4, 0x100
 NLMSG_ERROR = 2
@@ -36,6 +43,11 @@ NFTA_TABLE_NAME = 1
 NFTA_CHAIN_TABLE, NFTA_CHAIN_NAME = 1, 3
 NFTA_RULE_TABLE, NFTA_RULE_CHAIN, NFTA_RULE_HANDLE = 1, 2, 3
 REPLY_TIMEOUT = 10.0   # seconds: the kernel answers a batch at once; never wait forever
+# The whole batch goes in one datagram, which netlink refuses beyond the socket's send buffer,
+# and the kernel queues one acknowledgement per message before we read any: both buffers are
+# sized to the batch (as root, past the system's defaults: SO_SNDBUFFORCE, SO_RCVBUFFORCE).
+SO_SNDBUFFORCE, SO_RCVBUFFORCE = 32, 33
+ACK_ROOM = 1024        # bytes of receive buffer per acknowledgement (an skb each)
 
 
 def _encode(command: dict[str, Any], seq: int) -> tuple[bytes, str]:
@@ -58,34 +70,51 @@ def _encode(command: dict[str, Any], seq: int) -> tuple[bytes, str]:
                      family, _name(NFTA_TABLE_NAME, obj["name"])), f"delete table {obj['family']} {obj['name']}")
 
 
-def delete_exactly(commands: list[dict[str, Any]]) -> None:
+def delete_exactly(commands: list[dict[str, Any]], generation: int | None = None) -> None:
     """Run libnftables `delete` commands as one batch, chains and tables non-recursively.
 
     NothingChanged when the kernel refuses it (one transaction: nothing of it happened): EBUSY
     names the chain or table that holds something the commands do not name, ENOENT an object
-    already gone. KernelError when netlink itself failed.
+    already gone, ERESTART a `generation` that is no longer the namespace's. KernelError when
+    netlink itself failed.
     Runs in the network namespace of the calling thread (the socket is made here).
     """
     if not commands:
         return
     seq0 = 1
     named: dict[int, str] = {}
-    parts = [_message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, seq0, 0, res_id=NFNL_SUBSYS_NFTABLES)]
+    genid = _attr(NFNL_BATCH_GENID, struct.pack(">I", generation)) if generation else b""
+    parts = [_message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, seq0, 0, genid, res_id=NFNL_SUBSYS_NFTABLES)]
     for i, command in enumerate(commands, seq0 + 1):
         data, named[i] = _encode(command, i)
         parts.append(data)
     parts.append(_message(NFNL_MSG_BATCH_END, NLM_F_REQUEST, seq0 + len(commands) + 1, 0, res_id=NFNL_SUBSYS_NFTABLES))
+    before = nftgen.current()
     try:
         with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_NETFILTER) as sock:
             sock.settimeout(REPLY_TIMEOUT)
+            batch = b"".join(parts)
+            _size_buffers(sock, len(batch), len(parts))
             sock.bind((0, 0))
-            sock.sendall(b"".join(parts))
+            sock.sendall(batch)
             errors = _replies(sock, set(named))
     except OSError as exc:
         raise KernelError(f"nftables could not be changed over netlink: {exc.strerror or exc}")
     if errors:
         raise NothingChanged("nftables refused the change, nothing of it was made: " + "; ".join(
             f"{named.get(seq, 'the batch')}: {_why(code)}" for seq, code in sorted(errors.items())))
+    kernel.committed_once(before, kernel.tables_of(commands))
+
+
+def _size_buffers(sock: socket.socket, batch: int, messages: int) -> None:
+    for option, fallback, size in ((SO_SNDBUFFORCE, socket.SO_SNDBUF, batch + 65536),
+                                   (SO_RCVBUFFORCE, socket.SO_RCVBUF, messages * ACK_ROOM + 65536)):
+        if sock.getsockopt(socket.SOL_SOCKET, fallback) >= size:
+            continue
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, option, size)
+        except OSError:  # without CAP_NET_ADMIN: as far as the system allows
+            sock.setsockopt(socket.SOL_SOCKET, fallback, size)
 
 
 def _replies(sock: socket.socket, expected: set[int]) -> dict[int, int]:
@@ -108,7 +137,12 @@ def _replies(sock: socket.socket, expected: set[int]) -> dict[int, int]:
     return errors
 
 
+ERESTART = 85  # Linux; not in every Python's errno module
+
+
 def _why(code: int) -> str:
     if code == errno.EBUSY:
-        return "it holds something this change does not name (added after the plan was made?)"
+        return f"{os.strerror(code)}: it holds something this change does not name (added after the plan was made?)"
+    if code == ERESTART:
+        return "the ruleset changed after this change was checked against it"
     return os.strerror(code)

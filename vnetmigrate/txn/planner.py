@@ -185,11 +185,11 @@ def _make(ctx: _Context, moving: list, summary: dict[str, Any]) -> list[steps.St
     network's rules are there."""
     made: list[steps.Step] = []
     if ctx.target is Backend.NFTABLES:
-        cmds = ls.nft_add(moving, ctx.version, ctx.facts.nft) if moving else []
-        summary["add"] = {"nftables_commands": len(cmds)}
-        if cmds:
-            made.append(steps.nft(f"add the nftables rules of {plural(len(moving), 'network')}", cmds,
-                                  ls.nft_touched()))
+        text = ls.nft_add_text(moving, ctx.version, ctx.facts.nft) if moving else ""
+        summary["add"] = {"nftables_commands": text.count("\n")}
+        if text:
+            made.append(steps.nft_text(f"add the nftables rules of {plural(len(moving), 'network')}", text,
+                                       ls.nft_touched()))
     else:
         added = 0
         for family in Family:

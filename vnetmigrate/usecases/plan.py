@@ -149,7 +149,10 @@ class Prepared:
 
 def plan(opts: Options, force: tuple[str, ...] = ()) -> PlanResult:
     """`plan`, and `migrate --dry-run` with its --force."""
-    return prepare(opts, force).result
+    from vnetmigrate.gcpause import paused
+
+    with paused():  # see usecases/migrate.py
+        return prepare(opts, force).result
 
 
 def check_options(opts: Options) -> None:
@@ -170,10 +173,34 @@ def prepare(opts: Options, force: tuple[str, ...] = ()) -> Prepared:
     from vnetmigrate.scan import analyse
 
     check_options(opts)
+    generation = _generation(opts.netns)
     ev = collect_live(root=str(opts.root), netns=opts.netns, state_dir=str(opts.state_dir))
+    _reuse_listings(ev, generation)
     scan = analyse(ev, migration_target=opts.target)
-    mplan = _migration(scan, opts)
+    mplan = _migration(scan, opts, generation)
     return Prepared(mplan, result_of(mplan, scan, force))
+
+
+def _reuse_listings(ev, generation) -> None:
+    """Scan's `iptables-nft -S CHAIN` outputs serve the transaction's snapshot for as long as
+    nothing is committed after `generation` (kernel.ipt_shown): one process less per chain."""
+    from vnetmigrate.txn import kernel
+
+    tools = {kernel.IPT[f][0]: f for f in ("ipv4", "ipv6")}
+    for rec in ev.commands.values():
+        argv = rec.argv
+        if rec.ok and len(argv) == 5 and argv[0] in tools and argv[1] == "-t" and argv[3] == "-S" \
+                and "\ufffd" not in rec.stdout:
+            kernel.ipt_shown(tools[argv[0]], argv[2], argv[4], rec.stdout, generation)
+
+
+def _generation(netns: str | None):
+    """The namespace's nftables generation before the host is read (txn/nftgen.py)."""
+    from vnetmigrate.netns import entered
+    from vnetmigrate.txn import nftgen
+
+    with entered(netns):
+        return nftgen.current()
 
 
 def result_of(mplan: MigrationPlan, scan, force: tuple[str, ...] = ()) -> PlanResult:
@@ -183,12 +210,16 @@ def result_of(mplan: MigrationPlan, scan, force: tuple[str, ...] = ()) -> PlanRe
                       blockers(mplan, scan, force), tuple(mplan.notes), mplan.plan.fingerprint)
 
 
-def _migration(scan, opts: Options) -> MigrationPlan:
-    """The planner's plan, with the blockers only the live host shows and its fingerprint."""
+def _migration(scan, opts: Options, generation=None) -> MigrationPlan:
+    """The planner's plan, with the blockers only the live host shows and its fingerprint.
+
+    `generation`: the nftables generation before the host was read. When the fingerprint's
+    listings are still of it, scan's `iptables -S` listings and they saw the same rules, and
+    the removal of libvirt's iptables-nft rules goes by handle (txn/iptexact.py)."""
     from vnetmigrate.errors import InputError
     from vnetmigrate.libvirt import netconf
     from vnetmigrate.netns import entered
-    from vnetmigrate.txn import daemon, planner, snapshot
+    from vnetmigrate.txn import daemon, iptexact, planner, snapshot
 
     extra = []
     try:
@@ -205,6 +236,8 @@ def _migration(scan, opts: Options) -> MigrationPlan:
     mplan = planner.build(scan.facts, opts.target, argv, why)
     with entered(opts.netns):
         fingerprint = snapshot.probe(mplan.plan.touched)
+        saves = scan.facts.iptables.saves if scan.facts.iptables is not None else ()
+        mplan = replace(mplan, plan=iptexact.exact_plan(mplan.plan, saves, generation))
     return replace(mplan, plan=replace(mplan.plan, fingerprint=fingerprint, meta={
         **mplan.plan.meta, "netns": opts.netns, "root": str(opts.root)}), blockers=mplan.blockers + tuple(extra))
 

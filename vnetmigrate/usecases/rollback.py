@@ -37,6 +37,7 @@ def rollback(state_dir: Path, txn_id: str | None = None, restart_command: str | 
     same (recovery.Where), and only that namespace is locked (txn.hostlock). `say` hears what
     recovery tidied first (recovery.tidy): housekeeping, not part of the result."""
     from vnetmigrate.errors import InputError
+    from vnetmigrate.gcpause import paused
     from vnetmigrate.txn import daemon, journal, recovery
     from vnetmigrate.txn.engine import Restart
     from vnetmigrate.txn.hostlock import HostLock
@@ -54,7 +55,7 @@ def rollback(state_dir: Path, txn_id: str | None = None, restart_command: str | 
             raise StateDirError(f"no transaction {txn_id!r}: {state_dir} holds no transactions",
                                 hint="`vnetmigrate history --state-dir DIR` lists them")
         return RollbackResult(state_dir, ())
-    with HostLock(netns), StateDir(state_dir) as state:
+    with paused(), HostLock(netns), StateDir(state_dir) as state:  # gc: see usecases/migrate.py
         for note in recovery.tidy(state, root, netns):
             say(note)
         if txn_id is not None:
