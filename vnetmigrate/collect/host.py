@@ -119,26 +119,8 @@ class LiveHost:
 
     # -- commands -----------------------------------------------------------
     def run(self, key: str, argv: list[str], timeout: float = 60) -> CommandRecord:
-        exe = which(argv[0])
-        if exe is None:
-            return self.ev.add_command(CommandRecord(key, tuple(argv), None, error=f"{argv[0]}: not installed"))
-        budget = self._budget(key, tuple(argv), timeout)
-        if isinstance(budget, CommandRecord):
-            return budget
-        timeout = budget
-        start = time.monotonic()
-        try:
-            proc = subprocess.run([exe, *argv[1:]], capture_output=True, timeout=timeout,
-                                  stdin=subprocess.DEVNULL, env=_command_env())
-        except subprocess.TimeoutExpired:
-            return self.ev.add_command(CommandRecord(key, tuple(argv), None, duration=timeout,
-                                                     error=f"timed out after {timeout:.3g} s"))
-        except OSError as exc:
-            return self.ev.add_command(CommandRecord(key, tuple(argv), None, error=str(exc)))
-        return self.ev.add_command(CommandRecord(
-            key, tuple(argv), proc.returncode,
-            stdout=proc.stdout.decode("utf-8", "replace"), stderr=proc.stderr.decode("utf-8", "replace"),
-            duration=round(time.monotonic() - start, 4)))
+        """One command, recorded in the evidence (its output, exit status and duration)."""
+        return self.run_all([(key, argv)], timeout)[0]
 
     # Listings that do not depend on each other run side by side, this many at a time: each is a
     # short process (iptables-nft -S of one chain: ~3 ms, mostly its start-up), so a dozen of
