@@ -12,6 +12,8 @@ big chain stays mostly uncompiled.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.bench.hostgen import build_host, native_rule
@@ -73,7 +75,9 @@ def test_lazy_compile_gives_the_exact_verdicts_on_kernel_state(lab_ready, tmp_pa
             namespaces.run(ns, ["nft", "-f", "-"], input=text)
         ev = collect_live(root=str(tmp_path), netns=ns)
         # the big chain was read over netlink (its anonymous set left by name until reached)
-        assert any(r.via == "netlink" and "forward" in r.argv and "filter" in r.argv for r in ev.commands.values())
+        (rec,) = [r for r in ev.commands.values() if r.via == "netlink" and r.argv[-3:] == ("inet", "filter", "forward")]
+        # ... and written in blocks of lines (collect/nfnl_chain.py), one JSON document still
+        assert len(json.loads(rec.stdout)["nftables"]) == 1 + BIG + len(MATCHING) + len(TAIL)
         facts = build(ev)
         probes = host_probes(facts)
         assert len(probes) == 27
