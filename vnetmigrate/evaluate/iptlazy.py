@@ -25,23 +25,21 @@ from vnetmigrate.rules.iptables import _LONG, _TARGET, CORE, IptRule, Parsed
 class LazyRules(lazyrules.LazyRules):
     """An iptables chain's rules (`IptRule`), compiled on first use."""
 
-    __slots__ = ("_where", "_chains", "_gates", "_targets")
+    __slots__ = ("_where", "_chains", "_targets")
 
     def __init__(self, source: tuple[IptRule, ...], where_chain: str, chains: frozenset[str]):
         super().__init__(source)
         self._where = where_chain
         self._chains = chains
-        self._gates: list[Gates] | None = None
         self._targets: list[tuple[Op, ...]] | None = None
 
     def _compile(self, i: int) -> Rule:
         return compile_rule(self._source[i], self._where, self._chains)
 
     def gates(self) -> list[Gates]:
-        """Each rule's gates, as its compiled `Rule` reports them (iface, addr, port, proto)."""
-        if self._gates is None:
-            self._summarize()
-        return self._gates
+        """Each rule's gates, as its compiled `Rule` reports them (iface, addr, port, proto);
+        not kept (the chain index that reads them is: `memo`)."""
+        return self._summarize()
 
     def target_ops(self) -> Iterator[Op]:
         """The target operations of every rule: the only ones that can be effects or verdicts
@@ -51,7 +49,7 @@ class LazyRules(lazyrules.LazyRules):
         for ops in self._targets:
             yield from ops
 
-    def _summarize(self) -> None:
+    def _summarize(self) -> list[Gates]:
         gates: list[Gates] = []
         targets: list[tuple[Op, ...]] = []
         shared: dict[tuple, tuple[Op, ...]] = {}  # targets repeat (ACCEPT, DROP, a chain): one tuple each
@@ -77,7 +75,8 @@ class LazyRules(lazyrules.LazyRules):
                 target, args, goto = t
                 shared[key] = tuple(target_ops(Parsed((), target, goto, args), rule.table, self._chains))
             targets.append(shared[key])
-        self._gates, self._targets = gates, targets
+        self._targets = targets
+        return gates
 
 
 # The fast paths below read the words of a rule as `iptables -S` prints them (core options
