@@ -84,7 +84,7 @@ def compile_rule(rule: NftRule, sets=None) -> Rule:
         ops = tuple(_shared(rule.family, st) for st in rule.stmts)
         text = Text(rule.stmts, rule.comment)
     else:
-        ops = tuple(_lazy_set(where, st, sets) if _anonymous(st) else _shared(rule.family, st) for st in rule.stmts)
+        ops = tuple(statement_op(rule, st, sets) for st in rule.stmts)
         text = SetText(rule.stmts, rule.comment, where, sets)
     return Rule(f"{rule.family} {rule.table} {rule.chain}", f"handle {rule.handle}" if rule.handle is not None else "rule",
                 text, ops)
