@@ -20,6 +20,7 @@ from vnetmigrate.evidence import CommandRecord
 from vnetmigrate.netns import entered
 
 PLAIN_ANONYMOUS = 0x3  # NFT_SET_ANONYMOUS | NFT_SET_CONSTANT: no intervals, maps, timeouts
+_BLOCK = 1024  # rules' lines joined at a time
 
 
 class ChainReader:
@@ -34,6 +35,7 @@ class ChainReader:
         self.reader.close()
         if self._sets is not None:
             self._sets.close()
+        nfnl_rules.forget()
 
     def _set_flags(self, family: str, table: str) -> dict[str, int]:
         if (family, table) not in self._flags:  # one dump of the table's sets (no elements)
@@ -52,7 +54,10 @@ class ChainReader:
         one object a line (facts/__init__.py parses it line by line: no whole tree of 50,000
         rules at once), and the chains its rules jump or go to; None: not exactly."""
         family, table, name = chain["family"], chain["table"], chain["name"]
-        lines = [json.dumps({"chain": chain})]
+        # 50,000 rules make 15 MB of text: their lines are joined a block at a time, and the
+        # blocks once (a list of every line, joined, then framed, held three copies at once)
+        blocks = ['{"nftables": [\n' + json.dumps({"chain": chain})]
+        lines: list[str] = []
         targets: list[str] = []
         replies = self.reader.rules(family, table, name)
         try:
@@ -60,12 +65,18 @@ class ChainReader:
                 rule = nfnl_rules.rule_json(m, family, table, name, self._by_name)
                 targets += (st[v]["target"] for st in rule["expr"] for v in ("jump", "goto") if v in st)
                 lines.append(json.dumps({"rule": rule}))
+                if len(lines) == _BLOCK:
+                    blocks.append(",\n".join(lines))
+                    lines.clear()
         except (nfnl_rules.Unsupported, KeyError, IndexError, ValueError, TypeError, struct.error):
             _drain(replies)  # the kernel refuses another dump on this socket until this one is read
             return None
         except NetlinkError:
             return None
-        return '{"nftables": [\n' + ",\n".join(lines) + "\n]}", targets
+        if lines:
+            blocks.append(",\n".join(lines))
+        blocks[-1] += "\n]}"
+        return ",\n".join(blocks), targets
 
 
 def _drain(replies) -> None:

@@ -298,6 +298,11 @@ def _parsed(expr: bytes) -> tuple[str, dict[int, bytes]]:
 _VALUES = {"cmp": (3,), "bitwise": (4, 5)}  # attributes holding a nested NFTA_DATA_VALUE
 
 
+def forget() -> None:
+    """Drop the parsed expressions (~7 MB after 50,000 rules): the chains are read."""
+    _PARSED.clear()
+
+
 def _pieces(data: bytes, typed: bool = False) -> list:
     """The attributes of one level of `data`: their payloads, or (type, payload) pairs."""
     out = []

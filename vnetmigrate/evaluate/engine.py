@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from vnetmigrate.evaluate.chainrun import ChainRunner, Leaf, TooComplex
 from vnetmigrate.evaluate.core import Effect, Hit, Match, State, Verdict
+from vnetmigrate.evaluate.lazyrules import LazyRules
 from vnetmigrate.evaluate.packet import Packet
 from vnetmigrate.evaluate.result import Pass, Result, Walk, reduce
 from vnetmigrate.evaluate.ruleset import Chain, Ruleset
@@ -178,8 +179,8 @@ def _changes_state(rs: Ruleset, chain: Chain) -> bool:
         if c.chain in seen or c.rules is None:
             continue
         seen.add(c.chain)
-        # a lazily compiled chain (iptlazy) gives the only ops that can be effects or verdicts
-        ops = c.rules.target_ops() if hasattr(c.rules, "target_ops") else (op for r in c.rules for op in r.ops)
+        # a lazily compiled chain (evaluate/lazyrules.py) gives the only ops that can be effects or verdicts
+        ops = c.rules.target_ops() if isinstance(c.rules, LazyRules) else (op for r in c.rules for op in r.ops)
         for op in ops:
             if isinstance(op, Effect) and op.changes:
                 return True

@@ -14,6 +14,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 
 from vnetmigrate.evaluate.core import State
+from vnetmigrate.evaluate.lazyrules import LazyRules
 from vnetmigrate.evaluate.ruleset import Chain, Ruleset
 from vnetmigrate.evaluate.values import L4
 
@@ -47,13 +48,15 @@ def _candidates(rs: Ruleset, chain: Chain, st: State, index) -> list[int]:
 
 
 def _index(rs: Ruleset, chain: Chain):
-    key = ("index", chain.scope, chain.chain)
-    if key not in rs.memo:
+    rules = chain.rules or ()
+    # a lazily compiled chain (evaluate/lazyrules.py) keeps its index itself: it serves every
+    # ruleset holding the chain (now and after the switch), and its gates are read only once
+    lazy = isinstance(rules, LazyRules)
+    memo, key = (rules.memo, "index") if lazy else (rs.memo, ("index", chain.scope, chain.chain))
+    if key not in memo:
         ungated, sides, by_addr, by_port, by_proto = [], {"iif": {}, "oif": {}}, {}, {}, ({}, [], [])
-        rules = chain.rules or ()
-        # a lazily compiled chain (iptlazy) knows its rules' gates without compiling them
-        gates = rules.gates() if hasattr(rules, "gates") else \
-            ((r.iface_gate, r.addr_gate, r.port_gate, r.proto_gate) for r in rules)
+        # ... and knows its rules' gates without compiling them
+        gates = rules.gates() if lazy else ((r.iface_gate, r.addr_gate, r.port_gate, r.proto_gate) for r in rules)
         for i, (iface_gate, addr_gate, port_gate, proto_gate) in enumerate(gates):
             if iface_gate:
                 which, name = iface_gate[0]
@@ -82,8 +85,8 @@ def _index(rs: Ruleset, chain: Chain):
             else:
                 ungated.append(i)
         by_port = {k: (exact, sorted(exact), ranges, every) for k, (exact, ranges, every) in by_port.items()}
-        rs.memo[key] = (ungated, sides, by_addr, by_port, by_proto)
-    return rs.memo[key]
+        memo[key] = (ungated, sides, by_addr, by_port, by_proto)
+    return memo[key]
 
 
 def _side(rs: Ruleset, chain: Chain, sides: dict, which: str, dev) -> list[int]:

@@ -1,9 +1,5 @@
-"""An iptables chain's compiled rules, each rule compiled the first time the evaluator reads it.
-
-A chain on the guests' path may hold tens of thousands of rules (a generated block list, a
-rule per pod, address or port), of which one probe meets a handful: the chain index
-(evaluate/index.py) names the candidates from each rule's gates (the interface, address,
-port or protocol its matches require) and the chain runner compiles only those. Compiling
+"""An iptables chain's compiled rules, each rule compiled the first time the evaluator reads it
+(evaluate/lazyrules.py says why). Compiling
 all 50,000 rules of such a chain up front took about as long as listing them (~0.5 s) and held
 ~95 MB of matches that no probe ever ran.
 
@@ -16,58 +12,34 @@ every rule compiled, on kernel state.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
+from vnetmigrate.evaluate import lazyrules
 from vnetmigrate.evaluate.core import Match, Op, Rule
 from vnetmigrate.evaluate.iptcompile import compile_rule, core_match, match_ops, module_match, target_ops
+from vnetmigrate.evaluate.lazyrules import Gates
 from vnetmigrate.firewall import Family
 from vnetmigrate.rules.iptables import _LONG, _TARGET, CORE, IptRule, Parsed
 
-Gates = tuple[tuple, tuple, tuple, tuple]  # a rule's iface_gate, addr_gate, port_gate, proto_gate
 
+class LazyRules(lazyrules.LazyRules):
+    """An iptables chain's rules (`IptRule`), compiled on first use."""
 
-class LazyRules(Sequence):
-    """The compiled rules of one chain, in order; `rules[i]` compiles rule i once."""
-
-    __slots__ = ("_source", "_where", "_chains", "_compiled", "_gates", "_targets")
+    __slots__ = ("_where", "_chains", "_targets")
 
     def __init__(self, source: tuple[IptRule, ...], where_chain: str, chains: frozenset[str]):
-        self._source = source
+        super().__init__(source)
         self._where = where_chain
         self._chains = chains
-        self._compiled: list[Rule | None] = [None] * len(source)
-        self._gates: list[Gates] | None = None
         self._targets: list[tuple[Op, ...]] | None = None
 
-    def __len__(self) -> int:
-        return len(self._source)
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return tuple(self[j] for j in range(*i.indices(len(self))))
-        rule = self._compiled[i]
-        if rule is None:
-            rule = self._compiled[i] = compile_rule(self._source[i], self._where, self._chains)
-        return rule
-
-    def __iter__(self) -> Iterator[Rule]:
-        for i in range(len(self._source)):
-            yield self[i]
-
-    def __repr__(self) -> str:
-        done = sum(r is not None for r in self._compiled)
-        return f"<LazyRules {self._where}: {len(self)} rules, {done} compiled>"
-
-    @property
-    def compiled(self) -> int:
-        """How many rules have been compiled so far."""
-        return sum(r is not None for r in self._compiled)
+    def _compile(self, i: int) -> Rule:
+        return compile_rule(self._source[i], self._where, self._chains)
 
     def gates(self) -> list[Gates]:
-        """Each rule's gates, as its compiled `Rule` reports them (iface, addr, port, proto)."""
-        if self._gates is None:
-            self._summarize()
-        return self._gates
+        """Each rule's gates, as its compiled `Rule` reports them (iface, addr, port, proto);
+        not kept (the chain index that reads them is: `memo`)."""
+        return self._summarize()
 
     def target_ops(self) -> Iterator[Op]:
         """The target operations of every rule: the only ones that can be effects or verdicts
@@ -77,7 +49,7 @@ class LazyRules(Sequence):
         for ops in self._targets:
             yield from ops
 
-    def _summarize(self) -> None:
+    def _summarize(self) -> list[Gates]:
         gates: list[Gates] = []
         targets: list[tuple[Op, ...]] = []
         shared: dict[tuple, tuple[Op, ...]] = {}  # targets repeat (ACCEPT, DROP, a chain): one tuple each
@@ -103,7 +75,8 @@ class LazyRules(Sequence):
                 target, args, goto = t
                 shared[key] = tuple(target_ops(Parsed((), target, goto, args), rule.table, self._chains))
             targets.append(shared[key])
-        self._gates, self._targets = gates, targets
+        self._targets = targets
+        return gates
 
 
 # The fast paths below read the words of a rule as `iptables -S` prints them (core options

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from vnetmigrate.evaluate import fields
+from vnetmigrate.evaluate import fields, values
 from vnetmigrate.evaluate.core import Effect, Match, Op, Opaque, Rule, State, Verdict, VMap
 from vnetmigrate.rules import nft
 from vnetmigrate.rules.nft import NftRule
@@ -80,11 +80,11 @@ def _shared(family: str, st: nft.Statement) -> Op:
 def compile_rule(rule: NftRule, sets=None) -> Rule:
     """`sets`: the resolver of anonymous sets a rule read over netlink names ("@__set12")."""
     where = (rule.family, rule.table)
-    if sets is None or not any(_anonymous(st) for st in rule.stmts):
+    if sets is None or not any(map(_anonymous, rule.stmts)):
         ops = tuple(_shared(rule.family, st) for st in rule.stmts)
         text = Text(rule.stmts, rule.comment)
     else:
-        ops = tuple(_lazy_set(where, st, sets) if _anonymous(st) else _shared(rule.family, st) for st in rule.stmts)
+        ops = tuple(statement_op(rule, st, sets) for st in rule.stmts)
         text = SetText(rule.stmts, rule.comment, where, sets)
     return Rule(f"{rule.family} {rule.table} {rule.chain}", f"handle {rule.handle}" if rule.handle is not None else "rule",
                 text, ops)
@@ -194,6 +194,48 @@ def match(family: str, left: nft.Left, op: str, rhs: Any, text: Text) -> Match:
         if left.result == "type" and flags in (["daddr"], ["saddr"]):
             return fields.addr_type(flags[0], op, rhs, text)
     return fields.unknown(text)
+
+
+def gate(family: str, st: nft.Match) -> tuple[str, Any] | None:
+    """("iface" | "addr" | "port" | "proto", the gate) that `match` puts on the compiled
+    statement, or None, without compiling it (evaluate/nftlazy.py reads every rule's gates,
+    and compiles only the rules a probe may meet). It follows `match`, `_meta` and `_payload`
+    branch for branch; tests/unit/evaluate/test_nft_lazy.py compares the two on every recorded
+    ruleset. (An anonymous set read later, `_lazy_set`, names no values: no gate either way.)"""
+    left, op, rhs = st.left, st.op, st.right
+    kind = type(left)
+    if kind is nft.Meta:
+        key = left.key
+        if key in _IFACE:
+            if op not in ("==", "!="):
+                return None
+            names = [rhs] if isinstance(rhs, str) else (rhs.get("set") if isinstance(rhs, dict) else None)
+            if isinstance(names, list) and all(isinstance(n, str) and not n.startswith("@") for n in names) \
+                    and len(names) == 1 and op == "==" and not names[0].endswith("*"):
+                return "iface", (_IFACE[key], names[0])  # fields.iface's gate
+            return None
+        if key == "l4proto" and op in ("==", "in"):
+            nums = values.NumSet(rhs, values.L4)  # fields.l4proto's
+            return ("proto", tuple(nums.intervals)) if nums.intervals else None
+        return None
+    if kind is nft.Payload:
+        proto, field = left.protocol, left.field
+        if proto in ("ip", "ip6") and field in ("saddr", "daddr"):
+            if op not in ("==", "in"):
+                return None
+            addrs = values.AddrSet(rhs)  # fields.addr's
+            return ("addr", (proto, field, addrs)) if addrs.ranges is not None else None
+        if proto in fields.PORT_PROTOS and proto != "th" and field in ("sport", "dport") and op in ("==", "in"):
+            nums = values.NumSet(rhs)  # fields.port's
+            return ("port", (field, proto, tuple(nums.intervals))) if nums.intervals else None
+    return None  # ct, masks, fib, other payloads: matches without a gate
+
+
+def statement_op(rule: NftRule, st: nft.Statement, sets=None) -> Op:
+    """The operation `compile_rule` makes of one statement of `rule`."""
+    if sets is not None and _anonymous(st):
+        return _lazy_set((rule.family, rule.table), st, sets)
+    return _shared(rule.family, st)
 
 
 def _meta(key: str, op: str, rhs: Any, text: Text) -> Match:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from vnetmigrate.evaluate import iptlazy, nftcompile
+from vnetmigrate.evaluate import iptlazy, nftlazy
 from vnetmigrate.evaluate.core import Rule
 from vnetmigrate.firewall import Family
 from vnetmigrate.rules.iptables_save import IptablesSave
@@ -35,7 +35,7 @@ class Chain:
     family: str  # nftables family: ip, ip6, inet, bridge, netdev, arp
     table: str
     chain: str
-    rules: Sequence[Rule] | None  # None: not read; iptables chains compile on first use (iptlazy)
+    rules: Sequence[Rule] | None  # None: not read; listed chains compile on first use (lazyrules)
     hook: str | None = None
     prio: int | None = None
     policy: str | None = None  # accept / drop (base chains)
@@ -136,7 +136,7 @@ def from_facts(nft: NftRuleset | None, saves: tuple[IptablesSave, ...] | list[Ip
 def _native(c, rules_known: bool = True, sets=None) -> Chain:
     rules = None
     if rules_known and c.rules is not None:
-        rules = tuple(nftcompile.compile_rule(r, sets) for r in c.rules)
+        rules = nftlazy.chain_rules(c.rules, sets)
     return Chain(f"{c.family} {c.table} {c.name}", "nft", c.family, c.table, c.name, rules, hook=c.hook,
                  prio=c.prio, policy=c.policy, type=c.type, handle=c.handle)
 
