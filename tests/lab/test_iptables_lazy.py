@@ -15,6 +15,7 @@ from __future__ import annotations
 import pytest
 
 from tests.bench.hostgen import build_host
+from tests.lab.lazy import compiled_up_front
 from tests.sandbox import fixtures
 from tests.unit.evaluate.test_iptables_lazy import UFW_LIKE
 from tests.unit.test_detectors import SYSCONFIG_IPTABLES
@@ -53,12 +54,6 @@ def _input_rules() -> str:
     return "*filter\n" + ufw + "\n".join(stock) + "\nCOMMIT\n"
 
 
-def _exact(rs):
-    """`rs` with every lazily compiled chain compiled up front, as scan did before."""
-    return rs.replace_chains([type(c)(**{**c.__dict__, "rules": tuple(c.rules)}) for c in rs.chains.values()
-                              if isinstance(c.rules, LazyRules)])
-
-
 def test_lazy_compile_gives_the_exact_verdicts_on_kernel_state(lab_ready, tmp_path):
     from tests.sandbox import namespaces
 
@@ -71,7 +66,7 @@ def test_lazy_compile_gives_the_exact_verdicts_on_kernel_state(lab_ready, tmp_pa
         facts = build(collect_live(root=str(tmp_path), netns=ns))
         probes = host_probes(facts)
         assert len(probes) == 27
-        lazy, exact = of_facts(facts), _exact(of_facts(facts))
+        lazy, exact = of_facts(facts), compiled_up_front(of_facts(facts))
         tables = libvirt_tables(facts)
         cases = [("now", lazy, exact), ("after", after_switch(lazy, tables).ruleset, after_switch(exact, tables).ruleset)]
         decided_in_big = set()

@@ -17,10 +17,10 @@ import json
 import pytest
 
 from tests.bench.hostgen import build_host, native_rule
+from tests.lab.lazy import compiled_up_front
 from tests.lab.txn_scenario import FOREIGN_NFT
 from vnetmigrate.collect import collect_live
 from vnetmigrate.evaluate import after_switch, evaluate, host_probes, of_facts
-from vnetmigrate.evaluate.lazyrules import LazyRules
 from vnetmigrate.evaluate.nftlazy import LazyNftRules
 from vnetmigrate.evaluate.switch import libvirt_tables
 from vnetmigrate.facts import build
@@ -58,12 +58,6 @@ def _forward_text() -> str:
             + "chain marked {\nmeta mark 0x7 accept\n}\n}\n")
 
 
-def _exact(rs):
-    """`rs` with every lazily compiled chain compiled up front, as scan did before."""
-    return rs.replace_chains([type(c)(**{**c.__dict__, "rules": tuple(c.rules)}) for c in rs.chains.values()
-                              if isinstance(c.rules, LazyRules)])
-
-
 def test_lazy_compile_gives_the_exact_verdicts_on_kernel_state(lab_ready, tmp_path):
     from tests.sandbox import namespaces
 
@@ -81,7 +75,7 @@ def test_lazy_compile_gives_the_exact_verdicts_on_kernel_state(lab_ready, tmp_pa
         facts = build(ev)
         probes = host_probes(facts)
         assert len(probes) == 27
-        lazy, exact = of_facts(facts), _exact(of_facts(facts))
+        lazy, exact = of_facts(facts), compiled_up_front(of_facts(facts))
         tables = libvirt_tables(facts)
         cases = [("now", lazy, exact), ("after", after_switch(lazy, tables).ruleset, after_switch(exact, tables).ruleset)]
         decided = set()
