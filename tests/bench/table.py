@@ -99,7 +99,7 @@ def startup_section(doc: dict[str, Any]) -> str:
              f"The installed command against its own interpreter, alternating, median of {row['rounds']} rounds "
              "(`tests/bench/bench_startup.py`). Goal: `--version` and `--help` within 60 ms of the bare "
              "interpreter.", "",
-             "| command | median | beyond `python -c pass` |", "|---|---|---|"]
+             *head(["command", "median", "beyond `python -c pass`"])]
     for name, wall in fig.items():
         extra = rat.get(f"{name} beyond bare (ms)")
         mark = goal(extra <= 60) if extra is not None and name in ("vnetmigrate --version", "vnetmigrate --help") else ""
@@ -107,7 +107,12 @@ def startup_section(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-BEFORE_HEAD = (" before |", "---|")
+def head(columns: list[str], before: bool = False) -> list[str]:
+    """A table's header and separator lines; `before`: with the baseline install's column last."""
+    columns = columns + ["before"] * before
+    return ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+
+
 BEFORE_NOTE = ("before: another install (an older commit, `--baseline`) timed in the same rounds; "
                "its ratios are against the same anchors.")
 
@@ -120,9 +125,8 @@ def migrate_section(doc: dict[str, Any]) -> str:
              "process per command, exec'd inside the namespace) and one `nft -f` of them, alternating round by "
              "round; medians (`tests/bench/bench_migrate.py`). Goals: at least 10× faster than per-rule `nft` at "
              "100 networks, the nftables step at most 1.5× one `nft -f` at 500, 10 networks well under 0.5 s.", "",
-             "| networks | rounds | migrate | per-rule `nft` | per-rule / migrate | nftables step | one `nft -f` | "
-             "step / `nft -f` | rollback |" + BEFORE_HEAD[0] * before, "|---|---|---|---|---|---|---|---|---|"
-             + BEFORE_HEAD[1] * before]
+             *head(["networks", "rounds", "migrate", "per-rule `nft`", "per-rule / migrate", "nftables step",
+                    "one `nft -f`", "step / `nft -f`", "rollback"], before)]
     for row in doc["rows"]:
         f, r, n = row["figures"], row["ratios"], row["networks"]
         speed = r.get("per_rule_nft / migrate")
@@ -148,9 +152,8 @@ def scan_section(doc: dict[str, Any]) -> str:
              "alternating round by round; wall time medians, peak memory maxima (`tests/bench/bench_scan.py`). "
              "Goals: at most half the anchor's wall time and memory on every shape, under 150 MB, never slower "
              "than the anchor from 10k rules up.", "",
-             "| host | scan | beyond interpreter | scan peak | `nft -j list ruleset` | anchor peak | wall ratio | "
-             "memory ratio | floor |" + BEFORE_HEAD[0] * before, "|---|---|---|---|---|---|---|---|---|"
-             + BEFORE_HEAD[1] * before]
+             *head(["host", "scan", "beyond interpreter", "scan peak", "`nft -j list ruleset`", "anchor peak",
+                    "wall ratio", "memory ratio", "floor"], before)]
     for row in doc["rows"]:
         scan, anchor, rat = row.get("scan", {}), row.get("anchor", {}), row.get("ratio", {})
         goals = row.get("goals", {})
