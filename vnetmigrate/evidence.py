@@ -76,6 +76,10 @@ class Evidence:
     # A live scan only: reads an anonymous nftables set when a packet check needs it and records
     # it (collect.nfnl_chain.SetFetcher). Never saved: saved evidence holds what was read.
     live_sets: Any = field(default=None, compare=False, repr=False)
+    # A live scan only: chain listings the collector already typed, by command key, each with
+    # the record whose text it was typed beside (collect/nft.py), so facts do not parse that
+    # text back. Used only while that record is still the evidence's; never saved.
+    typed: dict[str, tuple[CommandRecord, Any]] = field(default_factory=dict, compare=False, repr=False)
 
     # -- building -----------------------------------------------------------
     def add_command(self, rec: CommandRecord) -> CommandRecord:

@@ -30,7 +30,7 @@ from vnetmigrate.evidence import Evidence
 from vnetmigrate.facts import _listing
 from vnetmigrate.facts.nftsets import AnonymousSets
 from vnetmigrate.netns import entered
-from vnetmigrate.rules.nft import raw_jump_targets
+from vnetmigrate.rules.nft import NftRule, raw_jump_targets
 from vnetmigrate.specs import NFT_SET_T
 
 pytestmark = pytest.mark.lab
@@ -149,12 +149,15 @@ def test_chains_read_over_netlink_are_nft_listings_or_refused():
                 if got is None:
                     refused += 1
                     continue
-                text, targets = got
+                text, targets, typed = got
                 want = [i for i in listed if "metainfo" not in i]
-                got = [i if "rule" not in i else {"rule": _inline(i["rule"], sets)}
-                       for i in _listing(text)["nftables"]]  # as facts read it
+                as_read = list(_listing(text)["nftables"])  # as saved evidence is read
+                got = [i if "rule" not in i else {"rule": _inline(i["rule"], sets)} for i in as_read]
                 assert got == want, (name, chain)
                 assert targets == [t for i in want if "rule" in i for t in raw_jump_targets(i["rule"]["expr"])]
+                # the rules handed to facts are those its text gives
+                assert typed.chain == as_read[0]["chain"]
+                assert typed.rules == tuple(NftRule.from_json(i["rule"]) for i in as_read[1:]), (name, chain)
                 exact += 1
                 rules += len(got) - 1
                 claimed.add(name)

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 import struct
-from typing import Any
+from typing import Any, NamedTuple
 
 from vnetmigrate.collect import nfnl_read, nfnl_rules
 from vnetmigrate.collect.nfnl_read import NetlinkError, Reader
 from vnetmigrate.evidence import CommandRecord
 from vnetmigrate.netns import entered
+from vnetmigrate.rules.nft import NftRule
+from vnetmigrate.rules.nft_ruleset import TypedChain
 
 PLAIN_ANONYMOUS = 0x3  # NFT_SET_ANONYMOUS | NFT_SET_CONSTANT: no intervals, maps, timeouts
 _BLOCK = 1024  # rules' lines joined at a time
@@ -49,22 +51,25 @@ class ChainReader:
             raise nfnl_rules.Unsupported(f"anonymous set {name} with flags {flags:#x}")
         return None  # by name: a named set (as nft lists it), or a plain anonymous one read later
 
-    def listing(self, chain: dict[str, Any]) -> tuple[str, list[str]] | None:
+    def listing(self, chain: dict[str, Any]) -> Listed | None:
         """`nft -j list chain`'s document for `chain` (its object from `list chains`) as text,
-        one object a line (facts/__init__.py parses it line by line: no whole tree of 50,000
-        rules at once), and the chains its rules jump or go to; None: not exactly."""
+        one object a line (saved evidence is parsed line by line: no whole tree of 50,000 rules
+        at once), the chains its rules jump or go to, and its rules typed as facts would type
+        that text (each rule's dictionaries are dropped once written); None: not exactly."""
         family, table, name = chain["family"], chain["table"], chain["name"]
         # 50,000 rules make 15 MB of text: their lines are joined a block at a time, and the
         # blocks once (a list of every line, joined, then framed, held three copies at once)
         blocks = ['{"nftables": [\n' + json.dumps({"chain": chain})]
         lines: list[str] = []
         targets: list[str] = []
+        typed: list[NftRule] = []
         replies = self.reader.rules(family, table, name)
         try:
             for m in replies:
                 rule = nfnl_rules.rule_json(m, family, table, name, self._by_name)
                 targets += (st[v]["target"] for st in rule["expr"] for v in ("jump", "goto") if v in st)
                 lines.append(json.dumps({"rule": rule}))
+                typed.append(NftRule.from_json(rule))
                 if len(lines) == _BLOCK:
                     blocks.append(",\n".join(lines))
                     lines.clear()
@@ -76,7 +81,13 @@ class ChainReader:
         if lines:
             blocks.append(",\n".join(lines))
         blocks[-1] += "\n]}"
-        return ",\n".join(blocks), targets
+        return Listed(",\n".join(blocks), targets, TypedChain(chain, tuple(typed)))
+
+
+class Listed(NamedTuple):
+    text: str  # the listing as libnftables would print it, an object a line
+    targets: list[str]  # the chains its rules jump or go to, in order
+    typed: TypedChain  # its rules typed (rules/nft.py), as facts type `text`
 
 
 def _drain(replies) -> None:

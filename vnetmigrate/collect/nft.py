@@ -103,10 +103,11 @@ def _netlink(host: LiveHost, key: str, chain: dict | None, reader: ChainReader |
     got = reader.listing(chain)
     if got is None:
         return None
-    text, targets = got
     argv = ("nft", "-j", "list", "chain", chain["family"], chain["table"], chain["name"])
-    host.ev.add_command(CommandRecord(key, argv, 0, stdout=text, via="netlink", duration=round(time.monotonic() - start, 4)))
-    return targets
+    rec = host.ev.add_command(CommandRecord(key, argv, 0, stdout=got.text, via="netlink",
+                                            duration=round(time.monotonic() - start, 4)))
+    host.ev.typed[key] = (rec, got.typed)  # facts take these rules rather than parse the text back
+    return got.targets
 
 
 def _objects(doc: dict, kind: str) -> Iterable[dict]:

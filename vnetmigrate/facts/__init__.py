@@ -25,7 +25,7 @@ from vnetmigrate.facts.libvirt_rules import LibvirtRules
 from vnetmigrate.facts.networks import model_view
 from vnetmigrate.facts.networks import read as network_files
 from vnetmigrate.facts.libvirt_rules import build as build_libvirt_rules
-from vnetmigrate.rules.nft_ruleset import NftRuleset, parse_documents
+from vnetmigrate.rules.nft_ruleset import NftRuleset, TypedChain, parse_documents
 from vnetmigrate.facts.containers import Presence
 from vnetmigrate.facts.containers import build as build_containers
 from vnetmigrate.facts.firewalld import FirewalldFacts
@@ -110,11 +110,18 @@ def _nft(ev: Evidence) -> NftRuleset:
 
     try:
         chains = json.loads(rec.stdout)
-        listings = [_listing(r.stdout) for k, r in sorted(ev.commands.items())
+        listings = [_typed(ev, k, r) or _listing(r.stdout) for k, r in sorted(ev.commands.items())
                     if k.startswith((prefix(NFT_TABLE_T), prefix(NFT_CHAIN_T))) and r.ok and r.stdout]
         return replace(parse_documents(chains, listings), sets=AnonymousSets(ev))
     except json.JSONDecodeError as exc:
         raise InputError(f"nft JSON output is malformed: {exc}")
+
+
+def _typed(ev: Evidence, key: str, rec) -> "TypedChain | None":
+    """The listing the collector typed as it wrote `rec`'s text (a live scan), if `rec` is
+    still that record: the same rules as parsing the text gives (tests/lab/test_nfnl_read.py)."""
+    got = ev.typed.get(key)
+    return got[1] if got is not None and got[0] is rec else None
 
 
 _BY_LINE = '{"nftables": [\n'

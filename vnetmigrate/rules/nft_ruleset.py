@@ -77,12 +77,28 @@ def _chain_from(obj: dict[str, Any], rules: tuple[NftRule, ...] | None) -> NftCh
                     prio=prio if isinstance(prio, int) else None, policy=obj.get("policy"), rules=rules)
 
 
-def parse_documents(chains_doc: dict[str, Any], listings: Iterable[dict[str, Any]],
+@dataclass(frozen=True)
+class TypedChain:
+    """One chain's listing with its rules already typed: a chain the collector read over
+    netlink (collect/nfnl_chain.py) typed each rule as it wrote its text, so the text is not
+    parsed back. `chain` is the chain's object as `list chains` gave it."""
+
+    chain: dict[str, Any]
+    rules: tuple[NftRule, ...]
+
+
+def parse_documents(chains_doc: dict[str, Any], listings: Iterable[dict[str, Any] | TypedChain],
                     partial: bool = True) -> NftRuleset:
     """Build the ruleset from `list chains` plus any number of table/chain listings."""
     rules: dict[tuple[str, str, str], list[NftRule]] = {}
     extra_chains: dict[tuple[str, str, str], dict[str, Any]] = {}
     for doc in listings:
+        if isinstance(doc, TypedChain):  # as its text would be read: the chain, then its rules
+            c = doc.chain
+            key = (c["family"], c["table"], c["name"])
+            extra_chains.setdefault(key, c)
+            rules.setdefault(key, []).extend(doc.rules)
+            continue
         for item in doc.get("nftables", []):
             if "chain" in item:
                 c = item["chain"]
