@@ -53,7 +53,8 @@ SetElements = Callable[[str, str, str, Any], "list[Any] | None"]
 
 
 def rule_json(msg: memoryview, family: str, table: str, chain: str, elements: SetElements) -> dict[str, Any]:
-    """One NFT_MSG_NEWRULE message (as dumped) -> libnftables' `rule` object."""
+    """One NFT_MSG_NEWRULE message (as dumped) -> libnftables' `rule` object. Its statements'
+    dictionaries may be shared with other rules' (read them, do not change them)."""
     if family not in FAMILIES:
         raise Unsupported(f"family {family}")
     top = attrs(msg)
@@ -63,7 +64,7 @@ def rule_json(msg: memoryview, family: str, table: str, chain: str, elements: Se
         comment = _comment(bytes(top[NFTA_RULE_USERDATA]))
         if comment is not None:
             rule["comment"] = comment
-    exprs = _pieces(bytes(top[NFTA_RULE_EXPRESSIONS])) if NFTA_RULE_EXPRESSIONS in top else []
+    exprs = bytes(top[NFTA_RULE_EXPRESSIONS]) if NFTA_RULE_EXPRESSIONS in top else b""
     rule["expr"] = _Delinearizer(family, table, elements).run(exprs)
     return rule
 
@@ -81,84 +82,142 @@ def _comment(udata: bytes) -> str | None:
     return comment
 
 
+# What one kernel expression does, decoded once for every rule that repeats it (`meta load
+# iifname => reg 1`, `immediate accept`, a port): (_LOAD, register, what is loaded),
+# (_BITWISE, register, mask), (_CMP, register, op, value, {formatter: written value}),
+# (_LOOKUP, register, set name, negated), (_STATEMENT, its JSON).
+_LOAD, _BITWISE, _CMP, _LOOKUP, _STATEMENT = range(5)
+_STEPS: dict[bytes, tuple] = {}
+_STEPS_MAX = 1 << 16
+
+
+def _step(expr: bytes) -> tuple:
+    name, data = _parsed(expr)
+    if name == "meta":
+        key = META_KEYS.get(be32(data[2])) if 2 in data else None
+        if key is None:
+            raise Unsupported("meta key")
+        return _load(name, data, ("meta", key))
+    if name == "payload":
+        if 5 in data or 6 in data:
+            raise Unsupported("payload write")
+        return _load(name, data, ("payload", be32(data[2]), be32(data[3]), be32(data[4])))
+    if name == "ct":
+        if 3 in data or not 2 in data or be32(data[2]) != CT_STATE:
+            raise Unsupported("ct key")
+        return _load(name, data, _CT_STATE_LOAD)
+    if name == "bitwise":
+        if 6 in data and be32(data[6]) != 0 or 7 in data:
+            raise Unsupported("bitwise shift")
+        if be32(data[1]) != be32(data[2]):
+            raise Unsupported("bitwise on a register not loaded here")
+        if any(data[5]):
+            raise Unsupported("bitwise xor")
+        return _BITWISE, be32(data[1]), data[4]
+    if name == "cmp":
+        op = CMP_OPS.get(be32(data[2]))
+        if op is None:
+            raise Unsupported("cmp")
+        return _CMP, be32(data[1]), op, data[3], {}
+    if name == "lookup":
+        if 3 in data:
+            raise Unsupported("map lookup")
+        flags = be32(data[5]) if 5 in data else 0
+        if flags & ~1:
+            raise Unsupported("lookup flags")
+        return _LOOKUP, be32(data[2]), text(data[1]), bool(flags & 1)
+    if name == "counter":
+        packets = struct.unpack(">Q", data[2])[0] if 2 in data else 0
+        nbytes = struct.unpack(">Q", data[1])[0] if 1 in data else 0
+        return _STATEMENT, {"counter": {"packets": packets, "bytes": nbytes}}
+    if name == "immediate":
+        if be32(data[1]) != 0:
+            raise Unsupported("immediate value")
+        verdict = attrs(attrs(data[2])[2])
+        kind = VERDICTS.get(be32(verdict[1]))
+        if kind is None:
+            raise Unsupported("verdict")
+        return _STATEMENT, {kind: {"target": text(verdict[2])}} if kind in ("jump", "goto") else {kind: None}
+    raise Unsupported(f"expression {name}")
+
+
+def _load(name: str, data: dict, what: tuple) -> tuple:
+    if 1 not in data:
+        raise Unsupported(f"{name} without a destination register (a write)")
+    return _LOAD, be32(data[1]), what
+
+
+_CT_STATE_LOAD = ("ct", "state")
+
+
 class _Delinearizer:
+    __slots__ = ("family", "table", "elements", "out", "reg", "network", "l4", "deps")
+
     def __init__(self, family: str, table: str, elements: SetElements):
         self.family, self.table, self.elements = family, table, elements
         self.out: list[dict[str, Any]] = []
         self.reg: dict[int, tuple] = {}  # register -> what was loaded into it
-        self.network = {"ip": "ip", "ip6": "ip6"}.get(family)  # the network protocol known here
+        self.network = _NETWORK_OF.get(family)  # the network protocol known here
         self.l4: str | None = None
         self.deps: dict[str, int] = {}  # "network"/"transport" -> index in out of a dependency-shaped match
 
-    def run(self, exprs: list[memoryview]) -> list[dict[str, Any]]:
-        for e in exprs:
-            name, data = _parsed(e)
-            handler = _HANDLERS.get(name)
-            if handler is None:
-                raise Unsupported(f"expression {name}")
-            handler(self, data)
-        if self.reg:
+    def run(self, exprs: bytes) -> list[dict[str, Any]]:
+        """The statements of a rule's NFTA_RULE_EXPRESSIONS."""
+        reg, out, steps = self.reg, self.out, _STEPS
+        unpack = struct.unpack_from
+        start, end = 0, len(exprs)
+        while start + 4 <= end:
+            size = unpack("=H", exprs, start)[0]
+            if size < 4:
+                break
+            expr = exprs[start + 4:start + size]
+            start += (size + 3) & ~3
+            step = steps.get(expr)
+            if step is None:
+                step = _step(expr)
+                if len(steps) >= _STEPS_MAX:
+                    steps.clear()
+                steps[expr] = step
+            kind = step[0]
+            if kind == _LOAD:
+                reg[step[1]] = step[2]
+            elif kind == _CMP:
+                self._cmp(reg.pop(step[1], None), step[2], step[3], step[4])
+            elif kind == _STATEMENT:
+                if reg:
+                    raise Unsupported("a statement between a load and its use")
+                out.append(step[1])
+            elif kind == _BITWISE:
+                src = reg.pop(step[1], None)
+                if src is None:
+                    raise Unsupported("bitwise on a register not loaded here")
+                reg[step[1]] = ("masked", src, step[2])
+            else:
+                self._lookup(reg.pop(step[1], None), step[2], step[3])
+        if reg:
             raise Unsupported("a value loaded and never used")
-        return self.out
-
-    # -- loads ------------------------------------------------------------------------
-    def _load(self, data: dict, dreg_attr: int, what: tuple) -> None:
-        if dreg_attr not in data:
-            raise Unsupported(f"{what[0]} without a destination register (a write)")
-        self.reg[be32(data[dreg_attr])] = what
-
-    def _meta(self, data: dict) -> None:
-        key = META_KEYS.get(be32(data[2])) if 2 in data else None
-        if key is None:
-            raise Unsupported("meta key")
-        self._load(data, 1, ("meta", key))
-
-    def _payload(self, data: dict) -> None:
-        if 5 in data or 6 in data:
-            raise Unsupported("payload write")
-        self._load(data, 1, ("payload", be32(data[2]), be32(data[3]), be32(data[4])))
-
-    def _ct(self, data: dict) -> None:
-        if 3 in data or not 2 in data or be32(data[2]) != CT_STATE:
-            raise Unsupported("ct key")
-        self._load(data, 1, ("ct", "state"))
-
-    def _bitwise(self, data: dict) -> None:
-        if 6 in data and be32(data[6]) != 0 or 7 in data:
-            raise Unsupported("bitwise shift")
-        src = self.reg.pop(be32(data[1]), None)
-        if src is None or be32(data[1]) != be32(data[2]):
-            raise Unsupported("bitwise on a register not loaded here")
-        mask, xor = data[4], data[5]
-        if any(xor):
-            raise Unsupported("bitwise xor")
-        self.reg[be32(data[2])] = ("masked", src, mask)
+        return out
 
     # -- uses -------------------------------------------------------------------------
-    def _cmp(self, data: dict) -> None:
-        src = self.reg.pop(be32(data[1]), None)
-        op = CMP_OPS.get(be32(data[2]))
-        if src is None or op is None:
+    def _cmp(self, src: tuple | None, op: str, value: bytes, written: dict) -> None:
+        if src is None:
             raise Unsupported("cmp")
-        value = data[3]
         if src[0] == "masked":
             self._masked(src[1], src[2], op, value)
             return
         if src[0] == "ct":
             raise Unsupported("ct state compared whole")
         left, fmt, dep = self._left(src, len(value))
-        self._match(op, left, fmt(value), dep)
+        right = written.get(fmt)
+        if right is None:
+            right = fmt(value)
+            if type(right) is str or type(right) is int:  # a dict is not shared between rules
+                written[fmt] = right
+        self._match(op, left, right, dep)
 
-    def _lookup(self, data: dict) -> None:
-        if 3 in data:
-            raise Unsupported("map lookup")
-        src = self.reg.pop(be32(data[2]), None)
+    def _lookup(self, src: tuple | None, name: str, negated: bool) -> None:
         if src is None or src[0] == "masked":
             raise Unsupported("lookup")
-        flags = be32(data[5]) if 5 in data else 0
-        if flags & ~1:
-            raise Unsupported("lookup flags")
-        name = text(data[1])
         left, _fmt, dep = self._left(src, None)
         right: Any = "@" + name
         if name.startswith("__set"):  # nft's name for anonymous sets
@@ -168,84 +227,57 @@ class _Delinearizer:
                 if len(elems) < 2:
                     raise Unsupported("an anonymous set of fewer than two elements")
                 right = {"set": elems}
-        self._match("!=" if flags & 1 else "==", left, right, dep)
-
-    def _counter(self, data: dict) -> None:
-        packets = struct.unpack(">Q", data[2])[0] if 2 in data else 0
-        nbytes = struct.unpack(">Q", data[1])[0] if 1 in data else 0
-        self._statement({"counter": {"packets": packets, "bytes": nbytes}})
-
-    def _immediate(self, data: dict) -> None:
-        if be32(data[1]) != 0:
-            raise Unsupported("immediate value")
-        verdict = attrs(attrs(data[2])[2])
-        kind = VERDICTS.get(be32(verdict[1]))
-        if kind is None:
-            raise Unsupported("verdict")
-        if kind in ("jump", "goto"):
-            self._statement({kind: {"target": text(verdict[2])}})
-        else:
-            self._statement({kind: None})
+        self._match("!=" if negated else "==", left, right, dep)
 
     # -- building ---------------------------------------------------------------------
-    def _statement(self, st: dict[str, Any]) -> None:
-        if self.reg:
-            raise Unsupported("a statement between a load and its use")
-        self.out.append(st)
-
     def _match(self, op: str, left: dict, right: Any, dep: str | None) -> None:
         if self.reg:
             raise Unsupported("two loads before a use")
         if dep is not None or "payload" in left:
             self._kill_dependency(dep)
-        self.out.append({"match": {"op": op, "left": left, "right": right}})
+        out = self.out
+        out.append({"match": {"op": op, "left": left, "right": right}})
         if op == "==" and isinstance(right, str):
-            meta = left.get("meta", {}).get("key")
-            if meta == "nfproto" and self.family == "inet":
+            meta = left.get("meta")
+            key = meta.get("key") if meta is not None else None
+            if key == "nfproto" and self.family == "inet":
                 self.network = NETWORK[right]
-                self.deps["network"] = len(self.out) - 1
-            elif meta == "l4proto":
+                self.deps["network"] = len(out) - 1
+            elif key == "l4proto":
                 self.l4 = right
-                self.deps["transport"] = len(self.out) - 1
+                self.deps["transport"] = len(out) - 1
 
     def _kill_dependency(self, layer: str | None) -> None:
         """nft hides a dependency it would have added itself (`meta l4proto tcp` before `tcp
         dport`). Written only where it comes right before what needs it; a dependency further
         back, which nft may or may not hide, is not written at all."""
-        here = len(self.out) - 1
-        if layer is not None and self.deps.get(layer) == here:
+        deps = self.deps
+        if layer is not None and deps.get(layer) == len(self.out) - 1:
             self.out.pop()
-            del self.deps[layer]
-        if any(layer == dep_layer or dep_layer == "network" for dep_layer in self.deps):
+            del deps[layer]
+        if deps and any(layer == dep_layer or dep_layer == "network" for dep_layer in deps):
             raise Unsupported("a dependency match away from what needs it")
 
     def _left(self, src: tuple, size: int | None) -> tuple[dict, Callable[[bytes], Any], str | None]:
         """(JSON left side, how its values are written, the dependency nft would hide before it)."""
         if src[0] == "meta":
-            key = src[1]
-            if key in ("iifname", "oifname"):
-                return {"meta": {"key": key}}, _ifname, None
-            if key in ("iif", "oif"):
-                return {"meta": {"key": key}}, _ifindex, None
-            if key == "l4proto":
-                return {"meta": {"key": key}}, _one_byte(L4PROTO), None
-            if key == "nfproto":
-                return {"meta": {"key": key}}, _one_byte(NFPROTO), None
-        if src[0] == "ct":
-            return {"ct": {"key": "state"}}, _ct_state, None
-        if src[0] == "payload":
+            got = _META_LEFT.get(src[1])
+            if got is not None:
+                return got
+        elif src[0] == "ct":
+            return _CT_LEFT
+        elif src[0] == "payload":
             _, base, offset, length = src
             if base == BASE_NETWORK and self.network is not None and (self.network, offset) in ADDRS:
                 field, full = ADDRS[(self.network, offset)]
-                left = {"payload": {"protocol": self.network, "field": field}}
+                left = _payload_left(self.network, field)
                 dep = "network" if self.family == "inet" else None
                 if length == full:
                     return left, _addr, dep
                 if size is not None and 0 < length < full:  # nft loads only a byte-aligned prefix's bytes
                     return left, _short_prefix(full, length), dep
             if base == BASE_TRANSPORT and self.l4 in PORTS and (offset, length) in ((0, 2), (2, 2)):
-                left = {"payload": {"protocol": self.l4, "field": "sport" if offset == 0 else "dport"}}
-                return left, _port, "transport"
+                return _payload_left(self.l4, "sport" if offset == 0 else "dport"), _port, "transport"
         raise Unsupported(f"expression {src}")
 
     def _masked(self, src: tuple, mask: bytes, op: str, value: bytes) -> None:
@@ -267,40 +299,36 @@ class _Delinearizer:
         raise Unsupported("masked match")
 
 
-# the kernel's expression names this module reads (any other: Unsupported)
-_HANDLERS = {name: getattr(_Delinearizer, "_" + name) for name in
-             ("meta", "payload", "ct", "bitwise", "cmp", "lookup", "counter", "immediate")}
+_NETWORK_OF = {"ip": "ip", "ip6": "ip6"}  # the network protocol a table's family fixes
+_PAYLOAD_LEFTS: dict[tuple[str, str], dict] = {}
 
-# Rules repeat the same expressions (`meta load l4proto => reg 1`, `immediate accept`, the
-# same port): each distinct one is parsed once.
-_PARSED: dict[bytes, tuple[str, dict[int, bytes]]] = {}
-_PARSED_MAX = 1 << 16
+
+def _payload_left(protocol: str, field: str) -> dict:
+    """`{"payload": {"protocol": ..., "field": ...}}`, one object for every rule (read-only)."""
+    left = _PAYLOAD_LEFTS.get((protocol, field))
+    if left is None:
+        left = _PAYLOAD_LEFTS[(protocol, field)] = {"payload": {"protocol": protocol, "field": field}}
+    return left
 
 
 def _parsed(expr: bytes) -> tuple[str, dict[int, bytes]]:
     """(name, attributes) of one expression; a compared or masked value (NFTA_DATA_VALUE
     inside its attribute) already taken out."""
-    got = _PARSED.get(expr)
-    if got is None:
-        a = dict(_pieces(expr, True))
-        name = a[NFTA_EXPR_NAME].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
-        data = dict(_pieces(a[NFTA_EXPR_DATA], True)) if NFTA_EXPR_DATA in a else {}
-        for key in _VALUES.get(name, ()):
-            if key in data:
-                data[key] = dict(_pieces(data[key], True))[NFTA_DATA_VALUE]
-        got = (name, data)
-        if len(_PARSED) >= _PARSED_MAX:
-            _PARSED.clear()
-        _PARSED[expr] = got
-    return got
+    a = dict(_pieces(expr, True))
+    name = a[NFTA_EXPR_NAME].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+    data = dict(_pieces(a[NFTA_EXPR_DATA], True)) if NFTA_EXPR_DATA in a else {}
+    for key in _VALUES.get(name, ()):
+        if key in data:
+            data[key] = dict(_pieces(data[key], True))[NFTA_DATA_VALUE]
+    return name, data
 
 
 _VALUES = {"cmp": (3,), "bitwise": (4, 5)}  # attributes holding a nested NFTA_DATA_VALUE
 
 
 def forget() -> None:
-    """Drop the parsed expressions (~7 MB after 50,000 rules): the chains are read."""
-    _PARSED.clear()
+    """Drop the decoded expressions (~7 MB after 50,000 rules): the chains are read."""
+    _STEPS.clear()
 
 
 def _pieces(data: bytes, typed: bool = False) -> list:
@@ -345,12 +373,24 @@ def _one_byte(names: dict[int, str]) -> Callable[[bytes], str]:
     return fmt
 
 
+_l4proto, _nfproto = _one_byte(L4PROTO), _one_byte(NFPROTO)
+
+
 def _ct_state(v: bytes) -> str:
     """One element of a `ct state { ... }` set (a single flag, in host byte order)."""
     names = dict(CT_BITS)
     if len(v) != 4 or struct.unpack("=I", v)[0] not in names:
         raise Unsupported("ct state value")
     return names[struct.unpack("=I", v)[0]]
+
+
+# the left sides of loads whatever came before them: (JSON, how its values are written, dependency)
+_META_LEFT = {"iifname": ({"meta": {"key": "iifname"}}, _ifname, None),
+              "oifname": ({"meta": {"key": "oifname"}}, _ifname, None),
+              "iif": ({"meta": {"key": "iif"}}, _ifindex, None), "oif": ({"meta": {"key": "oif"}}, _ifindex, None),
+              "l4proto": ({"meta": {"key": "l4proto"}}, _l4proto, None),
+              "nfproto": ({"meta": {"key": "nfproto"}}, _nfproto, None)}
+_CT_LEFT = ({"ct": {"key": "state"}}, _ct_state, None)
 
 
 def _addr(v: bytes) -> str:
@@ -402,7 +442,7 @@ def formatter(left: Any) -> tuple[Callable[[bytes], Any], str]:
         if key in ("iifname", "oifname"):
             return _ifname, "little"
         if key in ("l4proto", "nfproto"):
-            return _one_byte(L4PROTO if key == "l4proto" else NFPROTO), "little"
+            return _l4proto if key == "l4proto" else _nfproto, "little"
     if left == {"ct": {"key": "state"}}:
         return _ct_state, "little"
     raise Unsupported(f"a set looked up by {left}")
