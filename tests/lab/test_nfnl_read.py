@@ -155,6 +155,9 @@ def test_chains_read_over_netlink_are_nft_listings_or_refused():
                 got = [i if "rule" not in i else {"rule": _inline(i["rule"], sets)} for i in as_read]
                 assert got == want, (name, chain)
                 assert targets == [t for i in want if "rule" in i for t in raw_jump_targets(i["rule"]["expr"])]
+                # each line is json.dumps' own text of what it holds (recorded evidence unchanged)
+                lines = text.split("\n")[1:-1]
+                assert all(line.rstrip(",") == json.dumps(json.loads(line.rstrip(","))) for line in lines)
                 # the rules handed to facts are those its text gives
                 assert typed.chain == as_read[0]["chain"]
                 assert typed.rules == tuple(NftRule.from_json(i["rule"]) for i in as_read[1:]), (name, chain)

@@ -314,16 +314,18 @@ def _payload_left(protocol: str, field: str) -> dict:
 def _parsed(expr: bytes) -> tuple[str, dict[int, bytes]]:
     """(name, attributes) of one expression; a compared or masked value (NFTA_DATA_VALUE
     inside its attribute) already taken out."""
-    a = dict(_pieces(expr, True))
-    name = a[NFTA_EXPR_NAME].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
-    data = dict(_pieces(a[NFTA_EXPR_DATA], True)) if NFTA_EXPR_DATA in a else {}
+    a = _level(expr)
+    raw = a[NFTA_EXPR_NAME]
+    name = _NAMES.get(raw) or raw.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+    data = _level(a[NFTA_EXPR_DATA]) if NFTA_EXPR_DATA in a else {}
     for key in _VALUES.get(name, ()):
         if key in data:
-            data[key] = dict(_pieces(data[key], True))[NFTA_DATA_VALUE]
+            data[key] = _level(data[key])[NFTA_DATA_VALUE]
     return name, data
 
 
 _VALUES = {"cmp": (3,), "bitwise": (4, 5)}  # attributes holding a nested NFTA_DATA_VALUE
+_NAMES = {(n + "\0").encode(): n for n in ("meta", "payload", "ct", "bitwise", "cmp", "lookup", "counter", "immediate")}
 
 
 def forget() -> None:
@@ -331,16 +333,16 @@ def forget() -> None:
     _STEPS.clear()
 
 
-def _pieces(data: bytes, typed: bool = False) -> list:
-    """The attributes of one level of `data`: their payloads, or (type, payload) pairs."""
-    out = []
+def _level(data: bytes) -> dict[int, bytes]:
+    """The attributes of one level of `data` by type (the last one wins)."""
+    out = {}
     start, end = 0, len(data)
     unpack = struct.unpack_from
     while start + 4 <= end:
         size, kind = unpack("=HH", data, start)
         if size < 4:
             break
-        out.append((kind & 0x3FFF, data[start + 4:start + size]) if typed else data[start + 4:start + size])
+        out[kind & 0x3FFF] = data[start + 4:start + size]
         start += (size + 3) & ~3
     return out
 
