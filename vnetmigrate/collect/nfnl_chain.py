@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import struct
+import sys
 from typing import Any, NamedTuple
 
 from vnetmigrate.collect import nfnl_read, nfnl_rules
@@ -56,7 +57,8 @@ class ChainReader:
         one object a line (saved evidence is parsed line by line: no whole tree of 50,000 rules
         at once), the chains its rules jump or go to, and its rules typed as facts would type
         that text (each rule's dictionaries are dropped once written); None: not exactly."""
-        family, table, name = chain["family"], chain["table"], chain["name"]
+        # one string object for the names every rule repeats (as NftRule.from_json makes them)
+        family, table, name = (sys.intern(chain[k]) for k in ("family", "table", "name"))
         # 50,000 rules make 15 MB of text: their lines are joined a block at a time, and the
         # blocks once (a list of every line, joined, then framed, held three copies at once)
         blocks = ['{"nftables": [\n' + json.dumps({"chain": chain})]
@@ -67,10 +69,10 @@ class ChainReader:
         replies = self.reader.rules(family, table, name)
         try:
             for m in replies:
-                rule = nfnl_rules.rule_json(m, family, table, name, self._by_name)
+                rule, as_typed = nfnl_rules.rule_and_typed(m, family, table, name, self._by_name)
                 targets += (st[v]["target"] for st in rule["expr"] for v in ("jump", "goto") if v in st)
                 lines.append("".join(encode({"rule": rule}, 0)))
-                typed.append(NftRule.from_json(rule))
+                typed.append(as_typed)
                 if len(lines) == _BLOCK:
                     blocks.append(",\n".join(lines))
                     lines.clear()

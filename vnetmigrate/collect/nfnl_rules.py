@@ -17,6 +17,9 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
+from vnetmigrate.rules import nft
+from vnetmigrate.rules.nft import NftRule
+from vnetmigrate.rules.nft_values import parse_left
 from vnetmigrate.collect.nfnl_read import (NFTA_DATA_VALUE, NFTA_EXPR_DATA, NFTA_EXPR_NAME, NFTA_RULE_EXPRESSIONS,
                                            NFTA_RULE_HANDLE, NFTA_RULE_USERDATA, attrs, be32, text)
 
@@ -55,18 +58,28 @@ SetElements = Callable[[str, str, str, Any], "list[Any] | None"]
 def rule_json(msg: memoryview, family: str, table: str, chain: str, elements: SetElements) -> dict[str, Any]:
     """One NFT_MSG_NEWRULE message (as dumped) -> libnftables' `rule` object. Its statements'
     dictionaries may be shared with other rules' (read them, do not change them)."""
+    return rule_and_typed(msg, family, table, chain, elements)[0]
+
+
+def rule_and_typed(msg: memoryview, family: str, table: str, chain: str,
+                   elements: SetElements) -> tuple[dict[str, Any], NftRule]:
+    """`rule_json`'s object and the rule typed as `NftRule.from_json` types that object, made
+    side by side (a chain of 50,000 rules is not typed a second time from its dictionaries).
+    Typed statements that are equal may be one object."""
     if family not in FAMILIES:
         raise Unsupported(f"family {family}")
     top = attrs(msg)
-    rule: dict[str, Any] = {"family": family, "table": table, "chain": chain,
-                            "handle": struct.unpack(">Q", top[NFTA_RULE_HANDLE])[0]}
+    handle = struct.unpack(">Q", top[NFTA_RULE_HANDLE])[0]
+    rule: dict[str, Any] = {"family": family, "table": table, "chain": chain, "handle": handle}
+    comment = None
     if NFTA_RULE_USERDATA in top:
         comment = _comment(bytes(top[NFTA_RULE_USERDATA]))
         if comment is not None:
             rule["comment"] = comment
     exprs = bytes(top[NFTA_RULE_EXPRESSIONS]) if NFTA_RULE_EXPRESSIONS in top else b""
-    rule["expr"] = _Delinearizer(family, table, elements).run(exprs)
-    return rule
+    d = _Delinearizer(family, table, elements)
+    rule["expr"] = d.run(exprs)
+    return rule, NftRule(family, table, chain, handle, tuple(d.typed), comment)
 
 
 def _comment(udata: bytes) -> str | None:
@@ -85,7 +98,7 @@ def _comment(udata: bytes) -> str | None:
 # What one kernel expression does, decoded once for every rule that repeats it (`meta load
 # iifname => reg 1`, `immediate accept`, a port): (_LOAD, register, what is loaded),
 # (_BITWISE, register, mask), (_CMP, register, op, value, {formatter: written value}),
-# (_LOOKUP, register, set name, negated), (_STATEMENT, its JSON).
+# (_LOOKUP, register, set name, negated), (_STATEMENT, its JSON, it typed).
 _LOAD, _BITWISE, _CMP, _LOOKUP, _STATEMENT = range(5)
 _STEPS: dict[bytes, tuple] = {}
 _STEPS_MAX = 1 << 16
@@ -129,7 +142,7 @@ def _step(expr: bytes) -> tuple:
     if name == "counter":
         packets = struct.unpack(">Q", data[2])[0] if 2 in data else 0
         nbytes = struct.unpack(">Q", data[1])[0] if 1 in data else 0
-        return _STATEMENT, {"counter": {"packets": packets, "bytes": nbytes}}
+        return _statement({"counter": {"packets": packets, "bytes": nbytes}})
     if name == "immediate":
         if be32(data[1]) != 0:
             raise Unsupported("immediate value")
@@ -137,8 +150,13 @@ def _step(expr: bytes) -> tuple:
         kind = VERDICTS.get(be32(verdict[1]))
         if kind is None:
             raise Unsupported("verdict")
-        return _STATEMENT, {kind: {"target": text(verdict[2])}} if kind in ("jump", "goto") else {kind: None}
+        return _statement({kind: {"target": text(verdict[2])}} if kind in ("jump", "goto") else {kind: None})
     raise Unsupported(f"expression {name}")
+
+
+def _statement(st: dict) -> tuple:
+    # (no reject is written here: no statement whose typing depends on the table's family)
+    return _STATEMENT, st, nft.parse_statement(st)
 
 
 def _load(name: str, data: dict, what: tuple) -> tuple:
@@ -151,11 +169,12 @@ _CT_STATE_LOAD = ("ct", "state")
 
 
 class _Delinearizer:
-    __slots__ = ("family", "table", "elements", "out", "reg", "network", "l4", "deps")
+    __slots__ = ("family", "table", "elements", "out", "typed", "reg", "network", "l4", "deps")
 
     def __init__(self, family: str, table: str, elements: SetElements):
         self.family, self.table, self.elements = family, table, elements
         self.out: list[dict[str, Any]] = []
+        self.typed: list[nft.Statement] = []  # out's statements typed (rules/nft.py), one for one
         self.reg: dict[int, tuple] = {}  # register -> what was loaded into it
         self.network = _NETWORK_OF.get(family)  # the network protocol known here
         self.l4: str | None = None
@@ -163,7 +182,7 @@ class _Delinearizer:
 
     def run(self, exprs: bytes) -> list[dict[str, Any]]:
         """The statements of a rule's NFTA_RULE_EXPRESSIONS."""
-        reg, out, steps = self.reg, self.out, _STEPS
+        reg, out, typed, steps = self.reg, self.out, self.typed, _STEPS
         unpack = struct.unpack_from
         start, end = 0, len(exprs)
         while start + 4 <= end:
@@ -187,6 +206,7 @@ class _Delinearizer:
                 if reg:
                     raise Unsupported("a statement between a load and its use")
                 out.append(step[1])
+                typed.append(step[2])
             elif kind == _BITWISE:
                 src = reg.pop(step[1], None)
                 if src is None:
@@ -237,6 +257,7 @@ class _Delinearizer:
             self._kill_dependency(dep)
         out = self.out
         out.append({"match": {"op": op, "left": left, "right": right}})
+        self.typed.append(_typed_match(left, right, op))
         if op == "==" and isinstance(right, str):
             meta = left.get("meta")
             key = meta.get("key") if meta is not None else None
@@ -254,6 +275,7 @@ class _Delinearizer:
         deps = self.deps
         if layer is not None and deps.get(layer) == len(self.out) - 1:
             self.out.pop()
+            self.typed.pop()
             del deps[layer]
         if deps and any(layer == dep_layer or dep_layer == "network" for dep_layer in deps):
             raise Unsupported("a dependency match away from what needs it")
@@ -286,7 +308,7 @@ class _Delinearizer:
             names = [name for bit, name in CT_BITS if bits & bit]
             if sum(bit for bit, _ in CT_BITS if bits & bit) != bits or not names:
                 raise Unsupported("ct state bits")
-            self._match("in", {"ct": {"key": "state"}}, names[0] if len(names) == 1 else names, None)
+            self._match("in", _CT_LEFT[0], names[0] if len(names) == 1 else names, None)
             return
         if src[0] == "payload":
             left, fmt, dep = self._left(src, None)
@@ -311,6 +333,29 @@ def _payload_left(protocol: str, field: str) -> dict:
     return left
 
 
+# left side (one of the shared objects above) -> (it, it typed); a match with a plain value,
+# by (left, op, value) -> it typed: `tcp dport 8080` or `meta l4proto tcp` in thousands of rules
+_TYPED_LEFT: dict[int, tuple[dict, Any]] = {}
+_TYPED_MATCH: dict[tuple, nft.Match] = {}
+
+
+def _typed_match(left: dict, right: Any, op: str) -> nft.Match:
+    """`parse_statement`'s Match of {"match": {"op": op, "left": left, "right": right}}."""
+    got = _TYPED_LEFT.get(id(left))
+    if got is None or got[0] is not left:
+        got = _TYPED_LEFT[id(left)] = (left, parse_left(left))  # holds `left`: its id stays its own
+    kind = type(right)
+    if kind is not str and kind is not int:
+        return nft.Match(got[1], right, op)
+    key = (id(left), op, kind, right)  # (1 and True are equal keys: the type is part of it)
+    match = _TYPED_MATCH.get(key)
+    if match is None:
+        match = nft.Match(got[1], right, op)
+        if len(_TYPED_MATCH) < _STEPS_MAX:
+            _TYPED_MATCH[key] = match
+    return match
+
+
 def _parsed(expr: bytes) -> tuple[str, dict[int, bytes]]:
     """(name, attributes) of one expression; a compared or masked value (NFTA_DATA_VALUE
     inside its attribute) already taken out."""
@@ -331,6 +376,7 @@ _NAMES = {(n + "\0").encode(): n for n in ("meta", "payload", "ct", "bitwise", "
 def forget() -> None:
     """Drop the decoded expressions (~7 MB after 50,000 rules): the chains are read."""
     _STEPS.clear()
+    _TYPED_MATCH.clear()
 
 
 def _level(data: bytes) -> dict[int, bytes]:
