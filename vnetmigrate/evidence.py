@@ -19,7 +19,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -51,6 +52,44 @@ class CommandRecord:
     @property
     def display(self) -> str:
         return " ".join(self.argv)
+
+
+class _Written:
+    """The `stdout` of a DeferredRecord: written by its writer the first time it is read."""
+
+    def __get__(self, rec: "DeferredRecord | None", owner: type | None = None) -> Any:
+        if rec is None:
+            return ""
+        d = rec.__dict__
+        if "stdout" not in d:
+            d["stdout"] = d.pop("_write")()
+        return d["stdout"]
+
+    def __set__(self, rec: "DeferredRecord", value: Any) -> None:  # the dataclass __init__ sets it
+        if value is not None:
+            rec.__dict__["stdout"] = value
+
+
+class DeferredRecord(CommandRecord):
+    """A CommandRecord whose stdout is written the first time anything reads it: a chain of
+    50,000 rules read over netlink is 15 MB of JSON text that only saved or bundled evidence
+    reads (facts take the rules the collector typed: Evidence.typed). Equal to, and saved as,
+    the CommandRecord with that text."""
+
+    stdout = _Written()  # type: ignore[assignment]
+
+    @classmethod
+    def deferred(cls, key: str, argv: tuple[str, ...], write: Callable[[], str], **kw: Any) -> "DeferredRecord":
+        rec = cls(key, argv, 0, None, **kw)  # type: ignore[arg-type]
+        rec.__dict__["_write"] = write
+        return rec
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CommandRecord):
+            return NotImplemented
+        return all(getattr(self, f.name) == getattr(other, f.name) for f in fields(CommandRecord))
+
+    __hash__ = CommandRecord.__hash__
 
 
 @dataclass(frozen=True)

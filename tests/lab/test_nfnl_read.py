@@ -149,7 +149,7 @@ def test_chains_read_over_netlink_are_nft_listings_or_refused():
                 if got is None:
                     refused += 1
                     continue
-                text, targets, typed = got
+                text, targets, typed = got.text(), got.targets, got.typed
                 want = [i for i in listed if "metainfo" not in i]
                 as_read = list(_listing(text)["nftables"])  # as saved evidence is read
                 got = [i if "rule" not in i else {"rule": _inline(i["rule"], sets)} for i in as_read]

@@ -81,3 +81,36 @@ def test_malformed_tools_list_is_an_error_of_that_unit_not_a_crash(tmp_path):
     result = analyse(ev)
     assert any("tools is malformed" in e["message"] for e in result.errors)
     assert result.status != "ok"
+
+
+def test_a_deferred_record_is_written_once_when_read_and_is_the_record_of_that_text(tmp_path):
+    from dataclasses import replace
+
+    from vnetmigrate.evidence import CommandRecord, DeferredRecord
+
+    calls = []
+
+    def write():
+        calls.append(1)
+        return '{"nftables": []}'
+
+    argv = ("nft", "-j", "list", "chain", "inet", "filter", "forward")
+    rec = DeferredRecord.deferred("nft.chain.0", argv, write, via="netlink", duration=0.5)
+    plain = CommandRecord("nft.chain.0", argv, 0, stdout='{"nftables": []}', via="netlink", duration=0.5)
+    assert not calls and rec.ok
+    assert rec == plain and plain == rec and hash(rec) == hash(plain)
+    assert rec.stdout == plain.stdout and len(calls) == 1
+    assert rec.stdout == plain.stdout and len(calls) == 1  # kept, not written again
+    assert rec != replace(plain, stdout="")
+    assert replace(rec, stdout="").stdout == ""  # a bundle withholding it
+    assert replace(DeferredRecord.deferred("k", argv, write), error="x").stdout == plain.stdout
+
+    # saved (and loaded) as the record of that text
+    ev, other = Evidence(), Evidence()
+    ev.add_command(DeferredRecord.deferred("nft.chain.0", argv, write, via="netlink", duration=0.5))
+    other.add_command(plain)
+    ev.save(tmp_path / "deferred")
+    other.save(tmp_path / "plain")
+    for name in ("manifest.json", "commands/nft.chain.0.stdout", "commands/nft.chain.0.stderr"):
+        assert (tmp_path / "deferred" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes()
+    assert Evidence.load(tmp_path / "deferred").commands == ev.commands

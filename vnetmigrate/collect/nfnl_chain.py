@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 import struct
 import sys
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from vnetmigrate.collect import nfnl_read, nfnl_rules
 from vnetmigrate.collect.nfnl_read import NetlinkError, Reader
 from vnetmigrate.evidence import CommandRecord
 from vnetmigrate.netns import entered
-from vnetmigrate.rules.nft import NftRule
+from vnetmigrate.rules.nft import NftRule, Verdict
 from vnetmigrate.rules.nft_ruleset import TypedChain
 
 PLAIN_ANONYMOUS = 0x3  # NFT_SET_ANONYMOUS | NFT_SET_CONSTANT: no intervals, maps, timeouts
@@ -53,44 +54,49 @@ class ChainReader:
         return None  # by name: a named set (as nft lists it), or a plain anonymous one read later
 
     def listing(self, chain: dict[str, Any]) -> Listed | None:
-        """`nft -j list chain`'s document for `chain` (its object from `list chains`) as text,
-        one object a line (saved evidence is parsed line by line: no whole tree of 50,000 rules
-        at once), the chains its rules jump or go to, and its rules typed as facts would type
-        that text (each rule's dictionaries are dropped once written); None: not exactly."""
+        """`chain` (its object from `list chains`) read: its rules typed as facts would type
+        `nft -j list chain`'s document, the chains they jump or go to, and what writes that
+        document as text when it is asked for; None: not exactly."""
         # one string object for the names every rule repeats (as NftRule.from_json makes them)
         family, table, name = (sys.intern(chain[k]) for k in ("family", "table", "name"))
-        # 50,000 rules make 15 MB of text: their lines are joined a block at a time, and the
-        # blocks once (a list of every line, joined, then framed, held three copies at once)
-        blocks = ['{"nftables": [\n' + json.dumps({"chain": chain})]
-        lines: list[str] = []
         targets: list[str] = []
         typed: list[NftRule] = []
-        encode = _line_encoder()
+        parts: list[tuple] = []
         replies = self.reader.rules(family, table, name)
         try:
             for m in replies:
-                rule, as_typed = nfnl_rules.rule_and_typed(m, family, table, name, self._by_name)
-                targets += (st[v]["target"] for st in rule["expr"] for v in ("jump", "goto") if v in st)
-                lines.append("".join(encode({"rule": rule}, 0)))
-                typed.append(as_typed)
-                if len(lines) == _BLOCK:
-                    blocks.append(",\n".join(lines))
-                    lines.clear()
+                rule, written = nfnl_rules.convert(m, family, table, name, self._by_name)
+                targets += (st.target for st in rule.stmts if type(st) is Verdict and st.target is not None)
+                typed.append(rule)
+                parts.append(written)
         except (nfnl_rules.Unsupported, KeyError, IndexError, ValueError, TypeError, struct.error):
             _drain(replies)  # the kernel refuses another dump on this socket until this one is read
             return None
         except NetlinkError:
             return None
-        if lines:
-            blocks.append(",\n".join(lines))
-        blocks[-1] += "\n]}"
-        return Listed(",\n".join(blocks), targets, TypedChain(chain, tuple(typed)))
+        rules = tuple(typed)
+        return Listed(lambda: _text(chain, rules, parts), targets, TypedChain(chain, rules))
 
 
 class Listed(NamedTuple):
-    text: str  # the listing as libnftables would print it, an object a line
+    # the listing as libnftables would print it, an object a line (saved evidence is parsed
+    # line by line: no whole tree of 50,000 rules at once), written when called: only saved
+    # or bundled evidence reads it (15 MB for 50,000 rules)
+    text: Callable[[], str]
     targets: list[str]  # the chains its rules jump or go to, in order
-    typed: TypedChain  # its rules typed (rules/nft.py), as facts type `text`
+    typed: TypedChain  # its rules typed (rules/nft.py), as facts type the text
+
+
+def _text(chain: dict[str, Any], rules: tuple[NftRule, ...], parts: list[tuple]) -> str:
+    # 50,000 rules make 15 MB of text: their lines are joined a block at a time, and the
+    # blocks once (a list of every line, joined, then framed, held three copies at once)
+    encode = _line_encoder()
+    blocks = ['{"nftables": [\n' + json.dumps({"chain": chain})]
+    for i in range(0, len(rules), _BLOCK):
+        blocks.append(",\n".join("".join(encode({"rule": nfnl_rules.as_json(rule, written)}, 0))
+                                 for rule, written in zip(rules[i:i + _BLOCK], parts[i:i + _BLOCK])))
+    blocks[-1] += "\n]}"
+    return ",\n".join(blocks)
 
 
 def _line_encoder():

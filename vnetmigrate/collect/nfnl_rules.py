@@ -58,28 +58,35 @@ SetElements = Callable[[str, str, str, Any], "list[Any] | None"]
 def rule_json(msg: memoryview, family: str, table: str, chain: str, elements: SetElements) -> dict[str, Any]:
     """One NFT_MSG_NEWRULE message (as dumped) -> libnftables' `rule` object. Its statements'
     dictionaries may be shared with other rules' (read them, do not change them)."""
-    return rule_and_typed(msg, family, table, chain, elements)[0]
+    return as_json(*convert(msg, family, table, chain, elements))
 
 
-def rule_and_typed(msg: memoryview, family: str, table: str, chain: str,
-                   elements: SetElements) -> tuple[dict[str, Any], NftRule]:
-    """`rule_json`'s object and the rule typed as `NftRule.from_json` types that object, made
-    side by side (a chain of 50,000 rules is not typed a second time from its dictionaries).
-    Typed statements that are equal may be one object."""
+def convert(msg: memoryview, family: str, table: str, chain: str,
+            elements: SetElements) -> tuple[NftRule, tuple]:
+    """One NFT_MSG_NEWRULE message (as dumped) -> the rule typed as `NftRule.from_json` types
+    its `rule_json` object, and what `as_json` writes that object from: each statement's JSON,
+    a match's as (its left side, the typed match). A chain of 50,000 rules is typed without
+    making its dictionaries, which only saved evidence needs (collect/nfnl_chain.py). Equal
+    typed statements may be one object."""
     if family not in FAMILIES:
         raise Unsupported(f"family {family}")
     top = attrs(msg)
     handle = struct.unpack(">Q", top[NFTA_RULE_HANDLE])[0]
-    rule: dict[str, Any] = {"family": family, "table": table, "chain": chain, "handle": handle}
-    comment = None
-    if NFTA_RULE_USERDATA in top:
-        comment = _comment(bytes(top[NFTA_RULE_USERDATA]))
-        if comment is not None:
-            rule["comment"] = comment
+    comment = _comment(bytes(top[NFTA_RULE_USERDATA])) if NFTA_RULE_USERDATA in top else None
     exprs = bytes(top[NFTA_RULE_EXPRESSIONS]) if NFTA_RULE_EXPRESSIONS in top else b""
     d = _Delinearizer(family, table, elements)
-    rule["expr"] = d.run(exprs)
-    return rule, NftRule(family, table, chain, handle, tuple(d.typed), comment)
+    parts = d.run(exprs)
+    return NftRule(family, table, chain, handle, tuple(d.typed), comment), tuple(parts)
+
+
+def as_json(rule: NftRule, parts: tuple) -> dict[str, Any]:
+    """`rule_json`'s object of a rule `convert` made."""
+    obj: dict[str, Any] = {"family": rule.family, "table": rule.table, "chain": rule.chain, "handle": rule.handle}
+    if rule.comment is not None:
+        obj["comment"] = rule.comment
+    obj["expr"] = [p if type(p) is dict else {"match": {"op": p[1].op, "left": p[0], "right": p[1].right}}
+                   for p in parts]
+    return obj
 
 
 def _comment(udata: bytes) -> str | None:
@@ -173,14 +180,15 @@ class _Delinearizer:
 
     def __init__(self, family: str, table: str, elements: SetElements):
         self.family, self.table, self.elements = family, table, elements
-        self.out: list[dict[str, Any]] = []
-        self.typed: list[nft.Statement] = []  # out's statements typed (rules/nft.py), one for one
+        # the statements: their JSON, a match's as (its left side, typed); and all typed, one for one
+        self.out: list[dict[str, Any] | tuple[dict[str, Any], nft.Match]] = []
+        self.typed: list[nft.Statement] = []
         self.reg: dict[int, tuple] = {}  # register -> what was loaded into it
         self.network = _NETWORK_OF.get(family)  # the network protocol known here
         self.l4: str | None = None
         self.deps: dict[str, int] = {}  # "network"/"transport" -> index in out of a dependency-shaped match
 
-    def run(self, exprs: bytes) -> list[dict[str, Any]]:
+    def run(self, exprs: bytes) -> list[dict[str, Any] | tuple[dict[str, Any], nft.Match]]:
         """The statements of a rule's NFTA_RULE_EXPRESSIONS."""
         reg, out, typed, steps = self.reg, self.out, self.typed, _STEPS
         unpack = struct.unpack_from
@@ -256,8 +264,9 @@ class _Delinearizer:
         if dep is not None or "payload" in left:
             self._kill_dependency(dep)
         out = self.out
-        out.append({"match": {"op": op, "left": left, "right": right}})
-        self.typed.append(_typed_match(left, right, op))
+        match = _typed_match(left, right, op)
+        out.append((left, match))
+        self.typed.append(match)
         if op == "==" and isinstance(right, str):
             meta = left.get("meta")
             key = meta.get("key") if meta is not None else None

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 
 from vnetmigrate.collect.host import LiveHost
 from vnetmigrate.collect.nfnl_chain import ChainReader, SetFetcher
-from vnetmigrate.evidence import CommandRecord
+from vnetmigrate.evidence import DeferredRecord
 from vnetmigrate.specs import IPT_CHAIN_T, NFT_CHAIN_T, NFT_CHAINS, NFT_SET_T, NFT_TABLE_T, prefix
 from vnetmigrate.rules.nft import raw_jump_targets
 
@@ -104,8 +104,8 @@ def _netlink(host: LiveHost, key: str, chain: dict | None, reader: ChainReader |
     if got is None:
         return None
     argv = ("nft", "-j", "list", "chain", chain["family"], chain["table"], chain["name"])
-    rec = host.ev.add_command(CommandRecord(key, argv, 0, stdout=got.text, via="netlink",
-                                            duration=round(time.monotonic() - start, 4)))
+    rec = host.ev.add_command(DeferredRecord.deferred(key, argv, got.text, via="netlink",
+                                                      duration=round(time.monotonic() - start, 4)))
     host.ev.typed[key] = (rec, got.typed)  # facts take these rules rather than parse the text back
     return got.targets
 
