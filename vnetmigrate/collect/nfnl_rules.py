@@ -8,6 +8,10 @@ sets, counters, verdicts and comments. nft hides the dependencies it adds itself
 nfproto ipv4` before `ip saddr`, `meta l4proto tcp` before `tcp dport`); so does this module,
 where the dependency comes right before what needs it. Anything else raises `Unsupported`:
 the collector then lists that chain through libnftables instead — this module never guesses.
+
+`convert` also types each rule as `NftRule.from_json` types its JSON (the lab test compares
+the two): scan takes those rules and writes the JSON text only for saved evidence. Each
+distinct expression is decoded once (`_STEPS`): rules repeat most of theirs.
 """
 
 from __future__ import annotations
