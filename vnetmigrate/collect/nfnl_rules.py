@@ -116,6 +116,10 @@ _STEPS_MAX = 1 << 16
 
 
 def _step(expr: bytes) -> tuple:
+    if expr[:8] == _CMP_NAME:  # most distinct expressions compare a value seen once (an address)
+        shape = _CMP_SHAPES.get(expr[:_CMP_HEAD])
+        if shape is not None and len(expr) == shape[2]:
+            return _CMP, shape[0], shape[1], expr[_CMP_HEAD:_CMP_HEAD + shape[3]], {}
     name, data = _parsed(expr)
     if name == "meta":
         key = META_KEYS.get(be32(data[2])) if 2 in data else None
@@ -142,7 +146,9 @@ def _step(expr: bytes) -> tuple:
         op = CMP_OPS.get(be32(data[2]))
         if op is None:
             raise Unsupported("cmp")
-        return _CMP, be32(data[1]), op, data[3], {}
+        step = _CMP, be32(data[1]), op, data[3], {}
+        _learn_cmp(expr, step)
+        return step
     if name == "lookup":
         if 3 in data:
             raise Unsupported("map lookup")
@@ -163,6 +169,23 @@ def _step(expr: bytes) -> tuple:
             raise Unsupported("verdict")
         return _statement({kind: {"target": text(verdict[2])}} if kind in ("jump", "goto") else {kind: None})
     raise Unsupported(f"expression {name}")
+
+
+# A cmp as the kernel dumps it: its name, then its data (NFTA_CMP_SREG, NFTA_CMP_OP, NFTA_CMP_DATA
+# holding NFTA_DATA_VALUE), the value last. Two with the same 36 bytes before the value (every
+# attribute's type and length, the register, the op) and the same length differ only in it.
+_CMP_NAME = b"\x08\x00\x01\x00cmp\x00"
+_CMP_HEAD = 36
+_CMP_SHAPES: dict[bytes, tuple[int, str, int, int]] = {}  # head -> (register, op, length, value's length)
+
+
+def _learn_cmp(expr: bytes, step: tuple) -> None:
+    """Remember the head of a cmp decoded attribute by attribute, if its value is laid out last."""
+    value = step[3]
+    n = len(value)
+    if expr[:8] == _CMP_NAME and len(expr) == _CMP_HEAD + ((n + 3) & ~3) and expr[_CMP_HEAD:_CMP_HEAD + n] == value \
+            and struct.unpack_from("=H", expr, _CMP_HEAD - 4)[0] == 4 + n and len(_CMP_SHAPES) < 4096:
+        _CMP_SHAPES[expr[:_CMP_HEAD]] = (step[1], step[2], len(expr), n)
 
 
 def _statement(st: dict) -> tuple:
