@@ -40,3 +40,25 @@ def test_a_broken_line_is_an_error_of_the_nftables_part():
     facts = build(_by_line(host(nft=LIBVIRT + INET_FILTER), break_line=True))
     assert facts.nft is None
     assert any("nft JSON output is malformed" in e["message"] for e in facts.errors)
+
+
+def test_facts_take_the_collectors_typed_rules_only_beside_the_record_they_were_typed_with():
+    """A live scan hands facts the rules it typed (collect/nft.py, Evidence.typed); a record
+    replaced since (a bundle's redaction, a test's edit) is parsed from its text instead."""
+    from vnetmigrate.rules.nft import NftRule
+    from vnetmigrate.rules.nft_ruleset import TypedChain
+
+    def rules_of(ev):
+        return build(ev).nft.chain("inet", "filter", "input").rules
+
+    ev = _by_line(host(nft=LIBVIRT + INET_FILTER))
+    (key,) = [k for k, r in ev.commands.items() if r.via == "netlink" and "input" in r.argv]
+    from_text = rules_of(ev)
+    assert len(from_text) == 2
+    items = json.loads(ev.commands[key].stdout)["nftables"]
+    chain = next(i["chain"] for i in items if "chain" in i)
+    only_first = TypedChain(chain, (NftRule.from_json(next(i["rule"] for i in items if "rule" in i)),))
+    ev.typed[key] = (ev.commands[key], only_first)
+    assert rules_of(ev) == only_first.rules  # taken as handed, the text not parsed
+    ev.commands[key] = dataclasses.replace(ev.commands[key])  # the same text, another record
+    assert rules_of(ev) == from_text
