@@ -69,7 +69,7 @@ def convert(msg: memoryview, family: str, table: str, chain: str,
             elements: SetElements) -> tuple[NftRule, tuple]:
     """One NFT_MSG_NEWRULE message (as dumped) -> the rule typed as `NftRule.from_json` types
     its `rule_json` object, and what `as_json` writes that object from: each statement's JSON,
-    a match's as (its left side, the typed match). A chain of 50,000 rules is typed without
+    a match as typed. A chain of 50,000 rules is typed without
     making its dictionaries, which only saved evidence needs (collect/nfnl_chain.py). Equal
     typed statements may be one object."""
     if family not in FAMILIES:
@@ -88,7 +88,7 @@ def as_json(rule: NftRule, parts: tuple) -> dict[str, Any]:
     obj: dict[str, Any] = {"family": rule.family, "table": rule.table, "chain": rule.chain, "handle": rule.handle}
     if rule.comment is not None:
         obj["comment"] = rule.comment
-    obj["expr"] = [p if type(p) is dict else {"match": {"op": p[1].op, "left": p[0], "right": p[1].right}}
+    obj["expr"] = [p if type(p) is dict else {"match": {"op": p.op, "left": _JSON_LEFT[id(p.left)], "right": p.right}}
                    for p in parts]
     return obj
 
@@ -108,18 +108,18 @@ def _comment(udata: bytes) -> str | None:
 
 # What one kernel expression does, decoded once for every rule that repeats it (`meta load
 # iifname => reg 1`, `immediate accept`, a port): (_LOAD, register, what is loaded),
-# (_BITWISE, register, mask), (_CMP, register, op, value, {formatter: written value}),
+# (_BITWISE, register, mask), (_CMP, register, op, value),
 # (_LOOKUP, register, set name, negated), (_STATEMENT, its JSON, it typed).
 _LOAD, _BITWISE, _CMP, _LOOKUP, _STATEMENT = range(5)
 _STEPS: dict[bytes, tuple] = {}
-_STEPS_MAX = 1 << 16
+_STEPS_MAX = 1 << 14  # ~4 MB; cleared when full (the few that repeat are decoded again)
 
 
 def _step(expr: bytes) -> tuple:
     if expr[:8] == _CMP_NAME:  # most distinct expressions compare a value seen once (an address)
         shape = _CMP_SHAPES.get(expr[:_CMP_HEAD])
         if shape is not None and len(expr) == shape[2]:
-            return _CMP, shape[0], shape[1], expr[_CMP_HEAD:_CMP_HEAD + shape[3]], {}
+            return _CMP, shape[0], shape[1], expr[_CMP_HEAD:_CMP_HEAD + shape[3]]
     name, data = _parsed(expr)
     if name == "meta":
         key = META_KEYS.get(be32(data[2])) if 2 in data else None
@@ -146,7 +146,7 @@ def _step(expr: bytes) -> tuple:
         op = CMP_OPS.get(be32(data[2]))
         if op is None:
             raise Unsupported("cmp")
-        step = _CMP, be32(data[1]), op, data[3], {}
+        step = _CMP, be32(data[1]), op, data[3]
         _learn_cmp(expr, step)
         return step
     if name == "lookup":
@@ -207,15 +207,15 @@ class _Delinearizer:
 
     def __init__(self, family: str, table: str, elements: SetElements):
         self.family, self.table, self.elements = family, table, elements
-        # the statements: their JSON, a match's as (its left side, typed); and all typed, one for one
-        self.out: list[dict[str, Any] | tuple[dict[str, Any], nft.Match]] = []
+        # the statements: their JSON, a match as typed; and all typed, one for one
+        self.out: list[dict[str, Any] | nft.Match] = []
         self.typed: list[nft.Statement] = []
         self.reg: dict[int, tuple] = {}  # register -> what was loaded into it
         self.network = _NETWORK_OF.get(family)  # the network protocol known here
         self.l4: str | None = None
         self.deps: dict[str, int] = {}  # "network"/"transport" -> index in out of a dependency-shaped match
 
-    def run(self, exprs: bytes) -> list[dict[str, Any] | tuple[dict[str, Any], nft.Match]]:
+    def run(self, exprs: bytes) -> list[dict[str, Any] | nft.Match]:
         """The statements of a rule's NFTA_RULE_EXPRESSIONS."""
         reg, out, typed, steps = self.reg, self.out, self.typed, _STEPS
         unpack = struct.unpack_from
@@ -236,7 +236,7 @@ class _Delinearizer:
             if kind == _LOAD:
                 reg[step[1]] = step[2]
             elif kind == _CMP:
-                self._cmp(reg.pop(step[1], None), step[2], step[3], step[4])
+                self._cmp(reg.pop(step[1], None), step[2], step[3])
             elif kind == _STATEMENT:
                 if reg:
                     raise Unsupported("a statement between a load and its use")
@@ -254,7 +254,7 @@ class _Delinearizer:
         return out
 
     # -- uses -------------------------------------------------------------------------
-    def _cmp(self, src: tuple | None, op: str, value: bytes, written: dict) -> None:
+    def _cmp(self, src: tuple | None, op: str, value: bytes) -> None:
         if src is None:
             raise Unsupported("cmp")
         if src[0] == "masked":
@@ -263,12 +263,7 @@ class _Delinearizer:
         if src[0] == "ct":
             raise Unsupported("ct state compared whole")
         left, fmt, dep = self._left(src, len(value))
-        right = written.get(fmt)
-        if right is None:
-            right = fmt(value)
-            if type(right) is str or type(right) is int:  # a dict is not shared between rules
-                written[fmt] = right
-        self._match(op, left, right, dep)
+        self._match(op, left, fmt(value), dep)
 
     def _lookup(self, src: tuple | None, name: str, negated: bool) -> None:
         if src is None or src[0] == "masked":
@@ -292,7 +287,7 @@ class _Delinearizer:
             self._kill_dependency(dep)
         out = self.out
         match = _typed_match(left, right, op)
-        out.append((left, match))
+        out.append(match)
         self.typed.append(match)
         if op == "==" and isinstance(right, str):
             meta = left.get("meta")
@@ -369,17 +364,21 @@ def _payload_left(protocol: str, field: str) -> dict:
     return left
 
 
-# left side (one of the shared objects above) -> (it, it typed); a match with a plain value,
-# by (left, op, value) -> it typed: `tcp dport 8080` or `meta l4proto tcp` in thousands of rules
+# left side (one of the shared objects above) -> (it, it typed), and back (the typed left
+# sides are these, one for each); a match with a plain value, by (left, op, value) -> it
+# typed: `tcp dport 8080` or `meta l4proto tcp` in thousands of rules
 _TYPED_LEFT: dict[int, tuple[dict, Any]] = {}
+_JSON_LEFT: dict[int, dict] = {}
 _TYPED_MATCH: dict[tuple, nft.Match] = {}
+_TYPED_MATCH_MAX = 4096
 
 
 def _typed_match(left: dict, right: Any, op: str) -> nft.Match:
     """`parse_statement`'s Match of {"match": {"op": op, "left": left, "right": right}}."""
     got = _TYPED_LEFT.get(id(left))
     if got is None or got[0] is not left:
-        got = _TYPED_LEFT[id(left)] = (left, parse_left(left))  # holds `left`: its id stays its own
+        got = _TYPED_LEFT[id(left)] = (left, parse_left(left))  # holds both: their ids stay theirs
+        _JSON_LEFT[id(got[1])] = left
     kind = type(right)
     if kind is not str and kind is not int:
         return nft.Match(got[1], right, op)
@@ -387,7 +386,7 @@ def _typed_match(left: dict, right: Any, op: str) -> nft.Match:
     match = _TYPED_MATCH.get(key)
     if match is None:
         match = nft.Match(got[1], right, op)
-        if len(_TYPED_MATCH) < _STEPS_MAX:
+        if len(_TYPED_MATCH) < _TYPED_MATCH_MAX:  # (the first ones: a value seen once fills it too)
             _TYPED_MATCH[key] = match
     return match
 
