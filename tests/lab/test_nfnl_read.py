@@ -210,6 +210,9 @@ def test_scan_reads_only_the_sets_packets_reach_and_finds_what_libnftables_finds
     assert any("vbr1" in str(f) for f in findings)  # the set decided something a user sees
     via = {r.via for k, r in ev.commands.items() if k.startswith("nft.chain.")}
     assert via == {"netlink"}, via
+    # the scan wrote no chain's text (10,000 rules of JSON): facts took the typed rules
+    assert not any("stdout" in vars(r) for k, r in ev.commands.items() if k.startswith("nft.chain.")), \
+        "a chain read over netlink was written as text during a plain scan"
     read = [r for k, r in ev.commands.items() if k.startswith("nft.set.")]
     assert 1 <= len(read) <= 10, [r.display for r in read]  # of 2,000 in the table
     assert not any(k.startswith("nft.set.") for k in old_ev.commands)

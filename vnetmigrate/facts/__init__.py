@@ -110,8 +110,15 @@ def _nft(ev: Evidence) -> NftRuleset:
 
     try:
         chains = json.loads(rec.stdout)
-        listings = [_typed(ev, k, r) or _listing(r.stdout) for k, r in sorted(ev.commands.items())
-                    if k.startswith((prefix(NFT_TABLE_T), prefix(NFT_CHAIN_T))) and r.ok and r.stdout]
+        listings: list = []
+        for k, r in sorted(ev.commands.items()):
+            if not k.startswith((prefix(NFT_TABLE_T), prefix(NFT_CHAIN_T))) or not r.ok:
+                continue
+            typed = _typed(ev, k, r)
+            if typed is not None:  # (its text, evidence.DeferredRecord, is not written: saving does that)
+                listings.append(typed)
+            elif r.stdout:
+                listings.append(_listing(r.stdout))
         return replace(parse_documents(chains, listings), sets=AnonymousSets(ev))
     except json.JSONDecodeError as exc:
         raise InputError(f"nft JSON output is malformed: {exc}")
