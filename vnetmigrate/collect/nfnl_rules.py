@@ -21,11 +21,11 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
+from vnetmigrate.collect.nfnl_read import (NFTA_DATA_VALUE, NFTA_EXPR_DATA, NFTA_EXPR_NAME, NFTA_RULE_EXPRESSIONS,
+                                           NFTA_RULE_HANDLE, NFTA_RULE_USERDATA, attrs, be32, text)
 from vnetmigrate.rules import nft
 from vnetmigrate.rules.nft import NftRule
 from vnetmigrate.rules.nft_values import parse_left
-from vnetmigrate.collect.nfnl_read import (NFTA_DATA_VALUE, NFTA_EXPR_DATA, NFTA_EXPR_NAME, NFTA_RULE_EXPRESSIONS,
-                                           NFTA_RULE_HANDLE, NFTA_RULE_USERDATA, attrs, be32, text)
 
 # linux/netfilter/nf_tables.h
 META_KEYS = {4: "iif", 5: "oif", 6: "iifname", 7: "oifname", 15: "nfproto", 16: "l4proto"}
