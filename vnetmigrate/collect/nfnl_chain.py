@@ -5,8 +5,9 @@ facts would type their libnftables JSON, which is written as text only when the 
 saved or bundled (evidence.DeferredRecord). A lookup in an anonymous set (`tcp dport { 80,
 443 }`) is written as a reference, "@__set12", and its elements are read only if a packet
 check reaches it (`SetFetcher`): a table may hold 10,000 of them and the kernel's cost of
-reading each grows with their number. Only plain anonymous sets are left so (a hash of single values); a chain
-with anything else this reader does not write exactly is listed by libnftables instead.
+reading each grows with their number. Only plain anonymous sets are left so (a hash of single
+values); a chain with anything else this reader does not write exactly is listed by
+libnftables instead.
 """
 
 from __future__ import annotations
