@@ -29,6 +29,13 @@ class Format(str, Enum):
     html = "html"
 
 
+class TxnFormat(str, Enum):
+    """The formats of the commands that change the host or read its journals (no html)."""
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
 def require_root(what: str, hint: str = "run it with sudo") -> None:
     if os.geteuid() != 0:
         raise EnvironmentProblem(f"{what} needs root: reading and changing the firewall needs CAP_NET_ADMIN",
