@@ -114,3 +114,20 @@ def test_a_plain_rollback_never_imports_typer(tmp_path):
     assert (fast.returncode, _same_text(fast.stdout)) == (slow.returncode, _same_text(slow.stdout)) == (0, _same_text(fast.stdout))
     bad = run(ENTRY, *args[:-1], "html")
     assert "typer imported: True" in bad.stderr and bad.returncode == 2
+
+
+def test_a_shell_completion_request_goes_to_typer(tmp_path, monkeypatch):
+    """With click's completion variable set, typer answers the completion request (or says the
+    shell is not supported) and runs nothing: a migration must never start from a <TAB>."""
+    from vnetmigrate.cli import fast
+
+    args = ["migrate", "--state-dir", str(tmp_path), "--root", str(tmp_path / "missing")]
+    monkeypatch.setenv(fast.COMPLETE_VAR, "complete_bash")
+    monkeypatch.setenv("COMP_WORDS", "vnetmigrate mig")
+    monkeypatch.setenv("COMP_CWORD", "1")
+    assert fast.txn_options(args) is None and fast.scan_options(["scan"]) is None and not fast.answer(["--version"])
+    proc = run(ENTRY, *args)
+    assert "typer imported: True" in proc.stderr
+    assert "not a directory" not in proc.stdout + proc.stderr  # the command line did not run
+    monkeypatch.delenv(fast.COMPLETE_VAR)
+    assert "not a directory" in run(ENTRY, *args).stderr  # as it does without the variable

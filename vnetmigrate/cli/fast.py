@@ -55,6 +55,8 @@ Commands:
 
 def answer(args: list[str]) -> bool:
     """Print the answer to `args` if it is one of the two, and say whether it was."""
+    if COMPLETE_VAR in os.environ:
+        return False
     if list(args) == ["--version"]:
         text = f"vnetmigrate {__version__}\n"
     elif list(args) in (["--help"], ["-h"]) and columns() >= WIDTH:
@@ -143,7 +145,15 @@ def parse(args: list[str], values: dict[str, str], flags: dict[str, str], repeat
     return given
 
 
-def _debug(args: list[str]) -> tuple[bool, list[str]]:
+# click's shell completion: with this set, typer answers a completion request (or says the shell
+# is not supported) instead of running the command line; never run it here.
+COMPLETE_VAR = "_VNETMIGRATE_COMPLETE"
+
+
+def _debug(args: list[str]) -> tuple[bool, list[str] | None]:
+    """(--debug given, the words after it); None for the words when typer must see the line."""
+    if COMPLETE_VAR in os.environ:
+        return False, None
     args = list(args)
     return (True, args[1:]) if args[:1] == ["--debug"] else (False, args)
 
@@ -152,7 +162,7 @@ def scan_options(args: list[str]) -> tuple[bool, dict] | None:
     """(--debug given, the keywords typer would pass scan) for a plain scan command line; None for
     any other, which typer parses instead."""
     debug, args = _debug(args)
-    if args[:1] != ["scan"]:
+    if args is None or args[:1] != ["scan"]:
         return None
     given = parse(args[1:], SCAN_VALUES, SCAN_FLAGS)
     if given is None or given.get("format", "text") not in FORMATS:
