@@ -108,3 +108,18 @@ def test_transaction_ids_end_like_secrets_token_hex():
     made = new_id([])
     assert re.fullmatch(r"\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{6}", made), made
     assert len(made.rsplit("-", 1)[1]) == len(secrets.token_hex(3))
+
+
+@pytest.mark.parametrize("text", ["10.0.0.0/24", "10.0.0.1/24", "192.168.122.1", "fd00::1/64", "::/0", "10.0.0.0/33", "x"])
+def test_network_text_is_str_of_the_network(text):
+    import ipaddress
+
+    from vnetmigrate.addr import network_text
+
+    try:
+        expected = str(ipaddress.ip_network(text, strict=False))
+    except ValueError:
+        with pytest.raises(ValueError):
+            network_text(text)
+    else:
+        assert network_text(text) == network_text(text) == expected
