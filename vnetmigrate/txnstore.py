@@ -11,9 +11,7 @@ vnetmigrate.bounded, without following symbolic links.
 
 from __future__ import annotations
 
-import calendar
 import errno
-import hashlib
 import os
 import re
 import stat
@@ -42,13 +40,39 @@ def default_dir(root: str | os.PathLike[str] = "/") -> Path:
 def id_micros(txn_id: str) -> int | None:
     """The time (microseconds since the epoch) an id names; None for a name that is no id."""
     m = _ID.match(txn_id)
-    try:
-        seconds = calendar.timegm(time.strptime(m.group(1), "%Y%m%dT%H%M%S")) if m else None
-    except ValueError:
-        seconds = None
+    seconds = _utc_seconds(m.group(1)) if m else None
     if m is None or seconds is None:
         return None
     return seconds * 1_000_000 + int(m.group(2) or 0)
+
+
+def _utc_seconds(stamp: str) -> int | None:
+    """calendar.timegm(time.strptime(stamp, "%Y%m%dT%H%M%S")), None where strptime refuses it.
+
+    A plain time of ASCII digits is computed here: time.strptime imports _strptime, calendar
+    and locale (~5 ms of every migrate's start-up, for the ids of the state dir); anything
+    else (a leap second, other digits) goes through strptime itself."""
+    from datetime import date
+
+    if stamp.isascii():
+        year, month, day = int(stamp[:4]), int(stamp[4:6]), int(stamp[6:8])
+        hour, minute, second = int(stamp[9:11]), int(stamp[11:13]), int(stamp[13:15])
+        if hour < 24 and minute < 60 and second < 60:
+            try:
+                days = date(year, month, day).toordinal() - _EPOCH_ORDINAL
+            except ValueError:
+                days = None
+            if days is not None:
+                return days * 86400 + hour * 3600 + minute * 60 + second
+    import calendar
+
+    try:
+        return calendar.timegm(time.strptime(stamp, "%Y%m%dT%H%M%S"))
+    except ValueError:
+        return None
+
+
+_EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
 
 
 class StateDirError(VnmError):
@@ -241,7 +265,7 @@ def read(directory: Path) -> Summary:
         raise JournalCorrupt(f"cannot read the journal {exc.message}",
                              hint="nothing was changed; move that transaction directory aside after checking "
                                   "the host by hand")
-    key = (str(path), hashlib.blake2b(data, digest_size=32).digest())
+    key = (str(path), data)  # the bytes themselves: hashlib's import costs more than hashing them
     if key not in _PARSED:
         _PARSED[key] = _parse(directory, path, data)
     return _PARSED[key]

@@ -34,9 +34,10 @@ class Host:
         libvirt_host.install(lab, self.root)
 
     def vnm(self, *args: str, env: dict | None = None, crash_at: str | None = None,
-            meddle: tuple[str, str] | None = None) -> subprocess.CompletedProcess:
+            meddle: tuple[str, str] | None = None, program: list[str] | None = None) -> subprocess.CompletedProcess:
         """Run the CLI; `crash_at`: SIGKILL it at that step boundary; `meddle`: (boundary, shell
-        command) run at that boundary, as another program would (tests/crashpoint.py)."""
+        command) run at that boundary, as another program would (tests/crashpoint.py); `program`:
+        another way to start it (default: the console script's main, as `python -m vnetmigrate`)."""
         import os
 
         if crash_at is not None:
@@ -44,7 +45,7 @@ class Host:
         if meddle is not None:
             env = {**(env or {}), crashpoint.RUN_AT: meddle[0], crashpoint.RUN: meddle[1]}
         hooked = crash_at is not None or meddle is not None
-        program = crashpoint.VNM if hooked else [sys.executable, "-m", "vnetmigrate"]
+        program = crashpoint.VNM if hooked else program or [sys.executable, "-m", "vnetmigrate"]
         argv = [*program, *args, "--state-dir", str(self.state)]
         if args[0] in ("plan", "migrate", "repair", "rollback"):  # rollback: where the journals say they ran
             argv += ["--netns", self.lab.host, "--root", str(self.root)]
@@ -102,6 +103,34 @@ def test_plan_changes_nothing_and_says_what_migrate_will_do(host):
     assert text.stdout.endswith("\nDry run: nothing was changed.\n") and "dry_run" not in text.stdout
     assert host.state_now() == before
     assert not host.state.exists() or not list((host.state / "txn").glob("*"))
+
+
+TYPER_APP = [sys.executable, "-c", "from vnetmigrate.cli.typerapp import app; app(prog_name='vnetmigrate')"]
+
+
+def _same_run(proc: subprocess.CompletedProcess) -> tuple:
+    """A run's exit code and output without what differs from run to run: times, durations,
+    transaction ids and the process id its journal records."""
+    def same(text: str) -> str:
+        text = re.sub(r"\d{8}T\d{6}(\.\d+)?Z-[0-9a-f]+", "ID", text)
+        text = re.sub(r'"(started_at|duration|started|ended|time|seconds|pid)": [^,\n}]+', r'"\1": X', text)
+        return re.sub(r"[0-9]+(\.[0-9]+)? (ms|s)\b", "T", text)
+    return proc.returncode, same(proc.stdout), same(proc.stderr)
+
+
+def test_plain_plan_migrate_and_rollback_lines_run_the_same_without_typer(host):
+    """Plain command lines of plan, migrate and rollback skip typer (cli/fast.py): a migration
+    there and back run by the typer app and by the fast path prints the same, and leaves the
+    same host."""
+    before = host.state_now()
+    runs = {}
+    for name, program in (("typer", TYPER_APP), ("fast", None)):
+        lines = [("plan", "-f", "json"), ("migrate", "--no-restart", "-f", "json"), ("plan",), ("rollback", "-f", "json"),
+                 ("migrate", "--no-restart", "-q"), ("rollback",)]
+        runs[name] = [_same_run(host.vnm(*line, program=program)) for line in lines]
+        assert host.state_now() == before, name
+    assert [r[0] for r in runs["fast"]] == [4, 0, 4, 0, 0, 0], runs["fast"]  # plan: no act_csum here
+    assert runs["fast"] == runs["typer"]
 
 
 def test_migrate_there_and_back_with_packets_flowing(host):

@@ -195,3 +195,40 @@ def test_our_own_commit_keeps_the_listings_of_other_tables_and_no_one_elses(ns):
     finally:
         ns_run(ns, ["iptables-nft", "-D", "LIBVIRT_FWX", "-i", "virbr7", "-j", "ACCEPT"])
         ns_run(ns, ["nft", "flush chain ip libvirt_network forward; add rule ip libvirt_network forward counter accept"])
+
+
+def test_the_chain_list_is_reused_per_generation_and_sees_every_change(ns, monkeypatch):
+    """kernel.chains() (every fingerprint and verification asks for it) lists again only when
+    something committed: a chain made or removed through iptables-nft or nft is in the very
+    next answer, which always equals a fresh listing; a caller changing its copy changes no one's."""
+    from vnetmigrate.netns import entered
+    from vnetmigrate.txn import kernel
+
+    real = kernel.nft_list
+
+    def fresh():
+        with entered(ns):
+            return [item["chain"] for item in (real("chains") or {}).get("nftables", []) if "chain" in item]
+
+    listings = []
+
+    def counted(what):
+        listings.append(what)
+        return real(what)
+
+    def listed():
+        with entered(ns):
+            return kernel.chains()
+
+    first = listed()
+    assert first == fresh()
+    monkeypatch.setattr(kernel, "nft_list", counted)
+    first[0]["name"] = "changed by a caller"
+    assert listed() == listed() == fresh() and listings == []  # reused, not listed again
+    for change in (["iptables-nft", "-t", "filter", "-N", "VNM_NEW"], ["nft", "add chain ip libvirt_network extra"],
+                   ["iptables-nft", "-t", "filter", "-X", "VNM_NEW"], ["nft", "delete chain ip libvirt_network extra"]):
+        before = listed()
+        ns_run(ns, change)
+        listings.clear()
+        after = listed()
+        assert listings == ["chains"] and after != before and after == fresh(), change

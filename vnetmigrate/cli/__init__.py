@@ -1,9 +1,11 @@
 """The vnetmigrate command line.
 
-`vnetmigrate --version` and `vnetmigrate --help` alone, and plain `vnetmigrate scan` command
-lines, are answered without importing typer (cli/fast.py): typer, its click and pydantic layers
-and the commands' modules cost more start-up than the answer (or a small host's scan). Everything else runs the typer app (cli/typerapp.py), imported here on first
-use: `from vnetmigrate.cli import app` works as before.
+`vnetmigrate --version` and `vnetmigrate --help` alone, and plain `scan`, `plan`, `migrate`
+and `rollback` command lines, are answered without importing typer (cli/fast.py): typer, its
+click and pydantic layers and the commands' modules cost more start-up than the answer (or a
+small host's scan, or a sixth of a migration of 100 networks). Everything else runs the typer
+app (cli/typerapp.py), imported here on first use: `from vnetmigrate.cli import app` works as
+before.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import sys  # nothing else: `typing` alone costs a few ms of start-up
 def main() -> None:
     from vnetmigrate.cli import fast
 
-    if fast.answer(sys.argv[1:]) or fast.scan(sys.argv[1:]):
+    if fast.answer(sys.argv[1:]) or fast.scan(sys.argv[1:]) or fast.txn(sys.argv[1:]):
         return
     from vnetmigrate.cli.typerapp import app
 

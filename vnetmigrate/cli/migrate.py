@@ -7,11 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from vnetmigrate.cli.common import (NetnsOpt, OutputOpt, QuietOpt, RootOpt, State, VerboseOpt, emit_result, guarded,
-                                    notes_to_stderr, require_root)
-from vnetmigrate.cli.progress import progress
-from vnetmigrate.cli.txnopts import (NoRestartOpt, RestartOpt, StateDirOpt, ToOpt, TxnFormat, TxnFormatOpt,
-                                     state_dir_for)
+from vnetmigrate.cli.common import NetnsOpt, OutputOpt, QuietOpt, RootOpt, VerboseOpt, guarded
+from vnetmigrate.cli.txnopts import NoRestartOpt, RestartOpt, StateDirOpt, ToOpt, TxnFormat, TxnFormatOpt
 from vnetmigrate.firewall import Backend
 
 
@@ -32,14 +29,6 @@ def migrate(
     verbose: VerboseOpt = False,
 ) -> int:
     """Move libvirt's rules to the other backend: make before break, verified, rolled back on failure."""
-    from vnetmigrate.usecases import migrate as usecase
-    from vnetmigrate.usecases.plan import Options
+    from vnetmigrate.cli.txnrun import migrate as run
 
-    require_root("migrate")
-    opts = Options(to.value, netns, root, state_dir_for(state_dir, root), restart_command, no_restart)
-    with progress("reading the host and migrating", State.verbosity):
-        if dry_run:
-            result = usecase.dry_run(opts, tuple(force or ()))
-        else:
-            result = usecase.migrate(opts, tuple(force or ()), say=notes_to_stderr("migrate"))
-    return emit_result(result, format.value, output)
+    return run(to, force, restart_command, no_restart, state_dir, netns, root, dry_run, format, output)

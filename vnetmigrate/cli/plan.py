@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vnetmigrate.cli.common import (NetnsOpt, OutputOpt, QuietOpt, RootOpt, State, VerboseOpt, emit_result, guarded,
-                                    require_root)
-from vnetmigrate.cli.progress import progress
-from vnetmigrate.cli.txnopts import (NoRestartOpt, RestartOpt, StateDirOpt, ToOpt, TxnFormat, TxnFormatOpt,
-                                     state_dir_for)
+from vnetmigrate.cli.common import NetnsOpt, OutputOpt, QuietOpt, RootOpt, VerboseOpt, guarded
+from vnetmigrate.cli.txnopts import NoRestartOpt, RestartOpt, StateDirOpt, ToOpt, TxnFormat, TxnFormatOpt
 from vnetmigrate.firewall import Backend
 
 
@@ -26,10 +23,6 @@ def plan(
     verbose: VerboseOpt = False,
 ) -> int:
     """Show what `migrate` would change (rules added and removed, network.conf, restart) and its blockers."""
-    from vnetmigrate.usecases import plan as usecase
+    from vnetmigrate.cli.txnrun import plan as run
 
-    require_root("plan")
-    opts = usecase.Options(to.value, netns, root, state_dir_for(state_dir, root), restart_command, no_restart)
-    with progress("reading the host and planning", State.verbosity):
-        result = usecase.plan(opts)
-    return emit_result(result, format.value, output)
+    return run(to, restart_command, no_restart, state_dir, netns, root, format, output)

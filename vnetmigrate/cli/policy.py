@@ -9,7 +9,6 @@ import functools
 import os
 import sys
 import time
-import traceback
 from enum import Enum
 from pathlib import Path
 from typing import Any, Callable
@@ -27,6 +26,13 @@ class Format(str, Enum):
     json = "json"
     markdown = "markdown"
     html = "html"
+
+
+class TxnFormat(str, Enum):
+    """The formats of the commands that change the host or read its journals (no html)."""
+    text = "text"
+    json = "json"
+    markdown = "markdown"
 
 
 def require_root(what: str, hint: str = "run it with sudo") -> None:
@@ -180,6 +186,8 @@ def guarded(command: str) -> Callable[[Callable[..., int]], Callable[..., None]]
                     sys.stderr.write(f"vnetmigrate {command}: done in {time.monotonic() - started:.2f} s\n")
             except VnmError as exc:
                 if State.debug:
+                    import traceback
+
                     traceback.print_exc()
                 fail(command, exc, fmt, output)
             except KeyboardInterrupt:
@@ -187,6 +195,8 @@ def guarded(command: str) -> Callable[[Callable[..., int]], Callable[..., None]]
                 raise SystemExit(130)
             except Exception as exc:  # a bug: say so plainly, keep the traceback for --debug
                 if State.debug:
+                    import traceback
+
                     traceback.print_exc()
                 fail(command, VnmError(f"internal error: {type(exc).__name__}: {exc}",
                                        hint=None if State.debug else "run with --debug for the traceback"), fmt, output)

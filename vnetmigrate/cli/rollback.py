@@ -7,10 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from vnetmigrate.cli.common import (OutputOpt, QuietOpt, State, VerboseOpt, emit_result, guarded, notes_to_stderr,
-                                    require_root)
-from vnetmigrate.cli.progress import progress
-from vnetmigrate.cli.txnopts import StateDirOpt, TxnFormat, TxnFormatOpt, state_dir_for
+from vnetmigrate.cli.common import OutputOpt, QuietOpt, VerboseOpt, guarded
+from vnetmigrate.cli.txnopts import StateDirOpt, TxnFormat, TxnFormatOpt
 
 
 @guarded("rollback")
@@ -39,10 +37,6 @@ def rollback(
     verbose: VerboseOpt = False,
 ) -> int:
     """Undo a transaction: back to the state its snapshot recorded, verified against it."""
-    from vnetmigrate.usecases.rollback import rollback as usecase
+    from vnetmigrate.cli.txnrun import rollback as run
 
-    require_root("rollback")
-    with progress("rolling back", State.verbosity):
-        result = usecase(state_dir_for(state_dir, root), txn_id, restart_command, no_restart, force, netns, root,
-                         say=notes_to_stderr("rollback"))
-    return emit_result(result, format.value, output)
+    return run(txn_id, restart_command, no_restart, force, state_dir, netns, root, format, output)

@@ -1,13 +1,15 @@
-"""Options shared by the commands that change the host (plan, migrate, rollback) or read its journals."""
+"""typer's declarations of the options shared by the commands that change the host (plan, migrate,
+rollback) or read its journals; TxnFormat and state_dir_for live in typer-free modules."""
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from vnetmigrate.cli.policy import TxnFormat  # noqa: F401  (re-exported: the commands import it from here)
+from vnetmigrate.cli.txnrun import state_dir_for  # noqa: F401
 from vnetmigrate.firewall import Backend
 
 StateDirOpt = Annotated[Optional[Path], typer.Option(
@@ -15,19 +17,6 @@ StateDirOpt = Annotated[Optional[Path], typer.Option(
 # rollback and history change no configuration: their --root only locates the default state dir.
 StateRootOpt = Annotated[Path, typer.Option(
     "--root", metavar="DIR", help="The host's root: the default state dir is /var/lib/vnetmigrate under DIR.")]
-
-
-def state_dir_for(state_dir: Path | None, root: Path) -> Path:
-    """--state-dir, or the default one of the host under --root (the same for every command)."""
-    from vnetmigrate.txn.statedir import default_dir
-
-    return state_dir if state_dir is not None else default_dir(root)
-
-
-class TxnFormat(str, Enum):
-    text = "text"
-    json = "json"
-    markdown = "markdown"
 
 
 TxnFormatOpt = Annotated[TxnFormat, typer.Option("--format", "-f", help="Output format: text, json or markdown.")]

@@ -136,8 +136,23 @@ def _ip_specific(net: Network, br: str, version: LibvirtVersion) -> list[NftRule
     return rules
 
 
+# The model is a pure function of (network, release), and one migrate asks for the same rules
+# three times (the packet checks after the switch, the planner's add step and its
+# verification): each network's rules are built once per process (frozen, so shared). Hashing
+# a Network costs about a third of building its rules: iptables' model, asked once, is not kept.
+_MODELLED: dict[tuple[Network, LibvirtVersion], tuple[NftRule, ...]] = {}
+
+
 def network_rules(net: Network, version: LibvirtVersion) -> list[NftRule]:
     """All nft rules one network adds (both families), in libvirt's order."""
+    key = (net, version)
+    rules = _MODELLED.get(key)
+    if rules is None:
+        rules = _MODELLED[key] = tuple(_network_rules(net, version))
+    return list(rules)
+
+
+def _network_rules(net: Network, version: LibvirtVersion) -> list[NftRule]:
     if not net.has_firewall:
         return []
     br = bridge_of(net)

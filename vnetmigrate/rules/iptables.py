@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from vnetmigrate.addr import network
+from vnetmigrate.addr import network_text
 from vnetmigrate.errors import InputError
 
 # An option: (module it belongs to or None, normalized name, its values, negated with `!`).
@@ -94,7 +94,7 @@ def canonical(words: Sequence[str], family: int | str) -> tuple:
         value = values[0] if values else ""
         if name in ("-s", "-d"):
             try:
-                value = str(network(value))
+                value = network_text(value)
             except ValueError:
                 pass
             items.append(("src" if name == "-s" else "dst", neg, value))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +96,8 @@ def run(plan: Plan, state: StateDir, root: Path, *, netns: str | None = None, co
                   pid=os.getpid(), fingerprint=plan.fingerprint, meta=plan.meta, touched=touched.to_dict())
     except BaseException as exc:
         # Nothing has changed yet: leave no trace that could look like an interrupted transaction.
+        import shutil  # only here: shutil loads the compression modules
+
         shutil.rmtree(txn_dir, ignore_errors=True)
         if isinstance(exc, OSError):
             raise StateDirError(f"cannot record a transaction in {txn_dir.parent}: {exc.strerror or exc}",

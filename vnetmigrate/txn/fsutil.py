@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
-import tempfile
 from pathlib import Path
 
 FALLOC_FL_KEEP_SIZE = 1
@@ -50,7 +50,7 @@ def atomic_write(path: str | os.PathLike[str], content: str, mode: int | None = 
             mode = os.stat(target).st_mode & 0o7777
         except FileNotFoundError:
             mode = 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".vnm-tmp", dir=target.parent)
+    fd, tmp = _temp_beside(target)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(content)
@@ -65,6 +65,20 @@ def atomic_write(path: str | os.PathLike[str], content: str, mode: int | None = 
             pass
         raise
     fsync_dir(target.parent)
+
+
+def _temp_beside(target: Path) -> tuple[int, str]:
+    """A new file `.NAME.RANDOM.vnm-tmp` beside `target`, open for writing, mode 0600: what
+    tempfile.mkstemp(prefix=".NAME.", suffix=".vnm-tmp", dir=target's directory) makes, without
+    importing tempfile (its shutil loads the compression modules: ~5 ms of every migrate)."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _ in range(100):
+        tmp = os.path.join(target.parent, f".{target.name}.{os.urandom(6).hex()}.vnm-tmp")
+        try:
+            return os.open(tmp, flags, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no unused temporary file name", str(target.parent))
 
 
 def remove_durably(path: str | os.PathLike[str]) -> bool:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import secrets
 import stat
 import time
 from pathlib import Path
@@ -43,7 +42,8 @@ def new_id(existing: list[str]) -> str:
     micros = _clock() // 1000
     micros = max([micros, *((t + 1) for n in existing if (t := id_micros(n)) is not None)])
     seconds, fraction = divmod(micros, 1_000_000)
-    return f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(seconds))}.{fraction:06d}Z-{secrets.token_hex(3)}"
+    # os.urandom(3).hex() is secrets.token_hex(3), without importing secrets (hmac, hashlib)
+    return f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(seconds))}.{fraction:06d}Z-{os.urandom(3).hex()}"
 
 
 def make_private_dir(path: Path) -> None:

@@ -113,3 +113,24 @@ def test_iptables_recipes_refer_to_recorded_rules(rec):
         matches = match_removal(rec.status(net.name).removal, iptables_save=saves)
         assert matches and all(m.status == PRESENT for m in matches)
         assert len({(m.live.family, m.live.table, m.live.text) for m in matches}) == len(matches)
+
+
+def test_nft_rules_kept_per_network_are_the_rules_built_afresh():
+    """nft_rules.network_rules keeps each (network, release)'s rules for the process: what it
+    returns, first and again, equals a fresh build for every recorded network and release, and
+    each caller gets its own list."""
+    from vnetmigrate.libvirt import nft_rules
+
+    seen = 0
+    for rec in (p.values[0] for p in params()):
+        if not get_version(rec.version).supports(Backend.NFTABLES):
+            continue
+        version = get_version(rec.version, Backend.NFTABLES)
+        for net in rec.attempted:
+            fresh = nft_rules._network_rules(net, version)
+            first = nft_rules.network_rules(net, version)
+            first.append("a caller's own change")
+            again = nft_rules.network_rules(net, version)
+            assert again == fresh and first[:-1] == fresh and again is not first
+            seen += bool(fresh)
+    assert seen >= 5
