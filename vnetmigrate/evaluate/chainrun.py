@@ -36,6 +36,12 @@ class Leaf:
 
 
 class ChainRunner:
+    """Runs base chains for one packet. Runs are shared with the ruleset's other packets
+    (rs.memo): a run depends on the packet state's own fields (the key) and on the packet
+    fields its rules read, which the first run records (`PacketReads`); a later packet with
+    the same key and the same values of those fields gets the same ways through the chain
+    (the probes of one network differ in protocol and ports, which most chains never read)."""
+
     def __init__(self, rs: Ruleset):
         self.rs = rs
         self.leaves = 0
@@ -47,12 +53,29 @@ class ChainRunner:
         key = (base.scope, base.chain, st.hook, st.prio, st.iif, st.oif, st.ct_state, st.mark, st.ct_mark)
         leaves = self._runs.get(key)
         if leaves is None:
-            leaves = self._runs[key] = self._run(base, base, 0, st.with_(assumed=(), path=()), ())
+            leaves = self._runs[key] = self._shared_run(base, st, key + (base.unmodelled,))
         if not st.assumed and not st.path:
             return leaves
         return [Leaf(leaf.verdict, leaf.state.with_(assumed=st.assumed + leaf.state.assumed,
                                                     path=st.path + leaf.state.path), leaf.step, leaf.reason)
                 for leaf in leaves]
+
+    def _shared_run(self, base: Chain, st: State, key: tuple) -> list[Leaf]:
+        """The run of `base` on `st` made for an earlier packet that read the same, else a new
+        one; its leaves count towards MAX_LEAVES as if run again, so the limit is the same."""
+        pkt = st.pkt
+        runs = self.rs.memo.setdefault(("run",) + key, [])
+        for reads, count, shared in runs:
+            if all(getattr(pkt, name) == value for name, value in reads):
+                self.leaves += count
+                if self.leaves > MAX_LEAVES:
+                    raise TooComplex(f"more than {MAX_LEAVES} ways through the ruleset")
+                return [Leaf(leaf.verdict, leaf.state.with_(pkt=pkt), leaf.step, leaf.reason) for leaf in shared]
+        log = PacketReads(pkt)
+        before = self.leaves
+        shared = self._run(base, base, 0, st.with_(pkt=log, assumed=(), path=()), ())
+        runs.append((tuple(log.reads.items()), self.leaves - before, shared))
+        return [Leaf(leaf.verdict, leaf.state.with_(pkt=pkt), leaf.step, leaf.reason) for leaf in shared]
 
     def _leaf(self, *args, **kw) -> list[Leaf]:
         self.leaves += 1
@@ -117,15 +140,33 @@ class ChainRunner:
         that iptables refuses DROP in its nat table and the kernel REJECT outside filter."""
         why = chain.unmodelled or f"the rules of {chain.name} were not read"
         out = self._return(base, st.assume(f"{why}: assumed it returns"), stack)
-        verdicts = ["accept", "drop", "reject"]
-        if chain.kind != "nft" and not chain.unmodelled:
-            verdicts = ["accept"] + (["drop"] if chain.table != "nat" else []) + \
-                (["reject"] if chain.table == "filter" else [])
-        for verdict in verdicts:
+        for verdict in unread_verdicts(chain):
             s = st.assume(f"{why}: assumed it ends in {verdict}")
             step = Hit(chain.name, "(rules not read)", "", verdict)
             out += self._leaf(verdict, s.step(step), step, why)
         return out
+
+
+class PacketReads:
+    """A packet that remembers which of its fields (and properties) were read, and their values."""
+
+    __slots__ = ("_pkt", "reads")
+
+    def __init__(self, pkt):
+        self._pkt = pkt
+        self.reads: dict[str, object] = {}
+
+    def __getattr__(self, name: str):
+        value = getattr(self._pkt, name)
+        self.reads[name] = value
+        return value
+
+
+def unread_verdicts(chain: Chain) -> list[str]:
+    """The verdicts a chain whose rules were not read may end in (besides returning)."""
+    if chain.kind != "nft" and not chain.unmodelled:
+        return ["accept"] + (["drop"] if chain.table != "nat" else []) + (["reject"] if chain.table == "filter" else [])
+    return ["accept", "drop", "reject"]
 
 
 def _may_match(rule: Rule, st: State) -> bool:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from vnetmigrate.evaluate.chainrun import ChainRunner, Leaf, TooComplex
-from vnetmigrate.evaluate.core import Effect, Hit, Match, State, Verdict
+from vnetmigrate.evaluate.chainrun import ChainRunner, Leaf, TooComplex, unread_verdicts
+from vnetmigrate.evaluate.core import Effect, Hit, Match, State, Verdict, VMap
 from vnetmigrate.evaluate.lazyrules import LazyRules
 from vnetmigrate.evaluate.packet import Packet
 from vnetmigrate.evaluate.result import Pass, Result, Walk, reduce
@@ -141,9 +141,54 @@ def _blockers(runner: ChainRunner, chains: list[Chain], pkt: Packet):
     """Every base chain that drops or rejects the packet on its own, whatever else it meets."""
     mem = {"iif": pkt.iif, "oif": pkt.oif}
     for chain in chains:
+        # most base chains on a path cannot block any packet (nat chains, libvirt's postrouting):
+        # running them again, past the chain that dropped, would only compile and index their rules
+        if not can_block(runner.rs, chain):
+            continue
         leaves = runner.run(chain, at(start_state(pkt), chain, mem))
         if leaves and all(leaf.blocks for leaf in leaves):
             yield _pass(chain, leaves[0])
+
+
+def can_block(rs: Ruleset, chain: Chain) -> bool:
+    """Whether some packet could end in drop or reject in base chain `chain`: its policy, or a
+    drop or reject verdict reachable through its rules, jumps and gotos, or a chain on the way
+    whose rules were not read and that may end in one (ChainRunner._unread). Only verdicts
+    decide, so this is the same for every packet (memoized per ruleset)."""
+    if chain.unmodelled:  # an L2 chain (_plan) or one the model cannot run: may end in anything
+        return True
+    key = ("can block", chain.scope, chain.chain)
+    if key not in rs.memo:
+        rs.memo[key] = _can_block(rs, chain)
+    return rs.memo[key]
+
+
+def _can_block(rs: Ruleset, base: Chain) -> bool:
+    if (base.policy or "accept") != "accept":
+        return True
+    seen, todo = set(), [base]
+    while todo:
+        c = todo.pop()
+        if c.chain in seen:
+            continue
+        seen.add(c.chain)
+        if c.rules is None or c.unmodelled:
+            if {"drop", "reject"} & set(unread_verdicts(c)):
+                return True
+            continue
+        # a lazily compiled chain (evaluate/lazyrules.py) gives the only ops that can be verdicts
+        ops = c.rules.target_ops() if isinstance(c.rules, LazyRules) else (op for r in c.rules for op in r.ops)
+        for op in ops:
+            verdicts = [v for _element, v in op.entries] if isinstance(op, VMap) else \
+                [op] if isinstance(op, Verdict) else []
+            for v in verdicts:
+                if v.kind in ("drop", "reject"):
+                    return True
+                if v.kind in ("jump", "goto"):
+                    target = rs.lookup(c.scope, v.target or "")
+                    if target is not None:
+                        todo.append(target)
+    return False
 
 
 def _order_notes(blockers: tuple[Pass, ...], chains: list[Chain]) -> tuple[str, ...]:

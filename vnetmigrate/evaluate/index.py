@@ -39,11 +39,16 @@ def _candidates(rs: Ruleset, chain: Chain, st: State, index) -> list[int]:
     pkt = st.pkt
     ungated, sides, by_addr, by_port, by_proto = index
     found = set(ungated).union(_side(rs, chain, sides, "iif", st.iif), _side(rs, chain, sides, "oif", st.oif))
-    for which, addr in (("saddr", pkt.saddr), ("daddr", pkt.daddr)):
-        found.update(_lookup(by_addr.get((addr.version, which)), addr))
-    for which, iv in (("sport", pkt.sport), ("dport", pkt.dport)):
-        found.update(_port_lookup(by_port.get((which, pkt.l4proto)), iv))
-    found.update(_proto_lookup(by_proto, L4.get(pkt.l4proto)))
+    # the packet's fields are read only where the index has rules for them, as in the memo's key
+    # (chain runs are shared between packets that read the same: chainrun.PacketReads)
+    if by_addr:
+        for which, addr in (("saddr", pkt.saddr), ("daddr", pkt.daddr)):
+            found.update(_lookup(by_addr.get((addr.version, which)), addr))
+    if by_port:
+        for which, iv in (("sport", pkt.sport), ("dport", pkt.dport)):
+            found.update(_port_lookup(by_port.get((which, pkt.l4proto)), iv))
+    if by_proto[2]:
+        found.update(_proto_lookup(by_proto, L4.get(pkt.l4proto)))
     return sorted(found)
 
 
