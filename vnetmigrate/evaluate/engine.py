@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from vnetmigrate.evaluate.chainrun import ChainRunner, Leaf, TooComplex, unread_verdicts
+from vnetmigrate.evaluate.chainrun import ChainRunner, Leaf, PacketReads, TooComplex, unread_verdicts
 from vnetmigrate.evaluate.core import Effect, Hit, Match, State, Verdict, VMap
 from vnetmigrate.evaluate.lazyrules import LazyRules
 from vnetmigrate.evaluate.packet import Packet
@@ -77,6 +77,21 @@ def at(st: State, chain: Chain, mem: dict) -> State:
 def evaluate(rs: Ruleset, pkt: Packet) -> Result:
     if rs.problems:
         return Result(pkt, "unknown", None, (), rs.problems)
+    # The result depends on the packet only through the fields the evaluation reads: a packet
+    # with the same values of those (the probes of one network differ in protocol and ports,
+    # which the chains on their way seldom read) has the same result. Keyed by what every
+    # evaluation reads, so only a few earlier results are compared.
+    earlier = rs.memo.setdefault(("evaluate", pkt.family, pkt.hooks, pkt.ct_state, pkt.iif, pkt.oif), [])
+    for reads, result in earlier:
+        if all(getattr(pkt, name) == value for name, value in reads):
+            return replace(result, packet=pkt)
+    log = PacketReads(pkt)
+    result = _evaluate(rs, log)  # type: ignore[arg-type]
+    earlier.append((tuple(log.reads.items()), result))
+    return replace(result, packet=pkt)
+
+
+def _evaluate(rs: Ruleset, pkt: Packet) -> Result:
     chains = plan(rs, pkt)
     runner = ChainRunner(rs)
     try:
