@@ -42,8 +42,9 @@ class ChainRunner:
     the same key and the same values of those fields gets the same ways through the chain
     (the probes of one network differ in protocol and ports, which most chains never read)."""
 
-    def __init__(self, rs: Ruleset):
+    def __init__(self, rs: Ruleset, share: bool = True):
         self.rs = rs
+        self.share = share
         self.leaves = 0
         self._runs: dict[tuple, list[Leaf]] = {}
 
@@ -52,7 +53,9 @@ class ChainRunner:
         undecided earlier chain makes several ways arrive at the next one alike)."""
         key = (base.scope, base.chain, st.hook, st.prio, st.iif, st.oif, st.ct_state, st.mark, st.ct_mark)
         leaves = self._runs.get(key)
-        if leaves is None:
+        if leaves is None and not self.share:
+            leaves = self._runs[key] = self._run(base, base, 0, st.with_(assumed=(), path=()), ())
+        elif leaves is None:
             leaves = self._runs[key] = self._shared_run(base, st, key + (base.unmodelled,))
         if not st.assumed and not st.path:
             return leaves

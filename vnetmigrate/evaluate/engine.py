@@ -26,6 +26,12 @@ HAS_OIF = {"forward", "output", "postrouting"}
 L2_FAMILIES = ("bridge", "netdev")
 
 
+# Work shared between packets (evaluate, ChainRunner) and base chains skipped when naming the
+# blockers (can_block); False: every packet evaluated from scratch, every base chain run again
+# for its blockers (tests/lab/test_evaluator_sharing.py compares the two on kernel state).
+SHARE = True
+
+
 def applies(chain: Chain, pkt: Packet) -> bool:
     return chain.family in (pkt.family, "inet") and chain.hook != "ingress"
 
@@ -77,6 +83,8 @@ def at(st: State, chain: Chain, mem: dict) -> State:
 def evaluate(rs: Ruleset, pkt: Packet) -> Result:
     if rs.problems:
         return Result(pkt, "unknown", None, (), rs.problems)
+    if not SHARE:
+        return _evaluate(rs, pkt)
     # The result depends on the packet only through the fields the evaluation reads: a packet
     # with the same values of those (the probes of one network differ in protocol and ports,
     # which the chains on their way seldom read) has the same result. Keyed by what every
@@ -93,7 +101,7 @@ def evaluate(rs: Ruleset, pkt: Packet) -> Result:
 
 def _evaluate(rs: Ruleset, pkt: Packet) -> Result:
     chains = plan(rs, pkt)
-    runner = ChainRunner(rs)
+    runner = ChainRunner(rs, share=SHARE)
     try:
         outcomes = _walk(runner, chains, pkt)
         # Which chains block on their own matters only for a packet that is blocked every way
@@ -158,7 +166,7 @@ def _blockers(runner: ChainRunner, chains: list[Chain], pkt: Packet):
     for chain in chains:
         # most base chains on a path cannot block any packet (nat chains, libvirt's postrouting):
         # running them again, past the chain that dropped, would only compile and index their rules
-        if not can_block(runner.rs, chain):
+        if SHARE and not can_block(runner.rs, chain):
             continue
         leaves = runner.run(chain, at(start_state(pkt), chain, mem))
         if leaves and all(leaf.blocks for leaf in leaves):
