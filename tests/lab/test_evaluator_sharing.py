@@ -2,16 +2,17 @@
 
 scan evaluates nine probes per libvirt network; evaluate/engine.py shares work between them: a
 packet's result is reused for a later packet whose fields read by the evaluation are equal, a
-chain run for a later packet state that reads the same (chainrun.PacketReads), and naming the
-blockers of a blocked packet skips base chains that cannot drop or reject (engine.can_block).
-On kernel state — Docker's FORWARD DROP with kube-proxy's nat chains (KUBE-SERVICES not read),
-a native table dropping and rejecting at the same forward hook and priority, through a jump, one
-that only rejects, a
-nat chain that drops at prerouting and one at postrouting, a rate limit, a verdict map, a rule
-changing what the evaluator does not model (DSCP), then a chain that sets a mark beside them — every probe's result (verdict, deciding
-rule, path, blockers, notes, reasons), now and after the switch, in probe order and reversed,
-is the one `engine.SHARE = False` gives: every packet evaluated alone, every base chain run again
-for the blockers.
+chain run for a later packet state that reads the same of the packet and its devices
+(evaluate/reads.py), and naming the blockers of a blocked packet skips base chains that cannot
+drop or reject (engine.can_block). On kernel state — Docker's FORWARD DROP with kube-proxy's nat
+chains (KUBE-SERVICES not read); a native table dropping and rejecting at the same forward hook
+and priority, through a jump; one that only rejects; a chain indexed by interface (more rules
+than are tried one by one) dropping for one bridge; nat chains that drop at prerouting and at
+postrouting; a rate limit, a verdict map, a DSCP rewrite the evaluator does not model; then a
+chain setting a mark beside the forward chains — every probe's result (verdict, deciding rule,
+path, blockers, notes, reasons), now and after the switch, in probe order and reversed, is the
+one `engine.SHARE = False` gives: every packet evaluated alone, every base chain run again for
+the blockers.
 """
 
 from __future__ import annotations
@@ -45,6 +46,25 @@ table ip rejecter {
     chain forward_reject {
         type filter hook forward priority 10; policy accept;
         iifname "vbr3" meta l4proto tcp reject
+    }
+}
+table ip indexed {
+    chain input_filter {
+        type filter hook input priority 0; policy accept;
+        iifname "other0" drop
+        iifname "other1" drop
+        iifname "other2" drop
+        iifname "other3" drop
+        iifname "other4" drop
+        iifname "other5" drop
+        iifname "other6" drop
+        iifname "other7" drop
+        iifname "other8" drop
+        iifname "other9" drop
+        iifname "other10" drop
+        iifname "other11" drop
+        iifname "other12" drop
+        iifname "vbr1" udp dport 53 drop
     }
 }
 table ip natguard {
@@ -107,7 +127,7 @@ def test_shared_evaluation_gives_the_results_of_evaluating_alone(lab_ready, tmp_
         # what the host exercises: blockers in several tables, a nat chain's drop, an unmodelled
         # rule, a drop and a reject at one hook and priority, the unread KUBE-SERVICES
         blockers = {b.base for r in now.values() for b in r.blockers}
-        assert {"ip filter FORWARD", "inet guard forward_guard", "ip rejecter forward_reject",
+        assert {"ip filter FORWARD", "inet guard forward_guard", "ip rejecter forward_reject", "ip indexed input_filter",
                 "ip natguard prerouting_guard", "ip natguard postrouting_guard"} <= blockers, blockers
         assert any(len(r.blockers) >= 2 for r in now.values())
         reasons = " ".join(x for r in now.values() for x in r.reasons)

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 
 from vnetmigrate.evaluate import index
 from vnetmigrate.evaluate.core import Effect, Hit, Match, Opaque, Rule, State, Verdict, VMap
+from vnetmigrate.evaluate.reads import IfaceReads, PacketReads
 from vnetmigrate.evaluate.ruleset import Chain, Ruleset
 
 MAX_DEPTH = 16  # NFT_JUMP_STACK_SIZE
 MAX_LEAVES = 4096
 SHORT = 12  # rules
+LOOSE_RUNS = 16  # runs of a chain kept for any devices that answer alike (more: for the same devices only)
 
 
 class TooComplex(Exception):
@@ -56,7 +58,8 @@ class ChainRunner:
         if leaves is None and not self.share:
             leaves = self._runs[key] = self._run(base, base, 0, st.with_(assumed=(), path=()), ())
         elif leaves is None:
-            leaves = self._runs[key] = self._shared_run(base, st, key + (base.unmodelled,))
+            leaves = self._runs[key] = self._shared_run(base, st, (base.scope, base.chain, st.hook, st.prio, st.ct_state,
+                                                                   st.mark, st.ct_mark, base.unmodelled))
         if not st.assumed and not st.path:
             return leaves
         return [Leaf(leaf.verdict, leaf.state.with_(assumed=st.assumed + leaf.state.assumed,
@@ -64,21 +67,35 @@ class ChainRunner:
                 for leaf in leaves]
 
     def _shared_run(self, base: Chain, st: State, key: tuple) -> list[Leaf]:
-        """The run of `base` on `st` made for an earlier packet that read the same, else a new
-        one; its leaves count towards MAX_LEAVES as if run again, so the limit is the same."""
-        pkt = st.pkt
-        runs = self.rs.memo.setdefault(("run",) + key, [])
-        for reads, count, shared in runs:
-            if all(getattr(pkt, name) == value for name, value in reads):
+        """The run of `base` on `st` made for an earlier packet state that read the same, else a
+        new one; its leaves count towards MAX_LEAVES as if run again, so the limit is the same.
+
+        A run that read only some answers of the interfaces (IfaceReads: whether the device is
+        docker0) serves any devices with those answers, another network's bridge included; one
+        that depends on the whole device (a chain index keyed by it, an assumed name) serves
+        only the same devices."""
+        pkt, iif, oif = st.pkt, st.iif, st.oif
+        memo = self.rs.memo
+        exact = memo.setdefault(("run",) + key + (iif, oif), [])
+        loose = memo.setdefault(("run",) + key + (iif is None, oif is None), [])
+        for reads, piif, poif, count, shared in exact + loose:
+            if all(getattr(pkt, name) == value for name, value in reads) and \
+                    (piif is None or piif.same_answers(iif)) and (poif is None or poif.same_answers(oif)):
                 self.leaves += count
                 if self.leaves > MAX_LEAVES:
                     raise TooComplex(f"more than {MAX_LEAVES} ways through the ruleset")
-                return [Leaf(leaf.verdict, leaf.state.with_(pkt=pkt), leaf.step, leaf.reason) for leaf in shared]
+                return _bind(shared, pkt, piif, iif, poif, oif)
         log = PacketReads(pkt)
+        piif = IfaceReads(iif) if iif is not None else None
+        poif = IfaceReads(oif) if oif is not None else None
         before = self.leaves
-        shared = self._run(base, base, 0, st.with_(pkt=log, assumed=(), path=()), ())
-        runs.append((tuple(log.reads.items()), self.leaves - before, shared))
-        return [Leaf(leaf.verdict, leaf.state.with_(pkt=pkt), leaf.step, leaf.reason) for leaf in shared]
+        shared = self._run(base, base, 0, st.with_(pkt=log, iif=piif, oif=poif, assumed=(), path=()), ())
+        entry = (tuple(log.reads.items()), piif, poif, self.leaves - before, shared)
+        if (piif is not None and piif.whole) or (poif is not None and poif.whole) or len(loose) >= LOOSE_RUNS:
+            exact.append(entry)
+        else:
+            loose.append(entry)
+        return _bind(shared, pkt, piif, iif, poif, oif)
 
     def _leaf(self, *args, **kw) -> list[Leaf]:
         self.leaves += 1
@@ -150,19 +167,19 @@ class ChainRunner:
         return out
 
 
-class PacketReads:
-    """A packet that remembers which of its fields (and properties) were read, and their values."""
-
-    __slots__ = ("_pkt", "reads")
-
-    def __init__(self, pkt):
-        self._pkt = pkt
-        self.reads: dict[str, object] = {}
-
-    def __getattr__(self, name: str):
-        value = getattr(self._pkt, name)
-        self.reads[name] = value
-        return value
+def _bind(leaves: list[Leaf], pkt, piif, iif, poif, oif) -> list[Leaf]:
+    """A shared run's leaves for this packet and these devices (where a leaf's state still has
+    the recording devices: not a device assumed from them)."""
+    out = []
+    for leaf in leaves:
+        s = leaf.state
+        changes = {"pkt": pkt}
+        if piif is not None and s.iif is piif:
+            changes["iif"] = iif
+        if poif is not None and s.oif is poif:
+            changes["oif"] = oif
+        out.append(Leaf(leaf.verdict, s.with_(**changes), leaf.step, leaf.reason))
+    return out
 
 
 def unread_verdicts(chain: Chain) -> list[str]:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from vnetmigrate.evaluate.chainrun import ChainRunner, Leaf, PacketReads, TooComplex, unread_verdicts
+from vnetmigrate.evaluate.chainrun import ChainRunner, Leaf, TooComplex, unread_verdicts
 from vnetmigrate.evaluate.core import Effect, Hit, Match, State, Verdict, VMap
 from vnetmigrate.evaluate.lazyrules import LazyRules
 from vnetmigrate.evaluate.packet import Packet
+from vnetmigrate.evaluate.reads import PacketReads
 from vnetmigrate.evaluate.result import Pass, Result, Walk, reduce
 from vnetmigrate.evaluate.ruleset import Chain, Ruleset
 
