@@ -39,10 +39,11 @@ class Leaf:
 
 class ChainRunner:
     """Runs base chains for one packet. Runs are shared with the ruleset's other packets
-    (rs.memo): a run depends on the packet state's own fields (the key) and on the packet
-    fields its rules read, which the first run records (`PacketReads`); a later packet with
-    the same key and the same values of those fields gets the same ways through the chain
-    (the probes of one network differ in protocol and ports, which most chains never read)."""
+    (rs.memo): a run depends on the packet state's own fields (the key) and on what its rules
+    read of the packet and its devices, which the first run records (evaluate/reads.py); a
+    later packet state with the same key and the same answers gets the same ways through the
+    chain (the probes of one network differ in protocol and ports, those of two networks in
+    bridges and addresses, which most chains never read)."""
 
     def __init__(self, rs: Ruleset, share: bool = True):
         self.rs = rs

@@ -42,7 +42,7 @@ def _candidates(rs: Ruleset, chain: Chain, st: State, index, iif, oif) -> list[i
     ungated, sides, by_addr, by_port, by_proto = index
     found = set(ungated).union(_side(rs, chain, sides, "iif", iif), _side(rs, chain, sides, "oif", oif))
     # the packet's fields are read only where the index has rules for them, as in the memo's key
-    # (chain runs are shared between packets that read the same: chainrun.PacketReads)
+    # (chain runs are shared between packets that read the same: evaluate/reads.py)
     if by_addr:
         for which, addr in (("saddr", pkt.saddr), ("daddr", pkt.daddr)):
             found.update(_lookup(by_addr.get((addr.version, which)), addr))
