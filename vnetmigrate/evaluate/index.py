@@ -33,13 +33,14 @@ def candidates(rs: Ruleset, chain: Chain, st: State) -> list[int]:
            (pkt.l4proto, pkt.sport, pkt.dport) if by_port or by_proto[2] else None)
     memo = rs.memo
     if key not in memo:
-        memo[key] = _candidates(rs, chain, st, index, iif, oif)
+        memo[key] = _candidates(rs, chain, st, index)
     return memo[key]
 
 
-def _candidates(rs: Ruleset, chain: Chain, st: State, index, iif, oif) -> list[int]:
+def _candidates(rs: Ruleset, chain: Chain, st: State, index) -> list[int]:
     pkt = st.pkt
     ungated, sides, by_addr, by_port, by_proto = index
+    iif, oif = unwrap(st.iif), unwrap(st.oif)
     found = set(ungated).union(_side(rs, chain, sides, "iif", iif), _side(rs, chain, sides, "oif", oif))
     # the packet's fields are read only where the index has rules for them, as in the memo's key
     # (chain runs are shared between packets that read the same: evaluate/reads.py)
