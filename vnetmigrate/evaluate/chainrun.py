@@ -19,6 +19,7 @@ MAX_DEPTH = 16  # NFT_JUMP_STACK_SIZE
 MAX_LEAVES = 4096
 SHORT = 12  # rules
 LOOSE_RUNS = 16  # runs of a chain kept for any devices that answer alike (more: for the same devices only)
+SHARED_PER_KEY = 32  # runs (or results) kept per key: a later one is compared with each
 
 
 class TooComplex(Exception):
@@ -93,7 +94,8 @@ class ChainRunner:
         shared = self._run(base, base, 0, st.with_(pkt=log, iif=piif, oif=poif, assumed=(), path=()), ())
         entry = (tuple(log.reads.items()), piif, poif, self.leaves - before, shared)
         if (piif is not None and piif.whole) or (poif is not None and poif.whole) or len(loose) >= LOOSE_RUNS:
-            exact.append(entry)
+            if len(exact) < SHARED_PER_KEY:
+                exact.append(entry)
         else:
             loose.append(entry)
         return _bind(shared, pkt, piif, iif, poif, oif)

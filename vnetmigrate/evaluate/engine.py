@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from vnetmigrate.evaluate.chainrun import ChainRunner, Leaf, TooComplex, unread_verdicts
+from vnetmigrate.evaluate.chainrun import SHARED_PER_KEY, ChainRunner, Leaf, TooComplex, unread_verdicts
 from vnetmigrate.evaluate.core import Effect, Hit, Match, State, Verdict, VMap
 from vnetmigrate.evaluate.lazyrules import LazyRules
 from vnetmigrate.evaluate.packet import Packet
@@ -93,11 +93,23 @@ def evaluate(rs: Ruleset, pkt: Packet) -> Result:
     earlier = rs.memo.setdefault(("evaluate", pkt.family, pkt.hooks, pkt.ct_state, pkt.iif, pkt.oif), [])
     for reads, result in earlier:
         if all(getattr(pkt, name) == value for name, value in reads):
-            return replace(result, packet=pkt)
+            return _for_packet(result, pkt)
     log = PacketReads(pkt)
     result = _evaluate(rs, log)  # type: ignore[arg-type]
-    earlier.append((tuple(log.reads.items()), result))
-    return replace(result, packet=pkt)
+    if len(earlier) < SHARED_PER_KEY:  # (many packets alike but for what they read: not compared with each)
+        earlier.append((tuple((k, v) for k, v in log.reads.items() if k not in _KEYED), result))
+    return _for_packet(result, pkt)
+
+
+_KEYED = frozenset({"family", "hooks", "ct_state", "iif", "oif"})  # equal wherever the key is
+
+
+def _for_packet(result: Result, pkt: Packet) -> Result:
+    """`result` naming `pkt` (dataclasses.replace without __init__, as State.with_)."""
+    new = object.__new__(Result)
+    new.__dict__.update(result.__dict__)
+    new.__dict__["packet"] = pkt
+    return new
 
 
 def _evaluate(rs: Ruleset, pkt: Packet) -> Result:
