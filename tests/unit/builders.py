@@ -145,7 +145,7 @@ class ReplayHost:
     def run_all(self, jobs: list[tuple[str, list[str]]], timeout: float = 60) -> list[CommandRecord]:
         return [self.run(key, argv, timeout) for key, argv in jobs]
 
-    def nft_json(self, key: str, text: str) -> tuple[CommandRecord, dict]:
+    def nft_json(self, key: str, text: str, parse: bool = True) -> tuple[CommandRecord, dict]:
         """`nft -j list table F T` / `list chain F T C` answered from the recorded objects."""
         words = text.split()
         family, table = words[2], words[3]

@@ -165,8 +165,9 @@ class LiveHost:
             stdout=stdout.decode("utf-8", "replace"), stderr=stderr.decode("utf-8", "replace"),
             duration=round(time.monotonic() - start, 4)))
 
-    def nft_json(self, key: str, text: str) -> tuple[CommandRecord, dict | None]:
-        """One nft listing as JSON; the parsed document is returned beside the record."""
+    def nft_json(self, key: str, text: str, parse: bool = True) -> tuple[CommandRecord, dict | None]:
+        """One nft listing as JSON; the parsed document is returned beside the record (unless
+        not `parse`: libvirt's table at 500 networks is 2 MB, which the facts parse anyway)."""
         budget = self._budget(key, ("nft", "-j", *text.split()), 120)
         if isinstance(budget, CommandRecord):
             return budget, None
@@ -176,7 +177,7 @@ class LiveHost:
             key, ("nft", "-j", *text.split()), rc, stdout=out, stderr=err, error=error,
             duration=round(time.monotonic() - start, 4), via=self.nft.via))
         doc = None
-        if rc == 0 and out:
+        if parse and rc == 0 and out:
             try:
                 doc = json.loads(out)
             except json.JSONDecodeError:

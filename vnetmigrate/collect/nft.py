@@ -58,7 +58,7 @@ def collect_rules(host: LiveHost) -> None:
     tables = sorted({(c["family"], c["table"]) for c in chains})
     for family, table in tables:
         if table == LIBVIRT_TABLE and family in ("ip", "ip6", "inet"):
-            host.nft_json(NFT_TABLE_T.format(family=family, table=table), f"list table {family} {table}")
+            host.nft_json(NFT_TABLE_T.format(family=family, table=table), f"list table {family} {table}", parse=False)
     wanted: list[tuple[str, str, str]] = []
     for c in chains:
         key = (c["family"], c["table"])

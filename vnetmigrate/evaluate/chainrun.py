@@ -12,11 +12,14 @@ from dataclasses import dataclass
 
 from vnetmigrate.evaluate import index
 from vnetmigrate.evaluate.core import Effect, Hit, Match, Opaque, Rule, State, Verdict, VMap
+from vnetmigrate.evaluate.reads import IfaceReads, PacketReads
 from vnetmigrate.evaluate.ruleset import Chain, Ruleset
 
 MAX_DEPTH = 16  # NFT_JUMP_STACK_SIZE
 MAX_LEAVES = 4096
 SHORT = 12  # rules
+LOOSE_RUNS = 16  # runs of a chain kept for any devices that answer alike (more: for the same devices only)
+SHARED_PER_KEY = 32  # runs (or results) kept per key: a later one is compared with each
 
 
 class TooComplex(Exception):
@@ -36,8 +39,16 @@ class Leaf:
 
 
 class ChainRunner:
-    def __init__(self, rs: Ruleset):
+    """Runs base chains for one packet. Runs are shared with the ruleset's other packets
+    (rs.memo): a run depends on the packet state's own fields (the key) and on what its rules
+    read of the packet and its devices, which the first run records (evaluate/reads.py); a
+    later packet state with the same key and the same answers gets the same ways through the
+    chain (the probes of one network differ in protocol and ports, those of two networks in
+    bridges and addresses, which most chains never read)."""
+
+    def __init__(self, rs: Ruleset, share: bool = True):
         self.rs = rs
+        self.share = share
         self.leaves = 0
         self._runs: dict[tuple, list[Leaf]] = {}
 
@@ -46,13 +57,48 @@ class ChainRunner:
         undecided earlier chain makes several ways arrive at the next one alike)."""
         key = (base.scope, base.chain, st.hook, st.prio, st.iif, st.oif, st.ct_state, st.mark, st.ct_mark)
         leaves = self._runs.get(key)
-        if leaves is None:
+        if leaves is None and not self.share:
             leaves = self._runs[key] = self._run(base, base, 0, st.with_(assumed=(), path=()), ())
+        elif leaves is None:
+            leaves = self._runs[key] = self._shared_run(base, st, (base.scope, base.chain, st.hook, st.prio, st.ct_state,
+                                                                   st.mark, st.ct_mark, base.unmodelled))
         if not st.assumed and not st.path:
             return leaves
         return [Leaf(leaf.verdict, leaf.state.with_(assumed=st.assumed + leaf.state.assumed,
                                                     path=st.path + leaf.state.path), leaf.step, leaf.reason)
                 for leaf in leaves]
+
+    def _shared_run(self, base: Chain, st: State, key: tuple) -> list[Leaf]:
+        """The run of `base` on `st` made for an earlier packet state that read the same, else a
+        new one; its leaves count towards MAX_LEAVES as if run again, so the limit is the same.
+
+        A run that read only some answers of the interfaces (IfaceReads: whether the device is
+        docker0) serves any devices with those answers, another network's bridge included; one
+        that depends on the whole device (a chain index keyed by it, an assumed name) serves
+        only the same devices."""
+        pkt, iif, oif = st.pkt, st.iif, st.oif
+        memo = self.rs.memo
+        exact = memo.setdefault(("run",) + key + (iif, oif), [])
+        loose = memo.setdefault(("run",) + key + (iif is None, oif is None), [])
+        for reads, piif, poif, count, shared in exact + loose:
+            if all(getattr(pkt, name) == value for name, value in reads) and \
+                    (piif is None or piif.same_answers(iif)) and (poif is None or poif.same_answers(oif)):
+                self.leaves += count
+                if self.leaves > MAX_LEAVES:
+                    raise TooComplex(f"more than {MAX_LEAVES} ways through the ruleset")
+                return _bind(shared, pkt, piif, iif, poif, oif)
+        log = PacketReads(pkt)
+        piif = IfaceReads(iif) if iif is not None else None
+        poif = IfaceReads(oif) if oif is not None else None
+        before = self.leaves
+        shared = self._run(base, base, 0, st.with_(pkt=log, iif=piif, oif=poif, assumed=(), path=()), ())
+        entry = (tuple(log.reads.items()), piif, poif, self.leaves - before, shared)
+        if (piif is not None and piif.whole) or (poif is not None and poif.whole) or len(loose) >= LOOSE_RUNS:
+            if len(exact) < SHARED_PER_KEY:
+                exact.append(entry)
+        else:
+            loose.append(entry)
+        return _bind(shared, pkt, piif, iif, poif, oif)
 
     def _leaf(self, *args, **kw) -> list[Leaf]:
         self.leaves += 1
@@ -117,15 +163,33 @@ class ChainRunner:
         that iptables refuses DROP in its nat table and the kernel REJECT outside filter."""
         why = chain.unmodelled or f"the rules of {chain.name} were not read"
         out = self._return(base, st.assume(f"{why}: assumed it returns"), stack)
-        verdicts = ["accept", "drop", "reject"]
-        if chain.kind != "nft" and not chain.unmodelled:
-            verdicts = ["accept"] + (["drop"] if chain.table != "nat" else []) + \
-                (["reject"] if chain.table == "filter" else [])
-        for verdict in verdicts:
+        for verdict in unread_verdicts(chain):
             s = st.assume(f"{why}: assumed it ends in {verdict}")
             step = Hit(chain.name, "(rules not read)", "", verdict)
             out += self._leaf(verdict, s.step(step), step, why)
         return out
+
+
+def _bind(leaves: list[Leaf], pkt, piif, iif, poif, oif) -> list[Leaf]:
+    """A shared run's leaves for this packet and these devices (where a leaf's state still has
+    the recording devices: not a device assumed from them)."""
+    out = []
+    for leaf in leaves:
+        s = leaf.state
+        changes = {"pkt": pkt}
+        if piif is not None and s.iif is piif:
+            changes["iif"] = iif
+        if poif is not None and s.oif is poif:
+            changes["oif"] = oif
+        out.append(Leaf(leaf.verdict, s.with_(**changes), leaf.step, leaf.reason))
+    return out
+
+
+def unread_verdicts(chain: Chain) -> list[str]:
+    """The verdicts a chain whose rules were not read may end in (besides returning)."""
+    if chain.kind != "nft" and not chain.unmodelled:
+        return ["accept"] + (["drop"] if chain.table != "nat" else []) + (["reject"] if chain.table == "filter" else [])
+    return ["accept", "drop", "reject"]
 
 
 def _may_match(rule: Rule, st: State) -> bool:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from vnetmigrate.evaluate.chainrun import ChainRunner, Leaf, TooComplex
-from vnetmigrate.evaluate.core import Effect, Hit, Match, State, Verdict
+from vnetmigrate.evaluate.chainrun import SHARED_PER_KEY, ChainRunner, Leaf, TooComplex, unread_verdicts
+from vnetmigrate.evaluate.core import Effect, Hit, Match, State, Verdict, VMap
 from vnetmigrate.evaluate.lazyrules import LazyRules
 from vnetmigrate.evaluate.packet import Packet
+from vnetmigrate.evaluate.reads import PacketReads
 from vnetmigrate.evaluate.result import Pass, Result, Walk, reduce
 from vnetmigrate.evaluate.ruleset import Chain, Ruleset
 
@@ -24,6 +25,12 @@ from vnetmigrate.evaluate.ruleset import Chain, Ruleset
 HAS_IIF = {"prerouting", "input", "forward", "postrouting"}
 HAS_OIF = {"forward", "output", "postrouting"}
 L2_FAMILIES = ("bridge", "netdev")
+
+
+# Work shared between packets (evaluate, ChainRunner) and base chains skipped when naming the
+# blockers (can_block); False: every packet evaluated from scratch, every base chain run again
+# for its blockers (tests/lab/test_evaluator_sharing.py compares the two on kernel state).
+SHARE = True
 
 
 def applies(chain: Chain, pkt: Packet) -> bool:
@@ -77,8 +84,37 @@ def at(st: State, chain: Chain, mem: dict) -> State:
 def evaluate(rs: Ruleset, pkt: Packet) -> Result:
     if rs.problems:
         return Result(pkt, "unknown", None, (), rs.problems)
+    if not SHARE:
+        return _evaluate(rs, pkt)
+    # The result depends on the packet only through the fields the evaluation reads: a packet
+    # with the same values of those (the probes of one network differ in protocol and ports,
+    # which the chains on their way seldom read) has the same result. Keyed by what every
+    # evaluation reads, so only a few earlier results are compared.
+    earlier = rs.memo.setdefault(("evaluate", pkt.family, pkt.hooks, pkt.ct_state, pkt.iif, pkt.oif), [])
+    for reads, result in earlier:
+        if all(getattr(pkt, name) == value for name, value in reads):
+            return _for_packet(result, pkt)
+    log = PacketReads(pkt)
+    result = _evaluate(rs, log)  # type: ignore[arg-type]
+    if len(earlier) < SHARED_PER_KEY:  # (many packets alike but for what they read: not compared with each)
+        earlier.append((tuple((k, v) for k, v in log.reads.items() if k not in _KEYED), result))
+    return _for_packet(result, pkt)
+
+
+_KEYED = frozenset({"family", "hooks", "ct_state", "iif", "oif"})  # equal wherever the key is
+
+
+def _for_packet(result: Result, pkt: Packet) -> Result:
+    """`result` naming `pkt` (dataclasses.replace without __init__, as State.with_)."""
+    new = object.__new__(Result)
+    new.__dict__.update(result.__dict__)
+    new.__dict__["packet"] = pkt
+    return new
+
+
+def _evaluate(rs: Ruleset, pkt: Packet) -> Result:
     chains = plan(rs, pkt)
-    runner = ChainRunner(rs)
+    runner = ChainRunner(rs, share=SHARE)
     try:
         outcomes = _walk(runner, chains, pkt)
         # Which chains block on their own matters only for a packet that is blocked every way
@@ -141,9 +177,54 @@ def _blockers(runner: ChainRunner, chains: list[Chain], pkt: Packet):
     """Every base chain that drops or rejects the packet on its own, whatever else it meets."""
     mem = {"iif": pkt.iif, "oif": pkt.oif}
     for chain in chains:
+        # most base chains on a path cannot block any packet (nat chains, libvirt's postrouting):
+        # running them again, past the chain that dropped, would only compile and index their rules
+        if SHARE and not can_block(runner.rs, chain):
+            continue
         leaves = runner.run(chain, at(start_state(pkt), chain, mem))
         if leaves and all(leaf.blocks for leaf in leaves):
             yield _pass(chain, leaves[0])
+
+
+def can_block(rs: Ruleset, chain: Chain) -> bool:
+    """Whether some packet could end in drop or reject in base chain `chain`: its policy, or a
+    drop or reject verdict reachable through its rules, jumps and gotos, or a chain on the way
+    whose rules were not read and that may end in one (ChainRunner._unread). Only verdicts
+    decide, so this is the same for every packet (memoized per ruleset)."""
+    if chain.unmodelled:  # an L2 chain (_plan) or one the model cannot run: may end in anything
+        return True
+    key = ("can block", chain.scope, chain.chain)
+    if key not in rs.memo:
+        rs.memo[key] = _can_block(rs, chain)
+    return rs.memo[key]
+
+
+def _can_block(rs: Ruleset, base: Chain) -> bool:
+    if (base.policy or "accept") != "accept":
+        return True
+    seen, todo = set(), [base]
+    while todo:
+        c = todo.pop()
+        if c.chain in seen:
+            continue
+        seen.add(c.chain)
+        if c.rules is None or c.unmodelled:
+            if {"drop", "reject"} & set(unread_verdicts(c)):
+                return True
+            continue
+        # a lazily compiled chain (evaluate/lazyrules.py) gives the only ops that can be verdicts
+        ops = c.rules.target_ops() if isinstance(c.rules, LazyRules) else (op for r in c.rules for op in r.ops)
+        for op in ops:
+            verdicts = [v for _element, v in op.entries] if isinstance(op, VMap) else \
+                [op] if isinstance(op, Verdict) else []
+            for v in verdicts:
+                if v.kind in ("drop", "reject"):
+                    return True
+                if v.kind in ("jump", "goto"):
+                    target = rs.lookup(c.scope, v.target or "")
+                    if target is not None:
+                        todo.append(target)
+    return False
 
 
 def _order_notes(blockers: tuple[Pass, ...], chains: list[Chain]) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ from bisect import bisect_left, bisect_right
 
 from vnetmigrate.evaluate.core import State
 from vnetmigrate.evaluate.lazyrules import LazyRules
+from vnetmigrate.evaluate.reads import unwrap
 from vnetmigrate.evaluate.ruleset import Chain, Ruleset
 from vnetmigrate.evaluate.values import L4
 
@@ -24,9 +25,10 @@ def candidates(rs: Ruleset, chain: Chain, st: State) -> list[int]:
     pkt = st.pkt
     index = _index(rs, chain)
     _ungated, _sides, by_addr, by_port, by_proto = index
+    iif, oif = unwrap(st.iif), unwrap(st.oif)  # (the candidates depend on the whole devices)
     # Keyed by only what this chain's index reads: the probes of one network that differ in
     # protocol or port share the candidates of a chain indexed by interface (libvirt's).
-    key = ("candidates", chain.scope, chain.chain, st.iif, st.oif,
+    key = ("candidates", chain.scope, chain.chain, iif, oif,
            (pkt.family, int(pkt.saddr), int(pkt.daddr)) if by_addr else None,
            (pkt.l4proto, pkt.sport, pkt.dport) if by_port or by_proto[2] else None)
     memo = rs.memo
@@ -38,12 +40,18 @@ def candidates(rs: Ruleset, chain: Chain, st: State) -> list[int]:
 def _candidates(rs: Ruleset, chain: Chain, st: State, index) -> list[int]:
     pkt = st.pkt
     ungated, sides, by_addr, by_port, by_proto = index
-    found = set(ungated).union(_side(rs, chain, sides, "iif", st.iif), _side(rs, chain, sides, "oif", st.oif))
-    for which, addr in (("saddr", pkt.saddr), ("daddr", pkt.daddr)):
-        found.update(_lookup(by_addr.get((addr.version, which)), addr))
-    for which, iv in (("sport", pkt.sport), ("dport", pkt.dport)):
-        found.update(_port_lookup(by_port.get((which, pkt.l4proto)), iv))
-    found.update(_proto_lookup(by_proto, L4.get(pkt.l4proto)))
+    iif, oif = unwrap(st.iif), unwrap(st.oif)
+    found = set(ungated).union(_side(rs, chain, sides, "iif", iif), _side(rs, chain, sides, "oif", oif))
+    # the packet's fields are read only where the index has rules for them, as in the memo's key
+    # (chain runs are shared between packets that read the same: evaluate/reads.py)
+    if by_addr:
+        for which, addr in (("saddr", pkt.saddr), ("daddr", pkt.daddr)):
+            found.update(_lookup(by_addr.get((addr.version, which)), addr))
+    if by_port:
+        for which, iv in (("sport", pkt.sport), ("dport", pkt.dport)):
+            found.update(_port_lookup(by_port.get((which, pkt.l4proto)), iv))
+    if by_proto[2]:
+        found.update(_proto_lookup(by_proto, L4.get(pkt.l4proto)))
     return sorted(found)
 
 

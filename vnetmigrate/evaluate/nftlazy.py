@@ -45,13 +45,14 @@ class LazyNftRules(lazyrules.LazyRules):
             yield rule_gates(rule)
 
     def target_ops(self) -> Iterator[Op]:
-        sets = self._sets
-        for rule in self._source:
-            for st in rule.stmts:
-                if type(st) is not nft.Match:
-                    op = nftcompile.statement_op(rule, st, sets)
-                    if not isinstance(op, Match):
-                        yield op
+        # kept: both the order check (engine._changes_state) and engine.can_block read them
+        ops = self.memo.get("targets")
+        if ops is None:
+            sets = self._sets
+            ops = self.memo["targets"] = [op for rule in self._source for st in rule.stmts if type(st) is not nft.Match
+                                          for op in (nftcompile.statement_op(rule, st, sets),)
+                                          if not isinstance(op, Match)]
+        return iter(ops)
 
 
 def rule_gates(rule: NftRule) -> Gates:

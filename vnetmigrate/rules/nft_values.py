@@ -9,6 +9,8 @@ compare in any order.
 
 from __future__ import annotations
 
+import functools
+
 import json
 from dataclasses import dataclass
 from typing import Any, Union
@@ -197,8 +199,7 @@ def value_text(v: Any, quote: bool = False) -> str:
 
 def value_key(v: Any) -> Any:
     if isinstance(v, dict) and "prefix" in v:
-        net = network(f"{v['prefix']['addr']}/{v['prefix']['len']}")
-        return str(net.network_address) if net.prefixlen == net.max_prefixlen else str(net)
+        return _prefix_key(f"{v['prefix']['addr']}/{v['prefix']['len']}")
     if isinstance(v, dict) and "set" in v:
         return value_key(v["set"])
     if isinstance(v, (list, tuple)):
@@ -211,6 +212,14 @@ def value_key(v: Any) -> Any:
     if isinstance(v, dict):
         return json.dumps(v, sort_keys=True)
     return v
+
+
+@functools.lru_cache(maxsize=8192)
+def _prefix_key(text: str) -> str:
+    """A prefix as a key: its network, or the address alone for a host prefix (a network's
+    subnet is in every rule libvirt writes for it, listed and modelled: formatted once)."""
+    net = network(text)
+    return str(net.network_address) if net.prefixlen == net.max_prefixlen else str(net)
 
 
 def range_key(v: Any) -> Any:
