@@ -22,7 +22,10 @@ from vnetmigrate.nfnetlink import FAMILIES, NETLINK_NETFILTER, NFNL_SUBSYS_NFTAB
 from vnetmigrate.nfnetlink import message as _message
 from vnetmigrate.nfnetlink import name_attr as _name
 
-NFT_MSG_GETRULE, NFT_MSG_GETSET, NFT_MSG_GETSETELEM = 7, 10, 13
+NFT_MSG_GETTABLE, NFT_MSG_GETRULE, NFT_MSG_GETSET, NFT_MSG_GETSETELEM = 1, 7, 10, 13
+NFT_MSG_GETOBJ, NFT_MSG_GETFLOWTABLE = 19, 23
+NFTA_TABLE_NAME, NFTA_TABLE_FLAGS, NFTA_TABLE_HANDLE, NFTA_TABLE_USERDATA = 1, 2, 4, 6
+NFTA_OBJ_TABLE, NFTA_FLOWTABLE_TABLE = 1, 1
 NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 NFTA_RULE_TABLE, NFTA_RULE_CHAIN, NFTA_RULE_HANDLE, NFTA_RULE_EXPRESSIONS, NFTA_RULE_USERDATA = 1, 2, 3, 4, 7
@@ -130,6 +133,19 @@ class Reader:
         """The chain's rules (each an NFTA_RULE_* attribute block), in order, as they arrive."""
         return self.replies(NFT_MSG_GETRULE, family, _name(NFTA_RULE_TABLE, table) + _name(NFTA_RULE_CHAIN, chain),
                             f"rules of {family} {table} {chain}")
+
+    def table(self, family: str, name: str) -> dict[int, memoryview]:
+        """One table's description (NFTA_TABLE_* attributes)."""
+        (msg,) = self.request(NFT_MSG_GETTABLE, family, _name(NFTA_TABLE_NAME, name), f"table {family} {name}",
+                              dump=False)
+        return attrs(msg)
+
+    def holds_other_objects(self, family: str, table: str) -> bool:
+        """Whether the table has sets, stateful objects or flowtables (a table listing shows them)."""
+        return bool(self.sets(family, table)
+                    or self.request(NFT_MSG_GETOBJ, family, _name(NFTA_OBJ_TABLE, table), f"objects of {family} {table}")
+                    or self.request(NFT_MSG_GETFLOWTABLE, family, _name(NFTA_FLOWTABLE_TABLE, table),
+                                    f"flowtables of {family} {table}"))
 
     def set_info(self, family: str, table: str, name: str) -> dict[int, memoryview]:
         """One set's description (NFTA_SET_* attributes)."""

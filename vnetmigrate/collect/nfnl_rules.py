@@ -4,7 +4,8 @@ Only the shapes written here are turned into JSON, each exactly as nft 1.0.6 lis
 (tests/lab/test_nfnl_read.py compares every rule with nft's own listing on real rulesets):
 interface names (exact and wildcard), `meta nfproto`/`l4proto`, ip/ip6 addresses (plain and
 prefixes), tcp/udp/sctp/dccp/udplite ports, `ct state` flags, lookups in anonymous or named
-sets, counters, verdicts and comments. nft hides the dependencies it adds itself (`meta
+sets, counters, verdicts and comments, a plain `reject` and `masquerade [to :lo-hi]` (what
+libvirt's nftables backend writes). nft hides the dependencies it adds itself (`meta
 nfproto ipv4` before `ip saddr`, `meta l4proto tcp` before `tcp dport`); so does this module,
 where the dependency comes right before what needs it. Anything else raises `Unsupported`:
 the collector then lists that chain through libnftables instead — this module never guesses.
@@ -110,7 +111,7 @@ def _comment(udata: bytes) -> str | None:
 # iifname => reg 1`, `immediate accept`, a port): (_LOAD, register, what is loaded),
 # (_BITWISE, register, mask), (_CMP, register, op, value),
 # (_LOOKUP, register, set name, negated), (_STATEMENT, its JSON, it typed).
-_LOAD, _BITWISE, _CMP, _LOOKUP, _STATEMENT = range(5)
+_LOAD, _BITWISE, _CMP, _LOOKUP, _STATEMENT, _BY_FAMILY, _MASQ = range(7)
 _STEPS: dict[bytes, tuple] = {}
 _STEPS_MAX = 1 << 14  # ~4 MB; cleared when full (the few that repeat are decoded again)
 
@@ -156,13 +157,19 @@ def _step(expr: bytes) -> tuple:
         if flags & ~1:
             raise Unsupported("lookup flags")
         return _LOOKUP, be32(data[2]), text(data[1]), bool(flags & 1)
+    if name == "reject":
+        return _by_family(data)
+    if name == "masq":
+        return _masq(data)
     if name == "counter":
         packets = struct.unpack(">Q", data[2])[0] if 2 in data else 0
         nbytes = struct.unpack(">Q", data[1])[0] if 1 in data else 0
         return _statement({"counter": {"packets": packets, "bytes": nbytes}})
     if name == "immediate":
-        if be32(data[1]) != 0:
-            raise Unsupported("immediate value")
+        if be32(data[1]) != 0:  # a value into a register (masquerade's ports)
+            if 2 not in data:
+                raise Unsupported("immediate without data")
+            return _LOAD, be32(data[1]), ("value", bytes(_level(data[2])[NFTA_DATA_VALUE]))
         verdict = attrs(attrs(data[2])[2])
         kind = VERDICTS.get(be32(verdict[1]))
         if kind is None:
@@ -189,8 +196,34 @@ def _learn_cmp(expr: bytes, step: tuple) -> None:
 
 
 def _statement(st: dict) -> tuple:
-    # (no reject is written here: no statement whose typing depends on the table's family)
     return _STATEMENT, st, nft.parse_statement(st)
+
+
+# A plain `reject`, as nft lists it in each family (type, code) -> JSON; others are not written.
+# Its typing depends on the table's family (rules/nft.py: the default spelled out or not).
+_REJECTS = {(0, 3): {"ip": {"reject": {"type": "icmp", "expr": "port-unreachable"}}},
+            (0, 4): {"ip6": {"reject": {"type": "icmpv6", "expr": "port-unreachable"}}},
+            (2, 1): {"inet": {"reject": {"type": "icmpx", "expr": "port-unreachable"}}}}
+NF_NAT_RANGE_PROTO_SPECIFIED = 0x2
+
+
+def _by_family(data: dict) -> tuple:
+    """(_BY_FAMILY, family -> (JSON, typed)): a reject, written only in the family nft writes it so."""
+    key = (be32(data[1]) if 1 in data else None, data[2][0] if 2 in data and len(data[2]) == 1 else None)
+    got = _REJECTS.get(key)
+    if got is None:
+        raise Unsupported(f"reject {key}")
+    return _BY_FAMILY, {fam: (st, nft.parse_statement(st, fam)) for fam, st in got.items()}
+
+
+def _masq(data: dict) -> tuple:
+    """(_MASQ, register of the lowest port, of the highest) of `masquerade [to :lo-hi]`; no flags
+    but the one a port range sets (random, persistent... are not written)."""
+    flags = be32(data[1]) if 1 in data else 0
+    low, high = (be32(data[k]) if k in data else None for k in (2, 3))
+    if (flags, low is None) not in ((0, True), (NF_NAT_RANGE_PROTO_SPECIFIED, False)) or (low is None) != (high is None):
+        raise Unsupported(f"masquerade flags {flags:#x}")
+    return _MASQ, low, high
 
 
 def _load(name: str, data: dict, what: tuple) -> tuple:
@@ -247,13 +280,38 @@ class _Delinearizer:
                 if src is None:
                     raise Unsupported("bitwise on a register not loaded here")
                 reg[step[1]] = ("masked", src, step[2])
-            else:
+            elif kind == _LOOKUP:
                 self._lookup(reg.pop(step[1], None), step[2], step[3])
+            elif kind == _BY_FAMILY:
+                got = step[1].get(self.family)
+                if got is None or reg:
+                    raise Unsupported("a statement nft writes otherwise in this family")
+                out.append(got[0])
+                typed.append(got[1])
+            else:
+                self._masquerade(step[1], step[2])
         if reg:
             raise Unsupported("a value loaded and never used")
         return out
 
     # -- uses -------------------------------------------------------------------------
+    def _masquerade(self, low: int | None, high: int | None) -> None:
+        st: dict[str, Any] = {"masquerade": None}
+        if low is not None:
+            ports = [_port(self._value(low)), _port(self._value(high))] if high != low else [_port(self._value(low))]
+            st = {"masquerade": {"port": {"range": ports} if len(ports) == 2 else ports[0]}}
+        if self.reg:
+            raise Unsupported("a value loaded and not used by masquerade")
+        kind, st, typed = _statement(st)
+        self.out.append(st)
+        self.typed.append(typed)
+
+    def _value(self, register: int | None) -> bytes:
+        src = self.reg.pop(register, None)
+        if src is None or src[0] != "value":
+            raise Unsupported("masquerade port from a register not set to a value here")
+        return src[1]
+
     def _cmp(self, src: tuple | None, op: str, value: bytes) -> None:
         if src is None:
             raise Unsupported("cmp")
@@ -405,7 +463,8 @@ def _parsed(expr: bytes) -> tuple[str, dict[int, bytes]]:
 
 
 _VALUES = {"cmp": (3,), "bitwise": (4, 5)}  # attributes holding a nested NFTA_DATA_VALUE
-_NAMES = {(n + "\0").encode(): n for n in ("meta", "payload", "ct", "bitwise", "cmp", "lookup", "counter", "immediate")}
+_NAMES = {(n + "\0").encode(): n for n in ("meta", "payload", "ct", "bitwise", "cmp", "lookup", "counter", "immediate",
+                                             "reject", "masq")}
 
 
 def forget() -> None:

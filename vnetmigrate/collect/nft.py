@@ -11,7 +11,10 @@ listing one of Docker's big chains as JSON costs seconds).
 The followed chains of native tables are read over netlink where the reader writes every
 rule exactly as libnftables would (collect/nfnl_chain.py): libnftables fetches every set of
 a table before listing any of it, seconds on a table of thousands of anonymous sets. A chain
-the reader refuses is listed by libnftables, as before.
+the reader refuses is listed by libnftables, as before. libvirt's own tables are read over
+netlink too, whole, and recorded as libnftables' listing of them byte for byte
+(ChainReader.table_listing): nft writes their 5,000 rules at 500 networks as JSON in ~0.15 s
+of CPU. A table with anything the reader does not write exactly is listed by libnftables.
 """
 
 from __future__ import annotations
@@ -53,12 +56,46 @@ def collect_rules(host: LiveHost) -> None:
     rec = host.ev.command(NFT_CHAINS)
     if rec is None or not rec.ok:
         return
-    chains = [item["chain"] for item in json.loads(rec.stdout).get("nftables", []) if "chain" in item]
+    items = json.loads(rec.stdout).get("nftables", [])
+    chains = [item["chain"] for item in items if "chain" in item]
+    metainfo = next((item["metainfo"] for item in items if "metainfo" in item), None)
     managed = iptables_managed(host)
     tables = sorted({(c["family"], c["table"]) for c in chains})
-    for family, table in tables:
-        if table == LIBVIRT_TABLE and family in ("ip", "ip6", "inet"):
-            host.nft_json(NFT_TABLE_T.format(family=family, table=table), f"list table {family} {table}", parse=False)
+    reader = host.netlink_chains() if READ_OVER_NETLINK else None
+    try:
+        for family, table in tables:
+            if table == LIBVIRT_TABLE and family in ("ip", "ip6", "inet"):
+                key = NFT_TABLE_T.format(family=family, table=table)
+                if not _netlink_table(host, key, family, table, chains, metainfo, reader):
+                    host.nft_json(key, f"list table {family} {table}", parse=False)
+        _follow_hooks(host, chains, managed, reader)
+    finally:
+        if reader is not None:
+            reader.close()
+    if reader is not None:  # anonymous sets left by name: read when a packet check reaches one
+        host.ev.live_sets = SetFetcher(NFT_SET_T, host.ev.meta.get("netns"))
+
+
+def _netlink_table(host: LiveHost, key: str, family: str, table: str, chains: list[dict], metainfo: dict | None,
+                   reader: ChainReader | None) -> bool:
+    """libvirt's table read over netlink and recorded as libnftables' listing of it, byte for
+    byte (written only if saved); False: libnftables must list it."""
+    if reader is None or metainfo is None:
+        return False
+    start = time.monotonic()
+    mine = [c for c in chains if c["family"] == family and c["table"] == table]
+    got = reader.table_listing(family, table, mine, metainfo)
+    if got is None:
+        return False
+    argv = ("nft", "-j", "list", "table", family, table)
+    rec = host.ev.add_command(DeferredRecord.deferred(key, argv, got.text, via="netlink",
+                                                      duration=round(time.monotonic() - start, 4)))
+    host.ev.typed[key] = (rec, got.typed)  # facts take these rules rather than parse the text back
+    return True
+
+
+def _follow_hooks(host: LiveHost, chains: list[dict], managed: set[tuple[str, str]],
+                  reader: ChainReader | None) -> None:
     wanted: list[tuple[str, str, str]] = []
     for c in chains:
         key = (c["family"], c["table"])
@@ -67,14 +104,7 @@ def collect_rules(host: LiveHost) -> None:
         if c.get("hook") in HOOKS:
             wanted.append((c["family"], c["table"], c["name"]))
     by_name = {(c["family"], c["table"], c["name"]): c for c in chains}
-    reader = host.netlink_chains() if READ_OVER_NETLINK else None
-    try:
-        _follow(host, wanted, by_name, reader)
-    finally:
-        if reader is not None:
-            reader.close()
-    if reader is not None:  # anonymous sets left by name: read when a packet check reaches one
-        host.ev.live_sets = SetFetcher(NFT_SET_T, host.ev.meta.get("netns"))
+    _follow(host, wanted, by_name, reader)
 
 
 def _follow(host: LiveHost, start: list[tuple[str, str, str]], chains: dict, reader: ChainReader | None) -> None:

@@ -116,7 +116,7 @@ def _nft(ev: Evidence) -> NftRuleset:
                 continue
             typed = _typed(ev, k, r)
             if typed is not None:  # (its text, evidence.DeferredRecord, is not written: saving does that)
-                listings.append(typed)
+                listings += typed if isinstance(typed, list) else [typed]  # a table: each of its chains
             elif r.stdout:
                 listings.append(_listing(r.stdout))
         return replace(parse_documents(chains, listings), sets=AnonymousSets(ev))
@@ -124,7 +124,7 @@ def _nft(ev: Evidence) -> NftRuleset:
         raise InputError(f"nft JSON output is malformed: {exc}")
 
 
-def _typed(ev: Evidence, key: str, rec) -> "TypedChain | None":
+def _typed(ev: Evidence, key: str, rec) -> "TypedChain | list[TypedChain] | None":
     """The listing the collector typed as it wrote `rec`'s text (a live scan), if `rec` is
     still that record: the same rules as parsing the text gives (tests/lab/test_nfnl_read.py)."""
     got = ev.typed.get(key)
