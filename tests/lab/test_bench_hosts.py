@@ -73,5 +73,14 @@ def test_bench_host_builders_make_the_rules_they_promise(lab_ready, tmp_path, mo
         assert len(listed) > 5 and listed == [k for k in one_by_one.commands if k.startswith("ipt.")]
         assert [(ev.commands[k].argv, ev.commands[k].returncode, ev.commands[k].stdout) for k in listed] == \
             [(one_by_one.commands[k].argv, one_by_one.commands[k].returncode, one_by_one.commands[k].stdout) for k in listed]
+
+        # work done while a listing runs (scan's imports; here at the first command, however
+        # quick) changes no record and leaves them in their order
+        monkeypatch.setattr(LiveHost, "SLOW", 0.0)
+        waited: list[int] = []
+        with_work = collect_live(root=str(tmp_path), netns=ns, while_waiting=[lambda: waited.append(1)])
+        assert waited == [1] and list(with_work.commands) == list(ev.commands)
+        assert [(r.argv, r.returncode, r.stdout) for r in with_work.commands.values() if r.key.startswith("ipt.")] == \
+            [(r.argv, r.returncode, r.stdout) for r in ev.commands.values() if r.key.startswith("ipt.")]
     finally:
         namespaces.delete([ns])

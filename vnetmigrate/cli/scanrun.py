@@ -62,4 +62,13 @@ def _collect(root: str, netns: str | None, state_dir: str | None, deadline: floa
     units = [name for name, _ in COLLECTORS]
     with progress("reading the host", State.verbosity) as p:
         return collect_live(root=root, netns=netns, state_dir=state_dir, deadline=deadline,
-                            progress=lambda unit: p.reading(unit, units.index(unit) + 1, len(units)))
+                            progress=lambda unit: p.reading(unit, units.index(unit) + 1, len(units)),
+                            while_waiting=[_prepare_analysis])
+
+
+def _prepare_analysis() -> None:
+    """The analysis' and the report's imports (~60 ms), done while a slow listing runs."""
+    from vnetmigrate.reports.envelope import scan_envelope  # noqa: F401
+    from vnetmigrate.scan import prepare
+
+    prepare()

@@ -10,8 +10,10 @@ from __future__ import annotations
 import errno
 import json
 import os
+import select
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from vnetmigrate import bounded
@@ -92,11 +94,16 @@ class LiveHost:
     `deadline` (seconds from now; None: none) bounds the whole collection, not only each
     command: a command that would start after it is not run, one running at it is stopped,
     and both are recorded as errors, so the analysis says "cannot tell" for what they read.
+
+    `while_waiting`: work that reads nothing of the host (scan's imports), done the first time a
+    command is slow to answer, while it runs: `iptables-nft -S` of a 50,000-rule chain keeps
+    the kernel busy for 0.6 s with this process idle (docs/kernel-and-tools.md §10).
     """
 
     def __init__(self, evidence: Evidence, root: str = "/", nft: NftJson | None = None,
-                 deadline: float | None = None):
+                 deadline: float | None = None, while_waiting: list[Callable[[], object]] | None = None):
         self.ev = evidence
+        self.while_waiting = list(while_waiting or ())
         self.root = Path(root)
         self.nft = nft or NftJson()
         self.deadline = deadline
@@ -152,7 +159,18 @@ class LiveHost:
             return self.ev.add_command(CommandRecord(key, tuple(argv), None, error=str(exc)))
         return key, argv, proc, start, budget
 
+    # A listing's first output later than this (the ~3 ms listings answer well within it): a
+    # slow one, during which `while_waiting` is done.
+    SLOW = 0.02
+
     def _finish(self, key: str, argv: list[str], proc: subprocess.Popen, start: float, timeout: float) -> CommandRecord:
+        if self.while_waiting and not select.select([proc.stdout], [], [], self.SLOW)[0]:
+            work, self.while_waiting = self.while_waiting, []
+            for job in work:
+                try:
+                    job()
+                except Exception:  # noqa: BLE001 - not the host's reading: what failed here fails again where it belongs
+                    pass
         try:
             stdout, stderr = proc.communicate(timeout=max(0.0, start + timeout - time.monotonic()))
         except subprocess.TimeoutExpired:
