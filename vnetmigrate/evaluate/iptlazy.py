@@ -12,6 +12,7 @@ every rule compiled, on kernel state.
 
 from __future__ import annotations
 
+import itertools
 import socket
 from collections.abc import Iterator
 
@@ -48,8 +49,7 @@ class LazyRules(lazyrules.LazyRules):
         (an iptables rule's matches all come before its target)."""
         if self._targets is None:
             self._summarize()
-        for ops in self._targets:
-            yield from ops
+        return itertools.chain.from_iterable(self._targets)  # in C: 50,000 rules' ops are read twice a scan
 
     def _summarize(self) -> list[Gates]:
         gates: list[Gates] = []
