@@ -31,3 +31,12 @@ def test_failing_work_changes_no_record():
     host = LiveHost(Evidence(meta={}), while_waiting=[broken])
     rec = host.run("slow", ["sh", "-c", "sleep 0.1; echo slow"])
     assert (rec.returncode, rec.stdout, host.ev.errors) == (0, "slow\n", [])
+
+
+def test_work_not_ready_waits_for_the_next_slow_command():
+    tries: list[int] = []
+    host = LiveHost(Evidence(meta={}), while_waiting=[lambda: tries.append(1) or len(tries) > 1])
+    host.run("first", ["sh", "-c", "sleep 0.1"])
+    host.run("second", ["sh", "-c", "sleep 0.1"])
+    host.run("third", ["sh", "-c", "sleep 0.1"])
+    assert tries == [1, 1]  # False the first time: tried again at the second, then done

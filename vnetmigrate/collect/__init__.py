@@ -48,6 +48,7 @@ def collect_live(root: str = "/", netns: str | None = None, progress=None,
     })
     with entered(netns):
         host = LiveHost(ev, root=root, nft=NftJson(), deadline=deadline, while_waiting=while_waiting)
+        host.while_waiting.insert(0, lambda: nft.prefetch_libvirt_tables(host))
         ev.meta["nft_via"] = host.nft.via
         start = time.monotonic()
         for name, collector in COLLECTORS:
