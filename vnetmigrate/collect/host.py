@@ -167,7 +167,7 @@ class LiveHost:
     SLOW = 0.02
 
     def _finish(self, key: str, argv: list[str], proc: subprocess.Popen, start: float, timeout: float) -> CommandRecord:
-        if self.while_waiting and not select.select([proc.stdout], [], [], self.SLOW)[0]:
+        if self.while_waiting and not _answers(proc, self.SLOW):
             work, self.while_waiting = self.while_waiting, []
             for job in work:
                 try:
@@ -268,6 +268,13 @@ class LiveHost:
 
     def exists(self, path: str) -> bool:
         return self._local(path, False).exists()
+
+
+def _answers(proc: subprocess.Popen, within: float) -> bool:
+    """Whether `proc` writes to its stdout (or closes it) within `within` seconds."""
+    poller = select.poll()  # not select(): a descriptor past 1023 is out of its range
+    poller.register(proc.stdout, select.POLLIN)
+    return bool(poller.poll(within * 1000))
 
 
 def _command_env() -> dict[str, str]:
