@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterable
 
 from vnetmigrate.collect.host import LiveHost
-from vnetmigrate.collect.nfnl_chain import ChainReader, SetFetcher
+from vnetmigrate.collect.nfnl_chain import ChainReader, ListedTable, SetFetcher
 from vnetmigrate.evidence import DeferredRecord
 from vnetmigrate.specs import IPT_CHAIN_T, NFT_CHAIN_T, NFT_CHAINS, NFT_SET_T, NFT_TABLE_T, prefix
 from vnetmigrate.rules.nft import raw_jump_targets
@@ -52,22 +52,61 @@ def collect_chains(host: LiveHost) -> None:
     host.nft_json(NFT_CHAINS, "list chains")
 
 
-def collect_rules(host: LiveHost) -> None:
+def _libvirt_tables(chains: list[dict]) -> list[tuple[str, str, str, str]]:
+    """(key, listing, family, table) of libvirt's tables, in the order collect_rules lists them."""
+    tables = sorted({(c["family"], c["table"]) for c in chains})
+    return [(NFT_TABLE_T.format(family=family, table=table), f"list table {family} {table}", family, table)
+            for family, table in tables if table == LIBVIRT_TABLE and family in ("ip", "ip6", "inet")]
+
+
+def _chain_list(host: LiveHost) -> tuple[list[dict], dict | None] | None:
+    """(the chains, the metainfo) of the `list chains` listing; None: it failed or was not made."""
     rec = host.ev.command(NFT_CHAINS)
     if rec is None or not rec.ok:
-        return
+        return None
     items = json.loads(rec.stdout).get("nftables", [])
-    chains = [item["chain"] for item in items if "chain" in item]
-    metainfo = next((item["metainfo"] for item in items if "metainfo" in item), None)
+    return ([item["chain"] for item in items if "chain" in item],
+            next((item["metainfo"] for item in items if "metainfo" in item), None))
+
+
+def prefetch_libvirt_tables(host: LiveHost) -> bool:
+    """libvirt's tables read ahead of collect_rules (LiveHost.while_waiting, while iptables-nft
+    lists a big chain): which they are depends only on the chain list. False: no chain list yet."""
+    if host.ev.command(NFT_CHAINS) is None:
+        return False
+    chains, metainfo = _chain_list(host) or ([], None)
+    tables = _libvirt_tables(chains)
+    reader = host.netlink_chains() if READ_OVER_NETLINK and tables else None
+    try:
+        for key, text, family, table in tables:
+            got = _read_table(reader, family, table, chains, metainfo)
+            if got is not None:
+                host.prefetched_tables[key] = got
+            else:
+                host.prefetch_nft(key, text, parse=False)
+    finally:
+        if reader is not None:
+            reader.close()
+    return True
+
+
+def collect_rules(host: LiveHost) -> None:
+    listed = _chain_list(host)
+    if listed is None:
+        return
+    chains, metainfo = listed
     managed = iptables_managed(host)
-    tables = sorted({(c["family"], c["table"]) for c in chains})
     reader = host.netlink_chains() if READ_OVER_NETLINK else None
     try:
-        for family, table in tables:
-            if table == LIBVIRT_TABLE and family in ("ip", "ip6", "inet"):
-                key = NFT_TABLE_T.format(family=family, table=table)
-                if not _netlink_table(host, key, family, table, chains, metainfo, reader):
-                    host.nft_json(key, f"list table {family} {table}", parse=False)
+        for key, text, family, table in _libvirt_tables(chains):
+            got = host.prefetched_tables.pop(key, None) or _read_table(reader, family, table, chains, metainfo)
+            if got is None:
+                host.nft_json(key, text, parse=False)
+                continue
+            table_listing, duration = got
+            rec = host.ev.add_command(DeferredRecord.deferred(key, ("nft", "-j", "list", "table", family, table),
+                                                              table_listing.text, via="netlink", duration=duration))
+            host.ev.typed[key] = (rec, table_listing.typed)  # facts take these rules, not the text parsed back
         _follow_hooks(host, chains, managed, reader)
     finally:
         if reader is not None:
@@ -76,22 +115,16 @@ def collect_rules(host: LiveHost) -> None:
         host.ev.live_sets = SetFetcher(NFT_SET_T, host.ev.meta.get("netns"))
 
 
-def _netlink_table(host: LiveHost, key: str, family: str, table: str, chains: list[dict], metainfo: dict | None,
-                   reader: ChainReader | None) -> bool:
-    """libvirt's table read over netlink and recorded as libnftables' listing of it, byte for
-    byte (written only if saved); False: libnftables must list it."""
+def _read_table(reader: ChainReader | None, family: str, table: str, chains: list[dict],
+                metainfo: dict | None) -> tuple[ListedTable, float] | None:
+    """libvirt's table read over netlink, to be recorded as libnftables' listing of it byte for
+    byte (its text written only if saved), and how long that took; None: libnftables must list it."""
     if reader is None or metainfo is None:
-        return False
+        return None
     start = time.monotonic()
     mine = [c for c in chains if c["family"] == family and c["table"] == table]
     got = reader.table_listing(family, table, mine, metainfo)
-    if got is None:
-        return False
-    argv = ("nft", "-j", "list", "table", family, table)
-    rec = host.ev.add_command(DeferredRecord.deferred(key, argv, got.text, via="netlink",
-                                                      duration=round(time.monotonic() - start, 4)))
-    host.ev.typed[key] = (rec, got.typed)  # facts take these rules rather than parse the text back
-    return True
+    return None if got is None else (got, round(time.monotonic() - start, 4))
 
 
 def _follow_hooks(host: LiveHost, chains: list[dict], managed: set[tuple[str, str]],
