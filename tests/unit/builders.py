@@ -132,6 +132,7 @@ class ReplayHost:
     def __init__(self, ev: Evidence, saves: dict[str, str], objects: tuple[dict, ...]):
         self.ev, self.objects = ev, objects
         self.saves = {f: _save_chains(text) for f, text in saves.items()}
+        self.prefetched_tables: dict = {}  # (none: nothing is read ahead, LiveHost.while_waiting)
 
     def run(self, key: str, argv: list[str], timeout: float = 60) -> CommandRecord:
         """`iptables-nft -t TABLE -S CHAIN` answered from the recorded save."""
