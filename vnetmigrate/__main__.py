@@ -1,3 +1,3 @@
-from vnetmigrate.cli import main
+from vnetmigrate.cli import entry
 
-main()
+entry()

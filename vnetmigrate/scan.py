@@ -127,6 +127,17 @@ def for_upgrade(facts: HostFacts, target: tuple[int, int]) -> HostFacts:
     return replace(facts, libvirt=replace(lv, after_upgrade=after, upgrade_to=tuple(target[:2])))
 
 
+def prepare() -> None:
+    """Import what `analyse` would import on first use (the checks and the derivations, and the
+    evaluator and model they load): scan does it while a slow listing runs (collect/host.py)."""
+    from vnetmigrate.checks import all_checks
+    from vnetmigrate.derived import all_derivations
+    from vnetmigrate.facts import ownership  # noqa: F401 - imported by build() on first use
+
+    all_checks()
+    all_derivations()
+
+
 def analyse(ev: Evidence, migration_target: str | None = None,
             target_version: tuple[int, int] | None = None) -> ScanResult:
     """Scan's analysis; with `migration_target` (plan, migrate) the host is judged as it will be

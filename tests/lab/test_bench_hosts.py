@@ -17,10 +17,11 @@ import pytest
 
 from tests.bench.hostgen import build_host, iptables_text
 from vnetmigrate.collect import collect_live
-from vnetmigrate.collect.host import LiveHost
+from vnetmigrate.collect.host import LiveHost, NftJson
 from vnetmigrate.evaluate import evaluate, host_probes, index, of_facts
 from vnetmigrate.evaluate.engine import at, start_state
 from vnetmigrate.facts import build
+from vnetmigrate.specs import NFT_TABLE_T, prefix
 
 pytestmark = pytest.mark.lab
 
@@ -78,5 +79,24 @@ def test_bench_host_builders_make_the_rules_they_promise(lab_ready, tmp_path, mo
             assert [(got.commands[k].argv, got.commands[k].returncode, got.commands[k].stdout) for k in listed] == \
                 [(one_by_one.commands[k].argv, one_by_one.commands[k].returncode, one_by_one.commands[k].stdout)
                  for k in listed]
+
+        # work done while a listing runs (here at the first command, however quick): scan's
+        # imports, and libvirt's tables listed ahead of their turn, change no record and leave
+        # them in their order
+        monkeypatch.setattr(LiveHost, "SLOW", 0.0)
+        waited: list[int] = []
+        ahead: list[str] = []
+        prefetch = LiveHost.prefetch_nft
+        monkeypatch.setattr(LiveHost, "prefetch_nft", lambda host, key, text: (ahead.append(key), prefetch(host, key, text)))
+        listed: list[str] = []
+        cmd = NftJson.cmd
+        monkeypatch.setattr(NftJson, "cmd", lambda nft, text, **kw: (listed.append(text), cmd(nft, text, **kw))[1])
+        with_work = collect_live(root=str(tmp_path), netns=ns, while_waiting=[lambda: waited.append(1)])
+        tables = [k for k in ev.commands if k.startswith(prefix(NFT_TABLE_T))]
+        assert waited == [1] and len(tables) == 2 and ahead == tables  # libvirt's ip and ip6 tables
+        assert sum(text.startswith("list table") for text in listed) == 2  # listed once: ahead
+        assert list(with_work.commands) == list(ev.commands)
+        assert [(r.argv, r.returncode, r.stdout, r.stderr, r.via) for r in with_work.commands.values()] == \
+            [(r.argv, r.returncode, r.stdout, r.stderr, r.via) for r in ev.commands.values()]
     finally:
         namespaces.delete([ns])

@@ -193,3 +193,21 @@ def test_a_plain_scan_never_imports_typer(evidence):
     assert (fast.returncode, _same_text(fast.stdout)) == (slow.returncode, _same_text(slow.stdout)) == (4, _same_text(fast.stdout))
     bad = run(ENTRY, "scan", "--from", evidence, "--deadline", "0.5")
     assert "typer imported: True" in bad.stderr and bad.returncode == 2
+
+
+def test_the_console_script_answers_as_main_does(evidence, tmp_path):
+    """`vnetmigrate` (cli.entry: main, then the collector left out of the process's exit) gives
+    main's exit code, output and files, also for errors and a written report."""
+    script = "from vnetmigrate.cli import entry; entry()"
+    for args in (["--version"], *scan_lines(evidence, str(tmp_path / "report"))[:8:3], ["scan", "--deadline", "0"],
+                 ["no-such-command"]):
+        out = tmp_path / "report"
+        mains, entries = [], []
+        for code, runs in ((ENTRY, mains), (script, entries)):
+            out.unlink(missing_ok=True)
+            proc = run(code, *args)
+            runs.append((proc.returncode, _same_text(proc.stdout),
+                         _same_text(proc.stderr.replace("typer imported: True\n", "").replace(
+                             "typer imported: False\n", ""), stderr=True),
+                         _same_text(out.read_text()) if out.exists() else None))
+        assert entries == mains, args

@@ -91,3 +91,22 @@ def test_assemble_keeps_unlisted_chains_by_name_with_policy():
 ])
 def test_jumps_followed_only_when_they_can_match_libvirt_bridges(rule, expected):
     assert could_match(rule.split(), {"virbr0", "virbr1"}) is expected
+
+
+def test_a_listings_rules_are_those_the_general_parser_makes():
+    """parse_listing's common lines (built without IptRule's __init__) give the rules, words
+    and numbering the general parser gives, beside lines it leaves to the general case."""
+    from dataclasses import fields
+
+    from tests.bench.hostgen import iptables_forward_text
+    from vnetmigrate.rules.iptables_save import parse_save
+
+    text = iptables_forward_text(200)[0].replace(
+        "COMMIT", '-A HOST-FORWARD -m comment --comment "a b" -j ACCEPT\n-A HOST-FORWARD -s 10.0.0.1/32 -j DROP\nCOMMIT')
+    general = parse_save(text, "ipv4", "nft").chain("filter", "HOST-FORWARD").rules
+    listing = "-N HOST-FORWARD\n" + "".join(line + "\n" for line in text.splitlines() if line.startswith("-A HOST-FORWARD"))
+    listed = parse_listing("ipv4", "filter", "HOST-FORWARD", listing, "x").rules
+    assert len(listed) == 202 and listed == general
+    assert [tuple(getattr(r, f.name) for f in fields(r)) for r in listed] == \
+        [tuple(getattr(r, f.name) for f in fields(r)) for r in general]
+    assert listed[-2].args[-3:] == ("a b", "-j", "ACCEPT") and hash(listed[5]) == hash(general[5])

@@ -20,13 +20,16 @@ def scan(netns: str | None = None, root: Path = Path("/"), from_dir: Path | None
 def _scan(netns, root: Path, from_dir: Path | None, save_evidence: Path | None, state_dir: Path | None,
           target_version: str | None, deadline: float, format, output) -> int:
     from vnetmigrate.errors import InputError
-    from vnetmigrate.reports.envelope import scan_envelope
-    from vnetmigrate.libvirt.versions import OLDEST, parse_release
-    from vnetmigrate.scan import analyse
 
-    target = parse_release(target_version) if target_version is not None else None
-    if target is not None and target < OLDEST:
-        raise InputError(f"--target-version {target_version}: releases from {OLDEST[0]}.{OLDEST[1]} on are modelled")
+    # The analysis' imports (~40 ms) wait until the host is being read: a slow listing is time
+    # enough for them (_prepare_analysis).
+    target = None
+    if target_version is not None:
+        from vnetmigrate.libvirt.versions import OLDEST, parse_release
+
+        target = parse_release(target_version)
+        if target < OLDEST:
+            raise InputError(f"--target-version {target_version}: releases from {OLDEST[0]}.{OLDEST[1]} on are modelled")
     if deadline != deadline or deadline == float("inf"):  # NaN passes click's min=1
         raise InputError(f"--deadline {deadline}: not a number of seconds")
     if from_dir is not None:
@@ -43,6 +46,8 @@ def _scan(netns, root: Path, from_dir: Path | None, save_evidence: Path | None, 
             raise InputError(f"--root {root}: not a directory")
         ev = _collect(str(root), netns, str(state_dir) if state_dir else None, deadline)
     from vnetmigrate.cli.progress import progress
+    from vnetmigrate.reports.envelope import scan_envelope
+    from vnetmigrate.scan import analyse
 
     with progress("checking the host (evaluating guests' packets)", State.verbosity):
         result = analyse(ev, target_version=target)
@@ -62,4 +67,13 @@ def _collect(root: str, netns: str | None, state_dir: str | None, deadline: floa
     units = [name for name, _ in COLLECTORS]
     with progress("reading the host", State.verbosity) as p:
         return collect_live(root=root, netns=netns, state_dir=state_dir, deadline=deadline,
-                            progress=lambda unit: p.reading(unit, units.index(unit) + 1, len(units)))
+                            progress=lambda unit: p.reading(unit, units.index(unit) + 1, len(units)),
+                            while_waiting=[_prepare_analysis])
+
+
+def _prepare_analysis() -> None:
+    """The analysis' and the report's imports (~60 ms), done while a slow listing runs."""
+    from vnetmigrate.reports.envelope import scan_envelope  # noqa: F401
+    from vnetmigrate.scan import prepare
+
+    prepare()

@@ -34,9 +34,9 @@ DEADLINE = 120.0
 
 
 def collect_live(root: str = "/", netns: str | None = None, progress=None,
-                 state_dir: str | None = None, deadline: float | None = DEADLINE) -> Evidence:
+                 state_dir: str | None = None, deadline: float | None = DEADLINE, while_waiting=None) -> Evidence:
     """Read the live host (in `netns`, with files under `root`) into Evidence, within
-    `deadline` seconds (LiveHost)."""
+    `deadline` seconds; `while_waiting`: work done while a slow command runs (LiveHost)."""
     ev = Evidence(meta={
         "tool_version": __version__,
         "collected_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -47,7 +47,8 @@ def collect_live(root: str = "/", netns: str | None = None, progress=None,
         "state_dir": state_dir,
     })
     with entered(netns):
-        host = LiveHost(ev, root=root, nft=NftJson(), deadline=deadline)
+        host = LiveHost(ev, root=root, nft=NftJson(), deadline=deadline, while_waiting=while_waiting)
+        host.while_waiting.insert(0, lambda: nft.prefetch_libvirt_tables(host))
         ev.meta["nft_via"] = host.nft.via
         start = time.monotonic()
         for name, collector in COLLECTORS:

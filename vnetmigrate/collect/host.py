@@ -10,8 +10,10 @@ from __future__ import annotations
 import errno
 import json
 import os
+import select
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from vnetmigrate import bounded
@@ -92,11 +94,19 @@ class LiveHost:
     `deadline` (seconds from now; None: none) bounds the whole collection, not only each
     command: a command that would start after it is not run, one running at it is stopped,
     and both are recorded as errors, so the analysis says "cannot tell" for what they read.
+
+    `while_waiting`: work done the first time a command is slow to answer, while it runs (a job
+    that returns False waits for the next one): `iptables-nft -S` of a 50,000-rule chain keeps
+    the kernel busy for 0.6 s with this process idle (docs/kernel-and-tools.md §10). scan
+    imports its analysis then, and the collectors make listings that do not depend on that
+    command ahead of their turn (`prefetch_nft`): recorded in their turn, the evidence is the same.
     """
 
     def __init__(self, evidence: Evidence, root: str = "/", nft: NftJson | None = None,
-                 deadline: float | None = None):
+                 deadline: float | None = None, while_waiting: list[Callable[[], object]] | None = None):
         self.ev = evidence
+        self.while_waiting = list(while_waiting or ())
+        self._prefetched: dict[tuple[str, str], tuple] = {}
         self.root = Path(root)
         self.nft = nft or NftJson()
         self.deadline = deadline
@@ -158,7 +168,19 @@ class LiveHost:
             return self.ev.add_command(CommandRecord(key, tuple(argv), None, error=str(exc)))
         return key, argv, proc, start, budget
 
+    # A listing's first output later than this (the ~3 ms listings answer well within it): a
+    # slow one, during which `while_waiting` is done.
+    SLOW = 0.02
+
     def _finish(self, key: str, argv: list[str], proc: subprocess.Popen, start: float, timeout: float) -> CommandRecord:
+        if self.while_waiting and not _answers(proc, self.SLOW):
+            work, self.while_waiting = self.while_waiting, []
+            for job in work:
+                try:
+                    if job() is False:  # not yet: at the next slow command
+                        self.while_waiting.append(job)
+                except Exception:  # noqa: BLE001 - the work is done again where it belongs, and fails there
+                    pass
         try:
             stdout, stderr = proc.communicate(timeout=max(0.0, start + timeout - time.monotonic()))
         except subprocess.TimeoutExpired:
@@ -173,22 +195,33 @@ class LiveHost:
 
     def nft_json(self, key: str, text: str, parse: bool = True) -> tuple[CommandRecord, dict | None]:
         """One nft listing as JSON; the parsed document is returned beside the record (unless
-        not `parse`: libvirt's table at 500 networks is 2 MB, which the facts parse anyway)."""
+        not `parse`: libvirt's table at 500 networks is 2 MB, which the facts parse anyway). A
+        listing `prefetch_nft` made of the same key and text is recorded here, in this one's place."""
         budget = self._budget(key, ("nft", "-j", *text.split()), 120)
         if isinstance(budget, CommandRecord):
             return budget, None
-        start = time.monotonic()
-        rc, out, err, error = self.nft.cmd(text, timeout=budget)
+        answer = self._prefetched.pop((key, text), None) or self._nft_answer(text, budget, parse)
+        rc, out, err, error, duration, via, doc = answer
         rec = self.ev.add_command(CommandRecord(
-            key, ("nft", "-j", *text.split()), rc, stdout=out, stderr=err, error=error,
-            duration=round(time.monotonic() - start, 4), via=self.nft.via))
+            key, ("nft", "-j", *text.split()), rc, stdout=out, stderr=err, error=error, duration=duration, via=via))
+        return rec, doc
+
+    def prefetch_nft(self, key: str, text: str, parse: bool = True) -> None:
+        """Make the listing `nft_json(key, text)` will record, now, while a slow command runs
+        (`while_waiting`): only when the listing does not depend on what comes between."""
+        self._prefetched[(key, text)] = self._nft_answer(text, 120, parse)
+
+    def _nft_answer(self, text: str, timeout: float, parse: bool = True) -> tuple:
+        start = time.monotonic()
+        rc, out, err, error = self.nft.cmd(text, timeout=timeout)
+        duration = round(time.monotonic() - start, 4)
         doc = None
         if parse and rc == 0 and out:
             try:
                 doc = json.loads(out)
             except json.JSONDecodeError:
                 doc = None
-        return rec, doc
+        return rc, out, err, error, duration, self.nft.via, doc
 
     def netlink_chains(self):
         """A reader of chains over netlink (collect/nfnl_chain.py), None when no socket can be had."""
@@ -242,6 +275,13 @@ class LiveHost:
 
     def exists(self, path: str) -> bool:
         return self._local(path, False).exists()
+
+
+def _answers(proc: subprocess.Popen, within: float) -> bool:
+    """Whether `proc` writes to its stdout (or closes it) within `within` seconds."""
+    poller = select.poll()  # not select(): a descriptor past 1023 is out of its range
+    poller.register(proc.stdout, select.POLLIN)
+    return bool(poller.poll(within * 1000))
 
 
 def _command_env() -> dict[str, str]:

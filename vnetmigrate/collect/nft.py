@@ -49,16 +49,37 @@ def collect_chains(host: LiveHost) -> None:
     host.nft_json(NFT_CHAINS, "list chains")
 
 
-def collect_rules(host: LiveHost) -> None:
+def _libvirt_tables(chains: list[dict]) -> list[tuple[str, str]]:
+    """(key, listing) of libvirt's tables, in the order collect_rules lists them."""
+    tables = sorted({(c["family"], c["table"]) for c in chains})
+    return [(NFT_TABLE_T.format(family=family, table=table), f"list table {family} {table}")
+            for family, table in tables if table == LIBVIRT_TABLE and family in ("ip", "ip6", "inet")]
+
+
+def _chains(host: LiveHost) -> list[dict] | None:
     rec = host.ev.command(NFT_CHAINS)
     if rec is None or not rec.ok:
+        return None
+    return [item["chain"] for item in json.loads(rec.stdout).get("nftables", []) if "chain" in item]
+
+
+def prefetch_libvirt_tables(host: LiveHost) -> bool:
+    """libvirt's tables listed ahead of collect_rules (LiveHost.while_waiting, while iptables-nft
+    lists a big chain): which they are depends only on the chain list. False: no chain list yet."""
+    if host.ev.command(NFT_CHAINS) is None:
+        return False
+    for key, text in _libvirt_tables(_chains(host) or []):
+        host.prefetch_nft(key, text, parse=False)
+    return True
+
+
+def collect_rules(host: LiveHost) -> None:
+    chains = _chains(host)
+    if chains is None:
         return
-    chains = [item["chain"] for item in json.loads(rec.stdout).get("nftables", []) if "chain" in item]
     managed = iptables_managed(host)
-    tables = sorted({(c["family"], c["table"]) for c in chains})
-    for family, table in tables:
-        if table == LIBVIRT_TABLE and family in ("ip", "ip6", "inet"):
-            host.nft_json(NFT_TABLE_T.format(family=family, table=table), f"list table {family} {table}", parse=False)
+    for key, text in _libvirt_tables(chains):
+        host.nft_json(key, text, parse=False)
     wanted: list[tuple[str, str, str]] = []
     for c in chains:
         key = (c["family"], c["table"])

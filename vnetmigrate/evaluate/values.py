@@ -47,6 +47,13 @@ class AddrSet:
         if elems is None:
             self.ranges = None
 
+    @classmethod
+    def of_ranges(cls, ranges: list[tuple[int, int, int]]) -> AddrSet:
+        """The set of these (ip version, first, last) ranges, as parsing their text gives it."""
+        s = cls.__new__(cls)
+        s.ranges = ranges
+        return s
+
     def contains(self, a: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool | None:
         if self.ranges is None:
             return None

@@ -69,6 +69,15 @@ ODD = """*mangle
 -A ODD ! -s 10.0.0.1/32 ! -d 10.0.0.2/32 -p udp -j DROP
 -A ODD -s 010.0.0.1/32 -j DROP
 -A ODD -d 10.0.0.0/33 -j DROP
+-A ODD -d 0.0.0.0/0 -j DROP
+-A ODD -s 10.0.0.77/24 -j DROP
+-A ODD -s 10.0.0.1/032 -j DROP
+-A ODD -s 10.0.0.1 -j DROP
+-A ODD -s 10.0.1 -j DROP
+-A ODD -s 10.0.0.256/32 -j DROP
+-A ODD -s 10.0.0.1/+8 -j DROP
+-A ODD -s 10.0.0.1/ -j DROP
+-A ODD -s 1١.0.0.1/32 -j DROP
 -A ODD -s host.example -j DROP
 -A ODD -p tcp -m tcp ! --dport 22 -j DROP
 -A ODD -p udp -m udp --dport 53:55 -j ACCEPT
