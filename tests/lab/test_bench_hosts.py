@@ -87,8 +87,7 @@ def test_bench_host_builders_make_the_rules_they_promise(lab_ready, tmp_path, mo
         waited: list[int] = []
         ahead: list[str] = []
         prefetch = LiveHost.prefetch_nft
-        monkeypatch.setattr(LiveHost, "prefetch_nft",
-                            lambda host, key, text, **kw: (ahead.append(key), prefetch(host, key, text, **kw)))
+        monkeypatch.setattr(LiveHost, "prefetch_nft", lambda host, key, text, **kw: (ahead.append(key), prefetch(host, key, text, **kw)))
         listed: list[str] = []
         cmd = NftJson.cmd
         monkeypatch.setattr(NftJson, "cmd", lambda nft, text, **kw: (listed.append(text), cmd(nft, text, **kw))[1])
