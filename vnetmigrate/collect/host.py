@@ -142,10 +142,16 @@ class LiveHost:
     def run_all(self, jobs: list[tuple[str, list[str]]], timeout: float = 60) -> list[CommandRecord]:
         """`run` for each (key, argv), several processes at a time; the records are made (and
         added to the evidence) in the order of `jobs`, as `run` one by one would make them."""
+        # A window, not batches: the next process starts as soon as the oldest is collected, so
+        # a batch's slowest process no longer holds the next batch back.
+        started = [self._start(key, argv, timeout) for key, argv in jobs[:self.AT_ONCE]]
         out: list[CommandRecord] = []
-        for at in range(0, len(jobs), self.AT_ONCE):
-            started = [self._start(key, argv, timeout) for key, argv in jobs[at:at + self.AT_ONCE]]
-            out += [self._finish(*job) if isinstance(job, tuple) else job for job in started]
+        for i in range(len(jobs)):
+            job = started[i]
+            out.append(self._finish(*job) if isinstance(job, tuple) else job)
+            started[i] = None  # its process and output go as soon as they are recorded
+            if i + self.AT_ONCE < len(jobs):
+                started.append(self._start(*jobs[i + self.AT_ONCE], timeout))
         return out
 
     def _start(self, key: str, argv: list[str], timeout: float):

@@ -83,6 +83,7 @@ class Journal:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise JournalWriteError(f"cannot open the journal {path}: not a regular file")
             _drop_torn_tail(path, fd)
+            fsync_dir(directory)  # a crash may have come between its creation and create's own sync
         except OSError as exc:
             os.close(fd)
             raise JournalWriteError(f"cannot open the journal {path}: {explain(exc)}")
@@ -98,8 +99,10 @@ class Journal:
             written = os.write(self._fd, data)
             if written != len(data):
                 raise OSError(28, "short write to the journal")
+            # The file's fsync makes the record and the new length durable; the journal's
+            # directory entry became durable when it was opened (create, append_to), so the
+            # directory is not synced again per record (13 a migration).
             os.fsync(self._fd)
-            fsync_dir(self.path.parent)
         except OSError as exc:
             raise JournalWriteError(f"cannot write the journal {self.path}: {explain(exc)}")
         return entry
