@@ -212,9 +212,7 @@ def _can_block(rs: Ruleset, base: Chain) -> bool:
             if {"drop", "reject"} & set(unread_verdicts(c)):
                 return True
             continue
-        # a lazily compiled chain (evaluate/lazyrules.py) gives the only ops that can be verdicts
-        ops = c.rules.target_ops() if isinstance(c.rules, LazyRules) else (op for r in c.rules for op in r.ops)
-        for op in ops:
+        for op in _target_ops(c):
             verdicts = [v for _element, v in op.entries] if isinstance(op, VMap) else \
                 [op] if isinstance(op, Verdict) else []
             for v in verdicts:
@@ -260,9 +258,7 @@ def _changes_state(rs: Ruleset, chain: Chain) -> bool:
         if c.chain in seen or c.rules is None:
             continue
         seen.add(c.chain)
-        # a lazily compiled chain (evaluate/lazyrules.py) gives the only ops that can be effects or verdicts
-        ops = c.rules.target_ops() if isinstance(c.rules, LazyRules) else (op for r in c.rules for op in r.ops)
-        for op in ops:
+        for op in _target_ops(c):
             if isinstance(op, Effect) and op.changes:
                 return True
             if isinstance(op, Verdict) and op.kind in ("jump", "goto"):
@@ -270,3 +266,10 @@ def _changes_state(rs: Ruleset, chain: Chain) -> bool:
                 if target is not None:
                     todo.append(target)
     return False
+
+
+def _target_ops(chain: Chain):
+    """The chain's ops that can be effects or verdicts: every op of compiled rules; a lazily
+    compiled chain (evaluate/lazyrules.py) gives only those, without compiling its matches."""
+    rules = chain.rules
+    return rules.target_ops() if isinstance(rules, LazyRules) else (op for r in rules for op in r.ops)
