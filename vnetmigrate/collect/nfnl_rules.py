@@ -60,16 +60,10 @@ SetElements = Callable[[str, str, str, Any], "list[Any] | None"]
 # values nft stores in network byte order (it sorts a set's elements by their numeric value)
 
 
-def rule_json(msg: memoryview, family: str, table: str, chain: str, elements: SetElements) -> dict[str, Any]:
-    """One NFT_MSG_NEWRULE message (as dumped) -> libnftables' `rule` object. Its statements'
-    dictionaries may be shared with other rules' (read them, do not change them)."""
-    return as_json(*convert(msg, family, table, chain, elements))
-
-
 def convert(msg: memoryview, family: str, table: str, chain: str,
             elements: SetElements) -> tuple[NftRule, tuple]:
     """One NFT_MSG_NEWRULE message (as dumped) -> the rule typed as `NftRule.from_json` types
-    its `rule_json` object, and what `as_json` writes that object from: each statement's JSON,
+    its libnftables `rule` object, and what `as_json` writes that object from: each statement's JSON,
     a match as typed. A chain of 50,000 rules is typed without
     making its dictionaries, which only saved evidence needs (collect/nfnl_chain.py). Equal
     typed statements may be one object."""
@@ -85,7 +79,8 @@ def convert(msg: memoryview, family: str, table: str, chain: str,
 
 
 def as_json(rule: NftRule, parts: tuple) -> dict[str, Any]:
-    """`rule_json`'s object of a rule `convert` made."""
+    """libnftables' `rule` object of a rule `convert` made. Its statements' dictionaries may be
+    shared with other rules' (read them, do not change them)."""
     obj: dict[str, Any] = {"family": rule.family, "table": rule.table, "chain": rule.chain, "handle": rule.handle}
     if rule.comment is not None:
         obj["comment"] = rule.comment
