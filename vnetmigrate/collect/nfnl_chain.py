@@ -24,6 +24,7 @@ from vnetmigrate.evidence import CommandRecord
 from vnetmigrate.netns import entered
 from vnetmigrate.rules.nft import Match, NftRule, Verdict
 from vnetmigrate.rules.nft_ruleset import TypedChain
+from vnetmigrate.specs import prefix
 
 PLAIN_ANONYMOUS = 0x3  # NFT_SET_ANONYMOUS | NFT_SET_CONSTANT: no intervals, maps, timeouts
 _BLOCK = 1024  # rules' lines joined at a time
@@ -196,7 +197,8 @@ class SetFetcher:
         self.template, self.netns = key_template, netns
 
     def __call__(self, ev, family: str, table: str, name: str, left: Any) -> CommandRecord:
-        n = sum(1 for k in ev.commands if k.startswith(self.template.split("{", 1)[0]))
+        start = prefix(self.template)
+        n = sum(1 for k in ev.commands if k.startswith(start))
         argv = ("nfnetlink", "list", "set", family, table, name)
         body: dict[str, Any] = {"family": family, "table": table, "name": name}
         try:
