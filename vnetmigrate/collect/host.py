@@ -108,7 +108,7 @@ class LiveHost:
         self.while_waiting = list(while_waiting or ())
         self._prefetched: dict[tuple[str, str], tuple] = {}
         # libvirt's tables read over netlink ahead of their turn (collect/nft.py), by key
-        self.prefetched_tables: dict[str, tuple] = {}
+        self.prefetched_tables: dict[str, tuple | None] = {}  # None: refused, libnftables listed it ahead
         self.root = Path(root)
         self.nft = nft or NftJson()
         self.deadline = deadline

@@ -79,10 +79,8 @@ def prefetch_libvirt_tables(host: LiveHost) -> bool:
     reader = host.netlink_chains() if READ_OVER_NETLINK and tables else None
     try:
         for key, text, family, table in tables:
-            got = _read_table(reader, family, table, chains, metainfo)
-            if got is not None:
-                host.prefetched_tables[key] = got
-            else:
+            got = host.prefetched_tables[key] = _read_table(reader, family, table, chains, metainfo)
+            if got is None:  # refused: libnftables lists it now, and collect_rules does not read it again
                 host.prefetch_nft(key, text, parse=False)
     finally:
         if reader is not None:
@@ -99,7 +97,8 @@ def collect_rules(host: LiveHost) -> None:
     reader = host.netlink_chains() if READ_OVER_NETLINK else None
     try:
         for key, text, family, table in _libvirt_tables(chains):
-            got = host.prefetched_tables.pop(key, None) or _read_table(reader, family, table, chains, metainfo)
+            got = host.prefetched_tables.pop(key) if key in host.prefetched_tables else \
+                _read_table(reader, family, table, chains, metainfo)
             if got is None:
                 host.nft_json(key, text, parse=False)
                 continue
