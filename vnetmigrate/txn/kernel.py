@@ -84,38 +84,31 @@ def _tool(name: str) -> str:
 
 
 def nft_apply(commands: list[dict[str, Any]]) -> None:
-    """Run libnftables JSON commands as one batch: one kernel transaction.
-
-    libnftables 1.0.6 reads JSON input only with JSON output on (what the binding's
-    `json_cmd` sets); no echo is asked for, so nothing is printed back.
-    """
-    text = json.dumps({"nftables": commands})
-    before = nftgen.current()
-    cls = _binding()
-    if cls is not None:
-        nft = cls()
-        nft.set_json_output(True)
-        rc, _out, err = nft.cmd(text)
-        if rc != 0:
-            raise KernelError(f"nftables refused the change: {_first_error(str(err))}")
-    else:
-        proc = subprocess.run([_tool("nft"), "-j", "-f", "-"], input=text, capture_output=True, text=True,
-                              timeout=120)
-        if proc.returncode != 0:
-            raise KernelError(f"nftables refused the change: {_first_error(proc.stderr)}")
-    committed_once(before, tables_of(commands))
+    """Run libnftables JSON commands as one batch: one kernel transaction."""
+    _apply(json.dumps({"nftables": commands}), True, tables_of(commands))
 
 
 def nft_apply_text(text: str, tables: set[tuple[str, str]] | None) -> None:
     """Run `nft -f` text as one batch (one kernel transaction); `tables`: what it changes."""
+    _apply(text, False, tables)
+
+
+def _apply(text: str, json_input: bool, tables: set[tuple[str, str]] | None) -> None:
+    """One batch through the binding, else the nft command. libnftables 1.0.6 reads JSON input
+    only with JSON output on (what the binding's `json_cmd` sets); no echo is asked for, so
+    nothing is printed back."""
     before = nftgen.current()
     cls = _binding()
     if cls is not None:
-        rc, _out, err = cls().cmd(text)
+        nft = cls()
+        if json_input:
+            nft.set_json_output(True)
+        rc, _out, err = nft.cmd(text)
         if rc != 0:
             raise KernelError(f"nftables refused the change: {_first_error(str(err))}")
     else:
-        proc = subprocess.run([_tool("nft"), "-f", "-"], input=text, capture_output=True, text=True, timeout=120)
+        argv = [_tool("nft"), *(["-j"] if json_input else []), "-f", "-"]
+        proc = subprocess.run(argv, input=text, capture_output=True, text=True, timeout=120)
         if proc.returncode != 0:
             raise KernelError(f"nftables refused the change: {_first_error(proc.stderr)}")
     committed_once(before, tables)
@@ -274,8 +267,7 @@ def tables() -> set[tuple[str, str]]:
 def table_exists(family: str, name: str) -> bool:
     """Whether table `name` of `family` exists, without reading its rules: a table holding a
     chain is known by `list chains`; one holding none is listed alone (no rule to read)."""
-    doc = nft_list("chains") or {}
-    if any(i["chain"]["family"] == family and i["chain"]["table"] == name for i in doc.get("nftables", []) if "chain" in i):
+    if any(c["family"] == family and c["table"] == name for c in chains()):
         return True
     return nft_list_text(f"table {family} {name}", json_output=False) is not None
 
