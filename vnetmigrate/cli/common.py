@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vnetmigrate.cli.policy import (Format, State, _reader_gone, _stdout_console, _to_terminal, emit, emit_result,
+from vnetmigrate.cli.policy import (Format, State, _reader_gone, _to_terminal, emit, emit_result,
                                     fail, guarded, notes_to_stderr, require_root, to_stdout, write_output)
 from vnetmigrate.exitcodes import ExitCode
 
@@ -30,4 +30,4 @@ VerboseOpt = Annotated[bool, typer.Option(
 
 __all__ = ["ExitCode", "Format", "FormatOpt", "NetnsOpt", "OutputOpt", "QuietOpt", "VerboseOpt", "to_stdout", "RootOpt",
            "State", "emit", "emit_result", "fail", "guarded", "notes_to_stderr", "require_root", "write_output",
-           "_reader_gone", "_stdout_console", "_to_terminal"]
+           "_reader_gone", "_to_terminal"]

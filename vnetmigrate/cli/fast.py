@@ -169,17 +169,12 @@ def scan_options(args: list[str]) -> tuple[bool, dict] | None:
         return None
     if "deadline" in given and not plain_seconds(str(given["deadline"])):
         return None
-    from pathlib import Path
-
     from vnetmigrate.cli.policy import Format
 
     options = {"netns": given.get("netns"), "target_version": given.get("target_version"),
                "deadline": float(given.get("deadline", 120.0)), "format": Format(given.get("format", "text")),
-               "quiet": bool(given.get("quiet", False)), "verbose": bool(given.get("verbose", False))}
-    for key in SCAN_PATHS:
-        options[key] = Path(given[key]) if key in given else None
-    if options["root"] is None:
-        options["root"] = Path("/")
+               "quiet": bool(given.get("quiet", False)), "verbose": bool(given.get("verbose", False)),
+               **_paths(given, SCAN_PATHS)}
     return debug, options
 
 
@@ -194,16 +189,10 @@ def txn_options(args: list[str]) -> tuple[bool, str, dict] | None:
     given = parse(args[1:], values, flags, repeatable, argument)
     if given is None or given.get("format", "text") not in TXN_FORMATS or given.get("to", "nftables") not in BACKENDS:
         return None
-    from pathlib import Path
-
     from vnetmigrate.cli.policy import TxnFormat
 
     options: dict[str, object] = {"netns": given.get("netns"), "restart_command": given.get("restart_command"),
-                                  "format": TxnFormat(given.get("format", "text"))}
-    for key in TXN_PATHS:
-        options[key] = Path(given[key]) if key in given else None
-    if options["root"] is None:
-        options["root"] = Path("/")
+                                  "format": TxnFormat(given.get("format", "text")), **_paths(given, TXN_PATHS)}
     for key in ("no_restart", "quiet", "verbose"):
         options[key] = bool(given.get(key, False))
     if command in ("plan", "migrate"):
@@ -217,6 +206,17 @@ def txn_options(args: list[str]) -> tuple[bool, str, dict] | None:
         options["txn_id"] = given.get("txn_id")
         options["force"] = bool(given.get("force", False))
     return debug, command, options
+
+
+def _paths(given: dict[str, object], keys: tuple[str, ...]) -> dict[str, object]:
+    """The path options among `keys` as typer passes them: a Path, or None when not given;
+    --root defaults to /."""
+    from pathlib import Path
+
+    paths: dict[str, object] = {key: Path(str(given[key])) if key in given else None for key in keys}
+    if paths["root"] is None:
+        paths["root"] = Path("/")
+    return paths
 
 
 def plain_seconds(text: str) -> bool:
@@ -234,11 +234,9 @@ def scan(args: list[str]) -> bool:
     if parsed is None:
         return False
     debug, options = parsed
-    from vnetmigrate.cli.policy import State, guarded
     from vnetmigrate.cli.scanrun import scan as body
 
-    State.debug = debug
-    guarded("scan")(body)(**options)
+    _run("scan", body, debug, options)
     return True
 
 
@@ -250,8 +248,15 @@ def txn(args: list[str]) -> bool:
         return False
     debug, command, options = parsed
     from vnetmigrate.cli import txnrun
+
+    _run(command, getattr(txnrun, command), debug, options)
+    return True
+
+
+def _run(command: str, body, debug: bool, options: dict[str, object]) -> None:
+    """`body` under the typer app's error policy for `command` (which ends the process with the
+    command's exit code), as the typer app runs it."""
     from vnetmigrate.cli.policy import State, guarded
 
     State.debug = debug
-    guarded(command)(getattr(txnrun, command))(**options)
-    return True
+    guarded(command)(body)(**options)

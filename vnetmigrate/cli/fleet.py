@@ -87,7 +87,7 @@ def load_host(path: Path) -> dict:
 
 
 def _emit(doc: dict, fmt: str, output: Path | None) -> None:
-    from vnetmigrate.cli.common import write_output
+    from vnetmigrate.cli.policy import write_chunks, write_output
 
     if fmt == "text" and output is None:
         from vnetmigrate.cli.common import _to_terminal
@@ -98,31 +98,9 @@ def _emit(doc: dict, fmt: str, output: Path | None) -> None:
     if fmt == "json":
         from vnetmigrate.reports.fleet.render import json_chunks
 
-        _write_chunks(json_chunks(doc), output)
+        write_chunks(json_chunks(doc), output)
         return
     from vnetmigrate.reports.fleet.render import render
 
     write_output(render(doc, fmt, output.parent if output is not None else None), output)
 
-
-def _write_chunks(chunks, output: Path | None) -> None:
-    """write_output (cli/common.py) for a text made in pieces: 10,000 hosts' JSON is never whole in memory."""
-    import sys
-
-    from vnetmigrate.cli.common import _reader_gone
-    from vnetmigrate.errors import VnmError
-
-    if output is None:
-        try:
-            for chunk in chunks:
-                sys.stdout.write(chunk)
-            sys.stdout.flush()
-        except BrokenPipeError:
-            _reader_gone()
-        return
-    try:
-        with output.open("w", encoding="utf-8") as out:
-            for chunk in chunks:
-                out.write(chunk)
-    except OSError as exc:
-        raise VnmError(f"cannot write {output}: {exc.strerror or exc}")

@@ -11,7 +11,7 @@ import sys
 import time
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from vnetmigrate.errors import EnvironmentProblem, InputError, VnmError
 
@@ -55,18 +55,26 @@ def write_output(text: str, output: Path | None) -> None:
     are data, never terminal commands."""
     from vnetmigrate.reports.sanitize import printable
 
-    text = printable(text)
-    if to_stdout(output):
+    write_chunks((printable(text),), None if to_stdout(output) else output)
+
+
+def write_chunks(chunks: Iterable[str], output: Path | None) -> None:
+    """Write a text made in pieces to standard output (`output` None) or to `output`: 10,000
+    hosts' fleet JSON is never whole in memory. The pieces are written as they are."""
+    if output is None:
         try:
-            sys.stdout.write(text)
+            for chunk in chunks:
+                sys.stdout.write(chunk)
             sys.stdout.flush()
         except BrokenPipeError:
             _reader_gone()
         return
     try:
-        output.write_text(text, encoding="utf-8")
+        with output.open("w", encoding="utf-8") as out:
+            for chunk in chunks:
+                out.write(chunk)
     except OSError as exc:
-        raise VnmError(f"cannot write {output}: {exc.strerror}")
+        raise VnmError(f"cannot write {output}: {exc.strerror or exc}")
 
 
 def _stdout_console():
