@@ -215,6 +215,7 @@ def test_libvirt_tables_read_over_netlink_are_libnftables_listings_byte_for_byte
     (ns,) = [namespaces.new_name("nfnltab")]
     namespaces.create([ns])
     exact, refused = [], []
+    other = None
     try:
         for name, text in _libvirt_rulesets():
             namespaces.run(ns, ["nft", "flush", "ruleset"])
@@ -243,8 +244,33 @@ def test_libvirt_tables_read_over_netlink_are_libnftables_listings_byte_for_byte
                 assert [r for chain in got.typed for r in chain.rules] == rules, (name, family)
                 assert [chain.chain for chain in got.typed] == chains
                 exact.append((name, family, len(rules)))
+        # the interfaces by index are read once per reader, in its namespace: another namespace
+        # whose same indexes are other bridges (made in the other order) lists its own names
+        (other,) = [namespaces.new_name("nfnlidx")]
+        namespaces.create([other])
+        name, text = _libvirt_rulesets()[0]
+        devices = sorted(set(re.findall(r'\b(?:iif|oif) "([^"*]+)"', text)), reverse=True)
+        assert len(devices) >= 4
+        namespaces.run(other, ["ip", "-batch", "-"], input="".join(f"link add {d} type bridge\n" for d in devices))
+        namespaces.run(other, ["nft", "-f", "-"], input=text)
+        for where in (ns, other, ns):
+            if where == ns:
+                namespaces.run(ns, ["nft", "flush", "ruleset"])
+                namespaces.run(ns, ["nft", "-f", "-"], input=text)
+            doc = json.loads(namespaces.run(where, ["nft", "-j", "list", "chains"]).stdout)["nftables"]
+            metainfo = next(i["metainfo"] for i in doc if "metainfo" in i)
+            chains = [i["chain"] for i in doc if "chain" in i and i["chain"]["family"] == "ip"
+                      and i["chain"]["table"] == "libvirt_network"]
+            with entered(where):
+                want = NftJson().cmd("list table ip libvirt_network")[1]
+                reader = ChainReader()
+                try:
+                    got = reader.table_listing("ip", "libvirt_network", chains, metainfo)
+                finally:
+                    reader.close()
+            assert got is not None and got.text() == want, (where, name)
     finally:
-        namespaces.delete([ns])
+        namespaces.delete([ns, other] if other else [ns])
     print(f"\n{len(exact)} libvirt tables ({sum(n for *_, n in exact)} rules) byte for byte, refused: {refused}")
     models = [e for e in exact if e[0].startswith("model")]
     assert len(models) == 4 and all(n >= 10 for *_, n in models), models  # both versions, both families

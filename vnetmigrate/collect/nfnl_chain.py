@@ -37,6 +37,7 @@ class ChainReader:
         self.reader = Reader()
         self._sets: Reader | None = None  # its own socket: a rule dump is being read meanwhile
         self._flags: dict[tuple[str, str], dict[str, int]] = {}
+        nfnl_rules.forget()  # no interface table of another namespace or time
 
     def close(self) -> None:
         self.reader.close()

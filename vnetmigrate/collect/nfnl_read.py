@@ -47,10 +47,10 @@ class NetlinkError(Exception):
         self.errno = code
 
 
-def attrs(data: bytes | memoryview, start: int = 0, end: int | None = None) -> dict[int, memoryview]:
+def attrs(data: bytes | memoryview) -> dict[int, memoryview]:
     """The attributes of one level, by type (the last one wins; lists use `items`)."""
     out = {}
-    end = len(data) if end is None else end
+    start, end = 0, len(data)
     mv = data if isinstance(data, memoryview) else memoryview(data)
     while start + 4 <= end:
         size, kind = struct.unpack_from("=HH", mv, start)

@@ -463,9 +463,11 @@ _NAMES = {(n + "\0").encode(): n for n in ("meta", "payload", "ct", "bitwise", "
 
 
 def forget() -> None:
-    """Drop the decoded expressions (~7 MB after 50,000 rules): the chains are read."""
+    """Drop the decoded expressions (~7 MB after 50,000 rules) and the interface table: the
+    chains are read."""
     _STEPS.clear()
     _TYPED_MATCH.clear()
+    _IFNAMES.clear()
 
 
 def _level(data: bytes) -> dict[int, bytes]:
@@ -492,12 +494,24 @@ def _ifname(v: bytes) -> str:
     return out if nul else out + "*"
 
 
+# This namespace's interfaces by index, read in one dump (`if_nameindex`) when a reader first
+# needs one: libvirt's tables name each bridge by index 6 times (3,000 `if_indextoname`, each
+# its own socket and ioctl, at 500 networks). Kept while one ChainReader reads (`forget`).
+_IFNAMES: dict[int, str] = {}
+
+
 def _ifindex(v: bytes) -> str:
     """An interface index, by the name nft prints (that of the device in this namespace now)."""
     if len(v) != 4:
         raise Unsupported("interface index")
-    try:
-        return socket.if_indextoname(struct.unpack("=I", v)[0])
+    index = struct.unpack("=I", v)[0]
+    if not _IFNAMES:
+        _IFNAMES.update(socket.if_nameindex())
+    name = _IFNAMES.get(index)
+    if name is not None:
+        return name
+    try:  # a device made since the table was read
+        return socket.if_indextoname(index)
     except OSError:
         raise Unsupported("an interface index no device has")
 
