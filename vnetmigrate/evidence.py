@@ -43,7 +43,9 @@ class CommandRecord:
     stderr: str = ""
     duration: float = 0.0
     error: str | None = None
-    via: str = "exec"  # "exec", "libnftables" or "python"
+    # "exec", "libnftables", "python", "netlink" (collect/nfnl_chain.py) or "table-listing":
+    # that command's output, cut from one listing of its whole table (collect/iptables.py)
+    via: str = "exec"
 
     @property
     def ok(self) -> bool:

@@ -143,8 +143,21 @@ class ReplayHost:
         return self.ev.add_command(CommandRecord(key, tuple(argv), 0, stdout="".join(f"{ln}\n" for ln in
                                                                                      [head, *rules])))
 
-    def run_all(self, jobs: list[tuple[str, list[str]]], timeout: float = 60) -> list[CommandRecord]:
-        return [self.run(key, argv, timeout) for key, argv in jobs]
+    def run_all(self, jobs: list, timeout: float = 60, record: bool = True) -> list[CommandRecord]:
+        """Each job answered in turn: a chain's listing, a record made already (added as it is),
+        or (not `record`) `iptables-nft -t TABLE -S`, the whole table as iptables-nft prints it:
+        the built-ins' policies, the new chains, then every chain's rules (docs/kernel-and-tools.md §11)."""
+        if not record:
+            return [self._table(key, argv) for key, argv in jobs]
+        return [self.ev.add_command(job) if isinstance(job, CommandRecord) else self.run(*job, timeout) for job in jobs]
+
+    def _table(self, key: str, argv: list[str]) -> CommandRecord:
+        family = "ipv6" if argv[0].startswith("ip6") else "ipv4"
+        chains = [(c, policy, rules) for (t, c), (policy, rules) in self.saves[family].items() if t == argv[2]]
+        lines = [f"-P {c} {policy}" for c, policy, _r in chains if policy != "-"]
+        lines += [f"-N {c}" for c, policy, _r in chains if policy == "-"]
+        lines += [line for _c, _p, rules in chains for line in rules]
+        return CommandRecord(key, tuple(argv), 0, stdout="".join(f"{ln}\n" for ln in lines))
 
     def nft_json(self, key: str, text: str, parse: bool = True) -> tuple[CommandRecord, dict]:
         """`nft -j list table F T` / `list chain F T C` answered from the recorded objects."""

@@ -139,27 +139,44 @@ class LiveHost:
     # them one after the other were a fifth of a small host's scan.
     AT_ONCE = 8
 
-    def run_all(self, jobs: list[tuple[str, list[str]]], timeout: float = 60) -> list[CommandRecord]:
+    def run_all(self, jobs: list[tuple[str, list[str]] | CommandRecord], timeout: float = 60,
+                record: bool = True) -> list[CommandRecord]:
         """`run` for each (key, argv), several processes at a time; the records are made (and
-        added to the evidence) in the order of `jobs`, as `run` one by one would make them."""
+        added to the evidence) in the order of `jobs`, as `run` one by one would make them. A
+        job that is a record already (made from another listing) is added in its turn. Not
+        `record`: nothing is added, and a command that could not be run gives a record of why."""
         # A window, not batches: the next process starts as soon as the oldest is collected, so
         # a batch's slowest process no longer holds the next batch back.
-        started = [self._start(key, argv, timeout) for key, argv in jobs[:self.AT_ONCE]]
+        started = [self._start(job, timeout, record) for job in jobs[:self.AT_ONCE]]
         out: list[CommandRecord] = []
         for i in range(len(jobs)):
             job = started[i]
-            out.append(self._finish(*job) if isinstance(job, tuple) else job)
+            if isinstance(job, tuple):
+                out.append(self._finish(*job, record=record))
+            else:
+                out.append(self.ev.add_command(job) if job is jobs[i] else job)
             started[i] = None  # its process and output go as soon as they are recorded
             if i + self.AT_ONCE < len(jobs):
-                started.append(self._start(*jobs[i + self.AT_ONCE], timeout))
+                started.append(self._start(jobs[i + self.AT_ONCE], timeout, record))
         return out
 
-    def _start(self, key: str, argv: list[str], timeout: float):
-        """A started process (key, argv, proc, start, timeout), or the record of why it was not."""
+    def _start(self, job: tuple[str, list[str]] | CommandRecord, timeout: float, record: bool = True):
+        """A started process (key, argv, proc, start, timeout), the job itself when it is a
+        record, or the record of why it was not started."""
+        if isinstance(job, CommandRecord):
+            return job
+        key, argv = job
+        add = self.ev.add_command if record else (lambda rec: rec)
         exe = which(argv[0])
         if exe is None:
-            return self.ev.add_command(CommandRecord(key, tuple(argv), None, error=f"{argv[0]}: not installed"))
-        budget = self._budget(key, tuple(argv), timeout)
+            return add(CommandRecord(key, tuple(argv), None, error=f"{argv[0]}: not installed"))
+        if not record and self._ends is not None:  # (_budget would record the deadline's passing)
+            left = self._ends - time.monotonic()
+            if left <= 0:
+                return CommandRecord(key, tuple(argv), None, error="not run: the deadline had passed")
+            budget: float | CommandRecord = min(timeout, left)
+        else:
+            budget = self._budget(key, tuple(argv), timeout)
         if isinstance(budget, CommandRecord):
             return budget
         start = time.monotonic()
@@ -167,14 +184,16 @@ class LiveHost:
             proc = subprocess.Popen([exe, *argv[1:]], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     stdin=subprocess.DEVNULL, env=_command_env())
         except OSError as exc:
-            return self.ev.add_command(CommandRecord(key, tuple(argv), None, error=str(exc)))
+            return add(CommandRecord(key, tuple(argv), None, error=str(exc)))
         return key, argv, proc, start, budget
 
     # A listing's first output later than this (the ~3 ms listings answer well within it): a
     # slow one, during which `while_waiting` is done.
     SLOW = 0.02
 
-    def _finish(self, key: str, argv: list[str], proc: subprocess.Popen, start: float, timeout: float) -> CommandRecord:
+    def _finish(self, key: str, argv: list[str], proc: subprocess.Popen, start: float, timeout: float,
+                record: bool = True) -> CommandRecord:
+        add = self.ev.add_command if record else (lambda rec: rec)
         if self.while_waiting and not _answers(proc, self.SLOW):
             work, self.while_waiting = self.while_waiting, []
             for job in work:
@@ -188,9 +207,8 @@ class LiveHost:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
-            return self.ev.add_command(CommandRecord(key, tuple(argv), None, duration=timeout,
-                                                     error=f"timed out after {timeout:.3g} s"))
-        return self.ev.add_command(CommandRecord(
+            return add(CommandRecord(key, tuple(argv), None, duration=timeout, error=f"timed out after {timeout:.3g} s"))
+        return add(CommandRecord(
             key, tuple(argv), proc.returncode,
             stdout=stdout.decode("utf-8", "replace"), stderr=stderr.decode("utf-8", "replace"),
             duration=round(time.monotonic() - start, 4)))

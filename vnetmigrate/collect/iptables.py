@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 
 from vnetmigrate.collect.host import LiveHost
+from vnetmigrate.evidence import CommandRecord
 from vnetmigrate.specs import IPT_CHAIN_T, LEGACY_TABLE_T, NFT_CHAINS, TABLES_NAMES
 
 FAMILIES = {"ipv4": ("ip", "iptables-nft", TABLES_NAMES["ipv4"]),
@@ -93,12 +94,72 @@ def _collect_nft(host: LiveHost, family: str, nft_family: str, binary: str, chai
             seen.add((table, chain))
             level.append((IPT_CHAIN_T.format(family=family, n=n), [binary, "-t", table, "-S", chain], table, follow))
             n += 1
-        records = host.run_all([(key, argv) for key, argv, _table, _follow in level])
+        records = host.run_all(_jobs(host, binary, level, present))
         queue = []
         for (_key, _argv, table, follow), rec in zip(level, records):
             if rec.ok and follow:
                 chains_here = user_chains.setdefault(table, {c for t, c in present if t == table})
                 queue += _targets(rec.stdout, table, present, bridges, chains_here)
+
+
+# A table whose every chain is to be listed anyway is listed whole, in one process, and each
+# chain's record made from that listing (`split_listing`); False: one process per chain always.
+WHOLE_TABLES = True
+# the `via` of a chain's record made so (docs/kernel-and-tools.md §11)
+VIA_TABLE = "table-listing"
+
+
+def _jobs(host: LiveHost, binary: str, level: list[tuple], present: set[tuple[str, str]]) -> list:
+    """The level's listings: (key, argv) to run, or each chain's record made from one listing
+    of its whole table, where the level lists every chain that table has (libvirt's chains and
+    the built-ins they hang from, on most hosts). A table holding any other chain (Docker's,
+    kube-proxy's, thousands of them) is still read chain by chain, and only what matters."""
+    jobs: list = [(key, argv) for key, argv, _table, _follow in level]
+    if not WHOLE_TABLES:
+        return jobs
+    asked: dict[str, list[str]] = {}
+    for _key, argv, table, _follow in level:
+        asked.setdefault(table, []).append(argv[4])
+    whole = [t for t, names in asked.items() if len(names) > 1 and set(names) == {c for pt, c in present if pt == t}]
+    if not whole:
+        return jobs
+    listings = host.run_all([(f"table {t}", [binary, "-t", t, "-S"]) for t in whole], record=False)
+    split: dict[tuple[str, str], CommandRecord] = {}
+    for table, listing in zip(whole, listings):
+        parts = split_listing(listing, asked[table])
+        for chain, text in (parts or {}).items():
+            split[(table, chain)] = text
+    return [CommandRecord(key, tuple(argv), 0, stdout=split[(table, argv[4])], duration=listings[whole.index(table)].duration,
+                          via=VIA_TABLE) if (table, argv[4]) in split else (key, argv)
+            for key, argv, table, _follow in level]
+
+
+def split_listing(listing: CommandRecord, chains: list[str]) -> dict[str, str] | None:
+    """What `iptables-nft -t TABLE -S CHAIN` prints for each of `chains`, from `listing`, the
+    table's whole `-S` (its policies and new chains first, then each chain's rules in turn);
+    None when it cannot be told exactly: the listing failed or said anything on stderr (a
+    warning each chain's listing would print too), a line is not -P/-N/-A, a chain is missing."""
+    if listing.returncode != 0 or listing.stderr or listing.error:
+        return None
+    heads: dict[str, str] = {}
+    rules: dict[str, list[str]] = {c: [] for c in chains}
+    for line in listing.stdout.splitlines(keepends=True):
+        words = line.split(" ", 2)
+        if len(words) < 2 or words[0] not in ("-P", "-N", "-A") or not line.endswith("\n"):
+            return None
+        name = words[1].rstrip("\n")
+        if words[0] == "-A":
+            if len(words) < 3:
+                return None
+            if name in rules:
+                rules[name].append(line)
+        elif name in heads:
+            return None
+        else:
+            heads[name] = line
+    if any(c not in heads for c in chains):
+        return None
+    return {c: heads[c] + "".join(rules[c]) for c in chains}
 
 
 def _targets(listing: str, table: str, present: set[tuple[str, str]], bridges: set[str],
