@@ -46,8 +46,9 @@ def chain_list(host: LiveHost) -> list[dict]:
 
 def collect(host: LiveHost, bridges: set[str]) -> None:
     chains = chain_list(host)
+    ahead = _whole_tables_ahead(host, chains)
     for family, (nft_family, binary, names_file) in FAMILIES.items():
-        _collect_nft(host, family, nft_family, binary, chains, bridges)
+        _collect_nft(host, family, nft_family, binary, chains, bridges, ahead)
         names = host.ev.text(names_file)
         if names is None:
             names = host.read(names_file, kernel=True).content
@@ -67,15 +68,23 @@ def could_match(words: list[str], bridges: set[str]) -> bool:
     return True
 
 
-def _collect_nft(host: LiveHost, family: str, nft_family: str, binary: str, chains: list[dict],
-                 bridges: set[str]) -> None:
-    present = {(c["table"], c["name"]) for c in chains if c["family"] == nft_family and c["table"] in IPTABLES_TABLES}
-    if not present:
-        return
-    # (table, chain, follow): the chains INPUT and FORWARD reach are followed, the rest only listed
+def _present(chains: list[dict], nft_family: str) -> set[tuple[str, str]]:
+    return {(c["table"], c["name"]) for c in chains if c["family"] == nft_family and c["table"] in IPTABLES_TABLES}
+
+
+def _first_level(present: set[tuple[str, str]]) -> list[tuple[str, str, bool]]:
+    """(table, chain, follow): the chains INPUT and FORWARD reach are followed, the rest only listed."""
     queue = [(t, c, c in FOLLOW_FROM.get(t, ())) for t, names in SCANNED_BUILTINS.items() for c in names
              if (t, c) in present]
-    queue += sorted((t, c, False) for t, c in present if c.startswith("LIBVIRT_") or c == "DOCKER-USER")
+    return queue + sorted((t, c, False) for t, c in present if c.startswith("LIBVIRT_") or c == "DOCKER-USER")
+
+
+def _collect_nft(host: LiveHost, family: str, nft_family: str, binary: str, chains: list[dict],
+                 bridges: set[str], ahead: dict | None = None) -> None:
+    present = _present(chains, nft_family)
+    if not present:
+        return
+    queue = _first_level(present)
     seen: set[tuple[str, str]] = set()
     user_chains: dict[str, set[str]] = {}
     n = 0
@@ -94,7 +103,7 @@ def _collect_nft(host: LiveHost, family: str, nft_family: str, binary: str, chai
             seen.add((table, chain))
             level.append((IPT_CHAIN_T.format(family=family, n=n), [binary, "-t", table, "-S", chain], table, follow))
             n += 1
-        records = host.run_all(_jobs(host, binary, level, present))
+        records = host.run_all(_jobs(host, binary, level, present, ahead if ahead is not None else {}))
         queue = []
         for (_key, _argv, table, follow), rec in zip(level, records):
             if rec.ok and follow:
@@ -109,7 +118,31 @@ WHOLE_TABLES = True
 VIA_TABLE = "table-listing"
 
 
-def _jobs(host: LiveHost, binary: str, level: list[tuple], present: set[tuple[str, str]]) -> list:
+def _whole_tables_ahead(host: LiveHost, chains: list[dict]) -> dict[tuple[str, str], CommandRecord]:
+    """Both families' whole-table listings of the first level, side by side (IPv6's need not
+    wait for IPv4's records), by (binary, table): not recorded; `_jobs` uses each in its turn."""
+    if not WHOLE_TABLES:
+        return {}
+    wanted = []
+    for nft_family, binary, _names in FAMILIES.values():
+        present = _present(chains, nft_family)
+        wanted += [(binary, t) for t in _whole(_first_level(present), present)]
+    listings = host.run_all([(f"table {t}", [binary, "-t", t, "-S"]) for binary, t in wanted], record=False)
+    return dict(zip(wanted, listings))
+
+
+def _whole(level: list[tuple], present: set[tuple[str, str]]) -> dict[str, list[str]]:
+    """The tables of `level` (its (table, chain, ...) in order) whose every chain it lists,
+    with those chains in its order: more than one, else one listing gains nothing."""
+    asked: dict[str, list[str]] = {}
+    for table, chain, *_rest in level:
+        asked.setdefault(table, []).append(chain)
+    return {t: names for t, names in asked.items()
+            if len(names) > 1 and set(names) == {c for pt, c in present if pt == t}}
+
+
+def _jobs(host: LiveHost, binary: str, level: list[tuple], present: set[tuple[str, str]],
+          ahead: dict[tuple[str, str], CommandRecord]) -> list:
     """The level's listings: (key, argv) to run, or each chain's record made from one listing
     of its whole table, where the level lists every chain that table has (libvirt's chains and
     the built-ins they hang from, on most hosts). A table holding any other chain (Docker's,
@@ -117,19 +150,18 @@ def _jobs(host: LiveHost, binary: str, level: list[tuple], present: set[tuple[st
     jobs: list = [(key, argv) for key, argv, _table, _follow in level]
     if not WHOLE_TABLES:
         return jobs
-    asked: dict[str, list[str]] = {}
-    for _key, argv, table, _follow in level:
-        asked.setdefault(table, []).append(argv[4])
-    whole = [t for t, names in asked.items() if len(names) > 1 and set(names) == {c for pt, c in present if pt == t}]
-    if not whole:
+    asked = _whole([(table, argv[4]) for _key, argv, table, _follow in level], present)
+    if not asked:
         return jobs
-    listings = host.run_all([(f"table {t}", [binary, "-t", t, "-S"]) for t in whole], record=False)
-    split: dict[tuple[str, str], CommandRecord] = {}
-    for table, listing in zip(whole, listings):
-        parts = split_listing(listing, asked[table])
-        for chain, text in (parts or {}).items():
-            split[(table, chain)] = text
-    return [CommandRecord(key, tuple(argv), 0, stdout=split[(table, argv[4])], duration=listings[whole.index(table)].duration,
+    listings = {t: ahead.pop((binary, t)) for t in asked if (binary, t) in ahead}
+    missing = [t for t in asked if t not in listings]
+    listings.update(zip(missing, host.run_all([(f"table {t}", [binary, "-t", t, "-S"]) for t in missing],
+                                              record=False)))
+    split: dict[tuple[str, str], tuple[str, float]] = {}
+    for table, listing in listings.items():
+        for chain, text in (split_listing(listing, asked[table]) or {}).items():
+            split[(table, chain)] = text, listing.duration
+    return [CommandRecord(key, tuple(argv), 0, stdout=split[(table, argv[4])][0], duration=split[(table, argv[4])][1],
                           via=VIA_TABLE) if (table, argv[4]) in split else (key, argv)
             for key, argv, table, _follow in level]
 
