@@ -8,7 +8,7 @@ import pytest
 from vnetmigrate.rules.iptables_save import parse_save as facts_save
 from vnetmigrate.rules.nft_ruleset import parse_ruleset_json
 from vnetmigrate.libvirt import Backend, get_version, iptables_restore, nft_text
-from vnetmigrate.libvirt.ownership import Owner, classify
+from vnetmigrate.libvirt.ownership import Item, Owner, classify
 
 from .lab import netns
 from .samples import bridges, sample_networks
@@ -82,6 +82,16 @@ def test_stopped_network_switch_leftovers_and_drift(monkeypatch):
         exp.ipt.explain(("no such rule",))
         assert not exp.ipt.pending
         return exp
+
+    # a rule item's text is written when it is first read (ownership._RuleText): its live rule's
+    # text, each item equal, and hashing alike, to one made with its text given
+    fresh = classify([(a, Backend.IPTABLES), (c, Backend.IPTABLES)], V, iptables=saves, nft=nft, known=[b, d])
+    texts = {r.where(): r.text for s in saves for t in s.tables for ch in t.chains for r in ch.rules}
+    texts |= {r.where(): r.text for t in nft.tables for ch in t.chains for r in (ch.rules or ())}
+    rules = [i for i in fresh.items if i.kind == "rule"]
+    eager = [Item(i.kind, i.where, i.owner, i.reason, i.network, texts[i.where]) for i in rules]
+    assert len(rules) > 50 and [hash(i) for i in rules] == [hash(i) for i in eager] and rules == eager
+    assert [i.text for i in rules] == [texts[i.where] for i in rules]
 
     monkeypatch.setattr(ownership, "expectations", settled)
     assert classify([(a, Backend.IPTABLES), (c, Backend.IPTABLES)], V, iptables=saves, nft=nft, known=[b, d]) == own
