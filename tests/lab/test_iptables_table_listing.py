@@ -4,7 +4,7 @@ one process) and each chain's record made from that listing: the records are tho
 
 The states: libvirt's iptables rules for NAT, routed and isolated networks (both families);
 then hand-added rules in its chains with comments, negations and odd spacing in quotes; then
-Docker's chains beside them in filter (that table is read chain by chain again, the others
+a comment holding a line break (the table is read chain by chain again); then Docker's chains beside them in filter (that table is read chain by chain again, the others
 still whole); then legacy tables, whose warning every listing prints on stderr (no split).
 """
 
@@ -58,7 +58,10 @@ def test_whole_table_listings_give_each_chains_own_listing(lab_ready, tmp_path, 
         namespaces.ip_batch(ns, [f"link add {n.bridge} type bridge" for n in nets])
         for family, cmd in (("ipv4", "iptables-nft-restore"), ("ipv6", "ip6tables-nft-restore")):
             namespaces.run(ns, [cmd, "--noflush"], input=iptables_restore(nets, "11.3", family))
-        states = [("libvirt's rules", None), ("hand-added rules", HAND_RULES), ("Docker's chains", DOCKER),
+        line_break = [["iptables-nft", "-A", "LIBVIRT_FWX", "-m", "comment", "--comment", "one\n-A LIBVIRT_INP -j DROP",
+                       "-j", "ACCEPT"]]
+        states = [("libvirt's rules", None), ("hand-added rules", HAND_RULES), ("a comment's line break", line_break),
+                  ("Docker's chains", DOCKER),
                   ("legacy tables", [["iptables-legacy", "-N", "OLD"], ["ip6tables-legacy", "-N", "OLD"]])]
         splits = {}
         for state, commands in states:
@@ -71,6 +74,8 @@ def test_whole_table_listings_give_each_chains_own_listing(lab_ready, tmp_path, 
             splits[state] = split
         tables = {(f, t) for f in ("ipv4", "ipv6") for t in ("filter", "nat", "mangle")}
         assert splits["libvirt's rules"] == splits["hand-added rules"] == tables
+        # iptables prints the line break as it is: the comment's second line looks like a rule
+        assert splits["a comment's line break"] == tables - {("ipv4", "filter")}
         assert splits["Docker's chains"] == tables - {("ipv4", "filter")}  # DOCKER is not listed
         assert splits["legacy tables"] == set()  # iptables-nft warns of them on stderr
     finally:
@@ -91,3 +96,8 @@ def test_a_whole_listing_that_cannot_be_split_exactly_is_refused():
     assert collect_iptables.split_listing(listing(text, rc=1), ["INPUT"]) is None
     assert collect_iptables.split_listing(listing("# Table `filter' is incompatible\n" + text), ["INPUT"]) is None
     assert collect_iptables.split_listing(listing(text.rstrip("\n")), ["INPUT"]) is None
+    # a comment holding a line break (iptables prints it as it is): its second line is no rule
+    broken = text + '-A INPUT -m comment --comment "one\n-A LIBVIRT_INP -j DROP" -j ACCEPT\n'
+    assert collect_iptables.split_listing(listing(broken), ["INPUT", "LIBVIRT_INP"]) is None
+    quoted = text + '-A INPUT -m comment --comment "a \\"b\\" \\\\" -j ACCEPT\n'
+    assert collect_iptables.split_listing(listing(quoted), ["INPUT"])["INPUT"].endswith('\\\\" -j ACCEPT\n')

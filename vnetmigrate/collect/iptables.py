@@ -177,8 +177,9 @@ def split_listing(listing: CommandRecord, chains: list[str]) -> dict[str, str] |
     rules: dict[str, list[str]] = {c: [] for c in chains}
     for line in listing.stdout.splitlines(keepends=True):
         words = line.split(" ", 2)
-        if len(words) < 2 or words[0] not in ("-P", "-N", "-A") or not line.endswith("\n"):
-            return None
+        if len(words) < 2 or words[0] not in ("-P", "-N", "-A") or not line.endswith("\n") \
+                or ('"' in line and not _quotes_closed(line)):
+            return None  # (a quoted comment holding a line break would run into the next line)
         name = words[1].rstrip("\n")
         if words[0] == "-A":
             if len(words) < 3:
@@ -192,6 +193,20 @@ def split_listing(listing: CommandRecord, chains: list[str]) -> dict[str, str] |
     if any(c not in heads for c in chains):
         return None
     return {c: heads[c] + "".join(rules[c]) for c in chains}
+
+
+def _quotes_closed(line: str) -> bool:
+    """Whether every quote `iptables -S` opens in `line` is closed there (it writes a quote or
+    backslash inside quotes with a backslash before it)."""
+    inside, escaped = False, False
+    for ch in line:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == '"':
+            inside = not inside
+    return not inside
 
 
 def _targets(listing: str, table: str, present: set[tuple[str, str]], bridges: set[str],
