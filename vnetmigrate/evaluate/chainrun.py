@@ -12,9 +12,7 @@ from dataclasses import dataclass
 
 from vnetmigrate.evaluate import index
 from vnetmigrate.evaluate.core import Effect, Hit, Match, Opaque, Rule, State, Verdict, VMap
-from vnetmigrate.evaluate.nftlazy import LazyNftRules
 from vnetmigrate.evaluate.reads import IfaceReads, PacketReads
-from vnetmigrate.evaluate.rename import renaming
 from vnetmigrate.evaluate.ruleset import Chain, Ruleset
 
 MAX_DEPTH = 16  # NFT_JUMP_STACK_SIZE
@@ -22,7 +20,6 @@ MAX_LEAVES = 4096
 SHORT = 12  # rules
 LOOSE_RUNS = 16  # runs of a chain kept for any devices that answer alike (more: for the same devices only)
 SHARED_PER_KEY = 32  # runs (or results) kept per key: a later one is compared with each
-RENAMED_PER_KEY = 4  # runs kept per key to be renamed for another network (one per shape of network)
 
 
 class TooComplex(Exception):
@@ -54,7 +51,6 @@ class ChainRunner:
         self.share = share
         self.leaves = 0
         self._runs: dict[tuple, list[Leaf]] = {}
-        self._trace: list | None = None  # (chain, its candidates, rule index) of each rule examined
 
     def run(self, base: Chain, st: State) -> list[Leaf]:
         """Every way through `base`; the same chain on the same packet state is run once (an
@@ -91,79 +87,18 @@ class ChainRunner:
                 if self.leaves > MAX_LEAVES:
                     raise TooComplex(f"more than {MAX_LEAVES} ways through the ruleset")
                 return _bind(shared, pkt, piif, iif, poif, oif)
-        renamed = memo.setdefault(("renamed",) + key + (iif is None, oif is None), [])
-        for entry in renamed:
-            leaves = self._renamed_run(entry, st)
-            if leaves is not None:
-                return leaves
         log = PacketReads(pkt)
         piif = IfaceReads(iif) if iif is not None else None
         poif = IfaceReads(oif) if oif is not None else None
         before = self.leaves
-        self._trace = trace = [] if len(renamed) < RENAMED_PER_KEY and (_named(iif) or _named(oif)) else None
-        try:
-            shared = self._run(base, base, 0, st.with_(pkt=log, iif=piif, oif=poif, assumed=(), path=()), ())
-        finally:
-            self._trace = None
+        shared = self._run(base, base, 0, st.with_(pkt=log, iif=piif, oif=poif, assumed=(), path=()), ())
         entry = (tuple(log.reads.items()), piif, poif, self.leaves - before, shared)
-        if trace is not None and _renamable(trace, shared, log, piif, poif):
-            real = pkt._pkt if type(pkt) is PacketReads else pkt  # (an evaluation's own record of its reads)
-            renamed.append((st.with_(pkt=real), entry[0], trace, shared, self.leaves - before, piif, poif))
         if (piif is not None and piif.whole) or (poif is not None and poif.whole) or len(loose) >= LOOSE_RUNS:
             if len(exact) < SHARED_PER_KEY:
                 exact.append(entry)
         else:
             loose.append(entry)
         return _bind(shared, pkt, piif, iif, poif, oif)
-
-    def _renamed_run(self, entry: tuple, st: State) -> list[Leaf] | None:
-        """The leaves of an earlier run (`entry`) renamed for `st`, when the run for `st` is
-        exactly that one renamed (evaluate/rename.py says when); None: it must be run."""
-        first, reads, trace, shared, count, piif, poif = entry
-        ren = renaming(first, reads, st)
-        if ren is None:
-            return None
-        theirs: dict[int, list] = {}  # id(chain) -> the candidates for st
-        hits: dict[tuple, tuple] = {}  # a rule's Hit fields for the earlier state -> (chain, its counterpart's index)
-        for chain, candidates, i in trace:
-            mine = theirs.get(id(chain))
-            if mine is None:
-                rules = chain.rules
-                mine = theirs[id(chain)] = range(len(rules)) if len(rules) <= SHORT else index.candidates(self.rs, chain, st)
-            if len(mine) != len(candidates):
-                return None
-            if i is None:
-                continue
-            j = mine[bisect_left(candidates, i)]
-            source = chain.rules._source
-            if not ren.rule(source[i], source[j]):
-                return None
-            rule = chain.rules[i]
-            seen = hits.setdefault((rule.chain, rule.where, str(rule.text)), (chain, j))
-            if seen[0] is not chain or seen[1] != j:
-                return None
-        self.leaves += count
-        if self.leaves > MAX_LEAVES:
-            raise TooComplex(f"more than {MAX_LEAVES} ways through the ruleset")
-        memo_hits: dict[Hit, Hit] = {}
-
-        def rename(hit: Hit | None) -> Hit | None:
-            if hit is None:
-                return None
-            got = memo_hits.get(hit)
-            if got is None:
-                where = hits.get((hit.chain, hit.rule, hit.text))
-                if where is None:
-                    got = hit  # a policy: the same for both
-                else:
-                    rule = where[0].rules[where[1]]
-                    got = Hit(rule.chain, rule.where, str(rule.text), hit.verdict)
-                memo_hits[hit] = got
-            return got
-        leaves = [Leaf(leaf.verdict, leaf.state.with_(path=tuple(rename(h) for h in leaf.state.path)),
-                       rename(leaf.step), leaf.reason) for leaf in shared]
-        self.rs.memo["renamed runs"] = self.rs.memo.get("renamed runs", 0) + 1
-        return _bind(leaves, st.pkt, piif, st.iif, poif, st.oif)
 
     def _leaf(self, *args, **kw) -> list[Leaf]:
         self.leaves += 1
@@ -177,15 +112,11 @@ class ChainRunner:
         rules = chain.rules
         # short chains: trying each rule costs less than looking the candidates up
         candidates = range(len(rules)) if len(rules) <= SHORT else index.candidates(self.rs, chain, st)
-        if self._trace is not None:  # (visited: its candidates count, even if none is examined)
-            self._trace.append((chain, candidates, None))
         pos = bisect_left(candidates, i)
         while pos < len(candidates):
             i = candidates[pos]
             rule = rules[i]
             pos += 1
-            if self._trace is not None:
-                self._trace.append((chain, candidates, i))
             if not _may_match(rule, st):
                 continue
             outs = run_rule(rule, st)
@@ -252,22 +183,6 @@ def _bind(leaves: list[Leaf], pkt, piif, iif, poif, oif) -> list[Leaf]:
             changes["oif"] = oif
         out.append(Leaf(leaf.verdict, s.with_(**changes), leaf.step, leaf.reason))
     return out
-
-
-def _named(dev) -> bool:
-    return dev is not None and dev.name is not None and not dev.yes and not dev.no
-
-
-def _renamable(trace: list, leaves: list[Leaf], log: PacketReads, piif, poif) -> bool:
-    """Whether a run can be renamed for another network (evaluate/rename.py): it read neither
-    of the probe's own devices off the packet, examined only typed native rules, and each of
-    its ways kept the packet and devices as they came and assumed nothing."""
-    if "iif" in log.reads or "oif" in log.reads:
-        return False
-    if not all(type(chain.rules) is LazyNftRules for chain, _c, _i in trace):
-        return False
-    return all(not leaf.state.assumed and leaf.reason is None and leaf.state.pkt is log and leaf.state.iif is piif
-               and leaf.state.oif is poif for leaf in leaves)
 
 
 def unread_verdicts(chain: Chain) -> list[str]:
