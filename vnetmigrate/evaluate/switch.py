@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from vnetmigrate.evaluate import nftlazy
+from vnetmigrate.evaluate import nftcompile
 from vnetmigrate.evaluate.ruleset import Chain, Ruleset
 from vnetmigrate.facts.libvirt_rules import LIBVIRT_CHAINS, NFT_TABLE
 from vnetmigrate.rules.nft import NftRule
@@ -75,9 +75,7 @@ def _chains(objects: list[dict]) -> list[Chain]:
             lst.insert(0, r) if verb == "insert" else lst.append(r)
     out = []
     for key, c in chains.items():
-        # compiled on first use, as a listed chain's (evaluate/lazyrules.py): a probe meets a few
-        # of the model's rules for 100 networks, and each run shared by renaming (rename.py) none
-        typed = nftlazy.chain_rules(tuple(NftRule.from_json(r) for r in rules.get(key, [])))
-        out.append(Chain(f"{key[0]} {key[1]} {key[2]}", "nft", key[0], key[1], key[2], typed, hook=c.get("hook"),
+        compiled = tuple(nftcompile.compile_rule(NftRule.from_json(r)) for r in rules.get(key, []))
+        out.append(Chain(f"{key[0]} {key[1]} {key[2]}", "nft", key[0], key[1], key[2], compiled, hook=c.get("hook"),
                          prio=c.get("prio"), policy=c.get("policy"), type=c.get("type"), handle=c.get("handle")))
     return out
