@@ -17,6 +17,8 @@ the blockers.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.bench.hostgen import build_host
@@ -149,5 +151,77 @@ def test_shared_evaluation_gives_the_results_of_evaluating_alone(lab_ready, tmp_
         want = _compare(facts)
         reasons = " ".join(x for r in want.values() for x in r.reasons)
         assert "change marks or conntrack state" in reasons, reasons
+    finally:
+        namespaces.delete([ns])
+
+
+# Networks of one shape (libvirt writes the same rules for each, naming its bridge and subnet)
+# beside look-alikes differing in one thing a chain reads: the prefix length, IPv6 on one only,
+# the forward mode, a hand rule naming one bridge (in a short chain and in an indexed one), an
+# address block holding two of the subnets but not a third.
+LOOKALIKES = [("lk0", "nat", "10.201.0.1/24", None), ("lk1", "nat", "10.201.1.1/24", None),
+              ("lk2", "nat", "10.201.2.1/24", None), ("lk3", "nat", "10.201.3.1/25", None),
+              ("lk4", "nat", "10.201.4.1/24", "fd00:4::1/64"), ("lk5", "route", "10.201.5.1/24", None),
+              ("lk6", "nat", "10.201.6.1/24", None), ("lk7", "nat", "10.201.7.1/24", None)]
+HAND = """table inet hand {
+    chain forward_hand {
+        type filter hook forward priority 10; policy accept;
+        iifname "lk6" tcp dport 443 drop
+        ip saddr 10.201.0.0/23 meta l4proto udp reject
+        oifname "lk7" ct state established drop
+    }
+    chain input_hand {
+        type filter hook input priority 10; policy accept;
+""" + "".join(f'        iifname "other{i}" drop\n' for i in range(13)) + """        iifname "lk2" udp dport 53 drop
+        iifname "lk*" tcp dport 53 accept
+    }
+}
+"""
+
+
+def _lookalike_xml(name: str, mode: str, v4: str, v6: str | None) -> str:
+    import ipaddress
+
+    ips = ""
+    for addr in (v4, v6):
+        if addr:
+            iface = ipaddress.ip_interface(addr)
+            ips += (f"<ip address='{iface.ip}' netmask='{iface.netmask}'/>" if iface.version == 4
+                    else f"<ip family='ipv6' address='{iface.ip}' prefix='{iface.network.prefixlen}'/>")
+    return f"<network><name>{name}</name><forward mode='{mode}'/><bridge name='{name}'/>{ips}</network>\n"
+
+
+def test_networks_that_look_alike_share_only_what_they_read_alike(lab_ready, tmp_path):
+    from tests.bench.hostgen import write_root
+    from tests.sandbox import namespaces
+    from vnetmigrate.libvirt import nft_text, parse_network
+
+    ns = namespaces.new_name("alike")
+    namespaces.create([ns])
+    try:
+        xmls = {name: _lookalike_xml(name, mode, v4, v6) for name, mode, v4, v6 in LOOKALIKES}
+        namespaces.ip_batch(ns, [f"link add {n} type bridge" for n in xmls])
+        write_root(tmp_path, 0)
+        for name, xml in xmls.items():
+            (tmp_path / f"etc/libvirt/qemu/networks/{name}.xml").write_text(xml)
+            (tmp_path / f"run/libvirt/network/{name}.xml").write_text(
+                f"<networkstatus>{xml}<firewall name='fwRemoval' backend='nftables'/></networkstatus>\n")
+        models = [parse_network(x, f"{n}.xml") for n, x in xmls.items()]
+        namespaces.run(ns, ["nft", "-f", "-"], input=nft_text(models, "11.3") + HAND)
+        facts = build(collect_live(root=str(tmp_path), netns=ns))
+        want = _compare(facts)
+        now = {pid: r for (when, pid), r in want.items() if when == "now"}
+        assert len(now) == 8 * 9 + 9, sorted(now)  # lk4 has IPv6 probes too
+        # the look-alikes got different results where the hand rules tell them apart ...
+        assert now["lk6/forward-tcp"].verdict == "drop" and now["lk1/forward-tcp"].verdict == "accept"
+        assert now["lk0/forward-udp"].verdict == "reject" and now["lk1/forward-udp"].verdict == "reject"
+        assert now["lk2/forward-udp"].verdict == "accept"
+        assert now["lk7/reply-tcp"].verdict == "drop" and now["lk6/reply-tcp"].verdict == "accept"
+        assert now["lk2/dns-udp"].verdict == "drop" and now["lk1/dns-udp"].verdict == "accept"
+        # ... and the same results, but for the names, where they are alike
+        def named(r, net):  # the path with the network's bridge, subnet and rule handles left out
+            return [(p.base, p.verdict, re.sub(r"handle \d+|10\.201\.\d+\.", "", str(p.end).replace(net, "NET")))
+                    for p in r.path]
+        assert named(now["lk0/forward-icmp"], "lk0") == named(now["lk1/forward-icmp"], "lk1")
     finally:
         namespaces.delete([ns])

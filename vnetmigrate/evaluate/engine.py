@@ -176,12 +176,13 @@ def _pass(chain: Chain, leaf: Leaf) -> Pass:
 def _blockers(runner: ChainRunner, chains: list[Chain], pkt: Packet):
     """Every base chain that drops or rejects the packet on its own, whatever else it meets."""
     mem = {"iif": pkt.iif, "oif": pkt.oif}
+    first = start_state(pkt)
     for chain in chains:
         # most base chains on a path cannot block any packet (nat chains, libvirt's postrouting):
         # running them again, past the chain that dropped, would only compile and index their rules
         if SHARE and not can_block(runner.rs, chain):
             continue
-        leaves = runner.run(chain, at(start_state(pkt), chain, mem))
+        leaves = runner.run(chain, at(first, chain, mem))
         if leaves and all(leaf.blocks for leaf in leaves):
             yield _pass(chain, leaves[0])
 

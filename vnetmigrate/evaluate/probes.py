@@ -52,6 +52,9 @@ class Ports:
     udp: int = 123
 
 
+_SYN, _SYN_ACK = frozenset({"syn"}), frozenset({"syn", "ack"})  # one of each for 4,500 packets at 500 networks
+
+
 @functools.lru_cache(maxsize=64)
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     """A fixed address of the probes (the same for every network), parsed once."""
@@ -59,7 +62,11 @@ def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
 
 
 def guest_address(subnet: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
-    return str(subnet[10] if subnet.num_addresses > 12 else subnet[-2])
+    return str(_guest(subnet))
+
+
+def _guest(subnet: ipaddress.IPv4Network | ipaddress.IPv6Network) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    return subnet[10] if subnet.num_addresses > 12 else subnet[-2]
 
 
 def network_probes(net, bridges: tuple[str, ...], remote: dict[str, str] | None = None,
@@ -74,15 +81,17 @@ def network_probes(net, bridges: tuple[str, ...], remote: dict[str, str] | None 
     forwards = net.forward_mode in ("nat", "route")
     for iface in (ipaddress.ip_interface(a) for a in net.bridge_addresses):
         fam = Family.of_version(iface.version).nft
-        guest = ipaddress.ip_address((guests or {}).get(fam) or guest_address(iface.network))
+        given = (guests or {}).get(fam)
+        guest = ipaddress.ip_address(given) if given else _guest(iface.network)
         far, gw = _address(remote[fam]), iface.ip
         eph, icmp = EPHEMERAL, ("icmp" if fam == "ip" else "ipv6-icmp")
         # formatted once: every description names them (500 networks: 4,500 descriptions)
         guest_s, far_s, gw_s, up_s = str(guest), str(far), str(gw), str(up)
 
+        six = "" if fam == "ip" else "6"
+
         def probe(kind, text, **pk):
-            pkt = Packet(family=fam, **pk)
-            return Probe(f"{net.name}/{kind}" + ("" if fam == "ip" else "6"), net.name, net.bridge, kind, text, pkt)
+            return Probe(f"{net.name}/{kind}{six}", net.name, net.bridge, kind, text, Packet(family=fam, **pk))
         if fam == "ip":
             out.append(probe("dhcp", f"DHCP request from a guest on {net.bridge}", hooks=INPUT, iif=br, oif=None,
                              saddr=_address("0.0.0.0"), daddr=_address("255.255.255.255"),
@@ -97,7 +106,7 @@ def network_probes(net, bridges: tuple[str, ...], remote: dict[str, str] | None 
             out.append(probe(f"dns-{proto}", f"DNS ({proto}) from guest {guest_s} to {gw_s} on {net.bridge}", hooks=INPUT,
                              iif=br, oif=None, saddr=guest, daddr=gw, l4proto=proto, sport=eph, dport=(53, 53),
                              ct_status=dict(NEW), daddr_type="local",
-                             tcp_flags=frozenset({"syn"}) if proto == "tcp" else None))
+                             tcp_flags=_SYN if proto == "tcp" else None))
         if not forwards:
             continue
         snat = net.forward_mode == "nat" and fam == "ip"
@@ -106,13 +115,13 @@ def network_probes(net, bridges: tuple[str, ...], remote: dict[str, str] | None 
             l4 = dict(sport=eph, dport=(port, port)) if port else dict(icmp_type="echo-request")
             out.append(probe(f"forward-{short}", f"new {short} from guest {guest_s} on {net.bridge} to {far_s} "
                              f"via {up_s}", hooks=FORWARD, iif=br, oif=up, saddr=guest, daddr=far, l4proto=proto,
-                             ct_status=dict(NEW), tcp_flags=frozenset({"syn"}) if proto == "tcp" else None, **l4))
+                             ct_status=dict(NEW), tcp_flags=_SYN if proto == "tcp" else None, **l4))
             back = dict(sport=(port, port), dport=eph) if port else dict(icmp_type="echo-reply")
             out.append(probe(f"reply-{short}", f"{short} reply from {far_s} via {up_s} to guest {guest_s} on "
                              f"{net.bridge}", hooks=FORWARD, iif=up, oif=br, saddr=far, daddr=guest, l4proto=proto,
                              ct_state="established", ct_direction="reply",
                              ct_status={"dnat": False, "snat": snat, "seen-reply": True},
-                             tcp_flags=frozenset({"syn", "ack"}) if proto == "tcp" else None, **back))
+                             tcp_flags=_SYN_ACK if proto == "tcp" else None, **back))
     return out
 
 
