@@ -56,7 +56,7 @@ def blocker_lines(data: dict[str, Any]) -> Table:
     grid.add_column(justify="right", no_wrap=True)
     grid.add_column()
     for i, f in enumerate(view.blockers(data), 1):
-        grid.add_row(f"  {i}.", Text.assemble(printable(f["title"]), (f"  [{printable(f['id'])}]", "dim")))
+        grid.add_row(f"  {i}.", Text.assemble(printable(view.title(f)), (f"  [{printable(f['id'])}]", "dim")))
     return grid
 
 
@@ -65,9 +65,9 @@ def print_finding(f: dict[str, Any], console: Console) -> None:
     terminal folds them visually) so a copied command is exactly one line."""
     sev = f["severity"]
     console.print(hang(Text.assemble((f" {sev.upper()} ", f"reverse {STYLE[sev]}"), " "),
-                       Text.assemble((printable(f["title"]), "bold"), (f"  [{printable(f['id'])}]", "dim"))))
+                       Text.assemble((printable(view.title(f)), "bold"), (f"  [{printable(f['id'])}]", "dim"))))
     if f["summary"]:
-        console.print(Padding(Text(printable(f["summary"])), (0, 0, 0, 2)))
+        console.print(Padding(Text(printable(view.summary(f))), (0, 0, 0, 2)))
     lines = view.evidence_lines(f)
     if lines:
         console.print(Text("  Evidence", style="bold"))
@@ -77,8 +77,11 @@ def print_finding(f: dict[str, Any], console: Console) -> None:
     for i, w in enumerate(f["workarounds"], 1):
         hint = printable(w["hint"]) + (f"  [{view.REPAIRABLE}]" if view.can_repair(f, w) else "")
         console.print(Padding(Text.assemble((f"Workaround {i}: ", "bold"), hint), (0, 0, 0, 2)))
-        for cmd in w["commands"]:
+        cmds, hidden = view.shown_commands(w)
+        for cmd in cmds:
             console.print(Text(f"    $ {printable(cmd)}", style="green"), soft_wrap=True)
+        if hidden:
+            console.print(Text(f"    {view.more_commands(hidden)}", style="dim"))
     for link in f["links"]:
         console.print(Text(f"  see {printable(link)}", style="dim"), soft_wrap=True)
     console.print()

@@ -578,7 +578,8 @@ def test_nftables_blockers_stop_a_migration_although_network_conf_pins_iptables(
     found = {b["id"]: b for b in valid_envelope(plan.stdout)["data"]["blockers"]}
     assert plan.returncode == 4 and found["docker-forward-drop"]["forcible"], plan.stdout + plan.stderr
     text = host.vnm("plan")
-    assert "BLOCKER docker-forward-drop: Docker's FORWARD DROP policy blocks guest traffic after" in text.stdout
+    assert "BLOCKER docker-forward-drop: Docker's FORWARD DROP policy blocks guest traffic after" in \
+        " ".join(text.stdout.split())  # wrapped at 80 columns
     refused = host.vnm("migrate", "--no-restart")
     assert refused.returncode == 4 and "docker-forward-drop" in refused.stdout, refused.stdout + refused.stderr
     assert host.state_now() == before

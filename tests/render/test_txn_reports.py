@@ -45,15 +45,24 @@ def test_plan_text_says_what_changes_in_order(plan):
     assert '    +firewall_backend = "nftables"' in lines
     steps = lines.index("Steps:")
     assert lines[steps + 1] == "  1. [nft] add the nftables rules of 1 network" and lines[steps + 6].startswith("  6. [verify]")
-    assert lines[-2:] == ["Note: test", "BLOCKER docker-forward-drop: Docker's FORWARD DROP policy blocks guest traffic "
-                                        "after the migration"]
+    assert lines[-3:] == ["Note: test", "BLOCKER docker-forward-drop: Docker's FORWARD DROP policy blocks guest traffic",
+                          "  after the migration"]
 
 
-def test_long_lines_are_never_wrapped(plan):
-    """A pipe has no width: rich would fold at 80 columns; an id or a command must stay one line."""
-    long = replace(plan["to-nftables"], blockers=(Blocker("x", "word " * 40, "", False, "plan"),))
-    out = text(long)
-    assert f"BLOCKER x: {'word ' * 40} [cannot be forced]\n" in out
+def test_prose_wraps_at_80_columns_but_ids_never_break(plan):
+    """A blocker's title wraps at 80 columns under an indent (a pipe has no width, so the
+    renderer wraps, not rich); its id stays on the first line and a long word (a path, a
+    command's argument) is never broken."""
+    path = "/etc/libvirt/" + "x" * 90
+    long = replace(plan["to-nftables"], blockers=(Blocker("some-id", "word " * 30 + path, "", False, "plan"),))
+    out = text(long).splitlines()
+    first = next(i for i, ln in enumerate(out) if ln.startswith("BLOCKER"))
+    block = out[first:]
+    assert block[0].startswith("BLOCKER some-id: word word")
+    assert all(len(ln) <= 80 for ln in block if path not in ln) and len(block) > 2
+    assert all(ln.startswith("  ") for ln in block[1:]) and f"  {path}" in block
+    assert block[-1].endswith("[cannot be forced]") and " ".join(block).split() == \
+        ["BLOCKER", "some-id:", *["word"] * 30, path, "[cannot", "be", "forced]"]
 
 
 def test_nothing_to_do_and_forced_blockers(plan):
