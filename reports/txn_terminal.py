@@ -283,6 +283,16 @@ def lines(result) -> list[Text]:
     raise TypeError(f"no terminal renderer for {type(result).__name__}")
 
 
+def quiet_line(result) -> str:
+    """The one line --quiet prints: how it ended. migrate's is its outcome (committed, failed,
+    refused, dry run), not the plan's heading it starts with."""
+    if isinstance(result, MigrateResult):
+        first = (result_lines(result) or plan_lines(result.plan))[0]
+    else:
+        first = lines(result)[0]
+    return _plain([first]).split("\n", 1)[0]
+
+
 def render(result, console: Console) -> None:
     for line in lines(result):
         console.print(line, soft_wrap=True)

@@ -130,6 +130,7 @@ def test_plain_plan_migrate_and_rollback_lines_run_the_same_without_typer(host):
         runs[name] = [_same_run(host.vnm(*line, program=program)) for line in lines]
         assert host.state_now() == before, name
     assert [r[0] for r in runs["fast"]] == [4, 0, 4, 0, 0, 0], runs["fast"]  # plan: no act_csum here
+    assert runs["fast"][4][1] == "Transaction ID committed: libvirt's rules are in nftables, verified.\n"  # -q: the outcome
     assert runs["fast"] == runs["typer"]
 
 

@@ -184,3 +184,24 @@ def test_repair_text_says_what_why_and_what_is_left_then_how_it_ended(tmp_path):
     dry = txn_terminal.to_text(out["repair dry-run"])
     assert dry.startswith("Repair plan (dry run): 1 repair, 10 steps; 1 finding left\n")
     assert dry.rstrip().endswith("Dry run: nothing was changed.")
+
+
+def test_quiet_migrate_prints_how_it_ended_not_the_plan_heading(plan, tmp_path):
+    """`migrate -q` is for scripts and cron mail: its one line is the outcome."""
+    p = plan["with-restart"]
+    runs = {
+        "committed": (MigrateResult(p, ExitCode.OK, transaction=COMMITTED),
+                      f"Transaction {COMMITTED.id} committed: libvirt's rules are in nftables, verified."),
+        "failed": (MigrateResult(p, ExitCode.ROLLED_BACK, transaction=ROLLED_BACK),
+                   f"Transaction {ROLLED_BACK.id} FAILED at step 6: restart failed: exit 1"),
+        "refused": (MigrateResult(p, ExitCode.BLOCKERS, refused=REFUSED_BLOCKERS), "Refused: blockers found; "
+                    "nothing was changed (use --force BLOCKER_ID for each forcible one)."),
+        "dry run": (MigrateResult(p, ExitCode.OK, dry_run=True), "Dry run: nothing was changed."),
+        "nothing to do": (MigrateResult(plan["to-iptables"], ExitCode.OK, recovered=(ROLLED_BACK,)),
+                          text(plan["to-iptables"]).splitlines()[0]),
+    }
+    for name, (result, line) in runs.items():
+        assert txn_terminal.quiet_line(result) == line, name
+    assert txn_terminal.quiet_line(p) == text(p).splitlines()[0]  # plan: its heading
+    assert txn_terminal.quiet_line(results(tmp_path)["rollback two"]) == \
+        f"{ROLLED_BACK.id}: rolled back; the old state is verified back"
