@@ -116,12 +116,12 @@ def render(doc: dict[str, Any], console: Console, verbosity: int = 0) -> None:
         print_finding(f, console)
     if doc["errors"]:
         console.print(Text("Errors (parts that could not be read or checked):", style="bold red"))
-        for e in doc["errors"]:
-            console.print(Text(f"  {printable(e['unit'])}: {printable(e['message'])}"))
+        for e in doc["errors"]:  # wrapped lines continue under the message, not at column 0
+            console.print(hang(f"  {printable(e['unit'])}: ", Text(printable(e["message"]))))
     if data["skipped_checks"]:
         console.print(Text("Skipped checks:", style="dim"))
         for s in data["skipped_checks"]:
-            console.print(Text(f"  {printable(s['check'])}: {printable(s['reason'])}", style="dim"))
+            console.print(hang(Text(f"  {printable(s['check'])}: ", style="dim"), Text(printable(s["reason"]), style="dim")))
     console.print(Text(view.counts_line(doc), style="dim"))
     console.print(Text(view.next_step(doc), style="bold"))
 
