@@ -301,9 +301,15 @@ def test_corrupt_and_truncated_archives_are_one_line_errors(tmp_path):
     (tmp_path / "not-a-tar.tar.gz").write_bytes(gzip.compress(b"hello, not a tar\n" * 100))
     _one_line_error(tmp_path / "not-a-tar.tar.gz", "corrupt or truncated archive")
     (tmp_path / "not-gzip.tar.gz").write_text("garbage\n")  # not even gzip: neither evidence nor a bundle
-    res = cli("scan", "--from", str(tmp_path / "not-gzip.tar.gz"))  # (report reads it as a saved scan's JSON)
+    res = cli("scan", "--from", str(tmp_path / "not-gzip.tar.gz"))
     assert res.exit_code == ExitCode.ERROR and len(res.stderr.splitlines()) == 1, res.stderr
     assert "neither a directory saved by `scan --save-evidence` nor a bundle" in res.stderr
+    res = cli("report", str(tmp_path / "not-gzip.tar.gz"))  # not "malformed JSON": its name says archive
+    assert res.exit_code == ExitCode.ERROR and "Traceback" not in res.output
+    assert res.stderr.splitlines() == [
+        f"vnetmigrate report: error: {tmp_path / 'not-gzip.tar.gz'} is not a bundle or an sos report: not a gzip "
+        "or xz archive (an empty or partial copy, or another file under an archive's name)",
+        "hint: write a bundle with `vnetmigrate bundle`; a saved scan is the JSON of `scan --format json -o FILE`"]
 
 
 def test_text_output_shows_control_bytes_of_host_file_names_harmlessly(tmp_path):
