@@ -168,6 +168,8 @@ def repair_plan_lines(r: RepairResult) -> list[Text]:
         out.append(_line(("Steps:", HEAD)))
         out += [_step(st) for st in r.steps]
         out.append(_line(f"  restart: {' '.join(r.restart) if r.restart else 'none'}"))
+    elif not r.refused and r.dry_run and r.left:  # not "nothing to repair" above a list of what is wrong
+        out.append(_line(("No automatic repair for what scan found.", HEAD)))
     elif not r.refused and r.dry_run:
         out.append(_line(("Nothing to repair.", GOOD if r.before and r.before.exit_code == 0 else HEAD)))
     if r.left:

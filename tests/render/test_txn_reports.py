@@ -205,3 +205,17 @@ def test_quiet_migrate_prints_how_it_ended_not_the_plan_heading(plan, tmp_path):
     assert txn_terminal.quiet_line(p) == text(p).splitlines()[0]  # plan: its heading
     assert txn_terminal.quiet_line(results(tmp_path)["rollback two"]) == \
         f"{ROLLED_BACK.id}: rolled back; the old state is verified back"
+
+
+def test_repair_with_nothing_it_can_apply_does_not_say_nothing_to_repair(tmp_path):
+    from dataclasses import replace as changed
+
+    from vnetmigrate.usecases.repair import Left
+
+    dry = results(tmp_path)["repair dry-run"]
+    left = (Left("ip-forwarding-off", "blocker", "net.ipv4.ip_forward is 0", "no automatic repair: see the scan's "
+                 "workarounds"),)
+    lines = text(changed(dry, remedies=(), steps=(), left=left)).splitlines()
+    assert lines[1:4] == ["No automatic repair for what scan found.", "Left as they are:",
+                          "  blocker ip-forwarding-off: no automatic repair: see the scan's workarounds"]
+    assert "Nothing to repair." in text(changed(dry, remedies=(), steps=(), left=()))
