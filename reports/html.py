@@ -46,7 +46,8 @@ def verdict_panel(doc: dict[str, Any]) -> str:
     """The answer first: the verdict, the counts, a link to each blocker, the next step."""
     data = doc["data"]
     items = "".join(f'<li><a href="#{e(anchor(f))}">{inline(view.title(f))}</a> <code class="muted">{e(f["id"])}'
-                    "</code></li>" for f in view.blockers(data))
+                    "</code>" + (f'<br><span class="muted">{inline(view.more_findings(f, hidden))}</span>' if hidden
+                                 else "") + "</li>" for f, hidden in view.collapsed(view.blockers(data)))
     listing = f'<ol class="blockers">{items}</ol>' if items else ""
     return (f'<section class="verdict {VERDICT_CLASS[doc["status"]]}" id="verdict">'
             f'<p class="line">Verdict: {e(data["verdict"])}</p>'
@@ -110,7 +111,10 @@ def findings_section(data: dict[str, Any]) -> str:
         out.append("<p>No findings.</p>")
     for severity, found in view.findings_by_severity(data):
         out.append(f"<h3>{e(view.SEVERITY_HEADINGS[severity])} ({len(found)})</h3>")
-        out += [finding_article(f) for f in found]
+        for f, hidden in view.collapsed(found):
+            out.append(finding_article(f))
+            if hidden:
+                out.append(f'<p class="muted">{inline(view.more_findings(f, hidden))}</p>')
     return "".join(out) + "</section>"
 
 

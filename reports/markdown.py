@@ -105,7 +105,10 @@ def render(doc: dict[str, Any]) -> str:
                                          if data["host"].get("collected_at") else ""), ""]
     if view.blockers(data):
         out += ["Blockers:", ""]
-        out += [f"{i}. {inline(view.title(f))} ({code(f['id'])})" for i, f in enumerate(view.blockers(data), 1)]
+        for i, (f, hidden) in enumerate(view.collapsed(view.blockers(data)), 1):
+            out.append(f"{i}. {inline(view.title(f))} ({code(f['id'])})")
+            if hidden:
+                out.append(f"   {inline(view.more_findings(f, hidden))}")  # continues the item
         out.append("")
     out += [inline(view.next_step(doc)), ""]
     out += matrix(data)
@@ -114,8 +117,10 @@ def render(doc: dict[str, Any]) -> str:
         out += ["No findings.", ""]
     for severity, found in view.findings_by_severity(data):
         out += [f"### {view.SEVERITY_HEADINGS[severity]} ({len(found)})", ""]
-        for f in found:
+        for f, hidden in view.collapsed(found):
             out += finding(f)
+            if hidden:
+                out += [f"*{inline(view.more_findings(f, hidden))}*", ""]
     if doc["errors"]:
         out += ["## Errors", "", "Parts that could not be read or checked:", ""]
         out += [f"- {code(e['unit'])}: {text(e['message'])}" for e in doc["errors"]] + [""]

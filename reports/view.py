@@ -233,6 +233,30 @@ def summary(f: dict[str, Any]) -> str:
     return shorten_lists(f["summary"])
 
 
+ALIKE_FINDINGS = 5  # more findings of one id than this (one per network): the first, then a count
+
+
+def collapsed(findings: list[dict[str, Any]]) -> list[tuple[dict[str, Any], int]]:
+    """(finding, how many more of its id are not shown) for reading: a check that finds the same
+    thing on 500 networks gives 500 findings; the first stands for them (JSON keeps them all)."""
+    counts: dict[str, int] = {}
+    for f in findings:
+        counts[f["id"]] = counts.get(f["id"], 0) + 1
+    out, seen = [], set()
+    for f in findings:
+        n = counts[f["id"]]
+        if n <= ALIKE_FINDINGS:
+            out.append((f, 0))
+        elif f["id"] not in seen:
+            seen.add(f["id"])
+            out.append((f, n - 1))
+    return out
+
+
+def more_findings(f: dict[str, Any], hidden: int) -> str:
+    return f"... and {hidden} more {f['id']} findings like this one (--format json lists them all)"
+
+
 def blockers(data: dict[str, Any]) -> list[dict[str, Any]]:
     return [f for f in data["findings"] if f["severity"] == "blocker"]
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.bench.hostgen import build_host
+from tests.bench.hostgen import build_host, libvirt_networks
 from tests.unit.cli_runner import cli_runner
 from tests.unit.schema_check import valid_envelope
 from vnetmigrate.cli import app
+from vnetmigrate.libvirt import nft_text
 
 pytestmark = pytest.mark.lab
 
@@ -89,3 +90,24 @@ def test_plan_text_names_five_networks_and_fits_80_columns(host):
     assert sorted(doc["data"]["summary"]["networks_moved"]) == sorted(f"net{i}" for i in range(NETWORKS))
     md = run("plan", *where, "--format", "markdown")
     assert "- networks moved: `net0`, `net1`, `net10`, `net100`, `net101` and 495 more" in md
+
+
+def test_one_finding_per_network_is_shown_once_with_a_count(host):
+    """With libvirt's tables gone every network has its own libvirt-rules-missing finding: the
+    text shows the first and counts the rest; JSON has all 500."""
+    from tests.sandbox import namespaces
+
+    ns, root = host
+    namespaces.run(ns, ["nft", "delete table ip libvirt_network; delete table ip6 libvirt_network"])
+    try:
+        text = run("scan", "--netns", ns, "--root", root)
+        doc = valid_envelope(run("scan", "--netns", ns, "--root", root, "--format", "json"))
+        md = run("scan", "--netns", ns, "--root", root, "--format", "markdown")
+    finally:
+        namespaces.run(ns, ["nft", "-f", "-"], input=nft_text(libvirt_networks(NETWORKS), "11.3"))
+    missing = [f for f in doc["data"]["findings"] if f["id"] == "libvirt-rules-missing"]
+    assert len(missing) == NETWORKS
+    more = "... and 499 more libvirt-rules-missing findings like this one (--format json lists them all)"
+    assert " ".join(text.split()).count(more) == 2  # under the blockers' list and after the first finding
+    assert text.count("is active but 10 of its nftables rules are missing") == 2 and len(text.splitlines()) < 150
+    assert f"*{more}*" in md.replace("\\", "") and md.count("is active but 10 of its") == 2
