@@ -176,7 +176,8 @@ def test_every_envelope_says_where_when_and_how_long(tmp_path):
 
 
 def test_help_has_no_internal_metavars_and_fits_80_columns():
-    for command in ("scan", "report", "rules", "plan", "migrate", "rollback", "history"):
+    for command in ("scan", "report", "rules", "plan", "migrate", "rollback", "history", "repair", "bundle", "gate",
+                    "fleet"):
         text = runner.invoke(app, [command, "--help"], env={"COLUMNS": "80"}).stdout
         assert not any(bad in text for bad in ("<bool>", "<list", "[[", "{NETWORK", "<path>", "╭")), text
         assert all(len(line) <= 80 for line in text.splitlines()), text
