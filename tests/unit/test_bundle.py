@@ -319,3 +319,15 @@ def test_text_output_shows_control_bytes_of_host_file_names_harmlessly(tmp_path)
     ev.add_file(FileRecord("/etc/libvirt/hooks/\x1b]2;owned\x07.key", "x\n"))
     text = to_text(assemble(ev, [], tmp_path / "b.tar.gz"))
     assert "\x1b" not in text and "\\x1b]2;owned\\x07.key" in text and "Withheld" in text
+
+
+def test_the_redaction_line_counts_in_the_right_number(tmp_path):
+    from dataclasses import replace
+
+    from vnetmigrate.reports.bundle import to_text
+
+    red = assemble(docker_host(), [], tmp_path / "red.tar.gz", redact=True)
+    one = replace(red, redaction={**red.redaction, "addresses": 1, "macs": 1, "names": 1})
+    assert "Redacted: 1 address, 1 MAC address, 1 name; the map is " in to_text(one)
+    two = replace(red, redaction={**red.redaction, "addresses": 2, "macs": 0, "names": 2})
+    assert "Redacted: 2 addresses, 0 MAC addresses, 2 names; the map is " in to_text(two)
