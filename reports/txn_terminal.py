@@ -227,7 +227,11 @@ def repair_result_lines(r: RepairResult) -> list[Text]:
 def verdict_lines(head: str, v: Verdict) -> list[Text]:
     style = GOOD if v.exit_code == 0 else BAD if v.exit_code == 4 else "yellow"
     out = [_line((head, HEAD), (v.verdict, style))]
-    out += [_line(f"  {sev} {fid}: {shorten_lists(title)}") for fid, sev, title in v.findings if sev != "info"]
+    shown = [{"id": fid, "severity": sev, "title": title} for fid, sev, title in v.findings if sev != "info"]
+    for f, hidden in view.collapsed(shown):  # one per network on some hosts: the first, then a count
+        out.append(_line(f"  {f['severity']} {f['id']}: {shorten_lists(f['title'])}"))
+        if hidden:
+            out.append(_line((f"    {view.more_findings(f, hidden)}", DIM)))
     return out
 
 

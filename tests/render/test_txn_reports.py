@@ -219,3 +219,14 @@ def test_repair_with_nothing_it_can_apply_does_not_say_nothing_to_repair(tmp_pat
     assert lines[1:4] == ["No automatic repair for what scan found.", "Left as they are:",
                           "  blocker ip-forwarding-off: no automatic repair: see the scan's workarounds"]
     assert "Nothing to repair." in text(changed(dry, remedies=(), steps=(), left=()))
+
+
+def test_the_scan_after_a_repair_shows_one_of_many_alike_findings():
+    from vnetmigrate.usecases.repair import Verdict
+
+    many = tuple(("libvirt-rules-missing", "blocker", f"Network net{i} (vbr{i}) is active but 10 of its nftables "
+                  "rules are missing") for i in range(500))
+    lines = txn_terminal._plain(txn_terminal.verdict_lines("Scan after the repair: ", Verdict("x", 4, many)))
+    assert lines.splitlines()[1:] == [
+        "  blocker libvirt-rules-missing: Network net0 (vbr0) is active but 10 of its nftables rules are missing",
+        "    ... and 499 more libvirt-rules-missing findings like this one (--format json lists them all)"]
