@@ -35,10 +35,12 @@ def names(items, shown: int = SHOWN) -> str:
 
 
 # One word of a list as checks and steps join them (", "): brackets and quotes around a list
-# stay outside it.
-_ITEM = r"[^\s,()\[\]{}`'\"]+"
+# stay outside it. Possessive, and starting only where a word does: a long name from the host
+# costs one pass, not one per character.
+_WORD = r"[^\s,()\[\]{}`'\"]"
+_ITEM = rf"{_WORD}++"
 LONG = 12  # more names than this are summarised; the tool's own fixed lists (packet kinds) are shorter
-_LONG_LIST = re.compile(rf"{_ITEM}(?:, {_ITEM}){{{LONG},}}")
+_LONG_LIST = re.compile(rf"(?<!{_WORD}){_ITEM}(?:, {_ITEM}){{{LONG},}}")
 
 
 def shorten_lists(text: str) -> str:

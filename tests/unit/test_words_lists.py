@@ -26,3 +26,15 @@ def test_short_lists_and_prose_stay_whole():
     assert shorten_lists(twelve) == twelve
     prose = "a sysctl.d file, a firewall script, or a unit file: " + ", ".join(["two words"] * 20)
     assert shorten_lists(prose) == prose
+
+
+def test_a_long_name_from_the_host_costs_one_pass():
+    """Titles carry host names and paths: a 200,000-character word is read once (a pattern that
+    retried from each character took 12 s for 20,000). Run apart, with a generous limit, so a
+    quadratic regression fails here instead of stalling the suite."""
+    import subprocess
+    import sys
+
+    code = ("from vnetmigrate.words import shorten_lists as s; w = 'x' * 200000; "
+            "assert s(w + ', ' + w) == w + ', ' + w and s(', '.join([w] * 14)).endswith(' and 9 more')")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=20)
