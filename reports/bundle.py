@@ -6,6 +6,7 @@ from typing import Any
 
 from vnetmigrate.reports.envelope import dumps, envelope
 from vnetmigrate.reports.sanitize import sanitized
+from vnetmigrate.words import plural
 
 
 def to_data(result: Any) -> dict[str, Any]:
@@ -37,7 +38,8 @@ def to_text(result: Any) -> str:
         lines.append("Withheld (secrets, never collected): " + ", ".join(d["withheld"]))
     if d["redaction"] is not None:
         r = d["redaction"]
-        lines.append(f"Redacted: {r['addresses']} addresses, {r['macs']} MAC addresses, {r['names']} names; "
+        lines.append(f"Redacted: {plural(r['addresses'], 'address')}, {plural(r['macs'], 'MAC address')}, "
+                     f"{plural(r['names'], 'name')}; "
                      f"the map is {d['redaction_map']} (keep it: it is not in the archive)")
         if r.get("coincidences"):
             lines.append(f"Coincidences: {r['coincidences']} original values equal another value's replacement "

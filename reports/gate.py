@@ -7,6 +7,8 @@ from typing import Any
 
 from vnetmigrate.reports.envelope import about_host, dumps, envelope
 from vnetmigrate.reports.sanitize import printable
+from vnetmigrate.reports.view import collapsed
+from vnetmigrate.words import names, shorten_lists
 
 HEADLINES = {"refused": "refused", "allowed": "allowed", "allowed-with-blockers": "allowed despite blockers",
              "skipped": "not checked"}
@@ -25,10 +27,13 @@ def lines(result) -> list[str]:
         if result.backend_now or result.backend_after:
             out.append(f"  libvirt's firewall backend: {result.backend_now or 'unknown'} now, "
                        f"{result.backend_after or 'unknown'} after")
-    for b in result.blockers:
-        out.append(f"  blocker: {b.title} [{b.id}]")
+    blockers = [{"id": b.id, "title": b.title} for b in result.blockers]
+    for b, hidden in collapsed(blockers):  # one per network on some hosts: the first, then a count
+        out.append(f"  blocker: {shorten_lists(b['title'])} [{b['id']}]")
+        if hidden:
+            out.append(f"    ... and {hidden} more {b['id']} (vnetmigrate scan lists them)")
     if result.warnings:
-        out.append(f"  {len(result.warnings)} warning(s): " + ", ".join(w.id for w in result.warnings))
+        out.append(f"  {len(result.warnings)} warning(s): " + names(dict.fromkeys(w.id for w in result.warnings)))
     for note in result.notes:
         out.append(f"  note: {note}")
     if result.blockers:

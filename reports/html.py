@@ -45,8 +45,9 @@ def anchor(f: dict[str, Any]) -> str:
 def verdict_panel(doc: dict[str, Any]) -> str:
     """The answer first: the verdict, the counts, a link to each blocker, the next step."""
     data = doc["data"]
-    items = "".join(f'<li><a href="#{e(anchor(f))}">{inline(f["title"])}</a> <code class="muted">{e(f["id"])}'
-                    "</code></li>" for f in view.blockers(data))
+    items = "".join(f'<li><a href="#{e(anchor(f))}">{inline(view.title(f))}</a> <code class="muted">{e(f["id"])}'
+                    "</code>" + (f'<br><span class="muted">{inline(view.more_findings(f, hidden))}</span>' if hidden
+                                 else "") + "</li>" for f, hidden in view.collapsed(view.blockers(data)))
     listing = f'<ol class="blockers">{items}</ol>' if items else ""
     return (f'<section class="verdict {VERDICT_CLASS[doc["status"]]}" id="verdict">'
             f'<p class="line">Verdict: {e(data["verdict"])}</p>'
@@ -79,10 +80,10 @@ def matrix_section(data: dict[str, Any]) -> str:
 def finding_article(f: dict[str, Any]) -> str:
     sev = f["severity"]
     out = [f'<article class="finding sev-{e(sev)}" id="{e(anchor(f))}">',
-           f'<h4><span class="badge">{e(sev.upper())}</span>{inline(f["title"])} '
+           f'<h4><span class="badge">{e(sev.upper())}</span>{inline(view.title(f))} '
            f'<code class="muted">{e(f["id"])}</code></h4>']
     if f["summary"]:
-        out.append(f'<p>{inline(f["summary"])}</p>')
+        out.append(f'<p>{inline(view.summary(f))}</p>')
     lines = view.evidence_lines(f)
     if lines:
         items = "".join(f"<li>{where(ev)}" + (f": {inline(ev.detail)}" if ev.detail else "") + "</li>"
@@ -92,8 +93,11 @@ def finding_article(f: dict[str, Any]) -> str:
         repair = (f' <span class="repairable">{e(view.REPAIRABLE)}</span>'
                   if view.can_repair(f, w) else "")
         out.append(f'<p><strong>Workaround {i}:</strong> {inline(w["hint"])}{repair}</p>')
-        if w["commands"]:
-            out.append(f'<pre><code>{e(chr(10).join(w["commands"]))}</code></pre>')
+        cmds, hidden = view.shown_commands(w)
+        if cmds:
+            out.append(f'<pre><code>{e(chr(10).join(cmds))}</code></pre>')
+        if hidden:
+            out.append(f'<p class="muted">{inline(view.more_commands(hidden))}</p>')
     if f["links"]:
         links = "".join(f'<li><a href="{e(link)}">{e(link)}</a></li>' if view.is_web_link(link)
                         else f"<li>{e(link)}</li>" for link in f["links"])
@@ -107,7 +111,10 @@ def findings_section(data: dict[str, Any]) -> str:
         out.append("<p>No findings.</p>")
     for severity, found in view.findings_by_severity(data):
         out.append(f"<h3>{e(view.SEVERITY_HEADINGS[severity])} ({len(found)})</h3>")
-        out += [finding_article(f) for f in found]
+        for f, hidden in view.collapsed(found):
+            out.append(finding_article(f))
+            if hidden:
+                out.append(f'<p class="muted">{inline(view.more_findings(f, hidden))}</p>')
     return "".join(out) + "</section>"
 
 

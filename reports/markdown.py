@@ -74,9 +74,9 @@ def where(e: view.EvidenceLine) -> str:
 
 
 def finding(f: dict[str, Any]) -> list[str]:
-    out = [f"#### {f['severity'].upper()}: {inline(f['title'])}", "", f"Id: {code(f['id'])}", ""]
+    out = [f"#### {f['severity'].upper()}: {inline(view.title(f))}", "", f"Id: {code(f['id'])}", ""]
     if f["summary"]:
-        out += [inline(f["summary"]), ""]
+        out += [inline(view.summary(f)), ""]
     lines = view.evidence_lines(f)
     if lines:
         out += ["**Evidence**", ""]
@@ -85,8 +85,11 @@ def finding(f: dict[str, Any]) -> list[str]:
     for i, w in enumerate(f["workarounds"], 1):
         repair = f" *({view.REPAIRABLE})*" if view.can_repair(f, w) else ""
         out += [f"**Workaround {i}:** {inline(w['hint'])}{repair}", ""]
-        if w["commands"]:
-            out += [fenced(w["commands"]), ""]
+        cmds, hidden = view.shown_commands(w)
+        if cmds:
+            out += [fenced(cmds), ""]
+        if hidden:
+            out += [inline(view.more_commands(hidden)), ""]
     if f["links"]:
         out += ["See also:", ""]
         out += [f"- <{link}>" if view.is_web_link(link) else f"- {text(link)}" for link in f["links"]]
@@ -102,7 +105,10 @@ def render(doc: dict[str, Any]) -> str:
                                          if data["host"].get("collected_at") else ""), ""]
     if view.blockers(data):
         out += ["Blockers:", ""]
-        out += [f"{i}. {inline(f['title'])} ({code(f['id'])})" for i, f in enumerate(view.blockers(data), 1)]
+        for i, (f, hidden) in enumerate(view.collapsed(view.blockers(data)), 1):
+            out.append(f"{i}. {inline(view.title(f))} ({code(f['id'])})")
+            if hidden:
+                out.append(f"   {inline(view.more_findings(f, hidden))}")  # continues the item
         out.append("")
     out += [inline(view.next_step(doc)), ""]
     out += matrix(data)
@@ -111,8 +117,10 @@ def render(doc: dict[str, Any]) -> str:
         out += ["No findings.", ""]
     for severity, found in view.findings_by_severity(data):
         out += [f"### {view.SEVERITY_HEADINGS[severity]} ({len(found)})", ""]
-        for f in found:
+        for f, hidden in view.collapsed(found):
             out += finding(f)
+            if hidden:
+                out += [f"*{inline(view.more_findings(f, hidden))}*", ""]
     if doc["errors"]:
         out += ["## Errors", "", "Parts that could not be read or checked:", ""]
         out += [f"- {code(e['unit'])}: {text(e['message'])}" for e in doc["errors"]] + [""]

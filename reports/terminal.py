@@ -55,19 +55,21 @@ def blocker_lines(data: dict[str, Any]) -> Table:
     grid = Table.grid(padding=(0, 1, 0, 0))
     grid.add_column(justify="right", no_wrap=True)
     grid.add_column()
-    for i, f in enumerate(view.blockers(data), 1):
-        grid.add_row(f"  {i}.", Text.assemble(printable(f["title"]), (f"  [{printable(f['id'])}]", "dim")))
+    for i, (f, hidden) in enumerate(view.collapsed(view.blockers(data)), 1):
+        grid.add_row(f"  {i}.", Text.assemble(printable(view.title(f)), (f"  [{printable(f['id'])}]", "dim")))
+        if hidden:
+            grid.add_row("", Text(printable(view.more_findings(f, hidden)), style="dim"))
     return grid
 
 
-def print_finding(f: dict[str, Any], console: Console) -> None:
+def print_finding(f: dict[str, Any], console: Console, hidden: int = 0) -> None:
     """One finding: a heading line, then indented text. Commands are printed unwrapped (the
     terminal folds them visually) so a copied command is exactly one line."""
     sev = f["severity"]
     console.print(hang(Text.assemble((f" {sev.upper()} ", f"reverse {STYLE[sev]}"), " "),
-                       Text.assemble((printable(f["title"]), "bold"), (f"  [{printable(f['id'])}]", "dim"))))
+                       Text.assemble((printable(view.title(f)), "bold"), (f"  [{printable(f['id'])}]", "dim"))))
     if f["summary"]:
-        console.print(Padding(Text(printable(f["summary"])), (0, 0, 0, 2)))
+        console.print(Padding(Text(printable(view.summary(f))), (0, 0, 0, 2)))
     lines = view.evidence_lines(f)
     if lines:
         console.print(Text("  Evidence", style="bold"))
@@ -77,10 +79,15 @@ def print_finding(f: dict[str, Any], console: Console) -> None:
     for i, w in enumerate(f["workarounds"], 1):
         hint = printable(w["hint"]) + (f"  [{view.REPAIRABLE}]" if view.can_repair(f, w) else "")
         console.print(Padding(Text.assemble((f"Workaround {i}: ", "bold"), hint), (0, 0, 0, 2)))
-        for cmd in w["commands"]:
+        cmds, cut = view.shown_commands(w)
+        for cmd in cmds:
             console.print(Text(f"    $ {printable(cmd)}", style="green"), soft_wrap=True)
+        if cut:
+            console.print(Text(f"    {view.more_commands(cut)}", style="dim"))
     for link in f["links"]:
         console.print(Text(f"  see {printable(link)}", style="dim"), soft_wrap=True)
+    if hidden:
+        console.print(Padding(Text(printable(view.more_findings(f, hidden)), style="bold"), (0, 0, 0, 2)))
     console.print()
 
 
@@ -109,16 +116,16 @@ def render(doc: dict[str, Any], console: Console, verbosity: int = 0) -> None:
     if not data["findings"]:
         console.print(Text("No findings.", style="green"))
         console.print()
-    for f in data["findings"]:
-        print_finding(f, console)
+    for f, hidden in view.collapsed(data["findings"]):
+        print_finding(f, console, hidden)
     if doc["errors"]:
         console.print(Text("Errors (parts that could not be read or checked):", style="bold red"))
-        for e in doc["errors"]:
-            console.print(Text(f"  {printable(e['unit'])}: {printable(e['message'])}"))
+        for e in doc["errors"]:  # wrapped lines continue under the message, not at column 0
+            console.print(hang(f"  {printable(e['unit'])}: ", Text(printable(e["message"]))))
     if data["skipped_checks"]:
         console.print(Text("Skipped checks:", style="dim"))
         for s in data["skipped_checks"]:
-            console.print(Text(f"  {printable(s['check'])}: {printable(s['reason'])}", style="dim"))
+            console.print(hang(Text(f"  {printable(s['check'])}: ", style="dim"), Text(printable(s["reason"]), style="dim")))
     console.print(Text(view.counts_line(doc), style="dim"))
     console.print(Text(view.next_step(doc), style="bold"))
 

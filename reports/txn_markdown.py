@@ -15,6 +15,7 @@ from vnetmigrate.usecases.outcome import TxnOutcome
 from vnetmigrate.usecases.plan import PlanResult
 from vnetmigrate.usecases.rollback import RollbackResult
 from vnetmigrate.reports import view
+from vnetmigrate.words import names, shorten_lists
 
 
 def plan_section(plan: PlanResult) -> list[str]:
@@ -24,9 +25,9 @@ def plan_section(plan: PlanResult) -> list[str]:
     else:
         out = [f"**Migration of libvirt's firewall: {text(s.source)} → {text(s.target)}** "
                f"(modelled as libvirt {text(s.libvirt_version)})", "",
-               f"- networks moved: {', '.join(code(n) for n in s.networks_moved) or 'none'}"]
+               f"- networks moved: {names(code(n) for n in s.networks_moved) or 'none'}"]
         if s.networks_already:
-            out.append(f"- already in {text(plan.target)}: {', '.join(code(n) for n in s.networks_already)}")
+            out.append(f"- already in {text(plan.target)}: {names(code(n) for n in s.networks_already)}")
         out.append(f"- add: {text(counts(s.add))}")
         out += [f"- remove ({text(r.where)}): {text(counts(r.counts))}" for r in s.remove]
         if len(s.unexpected_kept) >= view.REPEAT_AT:
@@ -37,15 +38,15 @@ def plan_section(plan: PlanResult) -> list[str]:
         if s.network_conf:
             out += ["network.conf:", "", fenced(s.network_conf.rstrip("\n").splitlines(), "diff"), ""]
         out += ["## Steps", "", "| # | kind | step |", "|---|---|---|"]
-        out += [f"| {st.index} | {cell(code(st.kind))} | {cell(text(st.title))} |" for st in plan.steps]
+        out += [f"| {st.index} | {cell(code(st.kind))} | {cell(text(shorten_lists(st.title)))} |" for st in plan.steps]
         out.append("")
     if plan.notes:
-        out += ["## Notes", "", *(f"- {text(n)}" for n in plan.notes), ""]
+        out += ["## Notes", "", *(f"- {text(shorten_lists(n))}" for n in plan.notes), ""]
     if plan.blockers:
         out += ["## Blockers", ""]
         for b in plan.blockers:
             how = " (forced)" if b.forced else "" if b.forcible else " *(cannot be forced)*"
-            out.append(f"- **BLOCKER** {code(b.id)}{how}: {text(b.title)}")
+            out.append(f"- **BLOCKER** {code(b.id)}{how}: {text(shorten_lists(b.title))}")
         out.append("")
     return out
 
@@ -104,7 +105,7 @@ def history_section(r: HistoryResult) -> list[str]:
            "| id | status | steps | title | errors |", "|---|---|---|---|---|"]
     for t in r.transactions:
         steps = "-" if t.status == "corrupt" else f"{t.steps_done}/{t.steps if t.steps is not None else '?'}"
-        out.append(f"| {cell(code(t.id))} | {cell(text(t.status))} | {steps} | {cell(text(t.title or ''))} | "
+        out.append(f"| {cell(code(t.id))} | {cell(text(t.status))} | {steps} | {cell(text(shorten_lists(t.title or '')))} | "
                    f"{cell(text('; '.join(t.errors)))} |")
     return out + [""]
 

@@ -1,7 +1,9 @@
 """Render the results of plan, migrate, rollback and history for a terminal with rich.
 
-One line per fact, never wrapped (a copied command or id stays one line); colours only say
-what the words already say: blockers and failures red, what succeeded green. Unlike scan's
+One line per fact; a command or id is never wrapped (a copied one stays one line), prose and
+lists of names wrap at 80 columns under their heading, and a list that grows with the host (500
+networks) is summarised ("net0, ..., net4 and 495 more"; `--format json` keeps every name).
+Colours only say what the words already say: blockers and failures red, what succeeded green. Unlike scan's
 renderers (which read the envelope, so a saved scan renders too), these take the use cases'
 typed results (vnetmigrate.usecases): nothing renders a saved plan later.
 """
@@ -22,7 +24,7 @@ from vnetmigrate.usecases.plan import Count, PlanResult
 from vnetmigrate.usecases.repair import RepairResult, Verdict
 from vnetmigrate.usecases.rollback import RollbackResult
 from vnetmigrate.reports import view
-from vnetmigrate.words import plural
+from vnetmigrate.words import names, plural, shorten_lists
 
 BAD, GOOD, DIM, HEAD = "bold red", "bold green", "dim", "bold"
 
@@ -42,9 +44,9 @@ def plan_lines(plan: PlanResult) -> list[Text]:
     else:
         out = [_line((f"Migration of libvirt's firewall: {s.source} -> {s.target} "
                       f"(modelled as libvirt {s.libvirt_version})", HEAD)),
-               _line(f"  networks moved: {', '.join(s.networks_moved) or 'none'}")]
+               _line(*_prose("  networks moved: ", names(s.networks_moved) or "none", "    "))]
         if s.networks_already:
-            out.append(_line(f"  already in {plan.target}: {', '.join(s.networks_already)}"))
+            out.append(_line(*_prose(f"  already in {plan.target}: ", names(s.networks_already), "    ")))
         out.append(_line(f"  add: {counts(s.add)}"))
         out += [_line(f"  remove ({r.where}): {counts(r.counts)}") for r in s.remove]
         out += [_line(f"  {line}") for line in view.kept_lines(s.unexpected_kept)]
@@ -53,12 +55,25 @@ def plan_lines(plan: PlanResult) -> list[Text]:
             out.append(_line("  network.conf:"))
             out += [_line(("    " + ln, _diff_style(ln))) for ln in s.network_conf.rstrip("\n").splitlines()]
         out.append(_line(("Steps:", HEAD)))
-        out += [_line(f"  {st.index}. ", (f"[{st.kind}]", DIM), f" {st.title}") for st in plan.steps]
-    out += [_line(("Note:", DIM), f" {note}") for note in plan.notes]
+        out += [_step(st) for st in plan.steps]
+    out += [_line(*_prose(("Note: ", DIM), shorten_lists(note), "  ")) for note in plan.notes]
     for b in plan.blockers:
-        out.append(_line(("BLOCKER", BAD), f" {b.id}", (" (forced)", "yellow") if b.forced else "",
-                         f": {b.title}", ("" if b.forcible else (" [cannot be forced]", BAD))))
+        head = (("BLOCKER", BAD), f" {b.id}", (" (forced)", "yellow") if b.forced else "", ": ")
+        out.append(_line(*_blocker_title(head, shorten_lists(b.title), b.forcible)))
     return out
+
+
+_REFUSED = "[cannot be forced]"
+
+
+def _blocker_title(head: tuple, title: str, forcible: bool) -> tuple:
+    """`head` and the title wrapped at 80 columns under a two-space indent; an unforcible
+    blocker's refusal stays whole and red on whichever line it lands."""
+    if forcible:
+        return _hanging(head, title, "  ")
+    glued = _REFUSED.replace(" ", "\xa0")  # textwrap never breaks at a no-break space
+    *_, wrapped = _hanging(head, f"{title} {glued}", "  ")
+    return (*head, wrapped[:-len(glued)], (_REFUSED, BAD))
 
 
 def _diff_style(line: str) -> str:
@@ -128,7 +143,7 @@ def history_lines(r: HistoryResult) -> list[Text]:
     for t in r.transactions:
         steps = "-" if t.status == "corrupt" else f"{t.steps_done}/{t.steps if t.steps is not None else '?'}"
         style = BAD if t.status in NEEDS_ATTENTION else GOOD if t.status == "committed" else ""
-        out.append(_line(f"{t.id:<{width}} ", (f"{t.status:<16}", style), f" {steps:>5}  {t.title or ''}"))
+        out.append(_line(f"{t.id:<{width}} ", (f"{t.status:<16}", style), f" {steps:>5}  {shorten_lists(t.title or '')}"))
         out += [_line(f"{'':<{width}} ", (e, BAD)) for e in t.errors]
     return out
 
@@ -146,29 +161,43 @@ def repair_plan_lines(r: RepairResult) -> list[Text]:
     if r.remedies:
         out.append(_line(("Repairs:", HEAD)))
         for rem in r.remedies:
-            out.append(_line(*_prose(f"  {rem.finding}: ", rem.summary, "    ")))
-            out.append(_line(*_prose(("    why: ", DIM), rem.why, "         ")))
+            out.append(_line(*_prose(f"  {rem.finding}: ", shorten_lists(rem.summary), "    ")))
+            out.append(_line(*_prose(("    why: ", DIM), shorten_lists(rem.why), "         ")))
             if rem.covers:
                 out.append(_line(("    also repairs: ", DIM), ", ".join(rem.covers)))
         out.append(_line(("Steps:", HEAD)))
-        out += [_line(f"  {st.index}. ", (f"[{st.kind}]", DIM), f" {st.title}") for st in r.steps]
+        out += [_step(st) for st in r.steps]
         out.append(_line(f"  restart: {' '.join(r.restart) if r.restart else 'none'}"))
+    elif not r.refused and r.dry_run and r.left:  # not "nothing to repair" above a list of what is wrong
+        out.append(_line(("No automatic repair for what scan found.", HEAD)))
     elif not r.refused and r.dry_run:
         out.append(_line(("Nothing to repair.", GOOD if r.before and r.before.exit_code == 0 else HEAD)))
     if r.left:
         out.append(_line(("Left as they are:", HEAD)))
-        out += [_line(f"  {x.severity} {x.finding}: ", x.reason) for x in r.left]
-    out += [_line(("Note:", DIM), f" {note}") for note in r.notes]
+        out += [_line(f"  {x.severity} {x.finding}: ", shorten_lists(x.reason)) for x in r.left]
+    out += [_line(("Note:", DIM), f" {shorten_lists(note)}") for note in r.notes]
     return out
 
 
 def _prose(head: str | tuple[str, str], text: str, indent: str) -> tuple[str | tuple[str, str], str]:
     """A sentence after `head`, wrapped at 80 columns under an indent (ids and commands are
     never in it: they stay on lines of their own)."""
-    width = len(head if isinstance(head, str) else head[0])
+    return _hanging((head,), text, indent)
+
+
+def _hanging(head: tuple, text: str, indent: str) -> tuple:
+    """`head` (plain or (text, style) parts) then `text` wrapped at 80 columns, its further lines
+    under `indent`."""
+    width = sum(len(p if isinstance(p, str) else p[0]) for p in head)
     wrapped = textwrap.fill(text, 80, initial_indent=" " * width, subsequent_indent=indent,
                             break_on_hyphens=False, break_long_words=False)
-    return head, wrapped[width:]
+    return (*head, wrapped[width:])
+
+
+def _step(st) -> Text:
+    """A numbered step, its title wrapped under itself."""
+    head = (f"  {st.index}. ", (f"[{st.kind}]", DIM), " ")
+    return _line(*_hanging(head, shorten_lists(st.title), " " * (len(f"  {st.index}. [{st.kind}] "))))
 
 
 def repair_result_lines(r: RepairResult) -> list[Text]:
@@ -198,7 +227,11 @@ def repair_result_lines(r: RepairResult) -> list[Text]:
 def verdict_lines(head: str, v: Verdict) -> list[Text]:
     style = GOOD if v.exit_code == 0 else BAD if v.exit_code == 4 else "yellow"
     out = [_line((head, HEAD), (v.verdict, style))]
-    out += [_line(f"  {sev} {fid}: {title}") for fid, sev, title in v.findings if sev != "info"]
+    shown = [{"id": fid, "severity": sev, "title": title} for fid, sev, title in v.findings if sev != "info"]
+    for f, hidden in view.collapsed(shown):  # one per network on some hosts: the first, then a count
+        out.append(_line(f"  {f['severity']} {f['id']}: {shorten_lists(f['title'])}"))
+        if hidden:
+            out.append(_line((f"    {view.more_findings(f, hidden)}", DIM)))
     return out
 
 
@@ -254,6 +287,16 @@ def lines(result) -> list[Text]:
     if isinstance(result, HistoryResult):
         return history_lines(result)
     raise TypeError(f"no terminal renderer for {type(result).__name__}")
+
+
+def quiet_line(result) -> str:
+    """The one line --quiet prints: how it ended. migrate's is its outcome (committed, failed,
+    refused, dry run), not the plan's heading it starts with."""
+    if isinstance(result, MigrateResult):
+        first = (result_lines(result) or plan_lines(result.plan))[0]
+    else:
+        first = lines(result)[0]
+    return _plain([first]).split("\n", 1)[0]
 
 
 def render(result, console: Console) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from vnetmigrate.matrix import ROWS
 from vnetmigrate.reports.sanitize import printable  # noqa: F401  (re-exported: renderers import it from here)
-from vnetmigrate.words import plural
+from vnetmigrate.words import names, plural, shorten_lists
 
 MATRIX_TITLE = "Compatibility matrix (Fedora 41 change)"
 MATRIX_COLUMNS = ("#", "kernel module", "firewall mgmt userspace", "libvirt backend", "result", "this host")
@@ -125,26 +125,59 @@ class EvidenceLine:
     count: int = 1  # > 1: a summary of `count` alike lines (the JSON keeps them all)
 
 
+_PER_NETWORK = re.compile(r"^(?P<place>.+?): network (?P<name>\S+) \([^()]*\)$")  # a probe's "now: network N (BR)"
+
+
+def _alike(ev: dict[str, Any]) -> tuple[str, str, str | None]:
+    """What makes evidence lines alike: rules of one chain, or networks whose probes found the same."""
+    if m := _NUMBERED.match(ev["where"]):
+        return ev["kind"], m.group("place"), None
+    if m := _PER_NETWORK.match(ev["where"]):
+        return ev["kind"], m.group("place"), ev["detail"]
+    return ev["kind"], ev["where"], None
+
+
 def evidence_lines(f: dict[str, Any]) -> list[EvidenceLine]:
-    """A finding's evidence for reading: many rules of one chain (or alike lines) become one line
-    with a count, shown where the first of them was; JSON keeps the full list."""
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    """A finding's evidence for reading: many rules of one chain, or many networks with the same
+    result (or other alike lines), become one line with a count, shown where the first of them
+    was; JSON keeps the full list."""
+    groups: dict[tuple[str, str, str | None], list[dict[str, Any]]] = {}
     for ev in f["evidence"]:
-        m = _NUMBERED.match(ev["where"])
-        groups.setdefault((ev["kind"], m.group("place") if m else ev["where"]), []).append(ev)
+        groups.setdefault(_alike(ev), []).append(ev)
     out, done = [], set()
     for ev in f["evidence"]:
-        m = _NUMBERED.match(ev["where"])
-        key = (ev["kind"], m.group("place") if m else ev["where"])
+        key = _alike(ev)
         alike = groups[key]
         if len(alike) < REPEAT_AT:
             out.append(EvidenceLine(ev["where"], ev["detail"], ev["kind"]))
         elif key not in done:
             done.add(key)
+            if key[2] is not None:  # networks alike: their names, summarised
+                nets = names(_PER_NETWORK.match(x["where"]).group("name") for x in alike)
+                out.append(EvidenceLine(f"{key[1]}: {plural(len(alike), 'network')} ({nets})", ev["detail"],
+                                        ev["kind"], len(alike)))
+                continue
             noun = plural(len(alike), ev["kind"] or "line")
             out.append(EvidenceLine(f"{noun} in {key[1]}", f"first: {ev['detail']}" if ev["detail"] else "",
                                     ev["kind"], len(alike)))
     return out
+
+
+COMMANDS_LONG = 50  # more commands than this are cut (libvirt's leftovers need up to ~40, all shown)
+COMMANDS_SHOWN = 10  # then this many are shown before "... more"
+
+
+def shown_commands(w: dict[str, Any]) -> tuple[list[str], int]:
+    """(the commands to print, how many are left out): a workaround with one command per
+    network can hold a thousand; the text shows the first ones and says where the rest are."""
+    cmds = w["commands"]
+    if len(cmds) <= COMMANDS_LONG:
+        return list(cmds), 0
+    return list(cmds[:COMMANDS_SHOWN]), len(cmds) - COMMANDS_SHOWN
+
+
+def more_commands(hidden: int) -> str:
+    return f"... and {plural(hidden, 'more command')} (--format json lists them all)"
 
 
 def findings_by_severity(data: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -188,6 +221,40 @@ def human_time(iso: str | None) -> str | None:
     if t.tzinfo is not None:
         t = t.astimezone(timezone.utc)
     return f"{t.day} {t:%b %Y, %H:%M} UTC"
+
+
+def title(f: dict[str, Any]) -> str:
+    """A finding's title as read: a list of 500 networks is "net0, ..., net4 and 495 more" (the
+    JSON keeps every name)."""
+    return shorten_lists(f["title"])
+
+
+def summary(f: dict[str, Any]) -> str:
+    return shorten_lists(f["summary"])
+
+
+ALIKE_FINDINGS = 5  # more findings of one id than this (one per network): the first, then a count
+
+
+def collapsed(findings: list[dict[str, Any]]) -> list[tuple[dict[str, Any], int]]:
+    """(finding, how many more of its id are not shown) for reading: a check that finds the same
+    thing on 500 networks gives 500 findings; the first stands for them (JSON keeps them all)."""
+    counts: dict[str, int] = {}
+    for f in findings:
+        counts[f["id"]] = counts.get(f["id"], 0) + 1
+    out, seen = [], set()
+    for f in findings:
+        n = counts[f["id"]]
+        if n <= ALIKE_FINDINGS:
+            out.append((f, 0))
+        elif f["id"] not in seen:
+            seen.add(f["id"])
+            out.append((f, n - 1))
+    return out
+
+
+def more_findings(f: dict[str, Any], hidden: int) -> str:
+    return f"... and {hidden} more {f['id']} findings like this one (--format json lists them all)"
 
 
 def blockers(data: dict[str, Any]) -> list[dict[str, Any]]:

@@ -71,8 +71,10 @@ class ScanResult:
             return VERDICTS[self.status]
         lv = self.facts.libvirt
         backend = lv.effective.backend
-        if lv.configured_backend:
-            state = f"no switch pending: network.conf pins libvirt to {backend}"
+        if lv.configured_backend:  # what it pins, also when that backend cannot work here (a blocker says so)
+            state = f"no switch pending: network.conf pins libvirt to {lv.configured_backend}"
+        elif backend is None:
+            state = "no switch pending: libvirt has no firewall backend it can use"
         else:
             state = f"no switch pending: libvirt already uses {backend}"
         if self.status == "blockers" and (self.broken_now or lv.effective.backend == "nftables"):

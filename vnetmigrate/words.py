@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 _IRREGULAR = {"info": "info", "is": "are", "was": "were", "this": "these", "its": "their"}
 
 
@@ -18,3 +20,31 @@ def _plural(noun: str) -> str:
     if noun.endswith("y") and noun[-2:-1] not in "aeiou":
         return noun[:-1] + "ies"
     return noun + "s"
+
+
+# Lists that grow with the host (networks, bridges: 500 on some) are summarised in text, Markdown
+# and HTML; `--format json` and saved bundles keep every name.
+SHOWN = 5
+
+
+def names(items, shown: int = SHOWN) -> str:
+    """"a, b, c" up to `shown` names, else "a, b, c, d, e and 495 more"."""
+    items = [str(i) for i in items]
+    more = f" and {len(items) - shown} more" if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more
+
+
+# One word of a list as checks and steps join them (", "): brackets and quotes around a list
+# stay outside it. Possessive, and starting only where a word does: a long name from the host
+# costs one pass, not one per character.
+_WORD = r"[^\s,()\[\]{}`'\"]"
+_ITEM = rf"{_WORD}++"
+LONG = 12  # more names than this are summarised; the tool's own fixed lists (packet kinds) are shorter
+_LONG_LIST = re.compile(rf"(?<!{_WORD}){_ITEM}(?:, {_ITEM}){{{LONG},}}")
+
+
+def shorten_lists(text: str) -> str:
+    """`text` (a finding's title, a step's title, a note) with every run of more than `LONG`
+    comma-separated one-word names summarised as `names` does: the renderers' view of titles
+    whose JSON keeps the full list."""
+    return _LONG_LIST.sub(lambda m: names(m.group(0).split(", ")), text)

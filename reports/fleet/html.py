@@ -67,7 +67,7 @@ def _findings(data: dict[str, Any]) -> str:
     for severity, found in view.finding_groups(data):
         rows = "".join(
             f'<tr id="finding-{e(f["id"])}"><td><span class="badge sev-{e(severity)}">{e(severity.upper())}</span>'
-            f'<code>{e(f["id"])}</code><br>{e(f["title"])}</td><td class="n">{f["hosts"]}</td>'
+            f'<code>{e(f["id"])}</code><br>{e(view.finding_title(f))}</td><td class="n">{f["hosts"]}</td>'
             f'<td class="barcell">{_bar(f["hosts"], data["host_count"], "bar-" + severity)}</td>'
             f'<td class="names">{e(view.names(f["names"]))}</td></tr>' for f in found)
         out.append(f'<h3>{HEADINGS[severity]} ({len(found)} kind(s))</h3><table class="findings"><thead><tr>'

@@ -43,7 +43,7 @@ def render(doc: dict[str, Any], page_dir: Path | None = None) -> str:
         out += ["No findings on any host.", ""]
     for severity, found in view.finding_groups(data):
         out += [f"### {HEADINGS[severity]}", ""] + _table(("id", "title", "hosts", "which"), [
-            [code(f["id"]), text(f["title"]), str(f["hosts"]), text(view.names(f["names"]))] for f in found])
+            [code(f["id"]), text(view.finding_title(f)), str(f["hosts"]), text(view.names(f["names"]))] for f in found])
     out += ["## Spread", ""]
     for heading, items in view.distributions(data):
         out += _groups(heading, items)

@@ -38,7 +38,7 @@ def _findings(severity: str, found: list[dict[str, Any]], console: Console) -> N
     t.add_column("hosts", justify="right", style=SEVERITY_STYLE[severity])
     t.add_column("finding", overflow="fold")
     for f in found:
-        t.add_row(str(f["hosts"]), Text.assemble((f["id"], SEVERITY_STYLE[severity]), f"  {f['title']}\n",
+        t.add_row(str(f["hosts"]), Text.assemble((f["id"], SEVERITY_STYLE[severity]), f"  {view.finding_title(f)}\n",
                                                  (view.names(f["names"]), "dim")))
     console.print(t)
     console.print()

@@ -10,8 +10,8 @@ from urllib.parse import quote
 from vnetmigrate.matrix import ROWS
 from vnetmigrate.reports.fleet.summary import verdict_key
 from vnetmigrate.reports.sanitize import printable
+from vnetmigrate.words import names, shorten_lists  # noqa: F401  (names: hosts named inline in a group before "and N more")
 
-SHOWN_NAMES = 5  # hosts named inline in a group before "and N more"
 VERDICT_STATUS = {"guests are broken now": "blockers", "do not upgrade yet": "blockers", "cannot tell yet": "warnings",
                   "ready after these steps": "warnings", "no switch pending": "ok", "ready": "ok"}
 TABLE_COLUMNS = ("host", "verdict", "blockers", "matrix now -> after", "libvirt", "backend", "report")
@@ -55,11 +55,6 @@ def error_line(error: dict[str, str]) -> str:
     return message if message.startswith(unit) else f"{unit}: {message}"
 
 
-def names(hosts: list[str], shown: int = SHOWN_NAMES) -> str:
-    more = f" and {len(hosts) - shown} more" if len(hosts) > shown else ""
-    return ", ".join(hosts[:shown]) + more
-
-
 def row_name(key: str) -> str:
     return "no row" if key == "none" else f"row {key}: {ROWS[int(key)][3]}"
 
@@ -98,3 +93,8 @@ def href(target: str, page_dir: Path | None) -> str:
     """A relative URL from the directory the fleet page is written to (None: the current one)."""
     rel = os.path.relpath(os.path.abspath(target), os.path.abspath(page_dir or "."))
     return quote(rel.replace(os.sep, "/"))
+
+
+def finding_title(f: dict[str, Any]) -> str:
+    """A finding's title as read (a list of 500 networks summarised; the JSON keeps them all)."""
+    return shorten_lists(f["title"])

@@ -130,6 +130,7 @@ def test_plain_plan_migrate_and_rollback_lines_run_the_same_without_typer(host):
         runs[name] = [_same_run(host.vnm(*line, program=program)) for line in lines]
         assert host.state_now() == before, name
     assert [r[0] for r in runs["fast"]] == [4, 0, 4, 0, 0, 0], runs["fast"]  # plan: no act_csum here
+    assert runs["fast"][4][1] == "Transaction ID committed: libvirt's rules are in nftables, verified.\n"  # -q: the outcome
     assert runs["fast"] == runs["typer"]
 
 
@@ -578,7 +579,8 @@ def test_nftables_blockers_stop_a_migration_although_network_conf_pins_iptables(
     found = {b["id"]: b for b in valid_envelope(plan.stdout)["data"]["blockers"]}
     assert plan.returncode == 4 and found["docker-forward-drop"]["forcible"], plan.stdout + plan.stderr
     text = host.vnm("plan")
-    assert "BLOCKER docker-forward-drop: Docker's FORWARD DROP policy blocks guest traffic after" in text.stdout
+    assert "BLOCKER docker-forward-drop: Docker's FORWARD DROP policy blocks guest traffic after" in \
+        " ".join(text.stdout.split())  # wrapped at 80 columns
     refused = host.vnm("migrate", "--no-restart")
     assert refused.returncode == 4 and "docker-forward-drop" in refused.stdout, refused.stdout + refused.stderr
     assert host.state_now() == before

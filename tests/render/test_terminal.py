@@ -90,6 +90,10 @@ def test_errors_and_skipped_checks():
     errors = text.split("Errors (parts that could not be read or checked):\n", 1)[1]
     assert errors.startswith("  facts.iptables: iptables-nft -t filter -S INPUT: line 1: unexpected line 'garbage'\n")
     assert "Skipped checks:\n  docker-forward-drop: facts missing: iptables\n" in text
+    narrow = to_text(scenarios.envelope(scenarios.broken_evidence()), width=60)
+    errors = narrow.split("Errors (parts that could not be read or checked):\n", 1)[1].splitlines()
+    assert errors[:2] == ["  facts.iptables: iptables-nft -t filter -S INPUT: line 1:",  # wrapped under the message
+                          "                  unexpected line 'garbage'"]
 
 
 def test_hostile_names_are_plain_text():

@@ -45,15 +45,24 @@ def test_plan_text_says_what_changes_in_order(plan):
     assert '    +firewall_backend = "nftables"' in lines
     steps = lines.index("Steps:")
     assert lines[steps + 1] == "  1. [nft] add the nftables rules of 1 network" and lines[steps + 6].startswith("  6. [verify]")
-    assert lines[-2:] == ["Note: test", "BLOCKER docker-forward-drop: Docker's FORWARD DROP policy blocks guest traffic "
-                                        "after the migration"]
+    assert lines[-3:] == ["Note: test", "BLOCKER docker-forward-drop: Docker's FORWARD DROP policy blocks guest traffic",
+                          "  after the migration"]
 
 
-def test_long_lines_are_never_wrapped(plan):
-    """A pipe has no width: rich would fold at 80 columns; an id or a command must stay one line."""
-    long = replace(plan["to-nftables"], blockers=(Blocker("x", "word " * 40, "", False, "plan"),))
-    out = text(long)
-    assert f"BLOCKER x: {'word ' * 40} [cannot be forced]\n" in out
+def test_prose_wraps_at_80_columns_but_ids_never_break(plan):
+    """A blocker's title wraps at 80 columns under an indent (a pipe has no width, so the
+    renderer wraps, not rich); its id stays on the first line and a long word (a path, a
+    command's argument) is never broken."""
+    path = "/etc/libvirt/" + "x" * 90
+    long = replace(plan["to-nftables"], blockers=(Blocker("some-id", "word " * 30 + path, "", False, "plan"),))
+    out = text(long).splitlines()
+    first = next(i for i, ln in enumerate(out) if ln.startswith("BLOCKER"))
+    block = out[first:]
+    assert block[0].startswith("BLOCKER some-id: word word")
+    assert all(len(ln) <= 80 for ln in block if path not in ln) and len(block) > 2
+    assert all(ln.startswith("  ") for ln in block[1:]) and f"  {path}" in block
+    assert block[-1].endswith("[cannot be forced]") and " ".join(block).split() == \
+        ["BLOCKER", "some-id:", *["word"] * 30, path, "[cannot", "be", "forced]"]
 
 
 def test_nothing_to_do_and_forced_blockers(plan):
@@ -175,3 +184,49 @@ def test_repair_text_says_what_why_and_what_is_left_then_how_it_ended(tmp_path):
     dry = txn_terminal.to_text(out["repair dry-run"])
     assert dry.startswith("Repair plan (dry run): 1 repair, 10 steps; 1 finding left\n")
     assert dry.rstrip().endswith("Dry run: nothing was changed.")
+
+
+def test_quiet_migrate_prints_how_it_ended_not_the_plan_heading(plan, tmp_path):
+    """`migrate -q` is for scripts and cron mail: its one line is the outcome."""
+    p = plan["with-restart"]
+    runs = {
+        "committed": (MigrateResult(p, ExitCode.OK, transaction=COMMITTED),
+                      f"Transaction {COMMITTED.id} committed: libvirt's rules are in nftables, verified."),
+        "failed": (MigrateResult(p, ExitCode.ROLLED_BACK, transaction=ROLLED_BACK),
+                   f"Transaction {ROLLED_BACK.id} FAILED at step 6: restart failed: exit 1"),
+        "refused": (MigrateResult(p, ExitCode.BLOCKERS, refused=REFUSED_BLOCKERS), "Refused: blockers found; "
+                    "nothing was changed (use --force BLOCKER_ID for each forcible one)."),
+        "dry run": (MigrateResult(p, ExitCode.OK, dry_run=True), "Dry run: nothing was changed."),
+        "nothing to do": (MigrateResult(plan["to-iptables"], ExitCode.OK, recovered=(ROLLED_BACK,)),
+                          text(plan["to-iptables"]).splitlines()[0]),
+    }
+    for name, (result, line) in runs.items():
+        assert txn_terminal.quiet_line(result) == line, name
+    assert txn_terminal.quiet_line(p) == text(p).splitlines()[0]  # plan: its heading
+    assert txn_terminal.quiet_line(results(tmp_path)["rollback two"]) == \
+        f"{ROLLED_BACK.id}: rolled back; the old state is verified back"
+
+
+def test_repair_with_nothing_it_can_apply_does_not_say_nothing_to_repair(tmp_path):
+    from dataclasses import replace as changed
+
+    from vnetmigrate.usecases.repair import Left
+
+    dry = results(tmp_path)["repair dry-run"]
+    left = (Left("ip-forwarding-off", "blocker", "net.ipv4.ip_forward is 0", "no automatic repair: see the scan's "
+                 "workarounds"),)
+    lines = text(changed(dry, remedies=(), steps=(), left=left)).splitlines()
+    assert lines[1:4] == ["No automatic repair for what scan found.", "Left as they are:",
+                          "  blocker ip-forwarding-off: no automatic repair: see the scan's workarounds"]
+    assert "Nothing to repair." in text(changed(dry, remedies=(), steps=(), left=()))
+
+
+def test_the_scan_after_a_repair_shows_one_of_many_alike_findings():
+    from vnetmigrate.usecases.repair import Verdict
+
+    many = tuple(("libvirt-rules-missing", "blocker", f"Network net{i} (vbr{i}) is active but 10 of its nftables "
+                  "rules are missing") for i in range(500))
+    lines = txn_terminal._plain(txn_terminal.verdict_lines("Scan after the repair: ", Verdict("x", 4, many)))
+    assert lines.splitlines()[1:] == [
+        "  blocker libvirt-rules-missing: Network net0 (vbr0) is active but 10 of its nftables rules are missing",
+        "    ... and 499 more libvirt-rules-missing findings like this one (--format json lists them all)"]

@@ -301,9 +301,15 @@ def test_corrupt_and_truncated_archives_are_one_line_errors(tmp_path):
     (tmp_path / "not-a-tar.tar.gz").write_bytes(gzip.compress(b"hello, not a tar\n" * 100))
     _one_line_error(tmp_path / "not-a-tar.tar.gz", "corrupt or truncated archive")
     (tmp_path / "not-gzip.tar.gz").write_text("garbage\n")  # not even gzip: neither evidence nor a bundle
-    res = cli("scan", "--from", str(tmp_path / "not-gzip.tar.gz"))  # (report reads it as a saved scan's JSON)
+    res = cli("scan", "--from", str(tmp_path / "not-gzip.tar.gz"))
     assert res.exit_code == ExitCode.ERROR and len(res.stderr.splitlines()) == 1, res.stderr
     assert "neither a directory saved by `scan --save-evidence` nor a bundle" in res.stderr
+    res = cli("report", str(tmp_path / "not-gzip.tar.gz"))  # not "malformed JSON": its name says archive
+    assert res.exit_code == ExitCode.ERROR and "Traceback" not in res.output
+    assert res.stderr.splitlines() == [
+        f"vnetmigrate report: error: {tmp_path / 'not-gzip.tar.gz'} is not a bundle or an sos report: not a gzip "
+        "or xz archive (an empty or partial copy, or another file under an archive's name)",
+        "hint: write a bundle with `vnetmigrate bundle`; a saved scan is the JSON of `scan --format json -o FILE`"]
 
 
 def test_text_output_shows_control_bytes_of_host_file_names_harmlessly(tmp_path):
@@ -313,3 +319,15 @@ def test_text_output_shows_control_bytes_of_host_file_names_harmlessly(tmp_path)
     ev.add_file(FileRecord("/etc/libvirt/hooks/\x1b]2;owned\x07.key", "x\n"))
     text = to_text(assemble(ev, [], tmp_path / "b.tar.gz"))
     assert "\x1b" not in text and "\\x1b]2;owned\\x07.key" in text and "Withheld" in text
+
+
+def test_the_redaction_line_counts_in_the_right_number(tmp_path):
+    from dataclasses import replace
+
+    from vnetmigrate.reports.bundle import to_text
+
+    red = assemble(docker_host(), [], tmp_path / "red.tar.gz", redact=True)
+    one = replace(red, redaction={**red.redaction, "addresses": 1, "macs": 1, "names": 1})
+    assert "Redacted: 1 address, 1 MAC address, 1 name; the map is " in to_text(one)
+    two = replace(red, redaction={**red.redaction, "addresses": 2, "macs": 0, "names": 2})
+    assert "Redacted: 2 addresses, 0 MAC addresses, 2 names; the map is " in to_text(two)

@@ -176,7 +176,8 @@ def test_every_envelope_says_where_when_and_how_long(tmp_path):
 
 
 def test_help_has_no_internal_metavars_and_fits_80_columns():
-    for command in ("scan", "report", "rules", "plan", "migrate", "rollback", "history"):
+    for command in ("scan", "report", "rules", "plan", "migrate", "rollback", "history", "repair", "bundle", "gate",
+                    "fleet"):
         text = runner.invoke(app, [command, "--help"], env={"COLUMNS": "80"}).stdout
         assert not any(bad in text for bad in ("<bool>", "<list", "[[", "{NETWORK", "<path>", "╭")), text
         assert all(len(line) <= 80 for line in text.splitlines()), text
@@ -188,6 +189,13 @@ def test_verdicts_say_the_real_state(tmp_path):
     assert doc["data"]["verdict"] == "no switch pending: network.conf pins libvirt to iptables"
     broken = valid_envelope(runner.invoke(app, ["scan", "--from", docker_host(tmp_path / "d"), "-f", "json"]).stdout)
     assert broken["data"]["verdict"].startswith("guests are broken now (")
+    no_nft = saved(tmp_path / "n", files={"/etc/libvirt/network.conf": 'firewall_backend = "nftables"\n'},
+                   tools=("iptables", "iptables-nft-save"))  # pinned to nftables, and nft is not installed
+    doc = valid_envelope(runner.invoke(app, ["scan", "--from", no_nft, "-f", "json"]).stdout)
+    assert "network.conf pins libvirt to nftables" in doc["data"]["verdict"] and "None" not in doc["data"]["verdict"]
+    no_tools = saved(tmp_path / "t", files={"/etc/libvirt/network.conf": "\n"}, tools=())
+    doc = valid_envelope(runner.invoke(app, ["scan", "--from", no_tools, "-f", "json"]).stdout)
+    assert doc["data"]["verdict"] == "no switch pending: libvirt has no firewall backend it can use; blockers below"
     switching = saved(tmp_path / "s", libvirt_version="9.0.0")
     doc = valid_envelope(runner.invoke(app, ["scan", "--from", switching, "-f", "json"]).stdout)
     assert doc["data"]["verdict"] == "ready after these steps"

@@ -236,6 +236,8 @@ def test_text_is_readable_at_80_columns(scans, tmp_path):
     assert re.search(r"2\s+docker-forward-drop\s+Docker's FORWARD DROP", text)
     assert "  kvm-old      ready after these steps  B0 W1 I1  row 2 -> 3\n" in text
     assert f"      libvirt 9.0.0 iptables  {scans / 'kvm-old.json'}\n" in text
+    piped = subprocess.run([sys.executable, "-m", "vnetmigrate", "fleet", str(scans)], capture_output=True, text=True)
+    assert piped.stdout == text  # a pipe gets the file's text: no rich padding at the ends of lines
 
 
 @pytest.mark.parametrize("fmt", ["text", "markdown", "html"])

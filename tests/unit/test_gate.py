@@ -263,3 +263,24 @@ def test_an_error_envelope_fits_the_schema(tmp_path):
     doc = valid_envelope(res.stdout)
     assert res.exit_code == 1 and doc["status"] == "error" and "twelve" in doc["errors"][0]["message"]
     assert json.loads(res.stdout)["command"] == "gate"
+
+
+def test_a_blocker_on_every_network_is_one_line_and_a_count():
+    """apt's terminal is busy: 500 alike blockers are the first and a count, a list of 500
+    networks is five names and a count."""
+    from dataclasses import replace
+
+    from vnetmigrate.reports.gate import to_text
+    from vnetmigrate.usecases.gate import Issue
+
+    req = Request(root=Path("/"), incoming="11.6.0-1.fc41", installed="10.1.0-1.fc40")
+    result = decide(req, Policy("block", "/etc/vnetmigrate/gate.conf"), _fedora(docker=True))
+    nets = ", ".join(f"net{i}" for i in range(500))
+    many = replace(result, blockers=(Issue("ip-forwarding-off", f"guests of {nets} cannot reach anything"),
+                                     *(Issue("libvirt-rules-missing", f"Network net{i} lacks its rules") for i in range(500))),
+                   warnings=tuple(Issue("backend-switch-on-upgrade", "w") for _ in range(3)))
+    text = to_text(many).splitlines()
+    assert "  blocker: guests of net0, net1, net2, net3, net4 and 495 more cannot reach anything [ip-forwarding-off]" in text
+    at = text.index("  blocker: Network net0 lacks its rules [libvirt-rules-missing]")
+    assert text[at + 1] == "    ... and 499 more libvirt-rules-missing (vnetmigrate scan lists them)"
+    assert "  3 warning(s): backend-switch-on-upgrade" in text and len(text) <= 12

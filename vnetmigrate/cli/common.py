@@ -22,7 +22,7 @@ OutputOpt = Annotated[Optional[Path], typer.Option(
     "--output", "-o", metavar="FILE", help="Write the report to FILE instead of standard output (- is standard "
                                            "output).")]
 QuietOpt = Annotated[bool, typer.Option(
-    "--quiet", "-q", help="Print only the first line (the verdict or the outcome); no progress.")]
+    "--quiet", "-q", help="Print only the verdict or outcome line; no progress.")]
 VerboseOpt = Annotated[bool, typer.Option(
     "--verbose", "-v", help="More detail: scan's full compatibility matrix and every reason, and how long the "
                                       "command took.")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import traceback
 from pathlib import Path
 from typing import Annotated, Optional
@@ -89,7 +90,7 @@ def load_host(path: Path) -> dict:
 def _emit(doc: dict, fmt: str, output: Path | None) -> None:
     from vnetmigrate.cli.policy import write_chunks, write_output
 
-    if fmt == "text" and output is None:
+    if fmt == "text" and output is None and sys.stdout.isatty():  # piped: the same text as -o FILE
         from vnetmigrate.cli.common import _to_terminal
         from vnetmigrate.reports.fleet.terminal import render as to_terminal
 

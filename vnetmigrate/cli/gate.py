@@ -29,7 +29,7 @@ class GateFormat(str, Enum):
 @guarded("gate")
 def gate(
     action: Annotated[GateAction, typer.Argument(
-        metavar="[ACTION]", show_default=False, help="check (the default): judge the pending upgrade; install or remove: the package manager's hooks "
+        metavar="ACTION", show_default=False, help="check (the default): judge the pending upgrade; install or remove: the package manager's hooks "
              "(with --apt and/or --dnf).")] = GateAction.check,
     incoming: Annotated[Optional[str], typer.Option(
         "--incoming", metavar="VERSION", help="The libvirt version about to be installed (a package version such "

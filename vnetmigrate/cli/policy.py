@@ -126,13 +126,13 @@ def emit(doc: dict[str, Any], fmt: str, output: Path | None) -> None:
 
 def emit_result(result: Any, fmt: str, output: Path | None) -> int:
     """Print a use case's result (plan, migrate, rollback, history) in `fmt`; its exit code.
-    With --quiet, text is its first line only (the outcome)."""
+    With --quiet, text is one line: how it ended (txn_terminal.quiet_line)."""
     if to_stdout(output):
         output = None
     if fmt == "text" and State.verbosity < 0:
-        from vnetmigrate.reports.txn_terminal import to_text
+        from vnetmigrate.reports.txn_terminal import quiet_line
 
-        write_output(to_text(result).split("\n", 1)[0] + "\n", output)
+        write_output(quiet_line(result) + "\n", output)
     elif fmt == "text" and output is None and sys.stdout.isatty():
         from vnetmigrate.reports.txn_terminal import render
 

@@ -10,6 +10,9 @@ import typer
 from vnetmigrate.cli.common import Format, FormatOpt, OutputOpt, QuietOpt, VerboseOpt, emit, guarded
 
 
+ARCHIVE_NAMES = (".tar.gz", ".tgz", ".tar.xz", ".txz")  # names bundles and sos reports have
+
+
 @guarded("report")
 def report(
     source: Annotated[Path, typer.Argument(
@@ -35,6 +38,12 @@ def report(
         ev = load_evidence(source)
         ev.meta["source"] = "saved"
         doc = scan_envelope(analyse(ev))
+    elif source.name.endswith(ARCHIVE_NAMES) and source.is_file():
+        # else it would be read as a saved scan and called "malformed JSON"
+        raise InputError(f"{source} is not a bundle or an sos report: not a gzip or xz archive "
+                         "(an empty or partial copy, or another file under an archive's name)",
+                         hint="write a bundle with `vnetmigrate bundle`; a saved scan is the JSON of "
+                              "`scan --format json -o FILE`")
     elif source.exists():
         from vnetmigrate.reports.saved import load_scan
 

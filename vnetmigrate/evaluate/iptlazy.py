@@ -13,14 +13,13 @@ every rule compiled, on kernel state.
 from __future__ import annotations
 
 import itertools
-import socket
 from collections.abc import Iterator
 
 from vnetmigrate.evaluate import lazyrules
 from vnetmigrate.evaluate.core import Match, Op, Rule
 from vnetmigrate.evaluate.iptcompile import compile_rule, core_match, match_ops, module_match, target_ops
 from vnetmigrate.evaluate.lazyrules import Gates
-from vnetmigrate.evaluate.values import AddrSet
+from vnetmigrate.evaluate.values import AddrSet, v4_text_range
 from vnetmigrate.firewall import Family
 from vnetmigrate.rules.iptables import _LONG, _TARGET, CORE, IptRule, Parsed
 
@@ -154,27 +153,15 @@ def _fast_gates(words: tuple[str, ...], family: str) -> Gates | None:
 
 _IFACES = frozenset(("-i", "-o"))
 _ADDRS = {"-s": "saddr", "-d": "daddr"}
-_INET, _PTON = socket.AF_INET, socket.inet_pton
 
 
 def _v4_gate(name: str, value: str) -> tuple | None:
     """The address gate `core_match` gives `-s`/`-d` with one plain IPv4 address or prefix
     (what iptables -S prints: `10.0.0.1/32`), without building the match: (ip, saddr|daddr,
-    AddrSet); None for anything else (`core_match` judges it). inet_pton takes exactly the
-    dotted quads `values.AddrSet` reads itself (four decimal octets, no leading zeros)."""
-    addr, slash, length = value.partition("/")
-    if slash:
-        if not (length.isascii() and length.isdigit()) or int(length) > 32:
-            return None
-        bits = int(length)
-    else:
-        bits = 32
-    try:
-        n = int.from_bytes(_PTON(_INET, addr), "big")
-    except (OSError, ValueError):
-        return None
-    host = (1 << (32 - bits)) - 1
-    return "ip", _ADDRS[name], AddrSet.of_ranges([(4, n & ~host, (n & ~host) | host)])
+    AddrSet); None for anything else (`core_match` judges it). The range is read as
+    `values.AddrSet` reads it."""
+    r = v4_text_range(value)
+    return None if r is None else ("ip", _ADDRS[name], AddrSet.of_ranges([r]))
 
 
 def _fast_target(words: tuple[str, ...]) -> tuple[str, tuple[str, ...], bool] | None:
