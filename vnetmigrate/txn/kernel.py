@@ -205,14 +205,15 @@ def without_handles(text: str) -> str:
 _STABLE: dict[str, tuple[tuple[int, int], tuple[str | None, str | None]]] = {}
 
 
-def nft_list_stable(what: str) -> str | None:
+def nft_list_stable(what: str, at: tuple[int, int] | None = None) -> str | None:
     """`nft list WHAT` as plain text without packet counters; None when it does not exist.
 
     Reused while the namespace's nftables generation is the one it was listed at (txn/nftgen.py):
     nothing has committed since, so it is still what the kernel holds. The fingerprints before
     and after each step and the verification after it list the same tables: one listing serves.
+    `at`: see _at_generation.
     """
-    return nft_list_stable_at(what)[2]
+    return nft_list_stable_at(what, at)[2]
 
 
 def nft_list_handles(what: str) -> tuple[tuple[int, int] | None, str | None]:
@@ -223,11 +224,11 @@ def nft_list_handles(what: str) -> tuple[tuple[int, int] | None, str | None]:
     return gen, raw
 
 
-def nft_list_stable_at(what: str) -> tuple[tuple[int, int] | None, str | None, str | None]:
+def nft_list_stable_at(what: str, at: tuple[int, int] | None = None) -> tuple[tuple[int, int] | None, str | None, str | None]:
     """(generation, text with handles, text without handles or counters), listed once per
     generation. One listing with handles serves both: cutting them gives `nft list`'s text
     byte for byte (tests/lab/test_txn_listings.py)."""
-    gen, (raw, text) = _at_generation(_STABLE, what, lambda: _listing(what))
+    gen, (raw, text) = _at_generation(_STABLE, what, lambda: _listing(what), at=at)
     return gen, raw, text
 
 
@@ -237,13 +238,22 @@ def _listing(what: str) -> tuple[str | None, str | None]:
 
 
 def _at_generation(cache: dict[Any, tuple[tuple[int, int], Any]], key: Any, read: Callable[[], T],
-                   generation: bool = True) -> tuple[tuple[int, int] | None, T]:
+                   generation: bool = True, at: tuple[int, int] | None = None) -> tuple[tuple[int, int] | None, T]:
     """(generation, what `read()` returns): kept in `cache` under `key` with the namespace's
     nftables generation it was read at (txn/nftgen.py), and reused while that generation
     holds: nothing has committed since, so it is still what the kernel holds. Kept only when
     nothing committed while reading; the generation is None when the kernel cannot tell it, or
     the caller says the object has none (`generation` False: legacy x_tables), and then it is
-    read every time."""
+    read every time.
+
+    `at`: the generation the caller has just read and reads again once it is done with a
+    series of listings (snapshot.probe), throwing the series away when it moved: what is kept
+    at `at` is taken without asking the kernel again (~50 us each); anything else is read as
+    above."""
+    if at is not None:
+        hit = cache.get(key)
+        if hit is not None and hit[0] == at:
+            return hit
     before = nftgen.current() if generation else None
     hit = cache.get(key)
     if before is not None and hit is not None and hit[0] == before:
@@ -256,12 +266,12 @@ def _at_generation(cache: dict[Any, tuple[tuple[int, int], Any]], key: Any, read
     return None, value
 
 
-def chains() -> list[dict[str, Any]]:
+def chains(at: tuple[int, int] | None = None) -> list[dict[str, Any]]:
     """Every chain of every table (no rules): 10 ms even on a 50,000-rule host, ~2 ms with
     libvirt's rules of 100 networks. Reused while the generation it was listed at holds, like
     nft_list_stable (each fingerprint and verification asks; a migration, 8 times at 4
-    generations); each caller gets its own copies."""
-    _gen, listed = _at_generation(_CHAINS, "chains", _chain_listing)
+    generations); each caller gets its own copies. `at`: see _at_generation."""
+    _gen, listed = _at_generation(_CHAINS, "chains", _chain_listing, at=at)
     return [dict(c) for c in listed]
 
 
