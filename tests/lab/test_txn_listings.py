@@ -234,53 +234,6 @@ def test_the_chain_list_is_reused_per_generation_and_sees_every_change(ns, monke
         assert listings == ["chains"] and after != before and after == fresh(), change
 
 
-def test_a_read_ahead_in_a_thread_serves_the_next_probe_only_while_nothing_committed(ns, monkeypatch):
-    """snapshot.read_ahead lists what the plan's fingerprint lists, in a thread, while scan
-    analyses: the probe after it lists nothing when nothing committed and gives the fingerprint
-    of a fresh listing; a change through iptables-nft or nft made after the read-ahead is in
-    the next probe."""
-    from vnetmigrate.txn import kernel, snapshot
-
-    def cleared():
-        kernel._STABLE.clear(), kernel._CHAINS.clear(), kernel._SHOWN.clear()
-
-    real = kernel.nft_list_text
-    listed = []
-
-    def counted(what, *args, **kwargs):
-        listed.append(what)
-        return real(what, *args, **kwargs)
-
-    monkeypatch.setattr(kernel, "nft_list_text", counted)
-    for change, undo in ((["iptables-nft", "-A", "LIBVIRT_FWX", "-i", "virbr9", "-j", "ACCEPT"],
-                          ["iptables-nft", "-D", "LIBVIRT_FWX", "-i", "virbr9", "-j", "ACCEPT"]),
-                         (["nft", "add rule ip libvirt_network forward iif lo drop"],
-                          ["nft", "flush chain ip libvirt_network forward; add rule ip libvirt_network forward counter accept"])):
-        cleared()
-        with snapshot.read_ahead(touched(), ns):
-            pass
-        assert listed, "the read-ahead listed nothing"
-        listed.clear()
-        ahead = probe(ns, touched())
-        assert listed == []  # every listing came from the read-ahead
-        cleared()
-        assert probe(ns, touched()) == ahead  # and it is what a fresh listing gives
-        cleared()
-        with snapshot.read_ahead(touched(), ns):
-            pass
-        ns_run(ns, change)
-        try:
-            listed.clear()
-            seen = probe(ns, touched())
-            assert listed and seen != ahead, change
-            cleared()
-            assert probe(ns, touched()) == seen
-        finally:
-            ns_run(ns, undo)
-    with snapshot.read_ahead(touched(), "vnm-no-such-namespace"):  # a failure is left to the later probe
-        pass
-
-
 def test_a_commit_in_the_middle_of_a_probe_is_in_its_fingerprint(ns, monkeypatch):
     """snapshot.probe asks the generation once before and once after its listings (those kept
     at it are taken as they are): a change committed between the two, through iptables-nft,

@@ -9,10 +9,7 @@ same, and `fingerprint` hashes that view for optimistic concurrency.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -291,36 +288,6 @@ def _probe(touched: Touched, at: tuple[int, int] | None) -> str:
                     text = "\n".join(ln for ln in text.splitlines() if _jumps_to(ln, user_chains))
                 h.update(f"{key} {chain} {text or 'absent'}".encode())
     return h.hexdigest()[:16]
-
-
-@contextlib.contextmanager
-def read_ahead(touched: Touched, netns: str | None) -> Iterator[None]:
-    """Run the body while a thread lists what probe(touched) lists, in `netns`.
-
-    The listings are libnftables' work in C, where ctypes releases the GIL. The body is
-    scan's analysis, pure Python, so the two overlap: ~40 ms of listing at 100 networks.
-    Each listing is kept with the ruleset generation it was made at (kernel._at_generation).
-    A later probe reuses it only while nothing has committed since, and lists again otherwise.
-
-    Best effort: a failure here is left for the later probe to meet and report. The body
-    must not use libnftables itself (its xtables translation keeps global state); the thread
-    is joined before this returns or raises.
-    """
-    def listings() -> None:
-        from vnetmigrate.netns import entered
-
-        try:
-            with entered(netns):
-                probe(touched)
-        except Exception:  # noqa: BLE001 (the probe that counts lists again and reports)
-            pass
-
-    thread = threading.Thread(target=listings, name="vnetmigrate-read-ahead", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        thread.join()
 
 
 def _jumps_to(line: str, chains: list[str]) -> bool:

@@ -171,16 +171,12 @@ def prepare(opts: Options, force: tuple[str, ...] = ()) -> Prepared:
     from vnetmigrate.collect import collect_live
     from vnetmigrate.errors import InputError
     from vnetmigrate.scan import analyse
-    from vnetmigrate.txn.planner import everything_touched
-    from vnetmigrate.txn.snapshot import read_ahead
 
     check_options(opts)
     generation = _generation(opts.netns)
     ev = collect_live(root=str(opts.root), netns=opts.netns, state_dir=str(opts.state_dir))
     _reuse_listings(ev, generation)
-    # the plan's fingerprint lists libvirt's chains and tables: listed while scan analyses
-    with read_ahead(everything_touched(), opts.netns):
-        scan = analyse(ev, migration_target=opts.target)
+    scan = analyse(ev, migration_target=opts.target)
     mplan = _migration(scan, opts, generation)
     return Prepared(mplan, result_of(mplan, scan, force))
 
