@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import stat
 from typing import Any
 
@@ -121,9 +122,45 @@ def load_json(data: str | bytes, max_depth: int = JSON_DEPTH) -> Any:
         doc = json.loads(data)
     except RecursionError:
         raise TooDeep(f"nested deeper than {max_depth} levels")
-    if depth(doc) > max_depth:
+    if (text_depth(data, max_depth) if _plain(data) else depth(doc)) > max_depth:
         raise TooDeep(f"nested deeper than {max_depth} levels")
     return doc
+
+
+def _plain(data: str | bytes) -> bool:
+    """Whether text_depth may read `data` as it is: text, or bytes json.loads reads as UTF-8
+    (a multi-byte UTF-8 sequence holds no ASCII byte; UTF-16 and UTF-32 ones may)."""
+    return isinstance(data, str) or json.detect_encoding(data) in ("utf-8", "utf-8-sig")
+
+
+# Of a JSON text only its quotes and brackets are kept, and every bracket becomes ( or ).
+_KEEP = b'"[]{}'
+_DROP = bytes(c for c in range(256) if c not in _KEEP)
+_PARENS = bytes.maketrans(b"[]{}", b"()()")
+
+
+def text_depth(data: str | bytes, limit: int = JSON_DEPTH) -> int:
+    """depth() of the document `data` holds, read from its text (`data` must be JSON that
+    json.loads has read, as text or UTF-8): counted up to `limit` + 1.
+
+    Escaped backslashes go first, then escaped quotes (left to right, as the parser reads
+    them; a backslash appears only in strings); of the rest only quotes and brackets are
+    kept; every other piece between two quotes is a string's. Each pass then takes away the
+    empty pairs of what is left: one level of containers. All of it in C: a Python walk over
+    every value took about as long as json.loads itself, and every run reads every journal
+    of the state dir, thousands of values a record. tests/unit/test_json_depth.py compares
+    both."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    kept = raw.replace(b"\\\\", b"").replace(b'\\"', b"").translate(_PARENS, _DROP)
+    # Two quotes side by side open and close a string without brackets, or close one and open
+    # the next with none between: either way no bracket outside strings goes with them.
+    kept = kept.replace(b'""', b"")
+    skeleton = b"".join(kept.split(b'"')[::2]) if b'"' in kept else kept
+    levels = 0
+    while skeleton and levels <= limit:
+        levels += 1
+        skeleton = skeleton.replace(b"()", b"")
+    return levels
 
 
 def depth(doc: Any) -> int:

@@ -232,3 +232,30 @@ def test_the_chain_list_is_reused_per_generation_and_sees_every_change(ns, monke
         listings.clear()
         after = listed()
         assert listings == ["chains"] and after != before and after == fresh(), change
+
+
+def test_a_commit_in_the_middle_of_a_probe_is_in_its_fingerprint(ns, monkeypatch):
+    """snapshot.probe asks the generation once before and once after its listings (those kept
+    at it are taken as they are): a change committed between the two, through iptables-nft,
+    makes it list again, so its fingerprint is that of the changed chain, as a fresh one is."""
+    from vnetmigrate.txn import kernel
+
+    before = probe(ns, touched())  # every listing kept at the current generation
+    real = kernel.nft_list_stable
+    made = []
+
+    def changing(what, at=None):
+        if not made:  # the first listing of the probe, after it read the generation
+            made.append(what)
+            ns_run(ns, ["iptables-nft", "-A", "LIBVIRT_OUT", "-p", "icmp", "-j", "ACCEPT"])
+        return real(what, at)
+
+    monkeypatch.setattr(kernel, "nft_list_stable", changing)
+    try:
+        during = probe(ns, touched())
+        monkeypatch.setattr(kernel, "nft_list_stable", real)
+        kernel._STABLE.clear(), kernel._CHAINS.clear()
+        assert made and during != before and during == probe(ns, touched())
+    finally:
+        ns_run(ns, ["iptables-nft", "-D", "LIBVIRT_OUT", "-p", "icmp", "-j", "ACCEPT"])
+    assert probe(ns, touched()) == before

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from vnetmigrate.derived import derivation
 from vnetmigrate.evaluate import Probe, Result, after_switch, evaluate, host_probes, of_facts
-from vnetmigrate.evaluate.switch import libvirt_tables
+from vnetmigrate.evaluate.switch import libvirt_commands
 from vnetmigrate.firewall import Backend
 
 NOW, AFTER = "now", "after the switch"
@@ -57,7 +57,7 @@ def _runs(facts, rs, probes: list[Probe], notes: list[tuple[str, str]]):
     if not (switching and facts.migration_target == Backend.NFTABLES):
         yield NOW, rs, probes
     if switching:
-        after = after_switch(rs, libvirt_tables(facts))
+        after = after_switch(rs, libvirt_commands(facts))
         how = "libvirt's iptables rules removed (" + (", ".join(after.removed) or "none found") + "), "
         if after.libvirt_modelled:
             notes.append((AFTER, how + "its nftables tables added as the libvirt model builds them for the "

@@ -21,13 +21,13 @@ it whole if anything was committed since (a rule replaced in place keeps its han
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from vnetmigrate.firewall import Family
 from vnetmigrate.rules.iptables_save import IptablesSave
+from vnetmigrate.sha256 import sha256
 from vnetmigrate.txn import kernel
 from vnetmigrate.txn.kernel import NothingChanged
 from vnetmigrate.txn.snapshot import jump_target
@@ -63,7 +63,7 @@ def listed_rules(text: str) -> list[tuple[int, str]] | None:
 
 def digest(rules: Iterable[tuple[int, str]]) -> str:
     """A chain's rules, handles and texts, in order, as one short value for the journal."""
-    h = hashlib.sha256()
+    h = sha256()
     for handle, text in rules:
         h.update(f"{handle} {text}\n".encode())
     return h.hexdigest()[:32]

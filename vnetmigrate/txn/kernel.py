@@ -12,7 +12,7 @@ import json
 import os
 import re
 import subprocess
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from vnetmigrate.errors import EnvironmentProblem, VnmError
 from vnetmigrate.firewall import Family
@@ -28,6 +28,9 @@ IPT = {"ipv4": ("iptables-nft", "iptables-nft-restore", "ip"),
        "ipv6-legacy": ("ip6tables-legacy", "ip6tables-legacy-restore", None)}
 # The same files scan records (specs.TABLES_NAMES), read here under /proc/thread-self/net.
 LEGACY_NAMES = {f"{family}-legacy": path.rsplit("/", 1)[1] for family, path in TABLES_NAMES.items()}
+
+
+T = TypeVar("T")
 
 
 class KernelError(VnmError):
@@ -199,17 +202,18 @@ def without_handles(text: str) -> str:
 
 # The last listing of each object, with the (namespace cookie, generation) it was made at: its
 # text with handles (`nft -a`), and without handles or packet counters.
-_STABLE: dict[str, tuple[tuple[int, int], str | None, str | None]] = {}
+_STABLE: dict[str, tuple[tuple[int, int], tuple[str | None, str | None]]] = {}
 
 
-def nft_list_stable(what: str) -> str | None:
+def nft_list_stable(what: str, at: tuple[int, int] | None = None) -> str | None:
     """`nft list WHAT` as plain text without packet counters; None when it does not exist.
 
     Reused while the namespace's nftables generation is the one it was listed at (txn/nftgen.py):
     nothing has committed since, so it is still what the kernel holds. The fingerprints before
     and after each step and the verification after it list the same tables: one listing serves.
+    `at`: see _at_generation.
     """
-    return nft_list_stable_at(what)[2]
+    return nft_list_stable_at(what, at)[2]
 
 
 def nft_list_handles(what: str) -> tuple[tuple[int, int] | None, str | None]:
@@ -220,40 +224,63 @@ def nft_list_handles(what: str) -> tuple[tuple[int, int] | None, str | None]:
     return gen, raw
 
 
-def nft_list_stable_at(what: str) -> tuple[tuple[int, int] | None, str | None, str | None]:
+def nft_list_stable_at(what: str, at: tuple[int, int] | None = None) -> tuple[tuple[int, int] | None, str | None, str | None]:
     """(generation, text with handles, text without handles or counters), listed once per
     generation. One listing with handles serves both: cutting them gives `nft list`'s text
     byte for byte (tests/lab/test_txn_listings.py)."""
-    before = nftgen.current()
-    cached = _STABLE.get(what)
-    if before is not None and cached is not None and cached[0] == before:
-        return cached
+    gen, (raw, text) = _at_generation(_STABLE, what, lambda: _listing(what), at=at)
+    return gen, raw, text
+
+
+def _listing(what: str) -> tuple[str | None, str | None]:
     raw = nft_list_text(what, json_output=False, handles=True)
-    text = None if raw is None else without_counters(without_handles(raw))
-    if before is not None and nftgen.current() == before:  # nothing committed while listing
-        _STABLE[what] = (before, raw, text)
-        return before, raw, text
-    _STABLE.pop(what, None)
-    return None, raw, text
+    return raw, None if raw is None else without_counters(without_handles(raw))
 
 
-def chains() -> list[dict[str, Any]]:
+def _at_generation(cache: dict[Any, tuple[tuple[int, int], Any]], key: Any, read: Callable[[], T],
+                   generation: bool = True, at: tuple[int, int] | None = None) -> tuple[tuple[int, int] | None, T]:
+    """(generation, what `read()` returns): kept in `cache` under `key` with the namespace's
+    nftables generation it was read at (txn/nftgen.py), and reused while that generation
+    holds: nothing has committed since, so it is still what the kernel holds. Kept only when
+    nothing committed while reading; the generation is None when the kernel cannot tell it, or
+    the caller says the object has none (`generation` False: legacy x_tables), and then it is
+    read every time.
+
+    `at`: the generation the caller has just read and reads again once it is done with a
+    series of listings (snapshot.probe), throwing the series away when it moved: what is kept
+    at `at` is taken without asking the kernel again (~50 us each); anything else is read as
+    above."""
+    if at is not None:
+        hit = cache.get(key)
+        if hit is not None and hit[0] == at:
+            return hit
+    before = nftgen.current() if generation else None
+    hit = cache.get(key)
+    if before is not None and hit is not None and hit[0] == before:
+        return hit
+    value = read()
+    if before is not None and nftgen.current() == before:  # nothing committed while reading
+        cache[key] = (before, value)
+        return before, value
+    cache.pop(key, None)
+    return None, value
+
+
+def chains(at: tuple[int, int] | None = None) -> list[dict[str, Any]]:
     """Every chain of every table (no rules): 10 ms even on a 50,000-rule host, ~2 ms with
     libvirt's rules of 100 networks. Reused while the generation it was listed at holds, like
     nft_list_stable (each fingerprint and verification asks; a migration, 8 times at 4
-    generations); each caller gets its own copies."""
-    before = nftgen.current()
-    if before is None or _CHAINS.get("at") != before:
-        doc = nft_list("chains") or {}
-        listed = [item["chain"] for item in doc.get("nftables", []) if "chain" in item]
-        _CHAINS.clear()
-        if before is not None and nftgen.current() == before:  # nothing committed while listing
-            _CHAINS.update(at=before, chains=listed)
-        return [dict(c) for c in listed]
-    return [dict(c) for c in _CHAINS["chains"]]
+    generations); each caller gets its own copies. `at`: see _at_generation."""
+    _gen, listed = _at_generation(_CHAINS, "chains", _chain_listing, at=at)
+    return [dict(c) for c in listed]
 
 
-_CHAINS: dict[str, Any] = {}  # "at": the (namespace cookie, generation) of "chains", the last listing
+def _chain_listing() -> list[dict[str, Any]]:
+    doc = nft_list("chains") or {}
+    return [item["chain"] for item in doc.get("nftables", []) if "chain" in item]
+
+
+_CHAINS: dict[str, tuple[tuple[int, int], list[dict[str, Any]]]] = {}  # "chains": the last listing, by generation
 
 
 def tables() -> set[tuple[str, str]]:
@@ -285,18 +312,15 @@ _SHOWN: dict[tuple[str, str, str], tuple[tuple[int, int], str]] = {}
 def ipt_show(family: str, table: str, chain: str) -> str:
     """The whole output of `iptables-nft -t TABLE -S CHAIN` (-P or -N line first); for
     iptables-nft, reused while the namespace's nftables generation is unchanged."""
-    key = (family, table, chain)
     nft = not family.endswith("-legacy")  # x_tables have no generation: read every time
-    before = nftgen.current() if nft else None
-    cached = _SHOWN.get(key)
-    if before is not None and cached is not None and cached[0] == before:
-        return cached[1]
+    return _at_generation(_SHOWN, (family, table, chain), lambda: _show(family, table, chain), generation=nft)[1]
+
+
+def _show(family: str, table: str, chain: str) -> str:
     proc = subprocess.run([_tool(IPT[family][0]), "-w", "-t", table, "-S", chain], capture_output=True,
                           text=True, timeout=60)
     if proc.returncode != 0:
         raise KernelError(f"`{IPT[family][0]} -t {table} -S {chain}` failed: {proc.stderr.strip()}")
-    if before is not None and nftgen.current() == before:
-        _SHOWN[key] = (before, proc.stdout)
     return proc.stdout
 
 
