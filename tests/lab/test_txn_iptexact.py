@@ -155,3 +155,57 @@ def test_listings_of_another_generation_keep_the_fragment(ns):
         assert iptexact.exact_plan(plan, [save], gen) is plan
         now = iptexact.exact_plan(plan, [save], gen[:1] + (gen[1] + 1,))
     assert [s.kind for s in now.steps] == ["nft"] and now.steps[0].touches == Touched(ipt_chains=ipt.touches.ipt_chains)
+
+
+def _listed_rules_rule_by_rule(text: str):
+    """iptexact.listed_rules as it was written before it cut counters from the whole text at
+    once and kept its answers: each rule line matched, then its counters cut."""
+    import re
+
+    from vnetmigrate.txn import kernel
+
+    out, inside = [], False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("chain ") and line.split(" # handle ")[0].endswith("{"):
+            inside = True
+            continue
+        if not inside or not line or line.startswith(("type ", "policy ", "comment ")):
+            continue
+        if line == "}":
+            inside = False
+            continue
+        m = re.match(r"^(.*) # handle (\d+)$", line)
+        if m is None:
+            return None
+        out.append((int(m.group(2)), kernel.without_counters(m.group(1))))
+    return out
+
+
+def test_listed_rules_equal_the_rule_by_rule_reading_on_kernel_listings(ns):
+    """Every chain of both tables, with packets counted (counters that are not 0), comments
+    holding counter-like words, a chain comment: the same (handle, text) pairs, also when the
+    answer is asked for again (kept) and after the kept answer's list was changed by a caller."""
+    from vnetmigrate.netns import entered
+    from vnetmigrate.txn import iptexact, kernel
+
+    ns_run(ns, ["iptables-nft", "-A", "LIBVIRT_FWO", "-m", "comment", "--comment",
+                "counter packets 5 bytes 6 # handle 7", "-j", "ACCEPT"])
+    ns_run(ns, ["nft", "add", "chain", "ip", "filter", "LIBVIRT_NOTE", "{", "comment", '"a note"', ";", "}"])
+    ns_run(ns, ["nft", "add", "rule", "ip", "filter", "LIBVIRT_NOTE", "counter", "accept"])
+    ns_run(ns, ["iptables-nft", "-A", "LIBVIRT_FWO", "-c", "5", "300", "-i", "virbr9", "-j", "ACCEPT"])
+    compared = 0
+    with entered(ns):
+        for c in kernel.chains():
+            text = kernel.nft_list_text(f"chain {c['family']} {c['table']} {c['name']}", json_output=False,
+                                        handles=True)
+            want = _listed_rules_rule_by_rule(text)
+            first = iptexact.listed_rules(text)
+            assert first == want, c
+            if first:
+                first.pop()
+            assert iptexact.listed_rules(text) == want, c
+            compared += len(want or ())
+        counted = kernel.nft_list_text("chain ip filter LIBVIRT_FWO", json_output=False, handles=True)
+    assert "counter packets 5 bytes 300 " in counted  # counters that are not 0 were cut alike
+    assert compared >= 12

@@ -87,7 +87,7 @@ def run(plan: Plan, state: StateDir, root: Path, *, netns: str | None = None, co
         snap = snapshot.capture(touched, root)
         # Files the transaction reads but never writes (libvirt's status files): kept for
         # whoever repairs the host by hand, not restored.
-        snap["reference"] = {p: snapshot.read_file(root, p) for p in plan.meta.get("reference_files", ())}
+        snap["reference"] = snapshot.read_files(root, plan.meta.get("reference_files", ()))
         atomic_write(txn_dir / SNAPSHOT, json.dumps(snap, sort_keys=True), mode=0o600)  # rulesets, configuration
         jr = Journal.create(txn_dir)
         boundaries.reached("created")

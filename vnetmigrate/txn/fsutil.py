@@ -6,6 +6,7 @@ import ctypes
 import errno
 import os
 from pathlib import Path
+from typing import Callable
 
 FALLOC_FL_KEEP_SIZE = 1
 
@@ -14,18 +15,20 @@ class OutsideRoot(ValueError):
     """A path (from a journal) that would lead outside the root its transaction recorded."""
 
 
-def under_root(root: str | os.PathLike[str], path: str) -> Path:
+def under_root(root: str | os.PathLike[str], path: str, realpath: Callable[[str], str] = os.path.realpath) -> Path:
     """`path` (absolute, on the host) as a path under `root`, refusing any way out of it:
     `..` components, and symbolic links (in the directories leading to it) that resolve
-    outside `root`. A journal is data: a crafted one must not make a rollback write elsewhere."""
+    outside `root`. A journal is data: a crafted one must not make a rollback write elsewhere.
+    `realpath`: os.path.realpath, or a copy remembering its answers (for many files of one
+    directory, read in one go: snapshot.read_files)."""
     if not isinstance(path, str) or not path.startswith("/") or "\0" in path:
         raise OutsideRoot(f"{path!r} is not an absolute path")
     parts = [p for p in path.split("/") if p not in ("", ".")]
     if ".." in parts:
         raise OutsideRoot(f"{path!r} leads outside --root {root}")
-    base = Path(os.path.realpath(root))
+    base = Path(realpath(os.fspath(root)))
     target = Path(root, *parts)
-    if not Path(os.path.realpath(target.parent)).is_relative_to(base):
+    if not Path(realpath(os.fspath(target.parent))).is_relative_to(base):
         raise OutsideRoot(f"{path!r} leads outside --root {root} (through a symbolic link)")
     return target
 

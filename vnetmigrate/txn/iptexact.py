@@ -41,10 +41,31 @@ Listing = Callable[[str], "tuple[tuple[int, int] | None, str | None]"]
 
 def listed_rules(text: str) -> list[tuple[int, str]] | None:
     """The rules of the one chain in `nft -a list chain` text, in order, as (handle, text
-    without packet counters); None when a line of its body is neither a rule nor known."""
+    without packet counters); None when a line of its body is neither a rule nor known.
+
+    The plan reads each chain's listing to find its handles and the step reads the same
+    listing again before it acts (kernel.nft_list_handles keeps it while the generation
+    holds): the answer is kept for the text it was read from (_LISTED)."""
+    hit = _LISTED.get(text, _MISSING)
+    if hit is _MISSING:
+        hit = _read_rules(text)
+        if len(_LISTED) >= 64:
+            _LISTED.clear()
+        _LISTED[text] = hit
+    return None if hit is None else list(hit)  # type: ignore[arg-type]
+
+
+_MISSING = object()
+_LISTED: dict[str, tuple[tuple[int, str], ...] | None] = {}
+
+
+def _read_rules(text: str) -> tuple[tuple[int, str], ...] | None:
+    """listed_rules, read once. Counters are cut from the whole text at once: the pattern
+    matches only within a line, and a line's `# handle N` tail holds none."""
     out: list[tuple[int, str]] = []
     inside = False
-    for raw in text.splitlines():
+    match = _RULE.match
+    for raw in kernel.without_counters(text).splitlines():
         line = raw.strip()
         if line.startswith("chain ") and line.split(" # handle ")[0].endswith("{"):
             inside = True
@@ -54,11 +75,11 @@ def listed_rules(text: str) -> list[tuple[int, str]] | None:
         if line == "}":
             inside = False
             continue
-        m = _RULE.match(line)
+        m = match(line)
         if m is None:
             return None
-        out.append((int(m.group(2)), kernel.without_counters(m.group(1))))
-    return out
+        out.append((int(m.group(2)), m.group(1)))
+    return tuple(out)
 
 
 def digest(rules: Iterable[tuple[int, str]]) -> str:

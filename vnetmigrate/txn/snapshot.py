@@ -10,6 +10,8 @@ same, and `fingerprint` hashes that view for optimistic concurrency.
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,11 +122,12 @@ class FileUnusable(VnmError):
     """A file a transaction reads or writes is not a regular UTF-8 text file: named, not guessed at."""
 
 
-def read_file(root: Path, path: str) -> str | None:
+def read_file(root: Path, path: str, realpath: Callable[[str], str] = os.path.realpath) -> str | None:
     """The text of `path` under `root`, None when it is absent; FileUnusable when it is not a
     regular file, not UTF-8 (the journal keeps text, and a lossy decode would corrupt it) or
-    longer than a configuration file can be (read whole or not at all)."""
-    target = _under(root, path)
+    longer than a configuration file can be (read whole or not at all). `realpath`: see
+    fsutil.under_root."""
+    target = _under(root, path, realpath)
     try:
         return bounded.read_text(target, bounded.CONFIG_LIMIT)
     except FileNotFoundError:
@@ -134,9 +137,23 @@ def read_file(root: Path, path: str) -> str | None:
         raise FileUnusable(f"{target} {why}" if not why.startswith("cannot") else f"cannot read {target}: {why}")
 
 
-def _under(root: Path, path: str) -> Path:
+def read_files(root: Path, paths: Iterable[str]) -> dict[str, str | None]:
+    """read_file of each of `paths`, resolving each directory once: the 100 status files of
+    100 networks took 100 resolutions of their directory and of --root (~3 ms); the same
+    checks, the same answers."""
+    resolved: dict[str, str] = {}
+
+    def realpath(p: str) -> str:
+        if p not in resolved:
+            resolved[p] = os.path.realpath(p)
+        return resolved[p]
+
+    return {p: read_file(root, p, realpath) for p in paths}
+
+
+def _under(root: Path, path: str, realpath: Callable[[str], str] = os.path.realpath) -> Path:
     try:
-        return under_root(root, path)
+        return under_root(root, path, realpath)
     except OutsideRoot as exc:
         raise FileUnusable(f"refused: {exc}")
 
