@@ -202,8 +202,8 @@ def value_key(v: Any) -> Any:
         return _prefix_key(f"{v['prefix']['addr']}/{v['prefix']['len']}")
     if isinstance(v, dict) and "set" in v:
         return value_key(v["set"])
-    if isinstance(v, (list, tuple)):
-        return tuple(sorted(str(value_key(x)) for x in v))
+    if isinstance(v, (list, tuple)):  # flags and sets: strings without "/" are their own key
+        return tuple(sorted([x if type(x) is str and "/" not in x else str(value_key(x)) for x in v]))
     if isinstance(v, str) and "/" in v:
         try:
             return value_key({"prefix": dict(zip(("addr", "len"), v.split("/", 1)))})
