@@ -198,6 +198,13 @@ def value_text(v: Any, quote: bool = False) -> str:
 
 
 def value_key(v: Any) -> Any:
+    if type(v) is str:  # most values: names, and the model's subnets (the branch below, without its detour)
+        if "/" not in v:
+            return v
+        try:
+            return _prefix_key(v)
+        except ValueError:
+            return v
     if isinstance(v, dict) and "prefix" in v:
         return _prefix_key(f"{v['prefix']['addr']}/{v['prefix']['len']}")
     if isinstance(v, dict) and "set" in v:
