@@ -104,7 +104,7 @@ def canonical(words: Sequence[str], family: int | str) -> tuple:
         value = shape[i + 1]
         if value[:1] == "-" or value == "!":  # a word parse() may read as an option: no shape
             return exact_canonical(words, fam)
-        if len(values) < len(_SLOTS):
+        if len(values) < _MAX_SLOTS:  # more: the rest stay in the shape as they are
             shape[i + 1] = _SLOTS[len(values)]
         values.append(value)
         after = i + 1
@@ -138,7 +138,8 @@ def canonical(words: Sequence[str], family: int | str) -> tuple:
 # order depends on the values.
 
 _SLOTTED = frozenset(k for k, v in CORE.items() if v in ("-i", "-o", "-s", "-d"))
-_SLOTS = tuple(f"\x00slot{k}" for k in range(8))
+_MAX_SLOTS = 8
+_SLOTS = tuple(f"\x00slot{k}" for k in range(_MAX_SLOTS))
 _SLOT_INDEX = {s: k for k, s in enumerate(_SLOTS)}
 _PLANS: dict[tuple, "tuple[tuple, tuple] | bool"] = {}
 _MAX_PLANS = 4096  # hand-made rules in libvirt's chains may each be a shape of its own
