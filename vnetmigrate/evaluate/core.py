@@ -29,6 +29,35 @@ class Hit:
         return f"{self.chain} {self.rule}: {self.text}{end}"
 
 
+class _DeferredText:
+    """`Hit.text`: a str, or a rule's text object that renders the same str whenever asked
+    (`deferred` true: nftcompile.Text, iptcompile.RuleText), written when first read. Most
+    hits are never quoted: at 500 networks each blocked probe runs libvirt's forward chain
+    again to see whether it blocks on its own, and the accepting rule's text was rendered for
+    each network (~1,000 renders) to be thrown away."""
+
+    def __get__(self, hit: "Hit | None", owner: type | None = None):
+        if hit is None:
+            return self
+        d = hit.__dict__
+        text = d["text"]
+        if type(text) is not str:
+            text = d["text"] = str(text)
+        return text
+
+    def __set__(self, hit: "Hit", value) -> None:  # the dataclass __init__ sets it
+        hit.__dict__["text"] = value
+
+
+Hit.text = _DeferredText()  # type: ignore[assignment]  # after @dataclass: it is still a field without default
+
+
+def quoted(text) -> object:
+    """What a Hit's text is given: `text` itself when it can be rendered later alike, else its str
+    now (a text naming anonymous sets reads their elements: nftcompile.SetText)."""
+    return text if getattr(text, "deferred", False) else str(text)
+
+
 @dataclass(frozen=True)
 class State:
     pkt: Packet
