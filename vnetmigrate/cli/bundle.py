@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vnetmigrate.cli.common import NetnsOpt, RootOpt, guarded, require_root, write_output
+from vnetmigrate.cli.common import JsonOpt, NetnsOpt, RootOpt, guarded, require_root, write_output
 
 
 class BundleFormat(str, Enum):
@@ -32,6 +32,7 @@ def bundle(
                                            "/var/lib/vnetmigrate under --root).")] = None,
     format: Annotated[BundleFormat, typer.Option("--format", "-f", help="Output format: text or json.")]
     = BundleFormat.text,
+    as_json: JsonOpt = False,
 ) -> int:
     """Write a support bundle: the scan's evidence and what support asks for next, in one .tar.gz."""
     from vnetmigrate.errors import InputError

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vnetmigrate.cli.common import (NetnsOpt, OutputOpt, QuietOpt, State, VerboseOpt, emit_result, guarded,
+from vnetmigrate.cli.common import (JsonOpt, NetnsOpt, OutputOpt, QuietOpt, State, VerboseOpt, emit_result, guarded,
                                     notes_to_stderr, require_root, to_stdout)
 from vnetmigrate.cli.progress import progress
 from vnetmigrate.cli.txnopts import NoRestartOpt, RestartOpt, StateDirOpt, state_dir_for
@@ -42,6 +42,7 @@ def repair(
     no_restart: NoRestartOpt = False,
     format: Annotated[RepairFormat, typer.Option("--format", "-f", help="Output format: text or json.")]
     = RepairFormat.text,
+    as_json: JsonOpt = False,
     output: OutputOpt = None,
     quiet: QuietOpt = False,  # read by guarded(): State.verbosity
     verbose: VerboseOpt = False,
