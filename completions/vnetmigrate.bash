@@ -136,7 +136,7 @@ _vnetmigrate() {
             fi ;;
         bundle)
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W "--output -o --redact --netns --root --state-dir --format -f --json -h --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "--output -o --redact --netns --root --state-dir --format -f --json --force -h --help" -- "$cur"))
             else
                 COMPREPLY=()
             fi ;;

@@ -118,6 +118,7 @@ complete -c vnetmigrate -n '__fish_seen_subcommand_from bundle' -l root -x -a '(
 complete -c vnetmigrate -n '__fish_seen_subcommand_from bundle' -l state-dir -x -a '(__fish_complete_directories)'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from bundle' -l format -s f -x -a 'text json'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from bundle' -l json
+complete -c vnetmigrate -n '__fish_seen_subcommand_from bundle' -l force
 complete -c vnetmigrate -n '__fish_seen_subcommand_from bundle' -s h -l help
 complete -c vnetmigrate -n '__fish_seen_subcommand_from gate' -l incoming -x
 complete -c vnetmigrate -n '__fish_seen_subcommand_from gate' -l installed -x
