@@ -46,7 +46,7 @@ _vnetmigrate() {
         "repair --root") COMPREPLY=($(compgen -d -- "$cur")); return ;;
         "repair --state-dir") COMPREPLY=($(compgen -d -- "$cur")); return ;;
         "repair --restart-command") COMPREPLY=(); return ;;
-        "repair --format"|"repair -f") COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
+        "repair --format"|"repair -f") COMPREPLY=($(compgen -W "text json markdown" -- "$cur")); return ;;
         "repair --output"|"repair -o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "rollback --restart-command") COMPREPLY=(); return ;;
         "rollback --state-dir") COMPREPLY=($(compgen -d -- "$cur")); return ;;

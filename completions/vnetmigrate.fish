@@ -79,7 +79,7 @@ complete -c vnetmigrate -n '__fish_seen_subcommand_from repair' -l root -x -a '(
 complete -c vnetmigrate -n '__fish_seen_subcommand_from repair' -l state-dir -x -a '(__fish_complete_directories)'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from repair' -l restart-command -x
 complete -c vnetmigrate -n '__fish_seen_subcommand_from repair' -l no-restart
-complete -c vnetmigrate -n '__fish_seen_subcommand_from repair' -l format -s f -x -a 'text json'
+complete -c vnetmigrate -n '__fish_seen_subcommand_from repair' -l format -s f -x -a 'text json markdown'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from repair' -l json
 complete -c vnetmigrate -n '__fish_seen_subcommand_from repair' -l output -s o -r -F
 complete -c vnetmigrate -n '__fish_seen_subcommand_from repair' -l quiet -s q
