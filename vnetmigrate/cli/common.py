@@ -31,6 +31,6 @@ VerboseOpt = Annotated[bool, typer.Option(
                                       "command took.")]
 
 
-__all__ = ["ExitCode", "Format", "FormatOpt", "JsonOpt", "NetnsOpt", "OutputOpt", "QuietOpt", "VerboseOpt", "to_stdout", "RootOpt",
-           "State", "emit", "emit_result", "fail", "guarded", "notes_to_stderr", "require_root", "write_output",
+__all__ = ["ExitCode", "Format", "FormatOpt", "JsonOpt", "NetnsOpt", "OutputOpt", "QuietOpt", "VerboseOpt",
+           "to_stdout", "RootOpt", "State", "emit", "emit_result", "fail", "guarded", "notes_to_stderr", "require_root", "write_output",
            "_reader_gone", "_to_terminal"]
