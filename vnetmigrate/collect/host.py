@@ -81,7 +81,9 @@ class NftJson:
         if nft is None:
             return None, "", "", "nft is not installed and python3-nftables is missing"
         try:
-            proc = subprocess.run([nft, "-j", "-a", *text.split()], capture_output=True, text=True,
+            # one argument: nft joins its arguments with spaces anyway, and a JSON command's
+            # names keep their own spaces
+            proc = subprocess.run([nft, "-j", "-a", text], capture_output=True, text=True,
                                   timeout=timeout, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             return None, "", "", f"timed out after {timeout:.0f} s"
@@ -213,17 +215,20 @@ class LiveHost:
             stdout=stdout.decode("utf-8", "replace"), stderr=stderr.decode("utf-8", "replace"),
             duration=round(time.monotonic() - start, 4)))
 
-    def nft_json(self, key: str, text: str, parse: bool = True) -> tuple[CommandRecord, dict | None]:
+    def nft_json(self, key: str, text: str, parse: bool = True,
+                 shown: tuple[str, ...] | None = None) -> tuple[CommandRecord, dict | None]:
         """One nft listing as JSON; the parsed document is returned beside the record (unless
         not `parse`: libvirt's table at 500 networks is 2 MB, which the facts parse anyway). A
-        listing `prefetch_nft` made of the same key and text is recorded here, in this one's place."""
-        budget = self._budget(key, ("nft", "-j", *text.split()), 120)
+        listing `prefetch_nft` made of the same key and text is recorded here, in this one's place.
+        `shown`: the command line recorded, for a command given as JSON (collect/nft.py)."""
+        argv = shown or ("nft", "-j", *text.split())
+        budget = self._budget(key, argv, 120)
         if isinstance(budget, CommandRecord):
             return budget, None
         answer = self._prefetched.pop((key, text), None) or self._nft_answer(text, budget, parse)
         rc, out, err, error, duration, via, doc = answer
         rec = self.ev.add_command(CommandRecord(
-            key, ("nft", "-j", *text.split()), rc, stdout=out, stderr=err, error=error, duration=duration, via=via))
+            key, argv, rc, stdout=out, stderr=err, error=error, duration=duration, via=via))
         return rec, doc
 
     def prefetch_nft(self, key: str, text: str, parse: bool = True) -> None:
