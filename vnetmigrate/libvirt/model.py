@@ -43,12 +43,14 @@ class ForwardMode(str, enum.Enum):
 
 @dataclass(frozen=True)
 class DhcpRange:
+    """A <dhcp><range>."""
     start: IPAddress
     end: IPAddress
 
 
 @dataclass(frozen=True)
 class DhcpHost:
+    """A <dhcp><host>."""
     ip: IPAddress | None
     mac: str | None = None
     name: str | None = None
@@ -113,6 +115,7 @@ class Nat:
 
 @dataclass(frozen=True)
 class Network:
+    """A libvirt <network> definition, as far as its firewall rules depend on it."""
     name: str
     uuid: str | None = None
     forward_mode: ForwardMode = ForwardMode.NONE

@@ -76,6 +76,7 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class Counter:
+    """A counter statement."""
     kind = "counter"
 
     def text(self, counters: bool = True) -> str | None:

@@ -50,18 +50,21 @@ class Blocker:
 
 @dataclass(frozen=True)
 class Count:
+    """How many of something a removal takes away."""
     what: str       # e.g. "rules", "chains", "nftables_commands"
     number: int
 
 
 @dataclass(frozen=True)
 class Removal:
+    """What the migration removes from one place."""
     where: str      # ipv4, ipv6, nftables, or "ipv4 legacy"
     counts: tuple[Count, ...]
 
 
 @dataclass(frozen=True)
 class PlanSummary:
+    """What the plan moves, as plan and migrate show it."""
     source: str                          # the backend libvirt's rules leave
     target: str
     libvirt_version: str                 # the modelled release
@@ -99,6 +102,7 @@ class PlanSummary:
 
 @dataclass(frozen=True)
 class PlannedStep:
+    """A step of the plan as shown."""
     index: int      # 1-based, as printed
     kind: str
     title: str
