@@ -28,6 +28,7 @@ class TooComplex(Exception):
 
 @dataclass(frozen=True)
 class Leaf:
+    """One way through the chains: its verdict, the packet's state and the rule that decided."""
     verdict: str  # accept, drop, reject, unknown
     state: State
     step: Hit | None  # the rule or policy that gave the verdict

@@ -60,6 +60,7 @@ def quoted(text) -> object:
 
 @dataclass(frozen=True)
 class State:
+    """A packet on its way through one hook: what rules read and what they changed."""
     pkt: Packet
     hook: str
     prio: int
@@ -104,6 +105,7 @@ def tri(st: State, result: bool | None, what: str) -> Branches:
 
 @dataclass(frozen=True)
 class Match:
+    """A compiled match: a test that splits a state into branches, and its text."""
     test: Callable[[State], Branches]
     text: str
     # (which, name) when the match requires iif/oif to equal a name: lets a chain skip the rule fast
@@ -118,6 +120,7 @@ class Match:
 
 @dataclass(frozen=True)
 class Effect:
+    """A compiled statement that is not a verdict: what it does to a state, and its text."""
     apply: Callable[[State], State]
     text: str
     changes: bool = False  # changes what other rules read (marks, conntrack state)
@@ -125,6 +128,7 @@ class Effect:
 
 @dataclass(frozen=True)
 class Verdict:
+    """A compiled verdict statement (accept, drop, jump CHAIN, ...)."""
     kind: str  # accept, drop, reject, return, jump, goto, continue, nat (accepts, in a nat chain)
     target: str | None = None
 
@@ -153,6 +157,7 @@ Op = Match | Effect | Verdict | VMap | Opaque
 
 @dataclass(frozen=True)
 class Rule:
+    """A compiled rule: where it is, its text and its compiled operations."""
     chain: str  # trace-style chain name, e.g. "ip filter FORWARD"
     where: str  # "handle 7" / "rule 3"
     text: str

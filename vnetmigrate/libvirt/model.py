@@ -50,12 +50,14 @@ def _mask_prefix(netmask: ipaddress.IPv4Address) -> int:
 
 @dataclass(frozen=True)
 class DhcpRange:
+    """A <dhcp><range>."""
     start: IPAddress
     end: IPAddress
 
 
 @dataclass(frozen=True)
 class DhcpHost:
+    """A <dhcp><host>."""
     ip: IPAddress | None
     mac: str | None = None
     name: str | None = None
@@ -120,6 +122,7 @@ class Nat:
 
 @dataclass(frozen=True)
 class Network:
+    """A libvirt <network> definition, as far as its firewall rules depend on it."""
     name: str
     uuid: str | None = None
     forward_mode: ForwardMode = ForwardMode.NONE

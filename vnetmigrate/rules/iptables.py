@@ -259,6 +259,7 @@ def _nat_to(value: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class IptRule:
+    """A rule of an iptables listing: where it is and its words."""
     family: str  # ipv4 / ipv6
     table: str
     chain: str

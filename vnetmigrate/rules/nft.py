@@ -82,6 +82,7 @@ _COUNTER_KEY = ("counter",)
 
 @dataclass(frozen=True, slots=True)
 class Counter:
+    """A counter statement."""
     kind = "counter"
 
     def text(self, counters: bool = True) -> str | None:

@@ -30,6 +30,7 @@ def compact(v: Any) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Payload:
+    """A payload expression (ip saddr, tcp dport, ...)."""
     protocol: str  # ip, ip6, tcp, udp, th, icmp, ...
     field: str     # saddr, daddr, dport, type, flags, ...
 
@@ -45,6 +46,7 @@ class Payload:
 
 @dataclass(frozen=True, slots=True)
 class Meta:
+    """A meta expression (iifname, l4proto, ...)."""
     key: str
 
     def text(self) -> str:
@@ -59,6 +61,7 @@ class Meta:
 
 @dataclass(frozen=True, slots=True)
 class Ct:
+    """A conntrack expression (ct state, ct original saddr, ...)."""
     key: str
     dir: str | None = None
 
@@ -74,6 +77,7 @@ class Ct:
 
 @dataclass(frozen=True, slots=True)
 class Fib:
+    """A fib expression."""
     body: dict[str, Any]  # {"result": ..., "flags": ...} as listed
 
     @property

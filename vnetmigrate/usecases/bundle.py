@@ -32,6 +32,7 @@ Renderer = Callable[[ScanResult], dict[str, str]]  # the scan result's member na
 
 @dataclass(frozen=True)
 class BundleResult:
+    """The bundle written, its manifest and redaction."""
     archive: Path
     redaction_map: Path | None
     manifest: dict[str, Any]
