@@ -29,6 +29,7 @@ SPECIFIC = ("docker-forward-drop", "ufw-blocks-guests", "iptables-manager-restri
 
 @dataclass(frozen=True)
 class Drop:
+    """A probe a base chain drops or rejects, now or after the switch, and the finding that explains it."""
     when: str
     probe: Probe
     result: Result

@@ -43,6 +43,7 @@ STRICT_ENV = "VNETMIGRATE_STRICT_FACTS"
 
 @dataclass(frozen=True)
 class Check:
+    """A registered check: its id, title, worst severity and the function that runs it."""
     id: str
     title: str
     severity: Severity  # the most severe it can report

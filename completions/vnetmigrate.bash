@@ -46,7 +46,7 @@ _vnetmigrate() {
         "repair --root") COMPREPLY=($(compgen -d -- "$cur")); return ;;
         "repair --state-dir") COMPREPLY=($(compgen -d -- "$cur")); return ;;
         "repair --restart-command") COMPREPLY=(); return ;;
-        "repair --format"|"repair -f") COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
+        "repair --format"|"repair -f") COMPREPLY=($(compgen -W "text json markdown" -- "$cur")); return ;;
         "repair --output"|"repair -o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "rollback --restart-command") COMPREPLY=(); return ;;
         "rollback --state-dir") COMPREPLY=($(compgen -d -- "$cur")); return ;;
@@ -82,67 +82,67 @@ _vnetmigrate() {
     case "$cmd" in
         scan)
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W "--netns --root --from --save-evidence --state-dir --target-version --deadline --format -f --output -o --quiet -q --verbose -v -h --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "--netns --root --from --save-evidence --state-dir --target-version --deadline --format -f --json --output -o --quiet -q --verbose -v -h --help" -- "$cur"))
             else
                 COMPREPLY=()
             fi ;;
         report)
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W "--format -f --output -o --quiet -q --verbose -v -h --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "--format -f --json --output -o --quiet -q --verbose -v -h --help" -- "$cur"))
             else
                 COMPREPLY=($(compgen -f -- "$cur"))
             fi ;;
         rules)
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W "--backend -b --libvirt-version --format -f --family --output -o -h --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "--backend -b --libvirt-version --format -f --json --family --output -o -h --help" -- "$cur"))
             else
                 COMPREPLY=($(compgen -f -- "$cur"))
             fi ;;
         plan)
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W "--to --restart-command --no-restart --state-dir --netns --root --format -f --output -o --quiet -q --verbose -v -h --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "--to --restart-command --no-restart --state-dir --netns --root --format -f --json --output -o --quiet -q --verbose -v -h --help" -- "$cur"))
             else
                 COMPREPLY=()
             fi ;;
         migrate)
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W "--to --force --restart-command --no-restart --state-dir --netns --root --dry-run --format -f --output -o --quiet -q --verbose -v -h --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "--to --force --restart-command --no-restart --state-dir --netns --root --dry-run --format -f --json --output -o --quiet -q --verbose -v -h --help" -- "$cur"))
             else
                 COMPREPLY=()
             fi ;;
         repair)
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W "--dry-run --yes -y --only --skip --netns --root --state-dir --restart-command --no-restart --format -f --output -o --quiet -q --verbose -v -h --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "--dry-run --yes -y --only --skip --netns --root --state-dir --restart-command --no-restart --format -f --json --output -o --quiet -q --verbose -v -h --help" -- "$cur"))
             else
                 COMPREPLY=()
             fi ;;
         rollback)
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W "--restart-command --no-restart --force --state-dir --netns --root --format -f --output -o --quiet -q --verbose -v -h --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "--restart-command --no-restart --force --state-dir --netns --root --format -f --json --output -o --quiet -q --verbose -v -h --help" -- "$cur"))
             else
                 COMPREPLY=()
             fi ;;
         history)
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W "--state-dir --root --format -f --output -o --quiet -q --verbose -v -h --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "--state-dir --root --format -f --json --output -o --quiet -q --verbose -v -h --help" -- "$cur"))
             else
                 COMPREPLY=()
             fi ;;
         fleet)
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W "--format -f --output -o --html-dir -h --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "--format -f --json --output -o --html-dir -h --help" -- "$cur"))
             else
                 COMPREPLY=($(compgen -f -- "$cur"))
             fi ;;
         bundle)
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W "--output -o --redact --netns --root --state-dir --format -f -h --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "--output -o --redact --netns --root --state-dir --format -f --json --force -h --help" -- "$cur"))
             else
                 COMPREPLY=()
             fi ;;
         gate)
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W "--incoming --installed --package --apt-hook --dnf5-action --apt --dnf --root --netns --config --format -f -h --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "--incoming --installed --package --apt-hook --dnf5-action --apt --dnf --root --netns --config --format -f --json -h --help" -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "check install remove" -- "$cur"))
             fi ;;

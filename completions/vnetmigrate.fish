@@ -24,12 +24,14 @@ complete -c vnetmigrate -n '__fish_seen_subcommand_from scan' -l state-dir -x -a
 complete -c vnetmigrate -n '__fish_seen_subcommand_from scan' -l target-version -x
 complete -c vnetmigrate -n '__fish_seen_subcommand_from scan' -l deadline -x
 complete -c vnetmigrate -n '__fish_seen_subcommand_from scan' -l format -s f -x -a 'text json markdown html'
+complete -c vnetmigrate -n '__fish_seen_subcommand_from scan' -l json
 complete -c vnetmigrate -n '__fish_seen_subcommand_from scan' -l output -s o -r -F
 complete -c vnetmigrate -n '__fish_seen_subcommand_from scan' -l quiet -s q
 complete -c vnetmigrate -n '__fish_seen_subcommand_from scan' -l verbose -s v
 complete -c vnetmigrate -n '__fish_seen_subcommand_from scan' -s h -l help
 complete -c vnetmigrate -n '__fish_seen_subcommand_from report' -F
 complete -c vnetmigrate -n '__fish_seen_subcommand_from report' -l format -s f -x -a 'text json markdown html'
+complete -c vnetmigrate -n '__fish_seen_subcommand_from report' -l json
 complete -c vnetmigrate -n '__fish_seen_subcommand_from report' -l output -s o -r -F
 complete -c vnetmigrate -n '__fish_seen_subcommand_from report' -l quiet -s q
 complete -c vnetmigrate -n '__fish_seen_subcommand_from report' -l verbose -s v
@@ -38,6 +40,7 @@ complete -c vnetmigrate -n '__fish_seen_subcommand_from rules' -F
 complete -c vnetmigrate -n '__fish_seen_subcommand_from rules' -l backend -s b -x -a 'nftables iptables'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from rules' -l libvirt-version -x
 complete -c vnetmigrate -n '__fish_seen_subcommand_from rules' -l format -s f -x -a 'nft json iptables-restore'
+complete -c vnetmigrate -n '__fish_seen_subcommand_from rules' -l json
 complete -c vnetmigrate -n '__fish_seen_subcommand_from rules' -l family -x -a 'ipv4 ipv6'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from rules' -l output -s o -r -F
 complete -c vnetmigrate -n '__fish_seen_subcommand_from rules' -s h -l help
@@ -48,6 +51,7 @@ complete -c vnetmigrate -n '__fish_seen_subcommand_from plan' -l state-dir -x -a
 complete -c vnetmigrate -n '__fish_seen_subcommand_from plan' -l netns -x -a '(ip netns list 2>/dev/null | string replace -r " .*" "")'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from plan' -l root -x -a '(__fish_complete_directories)'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from plan' -l format -s f -x -a 'text json markdown'
+complete -c vnetmigrate -n '__fish_seen_subcommand_from plan' -l json
 complete -c vnetmigrate -n '__fish_seen_subcommand_from plan' -l output -s o -r -F
 complete -c vnetmigrate -n '__fish_seen_subcommand_from plan' -l quiet -s q
 complete -c vnetmigrate -n '__fish_seen_subcommand_from plan' -l verbose -s v
@@ -61,6 +65,7 @@ complete -c vnetmigrate -n '__fish_seen_subcommand_from migrate' -l netns -x -a 
 complete -c vnetmigrate -n '__fish_seen_subcommand_from migrate' -l root -x -a '(__fish_complete_directories)'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from migrate' -l dry-run
 complete -c vnetmigrate -n '__fish_seen_subcommand_from migrate' -l format -s f -x -a 'text json markdown'
+complete -c vnetmigrate -n '__fish_seen_subcommand_from migrate' -l json
 complete -c vnetmigrate -n '__fish_seen_subcommand_from migrate' -l output -s o -r -F
 complete -c vnetmigrate -n '__fish_seen_subcommand_from migrate' -l quiet -s q
 complete -c vnetmigrate -n '__fish_seen_subcommand_from migrate' -l verbose -s v
@@ -74,7 +79,8 @@ complete -c vnetmigrate -n '__fish_seen_subcommand_from repair' -l root -x -a '(
 complete -c vnetmigrate -n '__fish_seen_subcommand_from repair' -l state-dir -x -a '(__fish_complete_directories)'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from repair' -l restart-command -x
 complete -c vnetmigrate -n '__fish_seen_subcommand_from repair' -l no-restart
-complete -c vnetmigrate -n '__fish_seen_subcommand_from repair' -l format -s f -x -a 'text json'
+complete -c vnetmigrate -n '__fish_seen_subcommand_from repair' -l format -s f -x -a 'text json markdown'
+complete -c vnetmigrate -n '__fish_seen_subcommand_from repair' -l json
 complete -c vnetmigrate -n '__fish_seen_subcommand_from repair' -l output -s o -r -F
 complete -c vnetmigrate -n '__fish_seen_subcommand_from repair' -l quiet -s q
 complete -c vnetmigrate -n '__fish_seen_subcommand_from repair' -l verbose -s v
@@ -86,6 +92,7 @@ complete -c vnetmigrate -n '__fish_seen_subcommand_from rollback' -l state-dir -
 complete -c vnetmigrate -n '__fish_seen_subcommand_from rollback' -l netns -x -a '(ip netns list 2>/dev/null | string replace -r " .*" "")'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from rollback' -l root -x -a '(__fish_complete_directories)'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from rollback' -l format -s f -x -a 'text json markdown'
+complete -c vnetmigrate -n '__fish_seen_subcommand_from rollback' -l json
 complete -c vnetmigrate -n '__fish_seen_subcommand_from rollback' -l output -s o -r -F
 complete -c vnetmigrate -n '__fish_seen_subcommand_from rollback' -l quiet -s q
 complete -c vnetmigrate -n '__fish_seen_subcommand_from rollback' -l verbose -s v
@@ -93,12 +100,14 @@ complete -c vnetmigrate -n '__fish_seen_subcommand_from rollback' -s h -l help
 complete -c vnetmigrate -n '__fish_seen_subcommand_from history' -l state-dir -x -a '(__fish_complete_directories)'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from history' -l root -x -a '(__fish_complete_directories)'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from history' -l format -s f -x -a 'text json markdown'
+complete -c vnetmigrate -n '__fish_seen_subcommand_from history' -l json
 complete -c vnetmigrate -n '__fish_seen_subcommand_from history' -l output -s o -r -F
 complete -c vnetmigrate -n '__fish_seen_subcommand_from history' -l quiet -s q
 complete -c vnetmigrate -n '__fish_seen_subcommand_from history' -l verbose -s v
 complete -c vnetmigrate -n '__fish_seen_subcommand_from history' -s h -l help
 complete -c vnetmigrate -n '__fish_seen_subcommand_from fleet' -F
 complete -c vnetmigrate -n '__fish_seen_subcommand_from fleet' -l format -s f -x -a 'text json markdown html'
+complete -c vnetmigrate -n '__fish_seen_subcommand_from fleet' -l json
 complete -c vnetmigrate -n '__fish_seen_subcommand_from fleet' -l output -s o -r -F
 complete -c vnetmigrate -n '__fish_seen_subcommand_from fleet' -l html-dir -x -a '(__fish_complete_directories)'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from fleet' -s h -l help
@@ -108,6 +117,8 @@ complete -c vnetmigrate -n '__fish_seen_subcommand_from bundle' -l netns -x -a '
 complete -c vnetmigrate -n '__fish_seen_subcommand_from bundle' -l root -x -a '(__fish_complete_directories)'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from bundle' -l state-dir -x -a '(__fish_complete_directories)'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from bundle' -l format -s f -x -a 'text json'
+complete -c vnetmigrate -n '__fish_seen_subcommand_from bundle' -l json
+complete -c vnetmigrate -n '__fish_seen_subcommand_from bundle' -l force
 complete -c vnetmigrate -n '__fish_seen_subcommand_from bundle' -s h -l help
 complete -c vnetmigrate -n '__fish_seen_subcommand_from gate' -l incoming -x
 complete -c vnetmigrate -n '__fish_seen_subcommand_from gate' -l installed -x
@@ -120,4 +131,5 @@ complete -c vnetmigrate -n '__fish_seen_subcommand_from gate' -l root -x -a '(__
 complete -c vnetmigrate -n '__fish_seen_subcommand_from gate' -l netns -x -a '(ip netns list 2>/dev/null | string replace -r " .*" "")'
 complete -c vnetmigrate -n '__fish_seen_subcommand_from gate' -l config -r -F
 complete -c vnetmigrate -n '__fish_seen_subcommand_from gate' -l format -s f -x -a 'text json'
+complete -c vnetmigrate -n '__fish_seen_subcommand_from gate' -l json
 complete -c vnetmigrate -n '__fish_seen_subcommand_from gate' -s h -l help

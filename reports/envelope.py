@@ -66,7 +66,14 @@ def scan_envelope(result) -> dict:
     system, libvirt = result.facts.system, result.facts.libvirt
     about_host(result.meta.get("hostname"), system.os.pretty_name if system is not None else None,
                libvirt.version_text if libvirt is not None else None)
-    return json.loads(dumps(envelope("scan", result.status, result.exit_code, result.to_data(), result.errors)))
+    return through_json(envelope("scan", result.status, result.exit_code, result.to_data(), result.errors))
+
+
+def through_json(doc: dict) -> dict:
+    """json.loads(dumps(doc)): what reading the printed document back gives. Written without
+    indent, by json's C encoder (indent=2 takes the pure-Python one, ~3x slower on a scan of
+    500 networks); the same values and types come back, only the whitespace differs."""
+    return json.loads(json.dumps(doc, default=str))
 
 
 def result_envelope(result) -> dict:

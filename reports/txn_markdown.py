@@ -1,4 +1,4 @@
-"""Render the results of plan, migrate, rollback and history as Markdown, for tickets and wikis.
+"""Render the results of plan, migrate, repair, rollback and history as Markdown, for tickets and wikis.
 
 The same facts as the terminal renderer (reports/txn_terminal.py), escaped as reports/markdown.py
 escapes a scan: names, titles and errors come from the host and its journals.
@@ -13,6 +13,7 @@ from vnetmigrate.usecases.history import HistoryResult
 from vnetmigrate.usecases.migrate import MigrateResult
 from vnetmigrate.usecases.outcome import TxnOutcome
 from vnetmigrate.usecases.plan import PlanResult
+from vnetmigrate.usecases.repair import RepairResult, Verdict
 from vnetmigrate.usecases.rollback import RollbackResult
 from vnetmigrate.reports import view
 from vnetmigrate.words import names, shorten_lists
@@ -37,9 +38,7 @@ def plan_section(plan: PlanResult) -> list[str]:
         out += [f"- restart: {code(' '.join(s.restart)) if s.restart else 'none'}", ""]
         if s.network_conf:
             out += ["network.conf:", "", fenced(s.network_conf.rstrip("\n").splitlines(), "diff"), ""]
-        out += ["## Steps", "", "| # | kind | step |", "|---|---|---|"]
-        out += [f"| {st.index} | {cell(code(st.kind))} | {cell(text(shorten_lists(st.title)))} |" for st in plan.steps]
-        out.append("")
+        out += ["## Steps", "", *_steps_table(plan.steps), ""]
     if plan.notes:
         out += ["## Notes", "", *(f"- {text(shorten_lists(n))}" for n in plan.notes), ""]
     if plan.blockers:
@@ -92,6 +91,76 @@ def migrate_section(r: MigrateResult) -> list[str]:
     return out + [""]
 
 
+def _steps_table(steps) -> list[str]:
+    return ["| # | kind | step |", "|---|---|---|",
+            *(f"| {st.index} | {cell(code(st.kind))} | {cell(text(shorten_lists(st.title)))} |" for st in steps)]
+
+
+def repair_section(r: RepairResult) -> list[str]:
+    """What repair found, what it changes and why (per finding), the steps, what it leaves and
+    how it ended: the terminal's order (txn_terminal.repair_lines)."""
+    out = []
+    if r.recovered:
+        out += ["## Interrupted transactions found first", ""]
+        out += [ln for o in r.recovered for ln in outcome_section(o)] + [""]
+    applied = r.transaction is not None
+    if r.before is not None and (r.remedies or r.refused):
+        out += [f"{'Scan before the repair' if applied else 'Scan'}: **{text(r.before.verdict)}**", ""]
+    if r.remedies:
+        out += ["## Repairs", ""]
+        for rem in r.remedies:
+            out.append(f"- {code(rem.finding)}: {text(shorten_lists(rem.summary))}")
+            out.append(f"  - why: {text(shorten_lists(rem.why))}")
+            if rem.covers:
+                out.append(f"  - also repairs: {names(code(c) for c in rem.covers)}")
+        out += ["", "## Steps", "", *_steps_table(r.steps), "",
+                f"Restart: {code(' '.join(r.restart)) if r.restart else 'none'}", ""]
+    elif not r.refused and r.dry_run:
+        out += ["No automatic repair for what scan found." if r.left else "Nothing to repair.", ""]
+    if r.left:
+        out += ["## Left as they are", ""]
+        out += [f"- {text(x.severity)} {code(x.finding)}: {text(shorten_lists(x.reason))}" for x in r.left] + [""]
+    if r.notes:
+        out += ["## Notes", "", *(f"- {text(shorten_lists(n))}" for n in r.notes), ""]
+    return out + ["## Result", "", *_repair_result(r), ""]
+
+
+def _repair_result(r: RepairResult) -> list[str]:
+    if r.dry_run:
+        return ["Dry run: nothing was changed."]
+    if r.refused:
+        return [f"**Refused:** {text(r.refused)}."]
+    t = r.transaction
+    if t is None:
+        out = ["Nothing was changed."]
+    elif t.status == "committed":
+        out = [f"Transaction {code(t.id)} committed: repaired, verified "
+               f"(undo: {code(f'vnetmigrate rollback {t.id}')})."]
+    else:
+        failed = f"step {t.failed_step + 1}" if t.failed_step is not None else "the commit"
+        out = [f"Transaction {code(t.id)} **FAILED** at {failed}: {text(t.error or '')}", "",
+               "Everything it did was rolled back; the old state is verified back." if t.rolled_back
+               else "Its **ROLLBACK IS INCOMPLETE**: the host needs attention."]
+        if items := detail_items(t):
+            out += ["", *(f"- {i}" for i in items)]
+    if r.after is not None:
+        out += ["", *_verdict(f"{'Scan after the repair' if t is not None else 'Scan'}", r.after)]
+    return out
+
+
+def _verdict(head: str, v: Verdict) -> list[str]:
+    """The scan's verdict and its findings above info, one line per check (txn_terminal.verdict_lines)."""
+    out = [f"{head}: **{text(v.verdict)}**"]
+    shown = [{"id": fid, "severity": sev, "title": title} for fid, sev, title in v.findings if sev != "info"]
+    if shown:
+        out.append("")
+    for f, hidden in view.collapsed(shown):
+        out.append(f"- {text(f['severity'])} {code(f['id'])}: {text(shorten_lists(f['title']))}")
+        if hidden:
+            out.append(f"  - {text(view.more_findings(f, hidden))}")
+    return out
+
+
 def rollback_section(r: RollbackResult) -> list[str]:
     if not r.transactions:
         return [f"Nothing to roll back in {code(str(r.state_dir))}.", ""]
@@ -111,6 +180,7 @@ def history_section(r: HistoryResult) -> list[str]:
 
 
 SECTIONS = ((PlanResult, "plan", plan_section), (MigrateResult, "migrate", migrate_section),
+            (RepairResult, "repair", repair_section),
             (RollbackResult, "rollback", rollback_section), (HistoryResult, "history", history_section))
 
 

@@ -109,6 +109,7 @@ class FileRecord:
 
 @dataclass
 class Evidence:
+    """What a collection read: its meta, the commands run and the files read, by key."""
     meta: dict[str, Any] = field(default_factory=dict)
     commands: dict[str, CommandRecord] = field(default_factory=dict)
     files: dict[str, FileRecord] = field(default_factory=dict)

@@ -29,6 +29,7 @@ class Citation:
 
 @dataclass(frozen=True)
 class Workaround:
+    """What the admin can do about a finding, and the commands for it."""
     hint: str
     commands: tuple[str, ...] = ()
     repairable: bool = False  # `vnetmigrate repair` can apply it
@@ -37,6 +38,7 @@ class Workaround:
 
 @dataclass(frozen=True)
 class Finding:
+    """What a check found: its id, severity, title, evidence and workaround."""
     id: str
     severity: Severity
     title: str

@@ -30,12 +30,14 @@ ROWS = {
 
 @dataclass(frozen=True)
 class Coordinate:
+    """One axis of the compatibility matrix, and why."""
     value: Backend | None
     reason: str
 
 
 @dataclass(frozen=True)
 class ToolResult:
+    """How one tool fares at a placement of the matrix."""
     tool: str
     userspace: Backend
     row: int | None
@@ -44,6 +46,7 @@ class ToolResult:
 
 @dataclass(frozen=True)
 class Placement:
+    """Where the host sits in the compatibility matrix."""
     row: int | None
     kernel: Coordinate
     userspace: Coordinate
@@ -62,6 +65,7 @@ class Placement:
 
 @dataclass(frozen=True)
 class MatrixPlacement:
+    """The host's placement now and after the migration."""
     now: Placement
     after: Placement
 

@@ -24,6 +24,7 @@ VERDICTS = {
 
 @dataclass(frozen=True)
 class ScanResult:
+    """A scan: its meta, the host's facts and the findings."""
     meta: dict[str, Any]
     facts: HostFacts
     findings: tuple[Finding, ...]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Source:
+    """Something collection reads: a file, a listing or a command."""
     name: str  # the constant below
     what: str  # the path, the key or the key's template
     kind: str  # "file", "files" (a directory: its listing and its files), "listing" (names only), "command"

@@ -71,6 +71,7 @@ def test_bench_host_builders_make_the_rules_they_promise(lab_ready, tmp_path, mo
 
         # iptables-nft listings run several at a time, in a window that moves on as each is
         # collected (2 at a time: fewer than the listings): the same records as one by one
+        at_once = LiveHost.AT_ONCE
         monkeypatch.setattr(LiveHost, "AT_ONCE", 2)
         windowed = collect_live(root=str(tmp_path), netns=ns)
         monkeypatch.setattr(LiveHost, "AT_ONCE", 1)
@@ -106,6 +107,18 @@ def test_bench_host_builders_make_the_rules_they_promise(lab_ready, tmp_path, mo
         assert not any(text.startswith("list table") for text in listed)
         assert list(with_work.commands) == list(ev.commands)
         assert [(r.argv, r.returncode, r.stdout, r.stderr, r.via) for r in with_work.commands.values()] == \
+            [(r.argv, r.returncode, r.stdout, r.stderr, r.via) for r in ev.commands.values()]
+
+        # migrate's `eager`: the same work as soon as a batch of listings is started, though no
+        # command is slow: the same records, in the same order
+        monkeypatch.setattr(host_module, "_answers", lambda proc, within: True)
+        monkeypatch.setattr(LiveHost, "AT_ONCE", at_once)
+        waited.clear(), ahead.clear(), listed.clear()
+        eager = collect_live(root=str(tmp_path), netns=ns, while_waiting=[lambda: waited.append(1)], eager=True)
+        assert waited == [1] and ahead == [("ahead", "ip"), ("ahead", "ip6")]
+        assert not any(text.startswith("list table") for text in listed)
+        assert list(eager.commands) == list(ev.commands)
+        assert [(r.argv, r.returncode, r.stdout, r.stderr, r.via) for r in eager.commands.values()] == \
             [(r.argv, r.returncode, r.stdout, r.stderr, r.via) for r in ev.commands.values()]
     finally:
         namespaces.delete([ns])

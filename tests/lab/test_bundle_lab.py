@@ -118,6 +118,16 @@ def test_secrets_stay_out_and_redaction_leaves_no_original(lab, tmp_path):
     assert red_code == plain_code
     assert sorted((f["id"], f["severity"]) for f in red_doc["data"]["findings"]) == \
         sorted((f["id"], f["severity"]) for f in plain_doc["data"]["findings"])
+    # A second bundle to the same name: refused before reading the host, both files kept; --force replaces them.
+    mapped = Path(out["redaction_map"])
+    kept = red.read_bytes(), mapped.read_bytes()
+    again = vnm("bundle", "--netns", lab.host, "--root", str(root), "-o", str(red), "--redact", hostname=HOSTNAME)
+    assert (again.returncode, again.stdout) == (1, "")
+    assert again.stderr == (f"vnetmigrate bundle: error: {red} and {mapped} already exist; nothing was written\n"
+                            "hint: name another --output, or pass --force to overwrite\n")
+    assert (red.read_bytes(), mapped.read_bytes()) == kept
+    forced = make_bundle(lab, root, red, "--redact", "--force", hostname=HOSTNAME)["data"]
+    assert forced["redaction_map"] == str(mapped) and offline(red)[0][0] == red_code
     print(f"\nredaction: {out['redaction']} replaced; originals: {len(addresses)} addresses, {len(macs)} MACs, "
           f"{len(names)} names; found in the redacted archive: {len(found)}; "
           f"coincidences: {out['redaction']['coincidences']}")

@@ -54,6 +54,12 @@ def test_repair_fixes_it_for_good_and_rollback_undoes_it_exactly(host, breakage)
     assert set(breakage.findings) <= {f["id"] for f in planned["before"]["findings"]}, planned["before"]
     assert breakage.repaired_by in [r["finding"] for r in planned["remedies"]], dry.stdout + dry.stderr
     assert dry.returncode == planned["before"]["exit_code"] and state(host) == before  # a dry run changes nothing
+    if breakage is BREAKAGES[0]:  # the same plan as Markdown, for a ticket
+        md = host.vnm("repair", "--dry-run", *breakage.options, "--format", "markdown")
+        assert md.returncode == dry.returncode and md.stdout.startswith("# vnetmigrate repair: "), md.stderr
+        assert f"- `{breakage.repaired_by}`: " in md.stdout and "Dry run: nothing was changed." in md.stdout
+        rows = [ln.split(" | ")[:2] for ln in md.stdout.splitlines() if ln.startswith("| ")][1:]
+        assert rows == [[f"| {s['index']}", f"`{s['kind']}`"] for s in planned["steps"]], md.stdout
 
     if breakage.fails:  # guests are cut off until the repair: nothing to lose
         proc = host.vnm("repair", "--yes", *breakage.options, "--format", "json")

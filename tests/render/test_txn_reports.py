@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from tests.unit.command_outputs import COMMITTED, ROLLED_BACK, STUCK, journals, plans, results
 from tests.unit.schema_check import valid_envelope
+from vnetmigrate import __version__
 from vnetmigrate.cli import app
 from vnetmigrate.exitcodes import ExitCode
 from vnetmigrate.reports import txn_markdown, txn_terminal
@@ -230,3 +231,30 @@ def test_the_scan_after_a_repair_shows_one_of_many_alike_findings():
     assert lines.splitlines()[1:] == [
         "  blocker libvirt-rules-missing: Network net0 (vbr0) is active but 10 of its nftables rules are missing",
         "    ... and 499 more libvirt-rules-missing findings like this one (--format json lists them all)"]
+
+
+def test_repair_markdown_says_what_why_and_what_is_left_then_how_it_ended(tmp_path):
+    """repair's Markdown has the terminal's facts in its order (results of the use case's own
+    planner on recorded real libvirt 11.3 data), escaped as every Markdown report is."""
+    out = results(tmp_path)
+    back = txn_markdown.render(out["repair rolled back"])
+    assert back.startswith("# vnetmigrate repair: rolled-back\n\nScan before the repair: **guests are broken now")
+    assert "- `libvirt-rules-missing`: move libvirt back to its iptables backend and pin firewall\\_backend" in back
+    assert "  - why: the nftables backend cannot work on this host (see nftables-prerequisites)" in back
+    assert "  - also repairs: `nftables-prerequisites`, `libvirt-leftover-chains`" in back
+    assert "| 5 | `file` | set firewall\\_backend = \"iptables\" in network.conf |" in back
+    assert "Restart: `systemctl restart libvirtd`" in back
+    assert "## Left as they are\n\n- blocker `ip-forwarding-off`: no automatic repair: see the scan's workarounds" in back
+    assert "**FAILED** at step 6: restart failed: exit 1" in back and back.rstrip().endswith("exit code 5*")
+    assert back.index("## Repairs") < back.index("## Steps") < back.index("## Left as they are") < back.index("## Result")
+    done = txn_markdown.render(out["repair committed"])
+    assert "## Interrupted transactions found first" in done
+    assert ("committed: repaired, verified (undo: `vnetmigrate rollback 20260101T000000.000000Z-aaaaaa`).\n\n"
+            "Scan after the repair: **ready**\n") in done
+    assert txn_markdown.render(out["repair dry-run"]).rstrip().endswith(
+        f"## Result\n\nDry run: nothing was changed.\n\n*vnetmigrate {__version__}, exit code 4*")
+    assert "**Refused:** not confirmed; nothing was changed." in txn_markdown.render(out["repair not confirmed"])
+    hostile = replace(out["repair stuck"], notes=("<script>alert(1)</script> *bold*",))
+    md = txn_markdown.render(hostile)
+    assert "<script>" not in md and "- \\<script\\>alert(1)\\</script\\> \\*bold\\*" in md
+    assert "**ROLLBACK IS INCOMPLETE**" in md

@@ -159,11 +159,16 @@ class ReplayHost:
         lines += [line for _c, _p, rules in chains for line in rules]
         return CommandRecord(key, tuple(argv), 0, stdout="".join(f"{ln}\n" for ln in lines))
 
-    def nft_json(self, key: str, text: str, parse: bool = True) -> tuple[CommandRecord, dict]:
-        """`nft -j list table F T` / `list chain F T C` answered from the recorded objects."""
-        words = text.split()
+    def nft_json(self, key: str, text: str, parse: bool = True,
+                 shown: tuple[str, ...] | None = None) -> tuple[CommandRecord, dict]:
+        """`nft -j list table F T` / `list chain F T C` (as JSON too) answered from the recorded objects."""
+        if text.startswith("{"):  # a JSON command (collect/nft.list_chain_command)
+            c = json.loads(text)["nftables"][0]["list"]["chain"]
+            words = ["list", "chain", c["family"], c["table"], c["name"]]
+        else:
+            words = text.split()
         family, table = words[2], words[3]
-        chain = words[4].strip('"') if words[1] == "chain" else None
+        chain = words[4] if words[1] == "chain" else None
 
         def wanted(kind: str, body: dict) -> bool:
             in_table = body["family"] == family and body.get("table", body.get("name")) == table
@@ -172,7 +177,7 @@ class ReplayHost:
             return in_table and (body.get("chain") if kind == "rule" else body.get("name")) == chain and \
                 kind in ("chain", "rule")
         doc = {"nftables": [META, *(o for o in self.objects for kind, body in o.items() if wanted(kind, body))]}
-        rec = self.ev.add_command(CommandRecord(key, ("nft", "-j", *words), 0, stdout=json.dumps(doc),
+        rec = self.ev.add_command(CommandRecord(key, shown or ("nft", "-j", *words), 0, stdout=json.dumps(doc),
                                                 via="libnftables"))
         return rec, doc
 

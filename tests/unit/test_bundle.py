@@ -331,3 +331,56 @@ def test_the_redaction_line_counts_in_the_right_number(tmp_path):
     assert "Redacted: 1 address, 1 MAC address, 1 name; the map is " in to_text(one)
     two = replace(red, redaction={**red.redaction, "addresses": 2, "macs": 0, "names": 2})
     assert "Redacted: 2 addresses, 0 MAC addresses, 2 names; the map is " in to_text(two)
+
+
+def test_an_existing_bundle_or_redaction_map_is_replaced_only_with_force(tmp_path):
+    """An earlier redacted bundle's map is the only key to its names: a second `bundle -o` to the
+    same name changes neither file unless forced; the map alone is enough to refuse."""
+    from vnetmigrate.errors import InputError
+
+    archive = tmp_path / "red.tar.gz"
+    first = assemble(docker_host(), [], archive, redact=True)
+    kept = archive.read_bytes(), first.redaction_map.read_bytes()
+    for redact in (True, False):
+        with pytest.raises(InputError, match=f"^{re.escape(str(archive))}"
+                                             f"{re.escape(' and ' + str(first.redaction_map)) if redact else ''}"
+                                             " already exists?; nothing was written$") as refused:
+            assemble(docker_host(), [], archive, redact=redact)
+        assert "--force" in refused.value.hint
+        assert (archive.read_bytes(), first.redaction_map.read_bytes()) == kept
+    archive.unlink()
+    with pytest.raises(InputError, match=f"^{re.escape(str(first.redaction_map))} already exists"):
+        assemble(docker_host(), [], archive, redact=True)
+    assert not archive.exists() and first.redaction_map.read_bytes() == kept[1]
+    plain = tmp_path / "plain.tgz"
+    plain.write_bytes(b"an older bundle")
+    again = assemble(docker_host(), [], plain, force=True)
+    assert bundlefile.read_bundle(again.archive)[0]["redacted"] is False
+    forced = assemble(docker_host(), [], archive, redact=True, force=True)
+    assert forced.redaction_map == first.redaction_map and json.loads(forced.redaction_map.read_text())["names"]
+    assert stat.S_IMODE(forced.redaction_map.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("name", ["b.zip", "b.tar", "b.gz", "b", "b.tar.gz.zip", ".tar.gz", "b.TAR.GZ"])
+def test_a_name_that_promises_another_format_is_refused(tmp_path, name):
+    """The archive is a gzip-compressed tar whatever its name: a name that says otherwise (a
+    .zip no unzip opens) is refused before anything is written, with the name to use."""
+    from vnetmigrate.errors import InputError
+
+    with pytest.raises(InputError, match="a bundle is a gzip-compressed tar; its name must end in .tar.gz or .tgz") as no:
+        assemble(docker_host(), [], tmp_path / name, redact=True)
+    assert no.value.hint.startswith("name it ") and no.value.hint.endswith(".tar.gz")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="bundle refuses to start without root")
+def test_the_cli_refuses_before_reading_the_host(tmp_path):
+    """Refusals come before collection (a minute on a big host), with one line and a hint."""
+    (tmp_path / "old.tar.gz").write_bytes(b"kept")
+    for name, message in (("b.zip", "a bundle is a gzip-compressed tar"), ("old.tar.gz", "already exists")):
+        res = cli("bundle", "--netns", "vnm-no-such-namespace", "-o", str(tmp_path / name), "--redact")
+        assert res.exit_code == ExitCode.ERROR, res.output
+        first, hint = res.stderr.splitlines()
+        assert first.startswith(f"vnetmigrate bundle: error: {tmp_path / name}") and message in first
+        assert hint.startswith("hint: ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.tar.gz"] and (tmp_path / "old.tar.gz").read_bytes() == b"kept"

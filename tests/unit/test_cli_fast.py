@@ -122,7 +122,9 @@ def scan_lines(ev: str, out: str) -> list[list[str]]:
             ["scan", "--from", ev, "--target-version", "1.2"], ["scan", "--from", ev, "-q", "-v", "-f", "json"],
             ["scan", "--from", ev, "--netns", "x"], ["scan", "--from", ev, "--deadline", "30"],
             ["scan", "--from", ev + "/missing", "-f", "json"], ["--debug", "scan", "--from", ev + "/missing"],
-            ["scan", "--from", ev, "--root=/", "--state-dir", "/nowhere", "--save-evidence", out]]
+            ["scan", "--from", ev, "--root=/", "--state-dir", "/nowhere", "--save-evidence", out],
+            ["scan", "--from", ev, "--json"], ["scan", "--json", "--from", ev, "-f", "json", "-o", out],
+            ["scan", "--from", ev + "/missing", "--json"]]
 
 
 def test_scan_lines_run_the_same_with_and_without_typer(evidence, tmp_path, monkeypatch):
@@ -160,7 +162,8 @@ def test_scan_options_are_typers(evidence, monkeypatch):
         dict(inspect.signature(real).bind(*a, **kw).arguments, debug=State.debug, verbosity=State.verbosity)) or 0)
     for args in (["scan"], ["--debug", "scan", "--netns", "vnm-x", "--root", "/tmp/r/", "--deadline", "7.25"],
                  ["scan", "--state-dir=/s", "--save-evidence", "ev dir", "--target-version", "11.3", "-v"],
-                 ["scan", "-o", "-", "-f", "html", "--quiet"], ["scan", "--output", "a=b", "--from", evidence]):
+                 ["scan", "-o", "-", "-f", "html", "--quiet"], ["scan", "--output", "a=b", "--from", evidence],
+                 ["scan", "--json"], ["scan", "--format=json", "--json", "-q"]):
         State.debug = False
         runner = cli_runner()
         assert runner.invoke(app, args).exit_code == 0, args
@@ -178,7 +181,8 @@ def test_scan_options_are_typers(evidence, monkeypatch):
     ["scan", "--deadline", "007"], ["scan", "--deadline", "1."], ["scan", "--deadline", "\u0662"],
     ["scan", "--deadline", "5.\u0662"], ["scan", "--netns"], ["scan", "--netns", "--root"], ["scan", "--root", ""],
     ["scan", "--from="], ["scan", "-q", "-q"], ["scan", "--quiet=1"], ["scan", "extra"], ["scan", "--"],
-    ["--debug", "--debug", "scan"], ["scan", "--debug"], ["report", "x"], ["--version", "scan"], []])
+    ["--debug", "--debug", "scan"], ["scan", "--debug"], ["report", "x"], ["--version", "scan"], [],
+    ["scan", "--json", "--json"], ["scan", "--json=1"], ["scan", "--json", "-f", "text"], ["scan", "--format=html", "--json"]])
 def test_other_lines_go_to_typer(args):
     """Lines whose parsing (or error) is typer's: help, combined or repeated options, values
     that are empty, look like options, or that typer might read otherwise."""

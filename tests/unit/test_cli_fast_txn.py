@@ -24,6 +24,7 @@ PARSED = [
     ["rollback"], ["rollback", "20260101T000000.000001Z-ab12"], ["rollback", "--force", "X", "--no-restart"],
     ["--debug", "rollback", "--netns", "vnm-c", "--root", "/r", "--state-dir", "/s", "-f", "json", "-o", "o"],
     ["rollback", "--restart-command=a b", "-q", "x=y"],
+    ["plan", "--json"], ["migrate", "--json", "--format", "json", "--dry-run"], ["rollback", "X", "--json"],
 ]
 
 
@@ -64,7 +65,8 @@ def test_txn_options_are_typers(monkeypatch):
     ["rollback", "a", "b"], ["rollback", "-"], ["rollback", ""], ["rollback", "--force", "--force"],
     ["rollback", "--to", "iptables"], ["rollback", "--dry-run"], ["rollback", "--", "x"], ["migrate", "--root", ""],
     ["migrate", "--no-restart=1"], ["--debug", "--debug", "migrate"], ["migrate", "--debug"], ["history"],
-    ["repair"], ["--version", "migrate"]])
+    ["repair"], ["--version", "migrate"], ["plan", "--json", "-f", "markdown"], ["rollback", "--json", "--json"],
+    ["migrate", "--json=yes"]])
 def test_other_txn_lines_go_to_typer(args):
     """Lines whose parsing (or error) is typer's: help, combined or repeated options, values that
     are empty or look like options, arguments where none or one is taken, other commands."""
@@ -83,7 +85,8 @@ def error_lines(tmp) -> list[list[str]]:
             ["migrate", "--root", missing, "-f", "json"], ["migrate", "--root", missing, "-f", "json", "-o", out],
             ["--debug", "plan", "--root", missing], ["plan", "--no-restart", "--restart-command", "x", "--root", str(tmp)],
             ["migrate", "--dry-run", *where, "--netns", "vnm-no-such-ns", "-f", "markdown"],
-            ["--debug", "migrate", *where, "--netns", "vnm-no-such-ns", "--force", "x"]]
+            ["--debug", "migrate", *where, "--netns", "vnm-no-such-ns", "--force", "x"],
+            ["rollback", "20990101T000000Z-x", *where, "--json", "-o", out], ["migrate", "--root", missing, "--json"]]
 
 
 def test_txn_lines_run_the_same_with_and_without_typer(tmp_path, monkeypatch):

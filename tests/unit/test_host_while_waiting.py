@@ -40,3 +40,21 @@ def test_work_not_ready_waits_for_the_next_slow_command():
     host.run("second", ["sh", "-c", "sleep 0.1"])
     host.run("third", ["sh", "-c", "sleep 0.1"])
     assert tries == [1, 1]  # False the first time: tried again at the second, then done
+
+
+
+def test_eager_work_runs_while_a_batch_of_quick_commands_runs(tmp_path):
+    # migrate's listings each answer at once (not slow: these print first), so `eager` does the work as
+    # soon as a batch of processes is started, while they run; the records are what they were
+    seen: list[tuple[float, list[str]]] = []
+    host = LiveHost(Evidence(meta={}), eager=True,
+                    while_waiting=[lambda: seen.append((time.monotonic(), sorted(p.name for p in tmp_path.iterdir())))])
+    alone = host.run("alone", ["sh", "-c", "echo alone"])
+    assert seen == []  # one quick process is no batch
+    started = time.monotonic()
+    first, second = host.run_all([("first", ["sh", "-c", f"echo first; sleep 0.3; touch {tmp_path}/first"]),
+                                  ("second", ["sh", "-c", f"echo second; sleep 0.3; touch {tmp_path}/second"])])
+    assert len(seen) == 1 and seen[0][0] < started + 0.25 and seen[0][1] == []  # once, before either ended
+    assert [(r.key, r.returncode, r.stdout) for r in (alone, first, second)] == \
+        [("alone", 0, "alone\n"), ("first", 0, "first\n"), ("second", 0, "second\n")]
+    assert list(host.ev.commands) == ["alone", "first", "second"]

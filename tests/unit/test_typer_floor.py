@@ -19,7 +19,8 @@ REPO = Path(__file__).resolve().parents[2]
 FLOOR = {"typer": "0.15.2", "click": "8.1.8", "rich": "13.9.4"}
 CLI_TESTS = ["tests/unit/test_cli_scan.py", "tests/unit/test_cli_report.py", "tests/unit/libvirt/test_cli_rules.py",
              "tests/unit/test_manpage.py",
-             "tests/unit/test_completions.py", "tests/unit/test_cli_fast.py", "tests/unit/test_cli_fast_txn.py"]
+             "tests/unit/test_completions.py", "tests/unit/test_cli_fast.py", "tests/unit/test_cli_fast_txn.py",
+             "tests/unit/test_cli_json_flag.py"]
 
 
 def floor_venv() -> Path:

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vnetmigrate.cli.common import NetnsOpt, RootOpt, guarded, require_root, write_output
+from vnetmigrate.cli.common import JsonOpt, NetnsOpt, RootOpt, guarded, require_root, write_output
 
 
 class BundleFormat(str, Enum):
@@ -20,8 +20,9 @@ class BundleFormat(str, Enum):
 @guarded("bundle")
 def bundle(
     output: Annotated[Optional[Path], typer.Option(
-        "--output", "-o", metavar="FILE", help="Write the archive to FILE (default: "
-                                               "vnetmigrate-HOST-UTCSTAMP.tar.gz in the current directory).")] = None,
+        "--output", "-o", metavar="FILE", help="Write the archive to FILE, named .tar.gz or .tgz (default: "
+                                               "vnetmigrate-HOST-UTCSTAMP.tar.gz in the current directory); an "
+                                               "existing FILE only with --force.")] = None,
     redact: Annotated[bool, typer.Option(
         "--redact", help="Replace addresses, MAC addresses and host/domain names consistently; the map is "
                          "written next to the archive, never into it.")] = False,
@@ -32,6 +33,9 @@ def bundle(
                                            "/var/lib/vnetmigrate under --root).")] = None,
     format: Annotated[BundleFormat, typer.Option("--format", "-f", help="Output format: text or json.")]
     = BundleFormat.text,
+    as_json: JsonOpt = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Overwrite FILE if it exists (and, with --redact, its redaction map).")] = False,
 ) -> int:
     """Write a support bundle: the scan's evidence and what support asks for next, in one .tar.gz."""
     from vnetmigrate.errors import InputError
@@ -60,7 +64,7 @@ def bundle(
         progress = lambda what: status.update(f"collecting {what}...")  # noqa: E731
     try:
         result = create(output, root=str(root), netns=netns, state_dir=str(state_dir) if state_dir else None,
-                        redact=redact, render=rendered, progress=progress)
+                        redact=redact, render=rendered, progress=progress, force=force)
     finally:
         if status is not None:
             status.stop()

@@ -18,6 +18,9 @@ RootOpt = Annotated[Path, typer.Option(
     "--root", metavar="DIR", help="Read configuration files under DIR instead of /.")]
 FormatOpt = Annotated[Format, typer.Option(
     "--format", "-f", help="Output format: text (for a terminal), json, markdown or html.")]
+# --json is --format json (usage.Command folds it into format before the command runs, and
+# refuses it with another --format); guarded() drops the keyword, so a body never sees it.
+JsonOpt = Annotated[bool, typer.Option("--json", help="Short for --format json.")]
 OutputOpt = Annotated[Optional[Path], typer.Option(
     "--output", "-o", metavar="FILE", help="Write the report to FILE instead of standard output (- is standard "
                                            "output).")]
@@ -28,6 +31,6 @@ VerboseOpt = Annotated[bool, typer.Option(
                                       "command took.")]
 
 
-__all__ = ["ExitCode", "Format", "FormatOpt", "NetnsOpt", "OutputOpt", "QuietOpt", "VerboseOpt", "to_stdout", "RootOpt",
-           "State", "emit", "emit_result", "fail", "guarded", "notes_to_stderr", "require_root", "write_output",
+__all__ = ["ExitCode", "Format", "FormatOpt", "JsonOpt", "NetnsOpt", "OutputOpt", "QuietOpt", "VerboseOpt",
+           "to_stdout", "RootOpt", "State", "emit", "emit_result", "fail", "guarded", "notes_to_stderr", "require_root", "write_output",
            "_reader_gone", "_to_terminal"]

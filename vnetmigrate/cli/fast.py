@@ -13,7 +13,8 @@ sure (`parse`): `[--debug] COMMAND` and that command's own options, each once (m
 --force as often as given), long options as `--name VALUE` or `--name=VALUE`, short ones as
 separate words, values that are plain (a format or backend typer accepts, scan's deadline a
 plain number from 1 on, no empty value, nothing that looks like an option but `-`), and
-rollback's ID a plain word. Anything else — help, a typo, an unknown option, a bad value — goes
+rollback's ID a plain word; --json is --format json (with another --format, typer's usage
+error). Anything else — help, a typo, an unknown option, a bad value — goes
 to typer, whose words and exit codes usage errors keep. tests/unit/test_cli_fast.py compares
 both parsers' results option by option, and whole runs' output and exit codes.
 """
@@ -88,7 +89,7 @@ def columns() -> int:
 # Options every command parsed here shares: the option words -> the keyword typer passes the body
 COMMON_VALUES = {"--netns": "netns", "--root": "root", "--state-dir": "state_dir", "--format": "format",
                  "-f": "format", "--output": "output", "-o": "output"}
-COMMON_FLAGS = {"--quiet": "quiet", "-q": "quiet", "--verbose": "verbose", "-v": "verbose"}
+COMMON_FLAGS = {"--quiet": "quiet", "-q": "quiet", "--verbose": "verbose", "-v": "verbose", "--json": "as_json"}
 
 # scan's options (its body: cli/scanrun.py)
 SCAN_VALUES = {**COMMON_VALUES, "--from": "from_dir", "--save-evidence": "save_evidence",
@@ -165,14 +166,14 @@ def scan_options(args: list[str]) -> tuple[bool, dict] | None:
     if args is None or args[:1] != ["scan"]:
         return None
     given = parse(args[1:], SCAN_VALUES, SCAN_FLAGS)
-    if given is None or given.get("format", "text") not in FORMATS:
+    if given is None or _format(given) not in FORMATS:
         return None
     if "deadline" in given and not plain_seconds(str(given["deadline"])):
         return None
     from vnetmigrate.cli.policy import Format
 
     options = {"netns": given.get("netns"), "target_version": given.get("target_version"),
-               "deadline": float(given.get("deadline", 120.0)), "format": Format(given.get("format", "text")),
+               "deadline": float(given.get("deadline", 120.0)), "format": Format(_format(given)),
                "quiet": bool(given.get("quiet", False)), "verbose": bool(given.get("verbose", False)),
                **_paths(given, SCAN_PATHS)}
     return debug, options
@@ -187,12 +188,12 @@ def txn_options(args: list[str]) -> tuple[bool, str, dict] | None:
         return None
     values, flags, repeatable, argument = TXN_COMMANDS[command]
     given = parse(args[1:], values, flags, repeatable, argument)
-    if given is None or given.get("format", "text") not in TXN_FORMATS or given.get("to", "nftables") not in BACKENDS:
+    if given is None or _format(given) not in TXN_FORMATS or given.get("to", "nftables") not in BACKENDS:
         return None
     from vnetmigrate.cli.policy import TxnFormat
 
     options: dict[str, object] = {"netns": given.get("netns"), "restart_command": given.get("restart_command"),
-                                  "format": TxnFormat(given.get("format", "text")), **_paths(given, TXN_PATHS)}
+                                  "format": TxnFormat(_format(given)), **_paths(given, TXN_PATHS)}
     for key in ("no_restart", "quiet", "verbose"):
         options[key] = bool(given.get(key, False))
     if command in ("plan", "migrate"):
@@ -206,6 +207,15 @@ def txn_options(args: list[str]) -> tuple[bool, str, dict] | None:
         options["txn_id"] = given.get("txn_id")
         options["force"] = bool(given.get("force", False))
     return debug, command, options
+
+
+def _format(given: dict[str, object]) -> object:
+    """The format asked for: --format's value, "json" for --json (which typer folds into --format:
+    cli/usage.py); None for --json with another --format, whose usage error is typer's."""
+    fmt = given.get("format", "text")
+    if given.get("as_json"):
+        return "json" if fmt == "json" or "format" not in given else None
+    return fmt
 
 
 def _paths(given: dict[str, object], keys: tuple[str, ...]) -> dict[str, object]:

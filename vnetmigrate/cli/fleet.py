@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vnetmigrate.cli.common import Format, FormatOpt, OutputOpt, State, guarded
+from vnetmigrate.cli.common import Format, FormatOpt, JsonOpt, OutputOpt, State, guarded
 
 HtmlDirOpt = Annotated[Optional[Path], typer.Option(
     "--html-dir", metavar="DIR",
@@ -23,6 +23,7 @@ def fleet(
         help="Scans saved with `scan --format json`, evidence saved with `scan --save-evidence`, or directories "
              "holding them (searched recursively).")],
     format: FormatOpt = Format.text,
+    as_json: JsonOpt = False,
     output: OutputOpt = None,
     html_dir: HtmlDirOpt = None,
 ) -> int:

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vnetmigrate.cli.common import NetnsOpt, RootOpt, guarded, require_root, write_output
+from vnetmigrate.cli.common import JsonOpt, NetnsOpt, RootOpt, guarded, require_root, write_output
 
 
 class GateAction(str, Enum):
@@ -56,6 +56,7 @@ def gate(
                                          "policy = block, warn or off.")] = None,
     format: Annotated[GateFormat, typer.Option("--format", "-f", help="Output format: text or json.")]
     = GateFormat.text,
+    as_json: JsonOpt = False,
 ) -> int:
     """Judge a pending libvirt upgrade for this host (run by apt's and dnf's hooks); exits 4 when it refuses."""
     from vnetmigrate.errors import InputError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vnetmigrate.cli.common import OutputOpt, QuietOpt, VerboseOpt, emit_result, guarded
+from vnetmigrate.cli.common import JsonOpt, OutputOpt, QuietOpt, VerboseOpt, emit_result, guarded
 from vnetmigrate.cli.txnopts import StateDirOpt, StateRootOpt, TxnFormat, TxnFormatOpt, state_dir_for
 
 
@@ -13,6 +13,7 @@ def history(
     state_dir: StateDirOpt = None,
     root: StateRootOpt = Path("/"),
     format: TxnFormatOpt = TxnFormat.text,
+    as_json: JsonOpt = False,
     output: OutputOpt = None,
     quiet: QuietOpt = False,  # read by guarded(): State.verbosity
     verbose: VerboseOpt = False,

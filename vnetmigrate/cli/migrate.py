@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vnetmigrate.cli.common import NetnsOpt, OutputOpt, QuietOpt, RootOpt, VerboseOpt, guarded
+from vnetmigrate.cli.common import JsonOpt, NetnsOpt, OutputOpt, QuietOpt, RootOpt, VerboseOpt, guarded
 from vnetmigrate.cli.txnopts import NoRestartOpt, RestartOpt, StateDirOpt, ToOpt, TxnFormat, TxnFormatOpt
 from vnetmigrate.firewall import Backend
 
@@ -24,6 +24,7 @@ def migrate(
     root: RootOpt = Path("/"),
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show the plan (as `plan` does).")] = False,
     format: TxnFormatOpt = TxnFormat.text,
+    as_json: JsonOpt = False,
     output: OutputOpt = None,
     quiet: QuietOpt = False,  # read by guarded(): State.verbosity
     verbose: VerboseOpt = False,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vnetmigrate.cli.common import NetnsOpt, OutputOpt, QuietOpt, RootOpt, VerboseOpt, guarded
+from vnetmigrate.cli.common import JsonOpt, NetnsOpt, OutputOpt, QuietOpt, RootOpt, VerboseOpt, guarded
 from vnetmigrate.cli.txnopts import NoRestartOpt, RestartOpt, StateDirOpt, ToOpt, TxnFormat, TxnFormatOpt
 from vnetmigrate.firewall import Backend
 
@@ -18,6 +18,7 @@ def plan(
     netns: NetnsOpt = None,
     root: RootOpt = Path("/"),
     format: TxnFormatOpt = TxnFormat.text,
+    as_json: JsonOpt = False,
     output: OutputOpt = None,
     quiet: QuietOpt = False,  # read by guarded(): State.verbosity
     verbose: VerboseOpt = False,

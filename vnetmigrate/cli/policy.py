@@ -184,6 +184,7 @@ def guarded(command: str) -> Callable[[Callable[..., int]], Callable[..., None]]
                                        hint="--quiet prints the verdict only; --verbose adds detail"), fmt, output)
             State.verbosity = -1 if kwargs.pop("quiet", False) else (1 if kwargs.pop("verbose", False) else 0)
             kwargs.pop("verbose", None)
+            kwargs.pop("as_json", None)  # --json: already folded into format (cli/usage.py, cli/fast.py)
             from vnetmigrate.reports.envelope import start
 
             start()  # the envelope's host, started_at and duration, also when the command fails

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vnetmigrate.cli.common import (NetnsOpt, OutputOpt, QuietOpt, State, VerboseOpt, emit_result, guarded,
+from vnetmigrate.cli.common import (JsonOpt, NetnsOpt, OutputOpt, QuietOpt, State, VerboseOpt, emit_result, guarded,
                                     notes_to_stderr, require_root, to_stdout)
 from vnetmigrate.cli.progress import progress
 from vnetmigrate.cli.txnopts import NoRestartOpt, RestartOpt, StateDirOpt, state_dir_for
@@ -18,6 +18,7 @@ from vnetmigrate.cli.txnopts import NoRestartOpt, RestartOpt, StateDirOpt, state
 class RepairFormat(str, Enum):
     text = "text"
     json = "json"
+    markdown = "markdown"
 
 
 IdsOpt = Optional[list[str]]
@@ -40,8 +41,9 @@ def repair(
     state_dir: StateDirOpt = None,
     restart_command: RestartOpt = None,
     no_restart: NoRestartOpt = False,
-    format: Annotated[RepairFormat, typer.Option("--format", "-f", help="Output format: text or json.")]
+    format: Annotated[RepairFormat, typer.Option("--format", "-f", help="Output format: text, json or markdown.")]
     = RepairFormat.text,
+    as_json: JsonOpt = False,
     output: OutputOpt = None,
     quiet: QuietOpt = False,  # read by guarded(): State.verbosity
     verbose: VerboseOpt = False,
@@ -75,7 +77,8 @@ def repair(
 
 def _ask(fmt: str, shown: list[bool], line):
     """Show the plan on the terminal and ask; the answer is read from standard input. With
-    --format json the plan and the question go to standard error (standard output is the JSON)."""
+    --format json or markdown the plan and the question go to standard error (standard output is
+    the report)."""
     def confirm(planned) -> bool:
         from vnetmigrate.reports.sanitize import printable
         from vnetmigrate.reports.txn_terminal import repair_plan_text

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from vnetmigrate.cli.common import Format, FormatOpt, OutputOpt, QuietOpt, VerboseOpt, emit, guarded
+from vnetmigrate.cli.common import Format, FormatOpt, JsonOpt, OutputOpt, QuietOpt, VerboseOpt, emit, guarded
 
 
 ARCHIVE_NAMES = (".tar.gz", ".tgz", ".tar.xz", ".txz")  # names bundles and sos reports have
@@ -20,6 +20,7 @@ def report(
         help="A scan saved with `scan --format json`, evidence saved with `scan --save-evidence`, a "
              "bundle written by `vnetmigrate bundle`, or a sos report (archive or extracted directory).")],
     format: FormatOpt = Format.text,
+    as_json: JsonOpt = False,
     output: OutputOpt = None,
     quiet: QuietOpt = False,  # read by guarded(): State.verbosity
     verbose: VerboseOpt = False,

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vnetmigrate.cli.common import OutputOpt, QuietOpt, VerboseOpt, guarded
+from vnetmigrate.cli.common import JsonOpt, OutputOpt, QuietOpt, VerboseOpt, guarded
 from vnetmigrate.cli.txnopts import StateDirOpt, TxnFormat, TxnFormatOpt
 
 
@@ -32,6 +32,7 @@ def rollback(
         "--root", metavar="DIR", help="The host's root the transaction ran with (it must be the one its journal "
                                       "records); the default state dir is /var/lib/vnetmigrate under DIR.")] = Path("/"),
     format: TxnFormatOpt = TxnFormat.text,
+    as_json: JsonOpt = False,
     output: OutputOpt = None,
     quiet: QuietOpt = False,  # read by guarded(): State.verbosity
     verbose: VerboseOpt = False,

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vnetmigrate.cli.common import OutputOpt, guarded, write_output
+from vnetmigrate.cli.common import JsonOpt, OutputOpt, guarded, write_output
 from vnetmigrate.firewall import Backend, Family
 
 
@@ -28,6 +28,7 @@ def rules(
         "--libvirt-version", metavar="V", help="The libvirt release to model, any from 9.0 on (default: 11.3).")] = None,
     format: Annotated[Optional[RulesFormat], typer.Option(
         "--format", "-f", help="nft, iptables-restore (the backend's default) or json.")] = None,
+    as_json: JsonOpt = False,
     family: Annotated[Optional[Family], typer.Option(
         "--family", help="With iptables-restore: print only this family's fragment, ready to load.")] = None,
     output: OutputOpt = None,

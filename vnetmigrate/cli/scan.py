@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vnetmigrate.cli.common import Format, FormatOpt, NetnsOpt, OutputOpt, QuietOpt, RootOpt, VerboseOpt, guarded
+from vnetmigrate.cli.common import Format, FormatOpt, JsonOpt, NetnsOpt, OutputOpt, QuietOpt, RootOpt, VerboseOpt, guarded
 
 
 @guarded("scan")
@@ -30,6 +30,7 @@ def scan(
         help="Stop reading the host after SECONDS; what is unread by then is reported as "
              "\"cannot tell\" (default: 120).")] = 120.0,
     format: FormatOpt = Format.text,
+    as_json: JsonOpt = False,
     output: OutputOpt = None,
     quiet: QuietOpt = False,  # read by guarded(): State.verbosity
     verbose: VerboseOpt = False,

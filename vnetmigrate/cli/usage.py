@@ -31,7 +31,7 @@ def wants_json(args: Sequence[str]) -> bool:
     for i, a in enumerate(args):
         if a in ("--format", "-f") and i + 1 < len(args) and args[i + 1] == "json":
             return True
-        if a in ("--format=json", "-fjson"):
+        if a in ("--format=json", "-fjson", "--json"):
             return True
     return False
 
@@ -66,10 +66,40 @@ def plain_help(text: str) -> str:
 
 
 class Command(TyperCommand):
-    """A command whose help reads as `plain_help` makes it."""
+    """A command whose help reads as `plain_help` makes it, and whose --json (cli/common.py's
+    JsonOpt) is --format json."""
 
     def get_help(self, ctx: Any) -> str:
         return plain_help(super().get_help(ctx))
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        fold_json(self, ctx)
+        return rest
+
+
+def fold_json(command: Any, ctx: Any) -> None:
+    """--json into --format json, as the command's own format choice (an enum or its string,
+    whichever this typer passes); with another --format given, a usage error that names both."""
+    if not ctx.params.get("as_json"):
+        return
+    given = ctx.params.get("format")
+    value = getattr(given, "value", given)
+    source = ctx.get_parameter_source("format")
+    if value not in (None, "json") and getattr(source, "name", "DEFAULT") != "DEFAULT":
+        raise _usage_error(f"--json and --format {value} contradict each other: --json is short for "
+                           "--format json; give one of them", ctx)
+    option = next(p for p in command.params if p.name == "format")
+    ctx.params["format"] = option.process_value(ctx, "json")
+
+
+def _usage_error(text: str, ctx: Any) -> Exception:
+    """click's UsageError, from the click this typer uses (its own copy in new releases)."""
+    try:
+        from typer._click.exceptions import UsageError
+    except ImportError:
+        from click.exceptions import UsageError
+    return UsageError(text, ctx)
 
 
 class Group(TyperGroup):

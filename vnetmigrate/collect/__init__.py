@@ -34,9 +34,11 @@ DEADLINE = 120.0
 
 
 def collect_live(root: str = "/", netns: str | None = None, progress=None,
-                 state_dir: str | None = None, deadline: float | None = DEADLINE, while_waiting=None) -> Evidence:
+                 state_dir: str | None = None, deadline: float | None = DEADLINE, while_waiting=None,
+                 eager: bool = False) -> Evidence:
     """Read the live host (in `netns`, with files under `root`) into Evidence, within
-    `deadline` seconds; `while_waiting`: work done while a slow command runs (LiveHost)."""
+    `deadline` seconds; `while_waiting`: work done while a slow command runs, or with `eager`
+    while any batch of commands runs (LiveHost)."""
     ev = Evidence(meta={
         "tool_version": __version__,
         "collected_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -47,7 +49,8 @@ def collect_live(root: str = "/", netns: str | None = None, progress=None,
         "state_dir": state_dir,
     })
     with entered(netns):
-        host = LiveHost(ev, root=root, nft=NftJson(), deadline=deadline, while_waiting=while_waiting)
+        host = LiveHost(ev, root=root, nft=NftJson(), deadline=deadline, while_waiting=while_waiting,
+                        eager=eager)
         host.while_waiting.insert(0, lambda: nft.prefetch_libvirt_tables(host))
         ev.meta["nft_via"] = host.nft.via
         start = time.monotonic()

@@ -59,6 +59,7 @@ class Item:
 
 @dataclass(frozen=True)
 class CommandSpec:
+    """An extra command a bundle runs: its name, argv and time limit."""
     name: str
     argv: tuple[str, ...]
     timeout: float = TIMEOUT

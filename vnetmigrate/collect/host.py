@@ -81,7 +81,9 @@ class NftJson:
         if nft is None:
             return None, "", "", "nft is not installed and python3-nftables is missing"
         try:
-            proc = subprocess.run([nft, "-j", "-a", *text.split()], capture_output=True, text=True,
+            # one argument: nft joins its arguments with spaces anyway, and a JSON command's
+            # names keep their own spaces
+            proc = subprocess.run([nft, "-j", "-a", text], capture_output=True, text=True,
                                   timeout=timeout, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             return None, "", "", f"timed out after {timeout:.0f} s"
@@ -100,12 +102,18 @@ class LiveHost:
     the kernel busy for 0.6 s with this process idle (docs/kernel-and-tools.md §10). scan
     imports its analysis then, and the collectors make listings that do not depend on that
     command ahead of their turn (`prefetch_nft`): recorded in their turn, the evidence is the same.
+    `eager`: that work is done as soon as more than one process runs (a batch of listings,
+    `run_all`), not only when one is slow: migrate's listings each answer within a few ms, and
+    its imports (~40 ms) then overlap the children's run on the other core instead of
+    following it.
     """
 
     def __init__(self, evidence: Evidence, root: str = "/", nft: NftJson | None = None,
-                 deadline: float | None = None, while_waiting: list[Callable[[], object]] | None = None):
+                 deadline: float | None = None, while_waiting: list[Callable[[], object]] | None = None,
+                 eager: bool = False):
         self.ev = evidence
         self.while_waiting = list(while_waiting or ())
+        self.eager = eager
         self._prefetched: dict[tuple[str, str], tuple] = {}
         # libvirt's tables read over netlink ahead of their turn (collect/nft.py), by key
         self.prefetched_tables: dict[str, tuple | None] = {}  # None: refused, libnftables listed it ahead
@@ -148,6 +156,8 @@ class LiveHost:
         # A window, not batches: the next process starts as soon as the oldest is collected, so
         # a batch's slowest process no longer holds the next batch back.
         started = [self._start(job, timeout, record) for job in jobs[:self.AT_ONCE]]
+        if self.eager and self.while_waiting and sum(isinstance(job, tuple) for job in started) > 1:
+            self._work_while_waiting()
         out: list[CommandRecord] = []
         for i in range(len(jobs)):
             job = started[i]
@@ -195,13 +205,7 @@ class LiveHost:
                 record: bool = True) -> CommandRecord:
         add = self.ev.add_command if record else (lambda rec: rec)
         if self.while_waiting and not _answers(proc, self.SLOW):
-            work, self.while_waiting = self.while_waiting, []
-            for job in work:
-                try:
-                    if job() is False:  # not yet: at the next slow command
-                        self.while_waiting.append(job)
-                except Exception:  # noqa: BLE001 - the work is done again where it belongs, and fails there
-                    pass
+            self._work_while_waiting()
         try:
             stdout, stderr = proc.communicate(timeout=max(0.0, start + timeout - time.monotonic()))
         except subprocess.TimeoutExpired:
@@ -213,17 +217,31 @@ class LiveHost:
             stdout=stdout.decode("utf-8", "replace"), stderr=stderr.decode("utf-8", "replace"),
             duration=round(time.monotonic() - start, 4)))
 
-    def nft_json(self, key: str, text: str, parse: bool = True) -> tuple[CommandRecord, dict | None]:
+    def _work_while_waiting(self) -> None:
+        """`while_waiting`'s work, while started processes run; a job that returns False waits
+        for the next time."""
+        work, self.while_waiting = self.while_waiting, []
+        for job in work:
+            try:
+                if job() is False:  # not yet: at the next slow command (or batch, when eager)
+                    self.while_waiting.append(job)
+            except Exception:  # noqa: BLE001 - the work is done again where it belongs, and fails there
+                pass
+
+    def nft_json(self, key: str, text: str, parse: bool = True,
+                 shown: tuple[str, ...] | None = None) -> tuple[CommandRecord, dict | None]:
         """One nft listing as JSON; the parsed document is returned beside the record (unless
         not `parse`: libvirt's table at 500 networks is 2 MB, which the facts parse anyway). A
-        listing `prefetch_nft` made of the same key and text is recorded here, in this one's place."""
-        budget = self._budget(key, ("nft", "-j", *text.split()), 120)
+        listing `prefetch_nft` made of the same key and text is recorded here, in this one's place.
+        `shown`: the command line recorded, for a command given as JSON (collect/nft.py)."""
+        argv = shown or ("nft", "-j", *text.split())
+        budget = self._budget(key, argv, 120)
         if isinstance(budget, CommandRecord):
             return budget, None
         answer = self._prefetched.pop((key, text), None) or self._nft_answer(text, budget, parse)
         rc, out, err, error, duration, via, doc = answer
         rec = self.ev.add_command(CommandRecord(
-            key, ("nft", "-j", *text.split()), rc, stdout=out, stderr=err, error=error, duration=duration, via=via))
+            key, argv, rc, stdout=out, stderr=err, error=error, duration=duration, via=via))
         return rec, doc
 
     def prefetch_nft(self, key: str, text: str, parse: bool = True) -> None:

@@ -150,7 +150,8 @@ def _follow(host: LiveHost, start: list[tuple[str, str, str]], chains: dict, rea
         seen.add((family, table, name))
         targets = _netlink(host, NFT_CHAIN_T.format(n=n), chains.get((family, table, name)), reader)
         if targets is None:
-            _, doc = host.nft_json(NFT_CHAIN_T.format(n=n), f"list chain {family} {table} {_quote(name)}")
+            _, doc = host.nft_json(NFT_CHAIN_T.format(n=n), list_chain_command(family, table, name),
+                                   shown=("nft", "-j", "list", "chain", family, table, name))
             targets = [t for rule in _objects(doc or {}, "rule") for t in raw_jump_targets(rule.get("expr", []))]
         n += 1
         queue += ((family, table, target) for target in targets)
@@ -178,6 +179,10 @@ def _objects(doc: dict, kind: str) -> Iterable[dict]:
             yield item[kind]
 
 
-def _quote(name: str) -> str:
-    # Chain names from the kernel may contain characters nft's parser treats specially.
-    return name if name.replace("_", "").replace("-", "").isalnum() else '"' + name.replace('"', "") + '"'
+def list_chain_command(family: str, table: str, name: str) -> str:
+    """The libnftables command listing one chain, as JSON: nft's own syntax cannot name a table
+    or chain that is one of its keywords (`table ip sets`, made over JSON or netlink) or that
+    holds other characters (kube-proxy's `service-X/ns/svc/tcp/p80`; nft 1.0.6 takes no quoted
+    name there), while its JSON input names any. libnftables reads a command as JSON when JSON
+    output is on, and so does `nft -j` (docs/kernel-and-tools.md)."""
+    return json.dumps({"nftables": [{"list": {"chain": {"family": family, "table": table, "name": name}}}]})

@@ -27,6 +27,7 @@ MODULES = ("verdicts", "restart")
 
 @dataclass(frozen=True)
 class Derivation:
+    """A derived fact: its name, the raw facts it needs and the ones it reads when present."""
     name: str
     needs: tuple[str, ...]  # raw facts it cannot do without
     optional: tuple[str, ...]  # raw facts it reads when present (None otherwise)

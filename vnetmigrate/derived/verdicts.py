@@ -22,6 +22,7 @@ NOW, AFTER = "now", "after the switch"
 
 @dataclass(frozen=True)
 class Verdict:
+    """The evaluator's result for one probe, now or after the switch."""
     when: str  # NOW or AFTER
     probe: Probe
     result: Result
@@ -29,6 +30,7 @@ class Verdict:
 
 @dataclass(frozen=True)
 class PacketVerdicts:
+    """Every probe's verdict, and how the ruleset after the switch was simulated."""
     verdicts: tuple[Verdict, ...]  # run by run, probe by probe
     # (when, text): how the ruleset after the switch was simulated, for evidence
     notes: tuple[tuple[str, str], ...] = ()

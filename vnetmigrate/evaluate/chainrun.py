@@ -11,7 +11,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 
 from vnetmigrate.evaluate import index
-from vnetmigrate.evaluate.core import Effect, Hit, Match, Opaque, Rule, State, Verdict, VMap
+from vnetmigrate.evaluate.core import Effect, Hit, Match, Opaque, Rule, State, Verdict, VMap, quoted
 from vnetmigrate.evaluate.reads import IfaceReads, PacketReads
 from vnetmigrate.evaluate.ruleset import Chain, Ruleset
 
@@ -28,6 +28,7 @@ class TooComplex(Exception):
 
 @dataclass(frozen=True)
 class Leaf:
+    """One way through the chains: its verdict, the packet's state and the rule that decided."""
     verdict: str  # accept, drop, reject, unknown
     state: State
     step: Hit | None  # the rule or policy that gave the verdict
@@ -222,13 +223,14 @@ def run_rule(rule: Rule, st: State) -> list[tuple[State, object]]:
         elif isinstance(op, Effect):
             live = [op.apply(s) for s in live]
         elif isinstance(op, Verdict):
-            return out + [(s.step(Hit(rule.chain, rule.where, str(rule.text), str(op))), op) for s in live]
+            text, verdict = quoted(rule.text), str(op)
+            return out + [(s.step(Hit(rule.chain, rule.where, text, verdict)), op) for s in live]
         elif isinstance(op, VMap):
             for s in live:
                 out += _vmap(rule, op, s)
             return out
         elif isinstance(op, Opaque):
-            return out + [(s.step(Hit(rule.chain, rule.where, str(rule.text), None)), op) for s in live]
+            return out + [(s.step(Hit(rule.chain, rule.where, quoted(rule.text), None)), op) for s in live]
     return out + [(s, None) for s in live]
 
 
@@ -240,7 +242,7 @@ def _vmap(rule: Rule, vmap: VMap, st: State) -> list[tuple[State, object]]:
         for s in live:
             for ok, s2 in vmap.test(s, element):
                 if ok:
-                    out.append((s2.step(Hit(rule.chain, rule.where, str(rule.text), str(verdict))), verdict))
+                    out.append((s2.step(Hit(rule.chain, rule.where, quoted(rule.text), str(verdict))), verdict))
                 else:
                     nxt.append(s2)
         live = nxt

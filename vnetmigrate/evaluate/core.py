@@ -29,8 +29,38 @@ class Hit:
         return f"{self.chain} {self.rule}: {self.text}{end}"
 
 
+class _DeferredText:
+    """`Hit.text`: a str, or a rule's text object that renders the same str whenever asked
+    (`deferred` true: nftcompile.Text, iptcompile.RuleText), written when first read. Most
+    hits are never quoted: at 500 networks each blocked probe runs libvirt's forward chain
+    again to see whether it blocks on its own, and the accepting rule's text was rendered for
+    each network (~1,000 renders) to be thrown away."""
+
+    def __get__(self, hit: "Hit | None", owner: type | None = None):
+        if hit is None:
+            return self
+        d = hit.__dict__
+        text = d["text"]
+        if type(text) is not str:
+            text = d["text"] = str(text)
+        return text
+
+    def __set__(self, hit: "Hit", value) -> None:  # the dataclass __init__ sets it
+        hit.__dict__["text"] = value
+
+
+Hit.text = _DeferredText()  # type: ignore[assignment]  # after @dataclass: it is still a field without default
+
+
+def quoted(text) -> object:
+    """What a Hit's text is given: `text` itself when it can be rendered later alike, else its str
+    now (a text naming anonymous sets reads their elements: nftcompile.SetText)."""
+    return text if getattr(text, "deferred", False) else str(text)
+
+
 @dataclass(frozen=True)
 class State:
+    """A packet on its way through one hook: what rules read and what they changed."""
     pkt: Packet
     hook: str
     prio: int
@@ -75,6 +105,7 @@ def tri(st: State, result: bool | None, what: str) -> Branches:
 
 @dataclass(frozen=True)
 class Match:
+    """A compiled match: a test that splits a state into branches, and its text."""
     test: Callable[[State], Branches]
     text: str
     # (which, name) when the match requires iif/oif to equal a name: lets a chain skip the rule fast
@@ -89,6 +120,7 @@ class Match:
 
 @dataclass(frozen=True)
 class Effect:
+    """A compiled statement that is not a verdict: what it does to a state, and its text."""
     apply: Callable[[State], State]
     text: str
     changes: bool = False  # changes what other rules read (marks, conntrack state)
@@ -96,6 +128,7 @@ class Effect:
 
 @dataclass(frozen=True)
 class Verdict:
+    """A compiled verdict statement (accept, drop, jump CHAIN, ...)."""
     kind: str  # accept, drop, reject, return, jump, goto, continue, nat (accepts, in a nat chain)
     target: str | None = None
 
@@ -124,6 +157,7 @@ Op = Match | Effect | Verdict | VMap | Opaque
 
 @dataclass(frozen=True)
 class Rule:
+    """A compiled rule: where it is, its text and its compiled operations."""
     chain: str  # trace-style chain name, e.g. "ip filter FORWARD"
     where: str  # "handle 7" / "rule 3"
     text: str

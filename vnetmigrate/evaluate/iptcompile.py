@@ -35,6 +35,7 @@ class RuleText:
     probe of a network that ends on the rule quotes it again."""
 
     __slots__ = ("rule", "_text")
+    deferred = True  # the same text whenever rendered (core.quoted)
 
     def __init__(self, rule: IptRule):
         self.rule = rule

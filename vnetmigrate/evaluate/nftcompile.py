@@ -27,6 +27,7 @@ class Text:
     (a host has thousands of rules; most are never quoted)."""
 
     __slots__ = ("stmts", "comment", "_text")
+    deferred = True  # the same text whenever rendered (core.quoted)
 
     def __init__(self, stmts, comment: str | None = None):
         self.stmts, self.comment, self._text = stmts, comment, None
@@ -47,6 +48,7 @@ class SetText(Text):
     place (read when the text is first needed), as `nft list` shows them."""
 
     __slots__ = ("where", "sets")
+    deferred = False  # rendering reads the sets' elements: when is part of the evidence
 
     def __init__(self, stmts, comment: str | None, where: tuple[str, str], sets):
         super().__init__(stmts, comment)

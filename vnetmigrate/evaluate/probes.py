@@ -30,6 +30,7 @@ NEW = {"dnat": False, "snat": False, "seen-reply": False}
 
 @dataclass(frozen=True)
 class Probe:
+    """A packet a guest of one network would send or receive, and what should happen to it."""
     id: str  # "default/forward-tcp"
     network: str
     bridge: str
@@ -48,6 +49,7 @@ class Probe:
 
 @dataclass(frozen=True)
 class Ports:
+    """The destination ports the probes use."""
     tcp: int = 443
     udp: int = 123
 

@@ -42,6 +42,7 @@ class Walk:
 
 @dataclass(frozen=True)
 class Result:
+    """A probe's verdict through every hook on its path, and the pass that decided it."""
     packet: Packet
     verdict: str  # accept, drop, reject or unknown
     decided_by: Pass | None  # the base chain pass that decided (for accept: the last one)

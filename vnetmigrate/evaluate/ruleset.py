@@ -30,6 +30,7 @@ IPT_HOOKS = {
 
 @dataclass(frozen=True)
 class Chain:
+    """A chain as the evaluator runs it: its name, kind, family, hook and compiled rules."""
     name: str  # as traces name it: "ip filter FORWARD"; legacy: "iptables-legacy ip filter FORWARD"
     kind: str  # "nft", "iptables-nft" or "iptables-legacy"
     family: str  # nftables family: ip, ip6, inet, bridge, netdev, arp
@@ -55,6 +56,7 @@ class Chain:
 
 @dataclass(frozen=True)
 class Ruleset:
+    """The chains the evaluator runs, and what makes every verdict unknown."""
     chains: dict[tuple[tuple[str, str, str], str], Chain]
     problems: tuple[str, ...] = ()  # what makes every verdict unknown (e.g. nft unreadable)
     # per-ruleset answers that do not depend on one packet (a host has hundreds of probes)

@@ -26,6 +26,7 @@ from vnetmigrate.rules.nft import Match, NftRule, Statement, parse_statement
 
 @dataclass(frozen=True)
 class AfterSwitch:
+    """The ruleset as the migration would leave it, and what was simulated to get it."""
     ruleset: Ruleset
     libvirt_modelled: bool  # libvirt's nftables tables are part of `ruleset`
     removed: tuple[str, ...]  # libvirt chains emptied, for evidence

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class IptablesFacts:
+    """The iptables tables listed, per family and source."""
     saves: tuple[IptablesSave, ...]  # iptables-nft (ipv4, ipv6) and legacy tables where present
 
     def get(self, family: str, source: str = "nft") -> IptablesSave | None:
@@ -70,6 +71,7 @@ class IptablesFacts:
 
 @dataclass(frozen=True)
 class HostFacts:
+    """Every fact read from one host's evidence (None: not read)."""
     system: SystemFacts | None = None
     nft: NftRuleset | None = None
     iptables: IptablesFacts | None = None

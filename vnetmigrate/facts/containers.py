@@ -17,6 +17,7 @@ _DRIVER = re.compile(r'^\s*firewall_driver\s*=\s*"([^"]*)"')
 
 @dataclass(frozen=True)
 class Presence:
+    """Something found on the host that writes its own rules, and what shows it."""
     name: str
     evidence: tuple[str, ...]  # tables/chains/files that show it
     userspace: Backend  # what it writes its rules with

@@ -31,6 +31,7 @@ def forward_drops(facts: "HostFacts") -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class DockerFacts:
+    """Docker: installed, its daemon.json, its chains and version."""
     installed: bool
     daemon_json: dict[str, Any] | None  # None: absent or unreadable
     daemon_json_error: str | None = None

@@ -15,6 +15,7 @@ from vnetmigrate.libvirt.safexml import parse_xml
 
 @dataclass(frozen=True)
 class FirewalldFacts:
+    """firewalld's installation, state and configured backend."""
     installed: bool
     running: bool | None  # None: cannot tell
     running_evidence: str

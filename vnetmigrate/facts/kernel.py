@@ -11,6 +11,7 @@ from vnetmigrate.specs import (BOOT_CONFIG_T, KERNEL_CONFIG, MODULES_BUILTIN_T, 
 
 @dataclass(frozen=True)
 class Feature:
+    """One kernel configuration option and where its state was read."""
     name: str  # CONFIG_ name
     state: str | None  # "y", "m", "n" or None (unknown)
     where: str  # the evidence: config file line or module file
@@ -18,6 +19,7 @@ class Feature:
 
 @dataclass(frozen=True)
 class KernelFacts:
+    """The kernel's release and the configuration options the checks need."""
     release: str | None
     config_source: str | None  # the file the configuration came from, None when unreadable
     features: dict[str, Feature]

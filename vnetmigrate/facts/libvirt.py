@@ -19,6 +19,7 @@ IPT_FIRST = (Backend.IPTABLES, Backend.NFTABLES)
 
 @dataclass(frozen=True)
 class BackendChoice:
+    """The firewall backend libvirt would use, and why."""
     backend: Backend | None  # None: libvirt cannot pick one
     reason: str
     assumption: bool = False  # True when the distribution's build-time priority was assumed
@@ -26,6 +27,7 @@ class BackendChoice:
 
 @dataclass(frozen=True)
 class LibvirtFacts:
+    """libvirt's version, network.conf and the backend it uses."""
     version: tuple[int, int, int] | None
     network_conf_present: bool
     configured_backend: Backend | None

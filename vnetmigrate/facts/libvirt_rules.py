@@ -26,6 +26,7 @@ NFT_TABLE = "libvirt_network"
 
 @dataclass(frozen=True)
 class IptLibvirtChain:
+    """One of libvirt's iptables chains as listed."""
     family: str  # ipv4 / ipv6
     source: str  # nft / legacy
     table: str
@@ -45,6 +46,7 @@ class IptLibvirtChain:
 
 @dataclass(frozen=True)
 class NftLibvirtTable:
+    """libvirt's nftables table of one family as listed."""
     family: str
     chains: tuple[str, ...]
     # Per-network rules: everything except the forward base chain's three fixed jumps.
@@ -53,6 +55,7 @@ class NftLibvirtTable:
 
 @dataclass(frozen=True)
 class LibvirtRules:
+    """libvirt's chains and tables found in the kernel."""
     ipt_chains: tuple[IptLibvirtChain, ...]
     nft_tables: tuple[NftLibvirtTable, ...]
 

@@ -28,6 +28,7 @@ RECIPES_SINCE = (10, 4)  # libvirt writes removal recipes into status files sinc
 
 @dataclass(frozen=True)
 class StatusFile:
+    """A network's status file: where it is, what it says and its text."""
     path: str
     status: NetworkStatus
     # The file as read: migrate's journal keeps it for its verification steps, which run
@@ -53,6 +54,7 @@ class NetworkFiles:
 
 @dataclass(frozen=True)
 class ActiveNetwork:
+    """A running libvirt network, the backend its rules are in and its status file."""
     network: Network
     backend: Backend  # the backend its rules are in
     status: StatusFile

@@ -16,6 +16,7 @@ _TABLE = re.compile(r"^\s*(?:add\s+)?table\s+(ip|ip6|inet|arp|bridge|netdev)\s+(
 
 @dataclass(frozen=True)
 class Line:
+    """A line of a file, for evidence."""
     path: str
     line: int
     text: str
@@ -27,6 +28,7 @@ class Line:
 
 @dataclass(frozen=True)
 class NftablesServiceFacts:
+    """nftables.service: its state and what its configuration flushes."""
     enabled: bool
     active: bool | None
     config: str | None  # the configuration file found

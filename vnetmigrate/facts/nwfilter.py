@@ -15,6 +15,7 @@ _FILTERREF = re.compile(r"<filterref\s+filter=['\"]([^'\"]+)['\"]")
 
 @dataclass(frozen=True)
 class NwfilterFacts:
+    """libvirt's nwfilter: the guests that use it, custom filters, its live chains."""
     guests: dict[str, tuple[str, ...]]  # domain XML path -> filters referenced
     custom_filters: tuple[str, ...]  # /etc/libvirt/nwfilter/*.xml
     live_chains: tuple[str, ...]  # libvirt-* chains (ebtables/iptables) now in the kernel

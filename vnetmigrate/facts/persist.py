@@ -18,12 +18,14 @@ from vnetmigrate.facts.units import Units
 
 @dataclass(frozen=True)
 class Restriction:
+    """A saved rule that restricts forwarding, and where it is."""
     where: str  # file:line or chain
     text: str
 
 
 @dataclass(frozen=True)
 class PersistManager:
+    """A service that restores saved iptables rules at boot."""
     name: str  # "iptables-services", "netfilter-persistent", ...
     units: tuple[str, ...]
     enabled: bool

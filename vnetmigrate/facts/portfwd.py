@@ -24,6 +24,7 @@ _HOOK_LINE = re.compile(r"\b(ip6?tables(-nft|-legacy)?)\b.*(DNAT|-j\s+ACCEPT|--t
 
 @dataclass(frozen=True)
 class PortForward:
+    """A port forward to a guest found in the rules."""
     where: str
     text: str
     destination: str | None  # guest address, when known

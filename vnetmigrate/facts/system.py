@@ -14,6 +14,7 @@ from vnetmigrate.specs import IP_FORWARD, IPTABLES_VERSION, IPV6_FORWARDING, OS_
 
 @dataclass(frozen=True)
 class OsRelease:
+    """What os-release says."""
     id: str | None = None
     version_id: str | None = None
     id_like: tuple[str, ...] = ()
@@ -26,6 +27,7 @@ class OsRelease:
 
 @dataclass(frozen=True)
 class SystemFacts:
+    """The distribution, the tools found, the iptables variant and forwarding."""
     os: OsRelease
     tools: dict[str, str | None] = field(default_factory=dict)
     iptables_variant: str | None = None  # "nf_tables", "legacy" or None (no iptables)

@@ -14,6 +14,7 @@ UNFINISHED = ("incomplete", "needs-attention", "corrupt")
 
 @dataclass(frozen=True)
 class Transaction:
+    """A transaction of the state dir and its status."""
     id: str
     status: str  # committed, rolled-back, incomplete, needs-attention, corrupt
     title: str | None = None
@@ -24,6 +25,7 @@ class Transaction:
 
 @dataclass(frozen=True)
 class TxnFacts:
+    """The state dir's transactions."""
     state_dir: str
     transactions: tuple[Transaction, ...] = ()
 

@@ -14,6 +14,7 @@ from vnetmigrate.errors import InputError
 
 @dataclass(frozen=True)
 class UfwFacts:
+    """ufw's installation, configuration and live chains."""
     installed: bool
     enabled: bool  # ENABLED=yes in ufw.conf
     live: bool  # its chains exist in the kernel now

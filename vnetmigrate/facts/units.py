@@ -12,6 +12,7 @@ ENABLED_STATES = ("enabled", "enabled-runtime", "linked", "linked-runtime", "ali
 
 @dataclass(frozen=True)
 class UnitState:
+    """A systemd unit's state (None: unknown)."""
     name: str
     loaded: bool | None  # None: unknown (no systemd to ask)
     enabled: bool
@@ -28,6 +29,7 @@ class UnitState:
 
 @dataclass(frozen=True)
 class Units:
+    """The systemd units read, by name."""
     states: dict[str, UnitState]
 
     def get(self, name: str) -> UnitState | None:

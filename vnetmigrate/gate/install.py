@@ -20,6 +20,7 @@ MARKER = "vnetmigrate's pre-upgrade gate"
 
 @dataclass(frozen=True)
 class HookFile:
+    """A package manager's hook file and the template it is written from."""
     manager: str    # apt, dnf5, dnf4
     path: str       # relative to the root
     template: str   # in vnetmigrate/gate/hooks/
@@ -36,6 +37,7 @@ DNF4_PLUGIN_DIRS = "usr/lib/python3*/site-packages/dnf-plugins"
 
 @dataclass(frozen=True)
 class FileChange:
+    """What installing or removing the hooks did to one file."""
     path: str       # as seen on the host (under the root)
     manager: str
     change: str     # written, unchanged, removed, absent
@@ -43,6 +45,7 @@ class FileChange:
 
 @dataclass(frozen=True)
 class InstallResult:
+    """`gate install` / `gate remove`: the files changed and notes."""
     action: str     # install, remove
     root: str
     files: tuple[FileChange, ...]

@@ -21,6 +21,7 @@ DEFAULT = "block"
 
 @dataclass(frozen=True)
 class Policy:
+    """The gate's policy and the file it was read from."""
     policy: str
     source: str | None  # the file it was read from; None: the default
 

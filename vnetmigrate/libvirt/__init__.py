@@ -44,9 +44,6 @@ from vnetmigrate.libvirt.iptables_restore import IptablesState, iptables_restore
 from vnetmigrate.libvirt.model import DhcpHost, DhcpRange, ForwardMode, IPDef, Nat, Network, NetworkStatus
 from vnetmigrate.libvirt.names import InvalidName, is_valid_ifname, validate_ifname
 from vnetmigrate.libvirt.nft_commands import NftState, nft_commands, nft_text
-from vnetmigrate.libvirt.recipe import RecipeMatch, match_removal
-from vnetmigrate.libvirt.removal_model import expected_removals
-from vnetmigrate.libvirt.tc import tc_commands, tc_removal
 from vnetmigrate.libvirt.versions import (DEFAULT_VERSION, SUPPORTED_VERSIONS, Backend, LibvirtVersion,
                                           get_version)
 from vnetmigrate.libvirt.xml import parse_network, parse_status
@@ -58,3 +55,18 @@ __all__ = [
     "expected_removals", "iptables_restore", "is_valid_ifname", "match_removal", "nft_commands", "nft_text",
     "parse_network", "parse_status", "tc_commands", "tc_removal", "validate_ifname",
 ]
+
+# Imported on first use (PEP 562): scan, plan and migrate never call them, and the recipe
+# matcher alone took a few ms of every command's start-up.
+_LAZY = {"RecipeMatch": "recipe", "match_removal": "recipe", "expected_removals": "removal_model",
+         "tc_commands": "tc", "tc_removal": "tc"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -38,6 +38,7 @@ LAYERS = ("ethernet", "ipv4", "ipv6", "tc")
 
 @dataclass(frozen=True)
 class RemovalAction:
+    """One command of a network's fwRemoval recipe."""
     layer: str
     args: tuple[str, ...]
 
@@ -88,12 +89,14 @@ class RemovalAction:
 
 @dataclass(frozen=True)
 class RemovalGroup:
+    """A group of removal commands, and whether their errors are ignored."""
     ignore_errors: bool
     actions: tuple[RemovalAction, ...]
 
 
 @dataclass(frozen=True)
 class RemovalRecipe:
+    """The commands that undo a network's firewall rules."""
     backend: Backend
     groups: tuple[RemovalGroup, ...]
     name: str = "fwRemoval"

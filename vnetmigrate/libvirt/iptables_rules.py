@@ -46,6 +46,7 @@ PRIVATE_CHAINS = (
 
 @dataclass(frozen=True)
 class IptRule:
+    """A rule libvirt adds with iptables/ip6tables."""
     family: int                 # 4 (iptables) or 6 (ip6tables)
     table: str
     chain: str

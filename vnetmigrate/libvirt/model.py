@@ -9,6 +9,7 @@ rule builders read like libvirt's ``network_iptables.c`` / ``network_nftables.c`
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Union
@@ -41,14 +42,22 @@ class ForwardMode(str, enum.Enum):
         # "open" (networkStartNetworkVirtual skips networkAddFirewallRules for it).
         return self in (ForwardMode.NONE, ForwardMode.NAT, ForwardMode.ROUTE)
 
+@functools.lru_cache(maxsize=256)
+def _mask_prefix(netmask: ipaddress.IPv4Address) -> int:
+    """A netmask's prefix length (ipaddress refuses a non-contiguous mask, as libvirt does)."""
+    return ipaddress.IPv4Network(f"0.0.0.0/{netmask}").prefixlen
+
+
 @dataclass(frozen=True)
 class DhcpRange:
+    """A <dhcp><range>."""
     start: IPAddress
     end: IPAddress
 
 
 @dataclass(frozen=True)
 class DhcpHost:
+    """A <dhcp><host>."""
     ip: IPAddress | None
     mac: str | None = None
     name: str | None = None
@@ -75,7 +84,7 @@ class IPDef:
         if self.prefix:
             return self.prefix
         if self.netmask is not None:
-            return ipaddress.IPv4Network(f"0.0.0.0/{self.netmask}").prefixlen
+            return _mask_prefix(self.netmask)
         if self.version == 6:
             return 64
         first = int(self.address) >> 24
@@ -87,7 +96,7 @@ class IPDef:
             return 24
         return None  # class D/E: libvirt fails the network start ("Invalid prefix or netmask")
 
-    @property
+    @functools.cached_property  # a pure function of frozen fields, asked ~6 times a network by scan
     def network(self) -> IPNetwork | None:
         """The subnet as libvirt writes it in rules (address masked by the prefix)."""
         prefix = self.effective_prefix
@@ -113,6 +122,7 @@ class Nat:
 
 @dataclass(frozen=True)
 class Network:
+    """A libvirt <network> definition, as far as its firewall rules depend on it."""
     name: str
     uuid: str | None = None
     forward_mode: ForwardMode = ForwardMode.NONE

@@ -23,6 +23,7 @@ _NUMBER = re.compile(r"^-?[0-9]+\s*(#.*)?$")
 
 @dataclass(frozen=True)
 class Setting:
+    """One key of network.conf and its value."""
     key: str
     value: object
     line: int  # 1-based line of the key
@@ -30,6 +31,7 @@ class Setting:
 
 @dataclass(frozen=True)
 class NetworkConf:
+    """network.conf's settings and its text."""
     settings: tuple[Setting, ...]
     text: str
 

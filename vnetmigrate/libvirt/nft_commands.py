@@ -26,6 +26,7 @@ from vnetmigrate.rules.nft import Counter, Verdict, parse_statements
 
 @dataclass(frozen=True)
 class NftCommand:
+    """One libnftables command libvirt would run."""
     verb: str                       # "add" or "insert"
     kind: str                       # "table", "chain" or "rule"
     family: str

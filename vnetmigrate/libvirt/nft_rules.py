@@ -42,6 +42,7 @@ FAMILIES = NFT_FAMILIES  # libvirt's nftables backend makes its table in both IP
 
 @dataclass(frozen=True)
 class BaseChain:
+    """A base chain of libvirt's nftables table."""
     type: str
     hook: str
     priority: int
@@ -60,6 +61,7 @@ PRIVATE_CHAINS: tuple[tuple[str, str | None, BaseChain | None], ...] = (
 
 @dataclass(frozen=True)
 class NftRule:
+    """A rule libvirt adds with its nftables backend."""
     family: str        # "ip" or "ip6"
     chain: str
     exprs: tuple[Expr, ...]

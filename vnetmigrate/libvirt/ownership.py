@@ -68,6 +68,7 @@ class _RuleText:
 
 @dataclass(frozen=True)
 class Item:
+    """A live table, chain or rule, who owns it and why."""
     kind: str                # table, chain or rule
     where: str
     owner: Owner
@@ -86,6 +87,7 @@ def _rule(where: str, owner: Owner, reason: str, network: str | None, rule) -> I
 
 @dataclass(frozen=True)
 class Missing:
+    """A rule libvirt would have made for a network that is not live."""
     network: str
     backend: Backend
     where: str
@@ -94,6 +96,7 @@ class Missing:
 
 @dataclass(frozen=True)
 class Ownership:
+    """Every live item classified, and what libvirt's rules miss."""
     items: tuple[Item, ...]
     missing: tuple[Missing, ...]
     version: str

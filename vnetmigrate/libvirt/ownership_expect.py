@@ -26,6 +26,7 @@ from vnetmigrate.rules.nft import canonical as nft_canonical
 
 @dataclass
 class ExpectTable:
+    """The canonical keys still expected of one backend, and which network needs each."""
     wanted: dict[tuple, list[str]] = field(default_factory=dict)     # key -> networks still to find
     original: dict[tuple, str] = field(default_factory=dict)         # key -> network that needs it
     reasons: dict[tuple, tuple[str, str]] = field(default_factory=dict)  # key -> (network, leftover reason)
@@ -62,6 +63,7 @@ class ExpectTable:
 
 @dataclass
 class Expected:
+    """What libvirt's model expects live, per backend."""
     backends: set[Backend] = field(default_factory=set)
     ipt: ExpectTable = field(default_factory=ExpectTable)
     nft: ExpectTable = field(default_factory=ExpectTable)

@@ -27,6 +27,7 @@ PRESENT, MISSING, UNCHECKED = "present", "missing", "unchecked"
 
 @dataclass(frozen=True)
 class RecipeMatch:
+    """A removal command and whether what it removes is live."""
     action: RemovalAction
     status: str                          # present / missing / unchecked
     live: IptRule | dict[str, Any] | str | None = None

@@ -18,6 +18,7 @@ NO_RULE_MODES = ("open", "bridge", "private", "vepa", "passthrough", "hostdev")
 
 @dataclass(frozen=True)
 class NetworkSummary:
+    """A libvirt network as scan's report shows it."""
     name: str
     active: bool
     bridge: str | None

@@ -42,6 +42,7 @@ TABLE_COMMENT = ("Managed by libvirt for virtual networks: "
 
 @dataclass(frozen=True)
 class LibvirtVersion:
+    """What a libvirt release does with its firewall rules."""
     version: str
     backends: frozenset[Backend]
     # libvirt >= 10.4 saves the commands that undo a network's rules in its status file

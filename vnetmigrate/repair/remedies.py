@@ -43,6 +43,7 @@ class RepairContext:
 
 @dataclass(frozen=True)
 class Remedy:
+    """The steps that repair a finding, and why this way."""
     finding_id: str
     summary: str                 # what it changes, one line, for the plan
     why: str                     # why this way (and not another), shown in the plan
@@ -52,6 +53,7 @@ class Remedy:
 
 @dataclass(frozen=True)
 class NotRepairable:
+    """A finding repair leaves alone, and why."""
     finding_id: str
     reason: str                  # why repair leaves it, shown in the plan and the result
 

@@ -86,18 +86,120 @@ _DEFAULT_REJECT = {4: "icmp-port-unreachable", 6: "icmp6-port-unreachable"}
 
 
 def canonical(words: Sequence[str], family: int | str) -> tuple:
-    """A comparable key for a rule specification (the words after the chain)."""
+    """A comparable key for a rule specification (the words after the chain).
+
+    Ownership keys every rule in libvirt's chains and every rule the model expects (3,800 at
+    100 networks), and those rules differ from network to network only in the values of
+    -i/-o/-s/-d. So the key is made once per *shape* (the words with those values replaced by
+    slots, see `_plan`) and the values are filled in; `exact_canonical` is the direct
+    computation, which tests compare this with."""
     fam = family if isinstance(family, int) else (4 if family in ("ipv4", "ip") else 6)
-    p = parse(words)
+    shape = list(words)
+    values: list[str] = []
+    last = len(shape) - 1
+    after = -1  # a word right after a slotted option is its value, not an option
+    for i in [i for i, w in enumerate(shape) if w in _SLOTTED]:
+        if i == after or i == last:
+            continue
+        value = shape[i + 1]
+        if value[:1] == "-" or value == "!":  # a word parse() may read as an option: no shape
+            return exact_canonical(words, fam)
+        if len(values) < _MAX_SLOTS:  # more: the rest stay in the shape as they are
+            shape[i + 1] = _SLOTS[len(values)]
+        values.append(value)
+        after = i + 1
+    key = (tuple(shape), fam)
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _plan(key[0], fam)
+        if len(_PLANS) < _MAX_PLANS:
+            _PLANS[key] = plan
+    if plan is False:
+        return exact_canonical(words, fam)
+    fixed, slotted = plan
+    if not slotted:
+        return fixed
+    items = list(fixed)
+    for kind, neg, k in slotted:
+        value = values[k]
+        items.append((kind, neg, _address(value) if kind in ("src", "dst") else value))
+    return tuple(sorted(items))
+
+
+# -- the shape of a rule: its key made once, its -i/-o/-s/-d values filled in -------------
+#
+# Why filling in is exact: parse() decides what a word is by comparing it with "!", the
+# option names it knows (all start with "-") and "starts with -"; a word that is none of
+# these (checked above for every value put in a slot) and that parse reads as the value of a
+# core option is never looked at again. The slot markers are such words too, so parse reads
+# the shape exactly as it reads the words. `_plan` accepts a shape only if parse reads every
+# slot as the value of a core -i/-o/-s/-d, whose items `_items` makes from the value alone:
+# verbatim for -i/-o, `_address` for -s/-d. The items are sorted after filling in: their
+# order depends on the values.
+
+_SLOTTED = frozenset(k for k, v in CORE.items() if v in ("-i", "-o", "-s", "-d"))
+_MAX_SLOTS = 8
+_SLOTS = tuple(f"\x00slot{k}" for k in range(_MAX_SLOTS))
+_SLOT_INDEX = {s: k for k, s in enumerate(_SLOTS)}
+_PLANS: dict[tuple, "tuple[tuple, tuple] | bool"] = {}
+_MAX_PLANS = 4096  # hand-made rules in libvirt's chains may each be a shape of its own
+
+
+def _plan(shape: tuple[str, ...], fam: int) -> "tuple[tuple, tuple] | bool":
+    """(the items that do not depend on a slot, sorted; (kind, negated, slot) of the others),
+    or False when parse reads a slot as anything but the value of a core -i/-o/-s/-d."""
+    p = parse(shape)
+    slots = set(_SLOT_INDEX)
+    seen = 0
+    for module, name, values, _neg in p.opts:
+        if module in slots or name in slots:
+            return False
+        if any(v in slots for v in values):
+            if module is not None or name not in ("-i", "-o", "-s", "-d") or len(values) != 1:
+                return False
+            seen += 1
+    if p.target in slots or any(w in slots for w in p.target_args):
+        return False
+    if seen != sum(1 for w in shape if w in slots):
+        return False
+    fixed, slotted = [], []
+    for item in _items(p, fam):
+        k = _SLOT_INDEX.get(item[2]) if isinstance(item[2], str) else None
+        if k is None:
+            fixed.append(item)
+        else:
+            slotted.append((item[0], item[1], k))
+    return tuple(sorted(fixed)), tuple(slotted)
+
+
+def _address(value: str) -> str:
+    """The key of an -s/-d value: its network as text, or the value itself if it is none."""
+    key = _ADDRESSES.get(value)
+    if key is None:
+        try:
+            key = network_text(value)
+        except ValueError:
+            key = value
+        if len(_ADDRESSES) < 8192:
+            _ADDRESSES[value] = key
+    return key
+
+
+_ADDRESSES: dict[str, str] = {}
+
+
+def exact_canonical(words: Sequence[str], family: int | str) -> tuple:
+    """`canonical` computed directly from the words (no shape)."""
+    fam = family if isinstance(family, int) else (4 if family in ("ipv4", "ip") else 6)
+    return tuple(sorted(_items(parse(words), fam)))
+
+
+def _items(p: Parsed, fam: int) -> list[tuple]:
     items: list[tuple] = []
     for _module, name, values, neg in p.opts:
         value = values[0] if values else ""
         if name in ("-s", "-d"):
-            try:
-                value = network_text(value)
-            except ValueError:
-                pass
-            items.append(("src" if name == "-s" else "dst", neg, value))
+            items.append(("src" if name == "-s" else "dst", neg, _address(value)))
         elif name == "-m":
             if value not in _IMPLICIT_MATCHES:
                 items.append(("match", neg, value))
@@ -115,7 +217,7 @@ def canonical(words: Sequence[str], family: int | str) -> tuple:
         if p.goto:
             items.append(("raw", False, p.target))
         items += _target_items(p.target_args, fam)
-    return tuple(sorted(items))
+    return items
 
 
 def _target_items(args: tuple[str, ...], fam: int) -> list[tuple]:
@@ -157,6 +259,7 @@ def _nat_to(value: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class IptRule:
+    """A rule of an iptables listing: where it is and its words."""
     family: str  # ipv4 / ipv6
     table: str
     chain: str

@@ -15,6 +15,7 @@ LEGACY_WARNING = "# Warning: iptables-legacy tables present"
 
 @dataclass(frozen=True)
 class IptChain:
+    """A chain of an iptables listing, its policy and rules."""
     family: str
     table: str
     name: str
@@ -33,6 +34,7 @@ class IptChain:
 
 @dataclass(frozen=True)
 class IptTable:
+    """A table of an iptables listing."""
     family: str
     name: str
     chains: tuple[IptChain, ...]
@@ -43,6 +45,7 @@ class IptTable:
 
 @dataclass(frozen=True)
 class IptablesSave:
+    """An iptables listing of one family and source."""
     family: str  # "ipv4" or "ipv6"
     source: str  # "nft" (iptables-nft) or "legacy"
     tables: tuple[IptTable, ...]

@@ -69,13 +69,20 @@ class Match:
         return {"match": {"op": self.op, "left": self.left.json(), "right": right}}
 
     def canon(self) -> tuple:
-        right = value_key(self.right)
+        right = self.right
+        if type(right) is str and "/" not in right:  # most matches (names, protocols): value_key(right) is right
+            return ("match", self.op, self.left.canon(), right)
+        right = value_key(right)
         op = "in" if isinstance(right, tuple) and self.op == "==" else self.op
         return ("match", op, self.left.canon(), right)
 
 
+_COUNTER_KEY = ("counter",)
+
+
 @dataclass(frozen=True, slots=True)
 class Counter:
+    """A counter statement."""
     kind = "counter"
 
     def text(self, counters: bool = True) -> str | None:
@@ -85,7 +92,7 @@ class Counter:
         return {"counter": None}
 
     def canon(self) -> tuple:
-        return ("counter",)
+        return _COUNTER_KEY
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +162,7 @@ class Nat:
         if self.kind == "redirect":
             return ("raw", json.dumps(self.json(), sort_keys=True))
         rest = {k: v for k, v in (self.body or {}).items() if k not in ("family", "addr", "port")}
-        return (self.kind, range_key(self.addr), range_key(self.port), json.dumps(rest, sort_keys=True))
+        return (self.kind, range_key(self.addr), range_key(self.port), json.dumps(rest, sort_keys=True) if rest else "{}")
 
 
 def Masquerade(ports: tuple[int, int] | None = None) -> Nat:  # noqa: N802 (a constructor)
@@ -285,7 +292,7 @@ def render(stmts: Iterable[Statement], comment: str | None = None, counters: boo
 
 def canonical(stmts: Iterable[Statement]) -> tuple:
     """A comparable key for a rule's statements (listed by the kernel or built by the model)."""
-    return tuple(s.canon() for s in stmts)
+    return tuple([s.canon() for s in stmts])
 
 
 def verdict_of(stmts: Iterable[Statement]) -> str | None:

@@ -13,6 +13,7 @@ from vnetmigrate.rules.nft import NftRule
 
 @dataclass(frozen=True)
 class NftChain:
+    """A chain of an nftables listing."""
     family: str
     table: str
     name: str
@@ -34,6 +35,7 @@ class NftChain:
 
 @dataclass(frozen=True)
 class NftTable:
+    """A table of an nftables listing."""
     family: str
     name: str
     chains: tuple[NftChain, ...] = ()

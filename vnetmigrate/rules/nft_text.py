@@ -49,6 +49,7 @@ class NftTextError(InputError):
 
 @dataclass
 class _Table:
+    """A table of the listing being read: its chains, rules and what could not be read."""
     family: str
     name: str
     handle: int | None

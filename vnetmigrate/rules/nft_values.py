@@ -30,6 +30,7 @@ def compact(v: Any) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Payload:
+    """A payload expression (ip saddr, tcp dport, ...)."""
     protocol: str  # ip, ip6, tcp, udp, th, icmp, ...
     field: str     # saddr, daddr, dport, type, flags, ...
 
@@ -45,6 +46,7 @@ class Payload:
 
 @dataclass(frozen=True, slots=True)
 class Meta:
+    """A meta expression (iifname, l4proto, ...)."""
     key: str
 
     def text(self) -> str:
@@ -59,6 +61,7 @@ class Meta:
 
 @dataclass(frozen=True, slots=True)
 class Ct:
+    """A conntrack expression (ct state, ct original saddr, ...)."""
     key: str
     dir: str | None = None
 
@@ -74,6 +77,7 @@ class Ct:
 
 @dataclass(frozen=True, slots=True)
 class Fib:
+    """A fib expression."""
     body: dict[str, Any]  # {"result": ..., "flags": ...} as listed
 
     @property
@@ -198,12 +202,19 @@ def value_text(v: Any, quote: bool = False) -> str:
 
 
 def value_key(v: Any) -> Any:
+    if type(v) is str:  # most values: names, and the model's subnets (the branch below, without its detour)
+        if "/" not in v:
+            return v
+        try:
+            return _prefix_key(v)
+        except ValueError:
+            return v
     if isinstance(v, dict) and "prefix" in v:
         return _prefix_key(f"{v['prefix']['addr']}/{v['prefix']['len']}")
     if isinstance(v, dict) and "set" in v:
         return value_key(v["set"])
-    if isinstance(v, (list, tuple)):
-        return tuple(sorted(str(value_key(x)) for x in v))
+    if isinstance(v, (list, tuple)):  # flags and sets: strings without "/" are their own key
+        return tuple(sorted([x if type(x) is str and "/" not in x else str(value_key(x)) for x in v]))
     if isinstance(v, str) and "/" in v:
         try:
             return value_key({"prefix": dict(zip(("addr", "len"), v.split("/", 1)))})

@@ -32,6 +32,7 @@ _IPT_CHAIN_NAMES = {(t, c) for t, _p, c in IPT_CHAINS}
 
 @dataclass(frozen=True)
 class Kept:
+    """What of the old backend a migration leaves in place, and why (the blocker names it)."""
     accept: tuple[str, ...]      # "nft-family table chain" (iptables) or "nft-family libvirt_network"
     reasons: tuple[str, ...]     # one line per chain or rule, for the blocker
 

@@ -29,6 +29,7 @@ from vnetmigrate.words import plural
 
 @dataclass(frozen=True)
 class Blocker:
+    """Why the planner would not migrate, and whether --force may override it."""
     id: str
     title: str
     detail: str = ""
@@ -40,6 +41,7 @@ class Blocker:
 
 @dataclass(frozen=True)
 class MigrationPlan:
+    """The transaction's plan, its summary, blockers and notes."""
     target: Backend
     plan: steps.Plan
     summary: dict[str, Any]

@@ -32,6 +32,7 @@ BUILTIN_CHAINS = {"filter": ("INPUT", "FORWARD", "OUTPUT"),
 
 @dataclass(frozen=True)
 class Touched:
+    """What a plan changes: the tables, chains and files its fingerprint covers."""
     nft_tables: tuple[tuple[str, str], ...] = ()          # (family, table)
     ipt_chains: tuple[tuple[str, str, str], ...] = ()     # (ipv4|ipv6, table, user chain)
     files: tuple[str, ...] = ()                           # paths on the host, read under --root

@@ -89,6 +89,7 @@ class Step:
 
 @dataclass(frozen=True, kw_only=True)
 class NftStep(Step):
+    """An nftables batch."""
     kind: ClassVar[str] = "nft"
     commands: list[dict[str, Any]]
     # Only deletions, of rules by handle and of chains and tables that must hold nothing else
@@ -130,6 +131,7 @@ class NftStep(Step):
 
 @dataclass(frozen=True, kw_only=True)
 class IptStep(Step):
+    """An iptables-restore --noflush fragment."""
     kind: ClassVar[str] = "ipt"
     family: Family
     fragment: str
@@ -175,6 +177,7 @@ def _blocks(fragment: str) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True, kw_only=True)
 class LegacyStep(Step):
+    """The removal of legacy iptables chains."""
     kind: ClassVar[str] = "legacy"
     family: Family
     tables: dict[str, list[str]]  # table -> the chains to remove
@@ -199,6 +202,7 @@ class LegacyStep(Step):
 
 @dataclass(frozen=True, kw_only=True)
 class FileStep(Step):
+    """A file written or removed under the root."""
     kind: ClassVar[str] = "file"
     changes_kernel: ClassVar[bool] = False
     path: str
@@ -255,6 +259,7 @@ class RestartStep(Step):
 
 @dataclass(frozen=True, kw_only=True)
 class VerifyStep(Step):
+    """A check of what the steps before it did."""
     kind: ClassVar[str] = "verify"
     changes_kernel: ClassVar[bool] = False
     check: str  # a name in execute.VERIFIERS
@@ -276,6 +281,7 @@ class VerifyStep(Step):
 
 @dataclass(frozen=True, kw_only=True)
 class DedupeStep(Step):
+    """The removal of libvirt rules duplicated in a backend."""
     kind: ClassVar[str] = "dedupe"
     backend: Backend
     status_dir: str

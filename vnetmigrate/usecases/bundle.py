@@ -32,6 +32,7 @@ Renderer = Callable[[ScanResult], dict[str, str]]  # the scan result's member na
 
 @dataclass(frozen=True)
 class BundleResult:
+    """The bundle written, its manifest and redaction."""
     archive: Path
     redaction_map: Path | None
     manifest: dict[str, Any]
@@ -43,17 +44,19 @@ class BundleResult:
 
 def create(output: Path | None, root: str = "/", netns: str | None = None, state_dir: str | None = None,
            redact: bool = False, render: Renderer | None = None,
-           progress: Callable[[str], None] | None = None) -> BundleResult:
+           progress: Callable[[str], None] | None = None, force: bool = False) -> BundleResult:
     from vnetmigrate.collect import collect_live
     from vnetmigrate.collect import extras
     from vnetmigrate.netns import entered
 
+    if output is not None:
+        check_target(output, redact, force)  # before a minute of collecting, not after it
     ev = collect_live(root=root, netns=netns, progress=progress, state_dir=state_dir)
     if ev.live_sets is not None:
         analyse(ev)  # reads the anonymous sets packet checks reach (facts/nftsets.py) before screening
     with entered(netns):
         items = extras.collect(ev, root=root, state_dir=state_dir, progress=progress)
-    return assemble(ev, items, output, redact=redact, render=render)
+    return assemble(ev, items, output, redact=redact, render=render, force=force)
 
 
 def default_name(hostname: str, when: datetime | None = None) -> str:
@@ -62,13 +65,36 @@ def default_name(hostname: str, when: datetime | None = None) -> str:
     return f"vnetmigrate-{host}-{stamp}.tar.gz"
 
 
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz")  # the names of what bundlefile writes: a gzip-compressed tar
+
+
 def map_path(archive: Path) -> Path:
     name = archive.name.removesuffix(".tar.gz").removesuffix(".tgz")
     return archive.with_name(f"{name}.redaction-map.json")
 
 
+def check_target(archive: Path, redact: bool, force: bool) -> None:
+    """Refuse, before anything is written: a name that promises another format than the
+    gzip-compressed tar written (a .zip no unzip opens); something there that is not a regular
+    file; and, without `force`, an archive or (with `redact`) a redaction map already there: an
+    earlier redacted bundle's map is the only key to its names and addresses."""
+    if not archive.name.endswith(ARCHIVE_SUFFIXES) or archive.name in ARCHIVE_SUFFIXES:
+        stem = archive.name.split(".", 1)[0] or "bundle"
+        raise InputError(f"{archive}: a bundle is a gzip-compressed tar; its name must end in .tar.gz or .tgz",
+                         hint=f"name it {archive.with_name(stem + '.tar.gz')}")
+    if archive.exists() and not archive.is_file():
+        raise InputError(f"{archive}: exists and is not a regular file")
+    if force:
+        return
+    there = [str(path) for path in (archive, map_path(archive) if redact else None)
+             if path is not None and (path.exists() or path.is_symlink())]
+    if there:
+        raise InputError(f"{' and '.join(there)} already exist{'s' if len(there) == 1 else ''}; nothing was written",
+                         hint="name another --output, or pass --force to overwrite")
+
+
 def assemble(ev: Evidence, items: list[Item], output: Path | None, redact: bool = False,
-             render: Renderer | None = None) -> BundleResult:
+             render: Renderer | None = None, force: bool = False) -> BundleResult:
     ev, items, withheld = _screened(ev, items)
     redactor = None
     if redact:
@@ -81,8 +107,7 @@ def assemble(ev: Evidence, items: list[Item], output: Path | None, redact: bool 
         ev = _map_evidence(ev, redactor.apply)
         items = [_map_item(i, redactor.apply) for i in items]
     archive = output or Path(default_name(str(ev.meta.get("hostname") or "")))
-    if archive.exists() and not archive.is_file():
-        raise InputError(f"{archive}: exists and is not a regular file")
+    check_target(archive, redactor is not None, force)
     result = analyse(ev)
     members = bundlefile.evidence_members(ev)
     for item in items:

@@ -22,6 +22,7 @@ REFUSED, ALLOWED, WARNED, SKIPPED = "refused", "allowed", "allowed-with-blockers
 
 @dataclass(frozen=True)
 class Request:
+    """What the gate is asked to judge: the host and the incoming libvirt version."""
     root: Path
     incoming: str                    # the package version arriving (Debian or RPM), or a release X.Y
     netns: str | None = None
@@ -33,6 +34,7 @@ class Request:
 
 @dataclass(frozen=True)
 class Issue:
+    """A finding the gate names, by id and title."""
     id: str
     title: str
 
@@ -42,6 +44,7 @@ class Issue:
 
 @dataclass(frozen=True)
 class GateResult:
+    """The gate's decision, why, and what it is based on."""
     decision: str                    # refused, allowed, allowed-with-blockers, skipped
     reason: str                      # one line: why
     policy: Policy

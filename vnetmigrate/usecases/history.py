@@ -44,6 +44,7 @@ class TxnRecord:
 
 @dataclass(frozen=True)
 class HistoryResult:
+    """The state dir's transactions, newest first."""
     command: ClassVar[str] = "history"
     state_dir: Path
     transactions: tuple[TxnRecord, ...]   # newest first

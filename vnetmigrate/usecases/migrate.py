@@ -16,6 +16,7 @@ REFUSED_BLOCKERS = "blockers found; nothing was changed (use --force BLOCKER_ID 
 
 @dataclass(frozen=True)
 class MigrateResult:
+    """What migrate did, or why it changed nothing."""
     command: ClassVar[str] = "migrate"
     plan: PlanResult
     exit_code: ExitCode

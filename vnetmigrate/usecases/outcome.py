@@ -10,6 +10,7 @@ COMMITTED, ROLLED_BACK, NEEDS_ATTENTION = "committed", "rolled-back", "needs-att
 
 @dataclass(frozen=True)
 class TxnOutcome:
+    """A transaction's outcome as the commands report it."""
     id: str
     status: str                         # committed, rolled-back or needs-attention
     error: str | None = None            # why the transaction failed

@@ -26,6 +26,7 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 @dataclass(frozen=True)
 class Options:
+    """repair's command line."""
     netns: str | None
     root: Path
     state_dir: Path
@@ -54,6 +55,7 @@ class Verdict:
 
 @dataclass(frozen=True)
 class PlannedRemedy:
+    """A remedy as the plan shows it."""
     finding: str
     summary: str
     why: str
@@ -80,6 +82,7 @@ class Left:
 
 @dataclass(frozen=True)
 class RepairResult:
+    """What repair planned or did, and what it left."""
     command: ClassVar[str] = "repair"
     before: Verdict | None
     remedies: tuple[PlannedRemedy, ...] = ()

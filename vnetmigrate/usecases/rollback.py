@@ -12,6 +12,7 @@ from vnetmigrate.usecases.outcome import TxnOutcome, quiet
 
 @dataclass(frozen=True)
 class RollbackResult:
+    """The transactions rolled back and their outcomes."""
     command: ClassVar[str] = "rollback"
     state_dir: Path
     transactions: tuple[TxnOutcome, ...]   # empty: nothing to roll back
