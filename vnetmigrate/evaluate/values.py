@@ -116,19 +116,7 @@ def v4_text_range(text: str) -> tuple[int, int, int] | None:
     """(4, first, last) of "A.B.C.D" or "A.B.C.D/N" as `AddrSet` reads it; None for any other
     text (the hot path of a rule listing's `-s`/`-d`: iptlazy's gates read it too)."""
     addr, slash, length = text.partition("/")
-    if slash:
-        if not (length.isascii() and length.isdigit()):
-            return None
-        bits = int(length)
-        if bits > 32:
-            return None
-    else:
-        bits = 32
-    n = _v4(addr)
-    if n is None:
-        return None
-    host = (1 << (32 - bits)) - 1
-    return 4, n & ~host, (n & ~host) | host
+    return _v4_prefix(addr, length if slash else 32)
 
 
 def _fast_range(e: Any) -> tuple[int, int, int] | None:
