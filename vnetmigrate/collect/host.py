@@ -123,19 +123,22 @@ class LiveHost:
         self._ends = None if deadline is None else time.monotonic() + deadline
         self._missed = 0
 
-    def _budget(self, key: str, argv: tuple[str, ...], timeout: float) -> float | CommandRecord:
-        """The time `key` may take; a record of it not run once the deadline has passed."""
+    def _budget(self, key: str, argv: tuple[str, ...], timeout: float, record: bool = True) -> float | CommandRecord:
+        """The time `key` may take; a record of it not run once the deadline has passed (not
+        `record`: that record is only returned, for a listing not recorded itself)."""
         if self._ends is None:
             return timeout
         left = self._ends - time.monotonic()
         if left > 0:
             return min(timeout, left)
+        missed = CommandRecord(key, argv, None, error=f"not run: the deadline of {self.deadline:g} s had passed")
+        if not record:
+            return missed
         self._missed += 1
         if self._missed == 1:
             self.ev.add_error("collect.deadline", f"the scan's deadline of {self.deadline:g} s passed: what was not "
                                                   "read by then is unknown (see the commands not run)")
-        return self.ev.add_command(CommandRecord(key, argv, None,
-                                                 error=f"not run: the deadline of {self.deadline:g} s had passed"))
+        return self.ev.add_command(missed)
 
     # -- commands -----------------------------------------------------------
     def run(self, key: str, argv: list[str], timeout: float = 60) -> CommandRecord:
@@ -180,13 +183,7 @@ class LiveHost:
         exe = which(argv[0])
         if exe is None:
             return add(CommandRecord(key, tuple(argv), None, error=f"{argv[0]}: not installed"))
-        if not record and self._ends is not None:  # (_budget would record the deadline's passing)
-            left = self._ends - time.monotonic()
-            if left <= 0:
-                return CommandRecord(key, tuple(argv), None, error="not run: the deadline had passed")
-            budget: float | CommandRecord = min(timeout, left)
-        else:
-            budget = self._budget(key, tuple(argv), timeout)
+        budget = self._budget(key, tuple(argv), timeout, record)
         if isinstance(budget, CommandRecord):
             return budget
         start = time.monotonic()
