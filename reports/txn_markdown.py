@@ -66,29 +66,36 @@ def detail_items(o: TxnOutcome) -> list[str]:
 
 
 def migrate_section(r: MigrateResult) -> list[str]:
-    out = []
-    if r.recovered:
-        out += ["## Interrupted transactions found first", ""]
-        out += [ln for o in r.recovered for ln in outcome_section(o)] + [""]
-    out += plan_section(r.plan) + ["## Result", ""]
-    t = r.transaction
-    if r.dry_run:
-        out.append("Dry run: nothing was changed.")
-    elif r.refused:
-        out.append(f"**Refused:** {text(r.refused)}.")
-    elif t is None:
-        out.append("Nothing was changed.")
-    elif t.status == "committed":
-        out.append(f"Transaction {code(t.id)} committed: libvirt's rules are in {text(r.plan.target)}, verified.")
-    else:
-        failed = f"step {t.failed_step + 1}" if t.failed_step is not None else "the commit"
-        out.append(f"Transaction {code(t.id)} **FAILED** at {failed}: {text(t.error or '')}")
-        out.append("")
-        out.append("Everything it did was rolled back; the old state is verified back." if t.rolled_back
-                   else "Its **ROLLBACK IS INCOMPLETE**: the host needs attention.")
-        if items := detail_items(t):
-            out += ["", *(f"- {i}" for i in items)]
+    out = _recovered(r.recovered) + plan_section(r.plan) + ["## Result", ""]
+    out += _ended(r.dry_run, r.refused, r.transaction,
+                  lambda _done: f"libvirt's rules are in {text(r.plan.target)}, verified.")
     return out + [""]
+
+
+def _recovered(recovered: tuple[TxnOutcome, ...]) -> list[str]:
+    """The interrupted transactions a command rolled back before its own."""
+    if not recovered:
+        return []
+    return ["## Interrupted transactions found first", "", *(ln for o in recovered for ln in outcome_section(o)), ""]
+
+
+def _ended(dry_run: bool, refused: str | None, t: TxnOutcome | None, did) -> list[str]:
+    """How migrate or repair ended; `did(t)`: what its committed transaction `t` did."""
+    if dry_run:
+        return ["Dry run: nothing was changed."]
+    if refused:
+        return [f"**Refused:** {text(refused)}."]
+    if t is None:
+        return ["Nothing was changed."]
+    if t.status == "committed":
+        return [f"Transaction {code(t.id)} committed: {did(t)}"]
+    failed = f"step {t.failed_step + 1}" if t.failed_step is not None else "the commit"
+    out = [f"Transaction {code(t.id)} **FAILED** at {failed}: {text(t.error or '')}", "",
+           "Everything it did was rolled back; the old state is verified back." if t.rolled_back
+           else "Its **ROLLBACK IS INCOMPLETE**: the host needs attention."]
+    if items := detail_items(t):
+        out += ["", *(f"- {i}" for i in items)]
+    return out
 
 
 def _steps_table(steps) -> list[str]:
@@ -99,10 +106,7 @@ def _steps_table(steps) -> list[str]:
 def repair_section(r: RepairResult) -> list[str]:
     """What repair found, what it changes and why (per finding), the steps, what it leaves and
     how it ended: the terminal's order (txn_terminal.repair_lines)."""
-    out = []
-    if r.recovered:
-        out += ["## Interrupted transactions found first", ""]
-        out += [ln for o in r.recovered for ln in outcome_section(o)] + [""]
+    out = _recovered(r.recovered)
     applied = r.transaction is not None
     if r.before is not None and (r.remedies or r.refused):
         out += [f"{'Scan before the repair' if applied else 'Scan'}: **{text(r.before.verdict)}**", ""]
@@ -126,23 +130,11 @@ def repair_section(r: RepairResult) -> list[str]:
 
 
 def _repair_result(r: RepairResult) -> list[str]:
-    if r.dry_run:
-        return ["Dry run: nothing was changed."]
-    if r.refused:
-        return [f"**Refused:** {text(r.refused)}."]
     t = r.transaction
-    if t is None:
-        out = ["Nothing was changed."]
-    elif t.status == "committed":
-        out = [f"Transaction {code(t.id)} committed: repaired, verified "
-               f"(undo: {code(f'vnetmigrate rollback {t.id}')})."]
-    else:
-        failed = f"step {t.failed_step + 1}" if t.failed_step is not None else "the commit"
-        out = [f"Transaction {code(t.id)} **FAILED** at {failed}: {text(t.error or '')}", "",
-               "Everything it did was rolled back; the old state is verified back." if t.rolled_back
-               else "Its **ROLLBACK IS INCOMPLETE**: the host needs attention."]
-        if items := detail_items(t):
-            out += ["", *(f"- {i}" for i in items)]
+    out = _ended(r.dry_run, r.refused, t,
+                 lambda done: f"repaired, verified (undo: {code(f'vnetmigrate rollback {done.id}')}).")
+    if r.dry_run or r.refused:
+        return out
     if r.after is not None:
         out += ["", *_verdict(f"{'Scan after the repair' if t is not None else 'Scan'}", r.after)]
     return out
