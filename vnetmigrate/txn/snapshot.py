@@ -9,6 +9,7 @@ same, and `fingerprint` hashes that view for optimistic concurrency.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Callable, Iterable
@@ -142,13 +143,7 @@ def read_files(root: Path, paths: Iterable[str]) -> dict[str, str | None]:
     """read_file of each of `paths`, resolving each directory once: the 100 status files of
     100 networks took 100 resolutions of their directory and of --root (~3 ms); the same
     checks, the same answers."""
-    resolved: dict[str, str] = {}
-
-    def realpath(p: str) -> str:
-        if p not in resolved:
-            resolved[p] = os.path.realpath(p)
-        return resolved[p]
-
+    realpath = functools.cache(os.path.realpath)  # for this call only: the files are read now
     return {p: read_file(root, p, realpath) for p in paths}
 
 
