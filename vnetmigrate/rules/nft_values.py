@@ -202,7 +202,7 @@ def value_text(v: Any, quote: bool = False) -> str:
 
 
 def value_key(v: Any) -> Any:
-    if type(v) is str:  # most values: names, and the model's subnets (the branch below, without its detour)
+    if isinstance(v, str):  # most values: names; and prefixes as text (the model's subnets)
         if "/" not in v:
             return v
         try:
@@ -215,11 +215,6 @@ def value_key(v: Any) -> Any:
         return value_key(v["set"])
     if isinstance(v, (list, tuple)):  # flags and sets: strings without "/" are their own key
         return tuple(sorted([x if type(x) is str and "/" not in x else str(value_key(x)) for x in v]))
-    if isinstance(v, str) and "/" in v:
-        try:
-            return value_key({"prefix": dict(zip(("addr", "len"), v.split("/", 1)))})
-        except ValueError:
-            return v
     if isinstance(v, dict):
         return json.dumps(v, sort_keys=True)
     return v
