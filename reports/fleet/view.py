@@ -10,7 +10,8 @@ from urllib.parse import quote
 from vnetmigrate.matrix import ROWS
 from vnetmigrate.reports.fleet.summary import verdict_key
 from vnetmigrate.reports.sanitize import printable
-from vnetmigrate.words import names, shorten_lists  # noqa: F401  (names: hosts named inline in a group before "and N more")
+from vnetmigrate.reports.view import title as finding_title  # noqa: F401  (a finding's title as read, as scan's)
+from vnetmigrate.words import names  # noqa: F401  (hosts named inline in a group before "and N more")
 
 VERDICT_STATUS = {"guests are broken now": "blockers", "do not upgrade yet": "blockers", "cannot tell yet": "warnings",
                   "ready after these steps": "warnings", "no switch pending": "ok", "ready": "ok"}
@@ -93,8 +94,3 @@ def href(target: str, page_dir: Path | None) -> str:
     """A relative URL from the directory the fleet page is written to (None: the current one)."""
     rel = os.path.relpath(os.path.abspath(target), os.path.abspath(page_dir or "."))
     return quote(rel.replace(os.sep, "/"))
-
-
-def finding_title(f: dict[str, Any]) -> str:
-    """A finding's title as read (a list of 500 networks summarised; the JSON keeps them all)."""
-    return shorten_lists(f["title"])
