@@ -42,6 +42,7 @@ class ForwardMode(str, enum.Enum):
         # "open" (networkStartNetworkVirtual skips networkAddFirewallRules for it).
         return self in (ForwardMode.NONE, ForwardMode.NAT, ForwardMode.ROUTE)
 
+
 @functools.lru_cache(maxsize=256)
 def _mask_prefix(netmask: ipaddress.IPv4Address) -> int:
     """A netmask's prefix length (ipaddress refuses a non-contiguous mask, as libvirt does)."""
