@@ -7,9 +7,9 @@ alike. The wording shared by the formats lives here so they cannot drift apart.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.matrix import ROWS
 from vnetmigrate.reports.sanitize import printable  # noqa: F401  (re-exported: renderers import it from here)
 from vnetmigrate.words import names, plural, shorten_lists

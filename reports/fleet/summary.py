@@ -7,8 +7,9 @@ made: a fleet of 10,000 hosts keeps 10,000 of these small records, never the env
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from typing import Any
+
+from vnetmigrate.dataclass_code import dataclass
 
 UNKNOWN = "unknown"
 NOT_INSTALLED = "not installed"
