@@ -48,3 +48,16 @@ def shorten_lists(text: str) -> str:
     comma-separated one-word names summarised as `names` does: the renderers' view of titles
     whose JSON keeps the full list."""
     return _LONG_LIST.sub(lambda m: names(m.group(0).split(", ")), text)
+
+
+def hanging(text: str, width: int, indent: str, used: int = 0) -> str:
+    """`text` wrapped at `width` columns, its first line after `used` columns a heading already
+    took, its further lines under `indent`. It breaks only at spaces: a path, id, option or
+    command is never split (one longer than the line stands alone on it), so a copied one is
+    whole. Plan's text and the other results at 80 columns, and messages on standard error at
+    the terminal's width, wrap through this one function."""
+    import textwrap  # only text that is printed wraps; most commands' JSON never needs it
+
+    wrapped = textwrap.fill(text, width, initial_indent=" " * used, subsequent_indent=indent,
+                            break_on_hyphens=False, break_long_words=False)
+    return wrapped[used:]

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from tests.unit.command_outputs import COMMITTED, ROLLED_BACK, STUCK, journals, plans, results
 from tests.unit.schema_check import valid_envelope
+from tests.unit.wrapping import too_wide, unwrapped, words
 from vnetmigrate import __version__
 from vnetmigrate.cli import app
 from vnetmigrate.exitcodes import ExitCode
@@ -79,19 +80,20 @@ def test_nothing_to_do_and_forced_blockers(plan):
 def test_migrate_last_words(plan):
     p = plan["with-restart"]
     assert text(MigrateResult(p, ExitCode.OK, dry_run=True)).endswith("\nDry run: nothing was changed.\n")
-    assert text(MigrateResult(p, ExitCode.BLOCKERS, refused=REFUSED_BLOCKERS)).endswith(
-        "\nRefused: blockers found; nothing was changed (use --force BLOCKER_ID for each forcible one).\n")
+    assert text(MigrateResult(p, ExitCode.BLOCKERS, refused=REFUSED_BLOCKERS)).endswith(  # wrapped at 80 columns
+        "\nRefused: blockers found; nothing was changed (use --force BLOCKER_ID for each\n  forcible one).\n")
     assert text(MigrateResult(p, ExitCode.OK, transaction=COMMITTED)).endswith(
-        f"\nTransaction {COMMITTED.id} committed: libvirt's rules are in nftables, verified.\n")
+        f"\nTransaction {COMMITTED.id} committed: libvirt's rules are in\n  nftables, verified.\n")
     failed = text(MigrateResult(p, ExitCode.ROLLED_BACK, transaction=ROLLED_BACK)).splitlines()
-    assert failed[-3:] == [f"Transaction {ROLLED_BACK.id} FAILED at step 6: restart failed: exit 1",
+    assert failed[-4:] == [f"Transaction {ROLLED_BACK.id} FAILED at step 6: restart failed:", "  exit 1",
                            "  everything it did was rolled back; the old state is verified back",
                            "  note: the daemon was restarted again"]
     stuck = text(MigrateResult(p, ExitCode.NEEDS_ATTENTION, transaction=STUCK))
-    assert f"Transaction {STUCK.id} FAILED at the commit: restart failed: exit 1\n" \
+    assert f"Transaction {STUCK.id} FAILED at the commit: restart failed:\n  exit 1\n" \
            "  its ROLLBACK IS INCOMPLETE: the host needs attention\n  - restart: exit 1\n" \
            "  - differs from the snapshot: ip libvirt_network: missing\n" \
-           f"  retry with `vnetmigrate rollback {STUCK.id}`" in stuck
+           f"  retry with `vnetmigrate rollback {STUCK.id}` (with\n" \
+           "    --restart-command CMD or --no-restart if restarting the daemon is what\n    failed)\n" in stuck
 
 
 def test_migrate_reports_the_recovery_it_ran_first(plan):
@@ -101,16 +103,22 @@ def test_migrate_reports_the_recovery_it_ran_first(plan):
 
 
 def test_rollback_and_history_text(tmp_path):
-    assert text(RollbackResult(tmp_path, ())) == f"nothing to roll back in {tmp_path}\n"
+    assert unwrapped(text(RollbackResult(tmp_path, ()))) == f"nothing to roll back in {tmp_path}\n"
     assert text(RollbackResult(tmp_path, (STUCK,))).startswith(
         f"{STUCK.id}: ROLLBACK INCOMPLETE: the host needs attention\n  - restart: exit 1\n")
     out = results(tmp_path)["history three"]
     lines = text(out).splitlines()
     assert re.fullmatch(r"ID +STATUS +STEPS  TITLE", lines[0])
     assert re.fullmatch(r"20260103T000000\.000000Z-cccccc corrupt +-", lines[1])  # no trailing spaces
-    assert lines[3].split()[:3] == ["20260102T000000.000000Z-bbbbbb", "incomplete", "0/3"]
-    assert lines[4].strip() == "nft: Error: no such table"
-    assert lines[5].split() == ["20260101T000000.000000Z-aaaaaa", "committed", "0/2", "migrate", "to", "nftables"]
+    # its error wrapped at 80 columns under the row, two columns in: the journal's path stays whole on a line
+    journal = tmp_path / "state/txn/20260103T000000.000000Z-cccccc/journal.jsonl"
+    bbb = next(i for i, line in enumerate(lines) if line.startswith("20260102T000000.000000Z-bbbbbb"))
+    assert all(line.startswith("  ") for line in lines[2:bbb]) and not too_wide("\n".join(lines[2:bbb]))
+    assert unwrapped("\n".join(lines[2:bbb])) == f"  journal {journal} is corrupt at line 1: Expecting value: line 1 " \
+                                                 "column 1 (char 0)"
+    assert lines[bbb].split()[:3] == ["20260102T000000.000000Z-bbbbbb", "incomplete", "0/3"]
+    assert lines[bbb + 1] == "  nft: Error: no such table"  # the table's errors start in one column
+    assert lines[bbb + 2].split() == ["20260101T000000.000000Z-aaaaaa", "committed", "0/2", "migrate", "to", "nftables"]
 
 
 def test_colours_only_on_a_terminal(plan):
@@ -181,7 +189,7 @@ def test_repair_text_says_what_why_and_what_is_left_then_how_it_ended(tmp_path):
     done = txn_terminal.to_text(out["repair committed"])
     assert done.startswith("Repaired (1 repair, transaction 20260101T000000.000000Z-aaaaaa); scan after: ready\n")
     assert "Interrupted transaction found first:" in done and done.rstrip().endswith("Scan after the repair: ready")
-    assert "(undo: vnetmigrate rollback 20260101T000000.000000Z-aaaaaa)" in done
+    assert "(undo:\n  vnetmigrate rollback 20260101T000000.000000Z-aaaaaa)" in done  # the command whole
     dry = txn_terminal.to_text(out["repair dry-run"])
     assert dry.startswith("Repair plan (dry run): 1 repair, 10 steps; 1 finding left\n")
     assert dry.rstrip().endswith("Dry run: nothing was changed.")
@@ -228,9 +236,11 @@ def test_the_scan_after_a_repair_shows_one_of_many_alike_findings():
     many = tuple(("libvirt-rules-missing", "blocker", f"Network net{i} (vbr{i}) is active but 10 of its nftables "
                   "rules are missing") for i in range(500))
     lines = txn_terminal._plain(txn_terminal.verdict_lines("Scan after the repair: ", Verdict("x", 4, many)))
-    assert lines.splitlines()[1:] == [
-        "  blocker libvirt-rules-missing: Network net0 (vbr0) is active but 10 of its nftables rules are missing",
-        "    ... and 499 more libvirt-rules-missing findings like this one (--format json lists them all)"]
+    assert lines.splitlines()[1:] == [  # wrapped at 80 columns under the finding
+        "  blocker libvirt-rules-missing: Network net0 (vbr0) is active but 10 of its",
+        "    nftables rules are missing",
+        "    ... and 499 more libvirt-rules-missing findings like this one (--format json",
+        "    lists them all)"]
 
 
 def test_repair_markdown_says_what_why_and_what_is_left_then_how_it_ended(tmp_path):

@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from tests.render import scenarios
 from tests.unit.schema_check import valid_envelope
+from tests.unit.wrapping import unwrapped
 from vnetmigrate import bundlefile
 from vnetmigrate.cli import app
 from vnetmigrate.collect.extras import CommandSpec, run
@@ -237,7 +238,7 @@ def _one_line_error(path: Path, message: str) -> None:
     for argv in (("scan", "--from", str(path)), ("report", str(path))):
         res = cli(*argv)
         assert res.exit_code == ExitCode.ERROR, res.output
-        lines = res.stderr.splitlines()
+        lines = unwrapped(res.stderr).splitlines()
         assert len(lines) == 1 and message in lines[0] and "Traceback" not in res.output, res.stderr
 
 
@@ -289,7 +290,7 @@ def test_a_fifo_named_as_a_bundle_never_blocks(tmp_path):
     fifo = tmp_path / "b.tar.gz"
     os.mkfifo(fifo)
     res = cli("report", str(fifo))  # would hang on open() or read() if it were read
-    assert res.exit_code == ExitCode.ERROR and len(res.stderr.splitlines()) == 1, res.stderr
+    assert res.exit_code == ExitCode.ERROR and len(unwrapped(res.stderr).splitlines()) == 1, res.stderr
 
 
 def test_corrupt_and_truncated_archives_are_one_line_errors(tmp_path):
@@ -302,11 +303,11 @@ def test_corrupt_and_truncated_archives_are_one_line_errors(tmp_path):
     _one_line_error(tmp_path / "not-a-tar.tar.gz", "corrupt or truncated archive")
     (tmp_path / "not-gzip.tar.gz").write_text("garbage\n")  # not even gzip: neither evidence nor a bundle
     res = cli("scan", "--from", str(tmp_path / "not-gzip.tar.gz"))
-    assert res.exit_code == ExitCode.ERROR and len(res.stderr.splitlines()) == 1, res.stderr
-    assert "neither a directory saved by `scan --save-evidence` nor a bundle" in res.stderr
+    assert res.exit_code == ExitCode.ERROR and len(unwrapped(res.stderr).splitlines()) == 1, res.stderr
+    assert "neither a directory saved by `scan --save-evidence` nor a bundle" in unwrapped(res.stderr)
     res = cli("report", str(tmp_path / "not-gzip.tar.gz"))  # not "malformed JSON": its name says archive
     assert res.exit_code == ExitCode.ERROR and "Traceback" not in res.output
-    assert res.stderr.splitlines() == [
+    assert unwrapped(res.stderr).splitlines() == [
         f"vnetmigrate report: error: {tmp_path / 'not-gzip.tar.gz'} is not a bundle or an sos report: not a gzip "
         "or xz archive (an empty or partial copy, or another file under an archive's name)",
         "hint: write a bundle with `vnetmigrate bundle`; a saved scan is the JSON of `scan --format json -o FILE`"]
@@ -380,7 +381,7 @@ def test_the_cli_refuses_before_reading_the_host(tmp_path):
     for name, message in (("b.zip", "a bundle is a gzip-compressed tar"), ("old.tar.gz", "already exists")):
         res = cli("bundle", "--netns", "vnm-no-such-namespace", "-o", str(tmp_path / name), "--redact")
         assert res.exit_code == ExitCode.ERROR, res.output
-        first, hint = res.stderr.splitlines()
+        first, hint = unwrapped(res.stderr).splitlines()
         assert first.startswith(f"vnetmigrate bundle: error: {tmp_path / name}") and message in first
         assert hint.startswith("hint: ")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old.tar.gz"] and (tmp_path / "old.tar.gz").read_bytes() == b"kept"

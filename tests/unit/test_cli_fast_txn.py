@@ -12,6 +12,7 @@ import pytest
 
 from tests.unit.cli_runner import cli_runner
 from tests.unit.test_cli_fast import ENTRY, TYPER, _Entry, _same_text, invoke, run
+from tests.unit.wrapping import unwrapped
 
 PARSED = [
     ["plan"], ["--debug", "plan", "--to", "iptables", "-f", "json"],
@@ -133,4 +134,4 @@ def test_a_shell_completion_request_goes_to_typer(tmp_path, monkeypatch):
     assert "typer imported: True" in proc.stderr
     assert "not a directory" not in proc.stdout + proc.stderr  # the command line did not run
     monkeypatch.delenv(fast.COMPLETE_VAR)
-    assert "not a directory" in run(ENTRY, *args).stderr  # as it does without the variable
+    assert "not a directory" in unwrapped(run(ENTRY, *args).stderr)  # as it does without the variable

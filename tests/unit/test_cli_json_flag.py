@@ -18,6 +18,7 @@ from tests.unit.fleet_scans import save_fleet
 from tests.unit.libvirt.samples import SAMPLES
 from tests.unit.schema_check import valid_envelope
 from tests.unit.test_cli_fast import _same_text, evidence  # noqa: F401  (evidence: a pytest fixture)
+from tests.unit.wrapping import unwrapped
 from vnetmigrate.cli.policy import State
 from vnetmigrate.cli.typerapp import app
 
@@ -89,7 +90,7 @@ def test_json_with_another_format_is_one_usage_error_and_nothing_runs(lines, tmp
             code, stdout, stderr = run([*args, *order, "--output", str(out)] if name not in ("bundle", "gate")
                                        else [*args, *order])
             assert code == 2, (name, order)
-            assert stderr == (f"vnetmigrate {name}: usage error: --json and --format {other} contradict each other: "
+            assert unwrapped(stderr) == (f"vnetmigrate {name}: usage error: --json and --format {other} contradict each other: "
                               f"--json is short for --format json; give one of them\n"
                               f"hint: see `vnetmigrate {name} --help`\n"), (name, order)
             assert valid_envelope(stdout)["exit_code"] == 2, name  # as for every usage error with --json

@@ -7,6 +7,7 @@ import pytest
 from tests.unit.cli_runner import cli_runner
 from tests.render import scenarios
 from tests.unit.schema_check import valid_envelope
+from tests.unit.wrapping import unwrapped
 from vnetmigrate.cli import app
 from vnetmigrate.exitcodes import ExitCode
 
@@ -114,7 +115,7 @@ def test_bad_input_is_one_clear_error(tmp_path, case):
     target = make(tmp_path / "input.json", scan_json)
     res = runner.invoke(app, ["report", str(target)])
     assert res.exit_code == ExitCode.ERROR, res.output
-    first, *rest = res.stderr.splitlines()
+    first, *rest = unwrapped(res.stderr).splitlines()
     assert first.startswith("vnetmigrate report: error: ") and message in first, res.stderr
     assert all(line.startswith("hint: ") for line in rest) and len(rest) <= 1
     assert "Traceback" not in res.stderr and res.stdout == ""

@@ -10,6 +10,7 @@ from vnetmigrate.cli import app
 from vnetmigrate.exitcodes import ExitCode
 from tests.unit.builders import DEFAULT_NET, LEFTOVER_IPT, ipt, libvirt_nft, make_evidence, status_xml
 from tests.unit.schema_check import valid_envelope
+from tests.unit.wrapping import unwrapped
 
 runner = cli_runner()
 
@@ -71,7 +72,7 @@ def test_corrupt_evidence_is_one_clear_error(tmp_path):
     res = runner.invoke(app, ["scan", "--from", str(tmp_path)])
     assert res.exit_code == ExitCode.ERROR
     assert "error: evidence" in res.stderr and "Traceback" not in res.stderr
-    assert len(res.stderr.strip().splitlines()) == 1
+    assert len(unwrapped(res.stderr).strip().splitlines()) == 1
 
 
 def test_error_in_json_mode_is_still_an_envelope(tmp_path):
@@ -158,7 +159,7 @@ def test_quiet_prints_the_verdict_only_and_contradicts_verbose(tmp_path):
 def test_usage_errors_are_one_line_and_a_hint_and_an_envelope_with_json(tmp_path):
     bad = runner.invoke(app, ["scan", "--format", "xml"])
     assert bad.exit_code == 2 and bad.stdout == ""
-    assert bad.stderr.splitlines() == [
+    assert unwrapped(bad.stderr).splitlines() == [
         "vnetmigrate scan: usage error: invalid value for --format / -f: 'xml' is not one of 'text', 'json', "
         "'markdown', 'html'", "hint: see `vnetmigrate scan --help`"]
     with_json = runner.invoke(app, ["scan", "-f", "json", "--no-such-option"])

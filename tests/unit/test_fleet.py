@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from tests.render import scenarios
 from tests.unit.fleet_scans import FLEET, evidence_of, save_fleet, save_scan
 from tests.unit.schema_check import published, valid_envelope
+from tests.unit.wrapping import unwrapped
 from vnetmigrate.cli import app
 from vnetmigrate.exitcodes import ExitCode
 from vnetmigrate.reports import schema
@@ -171,7 +172,7 @@ def test_no_readable_host_is_one_line_and_exit_1(tmp_path, fmt):
     (tmp_path / "a.json").write_text("nope")
     res = fleet(tmp_path, "-f", fmt)
     assert res.exit_code == ExitCode.ERROR
-    lines = res.stderr.splitlines()
+    lines = unwrapped(res.stderr).splitlines()
     assert len(lines) == 2 and lines[1].startswith("hint: ")
     assert lines[0].startswith("vnetmigrate fleet: error: no host scan could be read among 1 file(s): ")
     assert "Traceback" not in res.output

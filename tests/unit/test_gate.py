@@ -14,6 +14,7 @@ import pytest
 from tests.unit.builders import DEFAULT_NET, LIBVIRT_IPT, ipt, make_evidence, status_xml
 from tests.unit.cli_runner import cli_runner
 from tests.unit.schema_check import valid_envelope
+from tests.unit.wrapping import unwrapped
 from vnetmigrate.cli import app
 from vnetmigrate.errors import InputError
 from vnetmigrate.gate import install as hooks
@@ -100,7 +101,7 @@ def test_a_malformed_policy_file_stops_the_gate_with_one_line_naming_it(tmp_path
         conf.write_text(text)
         res = run("gate", "--root", str(tmp_path), "--incoming", "12.9.0-1")
         assert res.exit_code == 1
-        assert res.stderr.splitlines()[0] == f"vnetmigrate gate: error: {conf} {message}"
+        assert unwrapped(res.stderr).splitlines()[0] == f"vnetmigrate gate: error: {conf} {message}"
         assert "Traceback" not in res.stderr + res.stdout
 
 
@@ -250,12 +251,12 @@ def test_install_and_remove_are_idempotent_and_list_the_files(tmp_path):
 
 def test_install_refuses_a_root_without_that_package_manager(tmp_path):
     res = run("gate", "install", "--apt", "--root", str(tmp_path))
-    assert res.exit_code == 1 and f"apt is not installed under {tmp_path}" in res.stderr
+    assert res.exit_code == 1 and f"apt is not installed under {tmp_path}" in unwrapped(res.stderr)
     assert list(tmp_path.iterdir()) == []
     res = run("gate", "install", "--root", str(tmp_path))
-    assert res.exit_code == 1 and "--apt, --dnf or both" in res.stderr
+    assert res.exit_code == 1 and "--apt, --dnf or both" in unwrapped(res.stderr)
     res = run("gate", "--apt", "--incoming", "12.9")
-    assert res.exit_code == 1 and "gate install|remove" in res.stderr
+    assert res.exit_code == 1 and "gate install|remove" in unwrapped(res.stderr)
 
 
 def test_an_error_envelope_fits_the_schema(tmp_path):

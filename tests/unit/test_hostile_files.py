@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.unit.builders import make_evidence
+from tests.unit.wrapping import unwrapped
 from vnetmigrate import bounded
 from vnetmigrate.collect.host import LiveHost
 
@@ -54,9 +55,9 @@ def finishing(fn, *args):
 def one_error(proc: subprocess.CompletedProcess, *words: str) -> None:
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr, proc.stderr
-    assert len(proc.stderr.strip().splitlines()) <= 2, proc.stderr  # the error and its hint
+    assert len(unwrapped(proc.stderr).strip().splitlines()) <= 2, proc.stderr  # the error and its hint
     for word in words:
-        assert word in proc.stderr, proc.stderr
+        assert word in unwrapped(proc.stderr), proc.stderr
 
 
 @pytest.fixture

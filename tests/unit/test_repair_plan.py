@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.unit.test_checks import NFT_CONF, recorded_host
+from tests.unit.wrapping import unwrapped
 from vnetmigrate.errors import InputError
 from vnetmigrate.evidence import FileRecord
 from vnetmigrate.scan import analyse
@@ -135,5 +136,5 @@ def test_repair_cli_refuses_bad_input_with_one_line_before_reading_the_host(tmp_
     from vnetmigrate.cli import app
 
     result = cli_runner().invoke(app, [*argv, "--root", str(tmp_path), "--state-dir", str(tmp_path / "state")])
-    assert result.exit_code == code and message in result.stderr, result.stderr
+    assert result.exit_code == code and message in unwrapped(result.stderr), result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "state").exists()

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from tests.peer.sos import DATA, disagreements
 from tests.unit.schema_check import valid_envelope
+from tests.unit.wrapping import unwrapped
 from vnetmigrate import bundlefile, sosreport
 from vnetmigrate.cli import app
 from vnetmigrate.exitcodes import ExitCode
@@ -138,7 +139,7 @@ def test_damaged_archives_are_one_line_errors(tmp_path, damage):
     bad = data[: len(data) // 2] if damage == "truncated" else data[:40] + bytes(b ^ 0x5A for b in data[40:400]) + data[400:]
     (tmp_path / "sosreport-bad.tar.xz").write_bytes(bad)
     res = cli("report", str(tmp_path / "sosreport-bad.tar.xz"))
-    assert res.exit_code == ExitCode.ERROR and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert res.exit_code == ExitCode.ERROR and len(unwrapped(res.stderr).strip().splitlines()) == 1, res.stderr
     assert "corrupt or truncated archive" in res.stderr
 
 
@@ -156,7 +157,7 @@ def test_limits_of_the_bundle_apply(tmp_path, monkeypatch):
 def test_a_directory_that_is_not_a_sos_report_is_still_evidence_or_refused(tmp_path):
     (tmp_path / "d").mkdir()
     res = cli("report", str(tmp_path / "d"))
-    assert res.exit_code == ExitCode.ERROR and "no manifest.json" in res.stderr
+    assert res.exit_code == ExitCode.ERROR and "no manifest.json" in unwrapped(res.stderr)
 
 
 def test_links_in_an_extracted_directory_are_never_followed(tmp_path):

@@ -144,12 +144,43 @@ def emit_result(result: Any, fmt: str, output: Path | None) -> int:
     return int(result.exit_code)
 
 
-def notes_to_stderr(command: str) -> Callable[[str], None]:
-    """A listener that prints a use case's housekeeping notes on standard error, sanitised."""
+FILE_WIDTH = 80  # standard error that is no terminal (a pipe, a log file): as piped text output
+
+
+def stderr_width() -> int:
+    """The columns a message on standard error wraps at: the terminal's (COLUMNS first, as rich
+    reads it for standard output), 80 when standard error is no terminal."""
+    try:
+        if not sys.stderr.isatty():
+            return FILE_WIDTH
+        columns = os.environ.get("COLUMNS", "")
+        return int(columns) if columns.isdigit() and int(columns) > 0 else \
+            os.get_terminal_size(sys.stderr.fileno()).columns or FILE_WIDTH
+    except (AttributeError, ValueError, OSError):  # a replaced stderr without a descriptor
+        return FILE_WIDTH
+
+
+def say_on_stderr(message: str) -> None:
+    """One message (an error, a hint, a note) on standard error, sanitised, each of its lines
+    longer than the terminal wrapped under a two-space indent at spaces only
+    (vnetmigrate.words.hanging): a path, id, option or command in it stays whole to copy. A
+    line that fits is printed as it is, so a wide terminal shows one line per message."""
     from vnetmigrate.reports.sanitize import printable
 
+    width = stderr_width()
+    lines = printable(message).split("\n")
+    if any(len(line) > width for line in lines):
+        from vnetmigrate.words import hanging
+
+        lines = [hanging(line, width, "  ") if len(line) > width else line for line in lines]
+    sys.stderr.write("\n".join(lines) + "\n")
+
+
+def notes_to_stderr(command: str) -> Callable[[str], None]:
+    """A listener that prints a use case's housekeeping notes on standard error, sanitised."""
+
     def say(note: str) -> None:
-        sys.stderr.write(printable(f"vnetmigrate {command}: note: {note}") + "\n")
+        say_on_stderr(f"vnetmigrate {command}: note: {note}")
     return say
 
 
@@ -163,11 +194,9 @@ def fail(command: str, exc: VnmError, fmt: str, output: Path | None = None) -> N
             write_output(dumps(doc), output)
         except VnmError:
             sys.stdout.write(dumps(doc))
-    from vnetmigrate.reports.sanitize import printable
-
-    sys.stderr.write(printable(f"vnetmigrate {command}: error: {exc.message}") + "\n")
+    say_on_stderr(f"vnetmigrate {command}: error: {exc.message}")
     if exc.hint:
-        sys.stderr.write(printable(f"hint: {exc.hint}") + "\n")
+        say_on_stderr(f"hint: {exc.hint}")
     raise SystemExit(code)
 
 

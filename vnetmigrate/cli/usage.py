@@ -45,8 +45,10 @@ def report(exc: Any, args: Sequence[str]) -> int:
         from vnetmigrate.reports.envelope import dumps, envelope
 
         sys.stdout.write(dumps(envelope(command, "error", USAGE_EXIT, None, [{"unit": command, "message": text}])))
-    sys.stderr.write(f"{path}: usage error: {text[:1].lower() + text[1:]}\n")
-    sys.stderr.write(f"hint: see `{path} --help`\n")
+    from vnetmigrate.cli.policy import say_on_stderr
+
+    say_on_stderr(f"{path}: usage error: {text[:1].lower() + text[1:]}")
+    say_on_stderr(f"hint: see `{path} --help`")
     return USAGE_EXIT
 
 
