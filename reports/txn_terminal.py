@@ -187,7 +187,8 @@ def repair_plan_lines(r: RepairResult, width: int | None = 80) -> list[Text]:
         out += _indented(outcome_lines(o, None if width is None else width - 2), "  ")
     applied = r.transaction is not None
     if r.before is not None and (r.remedies or r.refused):
-        out.append(_line(("Scan before the repair: " if applied else "Scan: ", HEAD), r.before.verdict))
+        out.append(_line(*_hanging((("Scan before the repair: " if applied else "Scan: ", HEAD),), r.before.verdict,
+                                   "  ", width)))
     if r.remedies:
         out.append(_line(("Repairs:", HEAD)))
         for rem in r.remedies:
@@ -220,7 +221,13 @@ def _hanging(head: tuple, text: str, indent: str, width: int | None = 80, whole:
     at all), its further lines under `indent`; each of `whole` (a command with its arguments)
     stays on one line."""
     used = sum(len(p if isinstance(p, str) else p[0]) for p in head)
-    return (*head, _wrapped(text, indent, width, used, whole))
+    wrapped = _wrapped(text, indent, width, used, whole)
+    if width is not None and text and used > len(indent) and used + len(wrapped.split("\n", 1)[0]) > width:
+        # its first word does not fit after the head: it starts the next line, under the indent
+        *head, last = head
+        head = (*head, last.rstrip() if isinstance(last, str) else last)
+        wrapped = "\n" + indent + _wrapped(text, indent, width, len(indent), whole)
+    return (*head, wrapped)
 
 
 def _wrapped(text: str, indent: str, width: int | None, used: int = 0, whole: tuple[str, ...] = ()) -> str:

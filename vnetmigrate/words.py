@@ -50,14 +50,23 @@ def shorten_lists(text: str) -> str:
     return _LONG_LIST.sub(lambda m: names(m.group(0).split(", ")), text)
 
 
+
+_QUOTED = re.compile(r"`[^`\n]*`")  # a command as messages quote it: `vnetmigrate rollback ID --root /`
+_GLUE = "\x00"  # never in printed text (shown as \x00 by reports.sanitize); textwrap never breaks at it
+
+
 def hanging(text: str, width: int, indent: str, used: int = 0) -> str:
     """`text` wrapped at `width` columns, its first line after `used` columns a heading already
-    took, its further lines under `indent`. It breaks only at spaces: a path, id, option or
-    command is never split (one longer than the line stands alone on it), so a copied one is
-    whole. Plan's text and the other results at 80 columns, and messages on standard error at
-    the terminal's width, wrap through this one function."""
+    took, its further lines under `indent`. It breaks only at spaces and never inside a command
+    quoted in backticks: a path, id, option or command is never split (one longer than the line
+    stands alone on it), so a copied one is whole. Plan's text and the other results at 80
+    columns, and messages on standard error at the terminal's width, wrap through this one
+    function."""
     import textwrap  # only text that is printed wraps; most commands' JSON never needs it
 
+    glue = _GLUE not in text
+    if glue:
+        text = _QUOTED.sub(lambda m: m.group().replace(" ", _GLUE), text)
     wrapped = textwrap.fill(text, width, initial_indent=" " * used, subsequent_indent=indent,
-                            break_on_hyphens=False, break_long_words=False)
-    return wrapped[used:]
+                            break_on_hyphens=False, break_long_words=False)[used:]
+    return wrapped.replace(_GLUE, " ") if glue else wrapped

@@ -20,6 +20,7 @@ import pytest
 from tests.lab.scenarios import SCENARIOS, BY_ID, build
 from tests.lab.test_lab_scan import scan
 from tests.unit.schema_check import valid_envelope
+from tests.unit.wrapping import unwrapped
 from vnetmigrate.reports import schema
 
 pytestmark = pytest.mark.lab
@@ -123,7 +124,7 @@ def test_secrets_stay_out_and_redaction_leaves_no_original(lab, tmp_path):
     kept = red.read_bytes(), mapped.read_bytes()
     again = vnm("bundle", "--netns", lab.host, "--root", str(root), "-o", str(red), "--redact", hostname=HOSTNAME)
     assert (again.returncode, again.stdout) == (1, "")
-    assert again.stderr == (f"vnetmigrate bundle: error: {red} and {mapped} already exist; nothing was written\n"
+    assert unwrapped(again.stderr) == (f"vnetmigrate bundle: error: {red} and {mapped} already exist; nothing was written\n"
                             "hint: name another --output, or pass --force to overwrite\n")
     assert (red.read_bytes(), mapped.read_bytes()) == kept
     forced = make_bundle(lab, root, red, "--redact", "--force", hostname=HOSTNAME)["data"]

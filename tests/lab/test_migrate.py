@@ -24,6 +24,7 @@ from tests import crashpoint
 from tests.sandbox import fixtures
 from tests.sandbox.topology import REMOTE_IP
 from tests.unit.schema_check import valid_envelope
+from tests.unit.wrapping import unwrapped
 
 pytestmark = pytest.mark.lab
 
@@ -140,7 +141,8 @@ def test_migrate_there_and_back_with_packets_flowing(host):
     assert lab.ping().ok and lab.tcp().ok
     proc = host.vnm("migrate", "--no-restart")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert re.search(r"^Transaction \S+ committed: libvirt's rules are in nftables, verified\.$", proc.stdout, re.M)
+    assert re.search(r"^Transaction \S+ committed: libvirt's rules are in nftables, verified\.$", unwrapped(proc.stdout),
+                     re.M)
     assert "{'" not in proc.stdout, proc.stdout
     after = host.state_now()
     assert "LIBVIRT" not in after["ipt"][4] + after["ipt"][6]
@@ -247,7 +249,8 @@ def test_a_migration_killed_before_its_begin_record_is_set_aside_by_the_next(hos
     temp.write_text('firewall_backend = "nftables"\n')
     again = host.vnm("migrate", "--no-restart")
     assert again.returncode == 0, again.stdout + again.stderr
-    assert f"transaction {txn.name} never began" in again.stderr and f"removed {temp}" in again.stderr
+    notes = unwrapped(again.stderr)
+    assert f"transaction {txn.name} never began" in notes and f"removed {temp}" in notes
     assert (host.state / "aside" / txn.name / "journal.jsonl").exists() and not temp.exists()
     (committed,) = txn_ids(host)  # the new one; the set-aside one is no transaction any more
     assert committed != txn.name
@@ -288,7 +291,7 @@ def test_bad_input_and_environment_one_error_nothing_changed(host, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "vnetmigrate", "migrate", "--no-restart", "--netns", host.lab.host,
                            "--root", str(host.root), "--state-dir", str(blocked)], capture_output=True, text=True,
                           cwd=REPO)
-    assert proc.returncode == 1 and "not a directory" in proc.stderr and proc.stderr.count("\n") <= 2
+    assert proc.returncode == 1 and "not a directory" in unwrapped(proc.stderr) and unwrapped(proc.stderr).count("\n") <= 2
     nobody = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m",
                              "vnetmigrate", "migrate", "--state-dir", str(host.state)], capture_output=True, text=True,
                             cwd=REPO)
@@ -406,7 +409,7 @@ def test_every_command_defaults_to_the_state_dir_under_root(host):
     where = ["--root", str(host.root)]
     default = host.root / "var/lib/vnetmigrate"
     listed = vnm("history", *where)  # before anything is written: history has --root too
-    assert listed.returncode == 0 and listed.stdout == f"no transactions in {default}\n", listed.stderr
+    assert listed.returncode == 0 and unwrapped(listed.stdout) == f"no transactions in {default}\n", listed.stderr
     before = host.state_now()
     proc = vnm("migrate", "--no-restart", "--netns", host.lab.host, *where, "--force", "nftables-prerequisites")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -420,15 +423,15 @@ def test_every_command_defaults_to_the_state_dir_under_root(host):
     # The journal says where the transaction ran: a command line naming elsewhere is refused
     # (a journal is data: it must not choose where root writes), and says what would match.
     elsewhere = vnm("rollback", *where)
-    assert elsewhere.returncode == 1 and f"--netns {host.lab.host}" in elsewhere.stderr, elsewhere.stderr
-    assert "refused, nothing was changed" in elsewhere.stderr and host.state_now() == migrated
+    assert elsewhere.returncode == 1 and f"--netns {host.lab.host}" in unwrapped(elsewhere.stderr), elsewhere.stderr
+    assert "refused, nothing was changed" in unwrapped(elsewhere.stderr) and host.state_now() == migrated
     journal = txn / "journal.jsonl"
     lines = journal.read_text().splitlines(keepends=True)
     genuine = lines[0]
     lines[0] = genuine.replace(json.dumps(str(host.root))[1:-1], "/")  # a crafted journal: the host's /
     journal.write_text("".join(lines))
     crafted = vnm("rollback", "--netns", host.lab.host, *where)
-    assert crafted.returncode == 1 and "ran with --root / " in crafted.stderr, crafted.stderr
+    assert crafted.returncode == 1 and "ran with --root / " in unwrapped(crafted.stderr), crafted.stderr
     assert host.state_now() == migrated
     journal.write_text(genuine + "".join(lines[1:]))
     back = vnm("rollback", "--netns", host.lab.host, *where)
@@ -447,7 +450,7 @@ def test_rollback_and_history_on_a_missing_or_bogus_state_dir(tmp_path):
     bogus.write_text("x\n")
     for argv in (["history"], ["rollback"], ["history", "--format", "json"]):
         proc = vnm(*argv, "--state-dir", str(bogus))
-        assert proc.returncode == 1 and "is not a directory" in proc.stderr, (argv, proc.stdout, proc.stderr)
+        assert proc.returncode == 1 and "is not a directory" in unwrapped(proc.stderr), (argv, proc.stdout, proc.stderr)
         assert "Traceback" not in proc.stderr
     assert bogus.read_text() == "x\n"
 
@@ -465,7 +468,7 @@ def test_a_restart_command_that_cannot_run_is_refused_before_anything_changes(ho
                          (str(script), f"{script} is not an executable file")):
         for verb in ("plan", "migrate"):
             proc = host.vnm(verb, "--restart-command", command)
-            assert proc.returncode == 1 and why in proc.stderr, (verb, proc.stdout, proc.stderr)
+            assert proc.returncode == 1 and why in unwrapped(proc.stderr), (verb, proc.stdout, proc.stderr)
     script.chmod(0o755)
     proc = host.vnm("plan", "--restart-command", f"{script} libvirtd", "--format", "json")
     assert valid_envelope(proc.stdout)["data"]["summary"]["restart"] == [str(script), "libvirtd"], proc.stderr
@@ -515,8 +518,8 @@ def test_rollback_never_restores_an_old_snapshot_over_a_later_committed_transact
     migrated = host.state_now()
     for argv in (["rollback"], ["rollback", old], ["rollback", "--no-restart"]):
         proc = host.vnm(*argv)
-        assert proc.returncode == 1 and f"{later} committed after it" in proc.stderr, (argv, proc.stderr)
-        assert f"vnetmigrate rollback {later}" in proc.stderr and "Traceback" not in proc.stderr
+        assert proc.returncode == 1 and f"{later} committed after it" in unwrapped(proc.stderr), (argv, proc.stderr)
+        assert f"vnetmigrate rollback {later}" in unwrapped(proc.stderr) and "Traceback" not in proc.stderr
         assert host.state_now() == migrated
     forced = host.vnm("rollback", old, "--force", "--no-restart")
     assert forced.returncode == 0, forced.stdout + forced.stderr

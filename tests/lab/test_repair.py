@@ -21,6 +21,7 @@ from tests.lab.pingstream import PingStream
 from tests.lab.txn_support import REPO
 from tests.sandbox.topology import REMOTE_IP
 from tests.unit.schema_check import valid_envelope
+from tests.unit.wrapping import unwrapped
 
 pytestmark = pytest.mark.lab
 
@@ -107,8 +108,8 @@ def test_without_a_terminal_and_without_yes_it_refuses_and_changes_nothing(host)
     proc = subprocess.run([sys.executable, "-m", "vnetmigrate", "repair", "--netns", host.lab.host, "--root",
                            str(host.root), "--state-dir", str(host.state)], capture_output=True, text=True, cwd=REPO,
                           stdin=subprocess.DEVNULL)
-    assert proc.returncode == 1 and "no terminal to confirm on: pass --yes" in proc.stderr, proc.stderr
-    assert proc.stderr.count("\n") == 2 and "Traceback" not in proc.stderr
+    assert proc.returncode == 1 and "no terminal to confirm on: pass --yes" in unwrapped(proc.stderr), proc.stderr
+    assert unwrapped(proc.stderr).count("\n") == 2 and "Traceback" not in proc.stderr
     plan = host.vnm("plan", "--to", "iptables")
     assert plan.returncode in (0, 4)
     assert state(host) == before and not host.state.exists()

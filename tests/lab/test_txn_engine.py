@@ -16,6 +16,7 @@ import pytest
 
 from tests.lab import txn_scenario as sc
 from tests.lab.txn_support import foreign, kernel_state, namespace, ns_run, scenario, skip_unless_lab, vnm
+from tests.unit.wrapping import unwrapped
 
 pytestmark = pytest.mark.lab
 CRASH_POINTS = [f"{i}:{w}" for i in range(len(sc.plan(Path("/")).steps)) for w in ("before", "after")] + ["commit"]
@@ -223,7 +224,8 @@ def test_corrupt_journal_is_one_clear_error(world):
         fh.write("{not json\n")
     proc = vnm("rollback", *world.where())
     assert proc.returncode == 1
-    assert proc.stderr.count("\n") <= 2 and "is corrupt at line" in proc.stderr and "Traceback" not in proc.stderr
+    said = unwrapped(proc.stderr)
+    assert said.count("\n") <= 2 and "is corrupt at line" in said and "Traceback" not in said
     assert world.snapshot() == crashed != old
 
 

@@ -23,6 +23,7 @@ import pytest
 from tests.lab import txn_scenario as sc
 from tests.lab.test_txn_engine import World
 from tests.lab.txn_support import REPO, namespace, skip_unless_lab
+from tests.unit.wrapping import unwrapped
 
 pytestmark = pytest.mark.lab
 
@@ -142,14 +143,14 @@ def test_a_journal_truncated_in_the_middle_of_a_rollback(world):
         cut(journal, records)
         proc = subprocess.run([sys.executable, "-m", "vnetmigrate", "rollback", *world.where()],
                               capture_output=True, text=True, cwd=REPO, timeout=120)
-        said = proc.stdout + proc.stderr
+        said = unwrapped(proc.stdout + proc.stderr)
         if expected == "back":
             assert proc.returncode == 0 and "verified back" in said, (records, said)
             assert world.snapshot() == old
             continue
         assert "verified back" not in said and "Traceback" not in said, (records, said)
         if expected == "refused":
-            assert proc.returncode == 1 and "changed again since it committed" in proc.stderr, (records, said)
+            assert proc.returncode == 1 and "changed again since it committed" in unwrapped(proc.stderr), (records, said)
             assert world.snapshot() == half_way
         else:
             assert proc.returncode == 6 and "the journal lost records" in said, (records, said)

@@ -187,7 +187,7 @@ def test_repair_text_says_what_why_and_what_is_left_then_how_it_ended(tmp_path):
     assert "  blocker ip-forwarding-off: no automatic repair: see the scan's workarounds" in back
     assert "everything it did was rolled back; the old state is verified back" in back
     done = txn_terminal.to_text(out["repair committed"])
-    assert done.startswith("Repaired (1 repair, transaction 20260101T000000.000000Z-aaaaaa); scan after: ready\n")
+    assert done.startswith("Repaired (1 repair, transaction 20260101T000000.000000Z-aaaaaa); scan after:\n  ready\n")
     assert "Interrupted transaction found first:" in done and done.rstrip().endswith("Scan after the repair: ready")
     assert "(undo:\n  vnetmigrate rollback 20260101T000000.000000Z-aaaaaa)" in done  # the command whole
     dry = txn_terminal.to_text(out["repair dry-run"])
