@@ -37,6 +37,8 @@ def can_repair(finding: dict, workaround: dict) -> bool:
 
 @dataclass(frozen=True)
 class MatrixRow:
+    """One row of the compatibility matrix as the reports show it, and where this host is."""
+
     number: int
     cells: tuple[str, str, str, str]  # kernel module, userspace, libvirt backend, result
     marks: tuple[str, ...]  # "now" and/or the after label: where this host is
@@ -119,6 +121,8 @@ REPEAT_AT = 4  # this many alike evidence lines or more become one line with a c
 
 @dataclass(frozen=True)
 class EvidenceLine:
+    """One line of a finding's evidence as the reports show it."""
+
     where: str
     detail: str
     kind: str = ""

@@ -4223,6 +4223,418 @@ def __create_fn__():
  return __hash__
 FACTORIES.append(__create_fn__)
 
+def __create_fn__(_type_kind, _type_where, _type_detail, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_detail, _return_type):
+ def __init__(self,kind:_type_kind,where:_type_where,detail:_type_detail=_dflt_detail)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'kind',kind)
+  __dataclass_builtins_object__.__setattr__(self,'where',where)
+  __dataclass_builtins_object__.__setattr__(self,'detail',detail)
+ return __init__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(kind={self.kind!r}, where={self.where!r}, detail={self.detail!r})"
+ return __repr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.kind,self.where,self.detail,)==(other.kind,other.where,other.detail,)
+  return NotImplemented
+ return __eq__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('kind','where','detail',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('kind','where','detail',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.kind,self.where,self.detail,))
+ return __hash__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(_type_hint, _type_commands, _type_repairable, _type_id, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_commands, _dflt_repairable, _dflt_id, _return_type):
+ def __init__(self,hint:_type_hint,commands:_type_commands=_dflt_commands,repairable:_type_repairable=_dflt_repairable,id:_type_id=_dflt_id)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'hint',hint)
+  __dataclass_builtins_object__.__setattr__(self,'commands',commands)
+  __dataclass_builtins_object__.__setattr__(self,'repairable',repairable)
+  __dataclass_builtins_object__.__setattr__(self,'id',id)
+ return __init__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(hint={self.hint!r}, commands={self.commands!r}, repairable={self.repairable!r}, id={self.id!r})"
+ return __repr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.hint,self.commands,self.repairable,self.id,)==(other.hint,other.commands,other.repairable,other.id,)
+  return NotImplemented
+ return __eq__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('hint','commands','repairable','id',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('hint','commands','repairable','id',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.hint,self.commands,self.repairable,self.id,))
+ return __hash__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(_type_id, _type_severity, _type_title, _type_summary, _type_evidence, _type_workarounds, _type_links, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_summary, _dflt_evidence, _dflt_workarounds, _dflt_links, _return_type):
+ def __init__(self,id:_type_id,severity:_type_severity,title:_type_title,summary:_type_summary=_dflt_summary,evidence:_type_evidence=_dflt_evidence,workarounds:_type_workarounds=_dflt_workarounds,links:_type_links=_dflt_links)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'id',id)
+  __dataclass_builtins_object__.__setattr__(self,'severity',severity)
+  __dataclass_builtins_object__.__setattr__(self,'title',title)
+  __dataclass_builtins_object__.__setattr__(self,'summary',summary)
+  __dataclass_builtins_object__.__setattr__(self,'evidence',evidence)
+  __dataclass_builtins_object__.__setattr__(self,'workarounds',workarounds)
+  __dataclass_builtins_object__.__setattr__(self,'links',links)
+ return __init__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(id={self.id!r}, severity={self.severity!r}, title={self.title!r}, summary={self.summary!r}, evidence={self.evidence!r}, workarounds={self.workarounds!r}, links={self.links!r})"
+ return __repr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.id,self.severity,self.title,self.summary,self.evidence,self.workarounds,self.links,)==(other.id,other.severity,other.title,other.summary,other.evidence,other.workarounds,other.links,)
+  return NotImplemented
+ return __eq__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('id','severity','title','summary','evidence','workarounds','links',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('id','severity','title','summary','evidence','workarounds','links',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.id,self.severity,self.title,self.summary,self.evidence,self.workarounds,self.links,))
+ return __hash__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(_type_id, _type_title, _type_severity, _type_needs, _type_fn, _type_module, _type_optional, _type_derived, _type_defers_to, _type_applies_to_backend, _type_handled_by_migrate, _type_concerns_tools, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_optional, _dflt_derived, _dflt_defers_to, _dflt_applies_to_backend, _dflt_handled_by_migrate, _dflt_concerns_tools, _return_type):
+ def __init__(self,id:_type_id,title:_type_title,severity:_type_severity,needs:_type_needs,fn:_type_fn,module:_type_module,optional:_type_optional=_dflt_optional,derived:_type_derived=_dflt_derived,defers_to:_type_defers_to=_dflt_defers_to,applies_to_backend:_type_applies_to_backend=_dflt_applies_to_backend,handled_by_migrate:_type_handled_by_migrate=_dflt_handled_by_migrate,concerns_tools:_type_concerns_tools=_dflt_concerns_tools)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'id',id)
+  __dataclass_builtins_object__.__setattr__(self,'title',title)
+  __dataclass_builtins_object__.__setattr__(self,'severity',severity)
+  __dataclass_builtins_object__.__setattr__(self,'needs',needs)
+  __dataclass_builtins_object__.__setattr__(self,'fn',fn)
+  __dataclass_builtins_object__.__setattr__(self,'module',module)
+  __dataclass_builtins_object__.__setattr__(self,'optional',optional)
+  __dataclass_builtins_object__.__setattr__(self,'derived',derived)
+  __dataclass_builtins_object__.__setattr__(self,'defers_to',defers_to)
+  __dataclass_builtins_object__.__setattr__(self,'applies_to_backend',applies_to_backend)
+  __dataclass_builtins_object__.__setattr__(self,'handled_by_migrate',handled_by_migrate)
+  __dataclass_builtins_object__.__setattr__(self,'concerns_tools',concerns_tools)
+ return __init__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(id={self.id!r}, title={self.title!r}, severity={self.severity!r}, needs={self.needs!r}, fn={self.fn!r}, module={self.module!r}, optional={self.optional!r}, derived={self.derived!r}, defers_to={self.defers_to!r}, applies_to_backend={self.applies_to_backend!r}, handled_by_migrate={self.handled_by_migrate!r}, concerns_tools={self.concerns_tools!r})"
+ return __repr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.id,self.title,self.severity,self.needs,self.fn,self.module,self.optional,self.derived,self.defers_to,self.applies_to_backend,self.handled_by_migrate,self.concerns_tools,)==(other.id,other.title,other.severity,other.needs,other.fn,other.module,other.optional,other.derived,other.defers_to,other.applies_to_backend,other.handled_by_migrate,other.concerns_tools,)
+  return NotImplemented
+ return __eq__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('id','title','severity','needs','fn','module','optional','derived','defers_to','applies_to_backend','handled_by_migrate','concerns_tools',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('id','title','severity','needs','fn','module','optional','derived','defers_to','applies_to_backend','handled_by_migrate','concerns_tools',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.id,self.title,self.severity,self.needs,self.fn,self.module,self.optional,self.derived,self.defers_to,self.applies_to_backend,self.handled_by_migrate,self.concerns_tools,))
+ return __hash__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(_type_findings, _type_skipped, _type_errors, _type_broken_now, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_broken_now, _return_type):
+ def __init__(self,findings:_type_findings,skipped:_type_skipped,errors:_type_errors,broken_now:_type_broken_now=_dflt_broken_now)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'findings',findings)
+  __dataclass_builtins_object__.__setattr__(self,'skipped',skipped)
+  __dataclass_builtins_object__.__setattr__(self,'errors',errors)
+  __dataclass_builtins_object__.__setattr__(self,'broken_now',broken_now)
+ return __init__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(findings={self.findings!r}, skipped={self.skipped!r}, errors={self.errors!r}, broken_now={self.broken_now!r})"
+ return __repr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.findings,self.skipped,self.errors,self.broken_now,)==(other.findings,other.skipped,other.errors,other.broken_now,)
+  return NotImplemented
+ return __eq__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('findings','skipped','errors','broken_now',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('findings','skipped','errors','broken_now',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.findings,self.skipped,self.errors,self.broken_now,))
+ return __hash__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(_type_findings, _type_skipped, _type_error, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_findings, _dflt_skipped, _dflt_error, _return_type):
+ def __init__(self,findings:_type_findings=_dflt_findings,skipped:_type_skipped=_dflt_skipped,error:_type_error=_dflt_error)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'findings',findings)
+  __dataclass_builtins_object__.__setattr__(self,'skipped',skipped)
+  __dataclass_builtins_object__.__setattr__(self,'error',error)
+ return __init__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(findings={self.findings!r}, skipped={self.skipped!r}, error={self.error!r})"
+ return __repr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.findings,self.skipped,self.error,)==(other.findings,other.skipped,other.error,)
+  return NotImplemented
+ return __eq__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('findings','skipped','error',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('findings','skipped','error',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.findings,self.skipped,self.error,))
+ return __hash__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(_type_when, _type_probe, _type_result, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,when:_type_when,probe:_type_probe,result:_type_result)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'when',when)
+  __dataclass_builtins_object__.__setattr__(self,'probe',probe)
+  __dataclass_builtins_object__.__setattr__(self,'result',result)
+ return __init__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(when={self.when!r}, probe={self.probe!r}, result={self.result!r})"
+ return __repr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.when,self.probe,self.result,)==(other.when,other.probe,other.result,)
+  return NotImplemented
+ return __eq__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('when','probe','result',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('when','probe','result',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.when,self.probe,self.result,))
+ return __hash__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(_type_verdicts, _type_notes, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_notes, _return_type):
+ def __init__(self,verdicts:_type_verdicts,notes:_type_notes=_dflt_notes)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'verdicts',verdicts)
+  __dataclass_builtins_object__.__setattr__(self,'notes',notes)
+ return __init__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(verdicts={self.verdicts!r}, notes={self.notes!r})"
+ return __repr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.verdicts,self.notes,)==(other.verdicts,other.notes,)
+  return NotImplemented
+ return __eq__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('verdicts','notes',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('verdicts','notes',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.verdicts,self.notes,))
+ return __hash__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(_type_when, _type_probe, _type_result, _type_by, _type_explained, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,when:_type_when,probe:_type_probe,result:_type_result,by:_type_by,explained:_type_explained)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'when',when)
+  __dataclass_builtins_object__.__setattr__(self,'probe',probe)
+  __dataclass_builtins_object__.__setattr__(self,'result',result)
+  __dataclass_builtins_object__.__setattr__(self,'by',by)
+  __dataclass_builtins_object__.__setattr__(self,'explained',explained)
+ return __init__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(when={self.when!r}, probe={self.probe!r}, result={self.result!r}, by={self.by!r}, explained={self.explained!r})"
+ return __repr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.when,self.probe,self.result,self.by,self.explained,)==(other.when,other.probe,other.result,other.by,other.explained,)
+  return NotImplemented
+ return __eq__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('when','probe','result','by','explained',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('when','probe','result','by','explained',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.when,self.probe,self.result,self.by,self.explained,))
+ return __hash__
+FACTORIES.append(__create_fn__)
+
 def __create_fn__(_type_name, _type_kind, _type_argv, _type_path, _type_exit_code, _type_duration, _type_timed_out, _type_content, _type_stderr, _type_absent, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_argv, _dflt_path, _dflt_exit_code, _dflt_duration, _dflt_timed_out, _dflt_content, _dflt_stderr, _dflt_absent, _return_type):
  def __init__(self,name:_type_name,kind:_type_kind,argv:_type_argv=_dflt_argv,path:_type_path=_dflt_path,exit_code:_type_exit_code=_dflt_exit_code,duration:_type_duration=_dflt_duration,timed_out:_type_timed_out=_dflt_timed_out,content:_type_content=_dflt_content,stderr:_type_stderr=_dflt_stderr,absent:_type_absent=_dflt_absent)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'name',name)
@@ -4315,93 +4727,6 @@ FACTORIES.append(__create_fn__)
 def __create_fn__():
  def __hash__(self):
   return hash((self.name,self.argv,self.timeout,))
- return __hash__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(_type_when, _type_probe, _type_result, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
- def __init__(self,when:_type_when,probe:_type_probe,result:_type_result)->_return_type:
-  __dataclass_builtins_object__.__setattr__(self,'when',when)
-  __dataclass_builtins_object__.__setattr__(self,'probe',probe)
-  __dataclass_builtins_object__.__setattr__(self,'result',result)
- return __init__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __repr__(self):
-  return self.__class__.__qualname__ + f"(when={self.when!r}, probe={self.probe!r}, result={self.result!r})"
- return __repr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __eq__(self,other):
-  if other.__class__ is self.__class__:
-   return (self.when,self.probe,self.result,)==(other.when,other.probe,other.result,)
-  return NotImplemented
- return __eq__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(cls, FrozenInstanceError):
- def __setattr__(self,name,value):
-  if type(self) is cls or name in ('when','probe','result',):
-   raise FrozenInstanceError(f"cannot assign to field {name!r}")
-  super(cls, self).__setattr__(name, value)
- return __setattr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(cls, FrozenInstanceError):
- def __delattr__(self,name):
-  if type(self) is cls or name in ('when','probe','result',):
-   raise FrozenInstanceError(f"cannot delete field {name!r}")
-  super(cls, self).__delattr__(name)
- return __delattr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __hash__(self):
-  return hash((self.when,self.probe,self.result,))
- return __hash__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(_type_verdicts, _type_notes, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_notes, _return_type):
- def __init__(self,verdicts:_type_verdicts,notes:_type_notes=_dflt_notes)->_return_type:
-  __dataclass_builtins_object__.__setattr__(self,'verdicts',verdicts)
-  __dataclass_builtins_object__.__setattr__(self,'notes',notes)
- return __init__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __repr__(self):
-  return self.__class__.__qualname__ + f"(verdicts={self.verdicts!r}, notes={self.notes!r})"
- return __repr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __eq__(self,other):
-  if other.__class__ is self.__class__:
-   return (self.verdicts,self.notes,)==(other.verdicts,other.notes,)
-  return NotImplemented
- return __eq__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(cls, FrozenInstanceError):
- def __setattr__(self,name,value):
-  if type(self) is cls or name in ('verdicts','notes',):
-   raise FrozenInstanceError(f"cannot assign to field {name!r}")
-  super(cls, self).__setattr__(name, value)
- return __setattr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(cls, FrozenInstanceError):
- def __delattr__(self,name):
-  if type(self) is cls or name in ('verdicts','notes',):
-   raise FrozenInstanceError(f"cannot delete field {name!r}")
-  super(cls, self).__delattr__(name)
- return __delattr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __hash__(self):
-  return hash((self.verdicts,self.notes,))
  return __hash__
 FACTORIES.append(__create_fn__)
 
@@ -4630,143 +4955,6 @@ FACTORIES.append(__create_fn__)
 def __create_fn__():
  def __hash__(self):
   return hash((self.ownership,self.notes,self.active,))
- return __hash__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(_type_kind, _type_where, _type_detail, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_detail, _return_type):
- def __init__(self,kind:_type_kind,where:_type_where,detail:_type_detail=_dflt_detail)->_return_type:
-  __dataclass_builtins_object__.__setattr__(self,'kind',kind)
-  __dataclass_builtins_object__.__setattr__(self,'where',where)
-  __dataclass_builtins_object__.__setattr__(self,'detail',detail)
- return __init__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __repr__(self):
-  return self.__class__.__qualname__ + f"(kind={self.kind!r}, where={self.where!r}, detail={self.detail!r})"
- return __repr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __eq__(self,other):
-  if other.__class__ is self.__class__:
-   return (self.kind,self.where,self.detail,)==(other.kind,other.where,other.detail,)
-  return NotImplemented
- return __eq__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(cls, FrozenInstanceError):
- def __setattr__(self,name,value):
-  if type(self) is cls or name in ('kind','where','detail',):
-   raise FrozenInstanceError(f"cannot assign to field {name!r}")
-  super(cls, self).__setattr__(name, value)
- return __setattr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(cls, FrozenInstanceError):
- def __delattr__(self,name):
-  if type(self) is cls or name in ('kind','where','detail',):
-   raise FrozenInstanceError(f"cannot delete field {name!r}")
-  super(cls, self).__delattr__(name)
- return __delattr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __hash__(self):
-  return hash((self.kind,self.where,self.detail,))
- return __hash__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(_type_hint, _type_commands, _type_repairable, _type_id, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_commands, _dflt_repairable, _dflt_id, _return_type):
- def __init__(self,hint:_type_hint,commands:_type_commands=_dflt_commands,repairable:_type_repairable=_dflt_repairable,id:_type_id=_dflt_id)->_return_type:
-  __dataclass_builtins_object__.__setattr__(self,'hint',hint)
-  __dataclass_builtins_object__.__setattr__(self,'commands',commands)
-  __dataclass_builtins_object__.__setattr__(self,'repairable',repairable)
-  __dataclass_builtins_object__.__setattr__(self,'id',id)
- return __init__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __repr__(self):
-  return self.__class__.__qualname__ + f"(hint={self.hint!r}, commands={self.commands!r}, repairable={self.repairable!r}, id={self.id!r})"
- return __repr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __eq__(self,other):
-  if other.__class__ is self.__class__:
-   return (self.hint,self.commands,self.repairable,self.id,)==(other.hint,other.commands,other.repairable,other.id,)
-  return NotImplemented
- return __eq__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(cls, FrozenInstanceError):
- def __setattr__(self,name,value):
-  if type(self) is cls or name in ('hint','commands','repairable','id',):
-   raise FrozenInstanceError(f"cannot assign to field {name!r}")
-  super(cls, self).__setattr__(name, value)
- return __setattr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(cls, FrozenInstanceError):
- def __delattr__(self,name):
-  if type(self) is cls or name in ('hint','commands','repairable','id',):
-   raise FrozenInstanceError(f"cannot delete field {name!r}")
-  super(cls, self).__delattr__(name)
- return __delattr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __hash__(self):
-  return hash((self.hint,self.commands,self.repairable,self.id,))
- return __hash__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(_type_id, _type_severity, _type_title, _type_summary, _type_evidence, _type_workarounds, _type_links, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_summary, _dflt_evidence, _dflt_workarounds, _dflt_links, _return_type):
- def __init__(self,id:_type_id,severity:_type_severity,title:_type_title,summary:_type_summary=_dflt_summary,evidence:_type_evidence=_dflt_evidence,workarounds:_type_workarounds=_dflt_workarounds,links:_type_links=_dflt_links)->_return_type:
-  __dataclass_builtins_object__.__setattr__(self,'id',id)
-  __dataclass_builtins_object__.__setattr__(self,'severity',severity)
-  __dataclass_builtins_object__.__setattr__(self,'title',title)
-  __dataclass_builtins_object__.__setattr__(self,'summary',summary)
-  __dataclass_builtins_object__.__setattr__(self,'evidence',evidence)
-  __dataclass_builtins_object__.__setattr__(self,'workarounds',workarounds)
-  __dataclass_builtins_object__.__setattr__(self,'links',links)
- return __init__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __repr__(self):
-  return self.__class__.__qualname__ + f"(id={self.id!r}, severity={self.severity!r}, title={self.title!r}, summary={self.summary!r}, evidence={self.evidence!r}, workarounds={self.workarounds!r}, links={self.links!r})"
- return __repr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __eq__(self,other):
-  if other.__class__ is self.__class__:
-   return (self.id,self.severity,self.title,self.summary,self.evidence,self.workarounds,self.links,)==(other.id,other.severity,other.title,other.summary,other.evidence,other.workarounds,other.links,)
-  return NotImplemented
- return __eq__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(cls, FrozenInstanceError):
- def __setattr__(self,name,value):
-  if type(self) is cls or name in ('id','severity','title','summary','evidence','workarounds','links',):
-   raise FrozenInstanceError(f"cannot assign to field {name!r}")
-  super(cls, self).__setattr__(name, value)
- return __setattr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(cls, FrozenInstanceError):
- def __delattr__(self,name):
-  if type(self) is cls or name in ('id','severity','title','summary','evidence','workarounds','links',):
-   raise FrozenInstanceError(f"cannot delete field {name!r}")
-  super(cls, self).__delattr__(name)
- return __delattr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __hash__(self):
-  return hash((self.id,self.severity,self.title,self.summary,self.evidence,self.workarounds,self.links,))
  return __hash__
 FACTORIES.append(__create_fn__)
 
@@ -6197,370 +6385,68 @@ def __create_fn__():
  return __hash__
 FACTORIES.append(__create_fn__)
 
-def __create_fn__(_type_family, _type_name, _type_handle, _type_chains, _type_rules, _type_errors, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_chains, _dflt_rules, _dflt_errors, _return_type):
- def __init__(self,family:_type_family,name:_type_name,handle:_type_handle,chains:_type_chains=_HAS_DEFAULT_FACTORY,rules:_type_rules=_HAS_DEFAULT_FACTORY,errors:_type_errors=_HAS_DEFAULT_FACTORY)->_return_type:
-  self.family=family
-  self.name=name
-  self.handle=handle
-  self.chains=_dflt_chains() if chains is _HAS_DEFAULT_FACTORY else chains
-  self.rules=_dflt_rules() if rules is _HAS_DEFAULT_FACTORY else rules
-  self.errors=_dflt_errors() if errors is _HAS_DEFAULT_FACTORY else errors
+def __create_fn__(_type_started, _type_started_at, _type_host, _type_os, _type_libvirt_version, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_started, _dflt_started_at, _dflt_host, _dflt_os, _dflt_libvirt_version, _return_type):
+ def __init__(self,started:_type_started=_dflt_started,started_at:_type_started_at=_dflt_started_at,host:_type_host=_dflt_host,os:_type_os=_dflt_os,libvirt_version:_type_libvirt_version=_dflt_libvirt_version)->_return_type:
+  self.started=started
+  self.started_at=started_at
+  self.host=host
+  self.os=os
+  self.libvirt_version=libvirt_version
  return __init__
 FACTORIES.append(__create_fn__)
 
 def __create_fn__():
  def __repr__(self):
-  return self.__class__.__qualname__ + f"(family={self.family!r}, name={self.name!r}, handle={self.handle!r}, chains={self.chains!r}, rules={self.rules!r}, errors={self.errors!r})"
+  return self.__class__.__qualname__ + f"(started={self.started!r}, started_at={self.started_at!r}, host={self.host!r}, os={self.os!r}, libvirt_version={self.libvirt_version!r})"
  return __repr__
 FACTORIES.append(__create_fn__)
 
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
-   return (self.family,self.name,self.handle,self.chains,self.rules,self.errors,)==(other.family,other.name,other.handle,other.chains,other.rules,other.errors,)
+   return (self.started,self.started_at,self.host,self.os,self.libvirt_version,)==(other.started,other.started_at,other.host,other.os,other.libvirt_version,)
   return NotImplemented
  return __eq__
 FACTORIES.append(__create_fn__)
 
-def __create_fn__(_type_meta, _type_facts, _type_findings, _type_skipped, _type_errors, _type_matrix, _type_incomplete, _type_broken_now, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_incomplete, _dflt_broken_now, _return_type):
- def __init__(self,meta:_type_meta,facts:_type_facts,findings:_type_findings,skipped:_type_skipped,errors:_type_errors,matrix:_type_matrix,incomplete:_type_incomplete=_dflt_incomplete,broken_now:_type_broken_now=_dflt_broken_now)->_return_type:
-  __dataclass_builtins_object__.__setattr__(self,'meta',meta)
-  __dataclass_builtins_object__.__setattr__(self,'facts',facts)
-  __dataclass_builtins_object__.__setattr__(self,'findings',findings)
-  __dataclass_builtins_object__.__setattr__(self,'skipped',skipped)
-  __dataclass_builtins_object__.__setattr__(self,'errors',errors)
-  __dataclass_builtins_object__.__setattr__(self,'matrix',matrix)
-  __dataclass_builtins_object__.__setattr__(self,'incomplete',incomplete)
-  __dataclass_builtins_object__.__setattr__(self,'broken_now',broken_now)
- return __init__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __repr__(self):
-  return self.__class__.__qualname__ + f"(meta={self.meta!r}, facts={self.facts!r}, findings={self.findings!r}, skipped={self.skipped!r}, errors={self.errors!r}, matrix={self.matrix!r}, incomplete={self.incomplete!r}, broken_now={self.broken_now!r})"
- return __repr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __eq__(self,other):
-  if other.__class__ is self.__class__:
-   return (self.meta,self.facts,self.findings,self.skipped,self.errors,self.matrix,self.incomplete,self.broken_now,)==(other.meta,other.facts,other.findings,other.skipped,other.errors,other.matrix,other.incomplete,other.broken_now,)
-  return NotImplemented
- return __eq__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(cls, FrozenInstanceError):
- def __setattr__(self,name,value):
-  if type(self) is cls or name in ('meta','facts','findings','skipped','errors','matrix','incomplete','broken_now',):
-   raise FrozenInstanceError(f"cannot assign to field {name!r}")
-  super(cls, self).__setattr__(name, value)
- return __setattr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(cls, FrozenInstanceError):
- def __delattr__(self,name):
-  if type(self) is cls or name in ('meta','facts','findings','skipped','errors','matrix','incomplete','broken_now',):
-   raise FrozenInstanceError(f"cannot delete field {name!r}")
-  super(cls, self).__delattr__(name)
- return __delattr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __hash__(self):
-  return hash((self.meta,self.facts,self.findings,self.skipped,self.errors,self.matrix,self.incomplete,self.broken_now,))
- return __hash__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(_type_argv, _type_skip, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_argv, _dflt_skip, _return_type):
- def __init__(self,argv:_type_argv=_dflt_argv,skip:_type_skip=_dflt_skip)->_return_type:
-  __dataclass_builtins_object__.__setattr__(self,'argv',argv)
-  __dataclass_builtins_object__.__setattr__(self,'skip',skip)
- return __init__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __repr__(self):
-  return self.__class__.__qualname__ + f"(argv={self.argv!r}, skip={self.skip!r})"
- return __repr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __eq__(self,other):
-  if other.__class__ is self.__class__:
-   return (self.argv,self.skip,)==(other.argv,other.skip,)
-  return NotImplemented
- return __eq__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(cls, FrozenInstanceError):
- def __setattr__(self,name,value):
-  if type(self) is cls or name in ('argv','skip',):
-   raise FrozenInstanceError(f"cannot assign to field {name!r}")
-  super(cls, self).__setattr__(name, value)
- return __setattr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(cls, FrozenInstanceError):
- def __delattr__(self,name):
-  if type(self) is cls or name in ('argv','skip',):
-   raise FrozenInstanceError(f"cannot delete field {name!r}")
-  super(cls, self).__delattr__(name)
- return __delattr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __hash__(self):
-  return hash((self.argv,self.skip,))
- return __hash__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(_type_txn_id, _type_status, _type_error, _type_failed_step, _type_rollback_errors, _type_differences, _type_notes, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_error, _dflt_failed_step, _dflt_rollback_errors, _dflt_differences, _dflt_notes, _return_type):
- def __init__(self,txn_id:_type_txn_id,status:_type_status,error:_type_error=_dflt_error,failed_step:_type_failed_step=_dflt_failed_step,rollback_errors:_type_rollback_errors=_HAS_DEFAULT_FACTORY,differences:_type_differences=_HAS_DEFAULT_FACTORY,notes:_type_notes=_HAS_DEFAULT_FACTORY)->_return_type:
-  self.txn_id=txn_id
-  self.status=status
-  self.error=error
-  self.failed_step=failed_step
-  self.rollback_errors=_dflt_rollback_errors() if rollback_errors is _HAS_DEFAULT_FACTORY else rollback_errors
-  self.differences=_dflt_differences() if differences is _HAS_DEFAULT_FACTORY else differences
-  self.notes=_dflt_notes() if notes is _HAS_DEFAULT_FACTORY else notes
- return __init__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __repr__(self):
-  return self.__class__.__qualname__ + f"(txn_id={self.txn_id!r}, status={self.status!r}, error={self.error!r}, failed_step={self.failed_step!r}, rollback_errors={self.rollback_errors!r}, differences={self.differences!r}, notes={self.notes!r})"
- return __repr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __eq__(self,other):
-  if other.__class__ is self.__class__:
-   return (self.txn_id,self.status,self.error,self.failed_step,self.rollback_errors,self.differences,self.notes,)==(other.txn_id,other.status,other.error,other.failed_step,other.rollback_errors,other.differences,other.notes,)
-  return NotImplemented
- return __eq__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(_type_netns, _type_root, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
- def __init__(self,netns:_type_netns,root:_type_root)->_return_type:
-  __dataclass_builtins_object__.__setattr__(self,'netns',netns)
-  __dataclass_builtins_object__.__setattr__(self,'root',root)
- return __init__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __repr__(self):
-  return self.__class__.__qualname__ + f"(netns={self.netns!r}, root={self.root!r})"
- return __repr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __eq__(self,other):
-  if other.__class__ is self.__class__:
-   return (self.netns,self.root,)==(other.netns,other.root,)
-  return NotImplemented
- return __eq__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(cls, FrozenInstanceError):
- def __setattr__(self,name,value):
-  if type(self) is cls or name in ('netns','root',):
-   raise FrozenInstanceError(f"cannot assign to field {name!r}")
-  super(cls, self).__setattr__(name, value)
- return __setattr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(cls, FrozenInstanceError):
- def __delattr__(self,name):
-  if type(self) is cls or name in ('netns','root',):
-   raise FrozenInstanceError(f"cannot delete field {name!r}")
-  super(cls, self).__delattr__(name)
- return __delattr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __hash__(self):
-  return hash((self.netns,self.root,))
- return __hash__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(_type_archive, _type_redaction_map, _type_manifest, _type_redaction, _type_scan_status, _type_exit_code, _type_withheld, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_exit_code, _dflt_withheld, _return_type):
- def __init__(self,archive:_type_archive,redaction_map:_type_redaction_map,manifest:_type_manifest,redaction:_type_redaction,scan_status:_type_scan_status,exit_code:_type_exit_code=_dflt_exit_code,withheld:_type_withheld=_dflt_withheld)->_return_type:
-  __dataclass_builtins_object__.__setattr__(self,'archive',archive)
-  __dataclass_builtins_object__.__setattr__(self,'redaction_map',redaction_map)
-  __dataclass_builtins_object__.__setattr__(self,'manifest',manifest)
-  __dataclass_builtins_object__.__setattr__(self,'redaction',redaction)
-  __dataclass_builtins_object__.__setattr__(self,'scan_status',scan_status)
+def __create_fn__(_type_label, _type_identity, _type_source, _type_status, _type_exit_code, _type_verdict, _type_collected_at, _type_counts, _type_findings, _type_matrix_now, _type_matrix_after, _type_libvirt_version, _type_backend, _type_backend_after, _type_scan_errors, _type_report, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_report, _return_type):
+ def __init__(self,label:_type_label,identity:_type_identity,source:_type_source,status:_type_status,exit_code:_type_exit_code,verdict:_type_verdict,collected_at:_type_collected_at,counts:_type_counts,findings:_type_findings,matrix_now:_type_matrix_now,matrix_after:_type_matrix_after,libvirt_version:_type_libvirt_version,backend:_type_backend,backend_after:_type_backend_after,scan_errors:_type_scan_errors,report:_type_report=_dflt_report)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'label',label)
+  __dataclass_builtins_object__.__setattr__(self,'identity',identity)
+  __dataclass_builtins_object__.__setattr__(self,'source',source)
+  __dataclass_builtins_object__.__setattr__(self,'status',status)
   __dataclass_builtins_object__.__setattr__(self,'exit_code',exit_code)
-  __dataclass_builtins_object__.__setattr__(self,'withheld',withheld)
- return __init__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __repr__(self):
-  return self.__class__.__qualname__ + f"(archive={self.archive!r}, redaction_map={self.redaction_map!r}, manifest={self.manifest!r}, redaction={self.redaction!r}, scan_status={self.scan_status!r}, exit_code={self.exit_code!r}, withheld={self.withheld!r})"
- return __repr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __eq__(self,other):
-  if other.__class__ is self.__class__:
-   return (self.archive,self.redaction_map,self.manifest,self.redaction,self.scan_status,self.exit_code,self.withheld,)==(other.archive,other.redaction_map,other.manifest,other.redaction,other.scan_status,other.exit_code,other.withheld,)
-  return NotImplemented
- return __eq__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(cls, FrozenInstanceError):
- def __setattr__(self,name,value):
-  if type(self) is cls or name in ('archive','redaction_map','manifest','redaction','scan_status','exit_code','withheld',):
-   raise FrozenInstanceError(f"cannot assign to field {name!r}")
-  super(cls, self).__setattr__(name, value)
- return __setattr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(cls, FrozenInstanceError):
- def __delattr__(self,name):
-  if type(self) is cls or name in ('archive','redaction_map','manifest','redaction','scan_status','exit_code','withheld',):
-   raise FrozenInstanceError(f"cannot delete field {name!r}")
-  super(cls, self).__delattr__(name)
- return __delattr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __hash__(self):
-  return hash((self.archive,self.redaction_map,self.manifest,self.redaction,self.scan_status,self.exit_code,self.withheld,))
- return __hash__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(_type_root, _type_incoming, _type_netns, _type_installed, _type_packages, _type_config, _type_deadline, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_netns, _dflt_installed, _dflt_packages, _dflt_config, _dflt_deadline, _return_type):
- def __init__(self,root:_type_root,incoming:_type_incoming,netns:_type_netns=_dflt_netns,installed:_type_installed=_dflt_installed,packages:_type_packages=_dflt_packages,config:_type_config=_dflt_config,deadline:_type_deadline=_dflt_deadline)->_return_type:
-  __dataclass_builtins_object__.__setattr__(self,'root',root)
-  __dataclass_builtins_object__.__setattr__(self,'incoming',incoming)
-  __dataclass_builtins_object__.__setattr__(self,'netns',netns)
-  __dataclass_builtins_object__.__setattr__(self,'installed',installed)
-  __dataclass_builtins_object__.__setattr__(self,'packages',packages)
-  __dataclass_builtins_object__.__setattr__(self,'config',config)
-  __dataclass_builtins_object__.__setattr__(self,'deadline',deadline)
- return __init__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __repr__(self):
-  return self.__class__.__qualname__ + f"(root={self.root!r}, incoming={self.incoming!r}, netns={self.netns!r}, installed={self.installed!r}, packages={self.packages!r}, config={self.config!r}, deadline={self.deadline!r})"
- return __repr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __eq__(self,other):
-  if other.__class__ is self.__class__:
-   return (self.root,self.incoming,self.netns,self.installed,self.packages,self.config,self.deadline,)==(other.root,other.incoming,other.netns,other.installed,other.packages,other.config,other.deadline,)
-  return NotImplemented
- return __eq__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(cls, FrozenInstanceError):
- def __setattr__(self,name,value):
-  if type(self) is cls or name in ('root','incoming','netns','installed','packages','config','deadline',):
-   raise FrozenInstanceError(f"cannot assign to field {name!r}")
-  super(cls, self).__setattr__(name, value)
- return __setattr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(cls, FrozenInstanceError):
- def __delattr__(self,name):
-  if type(self) is cls or name in ('root','incoming','netns','installed','packages','config','deadline',):
-   raise FrozenInstanceError(f"cannot delete field {name!r}")
-  super(cls, self).__delattr__(name)
- return __delattr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __hash__(self):
-  return hash((self.root,self.incoming,self.netns,self.installed,self.packages,self.config,self.deadline,))
- return __hash__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(_type_id, _type_title, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
- def __init__(self,id:_type_id,title:_type_title)->_return_type:
-  __dataclass_builtins_object__.__setattr__(self,'id',id)
-  __dataclass_builtins_object__.__setattr__(self,'title',title)
- return __init__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __repr__(self):
-  return self.__class__.__qualname__ + f"(id={self.id!r}, title={self.title!r})"
- return __repr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __eq__(self,other):
-  if other.__class__ is self.__class__:
-   return (self.id,self.title,)==(other.id,other.title,)
-  return NotImplemented
- return __eq__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(cls, FrozenInstanceError):
- def __setattr__(self,name,value):
-  if type(self) is cls or name in ('id','title',):
-   raise FrozenInstanceError(f"cannot assign to field {name!r}")
-  super(cls, self).__setattr__(name, value)
- return __setattr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(cls, FrozenInstanceError):
- def __delattr__(self,name):
-  if type(self) is cls or name in ('id','title',):
-   raise FrozenInstanceError(f"cannot delete field {name!r}")
-  super(cls, self).__delattr__(name)
- return __delattr__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__():
- def __hash__(self):
-  return hash((self.id,self.title,))
- return __hash__
-FACTORIES.append(__create_fn__)
-
-def __create_fn__(_type_decision, _type_reason, _type_policy, _type_installed, _type_incoming, _type_packages, _type_verdict, _type_scan_status, _type_backend_now, _type_backend_after, _type_blockers, _type_warnings, _type_notes, _type_host, _type_os, _type_libvirt_version, _type_command, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_packages, _dflt_verdict, _dflt_scan_status, _dflt_backend_now, _dflt_backend_after, _dflt_blockers, _dflt_warnings, _dflt_notes, _dflt_host, _dflt_os, _dflt_libvirt_version, _dflt_command, _return_type):
- def __init__(self,decision:_type_decision,reason:_type_reason,policy:_type_policy,installed:_type_installed,incoming:_type_incoming,packages:_type_packages=_dflt_packages,verdict:_type_verdict=_dflt_verdict,scan_status:_type_scan_status=_dflt_scan_status,backend_now:_type_backend_now=_dflt_backend_now,backend_after:_type_backend_after=_dflt_backend_after,blockers:_type_blockers=_dflt_blockers,warnings:_type_warnings=_dflt_warnings,notes:_type_notes=_dflt_notes,host:_type_host=_dflt_host,os:_type_os=_dflt_os,libvirt_version:_type_libvirt_version=_dflt_libvirt_version,command:_type_command=_dflt_command)->_return_type:
-  __dataclass_builtins_object__.__setattr__(self,'decision',decision)
-  __dataclass_builtins_object__.__setattr__(self,'reason',reason)
-  __dataclass_builtins_object__.__setattr__(self,'policy',policy)
-  __dataclass_builtins_object__.__setattr__(self,'installed',installed)
-  __dataclass_builtins_object__.__setattr__(self,'incoming',incoming)
-  __dataclass_builtins_object__.__setattr__(self,'packages',packages)
   __dataclass_builtins_object__.__setattr__(self,'verdict',verdict)
-  __dataclass_builtins_object__.__setattr__(self,'scan_status',scan_status)
-  __dataclass_builtins_object__.__setattr__(self,'backend_now',backend_now)
-  __dataclass_builtins_object__.__setattr__(self,'backend_after',backend_after)
-  __dataclass_builtins_object__.__setattr__(self,'blockers',blockers)
-  __dataclass_builtins_object__.__setattr__(self,'warnings',warnings)
-  __dataclass_builtins_object__.__setattr__(self,'notes',notes)
-  __dataclass_builtins_object__.__setattr__(self,'host',host)
-  __dataclass_builtins_object__.__setattr__(self,'os',os)
+  __dataclass_builtins_object__.__setattr__(self,'collected_at',collected_at)
+  __dataclass_builtins_object__.__setattr__(self,'counts',counts)
+  __dataclass_builtins_object__.__setattr__(self,'findings',findings)
+  __dataclass_builtins_object__.__setattr__(self,'matrix_now',matrix_now)
+  __dataclass_builtins_object__.__setattr__(self,'matrix_after',matrix_after)
   __dataclass_builtins_object__.__setattr__(self,'libvirt_version',libvirt_version)
-  __dataclass_builtins_object__.__setattr__(self,'command',command)
+  __dataclass_builtins_object__.__setattr__(self,'backend',backend)
+  __dataclass_builtins_object__.__setattr__(self,'backend_after',backend_after)
+  __dataclass_builtins_object__.__setattr__(self,'scan_errors',scan_errors)
+  __dataclass_builtins_object__.__setattr__(self,'report',report)
  return __init__
 FACTORIES.append(__create_fn__)
 
 def __create_fn__():
  def __repr__(self):
-  return self.__class__.__qualname__ + f"(decision={self.decision!r}, reason={self.reason!r}, policy={self.policy!r}, installed={self.installed!r}, incoming={self.incoming!r}, packages={self.packages!r}, verdict={self.verdict!r}, scan_status={self.scan_status!r}, backend_now={self.backend_now!r}, backend_after={self.backend_after!r}, blockers={self.blockers!r}, warnings={self.warnings!r}, notes={self.notes!r}, host={self.host!r}, os={self.os!r}, libvirt_version={self.libvirt_version!r}, command={self.command!r})"
+  return self.__class__.__qualname__ + f"(label={self.label!r}, identity={self.identity!r}, source={self.source!r}, status={self.status!r}, exit_code={self.exit_code!r}, verdict={self.verdict!r}, collected_at={self.collected_at!r}, counts={self.counts!r}, findings={self.findings!r}, matrix_now={self.matrix_now!r}, matrix_after={self.matrix_after!r}, libvirt_version={self.libvirt_version!r}, backend={self.backend!r}, backend_after={self.backend_after!r}, scan_errors={self.scan_errors!r}, report={self.report!r})"
  return __repr__
 FACTORIES.append(__create_fn__)
 
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
-   return (self.decision,self.reason,self.policy,self.installed,self.incoming,self.packages,self.verdict,self.scan_status,self.backend_now,self.backend_after,self.blockers,self.warnings,self.notes,self.host,self.os,self.libvirt_version,self.command,)==(other.decision,other.reason,other.policy,other.installed,other.incoming,other.packages,other.verdict,other.scan_status,other.backend_now,other.backend_after,other.blockers,other.warnings,other.notes,other.host,other.os,other.libvirt_version,other.command,)
+   return (self.label,self.identity,self.source,self.status,self.exit_code,self.verdict,self.collected_at,self.counts,self.findings,self.matrix_now,self.matrix_after,self.libvirt_version,self.backend,self.backend_after,self.scan_errors,self.report,)==(other.label,other.identity,other.source,other.status,other.exit_code,other.verdict,other.collected_at,other.counts,other.findings,other.matrix_now,other.matrix_after,other.libvirt_version,other.backend,other.backend_after,other.scan_errors,other.report,)
   return NotImplemented
  return __eq__
 FACTORIES.append(__create_fn__)
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
-  if type(self) is cls or name in ('decision','reason','policy','installed','incoming','packages','verdict','scan_status','backend_now','backend_after','blockers','warnings','notes','host','os','libvirt_version','command',):
+  if type(self) is cls or name in ('label','identity','source','status','exit_code','verdict','collected_at','counts','findings','matrix_now','matrix_after','libvirt_version','backend','backend_after','scan_errors','report',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
   super(cls, self).__setattr__(name, value)
  return __setattr__
@@ -6568,7 +6454,7 @@ FACTORIES.append(__create_fn__)
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('decision','reason','policy','installed','incoming','packages','verdict','scan_status','backend_now','backend_after','blockers','warnings','notes','host','os','libvirt_version','command',):
+  if type(self) is cls or name in ('label','identity','source','status','exit_code','verdict','collected_at','counts','findings','matrix_now','matrix_after','libvirt_version','backend','backend_after','scan_errors','report',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -6576,7 +6462,96 @@ FACTORIES.append(__create_fn__)
 
 def __create_fn__():
  def __hash__(self):
-  return hash((self.decision,self.reason,self.policy,self.installed,self.incoming,self.packages,self.verdict,self.scan_status,self.backend_now,self.backend_after,self.blockers,self.warnings,self.notes,self.host,self.os,self.libvirt_version,self.command,))
+  return hash((self.label,self.identity,self.source,self.status,self.exit_code,self.verdict,self.collected_at,self.counts,self.findings,self.matrix_now,self.matrix_after,self.libvirt_version,self.backend,self.backend_after,self.scan_errors,self.report,))
+ return __hash__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(_type_number, _type_cells, _type_marks, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,number:_type_number,cells:_type_cells,marks:_type_marks)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'number',number)
+  __dataclass_builtins_object__.__setattr__(self,'cells',cells)
+  __dataclass_builtins_object__.__setattr__(self,'marks',marks)
+ return __init__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(number={self.number!r}, cells={self.cells!r}, marks={self.marks!r})"
+ return __repr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.number,self.cells,self.marks,)==(other.number,other.cells,other.marks,)
+  return NotImplemented
+ return __eq__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('number','cells','marks',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('number','cells','marks',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.number,self.cells,self.marks,))
+ return __hash__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(_type_where, _type_detail, _type_kind, _type_count, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_kind, _dflt_count, _return_type):
+ def __init__(self,where:_type_where,detail:_type_detail,kind:_type_kind=_dflt_kind,count:_type_count=_dflt_count)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'where',where)
+  __dataclass_builtins_object__.__setattr__(self,'detail',detail)
+  __dataclass_builtins_object__.__setattr__(self,'kind',kind)
+  __dataclass_builtins_object__.__setattr__(self,'count',count)
+ return __init__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(where={self.where!r}, detail={self.detail!r}, kind={self.kind!r}, count={self.count!r})"
+ return __repr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.where,self.detail,self.kind,self.count,)==(other.where,other.detail,other.kind,other.count,)
+  return NotImplemented
+ return __eq__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('where','detail','kind','count',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('where','detail','kind','count',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.where,self.detail,self.kind,self.count,))
  return __hash__
 FACTORIES.append(__create_fn__)
 
@@ -7340,6 +7315,389 @@ def __create_fn__():
  return __hash__
 FACTORIES.append(__create_fn__)
 
+def __create_fn__(_type_family, _type_name, _type_handle, _type_chains, _type_rules, _type_errors, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_chains, _dflt_rules, _dflt_errors, _return_type):
+ def __init__(self,family:_type_family,name:_type_name,handle:_type_handle,chains:_type_chains=_HAS_DEFAULT_FACTORY,rules:_type_rules=_HAS_DEFAULT_FACTORY,errors:_type_errors=_HAS_DEFAULT_FACTORY)->_return_type:
+  self.family=family
+  self.name=name
+  self.handle=handle
+  self.chains=_dflt_chains() if chains is _HAS_DEFAULT_FACTORY else chains
+  self.rules=_dflt_rules() if rules is _HAS_DEFAULT_FACTORY else rules
+  self.errors=_dflt_errors() if errors is _HAS_DEFAULT_FACTORY else errors
+ return __init__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(family={self.family!r}, name={self.name!r}, handle={self.handle!r}, chains={self.chains!r}, rules={self.rules!r}, errors={self.errors!r})"
+ return __repr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.family,self.name,self.handle,self.chains,self.rules,self.errors,)==(other.family,other.name,other.handle,other.chains,other.rules,other.errors,)
+  return NotImplemented
+ return __eq__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(_type_meta, _type_facts, _type_findings, _type_skipped, _type_errors, _type_matrix, _type_incomplete, _type_broken_now, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_incomplete, _dflt_broken_now, _return_type):
+ def __init__(self,meta:_type_meta,facts:_type_facts,findings:_type_findings,skipped:_type_skipped,errors:_type_errors,matrix:_type_matrix,incomplete:_type_incomplete=_dflt_incomplete,broken_now:_type_broken_now=_dflt_broken_now)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'meta',meta)
+  __dataclass_builtins_object__.__setattr__(self,'facts',facts)
+  __dataclass_builtins_object__.__setattr__(self,'findings',findings)
+  __dataclass_builtins_object__.__setattr__(self,'skipped',skipped)
+  __dataclass_builtins_object__.__setattr__(self,'errors',errors)
+  __dataclass_builtins_object__.__setattr__(self,'matrix',matrix)
+  __dataclass_builtins_object__.__setattr__(self,'incomplete',incomplete)
+  __dataclass_builtins_object__.__setattr__(self,'broken_now',broken_now)
+ return __init__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(meta={self.meta!r}, facts={self.facts!r}, findings={self.findings!r}, skipped={self.skipped!r}, errors={self.errors!r}, matrix={self.matrix!r}, incomplete={self.incomplete!r}, broken_now={self.broken_now!r})"
+ return __repr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.meta,self.facts,self.findings,self.skipped,self.errors,self.matrix,self.incomplete,self.broken_now,)==(other.meta,other.facts,other.findings,other.skipped,other.errors,other.matrix,other.incomplete,other.broken_now,)
+  return NotImplemented
+ return __eq__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('meta','facts','findings','skipped','errors','matrix','incomplete','broken_now',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('meta','facts','findings','skipped','errors','matrix','incomplete','broken_now',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.meta,self.facts,self.findings,self.skipped,self.errors,self.matrix,self.incomplete,self.broken_now,))
+ return __hash__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(_type_argv, _type_skip, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_argv, _dflt_skip, _return_type):
+ def __init__(self,argv:_type_argv=_dflt_argv,skip:_type_skip=_dflt_skip)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'argv',argv)
+  __dataclass_builtins_object__.__setattr__(self,'skip',skip)
+ return __init__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(argv={self.argv!r}, skip={self.skip!r})"
+ return __repr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.argv,self.skip,)==(other.argv,other.skip,)
+  return NotImplemented
+ return __eq__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('argv','skip',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('argv','skip',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.argv,self.skip,))
+ return __hash__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(_type_txn_id, _type_status, _type_error, _type_failed_step, _type_rollback_errors, _type_differences, _type_notes, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_error, _dflt_failed_step, _dflt_rollback_errors, _dflt_differences, _dflt_notes, _return_type):
+ def __init__(self,txn_id:_type_txn_id,status:_type_status,error:_type_error=_dflt_error,failed_step:_type_failed_step=_dflt_failed_step,rollback_errors:_type_rollback_errors=_HAS_DEFAULT_FACTORY,differences:_type_differences=_HAS_DEFAULT_FACTORY,notes:_type_notes=_HAS_DEFAULT_FACTORY)->_return_type:
+  self.txn_id=txn_id
+  self.status=status
+  self.error=error
+  self.failed_step=failed_step
+  self.rollback_errors=_dflt_rollback_errors() if rollback_errors is _HAS_DEFAULT_FACTORY else rollback_errors
+  self.differences=_dflt_differences() if differences is _HAS_DEFAULT_FACTORY else differences
+  self.notes=_dflt_notes() if notes is _HAS_DEFAULT_FACTORY else notes
+ return __init__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(txn_id={self.txn_id!r}, status={self.status!r}, error={self.error!r}, failed_step={self.failed_step!r}, rollback_errors={self.rollback_errors!r}, differences={self.differences!r}, notes={self.notes!r})"
+ return __repr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.txn_id,self.status,self.error,self.failed_step,self.rollback_errors,self.differences,self.notes,)==(other.txn_id,other.status,other.error,other.failed_step,other.rollback_errors,other.differences,other.notes,)
+  return NotImplemented
+ return __eq__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(_type_netns, _type_root, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,netns:_type_netns,root:_type_root)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'netns',netns)
+  __dataclass_builtins_object__.__setattr__(self,'root',root)
+ return __init__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(netns={self.netns!r}, root={self.root!r})"
+ return __repr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.netns,self.root,)==(other.netns,other.root,)
+  return NotImplemented
+ return __eq__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('netns','root',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('netns','root',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.netns,self.root,))
+ return __hash__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(_type_archive, _type_redaction_map, _type_manifest, _type_redaction, _type_scan_status, _type_exit_code, _type_withheld, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_exit_code, _dflt_withheld, _return_type):
+ def __init__(self,archive:_type_archive,redaction_map:_type_redaction_map,manifest:_type_manifest,redaction:_type_redaction,scan_status:_type_scan_status,exit_code:_type_exit_code=_dflt_exit_code,withheld:_type_withheld=_dflt_withheld)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'archive',archive)
+  __dataclass_builtins_object__.__setattr__(self,'redaction_map',redaction_map)
+  __dataclass_builtins_object__.__setattr__(self,'manifest',manifest)
+  __dataclass_builtins_object__.__setattr__(self,'redaction',redaction)
+  __dataclass_builtins_object__.__setattr__(self,'scan_status',scan_status)
+  __dataclass_builtins_object__.__setattr__(self,'exit_code',exit_code)
+  __dataclass_builtins_object__.__setattr__(self,'withheld',withheld)
+ return __init__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(archive={self.archive!r}, redaction_map={self.redaction_map!r}, manifest={self.manifest!r}, redaction={self.redaction!r}, scan_status={self.scan_status!r}, exit_code={self.exit_code!r}, withheld={self.withheld!r})"
+ return __repr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.archive,self.redaction_map,self.manifest,self.redaction,self.scan_status,self.exit_code,self.withheld,)==(other.archive,other.redaction_map,other.manifest,other.redaction,other.scan_status,other.exit_code,other.withheld,)
+  return NotImplemented
+ return __eq__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('archive','redaction_map','manifest','redaction','scan_status','exit_code','withheld',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('archive','redaction_map','manifest','redaction','scan_status','exit_code','withheld',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.archive,self.redaction_map,self.manifest,self.redaction,self.scan_status,self.exit_code,self.withheld,))
+ return __hash__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(_type_root, _type_incoming, _type_netns, _type_installed, _type_packages, _type_config, _type_deadline, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_netns, _dflt_installed, _dflt_packages, _dflt_config, _dflt_deadline, _return_type):
+ def __init__(self,root:_type_root,incoming:_type_incoming,netns:_type_netns=_dflt_netns,installed:_type_installed=_dflt_installed,packages:_type_packages=_dflt_packages,config:_type_config=_dflt_config,deadline:_type_deadline=_dflt_deadline)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'root',root)
+  __dataclass_builtins_object__.__setattr__(self,'incoming',incoming)
+  __dataclass_builtins_object__.__setattr__(self,'netns',netns)
+  __dataclass_builtins_object__.__setattr__(self,'installed',installed)
+  __dataclass_builtins_object__.__setattr__(self,'packages',packages)
+  __dataclass_builtins_object__.__setattr__(self,'config',config)
+  __dataclass_builtins_object__.__setattr__(self,'deadline',deadline)
+ return __init__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(root={self.root!r}, incoming={self.incoming!r}, netns={self.netns!r}, installed={self.installed!r}, packages={self.packages!r}, config={self.config!r}, deadline={self.deadline!r})"
+ return __repr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.root,self.incoming,self.netns,self.installed,self.packages,self.config,self.deadline,)==(other.root,other.incoming,other.netns,other.installed,other.packages,other.config,other.deadline,)
+  return NotImplemented
+ return __eq__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('root','incoming','netns','installed','packages','config','deadline',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('root','incoming','netns','installed','packages','config','deadline',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.root,self.incoming,self.netns,self.installed,self.packages,self.config,self.deadline,))
+ return __hash__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(_type_id, _type_title, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,id:_type_id,title:_type_title)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'id',id)
+  __dataclass_builtins_object__.__setattr__(self,'title',title)
+ return __init__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(id={self.id!r}, title={self.title!r})"
+ return __repr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.id,self.title,)==(other.id,other.title,)
+  return NotImplemented
+ return __eq__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('id','title',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('id','title',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.id,self.title,))
+ return __hash__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(_type_decision, _type_reason, _type_policy, _type_installed, _type_incoming, _type_packages, _type_verdict, _type_scan_status, _type_backend_now, _type_backend_after, _type_blockers, _type_warnings, _type_notes, _type_host, _type_os, _type_libvirt_version, _type_command, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_packages, _dflt_verdict, _dflt_scan_status, _dflt_backend_now, _dflt_backend_after, _dflt_blockers, _dflt_warnings, _dflt_notes, _dflt_host, _dflt_os, _dflt_libvirt_version, _dflt_command, _return_type):
+ def __init__(self,decision:_type_decision,reason:_type_reason,policy:_type_policy,installed:_type_installed,incoming:_type_incoming,packages:_type_packages=_dflt_packages,verdict:_type_verdict=_dflt_verdict,scan_status:_type_scan_status=_dflt_scan_status,backend_now:_type_backend_now=_dflt_backend_now,backend_after:_type_backend_after=_dflt_backend_after,blockers:_type_blockers=_dflt_blockers,warnings:_type_warnings=_dflt_warnings,notes:_type_notes=_dflt_notes,host:_type_host=_dflt_host,os:_type_os=_dflt_os,libvirt_version:_type_libvirt_version=_dflt_libvirt_version,command:_type_command=_dflt_command)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'decision',decision)
+  __dataclass_builtins_object__.__setattr__(self,'reason',reason)
+  __dataclass_builtins_object__.__setattr__(self,'policy',policy)
+  __dataclass_builtins_object__.__setattr__(self,'installed',installed)
+  __dataclass_builtins_object__.__setattr__(self,'incoming',incoming)
+  __dataclass_builtins_object__.__setattr__(self,'packages',packages)
+  __dataclass_builtins_object__.__setattr__(self,'verdict',verdict)
+  __dataclass_builtins_object__.__setattr__(self,'scan_status',scan_status)
+  __dataclass_builtins_object__.__setattr__(self,'backend_now',backend_now)
+  __dataclass_builtins_object__.__setattr__(self,'backend_after',backend_after)
+  __dataclass_builtins_object__.__setattr__(self,'blockers',blockers)
+  __dataclass_builtins_object__.__setattr__(self,'warnings',warnings)
+  __dataclass_builtins_object__.__setattr__(self,'notes',notes)
+  __dataclass_builtins_object__.__setattr__(self,'host',host)
+  __dataclass_builtins_object__.__setattr__(self,'os',os)
+  __dataclass_builtins_object__.__setattr__(self,'libvirt_version',libvirt_version)
+  __dataclass_builtins_object__.__setattr__(self,'command',command)
+ return __init__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(decision={self.decision!r}, reason={self.reason!r}, policy={self.policy!r}, installed={self.installed!r}, incoming={self.incoming!r}, packages={self.packages!r}, verdict={self.verdict!r}, scan_status={self.scan_status!r}, backend_now={self.backend_now!r}, backend_after={self.backend_after!r}, blockers={self.blockers!r}, warnings={self.warnings!r}, notes={self.notes!r}, host={self.host!r}, os={self.os!r}, libvirt_version={self.libvirt_version!r}, command={self.command!r})"
+ return __repr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.decision,self.reason,self.policy,self.installed,self.incoming,self.packages,self.verdict,self.scan_status,self.backend_now,self.backend_after,self.blockers,self.warnings,self.notes,self.host,self.os,self.libvirt_version,self.command,)==(other.decision,other.reason,other.policy,other.installed,other.incoming,other.packages,other.verdict,other.scan_status,other.backend_now,other.backend_after,other.blockers,other.warnings,other.notes,other.host,other.os,other.libvirt_version,other.command,)
+  return NotImplemented
+ return __eq__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('decision','reason','policy','installed','incoming','packages','verdict','scan_status','backend_now','backend_after','blockers','warnings','notes','host','os','libvirt_version','command',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('decision','reason','policy','installed','incoming','packages','verdict','scan_status','backend_now','backend_after','blockers','warnings','notes','host','os','libvirt_version','command',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+FACTORIES.append(__create_fn__)
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.decision,self.reason,self.policy,self.installed,self.incoming,self.packages,self.verdict,self.scan_status,self.backend_now,self.backend_after,self.blockers,self.warnings,self.notes,self.host,self.os,self.libvirt_version,self.command,))
+ return __hash__
+FACTORIES.append(__create_fn__)
+
 TEXTS = (
     "def __create_fn__(_type_key, _type_argv, _type_returncode, _type_stdout, _type_stderr, _type_duration, _type_error, _type_via, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_stdout, _dflt_stderr, _dflt_duration, _dflt_error, _dflt_via, _return_type):\n def __init__(self,key:_type_key,argv:_type_argv,returncode:_type_returncode,stdout:_type_stdout=_dflt_stdout,stderr:_type_stderr=_dflt_stderr,duration:_type_duration=_dflt_duration,error:_type_error=_dflt_error,via:_type_via=_dflt_via)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'key',key)\n  __dataclass_builtins_object__.__setattr__(self,'argv',argv)\n  __dataclass_builtins_object__.__setattr__(self,'returncode',returncode)\n  __dataclass_builtins_object__.__setattr__(self,'stdout',stdout)\n  __dataclass_builtins_object__.__setattr__(self,'stderr',stderr)\n  __dataclass_builtins_object__.__setattr__(self,'duration',duration)\n  __dataclass_builtins_object__.__setattr__(self,'error',error)\n  __dataclass_builtins_object__.__setattr__(self,'via',via)\n return __init__",
     'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(key={self.key!r}, argv={self.argv!r}, returncode={self.returncode!r}, stdout={self.stdout!r}, stderr={self.stderr!r}, duration={self.duration!r}, error={self.error!r}, via={self.via!r})"\n return __repr__',
@@ -7894,18 +8252,42 @@ TEXTS = (
     'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'ruleset\',\'libvirt_modelled\',\'removed\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
     'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'ruleset\',\'libvirt_modelled\',\'removed\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
     'def __create_fn__():\n def __hash__(self):\n  return hash((self.ruleset,self.libvirt_modelled,self.removed,))\n return __hash__',
-    "def __create_fn__(_type_name, _type_kind, _type_argv, _type_path, _type_exit_code, _type_duration, _type_timed_out, _type_content, _type_stderr, _type_absent, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_argv, _dflt_path, _dflt_exit_code, _dflt_duration, _dflt_timed_out, _dflt_content, _dflt_stderr, _dflt_absent, _return_type):\n def __init__(self,name:_type_name,kind:_type_kind,argv:_type_argv=_dflt_argv,path:_type_path=_dflt_path,exit_code:_type_exit_code=_dflt_exit_code,duration:_type_duration=_dflt_duration,timed_out:_type_timed_out=_dflt_timed_out,content:_type_content=_dflt_content,stderr:_type_stderr=_dflt_stderr,absent:_type_absent=_dflt_absent)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'name',name)\n  __dataclass_builtins_object__.__setattr__(self,'kind',kind)\n  __dataclass_builtins_object__.__setattr__(self,'argv',argv)\n  __dataclass_builtins_object__.__setattr__(self,'path',path)\n  __dataclass_builtins_object__.__setattr__(self,'exit_code',exit_code)\n  __dataclass_builtins_object__.__setattr__(self,'duration',duration)\n  __dataclass_builtins_object__.__setattr__(self,'timed_out',timed_out)\n  __dataclass_builtins_object__.__setattr__(self,'content',content)\n  __dataclass_builtins_object__.__setattr__(self,'stderr',stderr)\n  __dataclass_builtins_object__.__setattr__(self,'absent',absent)\n return __init__",
-    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(name={self.name!r}, kind={self.kind!r}, argv={self.argv!r}, path={self.path!r}, exit_code={self.exit_code!r}, duration={self.duration!r}, timed_out={self.timed_out!r}, content={self.content!r}, stderr={self.stderr!r}, absent={self.absent!r})"\n return __repr__',
-    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.name,self.kind,self.argv,self.path,self.exit_code,self.duration,self.timed_out,self.content,self.stderr,self.absent,)==(other.name,other.kind,other.argv,other.path,other.exit_code,other.duration,other.timed_out,other.content,other.stderr,other.absent,)\n  return NotImplemented\n return __eq__',
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'name\',\'kind\',\'argv\',\'path\',\'exit_code\',\'duration\',\'timed_out\',\'content\',\'stderr\',\'absent\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'name\',\'kind\',\'argv\',\'path\',\'exit_code\',\'duration\',\'timed_out\',\'content\',\'stderr\',\'absent\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
-    'def __create_fn__():\n def __hash__(self):\n  return hash((self.name,self.kind,self.argv,self.path,self.exit_code,self.duration,self.timed_out,self.content,self.stderr,self.absent,))\n return __hash__',
-    "def __create_fn__(_type_name, _type_argv, _type_timeout, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_timeout, _return_type):\n def __init__(self,name:_type_name,argv:_type_argv,timeout:_type_timeout=_dflt_timeout)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'name',name)\n  __dataclass_builtins_object__.__setattr__(self,'argv',argv)\n  __dataclass_builtins_object__.__setattr__(self,'timeout',timeout)\n return __init__",
-    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(name={self.name!r}, argv={self.argv!r}, timeout={self.timeout!r})"\n return __repr__',
-    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.name,self.argv,self.timeout,)==(other.name,other.argv,other.timeout,)\n  return NotImplemented\n return __eq__',
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'name\',\'argv\',\'timeout\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'name\',\'argv\',\'timeout\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
-    'def __create_fn__():\n def __hash__(self):\n  return hash((self.name,self.argv,self.timeout,))\n return __hash__',
+    "def __create_fn__(_type_kind, _type_where, _type_detail, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_detail, _return_type):\n def __init__(self,kind:_type_kind,where:_type_where,detail:_type_detail=_dflt_detail)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'kind',kind)\n  __dataclass_builtins_object__.__setattr__(self,'where',where)\n  __dataclass_builtins_object__.__setattr__(self,'detail',detail)\n return __init__",
+    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(kind={self.kind!r}, where={self.where!r}, detail={self.detail!r})"\n return __repr__',
+    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.kind,self.where,self.detail,)==(other.kind,other.where,other.detail,)\n  return NotImplemented\n return __eq__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'kind\',\'where\',\'detail\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'kind\',\'where\',\'detail\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
+    'def __create_fn__():\n def __hash__(self):\n  return hash((self.kind,self.where,self.detail,))\n return __hash__',
+    "def __create_fn__(_type_hint, _type_commands, _type_repairable, _type_id, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_commands, _dflt_repairable, _dflt_id, _return_type):\n def __init__(self,hint:_type_hint,commands:_type_commands=_dflt_commands,repairable:_type_repairable=_dflt_repairable,id:_type_id=_dflt_id)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'hint',hint)\n  __dataclass_builtins_object__.__setattr__(self,'commands',commands)\n  __dataclass_builtins_object__.__setattr__(self,'repairable',repairable)\n  __dataclass_builtins_object__.__setattr__(self,'id',id)\n return __init__",
+    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(hint={self.hint!r}, commands={self.commands!r}, repairable={self.repairable!r}, id={self.id!r})"\n return __repr__',
+    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.hint,self.commands,self.repairable,self.id,)==(other.hint,other.commands,other.repairable,other.id,)\n  return NotImplemented\n return __eq__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'hint\',\'commands\',\'repairable\',\'id\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'hint\',\'commands\',\'repairable\',\'id\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
+    'def __create_fn__():\n def __hash__(self):\n  return hash((self.hint,self.commands,self.repairable,self.id,))\n return __hash__',
+    "def __create_fn__(_type_id, _type_severity, _type_title, _type_summary, _type_evidence, _type_workarounds, _type_links, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_summary, _dflt_evidence, _dflt_workarounds, _dflt_links, _return_type):\n def __init__(self,id:_type_id,severity:_type_severity,title:_type_title,summary:_type_summary=_dflt_summary,evidence:_type_evidence=_dflt_evidence,workarounds:_type_workarounds=_dflt_workarounds,links:_type_links=_dflt_links)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'id',id)\n  __dataclass_builtins_object__.__setattr__(self,'severity',severity)\n  __dataclass_builtins_object__.__setattr__(self,'title',title)\n  __dataclass_builtins_object__.__setattr__(self,'summary',summary)\n  __dataclass_builtins_object__.__setattr__(self,'evidence',evidence)\n  __dataclass_builtins_object__.__setattr__(self,'workarounds',workarounds)\n  __dataclass_builtins_object__.__setattr__(self,'links',links)\n return __init__",
+    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(id={self.id!r}, severity={self.severity!r}, title={self.title!r}, summary={self.summary!r}, evidence={self.evidence!r}, workarounds={self.workarounds!r}, links={self.links!r})"\n return __repr__',
+    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.id,self.severity,self.title,self.summary,self.evidence,self.workarounds,self.links,)==(other.id,other.severity,other.title,other.summary,other.evidence,other.workarounds,other.links,)\n  return NotImplemented\n return __eq__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'id\',\'severity\',\'title\',\'summary\',\'evidence\',\'workarounds\',\'links\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'id\',\'severity\',\'title\',\'summary\',\'evidence\',\'workarounds\',\'links\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
+    'def __create_fn__():\n def __hash__(self):\n  return hash((self.id,self.severity,self.title,self.summary,self.evidence,self.workarounds,self.links,))\n return __hash__',
+    "def __create_fn__(_type_id, _type_title, _type_severity, _type_needs, _type_fn, _type_module, _type_optional, _type_derived, _type_defers_to, _type_applies_to_backend, _type_handled_by_migrate, _type_concerns_tools, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_optional, _dflt_derived, _dflt_defers_to, _dflt_applies_to_backend, _dflt_handled_by_migrate, _dflt_concerns_tools, _return_type):\n def __init__(self,id:_type_id,title:_type_title,severity:_type_severity,needs:_type_needs,fn:_type_fn,module:_type_module,optional:_type_optional=_dflt_optional,derived:_type_derived=_dflt_derived,defers_to:_type_defers_to=_dflt_defers_to,applies_to_backend:_type_applies_to_backend=_dflt_applies_to_backend,handled_by_migrate:_type_handled_by_migrate=_dflt_handled_by_migrate,concerns_tools:_type_concerns_tools=_dflt_concerns_tools)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'id',id)\n  __dataclass_builtins_object__.__setattr__(self,'title',title)\n  __dataclass_builtins_object__.__setattr__(self,'severity',severity)\n  __dataclass_builtins_object__.__setattr__(self,'needs',needs)\n  __dataclass_builtins_object__.__setattr__(self,'fn',fn)\n  __dataclass_builtins_object__.__setattr__(self,'module',module)\n  __dataclass_builtins_object__.__setattr__(self,'optional',optional)\n  __dataclass_builtins_object__.__setattr__(self,'derived',derived)\n  __dataclass_builtins_object__.__setattr__(self,'defers_to',defers_to)\n  __dataclass_builtins_object__.__setattr__(self,'applies_to_backend',applies_to_backend)\n  __dataclass_builtins_object__.__setattr__(self,'handled_by_migrate',handled_by_migrate)\n  __dataclass_builtins_object__.__setattr__(self,'concerns_tools',concerns_tools)\n return __init__",
+    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(id={self.id!r}, title={self.title!r}, severity={self.severity!r}, needs={self.needs!r}, fn={self.fn!r}, module={self.module!r}, optional={self.optional!r}, derived={self.derived!r}, defers_to={self.defers_to!r}, applies_to_backend={self.applies_to_backend!r}, handled_by_migrate={self.handled_by_migrate!r}, concerns_tools={self.concerns_tools!r})"\n return __repr__',
+    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.id,self.title,self.severity,self.needs,self.fn,self.module,self.optional,self.derived,self.defers_to,self.applies_to_backend,self.handled_by_migrate,self.concerns_tools,)==(other.id,other.title,other.severity,other.needs,other.fn,other.module,other.optional,other.derived,other.defers_to,other.applies_to_backend,other.handled_by_migrate,other.concerns_tools,)\n  return NotImplemented\n return __eq__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'id\',\'title\',\'severity\',\'needs\',\'fn\',\'module\',\'optional\',\'derived\',\'defers_to\',\'applies_to_backend\',\'handled_by_migrate\',\'concerns_tools\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'id\',\'title\',\'severity\',\'needs\',\'fn\',\'module\',\'optional\',\'derived\',\'defers_to\',\'applies_to_backend\',\'handled_by_migrate\',\'concerns_tools\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
+    'def __create_fn__():\n def __hash__(self):\n  return hash((self.id,self.title,self.severity,self.needs,self.fn,self.module,self.optional,self.derived,self.defers_to,self.applies_to_backend,self.handled_by_migrate,self.concerns_tools,))\n return __hash__',
+    "def __create_fn__(_type_findings, _type_skipped, _type_errors, _type_broken_now, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_broken_now, _return_type):\n def __init__(self,findings:_type_findings,skipped:_type_skipped,errors:_type_errors,broken_now:_type_broken_now=_dflt_broken_now)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'findings',findings)\n  __dataclass_builtins_object__.__setattr__(self,'skipped',skipped)\n  __dataclass_builtins_object__.__setattr__(self,'errors',errors)\n  __dataclass_builtins_object__.__setattr__(self,'broken_now',broken_now)\n return __init__",
+    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(findings={self.findings!r}, skipped={self.skipped!r}, errors={self.errors!r}, broken_now={self.broken_now!r})"\n return __repr__',
+    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.findings,self.skipped,self.errors,self.broken_now,)==(other.findings,other.skipped,other.errors,other.broken_now,)\n  return NotImplemented\n return __eq__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'findings\',\'skipped\',\'errors\',\'broken_now\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'findings\',\'skipped\',\'errors\',\'broken_now\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
+    'def __create_fn__():\n def __hash__(self):\n  return hash((self.findings,self.skipped,self.errors,self.broken_now,))\n return __hash__',
+    "def __create_fn__(_type_findings, _type_skipped, _type_error, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_findings, _dflt_skipped, _dflt_error, _return_type):\n def __init__(self,findings:_type_findings=_dflt_findings,skipped:_type_skipped=_dflt_skipped,error:_type_error=_dflt_error)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'findings',findings)\n  __dataclass_builtins_object__.__setattr__(self,'skipped',skipped)\n  __dataclass_builtins_object__.__setattr__(self,'error',error)\n return __init__",
+    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(findings={self.findings!r}, skipped={self.skipped!r}, error={self.error!r})"\n return __repr__',
+    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.findings,self.skipped,self.error,)==(other.findings,other.skipped,other.error,)\n  return NotImplemented\n return __eq__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'findings\',\'skipped\',\'error\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'findings\',\'skipped\',\'error\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
+    'def __create_fn__():\n def __hash__(self):\n  return hash((self.findings,self.skipped,self.error,))\n return __hash__',
     "def __create_fn__(_type_when, _type_probe, _type_result, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,when:_type_when,probe:_type_probe,result:_type_result)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'when',when)\n  __dataclass_builtins_object__.__setattr__(self,'probe',probe)\n  __dataclass_builtins_object__.__setattr__(self,'result',result)\n return __init__",
     'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(when={self.when!r}, probe={self.probe!r}, result={self.result!r})"\n return __repr__',
     'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.when,self.probe,self.result,)==(other.when,other.probe,other.result,)\n  return NotImplemented\n return __eq__',
@@ -7918,6 +8300,24 @@ TEXTS = (
     'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'verdicts\',\'notes\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
     'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'verdicts\',\'notes\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
     'def __create_fn__():\n def __hash__(self):\n  return hash((self.verdicts,self.notes,))\n return __hash__',
+    "def __create_fn__(_type_when, _type_probe, _type_result, _type_by, _type_explained, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,when:_type_when,probe:_type_probe,result:_type_result,by:_type_by,explained:_type_explained)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'when',when)\n  __dataclass_builtins_object__.__setattr__(self,'probe',probe)\n  __dataclass_builtins_object__.__setattr__(self,'result',result)\n  __dataclass_builtins_object__.__setattr__(self,'by',by)\n  __dataclass_builtins_object__.__setattr__(self,'explained',explained)\n return __init__",
+    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(when={self.when!r}, probe={self.probe!r}, result={self.result!r}, by={self.by!r}, explained={self.explained!r})"\n return __repr__',
+    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.when,self.probe,self.result,self.by,self.explained,)==(other.when,other.probe,other.result,other.by,other.explained,)\n  return NotImplemented\n return __eq__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'when\',\'probe\',\'result\',\'by\',\'explained\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'when\',\'probe\',\'result\',\'by\',\'explained\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
+    'def __create_fn__():\n def __hash__(self):\n  return hash((self.when,self.probe,self.result,self.by,self.explained,))\n return __hash__',
+    "def __create_fn__(_type_name, _type_kind, _type_argv, _type_path, _type_exit_code, _type_duration, _type_timed_out, _type_content, _type_stderr, _type_absent, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_argv, _dflt_path, _dflt_exit_code, _dflt_duration, _dflt_timed_out, _dflt_content, _dflt_stderr, _dflt_absent, _return_type):\n def __init__(self,name:_type_name,kind:_type_kind,argv:_type_argv=_dflt_argv,path:_type_path=_dflt_path,exit_code:_type_exit_code=_dflt_exit_code,duration:_type_duration=_dflt_duration,timed_out:_type_timed_out=_dflt_timed_out,content:_type_content=_dflt_content,stderr:_type_stderr=_dflt_stderr,absent:_type_absent=_dflt_absent)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'name',name)\n  __dataclass_builtins_object__.__setattr__(self,'kind',kind)\n  __dataclass_builtins_object__.__setattr__(self,'argv',argv)\n  __dataclass_builtins_object__.__setattr__(self,'path',path)\n  __dataclass_builtins_object__.__setattr__(self,'exit_code',exit_code)\n  __dataclass_builtins_object__.__setattr__(self,'duration',duration)\n  __dataclass_builtins_object__.__setattr__(self,'timed_out',timed_out)\n  __dataclass_builtins_object__.__setattr__(self,'content',content)\n  __dataclass_builtins_object__.__setattr__(self,'stderr',stderr)\n  __dataclass_builtins_object__.__setattr__(self,'absent',absent)\n return __init__",
+    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(name={self.name!r}, kind={self.kind!r}, argv={self.argv!r}, path={self.path!r}, exit_code={self.exit_code!r}, duration={self.duration!r}, timed_out={self.timed_out!r}, content={self.content!r}, stderr={self.stderr!r}, absent={self.absent!r})"\n return __repr__',
+    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.name,self.kind,self.argv,self.path,self.exit_code,self.duration,self.timed_out,self.content,self.stderr,self.absent,)==(other.name,other.kind,other.argv,other.path,other.exit_code,other.duration,other.timed_out,other.content,other.stderr,other.absent,)\n  return NotImplemented\n return __eq__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'name\',\'kind\',\'argv\',\'path\',\'exit_code\',\'duration\',\'timed_out\',\'content\',\'stderr\',\'absent\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'name\',\'kind\',\'argv\',\'path\',\'exit_code\',\'duration\',\'timed_out\',\'content\',\'stderr\',\'absent\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
+    'def __create_fn__():\n def __hash__(self):\n  return hash((self.name,self.kind,self.argv,self.path,self.exit_code,self.duration,self.timed_out,self.content,self.stderr,self.absent,))\n return __hash__',
+    "def __create_fn__(_type_name, _type_argv, _type_timeout, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_timeout, _return_type):\n def __init__(self,name:_type_name,argv:_type_argv,timeout:_type_timeout=_dflt_timeout)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'name',name)\n  __dataclass_builtins_object__.__setattr__(self,'argv',argv)\n  __dataclass_builtins_object__.__setattr__(self,'timeout',timeout)\n return __init__",
+    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(name={self.name!r}, argv={self.argv!r}, timeout={self.timeout!r})"\n return __repr__',
+    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.name,self.argv,self.timeout,)==(other.name,other.argv,other.timeout,)\n  return NotImplemented\n return __eq__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'name\',\'argv\',\'timeout\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'name\',\'argv\',\'timeout\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
+    'def __create_fn__():\n def __hash__(self):\n  return hash((self.name,self.argv,self.timeout,))\n return __hash__',
     'def __create_fn__(_type_wanted, _type_original, _type_reasons, _type_pending, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_wanted, _dflt_original, _dflt_reasons, _dflt_pending, _return_type):\n def __init__(self,wanted:_type_wanted=_HAS_DEFAULT_FACTORY,original:_type_original=_HAS_DEFAULT_FACTORY,reasons:_type_reasons=_HAS_DEFAULT_FACTORY,pending:_type_pending=_HAS_DEFAULT_FACTORY)->_return_type:\n  self.wanted=_dflt_wanted() if wanted is _HAS_DEFAULT_FACTORY else wanted\n  self.original=_dflt_original() if original is _HAS_DEFAULT_FACTORY else original\n  self.reasons=_dflt_reasons() if reasons is _HAS_DEFAULT_FACTORY else reasons\n  self.pending=_dflt_pending() if pending is _HAS_DEFAULT_FACTORY else pending\n return __init__',
     'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(wanted={self.wanted!r}, original={self.original!r}, reasons={self.reasons!r}, pending={self.pending!r})"\n return __repr__',
     'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.wanted,self.original,self.reasons,self.pending,)==(other.wanted,other.original,other.reasons,other.pending,)\n  return NotImplemented\n return __eq__',
@@ -7948,24 +8348,6 @@ TEXTS = (
     'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'ownership\',\'notes\',\'active\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
     'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'ownership\',\'notes\',\'active\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
     'def __create_fn__():\n def __hash__(self):\n  return hash((self.ownership,self.notes,self.active,))\n return __hash__',
-    "def __create_fn__(_type_kind, _type_where, _type_detail, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_detail, _return_type):\n def __init__(self,kind:_type_kind,where:_type_where,detail:_type_detail=_dflt_detail)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'kind',kind)\n  __dataclass_builtins_object__.__setattr__(self,'where',where)\n  __dataclass_builtins_object__.__setattr__(self,'detail',detail)\n return __init__",
-    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(kind={self.kind!r}, where={self.where!r}, detail={self.detail!r})"\n return __repr__',
-    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.kind,self.where,self.detail,)==(other.kind,other.where,other.detail,)\n  return NotImplemented\n return __eq__',
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'kind\',\'where\',\'detail\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'kind\',\'where\',\'detail\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
-    'def __create_fn__():\n def __hash__(self):\n  return hash((self.kind,self.where,self.detail,))\n return __hash__',
-    "def __create_fn__(_type_hint, _type_commands, _type_repairable, _type_id, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_commands, _dflt_repairable, _dflt_id, _return_type):\n def __init__(self,hint:_type_hint,commands:_type_commands=_dflt_commands,repairable:_type_repairable=_dflt_repairable,id:_type_id=_dflt_id)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'hint',hint)\n  __dataclass_builtins_object__.__setattr__(self,'commands',commands)\n  __dataclass_builtins_object__.__setattr__(self,'repairable',repairable)\n  __dataclass_builtins_object__.__setattr__(self,'id',id)\n return __init__",
-    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(hint={self.hint!r}, commands={self.commands!r}, repairable={self.repairable!r}, id={self.id!r})"\n return __repr__',
-    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.hint,self.commands,self.repairable,self.id,)==(other.hint,other.commands,other.repairable,other.id,)\n  return NotImplemented\n return __eq__',
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'hint\',\'commands\',\'repairable\',\'id\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'hint\',\'commands\',\'repairable\',\'id\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
-    'def __create_fn__():\n def __hash__(self):\n  return hash((self.hint,self.commands,self.repairable,self.id,))\n return __hash__',
-    "def __create_fn__(_type_id, _type_severity, _type_title, _type_summary, _type_evidence, _type_workarounds, _type_links, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_summary, _dflt_evidence, _dflt_workarounds, _dflt_links, _return_type):\n def __init__(self,id:_type_id,severity:_type_severity,title:_type_title,summary:_type_summary=_dflt_summary,evidence:_type_evidence=_dflt_evidence,workarounds:_type_workarounds=_dflt_workarounds,links:_type_links=_dflt_links)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'id',id)\n  __dataclass_builtins_object__.__setattr__(self,'severity',severity)\n  __dataclass_builtins_object__.__setattr__(self,'title',title)\n  __dataclass_builtins_object__.__setattr__(self,'summary',summary)\n  __dataclass_builtins_object__.__setattr__(self,'evidence',evidence)\n  __dataclass_builtins_object__.__setattr__(self,'workarounds',workarounds)\n  __dataclass_builtins_object__.__setattr__(self,'links',links)\n return __init__",
-    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(id={self.id!r}, severity={self.severity!r}, title={self.title!r}, summary={self.summary!r}, evidence={self.evidence!r}, workarounds={self.workarounds!r}, links={self.links!r})"\n return __repr__',
-    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.id,self.severity,self.title,self.summary,self.evidence,self.workarounds,self.links,)==(other.id,other.severity,other.title,other.summary,other.evidence,other.workarounds,other.links,)\n  return NotImplemented\n return __eq__',
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'id\',\'severity\',\'title\',\'summary\',\'evidence\',\'workarounds\',\'links\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'id\',\'severity\',\'title\',\'summary\',\'evidence\',\'workarounds\',\'links\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
-    'def __create_fn__():\n def __hash__(self):\n  return hash((self.id,self.severity,self.title,self.summary,self.evidence,self.workarounds,self.links,))\n return __hash__',
     "def __create_fn__(_type_name, _type_old, _type_new, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,name:_type_name,old:_type_old,new:_type_new)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'name',name)\n  __dataclass_builtins_object__.__setattr__(self,'old',old)\n  __dataclass_builtins_object__.__setattr__(self,'new',new)\n return __init__",
     'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(name={self.name!r}, old={self.old!r}, new={self.new!r})"\n return __repr__',
     'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.name,self.old,self.new,)==(other.name,other.old,other.new,)\n  return NotImplemented\n return __eq__',
@@ -8155,54 +8537,27 @@ TEXTS = (
     'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'facts\',\'target\',\'version\',\'active\',\'known\',\'saves\',\'own\',\'status_texts\',\'expected_nft\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
     'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'facts\',\'target\',\'version\',\'active\',\'known\',\'saves\',\'own\',\'status_texts\',\'expected_nft\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
     'def __create_fn__():\n def __hash__(self):\n  return hash((self.facts,self.target,self.version,self.active,self.known,self.saves,self.own,self.status_texts,self.expected_nft,))\n return __hash__',
-    'def __create_fn__(_type_family, _type_name, _type_handle, _type_chains, _type_rules, _type_errors, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_chains, _dflt_rules, _dflt_errors, _return_type):\n def __init__(self,family:_type_family,name:_type_name,handle:_type_handle,chains:_type_chains=_HAS_DEFAULT_FACTORY,rules:_type_rules=_HAS_DEFAULT_FACTORY,errors:_type_errors=_HAS_DEFAULT_FACTORY)->_return_type:\n  self.family=family\n  self.name=name\n  self.handle=handle\n  self.chains=_dflt_chains() if chains is _HAS_DEFAULT_FACTORY else chains\n  self.rules=_dflt_rules() if rules is _HAS_DEFAULT_FACTORY else rules\n  self.errors=_dflt_errors() if errors is _HAS_DEFAULT_FACTORY else errors\n return __init__',
-    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(family={self.family!r}, name={self.name!r}, handle={self.handle!r}, chains={self.chains!r}, rules={self.rules!r}, errors={self.errors!r})"\n return __repr__',
-    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.family,self.name,self.handle,self.chains,self.rules,self.errors,)==(other.family,other.name,other.handle,other.chains,other.rules,other.errors,)\n  return NotImplemented\n return __eq__',
-    "def __create_fn__(_type_meta, _type_facts, _type_findings, _type_skipped, _type_errors, _type_matrix, _type_incomplete, _type_broken_now, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_incomplete, _dflt_broken_now, _return_type):\n def __init__(self,meta:_type_meta,facts:_type_facts,findings:_type_findings,skipped:_type_skipped,errors:_type_errors,matrix:_type_matrix,incomplete:_type_incomplete=_dflt_incomplete,broken_now:_type_broken_now=_dflt_broken_now)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'meta',meta)\n  __dataclass_builtins_object__.__setattr__(self,'facts',facts)\n  __dataclass_builtins_object__.__setattr__(self,'findings',findings)\n  __dataclass_builtins_object__.__setattr__(self,'skipped',skipped)\n  __dataclass_builtins_object__.__setattr__(self,'errors',errors)\n  __dataclass_builtins_object__.__setattr__(self,'matrix',matrix)\n  __dataclass_builtins_object__.__setattr__(self,'incomplete',incomplete)\n  __dataclass_builtins_object__.__setattr__(self,'broken_now',broken_now)\n return __init__",
-    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(meta={self.meta!r}, facts={self.facts!r}, findings={self.findings!r}, skipped={self.skipped!r}, errors={self.errors!r}, matrix={self.matrix!r}, incomplete={self.incomplete!r}, broken_now={self.broken_now!r})"\n return __repr__',
-    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.meta,self.facts,self.findings,self.skipped,self.errors,self.matrix,self.incomplete,self.broken_now,)==(other.meta,other.facts,other.findings,other.skipped,other.errors,other.matrix,other.incomplete,other.broken_now,)\n  return NotImplemented\n return __eq__',
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'meta\',\'facts\',\'findings\',\'skipped\',\'errors\',\'matrix\',\'incomplete\',\'broken_now\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'meta\',\'facts\',\'findings\',\'skipped\',\'errors\',\'matrix\',\'incomplete\',\'broken_now\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
-    'def __create_fn__():\n def __hash__(self):\n  return hash((self.meta,self.facts,self.findings,self.skipped,self.errors,self.matrix,self.incomplete,self.broken_now,))\n return __hash__',
-    "def __create_fn__(_type_argv, _type_skip, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_argv, _dflt_skip, _return_type):\n def __init__(self,argv:_type_argv=_dflt_argv,skip:_type_skip=_dflt_skip)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'argv',argv)\n  __dataclass_builtins_object__.__setattr__(self,'skip',skip)\n return __init__",
-    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(argv={self.argv!r}, skip={self.skip!r})"\n return __repr__',
-    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.argv,self.skip,)==(other.argv,other.skip,)\n  return NotImplemented\n return __eq__',
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'argv\',\'skip\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'argv\',\'skip\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
-    'def __create_fn__():\n def __hash__(self):\n  return hash((self.argv,self.skip,))\n return __hash__',
-    'def __create_fn__(_type_txn_id, _type_status, _type_error, _type_failed_step, _type_rollback_errors, _type_differences, _type_notes, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_error, _dflt_failed_step, _dflt_rollback_errors, _dflt_differences, _dflt_notes, _return_type):\n def __init__(self,txn_id:_type_txn_id,status:_type_status,error:_type_error=_dflt_error,failed_step:_type_failed_step=_dflt_failed_step,rollback_errors:_type_rollback_errors=_HAS_DEFAULT_FACTORY,differences:_type_differences=_HAS_DEFAULT_FACTORY,notes:_type_notes=_HAS_DEFAULT_FACTORY)->_return_type:\n  self.txn_id=txn_id\n  self.status=status\n  self.error=error\n  self.failed_step=failed_step\n  self.rollback_errors=_dflt_rollback_errors() if rollback_errors is _HAS_DEFAULT_FACTORY else rollback_errors\n  self.differences=_dflt_differences() if differences is _HAS_DEFAULT_FACTORY else differences\n  self.notes=_dflt_notes() if notes is _HAS_DEFAULT_FACTORY else notes\n return __init__',
-    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(txn_id={self.txn_id!r}, status={self.status!r}, error={self.error!r}, failed_step={self.failed_step!r}, rollback_errors={self.rollback_errors!r}, differences={self.differences!r}, notes={self.notes!r})"\n return __repr__',
-    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.txn_id,self.status,self.error,self.failed_step,self.rollback_errors,self.differences,self.notes,)==(other.txn_id,other.status,other.error,other.failed_step,other.rollback_errors,other.differences,other.notes,)\n  return NotImplemented\n return __eq__',
-    "def __create_fn__(_type_netns, _type_root, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,netns:_type_netns,root:_type_root)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'netns',netns)\n  __dataclass_builtins_object__.__setattr__(self,'root',root)\n return __init__",
-    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(netns={self.netns!r}, root={self.root!r})"\n return __repr__',
-    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.netns,self.root,)==(other.netns,other.root,)\n  return NotImplemented\n return __eq__',
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'netns\',\'root\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'netns\',\'root\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
-    'def __create_fn__():\n def __hash__(self):\n  return hash((self.netns,self.root,))\n return __hash__',
-    "def __create_fn__(_type_archive, _type_redaction_map, _type_manifest, _type_redaction, _type_scan_status, _type_exit_code, _type_withheld, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_exit_code, _dflt_withheld, _return_type):\n def __init__(self,archive:_type_archive,redaction_map:_type_redaction_map,manifest:_type_manifest,redaction:_type_redaction,scan_status:_type_scan_status,exit_code:_type_exit_code=_dflt_exit_code,withheld:_type_withheld=_dflt_withheld)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'archive',archive)\n  __dataclass_builtins_object__.__setattr__(self,'redaction_map',redaction_map)\n  __dataclass_builtins_object__.__setattr__(self,'manifest',manifest)\n  __dataclass_builtins_object__.__setattr__(self,'redaction',redaction)\n  __dataclass_builtins_object__.__setattr__(self,'scan_status',scan_status)\n  __dataclass_builtins_object__.__setattr__(self,'exit_code',exit_code)\n  __dataclass_builtins_object__.__setattr__(self,'withheld',withheld)\n return __init__",
-    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(archive={self.archive!r}, redaction_map={self.redaction_map!r}, manifest={self.manifest!r}, redaction={self.redaction!r}, scan_status={self.scan_status!r}, exit_code={self.exit_code!r}, withheld={self.withheld!r})"\n return __repr__',
-    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.archive,self.redaction_map,self.manifest,self.redaction,self.scan_status,self.exit_code,self.withheld,)==(other.archive,other.redaction_map,other.manifest,other.redaction,other.scan_status,other.exit_code,other.withheld,)\n  return NotImplemented\n return __eq__',
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'archive\',\'redaction_map\',\'manifest\',\'redaction\',\'scan_status\',\'exit_code\',\'withheld\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'archive\',\'redaction_map\',\'manifest\',\'redaction\',\'scan_status\',\'exit_code\',\'withheld\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
-    'def __create_fn__():\n def __hash__(self):\n  return hash((self.archive,self.redaction_map,self.manifest,self.redaction,self.scan_status,self.exit_code,self.withheld,))\n return __hash__',
-    "def __create_fn__(_type_root, _type_incoming, _type_netns, _type_installed, _type_packages, _type_config, _type_deadline, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_netns, _dflt_installed, _dflt_packages, _dflt_config, _dflt_deadline, _return_type):\n def __init__(self,root:_type_root,incoming:_type_incoming,netns:_type_netns=_dflt_netns,installed:_type_installed=_dflt_installed,packages:_type_packages=_dflt_packages,config:_type_config=_dflt_config,deadline:_type_deadline=_dflt_deadline)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'root',root)\n  __dataclass_builtins_object__.__setattr__(self,'incoming',incoming)\n  __dataclass_builtins_object__.__setattr__(self,'netns',netns)\n  __dataclass_builtins_object__.__setattr__(self,'installed',installed)\n  __dataclass_builtins_object__.__setattr__(self,'packages',packages)\n  __dataclass_builtins_object__.__setattr__(self,'config',config)\n  __dataclass_builtins_object__.__setattr__(self,'deadline',deadline)\n return __init__",
-    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(root={self.root!r}, incoming={self.incoming!r}, netns={self.netns!r}, installed={self.installed!r}, packages={self.packages!r}, config={self.config!r}, deadline={self.deadline!r})"\n return __repr__',
-    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.root,self.incoming,self.netns,self.installed,self.packages,self.config,self.deadline,)==(other.root,other.incoming,other.netns,other.installed,other.packages,other.config,other.deadline,)\n  return NotImplemented\n return __eq__',
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'root\',\'incoming\',\'netns\',\'installed\',\'packages\',\'config\',\'deadline\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'root\',\'incoming\',\'netns\',\'installed\',\'packages\',\'config\',\'deadline\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
-    'def __create_fn__():\n def __hash__(self):\n  return hash((self.root,self.incoming,self.netns,self.installed,self.packages,self.config,self.deadline,))\n return __hash__',
-    "def __create_fn__(_type_id, _type_title, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,id:_type_id,title:_type_title)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'id',id)\n  __dataclass_builtins_object__.__setattr__(self,'title',title)\n return __init__",
-    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(id={self.id!r}, title={self.title!r})"\n return __repr__',
-    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.id,self.title,)==(other.id,other.title,)\n  return NotImplemented\n return __eq__',
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'id\',\'title\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'id\',\'title\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
-    'def __create_fn__():\n def __hash__(self):\n  return hash((self.id,self.title,))\n return __hash__',
-    "def __create_fn__(_type_decision, _type_reason, _type_policy, _type_installed, _type_incoming, _type_packages, _type_verdict, _type_scan_status, _type_backend_now, _type_backend_after, _type_blockers, _type_warnings, _type_notes, _type_host, _type_os, _type_libvirt_version, _type_command, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_packages, _dflt_verdict, _dflt_scan_status, _dflt_backend_now, _dflt_backend_after, _dflt_blockers, _dflt_warnings, _dflt_notes, _dflt_host, _dflt_os, _dflt_libvirt_version, _dflt_command, _return_type):\n def __init__(self,decision:_type_decision,reason:_type_reason,policy:_type_policy,installed:_type_installed,incoming:_type_incoming,packages:_type_packages=_dflt_packages,verdict:_type_verdict=_dflt_verdict,scan_status:_type_scan_status=_dflt_scan_status,backend_now:_type_backend_now=_dflt_backend_now,backend_after:_type_backend_after=_dflt_backend_after,blockers:_type_blockers=_dflt_blockers,warnings:_type_warnings=_dflt_warnings,notes:_type_notes=_dflt_notes,host:_type_host=_dflt_host,os:_type_os=_dflt_os,libvirt_version:_type_libvirt_version=_dflt_libvirt_version,command:_type_command=_dflt_command)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'decision',decision)\n  __dataclass_builtins_object__.__setattr__(self,'reason',reason)\n  __dataclass_builtins_object__.__setattr__(self,'policy',policy)\n  __dataclass_builtins_object__.__setattr__(self,'installed',installed)\n  __dataclass_builtins_object__.__setattr__(self,'incoming',incoming)\n  __dataclass_builtins_object__.__setattr__(self,'packages',packages)\n  __dataclass_builtins_object__.__setattr__(self,'verdict',verdict)\n  __dataclass_builtins_object__.__setattr__(self,'scan_status',scan_status)\n  __dataclass_builtins_object__.__setattr__(self,'backend_now',backend_now)\n  __dataclass_builtins_object__.__setattr__(self,'backend_after',backend_after)\n  __dataclass_builtins_object__.__setattr__(self,'blockers',blockers)\n  __dataclass_builtins_object__.__setattr__(self,'warnings',warnings)\n  __dataclass_builtins_object__.__setattr__(self,'notes',notes)\n  __dataclass_builtins_object__.__setattr__(self,'host',host)\n  __dataclass_builtins_object__.__setattr__(self,'os',os)\n  __dataclass_builtins_object__.__setattr__(self,'libvirt_version',libvirt_version)\n  __dataclass_builtins_object__.__setattr__(self,'command',command)\n return __init__",
-    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(decision={self.decision!r}, reason={self.reason!r}, policy={self.policy!r}, installed={self.installed!r}, incoming={self.incoming!r}, packages={self.packages!r}, verdict={self.verdict!r}, scan_status={self.scan_status!r}, backend_now={self.backend_now!r}, backend_after={self.backend_after!r}, blockers={self.blockers!r}, warnings={self.warnings!r}, notes={self.notes!r}, host={self.host!r}, os={self.os!r}, libvirt_version={self.libvirt_version!r}, command={self.command!r})"\n return __repr__',
-    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.decision,self.reason,self.policy,self.installed,self.incoming,self.packages,self.verdict,self.scan_status,self.backend_now,self.backend_after,self.blockers,self.warnings,self.notes,self.host,self.os,self.libvirt_version,self.command,)==(other.decision,other.reason,other.policy,other.installed,other.incoming,other.packages,other.verdict,other.scan_status,other.backend_now,other.backend_after,other.blockers,other.warnings,other.notes,other.host,other.os,other.libvirt_version,other.command,)\n  return NotImplemented\n return __eq__',
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'decision\',\'reason\',\'policy\',\'installed\',\'incoming\',\'packages\',\'verdict\',\'scan_status\',\'backend_now\',\'backend_after\',\'blockers\',\'warnings\',\'notes\',\'host\',\'os\',\'libvirt_version\',\'command\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'decision\',\'reason\',\'policy\',\'installed\',\'incoming\',\'packages\',\'verdict\',\'scan_status\',\'backend_now\',\'backend_after\',\'blockers\',\'warnings\',\'notes\',\'host\',\'os\',\'libvirt_version\',\'command\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
-    'def __create_fn__():\n def __hash__(self):\n  return hash((self.decision,self.reason,self.policy,self.installed,self.incoming,self.packages,self.verdict,self.scan_status,self.backend_now,self.backend_after,self.blockers,self.warnings,self.notes,self.host,self.os,self.libvirt_version,self.command,))\n return __hash__',
+    'def __create_fn__(_type_started, _type_started_at, _type_host, _type_os, _type_libvirt_version, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_started, _dflt_started_at, _dflt_host, _dflt_os, _dflt_libvirt_version, _return_type):\n def __init__(self,started:_type_started=_dflt_started,started_at:_type_started_at=_dflt_started_at,host:_type_host=_dflt_host,os:_type_os=_dflt_os,libvirt_version:_type_libvirt_version=_dflt_libvirt_version)->_return_type:\n  self.started=started\n  self.started_at=started_at\n  self.host=host\n  self.os=os\n  self.libvirt_version=libvirt_version\n return __init__',
+    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(started={self.started!r}, started_at={self.started_at!r}, host={self.host!r}, os={self.os!r}, libvirt_version={self.libvirt_version!r})"\n return __repr__',
+    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.started,self.started_at,self.host,self.os,self.libvirt_version,)==(other.started,other.started_at,other.host,other.os,other.libvirt_version,)\n  return NotImplemented\n return __eq__',
+    "def __create_fn__(_type_label, _type_identity, _type_source, _type_status, _type_exit_code, _type_verdict, _type_collected_at, _type_counts, _type_findings, _type_matrix_now, _type_matrix_after, _type_libvirt_version, _type_backend, _type_backend_after, _type_scan_errors, _type_report, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_report, _return_type):\n def __init__(self,label:_type_label,identity:_type_identity,source:_type_source,status:_type_status,exit_code:_type_exit_code,verdict:_type_verdict,collected_at:_type_collected_at,counts:_type_counts,findings:_type_findings,matrix_now:_type_matrix_now,matrix_after:_type_matrix_after,libvirt_version:_type_libvirt_version,backend:_type_backend,backend_after:_type_backend_after,scan_errors:_type_scan_errors,report:_type_report=_dflt_report)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'label',label)\n  __dataclass_builtins_object__.__setattr__(self,'identity',identity)\n  __dataclass_builtins_object__.__setattr__(self,'source',source)\n  __dataclass_builtins_object__.__setattr__(self,'status',status)\n  __dataclass_builtins_object__.__setattr__(self,'exit_code',exit_code)\n  __dataclass_builtins_object__.__setattr__(self,'verdict',verdict)\n  __dataclass_builtins_object__.__setattr__(self,'collected_at',collected_at)\n  __dataclass_builtins_object__.__setattr__(self,'counts',counts)\n  __dataclass_builtins_object__.__setattr__(self,'findings',findings)\n  __dataclass_builtins_object__.__setattr__(self,'matrix_now',matrix_now)\n  __dataclass_builtins_object__.__setattr__(self,'matrix_after',matrix_after)\n  __dataclass_builtins_object__.__setattr__(self,'libvirt_version',libvirt_version)\n  __dataclass_builtins_object__.__setattr__(self,'backend',backend)\n  __dataclass_builtins_object__.__setattr__(self,'backend_after',backend_after)\n  __dataclass_builtins_object__.__setattr__(self,'scan_errors',scan_errors)\n  __dataclass_builtins_object__.__setattr__(self,'report',report)\n return __init__",
+    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(label={self.label!r}, identity={self.identity!r}, source={self.source!r}, status={self.status!r}, exit_code={self.exit_code!r}, verdict={self.verdict!r}, collected_at={self.collected_at!r}, counts={self.counts!r}, findings={self.findings!r}, matrix_now={self.matrix_now!r}, matrix_after={self.matrix_after!r}, libvirt_version={self.libvirt_version!r}, backend={self.backend!r}, backend_after={self.backend_after!r}, scan_errors={self.scan_errors!r}, report={self.report!r})"\n return __repr__',
+    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.label,self.identity,self.source,self.status,self.exit_code,self.verdict,self.collected_at,self.counts,self.findings,self.matrix_now,self.matrix_after,self.libvirt_version,self.backend,self.backend_after,self.scan_errors,self.report,)==(other.label,other.identity,other.source,other.status,other.exit_code,other.verdict,other.collected_at,other.counts,other.findings,other.matrix_now,other.matrix_after,other.libvirt_version,other.backend,other.backend_after,other.scan_errors,other.report,)\n  return NotImplemented\n return __eq__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'label\',\'identity\',\'source\',\'status\',\'exit_code\',\'verdict\',\'collected_at\',\'counts\',\'findings\',\'matrix_now\',\'matrix_after\',\'libvirt_version\',\'backend\',\'backend_after\',\'scan_errors\',\'report\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'label\',\'identity\',\'source\',\'status\',\'exit_code\',\'verdict\',\'collected_at\',\'counts\',\'findings\',\'matrix_now\',\'matrix_after\',\'libvirt_version\',\'backend\',\'backend_after\',\'scan_errors\',\'report\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
+    'def __create_fn__():\n def __hash__(self):\n  return hash((self.label,self.identity,self.source,self.status,self.exit_code,self.verdict,self.collected_at,self.counts,self.findings,self.matrix_now,self.matrix_after,self.libvirt_version,self.backend,self.backend_after,self.scan_errors,self.report,))\n return __hash__',
+    "def __create_fn__(_type_number, _type_cells, _type_marks, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,number:_type_number,cells:_type_cells,marks:_type_marks)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'number',number)\n  __dataclass_builtins_object__.__setattr__(self,'cells',cells)\n  __dataclass_builtins_object__.__setattr__(self,'marks',marks)\n return __init__",
+    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(number={self.number!r}, cells={self.cells!r}, marks={self.marks!r})"\n return __repr__',
+    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.number,self.cells,self.marks,)==(other.number,other.cells,other.marks,)\n  return NotImplemented\n return __eq__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'number\',\'cells\',\'marks\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'number\',\'cells\',\'marks\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
+    'def __create_fn__():\n def __hash__(self):\n  return hash((self.number,self.cells,self.marks,))\n return __hash__',
+    "def __create_fn__(_type_where, _type_detail, _type_kind, _type_count, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_kind, _dflt_count, _return_type):\n def __init__(self,where:_type_where,detail:_type_detail,kind:_type_kind=_dflt_kind,count:_type_count=_dflt_count)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'where',where)\n  __dataclass_builtins_object__.__setattr__(self,'detail',detail)\n  __dataclass_builtins_object__.__setattr__(self,'kind',kind)\n  __dataclass_builtins_object__.__setattr__(self,'count',count)\n return __init__",
+    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(where={self.where!r}, detail={self.detail!r}, kind={self.kind!r}, count={self.count!r})"\n return __repr__',
+    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.where,self.detail,self.kind,self.count,)==(other.where,other.detail,other.kind,other.count,)\n  return NotImplemented\n return __eq__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'where\',\'detail\',\'kind\',\'count\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'where\',\'detail\',\'kind\',\'count\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
+    'def __create_fn__():\n def __hash__(self):\n  return hash((self.where,self.detail,self.kind,self.count,))\n return __hash__',
     "def __create_fn__(_type_id, _type_status, _type_command, _type_title, _type_started, _type_ended, _type_steps, _type_steps_started, _type_steps_done, _type_pid, _type_netns, _type_root, _type_errors, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_command, _dflt_title, _dflt_started, _dflt_ended, _dflt_steps, _dflt_steps_started, _dflt_steps_done, _dflt_pid, _dflt_netns, _dflt_root, _dflt_errors, _return_type):\n def __init__(self,id:_type_id,status:_type_status,command:_type_command=_dflt_command,title:_type_title=_dflt_title,started:_type_started=_dflt_started,ended:_type_ended=_dflt_ended,steps:_type_steps=_dflt_steps,steps_started:_type_steps_started=_dflt_steps_started,steps_done:_type_steps_done=_dflt_steps_done,pid:_type_pid=_dflt_pid,netns:_type_netns=_dflt_netns,root:_type_root=_dflt_root,errors:_type_errors=_dflt_errors)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'id',id)\n  __dataclass_builtins_object__.__setattr__(self,'status',status)\n  __dataclass_builtins_object__.__setattr__(self,'command',command)\n  __dataclass_builtins_object__.__setattr__(self,'title',title)\n  __dataclass_builtins_object__.__setattr__(self,'started',started)\n  __dataclass_builtins_object__.__setattr__(self,'ended',ended)\n  __dataclass_builtins_object__.__setattr__(self,'steps',steps)\n  __dataclass_builtins_object__.__setattr__(self,'steps_started',steps_started)\n  __dataclass_builtins_object__.__setattr__(self,'steps_done',steps_done)\n  __dataclass_builtins_object__.__setattr__(self,'pid',pid)\n  __dataclass_builtins_object__.__setattr__(self,'netns',netns)\n  __dataclass_builtins_object__.__setattr__(self,'root',root)\n  __dataclass_builtins_object__.__setattr__(self,'errors',errors)\n return __init__",
     'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(id={self.id!r}, status={self.status!r}, command={self.command!r}, title={self.title!r}, started={self.started!r}, ended={self.ended!r}, steps={self.steps!r}, steps_started={self.steps_started!r}, steps_done={self.steps_done!r}, pid={self.pid!r}, netns={self.netns!r}, root={self.root!r}, errors={self.errors!r})"\n return __repr__',
     'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.id,self.status,self.command,self.title,self.started,self.ended,self.steps,self.steps_started,self.steps_done,self.pid,self.netns,self.root,self.errors,)==(other.id,other.status,other.command,other.title,other.started,other.ended,other.steps,other.steps_started,other.steps_done,other.pid,other.netns,other.root,other.errors,)\n  return NotImplemented\n return __eq__',
@@ -8300,4 +8655,52 @@ TEXTS = (
     'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'before\',\'remedies\',\'left\',\'steps\',\'restart\',\'fingerprint\',\'exit_code\',\'dry_run\',\'recovered\',\'refused\',\'transaction\',\'after\',\'notes\',\'host\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
     'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'before\',\'remedies\',\'left\',\'steps\',\'restart\',\'fingerprint\',\'exit_code\',\'dry_run\',\'recovered\',\'refused\',\'transaction\',\'after\',\'notes\',\'host\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
     'def __create_fn__():\n def __hash__(self):\n  return hash((self.before,self.remedies,self.left,self.steps,self.restart,self.fingerprint,self.exit_code,self.dry_run,self.recovered,self.refused,self.transaction,self.after,self.notes,self.host,))\n return __hash__',
+    'def __create_fn__(_type_family, _type_name, _type_handle, _type_chains, _type_rules, _type_errors, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_chains, _dflt_rules, _dflt_errors, _return_type):\n def __init__(self,family:_type_family,name:_type_name,handle:_type_handle,chains:_type_chains=_HAS_DEFAULT_FACTORY,rules:_type_rules=_HAS_DEFAULT_FACTORY,errors:_type_errors=_HAS_DEFAULT_FACTORY)->_return_type:\n  self.family=family\n  self.name=name\n  self.handle=handle\n  self.chains=_dflt_chains() if chains is _HAS_DEFAULT_FACTORY else chains\n  self.rules=_dflt_rules() if rules is _HAS_DEFAULT_FACTORY else rules\n  self.errors=_dflt_errors() if errors is _HAS_DEFAULT_FACTORY else errors\n return __init__',
+    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(family={self.family!r}, name={self.name!r}, handle={self.handle!r}, chains={self.chains!r}, rules={self.rules!r}, errors={self.errors!r})"\n return __repr__',
+    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.family,self.name,self.handle,self.chains,self.rules,self.errors,)==(other.family,other.name,other.handle,other.chains,other.rules,other.errors,)\n  return NotImplemented\n return __eq__',
+    "def __create_fn__(_type_meta, _type_facts, _type_findings, _type_skipped, _type_errors, _type_matrix, _type_incomplete, _type_broken_now, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_incomplete, _dflt_broken_now, _return_type):\n def __init__(self,meta:_type_meta,facts:_type_facts,findings:_type_findings,skipped:_type_skipped,errors:_type_errors,matrix:_type_matrix,incomplete:_type_incomplete=_dflt_incomplete,broken_now:_type_broken_now=_dflt_broken_now)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'meta',meta)\n  __dataclass_builtins_object__.__setattr__(self,'facts',facts)\n  __dataclass_builtins_object__.__setattr__(self,'findings',findings)\n  __dataclass_builtins_object__.__setattr__(self,'skipped',skipped)\n  __dataclass_builtins_object__.__setattr__(self,'errors',errors)\n  __dataclass_builtins_object__.__setattr__(self,'matrix',matrix)\n  __dataclass_builtins_object__.__setattr__(self,'incomplete',incomplete)\n  __dataclass_builtins_object__.__setattr__(self,'broken_now',broken_now)\n return __init__",
+    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(meta={self.meta!r}, facts={self.facts!r}, findings={self.findings!r}, skipped={self.skipped!r}, errors={self.errors!r}, matrix={self.matrix!r}, incomplete={self.incomplete!r}, broken_now={self.broken_now!r})"\n return __repr__',
+    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.meta,self.facts,self.findings,self.skipped,self.errors,self.matrix,self.incomplete,self.broken_now,)==(other.meta,other.facts,other.findings,other.skipped,other.errors,other.matrix,other.incomplete,other.broken_now,)\n  return NotImplemented\n return __eq__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'meta\',\'facts\',\'findings\',\'skipped\',\'errors\',\'matrix\',\'incomplete\',\'broken_now\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'meta\',\'facts\',\'findings\',\'skipped\',\'errors\',\'matrix\',\'incomplete\',\'broken_now\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
+    'def __create_fn__():\n def __hash__(self):\n  return hash((self.meta,self.facts,self.findings,self.skipped,self.errors,self.matrix,self.incomplete,self.broken_now,))\n return __hash__',
+    "def __create_fn__(_type_argv, _type_skip, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_argv, _dflt_skip, _return_type):\n def __init__(self,argv:_type_argv=_dflt_argv,skip:_type_skip=_dflt_skip)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'argv',argv)\n  __dataclass_builtins_object__.__setattr__(self,'skip',skip)\n return __init__",
+    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(argv={self.argv!r}, skip={self.skip!r})"\n return __repr__',
+    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.argv,self.skip,)==(other.argv,other.skip,)\n  return NotImplemented\n return __eq__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'argv\',\'skip\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'argv\',\'skip\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
+    'def __create_fn__():\n def __hash__(self):\n  return hash((self.argv,self.skip,))\n return __hash__',
+    'def __create_fn__(_type_txn_id, _type_status, _type_error, _type_failed_step, _type_rollback_errors, _type_differences, _type_notes, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_error, _dflt_failed_step, _dflt_rollback_errors, _dflt_differences, _dflt_notes, _return_type):\n def __init__(self,txn_id:_type_txn_id,status:_type_status,error:_type_error=_dflt_error,failed_step:_type_failed_step=_dflt_failed_step,rollback_errors:_type_rollback_errors=_HAS_DEFAULT_FACTORY,differences:_type_differences=_HAS_DEFAULT_FACTORY,notes:_type_notes=_HAS_DEFAULT_FACTORY)->_return_type:\n  self.txn_id=txn_id\n  self.status=status\n  self.error=error\n  self.failed_step=failed_step\n  self.rollback_errors=_dflt_rollback_errors() if rollback_errors is _HAS_DEFAULT_FACTORY else rollback_errors\n  self.differences=_dflt_differences() if differences is _HAS_DEFAULT_FACTORY else differences\n  self.notes=_dflt_notes() if notes is _HAS_DEFAULT_FACTORY else notes\n return __init__',
+    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(txn_id={self.txn_id!r}, status={self.status!r}, error={self.error!r}, failed_step={self.failed_step!r}, rollback_errors={self.rollback_errors!r}, differences={self.differences!r}, notes={self.notes!r})"\n return __repr__',
+    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.txn_id,self.status,self.error,self.failed_step,self.rollback_errors,self.differences,self.notes,)==(other.txn_id,other.status,other.error,other.failed_step,other.rollback_errors,other.differences,other.notes,)\n  return NotImplemented\n return __eq__',
+    "def __create_fn__(_type_netns, _type_root, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,netns:_type_netns,root:_type_root)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'netns',netns)\n  __dataclass_builtins_object__.__setattr__(self,'root',root)\n return __init__",
+    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(netns={self.netns!r}, root={self.root!r})"\n return __repr__',
+    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.netns,self.root,)==(other.netns,other.root,)\n  return NotImplemented\n return __eq__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'netns\',\'root\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'netns\',\'root\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
+    'def __create_fn__():\n def __hash__(self):\n  return hash((self.netns,self.root,))\n return __hash__',
+    "def __create_fn__(_type_archive, _type_redaction_map, _type_manifest, _type_redaction, _type_scan_status, _type_exit_code, _type_withheld, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_exit_code, _dflt_withheld, _return_type):\n def __init__(self,archive:_type_archive,redaction_map:_type_redaction_map,manifest:_type_manifest,redaction:_type_redaction,scan_status:_type_scan_status,exit_code:_type_exit_code=_dflt_exit_code,withheld:_type_withheld=_dflt_withheld)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'archive',archive)\n  __dataclass_builtins_object__.__setattr__(self,'redaction_map',redaction_map)\n  __dataclass_builtins_object__.__setattr__(self,'manifest',manifest)\n  __dataclass_builtins_object__.__setattr__(self,'redaction',redaction)\n  __dataclass_builtins_object__.__setattr__(self,'scan_status',scan_status)\n  __dataclass_builtins_object__.__setattr__(self,'exit_code',exit_code)\n  __dataclass_builtins_object__.__setattr__(self,'withheld',withheld)\n return __init__",
+    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(archive={self.archive!r}, redaction_map={self.redaction_map!r}, manifest={self.manifest!r}, redaction={self.redaction!r}, scan_status={self.scan_status!r}, exit_code={self.exit_code!r}, withheld={self.withheld!r})"\n return __repr__',
+    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.archive,self.redaction_map,self.manifest,self.redaction,self.scan_status,self.exit_code,self.withheld,)==(other.archive,other.redaction_map,other.manifest,other.redaction,other.scan_status,other.exit_code,other.withheld,)\n  return NotImplemented\n return __eq__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'archive\',\'redaction_map\',\'manifest\',\'redaction\',\'scan_status\',\'exit_code\',\'withheld\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'archive\',\'redaction_map\',\'manifest\',\'redaction\',\'scan_status\',\'exit_code\',\'withheld\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
+    'def __create_fn__():\n def __hash__(self):\n  return hash((self.archive,self.redaction_map,self.manifest,self.redaction,self.scan_status,self.exit_code,self.withheld,))\n return __hash__',
+    "def __create_fn__(_type_root, _type_incoming, _type_netns, _type_installed, _type_packages, _type_config, _type_deadline, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_netns, _dflt_installed, _dflt_packages, _dflt_config, _dflt_deadline, _return_type):\n def __init__(self,root:_type_root,incoming:_type_incoming,netns:_type_netns=_dflt_netns,installed:_type_installed=_dflt_installed,packages:_type_packages=_dflt_packages,config:_type_config=_dflt_config,deadline:_type_deadline=_dflt_deadline)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'root',root)\n  __dataclass_builtins_object__.__setattr__(self,'incoming',incoming)\n  __dataclass_builtins_object__.__setattr__(self,'netns',netns)\n  __dataclass_builtins_object__.__setattr__(self,'installed',installed)\n  __dataclass_builtins_object__.__setattr__(self,'packages',packages)\n  __dataclass_builtins_object__.__setattr__(self,'config',config)\n  __dataclass_builtins_object__.__setattr__(self,'deadline',deadline)\n return __init__",
+    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(root={self.root!r}, incoming={self.incoming!r}, netns={self.netns!r}, installed={self.installed!r}, packages={self.packages!r}, config={self.config!r}, deadline={self.deadline!r})"\n return __repr__',
+    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.root,self.incoming,self.netns,self.installed,self.packages,self.config,self.deadline,)==(other.root,other.incoming,other.netns,other.installed,other.packages,other.config,other.deadline,)\n  return NotImplemented\n return __eq__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'root\',\'incoming\',\'netns\',\'installed\',\'packages\',\'config\',\'deadline\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'root\',\'incoming\',\'netns\',\'installed\',\'packages\',\'config\',\'deadline\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
+    'def __create_fn__():\n def __hash__(self):\n  return hash((self.root,self.incoming,self.netns,self.installed,self.packages,self.config,self.deadline,))\n return __hash__',
+    "def __create_fn__(_type_id, _type_title, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,id:_type_id,title:_type_title)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'id',id)\n  __dataclass_builtins_object__.__setattr__(self,'title',title)\n return __init__",
+    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(id={self.id!r}, title={self.title!r})"\n return __repr__',
+    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.id,self.title,)==(other.id,other.title,)\n  return NotImplemented\n return __eq__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'id\',\'title\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'id\',\'title\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
+    'def __create_fn__():\n def __hash__(self):\n  return hash((self.id,self.title,))\n return __hash__',
+    "def __create_fn__(_type_decision, _type_reason, _type_policy, _type_installed, _type_incoming, _type_packages, _type_verdict, _type_scan_status, _type_backend_now, _type_backend_after, _type_blockers, _type_warnings, _type_notes, _type_host, _type_os, _type_libvirt_version, _type_command, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_packages, _dflt_verdict, _dflt_scan_status, _dflt_backend_now, _dflt_backend_after, _dflt_blockers, _dflt_warnings, _dflt_notes, _dflt_host, _dflt_os, _dflt_libvirt_version, _dflt_command, _return_type):\n def __init__(self,decision:_type_decision,reason:_type_reason,policy:_type_policy,installed:_type_installed,incoming:_type_incoming,packages:_type_packages=_dflt_packages,verdict:_type_verdict=_dflt_verdict,scan_status:_type_scan_status=_dflt_scan_status,backend_now:_type_backend_now=_dflt_backend_now,backend_after:_type_backend_after=_dflt_backend_after,blockers:_type_blockers=_dflt_blockers,warnings:_type_warnings=_dflt_warnings,notes:_type_notes=_dflt_notes,host:_type_host=_dflt_host,os:_type_os=_dflt_os,libvirt_version:_type_libvirt_version=_dflt_libvirt_version,command:_type_command=_dflt_command)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'decision',decision)\n  __dataclass_builtins_object__.__setattr__(self,'reason',reason)\n  __dataclass_builtins_object__.__setattr__(self,'policy',policy)\n  __dataclass_builtins_object__.__setattr__(self,'installed',installed)\n  __dataclass_builtins_object__.__setattr__(self,'incoming',incoming)\n  __dataclass_builtins_object__.__setattr__(self,'packages',packages)\n  __dataclass_builtins_object__.__setattr__(self,'verdict',verdict)\n  __dataclass_builtins_object__.__setattr__(self,'scan_status',scan_status)\n  __dataclass_builtins_object__.__setattr__(self,'backend_now',backend_now)\n  __dataclass_builtins_object__.__setattr__(self,'backend_after',backend_after)\n  __dataclass_builtins_object__.__setattr__(self,'blockers',blockers)\n  __dataclass_builtins_object__.__setattr__(self,'warnings',warnings)\n  __dataclass_builtins_object__.__setattr__(self,'notes',notes)\n  __dataclass_builtins_object__.__setattr__(self,'host',host)\n  __dataclass_builtins_object__.__setattr__(self,'os',os)\n  __dataclass_builtins_object__.__setattr__(self,'libvirt_version',libvirt_version)\n  __dataclass_builtins_object__.__setattr__(self,'command',command)\n return __init__",
+    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(decision={self.decision!r}, reason={self.reason!r}, policy={self.policy!r}, installed={self.installed!r}, incoming={self.incoming!r}, packages={self.packages!r}, verdict={self.verdict!r}, scan_status={self.scan_status!r}, backend_now={self.backend_now!r}, backend_after={self.backend_after!r}, blockers={self.blockers!r}, warnings={self.warnings!r}, notes={self.notes!r}, host={self.host!r}, os={self.os!r}, libvirt_version={self.libvirt_version!r}, command={self.command!r})"\n return __repr__',
+    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.decision,self.reason,self.policy,self.installed,self.incoming,self.packages,self.verdict,self.scan_status,self.backend_now,self.backend_after,self.blockers,self.warnings,self.notes,self.host,self.os,self.libvirt_version,self.command,)==(other.decision,other.reason,other.policy,other.installed,other.incoming,other.packages,other.verdict,other.scan_status,other.backend_now,other.backend_after,other.blockers,other.warnings,other.notes,other.host,other.os,other.libvirt_version,other.command,)\n  return NotImplemented\n return __eq__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'decision\',\'reason\',\'policy\',\'installed\',\'incoming\',\'packages\',\'verdict\',\'scan_status\',\'backend_now\',\'backend_after\',\'blockers\',\'warnings\',\'notes\',\'host\',\'os\',\'libvirt_version\',\'command\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'decision\',\'reason\',\'policy\',\'installed\',\'incoming\',\'packages\',\'verdict\',\'scan_status\',\'backend_now\',\'backend_after\',\'blockers\',\'warnings\',\'notes\',\'host\',\'os\',\'libvirt_version\',\'command\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
+    'def __create_fn__():\n def __hash__(self):\n  return hash((self.decision,self.reason,self.policy,self.installed,self.incoming,self.packages,self.verdict,self.scan_status,self.backend_now,self.backend_after,self.blockers,self.warnings,self.notes,self.host,self.os,self.libvirt_version,self.command,))\n return __hash__',
 )

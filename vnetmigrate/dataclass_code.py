@@ -79,6 +79,19 @@ if __name__ != "__main__":
     _install()
 
 
+def modules() -> list[str]:
+    """Every module of the package, checks and reports included: an editable install finds
+    those two beside the package, not in its __path__, so each is walked in its own right."""
+    import importlib
+    import pkgutil
+
+    names = ["vnetmigrate"]
+    for package in ("vnetmigrate", "vnetmigrate.checks", "vnetmigrate.reports"):
+        path = importlib.import_module(package).__path__
+        names += [package] + [m.name for m in pkgutil.walk_packages(path, f"{package}.")]
+    return sorted({n for n in names if not n.endswith(("__main__", "._dataclass_code"))})
+
+
 def generate() -> str:
     """The text of vnetmigrate/_dataclass_code.py for the project as it is, on this Python.
 
@@ -87,9 +100,6 @@ def generate() -> str:
     (a class created before it starts recording is missed; other libraries' are left out, so
     the table does not change with their versions)."""
     import importlib
-    import pkgutil
-
-    import vnetmigrate
 
     texts: dict[str, None] = {}
 
@@ -102,9 +112,7 @@ def generate() -> str:
 
     dataclasses.exec = record  # type: ignore[attr-defined]
     try:
-        names = sorted(m.name for m in pkgutil.walk_packages(vnetmigrate.__path__, "vnetmigrate.")
-                       if not m.name.endswith(("__main__", "._dataclass_code")))
-        for name in names:
+        for name in sorted(modules()):
             importlib.import_module(name)
     finally:
         dataclasses.exec = _exec  # type: ignore[attr-defined]

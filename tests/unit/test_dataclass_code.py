@@ -9,7 +9,6 @@ import __future__
 import ast
 import dataclasses
 import importlib
-import pkgutil
 import subprocess
 import sys
 from pathlib import Path
@@ -53,8 +52,7 @@ def test_the_table_holds_what_the_project_s_classes_need_now():
 
 
 def _project_classes() -> list[type]:
-    names = [m.name for m in pkgutil.walk_packages(vnetmigrate.__path__, "vnetmigrate.")
-             if not m.name.endswith("__main__")]
+    names = dataclass_code.modules()
     return [c for name in names for c in vars(importlib.import_module(name)).values()
             if isinstance(c, type) and "__dataclass_params__" in c.__dict__ and c.__module__ == name]
 
