@@ -205,8 +205,9 @@ def repair_plan_lines(r: RepairResult, width: int | None = 80) -> list[Text]:
         out.append(_line(("Nothing to repair.", GOOD if r.before and r.before.exit_code == 0 else HEAD)))
     if r.left:
         out.append(_line(("Left as they are:", HEAD)))
-        out += [_line(f"  {x.severity} {x.finding}: ", shorten_lists(x.reason)) for x in r.left]
-    out += [_line(("Note:", DIM), f" {shorten_lists(note)}") for note in r.notes]
+        out += [_line(*_hanging((f"  {x.severity} {x.finding}: ",), shorten_lists(x.reason), "    ", width))
+                for x in r.left]
+    out += [_line(*_hanging((("Note:", DIM), " "), shorten_lists(note), "  ", width)) for note in r.notes]
     return out
 
 

@@ -47,6 +47,9 @@ def outcomes(tmp_path_factory) -> dict:
         "rollback nothing": RollbackResult(STATE / ("deep/" * 20), ()),
         "history": HISTORY,
         **{name: made[name] for name in ("repair committed", "repair rolled back", "repair stuck", "history three")},
+        "repair with a long note": replace(made["repair dry-run"], notes=(
+            "the daemon's configuration names " + " ".join(f"/etc/libvirt/hooks/net{i}.d" for i in range(4)),),
+            left=tuple(replace(x, reason=x.reason + " (" + "and more " * 6 + ")") for x in made["repair dry-run"].left)),
     }
 
 
