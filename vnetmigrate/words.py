@@ -50,7 +50,6 @@ def shorten_lists(text: str) -> str:
     return _LONG_LIST.sub(lambda m: names(m.group(0).split(", ")), text)
 
 
-
 _QUOTED = re.compile(r"`[^`\n]*`")  # a command as messages quote it: `vnetmigrate rollback ID --root /`
 _GLUE = "\x00"  # never in printed text (shown as \x00 by reports.sanitize); textwrap never breaks at it
 
