@@ -39,22 +39,27 @@ def current() -> tuple[int, int] | None:
     the namespace's kept one (txn/nfsocket.py: a migration asks some 190 times, and closing a
     socket right after a commit of ours waits for the kernel's clean-up).
     """
-    try:
-        with nfsocket.used() as (kept, seq):
-            kept.sock.settimeout(TIMEOUT)
-            body = struct.pack("=BBH", socket.AF_UNSPEC, 0, 0)  # nfgenmsg: family, version 0, res_id
-            kept.sock.send(struct.pack("=IHHII", 16 + len(body), NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETGEN,
-                                       NLM_F_REQUEST, seq, 0) + body)
-            while True:
-                answer = _for_request(kept.sock.recv(4096), seq)
-                if answer is not None:
-                    break
-            generation = _generation(answer)
-            if generation is None:
-                raise _Malformed("no generation in the answer")
-            return kept.cookie, generation
-    except OSError:
-        return None
+    for _attempt in range(2):  # a kept socket that failed is dropped: ask once more on a new one
+        try:
+            return _ask()
+        except OSError:
+            continue
+    return None
+
+
+def _ask() -> tuple[int, int]:
+    with nfsocket.used() as (kept, seq):
+        kept.sock.settimeout(TIMEOUT)
+        body = struct.pack("=BBH", socket.AF_UNSPEC, 0, 0)  # nfgenmsg: family, version 0, res_id
+        kept.sock.send(struct.pack("=IHHII", 16 + len(body), NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETGEN,
+                                   NLM_F_REQUEST, seq, 0) + body)
+        answer = None
+        while answer is None:
+            answer = _for_request(kept.sock.recv(4096), seq)
+        generation = _generation(answer)
+        if generation is None:
+            raise _Malformed("no generation in the answer")
+        return kept.cookie, generation
 
 
 def _for_request(datagram: bytes, seq: int) -> bytes | None:
