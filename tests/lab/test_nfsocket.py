@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import struct
+import sys
 
 import pytest
 
@@ -166,3 +167,35 @@ def test_exact_deletions_reuse_the_socket_also_after_a_refused_batch(two):
     assert "table ip x" not in ns_run(b, ["nft", "list", "tables"])
     assert kept(a) == fresh(a) and kept(b) == fresh(b)
     ns_run(a, ["nft", "delete", "table", "ip", "x"])
+
+
+def test_threads_in_one_namespace_and_in_another_each_get_their_answers(two):
+    """setns is per thread: threads share the kept socket of their namespace, one at a time."""
+    import threading
+
+    from vnetmigrate.netns import entered
+    from vnetmigrate.txn import nftgen
+
+    a, b = two
+    want = {a: fresh(a), b: fresh(b)}
+    sockets = {ns: (kept(ns), kept_socket(ns))[1] for ns in (a, b)}
+    got: dict[str, list] = {a: [], b: []}
+    start = threading.Barrier(4)
+
+    def ask(ns: str) -> None:
+        with entered(ns):
+            start.wait()
+            got[ns].extend(nftgen.current() for _ in range(1000))
+
+    threads = [threading.Thread(target=ask, args=(ns,)) for ns in (a, a, b, b)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often: between a request and its answer too
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert got == {a: [want[a]] * 2000, b: [want[b]] * 2000}
+    assert {ns: kept_socket(ns) for ns in (a, b)} == sockets  # no request failed (a stolen answer times out)

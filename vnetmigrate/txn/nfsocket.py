@@ -39,7 +39,7 @@ KEEP = 8
 @dataclass
 class Kept:
     sock: socket.socket
-    cookie: int  # the namespace's cookie (unique for the system's lifetime; inodes are reused)
+    cookie: int | None  # the namespace's (unique for the system's lifetime; inodes are reused)
     pid: int     # the process that made it (a child forked without Python's fork hooks must not use it)
 
 
@@ -62,11 +62,14 @@ os.register_at_fork(after_in_child=_forget_after_fork)
 def _open() -> Kept:
     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_NETFILTER)
     try:
-        cookie = struct.unpack("=Q", sock.getsockopt(socket.SOL_SOCKET, SO_NETNS_COOKIE, 8))[0]
         sock.bind((0, 0))
     except OSError:
         sock.close()
         raise
+    try:
+        cookie = struct.unpack("=Q", sock.getsockopt(socket.SOL_SOCKET, SO_NETNS_COOKIE, 8))[0]
+    except OSError:  # before Linux 5.14: deletions still work, generations mean nothing (nftgen)
+        cookie = None
     return Kept(sock, cookie, os.getpid())
 
 

@@ -47,8 +47,11 @@ def current() -> tuple[int, int] | None:
     return None
 
 
-def _ask() -> tuple[int, int]:
+def _ask() -> tuple[int, int] | None:
+    """Raises OSError (the kept socket is then dropped) when the answer is not a generation."""
     with nfsocket.used() as (kept, seq):
+        if kept.cookie is None:  # Linux before 5.14: a generation would name no namespace
+            return None
         kept.sock.settimeout(TIMEOUT)
         body = struct.pack("=BBH", socket.AF_UNSPEC, 0, 0)  # nfgenmsg: family, version 0, res_id
         kept.sock.send(struct.pack("=IHHII", 16 + len(body), NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETGEN,
