@@ -199,3 +199,18 @@ def test_threads_in_one_namespace_and_in_another_each_get_their_answers(two):
         sys.setswitchinterval(interval)
     assert got == {a: [want[a]] * 2000, b: [want[b]] * 2000}
     assert {ns: kept_socket(ns) for ns in (a, b)} == sockets  # no request failed (a stolen answer times out)
+
+
+def test_beyond_the_kept_namespaces_the_oldest_socket_is_closed(two, monkeypatch):
+    from vnetmigrate.txn import nfsocket
+
+    a, _b = two
+    monkeypatch.setattr(nfsocket, "KEEP", 1)
+    with namespace() as third:
+        for _ in range(2):
+            old = (kept(a), kept_socket(a))[1]
+            assert kept(third) == fresh(third)
+            assert old.fileno() == -1  # closed to make room for the third's
+            old = kept_socket(third)
+            assert kept(a) == fresh(a)
+            assert old.fileno() == -1

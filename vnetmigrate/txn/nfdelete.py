@@ -100,7 +100,7 @@ def delete_exactly(commands: list[dict[str, Any]], generation: int | None = None
     before = nftgen.current()
     try:
         # The namespace's kept socket (txn/nfsocket.py), not a new one closed after the batch:
-        # that close would wait for the kernel to free the deleted rules and chains (10-11 ms at
+        # that close would wait for the kernel to free the deleted rules and chains (6-12 ms at
         # 100 networks, docs/kernel-and-tools.md §13). Anything going wrong in here drops it.
         with nfsocket.used(len(commands) + 2) as (kept, seq0):
             named: dict[int, dict[str, Any]] = {}

@@ -25,7 +25,6 @@ import socket
 import struct
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from vnetmigrate.nfnetlink import NETLINK_NETFILTER
 
@@ -36,11 +35,15 @@ SO_NETNS_COOKIE = 71  # Linux 5.14
 KEEP = 8
 
 
-@dataclass
 class Kept:
-    sock: socket.socket
-    cookie: int | None  # the namespace's (unique for the system's lifetime; inodes are reused)
-    pid: int     # the process that made it (a child forked without Python's fork hooks must not use it)
+    """A kept socket, the cookie of its namespace (unique for the system's lifetime, where inode
+    numbers are reused; None before Linux 5.14) and the process that made it (a child forked
+    without Python's fork hooks must not use it)."""
+
+    __slots__ = ("sock", "cookie", "pid")
+
+    def __init__(self, sock: socket.socket, cookie: int | None, pid: int) -> None:
+        self.sock, self.cookie, self.pid = sock, cookie, pid
 
 
 _lock = threading.Lock()
@@ -82,17 +85,17 @@ def used(messages: int = 1) -> Iterator[tuple[Kept, int]]:
     key = (st.st_dev, st.st_ino)
     with _lock:
         kept = _kept.get(key)
-        if kept is not None and kept.pid != os.getpid():
-            del _kept[key]  # forked without the fork hooks: not ours to use (nor to close)
+        if kept is not None and kept.pid != os.getpid():  # forked without Python's fork hooks
+            _kept.pop(key).sock.close()  # this child's copy of the descriptor: the parent's stays open
             kept = None
         if kept is None:
             while len(_kept) >= KEEP:
                 _kept.pop(next(iter(_kept))).sock.close()
             kept = _kept[key] = _open()
+        if _seq + messages > 0x7FFFFFFF:  # start again at 1, never inside one batch
+            _seq = 0
         first = _seq + 1
-        _seq = (_seq + messages) % 0x7FFFFFFF
-        if first + messages > 0x7FFFFFFF:  # never wrap inside one batch
-            first, _seq = 1, messages
+        _seq += messages
         try:
             yield kept, first
         except BaseException:
@@ -100,10 +103,3 @@ def used(messages: int = 1) -> Iterator[tuple[Kept, int]]:
             kept.sock.close()
             raise
 
-
-def forget_all() -> None:
-    """Close every kept socket (tests: start from nothing)."""
-    with _lock:
-        for kept in _kept.values():
-            kept.sock.close()
-        _kept.clear()
