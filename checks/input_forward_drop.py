@@ -14,11 +14,10 @@ reasons.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from vnetmigrate.checks._accept_rules import split_base
 from vnetmigrate.checks._drop_report import finding
 from vnetmigrate.checks.registry import check
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.evaluate import Pass, Probe, Result
 from vnetmigrate.facts import HostFacts
 from vnetmigrate.findings import Citation, Finding, Severity

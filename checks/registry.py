@@ -26,8 +26,8 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.derived import Derived, all_derivations
 from vnetmigrate.derived.view import FactsView, UndeclaredFact
 from vnetmigrate.facts import HostFacts

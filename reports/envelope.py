@@ -18,11 +18,11 @@ from __future__ import annotations
 import json
 import socket
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from vnetmigrate import __version__
+from vnetmigrate.dataclass_code import dataclass
 
 SCHEMA_VERSION = 1
 

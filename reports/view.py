@@ -7,9 +7,9 @@ alike. The wording shared by the formats lives here so they cannot drift apart.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.matrix import ROWS
 from vnetmigrate.reports.sanitize import printable  # noqa: F401  (re-exported: renderers import it from here)
 from vnetmigrate.words import names, plural, shorten_lists
@@ -37,6 +37,8 @@ def can_repair(finding: dict, workaround: dict) -> bool:
 
 @dataclass(frozen=True)
 class MatrixRow:
+    """One row of the compatibility matrix as the reports show it, and where this host is."""
+
     number: int
     cells: tuple[str, str, str, str]  # kernel module, userspace, libvirt backend, result
     marks: tuple[str, ...]  # "now" and/or the after label: where this host is
@@ -119,6 +121,8 @@ REPEAT_AT = 4  # this many alike evidence lines or more become one line with a c
 
 @dataclass(frozen=True)
 class EvidenceLine:
+    """One line of a finding's evidence as the reports show it."""
+
     where: str
     detail: str
     kind: str = ""

@@ -20,11 +20,12 @@ import json
 import os
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, field, fields
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from vnetmigrate import bounded
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.errors import InputError
 
 FORMAT = "vnetmigrate-evidence"

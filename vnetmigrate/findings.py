@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, field
 from enum import Enum
 from typing import Any
+
+from vnetmigrate.dataclass_code import dataclass
 
 
 class Severity(str, Enum):

@@ -12,8 +12,7 @@ Rows (Fedora 41 change "Libvirt Virtual Network NFTables"; docs/other-firewalls.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.facts import HostFacts
 from vnetmigrate.firewall import NFT_FAMILIES, Backend, Family
 

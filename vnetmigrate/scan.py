@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.exitcodes import ExitCode
 from vnetmigrate.facts import HostFacts, build

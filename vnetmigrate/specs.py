@@ -13,7 +13,7 @@ family of sources (per kernel release, per bridge, per chain, ...).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from vnetmigrate.dataclass_code import dataclass
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,12 @@ import os
 import re
 import stat
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from vnetmigrate import bounded
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.errors import VnmError
 
 DEFAULT = "/var/lib/vnetmigrate"

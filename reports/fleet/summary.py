@@ -7,8 +7,9 @@ made: a fleet of 10,000 hosts keeps 10,000 of these small records, never the env
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from typing import Any
+
+from vnetmigrate.dataclass_code import dataclass
 
 UNKNOWN = "unknown"
 NOT_INSTALLED = "not installed"
@@ -33,6 +34,8 @@ def verdict_key(verdict: str) -> str:
 
 @dataclass(frozen=True)
 class HostSummary:
+    """One host of a fleet report: its scan, summarised."""
+
     label: str  # how the fleet report names the host: hostname, with its netns/root when scanned there
     identity: tuple[str | None, str | None, str | None]  # (hostname, netns, root): one host, one scan
     source: str  # the file or evidence directory it came from, as given

@@ -13,12 +13,12 @@ import gzip
 import os
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from vnetmigrate import txnstore
 from vnetmigrate.collect import libvirt
 from vnetmigrate.collect.host import LiveHost
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.libvirt.names import InvalidName, validate_ifname
 from vnetmigrate.specs import BOOT_CONFIG_T, KERNEL_CONFIG, TABLES_NAMES

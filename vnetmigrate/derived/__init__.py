@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.derived.view import FactsView
 
 # The modules that declare derivations, imported on first use.

@@ -10,8 +10,7 @@ there shows in it too).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.derived import derivation
 from vnetmigrate.evaluate import Probe, Result, after_switch, evaluate, host_probes, of_facts
 from vnetmigrate.evaluate.switch import libvirt_commands

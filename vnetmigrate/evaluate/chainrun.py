@@ -8,8 +8,8 @@ Where a match cannot be decided both answers are followed; each way ends in a `L
 from __future__ import annotations
 
 from bisect import bisect_left
-from dataclasses import dataclass
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.evaluate import index
 from vnetmigrate.evaluate.core import Effect, Hit, Match, Opaque, Rule, State, Verdict, VMap, quoted
 from vnetmigrate.evaluate.reads import IfaceReads, PacketReads

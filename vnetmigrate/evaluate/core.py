@@ -9,9 +9,9 @@ made, so a result that depends on one can say which.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cached_property
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.evaluate.packet import Iface, Packet
 
 

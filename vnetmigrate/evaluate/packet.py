@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.firewall import Family
 
 Addr = ipaddress.IPv4Address | ipaddress.IPv6Address

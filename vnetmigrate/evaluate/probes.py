@@ -17,8 +17,9 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.evaluate.packet import EPHEMERAL, Iface, Packet
 from vnetmigrate.firewall import Family
 

@@ -3,8 +3,7 @@ base chains the packet crossed, and, when the verdict cannot be known, why."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.evaluate.core import Hit
 from vnetmigrate.evaluate.packet import Packet
 

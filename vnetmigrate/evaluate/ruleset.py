@@ -10,8 +10,9 @@ unknown, not reaching it costs nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.evaluate import iptlazy, nftlazy
 from vnetmigrate.evaluate.core import Rule
 from vnetmigrate.firewall import Family

@@ -15,9 +15,10 @@ outgoing traffic and its replies. It does not decide connections into guests (li
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.evaluate import nftcompile
 from vnetmigrate.evaluate.ruleset import Chain, Ruleset
 from vnetmigrate.facts.libvirt_rules import LIBVIRT_CHAINS, NFT_TABLE

@@ -8,10 +8,11 @@ the others still run.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from typing import TYPE_CHECKING
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.errors import InputError
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.specs import (CATALOGUE, IPT_CHAIN_T, LEGACY_TABLE_T, NFT_CHAIN_T, NFT_CHAINS, NFT_TABLE_T, TOOLS, TXN_JOURNALS,

@@ -4,8 +4,8 @@ LXD and Incus. Found by their configuration and by the tables and chains they cr
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.specs import CONTAINERS_CONFS
 from vnetmigrate.firewall import Backend

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.errors import InputError
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.specs import FIREWALLD_CONF, FIREWALLD_STATE, FIREWALLD_ZONE_DIRS, FIREWALLD_ZONE_T, prefix

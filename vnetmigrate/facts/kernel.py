@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.specs import (BOOT_CONFIG_T, KERNEL_CONFIG, MODULES_BUILTIN_T, NETFILTER_MODULES_T,
                                SCHED_MODULES_T)

@@ -8,8 +8,7 @@ stay behind after a switch (docs/libvirt-rules.md §6).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.firewall import NFT_FAMILIES
 from vnetmigrate.rules.iptables import IptRule
 from vnetmigrate.rules.iptables_save import IptablesSave

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.specs import NFTABLES_CONFS, NFTABLES_INCLUDE_DIRS
 from vnetmigrate.facts.units import Units

@@ -16,8 +16,8 @@ missing only in the backend that holds more of them (the configured one on a tie
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.rules.iptables_save import IptablesSave
 from vnetmigrate.facts.libvirt import LibvirtFacts
 from vnetmigrate.facts.networks import LibvirtNetworks

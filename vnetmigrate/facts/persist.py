@@ -7,8 +7,7 @@ ACCEPTs ahead of them in the same chains; under the nftables backend it cannot.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.errors import InputError
 from vnetmigrate.evidence import Evidence
 from vnetmigrate import specs

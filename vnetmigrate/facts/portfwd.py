@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.specs import LIBVIRT_HOOKS, LIBVIRT_NETWORK_HOOKS, LIBVIRT_QEMU_HOOKS
 from vnetmigrate.rules.iptables_save import IptablesSave

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.errors import InputError
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.specs import IP_FORWARD, IPTABLES_VERSION, IPV6_FORWARDING, OS_RELEASE, TABLES_NAMES, TOOLS

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.specs import UFW_CONF, UFW_DEFAULTS, UFW_USER_RULES
 from vnetmigrate.rules.iptables import split_words

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.evidence import Evidence
 from vnetmigrate.specs import SYSTEMCTL_SHOW, WANTS, WANTS_T
 

@@ -9,10 +9,10 @@ are removed, so an admin's file of the same name is never deleted.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.errors import InputError
 
 MARKER = "vnetmigrate's pre-upgrade gate"

@@ -10,8 +10,8 @@ package) and are watched so that an upgrade naming only one of them still reache
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.errors import InputError
 
 # The network driver first: its versions are the ones the gate reports.

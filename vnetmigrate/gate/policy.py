@@ -9,9 +9,9 @@ so a typo never silently turns the gate off (nor on).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.errors import InputError
 
 CONFIG = "etc/vnetmigrate/gate.conf"  # under the root the gate judges

@@ -28,8 +28,8 @@ Facts (seen with libvirt 11.3 here, and in virFirewallNewFromRollback()):
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.errors import InputError
 from vnetmigrate.libvirt.versions import Backend
 

@@ -19,8 +19,9 @@ Rules use libvirt's own long options (``--in-interface``, ``--destination-port``
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.errors import InputError
 from vnetmigrate.libvirt.iptables_rules import PRIVATE_CHAINS, TABLES, IptRule, network_rules
 from vnetmigrate.libvirt.model import Network

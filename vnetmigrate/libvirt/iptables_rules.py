@@ -24,8 +24,7 @@ Per network, in order (each an ``--insert``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.libvirt.model import Network
 from vnetmigrate.libvirt.rules_common import (LOCAL_BROADCAST, LOCAL_MULTICAST, bridge_of, forward_dev_of,
                                               ip_rule_kind, nat_port_range, snat_range, subnet)

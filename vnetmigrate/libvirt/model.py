@@ -11,10 +11,11 @@ from __future__ import annotations
 import enum
 import functools
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Union
 
 from vnetmigrate.addr import network
+from vnetmigrate.dataclass_code import dataclass
 
 if TYPE_CHECKING:
     from vnetmigrate.libvirt.fwremoval import RemovalRecipe

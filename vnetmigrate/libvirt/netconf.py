@@ -9,8 +9,8 @@ driver refuse to start, so it is an error here too, with its line number.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.errors import InputError
 from vnetmigrate.firewall import Backend
 from vnetmigrate.specs import NETWORK_CONF as PATH

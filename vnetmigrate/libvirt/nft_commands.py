@@ -14,9 +14,10 @@ commands are loaded (libvirt creates the bridge before adding rules).
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.libvirt.model import Network
 from vnetmigrate.libvirt.nft_rules import FAMILIES, PRIVATE_CHAINS, TABLE, BaseChain, NftRule, network_rules
 from vnetmigrate.libvirt.rules_common import firewalled, private_setup

@@ -26,8 +26,7 @@ all. 12.x tables carry a comment (nft_commands.py). Per release: versions.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.firewall import NFT_FAMILIES, Family
 from vnetmigrate.libvirt.model import Network
 from vnetmigrate.rules.nft import Counter, Ct, Masquerade, Match, Meta, Payload, Snat, Verdict

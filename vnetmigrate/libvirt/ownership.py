@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.firewall import Family
 from vnetmigrate.rules.iptables_save import IptablesSave
 from vnetmigrate.rules.nft_ruleset import NftRuleset

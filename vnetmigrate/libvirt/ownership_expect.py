@@ -11,8 +11,9 @@ network).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.errors import InputError
 from vnetmigrate.libvirt.iptables_rules import IptRule
 from vnetmigrate.libvirt.iptables_rules import network_rules as ipt_network_rules

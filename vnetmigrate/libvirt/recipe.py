@@ -14,9 +14,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.firewall import Family
 from vnetmigrate.libvirt.fwremoval import RemovalAction, RemovalRecipe
 from vnetmigrate.rules.iptables import IptRule, canonical

@@ -7,8 +7,8 @@ model refuses: DOCTYPEs and entities, bad addresses, unsafe interface names.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.firewall import Backend
 from vnetmigrate.libvirt.model import ForwardMode, Network, NetworkStatus
 from vnetmigrate.libvirt.xml import parse_network, parse_status

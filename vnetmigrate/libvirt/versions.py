@@ -28,8 +28,8 @@ branch on it in iptables_rules.py / nft_rules.py (they take the LibvirtVersion).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.errors import InputError
 from vnetmigrate.firewall import Backend
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
+
+from vnetmigrate.dataclass_code import dataclass
 
 if TYPE_CHECKING:
     from vnetmigrate.facts import HostFacts

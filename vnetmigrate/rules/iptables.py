@@ -20,10 +20,10 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from vnetmigrate.addr import network_text
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.errors import InputError
 
 # An option: (module it belongs to or None, normalized name, its values, negated with `!`).

@@ -4,8 +4,8 @@ listings (nft or legacy)."""
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.errors import InputError
 from vnetmigrate.rules.iptables import IptRule, split_words
 

@@ -24,11 +24,11 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any, Union
 
 from vnetmigrate.addr import network
 # the expression types are re-exported: readers of rules need only this module
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.rules.nft_values import (IFACE_KEYS, Ct, Fib, Left, Masked, Meta, Payload, RawExpr,  # noqa: F401
                                           compact, parse_left, range_key, value_key, value_text)
 

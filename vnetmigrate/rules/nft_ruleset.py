@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.rules.nft import NftRule
 
 

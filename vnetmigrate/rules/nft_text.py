@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.errors import InputError
 
 # Named chain priorities (nft(8), "CHAIN PRIORITIES"); the bridge family has its own.

@@ -12,10 +12,10 @@ from __future__ import annotations
 import functools
 
 import json
-from dataclasses import dataclass
 from typing import Any, Union
 
 from vnetmigrate.addr import network
+from vnetmigrate.dataclass_code import dataclass
 
 # meta keys nft prints without the `meta` prefix
 _BARE_META = frozenset({"iif", "oif", "iifname", "oifname", "mark", "iiftype", "oiftype", "skuid", "skgid",

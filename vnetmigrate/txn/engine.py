@@ -14,11 +14,12 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any, Callable
 
 from vnetmigrate import bounded
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.errors import VnmError
 from vnetmigrate.exitcodes import ExitCode
 from vnetmigrate.txn import boundaries, execute, journal, kernel, snapshot

@@ -17,8 +17,8 @@ verification accepts exactly the containers named here.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.libvirt.iptables_rules import PRIVATE_CHAINS as IPT_CHAINS
 from vnetmigrate.libvirt.nft_rules import FAMILIES, TABLE
 from vnetmigrate.libvirt.ownership import Owner

@@ -11,9 +11,10 @@ vnetmigrate.facts.networks parsed them: nothing is read or parsed again here).
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.errors import InputError
 from vnetmigrate.firewall import Backend, Family
 from vnetmigrate.libvirt import netconf

@@ -14,9 +14,9 @@ forces it.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.libvirt import netconf
 from vnetmigrate.netns import entered
 from vnetmigrate.txn import engine, journal, snapshot

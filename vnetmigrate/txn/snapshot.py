@@ -13,11 +13,11 @@ import functools
 import json
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from vnetmigrate import bounded
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.errors import VnmError
 from vnetmigrate.firewall import Family
 from vnetmigrate.sha256 import sha256

@@ -36,10 +36,11 @@ rolls back a journal written before these classes existed).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.firewall import Backend, Family
 from vnetmigrate.txn import execute, kernel, snapshot
 from vnetmigrate.txn.snapshot import Touched

@@ -12,13 +12,14 @@ import json
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from vnetmigrate import bundlefile
 from vnetmigrate.collect.extras import Item
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.errors import InputError
 from vnetmigrate.evidence import CommandRecord, Evidence, FileRecord
 from vnetmigrate.exitcodes import ExitCode

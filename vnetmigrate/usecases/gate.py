@@ -8,10 +8,10 @@ prerequisites, vnetmigrate/scan.py for_upgrade); the policy file says what block
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.exitcodes import ExitCode
 from vnetmigrate.findings import Severity
 from vnetmigrate.gate.packages import release_of

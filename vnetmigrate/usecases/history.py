@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.exitcodes import ExitCode
 
 NEEDS_ATTENTION = ("incomplete", "needs-attention", "corrupt")

@@ -3,9 +3,9 @@ the plan as one journaled, verified transaction."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable, ClassVar
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.exitcodes import ExitCode
 from vnetmigrate.usecases.outcome import TxnOutcome, quiet
 from vnetmigrate.usecases.plan import TXN_BLOCKER, Options, PlanResult, check_options, prepare

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+from vnetmigrate.dataclass_code import dataclass
 
 COMMITTED, ROLLED_BACK, NEEDS_ATTENTION = "committed", "rolled-back", "needs-attention"
 

@@ -3,10 +3,11 @@ migration will leave it, plan the steps and gather every blocker. Changes nothin
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.exitcodes import ExitCode
 
 if TYPE_CHECKING:

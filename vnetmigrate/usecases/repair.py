@@ -10,10 +10,11 @@ findings remain (each listed with why repair left it), 5 rolled back, 6 needs at
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any, Callable, ClassVar
 
+from vnetmigrate.dataclass_code import dataclass
 from vnetmigrate.exitcodes import ExitCode
 from vnetmigrate.usecases.outcome import TxnOutcome, quiet
 from vnetmigrate.usecases.plan import TXN_BLOCKER, PlannedStep, transaction_blockers
