@@ -922,25 +922,26 @@ def __create_fn__():
  return __hash__
 FACTORIES.append(__create_fn__)
 
-def __create_fn__(_type_id, _type_path, _type_begin, _type_records, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_records, _return_type):
- def __init__(self,id:_type_id,path:_type_path,begin:_type_begin,records:_type_records=_HAS_DEFAULT_FACTORY)->_return_type:
+def __create_fn__(_type_id, _type_path, _type_begin, _type_records, _type_sealed, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_records, _dflt_sealed, _return_type):
+ def __init__(self,id:_type_id,path:_type_path,begin:_type_begin,records:_type_records=_HAS_DEFAULT_FACTORY,sealed:_type_sealed=_dflt_sealed)->_return_type:
   self.id=id
   self.path=path
   self.begin=begin
   self.records=_dflt_records() if records is _HAS_DEFAULT_FACTORY else records
+  self.sealed=sealed
  return __init__
 FACTORIES.append(__create_fn__)
 
 def __create_fn__():
  def __repr__(self):
-  return self.__class__.__qualname__ + f"(id={self.id!r}, path={self.path!r}, begin={self.begin!r}, records={self.records!r})"
+  return self.__class__.__qualname__ + f"(id={self.id!r}, path={self.path!r}, begin={self.begin!r}, records={self.records!r}, sealed={self.sealed!r})"
  return __repr__
 FACTORIES.append(__create_fn__)
 
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
-   return (self.id,self.path,self.begin,self.records,)==(other.id,other.path,other.begin,other.records,)
+   return (self.id,self.path,self.begin,self.records,self.sealed,)==(other.id,other.path,other.begin,other.records,other.sealed,)
   return NotImplemented
  return __eq__
 FACTORIES.append(__create_fn__)
@@ -7823,9 +7824,9 @@ TEXTS = (
     'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'chain\',\'rules\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__',
     'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'chain\',\'rules\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__',
     'def __create_fn__():\n def __hash__(self):\n  return hash((self.chain,self.rules,))\n return __hash__',
-    'def __create_fn__(_type_id, _type_path, _type_begin, _type_records, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_records, _return_type):\n def __init__(self,id:_type_id,path:_type_path,begin:_type_begin,records:_type_records=_HAS_DEFAULT_FACTORY)->_return_type:\n  self.id=id\n  self.path=path\n  self.begin=begin\n  self.records=_dflt_records() if records is _HAS_DEFAULT_FACTORY else records\n return __init__',
-    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(id={self.id!r}, path={self.path!r}, begin={self.begin!r}, records={self.records!r})"\n return __repr__',
-    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.id,self.path,self.begin,self.records,)==(other.id,other.path,other.begin,other.records,)\n  return NotImplemented\n return __eq__',
+    'def __create_fn__(_type_id, _type_path, _type_begin, _type_records, _type_sealed, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_records, _dflt_sealed, _return_type):\n def __init__(self,id:_type_id,path:_type_path,begin:_type_begin,records:_type_records=_HAS_DEFAULT_FACTORY,sealed:_type_sealed=_dflt_sealed)->_return_type:\n  self.id=id\n  self.path=path\n  self.begin=begin\n  self.records=_dflt_records() if records is _HAS_DEFAULT_FACTORY else records\n  self.sealed=sealed\n return __init__',
+    'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(id={self.id!r}, path={self.path!r}, begin={self.begin!r}, records={self.records!r}, sealed={self.sealed!r})"\n return __repr__',
+    'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.id,self.path,self.begin,self.records,self.sealed,)==(other.id,other.path,other.begin,other.records,other.sealed,)\n  return NotImplemented\n return __eq__',
     "def __create_fn__(_type_name, _type_needs, _type_optional, _type_build, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,name:_type_name,needs:_type_needs,optional:_type_optional,build:_type_build)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'name',name)\n  __dataclass_builtins_object__.__setattr__(self,'needs',needs)\n  __dataclass_builtins_object__.__setattr__(self,'optional',optional)\n  __dataclass_builtins_object__.__setattr__(self,'build',build)\n return __init__",
     'def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(name={self.name!r}, needs={self.needs!r}, optional={self.optional!r}, build={self.build!r})"\n return __repr__',
     'def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.name,self.needs,self.optional,self.build,)==(other.name,other.needs,other.optional,other.build,)\n  return NotImplemented\n return __eq__',

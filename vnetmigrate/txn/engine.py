@@ -260,6 +260,8 @@ def load_snapshot(txn_dir: Path) -> dict[str, Any]:
 
 def roll_back(summary: journal.Summary, root: Path, reason: str, how: Restart = AS_JOURNALED) -> TxnResult:
     """Roll back a recorded transaction (interrupted, or committed and not yet rolled back)."""
+    if summary.sealed:  # its steps' data was left out: undoing reads it
+        summary = journal.read(summary.path, full=True)
     never_ran = {r["step"] for r in summary.records if r["rec"] == "failed" and r.get("ran") is False}
     partly = {r["step"]: r["changed"] for r in summary.records
               if r["rec"] == "failed" and isinstance(r.get("changed"), dict)}

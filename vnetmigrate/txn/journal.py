@@ -33,13 +33,14 @@ from typing import Any
 
 from vnetmigrate import bounded
 from vnetmigrate.errors import VnmError
-from vnetmigrate.txn.fsutil import fsync_dir, reserve
+from vnetmigrate.txn.fsutil import atomic_write, fsync_dir, reserve
 from vnetmigrate.txnstore import JOURNAL as NAME
+from vnetmigrate.txnstore import SEALED
 from vnetmigrate.txnstore import (RECORD_KINDS, TERMINAL, JournalCorrupt, JournalNeverBegan, StateDirError, Summary,
-                                  explain, read)
+                                  explain, journal_identity, read, sealed, sealed_text)
 
 __all__ = ["NAME", "RECORD_KINDS", "TERMINAL", "Journal", "JournalCorrupt", "JournalNeverBegan", "JournalWriteError",
-           "Summary", "read"]
+           "Summary", "read", "seal"]
 RESERVE = 4 * 1024 * 1024
 
 
@@ -122,3 +123,25 @@ def _drop_torn_tail(path: Path, fd: int) -> None:
     if data and not data.endswith(b"\n"):
         os.ftruncate(fd, data.rfind(b"\n") + 1)
         os.fsync(fd)
+
+
+def seal(directory: Path) -> bool:
+    """Write the sealed summary of a finished journal beside it (txnstore: `sealed`), so later
+    runs read that instead of the whole journal. The caller holds the state dir's lock. False,
+    and nothing written, for a journal still running, already sealed, unreadable or changing,
+    or when the summary cannot be written (it only saves time: the journal stays the truth)."""
+    path = directory / NAME
+    identity = journal_identity(path)
+    if identity is None or sealed(directory) is not None:
+        return False
+    try:
+        text = sealed_text(read(directory, full=True), identity)
+    except JournalCorrupt:
+        return False
+    if text is None or journal_identity(path) != identity:
+        return False
+    try:
+        atomic_write(directory / SEALED, text, mode=0o600)
+    except OSError:
+        return False
+    return True

@@ -2,8 +2,9 @@
 
 nftables goes through libnftables (one call with a JSON batch, one kernel transaction),
 or `nft -j -f -` where the binding is missing. iptables-nft goes through the real
-`iptables-nft-restore --noflush` / `iptables-nft -S`. A libnftables context is made per call:
-its netlink socket belongs to the namespace of the thread that opened it.
+`iptables-nft-restore --noflush` / `iptables-nft -S`. libnftables contexts are kept, one per
+namespace and output mode: a context's netlink socket belongs to the namespace of the thread that
+opened it.
 """
 
 from __future__ import annotations
@@ -61,14 +62,17 @@ def _binding():
         return None
 
 
-_CONTEXTS: dict[tuple[int, bool, bool], Any] = {}
+_CONTEXTS: dict[tuple[int, int, int, bool, bool], Any] = {}
 
 
 def _context(cls, json_output: bool, handles: bool = False):
     """One libnftables context per network namespace and output mode, reused: creating one
-    costs about a millisecond, and a migration lists objects some 200 times. A context talks
-    to the namespace it was made in, so the namespace is part of the key."""
-    key = (os.stat("/proc/thread-self/ns/net").st_ino, json_output, handles)
+    costs about a millisecond, a migration lists objects some 200 times, and freeing one after
+    a commit waits (_apply). A context talks to the namespace it was made in, so the namespace
+    is part of the key (its inode cannot be reused while the context's socket holds it), and
+    the process too (a forked child must not talk through its parent's socket)."""
+    st = os.stat("/proc/thread-self/ns/net")
+    key = (os.getpid(), st.st_dev, st.st_ino, json_output, handles)
     nft = _CONTEXTS.get(key)
     if nft is None:
         nft = cls()
@@ -103,10 +107,10 @@ def _apply(text: str, json_input: bool, tables: set[tuple[str, str]] | None) -> 
     before = nftgen.current()
     cls = _binding()
     if cls is not None:
-        nft = cls()
-        if json_input:
-            nft.set_json_output(True)
-        rc, _out, err = nft.cmd(text)
+        # The namespace's kept context, not a new one: freeing a context closes its netlink
+        # socket, which right after a commit that deleted anything waits for the kernel to free
+        # it (13-25 ms per rollback step at 100 networks, docs/kernel-and-tools.md §13).
+        rc, _out, err = _context(cls, json_input).cmd(text)
         if rc != 0:
             raise KernelError(f"nftables refused the change: {_first_error(str(err))}")
     else:

@@ -15,14 +15,19 @@ from __future__ import annotations
 import socket
 import struct
 
-NETLINK_NETFILTER = 12
+from vnetmigrate.txn import nfsocket
+
 NFNL_SUBSYS_NFTABLES = 10
 NFT_MSG_GETGEN = 16
 NFT_MSG_NEWGEN = 15
 NFTA_GEN_ID = 1
 NLM_F_REQUEST = 1
 NLMSG_ERROR = 2
-SO_NETNS_COOKIE = 71  # Linux 5.14
+TIMEOUT = 2.0  # seconds: the kernel answers at once
+
+
+class _Malformed(OSError):
+    """An answer to our request that is not a generation: the socket is dropped (nfsocket)."""
 
 
 def current() -> tuple[int, int] | None:
@@ -30,20 +35,48 @@ def current() -> tuple[int, int] | None:
     namespace, or None when the kernel cannot say (no nf_tables, an old kernel).
 
     The cookie names the namespace for the lifetime of the system (inode numbers of deleted
-    namespaces are reused): a generation means something only together with it.
+    namespaces are reused): a generation means something only together with it. The socket is
+    the namespace's kept one (txn/nfsocket.py: a migration asks some 190 times, and closing a
+    socket right after a commit of ours waits for the kernel's clean-up).
     """
-    try:
-        with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_NETFILTER) as sock:
-            cookie = struct.unpack("=Q", sock.getsockopt(socket.SOL_SOCKET, SO_NETNS_COOKIE, 8))[0]
-            sock.settimeout(2)
-            body = struct.pack("=BBH", socket.AF_UNSPEC, 0, 0)  # nfgenmsg: family, version 0, res_id
-            sock.send(struct.pack("=IHHII", 16 + len(body), NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETGEN,
-                                  NLM_F_REQUEST, 1, 0) + body)
-            answer = sock.recv(4096)
-    except OSError:
-        return None
-    generation = _generation(answer)
-    return None if generation is None else (cookie, generation)
+    for _attempt in range(2):  # a kept socket that failed is dropped: ask once more on a new one
+        try:
+            return _ask()
+        except OSError:
+            continue
+    return None
+
+
+def _ask() -> tuple[int, int] | None:
+    """Raises OSError (the kept socket is then dropped) when the answer is not a generation."""
+    with nfsocket.used() as (kept, seq):
+        if kept.cookie is None:  # Linux before 5.14: a generation would name no namespace
+            return None
+        kept.sock.settimeout(TIMEOUT)
+        body = struct.pack("=BBH", socket.AF_UNSPEC, 0, 0)  # nfgenmsg: family, version 0, res_id
+        kept.sock.send(struct.pack("=IHHII", 16 + len(body), NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETGEN,
+                                   NLM_F_REQUEST, seq, 0) + body)
+        answer = None
+        while answer is None:
+            answer = _for_request(kept.sock.recv(4096), seq)
+        generation = _generation(answer)
+        if generation is None:
+            raise _Malformed("no generation in the answer")
+        return kept.cookie, generation
+
+
+def _for_request(datagram: bytes, seq: int) -> bytes | None:
+    """The message of `datagram` answering request `seq`; None when none is (a late answer to an
+    earlier request is skipped: read on)."""
+    offset = 0
+    while offset + 16 <= len(datagram):
+        size, _kind, _flags, mseq = struct.unpack_from("=IHHI", datagram, offset)
+        if size < 16:
+            raise _Malformed("a netlink message shorter than its header")
+        if mseq == seq:
+            return datagram[offset:offset + size]
+        offset += (size + 3) & ~3
+    return None
 
 
 def _generation(answer: bytes) -> int | None:

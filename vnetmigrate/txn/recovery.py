@@ -67,8 +67,9 @@ def tidy(state: StateDir, root: Path, netns: str | None = None) -> list[str]:
     command's), its directory is moved to STATE/aside/; otherwise it is refused (JournalCorrupt),
     naming what differs.
     Temporary files of atomic writes (`.NAME.*.vnm-tmp`) are removed from the transaction
-    directories and from beside every file a transaction writes under `root`. The caller
-    holds the locks: no other run is writing any of them.
+    directories and from beside every file a transaction writes under `root`. A finished
+    journal without its sealed summary gets one (journal.seal). The caller holds the locks: no
+    other run is writing any of them.
     """
     notes: list[str] = [f"removed {p}, the write test of a killed run" for p in sorted(state.path.glob(".probe-*"))
                         if _dead(p.name.removeprefix(".probe-")) and p.is_file() and not p.is_symlink()
@@ -82,7 +83,10 @@ def tidy(state: StateDir, root: Path, netns: str | None = None) -> list[str]:
         notes += _remove_temp(d, "*")
         try:
             if os.path.lexists(d / journal.NAME):
-                written.update(_written_files(journal.read(d).begin))
+                summary = journal.read(d)
+                written.update(_written_files(summary.begin))
+                if not summary.sealed:
+                    journal.seal(d)
                 continue
         except journal.JournalNeverBegan:
             pass
