@@ -41,11 +41,12 @@ def fsync_dir(path: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
-def atomic_write(path: str | os.PathLike[str], content: str, mode: int | None = None) -> None:
+def atomic_write(path: str | os.PathLike[str], content: str, mode: int | None = None, durable: bool = True) -> None:
     """Replace `path` with `content`: temp file in the same directory, fsync, rename, fsync dir.
 
     A crash leaves either the old or the new file, never a mix. The old file's mode is kept
-    unless `mode` says otherwise.
+    unless `mode` says otherwise. Not `durable`: no fsync, for a file whose loss costs only
+    time and whose reader rejects what a crash can leave of it (empty, cut short).
     """
     target = Path(path)
     if mode is None:
@@ -59,7 +60,8 @@ def atomic_write(path: str | os.PathLike[str], content: str, mode: int | None = 
             fh.write(content)
             fh.flush()
             os.fchmod(fh.fileno(), mode)
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.rename(tmp, target)
     except BaseException:
         try:
@@ -67,7 +69,8 @@ def atomic_write(path: str | os.PathLike[str], content: str, mode: int | None = 
         except FileNotFoundError:
             pass
         raise
-    fsync_dir(target.parent)
+    if durable:
+        fsync_dir(target.parent)
 
 
 def _temp_beside(target: Path) -> tuple[int, str]:

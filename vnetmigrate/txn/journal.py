@@ -141,7 +141,9 @@ def seal(directory: Path) -> bool:
     if text is None or journal_identity(path) != identity:
         return False
     try:
-        atomic_write(directory / SEALED, text, mode=0o600)
+        # Not synced: a crash leaves the old state (no summary) or a file that is not this
+        # summary's JSON (empty, cut short), which txnstore.sealed passes over for the journal.
+        atomic_write(directory / SEALED, text, mode=0o600, durable=False)
     except OSError:
         return False
     return True
