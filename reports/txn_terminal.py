@@ -233,15 +233,7 @@ def _hanging(head: tuple, text: str, indent: str, width: int | None = 80, whole:
 
 def _wrapped(text: str, indent: str, width: int | None, used: int = 0, whole: tuple[str, ...] = ()) -> str:
     """`text` after `used` columns, wrapped at `width` (None: as it is) by words.hanging."""
-    if width is None:
-        return text
-    glued = [(w, w.replace(" ", "\xa0")) for w in whole]  # textwrap never breaks at a no-break space
-    for w, g in glued:
-        text = text.replace(w, g)
-    text = hanging(text, width, indent, used)
-    for w, g in glued:
-        text = text.replace(g, w)
-    return text
+    return text if width is None else hanging(text, width, indent, used, whole)
 
 
 def _step(st) -> Text:

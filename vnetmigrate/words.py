@@ -51,21 +51,25 @@ def shorten_lists(text: str) -> str:
 
 
 _QUOTED = re.compile(r"`[^`\n]*`")  # a command as messages quote it: `vnetmigrate rollback ID --root /`
-_GLUE = "\x00"  # never in printed text (shown as \x00 by reports.sanitize); textwrap never breaks at it
+# What holds a phrase's words together: textwrap breaks only at ASCII white space. NUL is never
+# in printed text (shown as \x00 by reports.sanitize); a no-break space where it is.
+_GLUES = ("\x00", "\xa0")
 
 
-def hanging(text: str, width: int, indent: str, used: int = 0) -> str:
+def hanging(text: str, width: int, indent: str, used: int = 0, whole: tuple[str, ...] = ()) -> str:
     """`text` wrapped at `width` columns, its first line after `used` columns a heading already
     took, its further lines under `indent`. It breaks only at spaces and never inside a command
-    quoted in backticks: a path, id, option or command is never split (one longer than the line
-    stands alone on it), so a copied one is whole. Plan's text and the other results at 80
-    columns, and messages on standard error at the terminal's width, wrap through this one
-    function."""
+    quoted in backticks, nor inside any of `whole` (a command with its arguments, unquoted): a
+    path, id, option or command is never split (one longer than the line stands alone on it),
+    so a copied one is whole. Plan's text and the other results at 80 columns, and messages on
+    standard error at the terminal's width, wrap through this one function."""
     import textwrap  # only text that is printed wraps; most commands' JSON never needs it
 
-    glue = _GLUE not in text
-    if glue:
-        text = _QUOTED.sub(lambda m: m.group().replace(" ", _GLUE), text)
+    glue = next((g for g in _GLUES if g not in text), None)
+    if glue is not None:
+        for phrase in whole:
+            text = text.replace(phrase, phrase.replace(" ", glue))
+        text = _QUOTED.sub(lambda m: m.group().replace(" ", glue), text)
     wrapped = textwrap.fill(text, width, initial_indent=" " * used, subsequent_indent=indent,
                             break_on_hyphens=False, break_long_words=False)[used:]
-    return wrapped.replace(_GLUE, " ") if glue else wrapped
+    return wrapped.replace(glue, " ") if glue is not None else wrapped

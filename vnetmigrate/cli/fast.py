@@ -69,10 +69,11 @@ def answer(args: list[str]) -> bool:
     return True
 
 
-def columns() -> int:
+def columns(stream=None) -> int:
     """The terminal width click formats help for: shutil.get_terminal_size's answer, without
-    importing shutil (and the compression modules it loads): $COLUMNS, else standard output's
-    terminal, else 80."""
+    importing shutil (and the compression modules it loads): $COLUMNS, else the terminal of
+    `stream` (standard output by default), else 80. Messages on standard error wrap at it too
+    (cli/policy.stderr_width)."""
     try:
         width = int(os.environ.get("COLUMNS", "0"))
     except ValueError:
@@ -80,7 +81,7 @@ def columns() -> int:
     if width > 0:
         return width
     try:
-        width = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        width = os.get_terminal_size((stream or sys.__stdout__).fileno()).columns
     except (AttributeError, ValueError, OSError):
         width = 0
     return width or 80

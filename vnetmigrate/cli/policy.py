@@ -149,15 +149,15 @@ FILE_WIDTH = 80  # standard error that is no terminal (a pipe, a log file): as p
 
 def stderr_width() -> int:
     """The columns a message on standard error wraps at: the terminal's (COLUMNS first, as rich
-    reads it for standard output), 80 when standard error is no terminal."""
+    reads it for standard output: fast.columns), 80 when standard error is no terminal."""
     try:
         if not sys.stderr.isatty():
             return FILE_WIDTH
-        columns = os.environ.get("COLUMNS", "")
-        return int(columns) if columns.isdigit() and int(columns) > 0 else \
-            os.get_terminal_size(sys.stderr.fileno()).columns or FILE_WIDTH
-    except (AttributeError, ValueError, OSError):  # a replaced stderr without a descriptor
+    except (AttributeError, ValueError):  # a replaced stderr without a descriptor, or closed
         return FILE_WIDTH
+    from vnetmigrate.cli.fast import columns
+
+    return columns(sys.stderr)
 
 
 def say_on_stderr(message: str) -> None:
