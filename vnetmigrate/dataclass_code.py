@@ -58,19 +58,22 @@ def _table() -> dict[str, CodeType]:
 
 def _exec(source: Any, globals: dict[str, Any] | None = None, locals: Any = None, /, **kwargs: Any) -> None:
     """`exec` as dataclasses' `_create_fn` calls it: exec(text, globals, namespace)."""
-    if globals is None:  # the builtin, called in dataclasses, would take that module's
-        globals = vars(dataclasses)
     code = _table().get(source) if type(source) is str and locals is not None and not kwargs else None
     if code is None:
-        return builtins.exec(_as_dataclasses_compiles(source), globals, locals, **kwargs)
-    locals["__create_fn__"] = FunctionType(code, globals)  # what running `def __create_fn__` binds
+        return _builtin(source, globals, locals, **kwargs)
+    # what running `def __create_fn__` binds, in the globals the builtin would have used
+    locals["__create_fn__"] = FunctionType(code, vars(dataclasses) if globals is None else globals)
     return None
 
 
-def _as_dataclasses_compiles(source: Any) -> Any:
-    """`exec` of text compiles it with its caller's __future__ flags: the dataclasses module
-    has none, this one has `annotations` (which would make the methods' annotations strings)."""
-    return compile(source, "<string>", "exec", dont_inherit=True) if isinstance(source, (str, bytes)) else source
+def _builtin(source: Any, globals: dict[str, Any] | None = None, locals: Any = None, /, **kwargs: Any) -> None:
+    """The builtin `exec` as if dataclasses called it: in that module's globals when given none,
+    and compiled with its `__future__` flags. `exec` of text takes its caller's: the dataclasses
+    module has none, this one has `annotations` (which would make the methods' annotations
+    strings)."""
+    if isinstance(source, (str, bytes)):
+        source = compile(source, "<string>", "exec", dont_inherit=True)
+    return builtins.exec(source, vars(dataclasses) if globals is None else globals, locals, **kwargs)
 
 
 def _install() -> None:
@@ -88,7 +91,7 @@ def modules() -> list[str]:
     import importlib
     import pkgutil
 
-    names = ["vnetmigrate"]
+    names = []
     for package in ("vnetmigrate", "vnetmigrate.checks", "vnetmigrate.reports"):
         path = importlib.import_module(package).__path__
         names += [package] + [m.name for m in pkgutil.walk_packages(path, f"{package}.")]
@@ -110,12 +113,11 @@ def generate() -> str:
         module = (globals or {}).get("__name__", "")
         if type(source) is str and source.startswith(_FACTORY) and module.partition(".")[0] == "vnetmigrate":
             texts.setdefault(source)  # only the project's: the table must not follow rich's or typer's
-        return builtins.exec(_as_dataclasses_compiles(source), vars(dataclasses) if globals is None else globals,
-                             locals, **kwargs)
+        return _builtin(source, globals, locals, **kwargs)
 
     dataclasses.exec = record  # type: ignore[attr-defined]
     try:
-        for name in sorted(modules()):
+        for name in modules():
             importlib.import_module(name)
     finally:
         dataclasses.exec = _exec  # type: ignore[attr-defined]
